@@ -1,0 +1,1 @@
+"""Pure domain: value objects, validation and rules. Imports neither Qt nor SQLAlchemy."""

@@ -1,0 +1,175 @@
+"""Registering a walk-in visit: check it, open a case (or record a repeat visit on an open one), find people."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from desk.core.cases import CaseState, Visit, parse_visit
+from desk.core.catalog import Category, find_categories, name_initials
+from desk.core.clock import CHINA_TZ, Clock, local_date
+from desk.core.ids import case_number, new_id, status_token
+from desk.errors import DeskError, NotFound, ValidationError
+from desk.store import repositories as repo
+from desk.store.events import append_event, bump_counter
+from desk.store.repositories import CaseDetail, CaseSummary
+from desk.store.session import Store
+
+logger = logging.getLogger(__name__)
+
+OPEN_STATES = tuple(s.value for s in CaseState if s.is_open)
+
+
+@dataclass(frozen=True)
+class RegistrationResult:
+    case_id: str
+    case_no: str
+    is_repeat: bool  # the visit was recorded as a repeat visit on an open case
+    warnings: tuple[str, ...]
+
+
+class RegistrationService:
+    """The front desk's use cases. `actor` is who is signed in at this window."""
+
+    def __init__(self, store: Store, clock: Clock, *, actor: str = "前台") -> None:
+        self._store = store
+        self._clock = clock
+        self.actor = actor
+        self._categories: list[Category] | None = None
+        self._hall: repo.HallInfo | None = None
+
+    # --- reference data ---------------------------------------------------------------------------
+
+    @property
+    def hall(self) -> repo.HallInfo:
+        if self._hall is None:
+            with self._store.unit_of_work() as s:
+                self._hall = repo.local_hall(s)
+            if self._hall is None:
+                raise DeskError("数据库尚未初始化：请先运行 desk init")
+        return self._hall
+
+    def categories(self) -> list[Category]:
+        if self._categories is None:
+            with self._store.unit_of_work() as s:
+                self._categories = repo.load_categories(s)
+        return self._categories
+
+    def find_categories(self, query: str) -> list[Category]:
+        return find_categories(self.categories(), query)
+
+    def category(self, code: str) -> Category | None:
+        return next((c for c in self.categories() if c.code == code), None)
+
+    # --- checking and registering -------------------------------------------------------------------
+
+    def check(self, data: Mapping[str, object]) -> Visit:
+        """Validate a visit exactly as registration will; raises ValidationError listing every problem."""
+        return parse_visit(data, categories=self.categories(), today=local_date(self._clock.now()))
+
+    def register(
+        self, data: Mapping[str, object], *, repeat_of: str | None = None, new_case: bool = False
+    ) -> RegistrationResult:
+        """Register a visit. It opens a new case, unless it is a return about an open case of the same
+        category by the same applicant (or `repeat_of` names one): then it is a repeat visit on that case.
+        `new_case=True` opens a new case even so (a second, different dispute). Returns after the commit."""
+        visit = self.check(data)
+        now = self._clock.now()
+        hall = self.hall
+        with self._store.unit_of_work() as s:
+            target: CaseSummary | CaseDetail | None = None
+            if repeat_of:
+                target = repo.case_detail(s, case_no=repeat_of)
+                if target is None:
+                    raise NotFound(f"案件 {repeat_of} 不存在")
+                if target.state not in OPEN_STATES:
+                    raise ValidationError.single("repeat_of", f"案件 {repeat_of} 已办结，不能记为重复访；请另立新案")
+            elif not new_case:
+                a = visit.applicant
+                earlier = repo.open_cases_of_applicant(
+                    s, id_number=a.id_number, phone=None if a.id_number else a.phone,
+                    category_code=visit.category.code, open_states=OPEN_STATES,
+                )
+                target = earlier[0] if earlier else None
+            if target is not None:
+                append_event(
+                    s, hall_code=hall.code, case_id=target.id, kind="repeat_visit", occurred_at=now, actor=self.actor,
+                    payload={"visit": _visit_payload(visit), "risk_flags": sorted(visit.risk_flags)},
+                )
+                result = RegistrationResult(target.id, target.case_no, True, visit.warnings)
+            else:
+                case_id = new_id()
+                year = now.astimezone(CHINA_TZ).year
+                no = case_number(hall.code, year, bump_counter(s, hall.code, f"case:{year}"))
+                payload = _visit_payload(visit)
+                payload.update(
+                    case_no=no,
+                    status_token=status_token(),
+                    deadline_at=(now + dt.timedelta(days=visit.category.deadline_days)).isoformat(),
+                )
+                append_event(s, hall_code=hall.code, case_id=case_id, kind="registered", payload=payload,
+                             occurred_at=now, actor=self.actor)
+                result = RegistrationResult(case_id, no, False, visit.warnings)
+        logger.info("registered %s (repeat=%s)", result.case_no, result.is_repeat)
+        return result
+
+    # --- finding people and cases -------------------------------------------------------------------
+
+    def person_cases(self, *, id_number: str | None = None, phone: str | None = None) -> list[CaseSummary]:
+        with self._store.unit_of_work() as s:
+            return repo.cases_of_person(s, id_number=id_number, phone=phone)
+
+    def search(self, text: str, *, limit: int = 50) -> list[CaseSummary]:
+        with self._store.unit_of_work() as s:
+            return repo.search_cases(s, text, limit=limit)
+
+    def case(self, case_no: str) -> CaseDetail:
+        with self._store.unit_of_work() as s:
+            detail = repo.case_detail(s, case_no=case_no)
+        if detail is None:
+            raise NotFound(f"案件 {case_no} 不存在")
+        return detail
+
+
+def _visit_payload(visit: Visit) -> dict[str, Any]:
+    return {
+        "category": visit.category.code,
+        "channel": visit.channel.value,
+        "headcount": visit.headcount,
+        "narrative": visit.narrative,
+        "risk_flags": sorted(visit.risk_flags),
+        "parties": [
+            {
+                "id": new_id(),
+                "role": p.role.value,
+                "name": p.name,
+                "name_initials": name_initials(p.name) if not p.is_organisation else "",
+                "is_organisation": p.is_organisation,
+                "id_number": p.id_number,
+                "phone": p.phone,
+                "address": p.address,
+                "birth_date": p.birth_date.isoformat() if p.birth_date else None,
+                "sex": p.sex,
+            }
+            for p in visit.parties
+        ],
+    }
+
+
+def visit_as_dict(visit: Visit) -> dict[str, Any]:
+    """A checked visit back in the JSON shape `desk register` reads."""
+    return {
+        "category": visit.category.name,
+        "channel": visit.channel.value,
+        "headcount": visit.headcount,
+        "narrative": visit.narrative,
+        "risk_flags": sorted(visit.risk_flags),
+        "parties": [
+            {k: v for k, v in dataclasses.asdict(p).items() if k in ("role", "name", "id_number", "phone", "address")}
+            for p in visit.parties
+        ],
+    }

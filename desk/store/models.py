@@ -1,0 +1,133 @@
+"""Tables: the case event log, its projections (cases, parties) and the reference data (halls, rooms, categories)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column
+
+from desk.store.base import Base, JSONType, UTCDateTime
+
+ID = sa.String(36)
+
+
+class Hall(Base):
+    """A reception hall; `last_seq` hands out its gap-free event sequence numbers."""
+
+    __tablename__ = "halls"
+
+    code: Mapped[str] = mapped_column(sa.String(12), primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(100))
+    phone: Mapped[str] = mapped_column(sa.String(20), default="")
+    last_seq: Mapped[int] = mapped_column(sa.BigInteger, default=0)
+    is_local: Mapped[bool] = mapped_column(default=False)
+
+
+class Counter(Base):
+    """Named per-hall counters (case numbers per year); incremented inside the registering transaction."""
+
+    __tablename__ = "counters"
+
+    hall_code: Mapped[str] = mapped_column(sa.ForeignKey("halls.code"), primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(40), primary_key=True)
+    value: Mapped[int] = mapped_column(sa.BigInteger, default=0)
+
+
+class CategoryRow(Base):
+    __tablename__ = "categories"
+
+    code: Mapped[str] = mapped_column(sa.String(40), primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(40), unique=True)
+    deadline_class: Mapped[str] = mapped_column(sa.String(20))
+    aliases: Mapped[list[str]] = mapped_column(JSONType, default=list)
+    position: Mapped[int] = mapped_column(default=0)
+    active: Mapped[bool] = mapped_column(default=True)
+
+
+class RoomRow(Base):
+    """A room of "one hall + N rooms", with the categories it handles and its queue prefix."""
+
+    __tablename__ = "rooms"
+    __table_args__ = (
+        sa.UniqueConstraint("hall_code", "code"),
+        sa.UniqueConstraint("hall_code", "prefix"),
+    )
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    hall_code: Mapped[str] = mapped_column(sa.ForeignKey("halls.code"))
+    code: Mapped[str] = mapped_column(sa.String(12))
+    name: Mapped[str] = mapped_column(sa.String(40))
+    kind: Mapped[str] = mapped_column(sa.String(20))
+    prefix: Mapped[str] = mapped_column(sa.String(2))
+    capacity: Mapped[int] = mapped_column(default=4)
+    location: Mapped[str] = mapped_column(sa.String(60), default="")
+    categories: Mapped[list[str]] = mapped_column(JSONType, default=list)
+    is_open: Mapped[bool] = mapped_column(default=True)
+    position: Mapped[int] = mapped_column(default=0)
+
+
+class CaseEvent(Base):
+    """An immutable change to a case. `id` is for uniqueness, never order (hall clocks drift);
+    `hall_seq` is gap-free per hall; `seq` is the county's arrival order (empty in a hall)."""
+
+    __tablename__ = "case_events"
+    __table_args__ = (sa.UniqueConstraint("hall_code", "hall_seq"),)
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    hall_code: Mapped[str] = mapped_column(sa.String(12))
+    hall_seq: Mapped[int] = mapped_column(sa.BigInteger)
+    case_id: Mapped[str] = mapped_column(ID, index=True)
+    kind: Mapped[str] = mapped_column(sa.String(40))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSONType)
+    occurred_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    actor: Mapped[str] = mapped_column(sa.String(60))
+    schema_version: Mapped[int] = mapped_column(default=1)
+    seq: Mapped[int | None] = mapped_column(sa.BigInteger, unique=True)
+
+
+class CaseRow(Base):
+    """Projection: a case's current state, folded from its events."""
+
+    __tablename__ = "cases"
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    case_no: Mapped[str] = mapped_column(sa.String(30), unique=True)
+    hall_code: Mapped[str] = mapped_column(sa.String(12))
+    category_code: Mapped[str] = mapped_column(sa.String(40), index=True)
+    channel: Mapped[str] = mapped_column(sa.String(30))
+    headcount: Mapped[int]
+    narrative: Mapped[str] = mapped_column(sa.Text)
+    risk_flags: Mapped[list[str]] = mapped_column(JSONType, default=list)
+    state: Mapped[str] = mapped_column(sa.String(20), index=True)
+    repeat_visits: Mapped[int] = mapped_column(default=0)
+    status_token: Mapped[str] = mapped_column(sa.String(32), unique=True)
+    registered_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, index=True)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    deadline_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    actor: Mapped[str] = mapped_column(sa.String(60))
+
+
+class PartyRow(Base):
+    """Projection: a party to a case. Search keys (ID, phone, name, pinyin initials) are indexed."""
+
+    __tablename__ = "parties"
+    __table_args__ = (
+        # text_pattern_ops: PostgreSQL's LIKE 'prefix%' uses the index whatever the database collation.
+        sa.Index("ix_parties_name", "name", postgresql_ops={"name": "text_pattern_ops"}),
+        sa.Index("ix_parties_name_initials", "name_initials", postgresql_ops={"name_initials": "text_pattern_ops"}),
+    )
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    case_id: Mapped[str] = mapped_column(sa.ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    position: Mapped[int]
+    role: Mapped[str] = mapped_column(sa.String(20))
+    name: Mapped[str] = mapped_column(sa.String(100))
+    name_initials: Mapped[str] = mapped_column(sa.String(100))
+    is_organisation: Mapped[bool] = mapped_column(default=False)
+    id_number: Mapped[str | None] = mapped_column(sa.String(18), index=True)
+    phone: Mapped[str | None] = mapped_column(sa.String(20), index=True)
+    address: Mapped[str] = mapped_column(sa.String(200), default="")
+    birth_date: Mapped[dt.date | None]
+    sex: Mapped[str | None] = mapped_column(sa.String(2))
