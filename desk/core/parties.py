@@ -177,9 +177,10 @@ def parse_phone(raw: str, *, field_name: str = "phone") -> Phone:
         if not _MOBILE.match(s):
             raise ValidationError.single(field_name, "手机号码第二位应为3至9")
         return Phone(s, PhoneKind.MOBILE)
-    m = _LANDLINE.match(s)
-    if s.startswith("0") and m:
-        return Phone(f"{m.group(1)}-{m.group(2)}", PhoneKind.LANDLINE)
+    # Area codes: 010 and 02x have three digits, all others (0936 Zhangye) four.
+    area_len = 3 if s[:2] in ("01", "02") else 4
+    if s.startswith("0") and _LANDLINE.match(s) and 7 <= len(s) - area_len <= 8:
+        return Phone(f"{s[:area_len]}-{s[area_len:]}", PhoneKind.LANDLINE)
     if s.startswith("0"):
         raise ValidationError.single(field_name, "座机号码应为区号加7至8位号码，如 0936-8212345")
     raise ValidationError.single(field_name, "请填写11位手机号码，或带区号的座机号码（如 0936-8212345）")

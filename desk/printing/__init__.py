@@ -1,0 +1,1 @@
+"""Printed documents (ReportLab): receipts, registration sheets, agreements, reports."""

@@ -1,0 +1,1 @@
+"""Qt table models over the services' plain dataclasses; each is tested without a view."""

@@ -1,0 +1,227 @@
+"""Table models about cases: a list of cases, the parties of one case, and one case's event history."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
+
+from desk.core.cases import CHANNEL_LABELS, CaseState, Channel, RiskFlag
+from desk.core.clock import CHINA_TZ
+from desk.core.parties import PartyRole, mask_id_number, parse_phone
+from desk.errors import ValidationError
+
+if TYPE_CHECKING:
+    from desk.store.repositories import CaseSummary, EventView, PartyView
+
+logger = logging.getLogger(__name__)
+
+# The row's dataclass, for views and dialogs that act on a row (open, copy).
+ITEM_ROLE = Qt.ItemDataRole.UserRole + 1
+
+_Index = QModelIndex | QPersistentModelIndex
+
+EVENT_KIND_LABELS = {
+    "registered": "登记受理",
+    "repeat_visit": "重复访",
+    "risk_flagged": "风险标记",
+}
+
+
+def china_time(moment: dt.datetime) -> str:
+    """`2026-11-27 10:00` in China time, however the moment was stored."""
+    return moment.astimezone(CHINA_TZ).strftime("%Y-%m-%d %H:%M")
+
+
+def state_label(state: str) -> str:
+    try:
+        return CaseState(state).label
+    except ValueError:
+        return state
+
+
+def risk_labels(flags: Sequence[str]) -> str:
+    out = []
+    for f in flags:
+        try:
+            out.append(RiskFlag(f).label)
+        except ValueError:
+            out.append(f)
+    return "、".join(out)
+
+
+def channel_label(channel: str) -> str:
+    try:
+        return CHANNEL_LABELS[Channel(channel)]
+    except ValueError:
+        return channel
+
+
+def role_label(role: str) -> str:
+    try:
+        return PartyRole(role).label
+    except ValueError:
+        return role
+
+
+def mask_phone(phone: str | None) -> str:
+    """`139****5678`: screens at the window face the queue too."""
+    if not phone:
+        return ""
+    try:
+        return parse_phone(phone).masked()
+    except ValidationError:
+        return "*" * len(phone)
+
+
+class _ListModel(QAbstractTableModel):
+    """A read-only table over a list of frozen dataclasses; subclasses name the columns and the cells."""
+
+    def __init__(self, parent: Any = None) -> None:
+        super().__init__(parent)
+        self._rows: list[Any] = []
+
+    def _headers(self) -> list[str]:
+        raise NotImplementedError
+
+    def _cell(self, item: Any, column: int) -> str:
+        raise NotImplementedError
+
+    def rowCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008 - Qt's signature
+        return 0 if parent.isValid() else len(self._rows)
+
+    def columnCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008 - Qt's signature
+        return 0 if parent.isValid() else len(self._headers())
+
+    def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid() or not 0 <= index.row() < len(self._rows):
+            return None
+        item = self._rows[index.row()]
+        if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.ToolTipRole):
+            return self._cell(item, index.column())
+        if role == ITEM_ROLE:
+            return item
+        return None
+
+    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if role != Qt.ItemDataRole.DisplayRole:
+            return None
+        if orientation == Qt.Orientation.Horizontal:
+            headers = self._headers()
+            return headers[section] if 0 <= section < len(headers) else None
+        return section + 1
+
+    def item(self, row: int) -> Any:
+        return self._rows[row]
+
+
+class CaseTableModel(_ListModel):
+    """Cases found by a search or a person look-up, newest first as the service returns them."""
+
+    def __init__(
+        self, cases: Sequence[CaseSummary] = (), *, category_names: Mapping[str, str] | None = None,
+        parent: Any = None,
+    ) -> None:
+        super().__init__(parent)
+        self._category_names = dict(category_names or {})
+        self._rows = list(cases)
+
+    def _headers(self) -> list[str]:
+        return [self.tr("案件编号"), self.tr("登记时间"), self.tr("状态"), self.tr("类别"), self.tr("申请人"),
+                self.tr("身份证号")]
+
+    def set_cases(self, cases: Sequence[CaseSummary]) -> None:
+        self.beginResetModel()
+        self._rows = list(cases)
+        self.endResetModel()
+
+    def case_at(self, row: int) -> CaseSummary:
+        c: CaseSummary = self._rows[row]
+        return c
+
+    def _cell(self, item: Any, column: int) -> str:
+        c: CaseSummary = item
+        if column == 0:
+            return c.case_no
+        if column == 1:
+            return china_time(c.registered_at)
+        if column == 2:
+            return state_label(c.state)
+        if column == 3:
+            return self._category_names.get(c.category_code, c.category_code)
+        if column == 4:
+            return c.applicant_name
+        if column == 5:
+            return c.applicant_id_masked  # the service hands out masked numbers only
+        return ""
+
+
+class PartyTableModel(_ListModel):
+    """The parties of one case; ID and phone numbers masked."""
+
+    def __init__(self, parties: Sequence[PartyView] = (), parent: Any = None) -> None:
+        super().__init__(parent)
+        self._rows = list(parties)
+
+    def _headers(self) -> list[str]:
+        return [self.tr("身份"), self.tr("姓名/名称"), self.tr("身份证号"), self.tr("联系电话"), self.tr("住址")]
+
+    def _cell(self, item: Any, column: int) -> str:
+        p: PartyView = item
+        if column == 0:
+            return role_label(p.role) + (self.tr("（单位）") if p.is_organisation else "")
+        if column == 1:
+            return p.name
+        if column == 2:
+            return mask_id_number(p.id_number) if p.id_number else ""
+        if column == 3:
+            return mask_phone(p.phone)
+        if column == 4:
+            return p.address
+        return ""
+
+
+class CaseEventTableModel(_ListModel):
+    """A case's history, oldest first: when, what (in Chinese), who, and a short note."""
+
+    def __init__(
+        self, events: Sequence[EventView] = (), *, category_names: Mapping[str, str] | None = None,
+        parent: Any = None,
+    ) -> None:
+        super().__init__(parent)
+        self._category_names = dict(category_names or {})
+        self._rows = list(events)
+
+    def _headers(self) -> list[str]:
+        return [self.tr("时间"), self.tr("事项"), self.tr("经办人"), self.tr("说明")]
+
+    def _cell(self, item: Any, column: int) -> str:
+        e: EventView = item
+        if column == 0:
+            return china_time(e.occurred_at)
+        if column == 1:
+            return EVENT_KIND_LABELS.get(e.kind, e.kind)
+        if column == 2:
+            return e.actor
+        if column == 3:
+            return self._note(e)
+        return ""
+
+    def _note(self, e: EventView) -> str:
+        p = e.payload
+        if e.kind == "registered":
+            category = self._category_names.get(p.get("category", ""), p.get("category", ""))
+            return self.tr("{category}，{channel}，{n}人").format(
+                category=category, channel=channel_label(p.get("channel", "")), n=p.get("headcount", 1))
+        if e.kind == "repeat_visit":
+            visit = p.get("visit") or {}
+            note = self.tr("再次来访，{n}人").format(n=visit.get("headcount", 1))
+            flags = [f for f in p.get("risk_flags", []) if f != RiskFlag.REPEAT_VISIT]
+            return note + (self.tr("；风险：{flags}").format(flags=risk_labels(flags)) if flags else "")
+        if e.kind == "risk_flagged":
+            return risk_labels(p.get("flags", []))
+        return ""
+
