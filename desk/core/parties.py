@@ -61,7 +61,9 @@ def normalise_id_number(raw: str) -> str:
 
 def parse_id_number(raw: str, *, today: dt.date, field_name: str = "id_number") -> IdNumber:
     """Check format, checksum and birth date; an unknown region code is a warning, never a refusal."""
-    from stdnum.cn import ric  # checksum only: its region check refuses real numbers (see the foundation issue)
+    from stdnum.cn import (
+        ric,  # checksum only: its region check refuses real numbers (see the foundation issue)
+    )
 
     def refuse(msg: str) -> ValidationError:
         return ValidationError.single(field_name, msg)

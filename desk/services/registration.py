@@ -65,6 +65,13 @@ class RegistrationService:
     def category(self, code: str) -> Category | None:
         return next((c for c in self.categories() if c.code == code), None)
 
+    def now(self) -> dt.datetime:
+        return self._clock.now()
+
+    def today(self) -> dt.date:
+        """Today in China time, by the service's clock (for checking birth dates)."""
+        return local_date(self._clock.now())
+
     # --- checking and registering -------------------------------------------------------------------
 
     def check(self, data: Mapping[str, object]) -> Visit:

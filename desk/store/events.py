@@ -29,6 +29,7 @@ def next_hall_seq(session: Session, hall_code: str) -> int:
 def bump_counter(session: Session, hall_code: str, name: str) -> int:
     """Increment a named per-hall counter, creating it at 1."""
     dialect = session.get_bind().dialect.name
+    ins: sa.Insert
     if dialect == "postgresql":
         from sqlalchemy.dialects.postgresql import insert as pg_insert
 

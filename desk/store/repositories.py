@@ -240,7 +240,7 @@ def projection_snapshot(session: Session) -> list[tuple[Any, ...]]:
     """Every projected row as plain tuples, sorted: for comparing a rebuild with the live projections."""
     rows: list[tuple[Any, ...]] = []
     for model in (CaseRow, PartyRow):
-        cols = [c.key for c in sa.inspect(model).column_attrs]
+        cols = [c.key for c in sa.inspect(model).column_attrs]  # type: ignore[attr-defined]
         for r in session.scalars(sa.select(model)):
             rows.append((model.__tablename__, *(_plain(getattr(r, k)) for k in cols)))
     return sorted(rows, key=repr)

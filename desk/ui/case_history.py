@@ -11,7 +11,7 @@ from PySide6.QtWidgets import (
     QAbstractItemView,
     QDialog,
     QDialogButtonBox,
-    QFormLayout,
+    QGridLayout,
     QHeaderView,
     QLabel,
     QPlainTextEdit,
@@ -67,26 +67,40 @@ class CaseHistoryDialog(QDialog):
         heading.setFont(font)
         layout.addWidget(heading)
 
-        facts = QFormLayout()
-        facts.addRow(self.tr("纠纷类别"), QLabel(names.get(detail.category_code, detail.category_code)))
-        facts.addRow(self.tr("来源渠道"), QLabel(channel_label(detail.channel)))
-        facts.addRow(self.tr("来访人数"), QLabel(str(detail.headcount)))
-        facts.addRow(self.tr("登记时间"), QLabel(china_time(detail.registered_at)))
-        facts.addRow(self.tr("办理期限"), QLabel(china_time(detail.deadline_at)))
-        facts.addRow(self.tr("重复访"), QLabel(self.tr("{n} 次").format(n=detail.repeat_visits)))
-        facts.addRow(self.tr("风险标记"), QLabel(risk_labels(detail.risk_flags) or self.tr("无")))
+        facts = QGridLayout()
+        facts.setHorizontalSpacing(12)
+        pairs = [
+            (self.tr("纠纷类别"), names.get(detail.category_code, detail.category_code)),
+            (self.tr("来源渠道"), channel_label(detail.channel)),
+            (self.tr("登记时间"), china_time(detail.registered_at)),
+            (self.tr("办理期限"), china_time(detail.deadline_at)),
+            (self.tr("来访人数"), str(detail.headcount)),
+            (self.tr("重复访"), self.tr("{n} 次").format(n=detail.repeat_visits)),
+            (self.tr("风险标记"), risk_labels(detail.risk_flags) or self.tr("无")),
+        ]
+        for i, (name, value) in enumerate(pairs):
+            row, col = divmod(i, 2)
+            caption = QLabel(name, self)
+            caption.setStyleSheet("color: #555;")
+            facts.addWidget(caption, row, col * 2)
+            facts.addWidget(QLabel(value, self), row, col * 2 + 1)
+        facts.setColumnStretch(1, 1)
+        facts.setColumnStretch(3, 1)
         layout.addLayout(facts)
 
         layout.addWidget(QLabel(self.tr("当事人")))
         self.party_model = PartyTableModel(detail.parties, parent=self)
         self.party_view = _table(self.party_model, self)
-        self.party_view.setMaximumHeight(150)
+        shown = min(max(len(detail.parties), 1), 4)
+        self.party_view.setFixedHeight(self.party_view.horizontalHeader().sizeHint().height()
+                                       + self.party_view.verticalHeader().defaultSectionSize() * shown
+                                       + 2 * self.party_view.frameWidth())
         layout.addWidget(self.party_view)
 
         layout.addWidget(QLabel(self.tr("纠纷事由")))
         self.narrative = QPlainTextEdit(detail.narrative, self)
         self.narrative.setReadOnly(True)
-        self.narrative.setMaximumHeight(110)
+        self.narrative.setMaximumHeight(self.narrative.fontMetrics().height() * 4 + 12)
         layout.addWidget(self.narrative)
 
         layout.addWidget(QLabel(self.tr("办理经过")))
@@ -95,5 +109,6 @@ class CaseHistoryDialog(QDialog):
         layout.addWidget(self.event_view, 1)
 
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close, self)
+        buttons.button(QDialogButtonBox.StandardButton.Close).setText(self.tr("关闭"))
         buttons.rejected.connect(self.reject)
         layout.addWidget(buttons)

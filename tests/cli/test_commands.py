@@ -98,7 +98,7 @@ def test_init_with_hall_code(tmp_path: Path) -> None:
 
 
 def test_command_does_not_import_qt(db: str) -> None:
-    code = ("import sys; from desk.cli import main; main(['cases', '--search', 'zs', '--db', %r]); "
-            "print('PySide6' in sys.modules)") % db
+    code = (f"import sys; from desk.cli import main; main(['cases', '--search', 'zs', '--db', {db!r}]); "
+            "print('PySide6' in sys.modules)")
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert r.stdout.strip().splitlines()[-1] == "False"

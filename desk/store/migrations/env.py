@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from alembic import context
 
-from desk.store.base import Base
 from desk.store import models  # noqa: F401  (registers the tables)
+from desk.store.base import Base
 
 config = context.config
 connection = config.attributes.get("connection")

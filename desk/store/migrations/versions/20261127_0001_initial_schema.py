@@ -1,7 +1,7 @@
 """initial schema: event log, projections, reference data
 
 Revision ID: 20261127_0001
-Revises: 
+Revises:
 Create Date: 2026-11-27 03:42:53.813199
 """
 

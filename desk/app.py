@@ -1,0 +1,210 @@
+"""Composition root: settings, logging, the error hook, the font, the store, the services and the desk's window."""
+
+from __future__ import annotations
+
+import logging
+import logging.handlers
+import sys
+import traceback
+from pathlib import Path
+from types import TracebackType
+
+from PySide6.QtCore import (
+    QCoreApplication,
+    QLibraryInfo,
+    QLocale,
+    QMessageLogContext,
+    QtMsgType,
+    QTranslator,
+    qInstallMessageHandler,
+)
+from PySide6.QtWidgets import QApplication, QMessageBox
+
+from desk.config import RESOURCES, load_settings, log_dir
+from desk.core.clock import Clock, SystemClock
+from desk.errors import DeskError
+from desk.services.registration import RegistrationService
+from desk.services.setup import init_hall
+from desk.store.session import Store, open_store
+from desk.ui.fonts import use_cjk_font
+from desk.ui.main_window import MainWindow
+
+logger = logging.getLogger(__name__)
+
+APP_TITLE = "一厅通"
+LOG_FILE = "desk.log"
+EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
+
+
+def setup_logging(directory: Path | None = None) -> tuple[Path, list[logging.Handler]]:
+    """A rotating log file in the platform log directory (5 × 2 MB), warnings also on stderr.
+
+    Returns the file's path and the handlers added, for `teardown_logging`. Modules log case numbers and
+    field names, never ID numbers, phones, names or narratives.
+    """
+    directory = directory or log_dir()
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / LOG_FILE
+    file_handler = logging.handlers.RotatingFileHandler(path, maxBytes=2_000_000, backupCount=5, encoding="utf-8")
+    file_handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    console = logging.StreamHandler()
+    console.setLevel(logging.WARNING)
+    console.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger()
+    root.setLevel(logging.INFO)
+    handlers: list[logging.Handler] = [file_handler, console]
+    for h in handlers:
+        root.addHandler(h)
+    return path, handlers
+
+
+def teardown_logging(handlers: list[logging.Handler]) -> None:
+    root = logging.getLogger()
+    for h in handlers:
+        root.removeHandler(h)
+        h.close()
+
+
+def _tr(text: str) -> str:
+    return QCoreApplication.translate("desk.app", text)
+
+
+_QT_LEVELS = {
+    QtMsgType.QtDebugMsg: logging.DEBUG,
+    QtMsgType.QtInfoMsg: logging.INFO,
+    QtMsgType.QtWarningMsg: logging.WARNING,
+    QtMsgType.QtCriticalMsg: logging.ERROR,
+    QtMsgType.QtFatalMsg: logging.CRITICAL,
+}
+
+
+def _qt_message(mode: QtMsgType, _context: QMessageLogContext, message: str) -> None:
+    logging.getLogger("desk.qt").log(_QT_LEVELS.get(mode, logging.WARNING), "%s", message)
+
+
+class ErrorReporter:
+    """`sys.excepthook`: log the traceback, tell the clerk in a dialog, and let the desk keep running.
+
+    One dialog at a time: an error repeating in a timer must not bury the screen in windows.
+    """
+
+    def __init__(self, log_path: Path) -> None:
+        self._log_path = log_path
+        self._box: QMessageBox | None = None
+
+    def __call__(self, exc_type: type[BaseException], exc: BaseException, tb: TracebackType | None) -> None:
+        if issubclass(exc_type, KeyboardInterrupt):
+            sys.__excepthook__(exc_type, exc, tb)
+            return
+        logger.error("unhandled %s", exc_type.__name__, exc_info=(exc_type, exc, tb))
+        if QApplication.instance() is None or self._box is not None:
+            return
+        if isinstance(exc, DeskError):
+            text = exc.message
+        else:
+            text = _tr("程序出现了意外错误，刚才的操作可能没有完成，请核对后重试。\n错误已记入日志：{path}").format(
+                path=self._log_path)
+        box = QMessageBox(QMessageBox.Icon.Critical, _tr("一厅通 · 程序错误"), text)
+        box.setDetailedText("".join(traceback.format_exception(exc_type, exc, tb)))
+        box.finished.connect(self._on_finished)
+        self._box = box
+        box.show()  # not exec(): the hook may run inside any slot, and the desk must keep serving
+
+    def _on_finished(self, _result: int) -> None:
+        self._box = None
+
+
+def install_translators(app: QApplication, language: str) -> list[QTranslator]:
+    """Qt's own strings (Yes/No, Close, the Copy/Paste menu) in the desk's language, from the Qt install;
+    the desk's own `.qm` from resources/i18n/ unless the language is Chinese, the source language."""
+    installed: list[QTranslator] = []
+    qt = QTranslator(app)
+    if qt.load(QLocale(language), "qtbase", "_", QLibraryInfo.path(QLibraryInfo.LibraryPath.TranslationsPath)):
+        app.installTranslator(qt)
+        installed.append(qt)
+    else:
+        logger.warning("no Qt translation for %s", language)
+    if not language.startswith("zh"):
+        desk = QTranslator(app)
+        if desk.load(QLocale(language), "desk", "_", str(RESOURCES / "i18n")):
+            app.installTranslator(desk)
+            installed.append(desk)
+        else:
+            logger.warning("no translation for %s; showing Chinese", language)
+    return installed
+
+
+def describe_store(url: str) -> str:
+    """The store as the status bar shows it, without user names or passwords."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        u = make_url(url)
+    except ArgumentError:
+        return _tr("数据库：地址无效")
+    backend = u.get_backend_name()
+    if backend == "sqlite":
+        return _tr("数据库：本机 SQLite（{path}）").format(path=u.database or _tr("内存"))
+    if backend == "postgresql":
+        where = f"{u.host or 'localhost'}{':' + str(u.port) if u.port else ''}/{u.database or ''}"
+        return _tr("数据库：PostgreSQL（{where}）").format(where=where)
+    return _tr("数据库：{backend}").format(backend=backend)
+
+
+def build_main_window(
+    service: RegistrationService, *, store_label: str = "", clock: Clock | None = None
+) -> MainWindow:
+    """The desk's window, wired to its services; the tests build it the same way."""
+    return MainWindow(service, store_label=store_label, clock=clock)
+
+
+def _ensure_hall(store: Store, service: RegistrationService) -> None:
+    """A fresh store gets the seeded hall, categories and rooms, so a first start shows a working desk."""
+    try:
+        _ = service.hall
+    except DeskError:
+        report = init_hall(store)
+        logger.info("initialised hall %s on first start", report.hall_code)
+
+
+def main(*, db_url: str, role: str = "desk") -> int:
+    """Run the desk until its window closes; returns the process exit code."""
+    settings = load_settings()
+    log_path, log_handlers = setup_logging()
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    assert isinstance(app, QApplication)
+    app.setApplicationName("hall-desk")
+    previous_qt_handler = qInstallMessageHandler(_qt_message)
+    previous_hook = sys.excepthook
+    sys.excepthook = ErrorReporter(log_path)
+    store: Store | None = None
+    translators: list[QTranslator] = []
+    try:
+        family = use_cjk_font(app)
+        logger.info("desk starting (role %s, font %s)", role, family or "system")
+        translators = install_translators(app, settings.language)
+        if role != "desk":
+            QMessageBox.critical(None, APP_TITLE, _tr("未知的窗口角色：{role}").format(role=role))
+            return EXIT_USAGE
+        try:
+            store = open_store(db_url)
+            service = RegistrationService(store, SystemClock(), actor=settings.actor)
+            _ensure_hall(store, service)
+            window = build_main_window(service, store_label=describe_store(db_url))
+        except DeskError as e:
+            logger.error("cannot start the desk: %s", e.message)
+            QMessageBox.critical(None, APP_TITLE, e.message)
+            return EXIT_ERROR
+        window.show()
+        code = app.exec()
+        logger.info("desk closed (%d)", code)
+        return int(code)
+    finally:
+        sys.excepthook = previous_hook
+        qInstallMessageHandler(previous_qt_handler)
+        if store is not None:
+            store.dispose()
+        for t in translators:
+            app.removeTranslator(t)
+        teardown_logging(log_handlers)

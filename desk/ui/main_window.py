@@ -1,0 +1,229 @@
+"""The front desk's main window: the registration form, a menu with the desk's shortcuts, and case search."""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import QEvent, QModelIndex, QObject, Qt, Signal
+from PySide6.QtGui import QAction, QCloseEvent, QKeyEvent, QKeySequence, QShowEvent
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QDialog,
+    QDialogButtonBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QMainWindow,
+    QMessageBox,
+    QPushButton,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
+
+from desk.errors import DeskError
+from desk.forms.registration import RegistrationForm
+from desk.ui.case_history import CaseHistoryDialog
+from desk.ui.models.case_table import CaseTableModel
+
+if TYPE_CHECKING:
+    from desk.core.clock import Clock
+    from desk.services.registration import RegistrationResult, RegistrationService
+
+logger = logging.getLogger(__name__)
+
+
+class CaseSearchDialog(QDialog):
+    """Find cases by ID number, phone, case number, name or pinyin initials; double click opens a case."""
+
+    sig_case_opened = Signal(object)
+    """A case's history dialog was opened; carries the `CaseHistoryDialog`."""
+
+    def __init__(self, service: RegistrationService, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._service = service
+        self._category_names = {c.code: c.name for c in service.categories()}
+        self.setWindowTitle(self.tr("查找案件"))
+        self.resize(900, 520)
+
+        layout = QVBoxLayout(self)
+        row = QHBoxLayout()
+        self.query_edit = QLineEdit(self)
+        self.query_edit.setPlaceholderText(self.tr("身份证号、电话、案件编号、姓名或拼音首字母"))
+        self.search_button = QPushButton(self.tr("查找"), self)
+        self.search_button.setAutoDefault(False)
+        row.addWidget(self.query_edit, 1)
+        row.addWidget(self.search_button)
+        layout.addLayout(row)
+
+        self.model = CaseTableModel(category_names=self._category_names, parent=self)
+        self.view = QTableView(self)
+        self.view.setModel(self.model)
+        self.view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.view.verticalHeader().setVisible(False)
+        self.view.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        self.view.horizontalHeader().setStretchLastSection(True)
+        layout.addWidget(self.view, 1)
+
+        self.status = QLabel(self.tr("输入后按回车查找；双击案件查看全部记录"), self)
+        layout.addWidget(self.status)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close, self)
+        buttons.button(QDialogButtonBox.StandardButton.Close).setText(self.tr("关闭"))
+        buttons.rejected.connect(self.reject)
+        layout.addWidget(buttons)
+
+        self.query_edit.returnPressed.connect(self._on_search_requested)
+        self.search_button.clicked.connect(self._on_search_requested)
+        # Double click or Enter opens a row; not `activated`, which some platforms emit on a single click
+        # and others together with `doubleClicked` (two dialogs for one double click).
+        self.view.doubleClicked.connect(self._on_row_activated)
+        self.view.installEventFilter(self)
+        self.history_dialogs: list[CaseHistoryDialog] = []
+
+    def search(self, text: str) -> int:
+        """Run a search and show the rows; returns how many were found."""
+        if not text.strip():
+            self.model.set_cases([])
+            self.status.setText(self.tr("请输入查找内容"))
+            return 0
+        found = self._service.search(text)
+        self.model.set_cases(found)
+        if found:
+            self.status.setText(self.tr("找到 {n} 件；双击或回车查看全部记录").format(n=len(found)))
+            self.view.selectRow(0)
+            self.view.setFocus()
+        else:
+            self.status.setText(self.tr("未找到匹配的案件"))
+        return len(found)
+
+    def open_case(self, case_no: str) -> CaseHistoryDialog | None:
+        """Open a case's full history in its own (non-modal) dialog."""
+        try:
+            detail = self._service.case(case_no)
+        except DeskError as e:
+            QMessageBox.warning(self, self.tr("查找案件"), e.message)
+            return None
+        dialog = CaseHistoryDialog(detail, category_names=self._category_names, parent=self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.destroyed.connect(lambda _obj=None, d=dialog: self._forget(d))
+        self.history_dialogs.append(dialog)
+        dialog.show()
+        self.sig_case_opened.emit(dialog)
+        return dialog
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt's name
+        if (watched is self.view and event.type() == QEvent.Type.KeyPress and isinstance(event, QKeyEvent)
+                and event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter)):
+            self._on_row_activated(self.view.currentIndex())
+            return True
+        return super().eventFilter(watched, event)
+
+    def _forget(self, dialog: CaseHistoryDialog) -> None:
+        if dialog in self.history_dialogs:
+            self.history_dialogs.remove(dialog)
+
+    def _on_search_requested(self) -> None:
+        self.search(self.query_edit.text())
+
+    def _on_row_activated(self, index: QModelIndex) -> None:
+        if index.isValid():
+            self.open_case(self.model.case_at(index.row()).case_no)
+
+
+class MainWindow(QMainWindow):
+    """One window per desk: the registration form in the middle, the hall and the store in the status bar."""
+
+    def __init__(
+        self, service: RegistrationService, *, store_label: str = "", clock: Clock | None = None,
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self._service = service
+        hall = service.hall
+        self.setWindowTitle(self.tr("一厅通 · {hall}").format(hall=hall.name))
+        self.form = RegistrationForm(service, clock=clock, parent=self)
+        self.setCentralWidget(self.form)
+        self.search_dialog: CaseSearchDialog | None = None
+
+        self.hall_label = QLabel(self.tr("{name}（{code}）").format(name=hall.name, code=hall.code), self)
+        self.store_label = QLabel(store_label, self)
+        self.statusBar().addPermanentWidget(self.hall_label)
+        if store_label:
+            self.statusBar().addPermanentWidget(self.store_label)
+        self._build_menu()
+        self.form.sig_registered.connect(self._on_registered)
+        self.resize(1180, 820)
+
+    def _build_menu(self) -> None:
+        file_menu = self.menuBar().addMenu(self.tr("文件(&F)"))
+        self.new_action = QAction(self.tr("新登记"), self)
+        self.new_action.setShortcut(QKeySequence("Ctrl+N"))
+        self.new_action.triggered.connect(self._on_new_requested)
+        file_menu.addAction(self.new_action)
+        file_menu.addSeparator()
+        self.quit_action = QAction(self.tr("退出"), self)
+        self.quit_action.setShortcut(QKeySequence("Ctrl+Q"))
+        self.quit_action.triggered.connect(self._on_quit_requested)
+        file_menu.addAction(self.quit_action)
+
+        case_menu = self.menuBar().addMenu(self.tr("案件(&C)"))
+        self.find_action = QAction(self.tr("查找案件"), self)
+        self.find_action.setShortcut(QKeySequence("Ctrl+F"))
+        self.find_action.triggered.connect(self._on_find_requested)
+        case_menu.addAction(self.find_action)
+
+    # --- actions ----------------------------------------------------------------------------------
+
+    def confirm_discard(self) -> bool:
+        """Ask before throwing away typed text; True when there is nothing to lose or the clerk agrees."""
+        if not self.form.has_unsaved_text():
+            return True
+        answer = QMessageBox.question(
+            self, self.tr("放弃未登记的内容"), self.tr("表单中有尚未登记的内容，确定要清空吗？"),
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, QMessageBox.StandardButton.No,
+        )
+        return answer == QMessageBox.StandardButton.Yes
+
+    def _on_new_requested(self) -> None:
+        if self.confirm_discard():
+            self.form.new_visit()
+            self.statusBar().showMessage(self.tr("新登记"), 3000)
+
+    def _on_quit_requested(self) -> None:
+        if self.confirm_discard():
+            self.close()
+
+    def open_search(self) -> CaseSearchDialog:
+        """Show the case search dialog (one per window, reused) with the cursor in its search box."""
+        if self.search_dialog is None:
+            self.search_dialog = CaseSearchDialog(self._service, parent=self)
+        if self.search_dialog.isVisible():
+            self.search_dialog.raise_()  # behind the main window after a click there
+        self.search_dialog.show()
+        self.search_dialog.activateWindow()
+        self.search_dialog.query_edit.setFocus()
+        self.search_dialog.query_edit.selectAll()
+        return self.search_dialog
+
+    def _on_find_requested(self) -> None:
+        self.open_search()
+
+    def _on_registered(self, result: RegistrationResult) -> None:
+        if result.is_repeat:
+            text = self.tr("已记为案件 {case_no} 的重复访").format(case_no=result.case_no)
+        else:
+            text = self.tr("已登记 {case_no}").format(case_no=result.case_no)
+        self.statusBar().showMessage(text, 10000)
+
+    def showEvent(self, event: QShowEvent) -> None:  # noqa: N802 - Qt's name
+        super().showEvent(event)
+        self.form.focus_first_field()
+
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt's name
+        if self.search_dialog is not None:
+            self.search_dialog.close()
+        super().closeEvent(event)

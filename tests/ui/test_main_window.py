@@ -1,0 +1,255 @@
+"""The main window: title and status bar, Ctrl+N / Ctrl+F / Ctrl+Q, case search and a case's history."""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtWidgets import QApplication, QMessageBox
+from pytestqt.qtbot import QtBot
+
+from desk.app import ErrorReporter, build_main_window, describe_store
+from desk.app import main as app_main
+from desk.core.clock import FixedClock
+from desk.errors import DeskError
+from desk.services.registration import RegistrationService
+from desk.ui.case_history import CaseHistoryDialog
+from desk.ui.fonts import register_cjk_font
+from desk.ui.main_window import MainWindow
+from tests.conftest import valid_id, visit
+
+
+APPLICANT_ID = valid_id("62070219850101123")
+
+
+@pytest.fixture
+def window(qtbot: QtBot, sqlite_service: RegistrationService, clock: FixedClock) -> Iterator[MainWindow]:
+    w = build_main_window(sqlite_service, store_label="数据库：本机 SQLite（测试）", clock=clock)
+    qtbot.addWidget(w)
+    with qtbot.waitActive(w):
+        w.show()
+    yield w
+
+
+def _answer(monkeypatch: pytest.MonkeyPatch, button: QMessageBox.StandardButton) -> list[str]:
+    asked: list[str] = []
+
+    def question(_parent: object, _title: str, text: str, *_args: object) -> QMessageBox.StandardButton:
+        asked.append(text)
+        return button
+
+    monkeypatch.setattr(QMessageBox, "question", staticmethod(question))
+    return asked
+
+
+def test_title_and_status_bar_name_the_hall_and_the_store(window: MainWindow) -> None:
+    assert window.windowTitle() == "一厅通 · 甘州区东街街道综治中心"
+    assert window.hall_label.text() == "甘州区东街街道综治中心（620702001）"
+    assert window.store_label.text() == "数据库：本机 SQLite（测试）"
+    assert window.hall_label.isVisible() and window.store_label.isVisible()
+    assert window.centralWidget() is window.form
+
+
+def test_the_cursor_starts_in_the_applicant_name(qtbot: QtBot, window: MainWindow) -> None:
+    qtbot.waitUntil(lambda: QApplication.focusWidget() is window.form.name_edit)
+
+
+def test_menus_carry_the_shortcuts(window: MainWindow) -> None:
+    menus = [a.text() for a in window.menuBar().actions()]
+    assert menus == ["文件(&F)", "案件(&C)"]
+    assert window.new_action.shortcut().toString() == "Ctrl+N"
+    assert window.find_action.shortcut().toString() == "Ctrl+F"
+    assert window.quit_action.shortcut().toString() == "Ctrl+Q"
+
+
+def test_ctrl_n_asks_before_discarding_typed_text(
+    qtbot: QtBot, window: MainWindow, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    form = window.form
+    form.name_edit.setFocus()
+    qtbot.keyClicks(form.name_edit, "Zhang")
+
+    asked = _answer(monkeypatch, QMessageBox.StandardButton.No)
+    qtbot.keyClick(form.name_edit, Qt.Key.Key_N, Qt.KeyboardModifier.ControlModifier)
+    assert asked == ["表单中有尚未登记的内容，确定要清空吗？"]
+    assert form.name_edit.text() == "Zhang"
+
+    asked = _answer(monkeypatch, QMessageBox.StandardButton.Yes)
+    qtbot.keyClick(form.name_edit, Qt.Key.Key_N, Qt.KeyboardModifier.ControlModifier)
+    assert asked
+    assert form.name_edit.text() == ""
+
+
+def test_ctrl_n_on_an_empty_form_does_not_ask(
+    qtbot: QtBot, window: MainWindow, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    asked = _answer(monkeypatch, QMessageBox.StandardButton.No)
+    window.form.banner.show()
+    qtbot.keyClick(window.form.name_edit, Qt.Key.Key_N, Qt.KeyboardModifier.ControlModifier)
+    assert asked == []
+    assert not window.form.banner.isVisible()
+
+
+def test_ctrl_q_closes_after_confirmation(qtbot: QtBot, window: MainWindow, monkeypatch: pytest.MonkeyPatch) -> None:
+    qtbot.keyClicks(window.form.name_edit, "Li")
+    _answer(monkeypatch, QMessageBox.StandardButton.No)
+    qtbot.keyClick(window.form.name_edit, Qt.Key.Key_Q, Qt.KeyboardModifier.ControlModifier)
+    assert window.isVisible()
+    _answer(monkeypatch, QMessageBox.StandardButton.Yes)
+    qtbot.keyClick(window.form.name_edit, Qt.Key.Key_Q, Qt.KeyboardModifier.ControlModifier)
+    assert not window.isVisible()
+
+
+def test_registering_reports_in_the_status_bar(qtbot: QtBot, window: MainWindow) -> None:
+    form = window.form
+    data = visit()
+    with qtbot.waitSignal(form.sig_registered) as blocker:
+        qtbot.keyClicks(form.category_edit, "ljjf")
+        form.name_edit.setText("张三")
+        form.id_edit.setText(APPLICANT_ID)
+        form.narrative_edit.setPlainText(str(data["narrative"]))
+        qtbot.keyClick(form.name_edit, Qt.Key.Key_Return)
+    assert window.statusBar().currentMessage() == f"已登记 {blocker.args[0].case_no}"
+
+
+def test_ctrl_f_finds_cases_and_double_click_opens_the_full_history(
+    qtbot: QtBot, window: MainWindow, sqlite_service: RegistrationService
+) -> None:
+    first = sqlite_service.register(visit())
+    sqlite_service.register(visit(), repeat_of=first.case_no)
+    sqlite_service.register(visit(category="劳动争议纠纷", parties=[
+        {"role": "applicant", "name": "李四", "phone": "13898765432"}]))
+
+    qtbot.keyClick(window.form.name_edit, Qt.Key.Key_F, Qt.KeyboardModifier.ControlModifier)
+    dialog = window.search_dialog
+    assert dialog is not None and dialog.isVisible()
+    qtbot.waitUntil(lambda: QApplication.focusWidget() is dialog.query_edit)
+
+    qtbot.keyClicks(dialog.query_edit, APPLICANT_ID)
+    qtbot.keyClick(dialog.query_edit, Qt.Key.Key_Return)
+    assert dialog.model.rowCount() == 1
+    assert dialog.model.case_at(0).case_no == first.case_no
+    assert "找到 1 件" in dialog.status.text()
+
+    index = dialog.model.index(0, 0)
+    rect = dialog.view.visualRect(index)
+    with qtbot.waitSignal(dialog.sig_case_opened) as blocker:
+        # A real double click is press, release, double-click; QTest's mouseDClick alone sends no release first.
+        qtbot.mouseClick(dialog.view.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+        qtbot.mouseDClick(dialog.view.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+    history = blocker.args[0]
+    assert isinstance(history, CaseHistoryDialog)
+    qtbot.addWidget(history)
+    assert len(dialog.history_dialogs) == 1  # one dialog per double click
+    assert history.windowTitle() == f"案件 {first.case_no} 的全部记录"
+    events = [history.event_model.index(r, 1).data() for r in range(history.event_model.rowCount())]
+    assert events == ["登记受理", "重复访"]
+    assert history.event_model.index(0, 2).data() == "测试前台"
+    assert history.event_model.index(0, 0).data() == "2026-11-27 10:00"
+    cells = [history.party_model.index(0, c).data() for c in range(history.party_model.columnCount())]
+    assert cells[:2] == ["申请人", "张三"]
+    assert APPLICANT_ID not in cells and cells[2] == APPLICANT_ID[:6] + "********" + APPLICANT_ID[-4:]
+    assert history.narrative.toPlainText() == visit()["narrative"]
+
+    assert dialog.search("ls") == 1  # pinyin initials of 李四
+    assert dialog.search("无此人") == 0
+    assert dialog.status.text() == "未找到匹配的案件"
+
+
+def test_enter_on_a_search_result_opens_it(
+    qtbot: QtBot, window: MainWindow, sqlite_service: RegistrationService
+) -> None:
+    first = sqlite_service.register(visit())
+    dialog = window.open_search()
+    dialog.search(first.case_no)
+    qtbot.waitUntil(lambda: QApplication.focusWidget() is dialog.view)
+    with qtbot.waitSignal(dialog.sig_case_opened) as blocker:
+        qtbot.keyClick(dialog.view, Qt.Key.Key_Return)
+    qtbot.addWidget(blocker.args[0])
+    assert blocker.args[0].detail.case_no == first.case_no
+
+
+# --- the composition root's pieces -------------------------------------------------------------------
+
+
+def test_the_cjk_font_is_registered(qtbot: QtBot) -> None:
+    assert register_cjk_font() == "WenQuanYi Micro Hei"
+    assert register_cjk_font() == "WenQuanYi Micro Hei"  # once per file
+
+
+def test_store_description_hides_credentials() -> None:
+    assert describe_store("sqlite:////var/lib/desk/desk.db") == "数据库：本机 SQLite（/var/lib/desk/desk.db）"
+    text = describe_store("postgresql+psycopg://desk:s3cret@10.0.0.5:5432/county")
+    assert text == "数据库：PostgreSQL（10.0.0.5:5432/county）"
+    assert "s3cret" not in text and "desk:" not in text
+
+
+def _open_box(reporter: ErrorReporter) -> QMessageBox | None:
+    return reporter._box
+
+
+def test_error_reporter_logs_and_shows_one_dialog(
+    qtbot: QtBot, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    reporter = ErrorReporter(tmp_path / "desk.log")
+    try:
+        raise RuntimeError("boom")
+    except RuntimeError as e:
+        with caplog.at_level(logging.ERROR, logger="desk.app"):
+            reporter(RuntimeError, e, e.__traceback__)
+            reporter(RuntimeError, e, e.__traceback__)
+    assert [r.message for r in caplog.records] == ["unhandled RuntimeError", "unhandled RuntimeError"]
+    box = reporter._box
+    assert box is not None and box.isVisible()
+    qtbot.addWidget(box)
+    assert "意外错误" in box.text()
+    box.close()
+    assert _open_box(reporter) is None
+
+    reporter(DeskError, DeskError("数据库已被锁定"), None)
+    box = reporter._box
+    assert box is not None and box.text() == "数据库已被锁定"
+    qtbot.addWidget(box)
+    box.close()
+
+
+def test_main_opens_a_fresh_store_seeded_and_shows_the_desk(qapp: QApplication, tmp_path: Path) -> None:
+    seen: dict[str, str] = {}
+
+    def look_and_close() -> None:
+        windows = [w for w in QApplication.topLevelWidgets() if isinstance(w, MainWindow) and w.isVisible()]
+        seen["title"] = windows[0].windowTitle()
+        seen["store"] = windows[0].store_label.text()
+        seen["categories"] = str(windows[0].form.category_list.count())
+        for w in windows:
+            w.close()
+        qapp.quit()
+
+    hook = sys.excepthook
+    QTimer.singleShot(0, look_and_close)
+    assert app_main(db_url=f"sqlite:///{tmp_path / 'fresh.db'}") == 0
+    assert seen["title"] == "一厅通 · 甘州区东街街道综治中心"
+    assert seen["store"].startswith("数据库：本机 SQLite（")
+    assert int(seen["categories"]) > 10
+    assert sys.excepthook is hook  # put back on the way out
+    log = (Path(os.environ["DESK_LOG_DIR"]) / "desk.log").read_text(encoding="utf-8")
+    assert "initialised hall 620702001 on first start" in log
+
+
+def test_main_shows_why_the_store_cannot_be_opened(
+    qapp: QApplication, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    shown: list[str] = []
+
+    def critical(_parent: object, _title: str, text: str, *_args: object) -> QMessageBox.StandardButton:
+        shown.append(text)
+        return QMessageBox.StandardButton.Ok
+
+    monkeypatch.setattr(QMessageBox, "critical", staticmethod(critical))
+    assert app_main(db_url="mysql://desk@localhost/desk") == 1
+    assert shown == ["不支持的数据库地址：mysql（只支持 sqlite 与 postgresql）"]
