@@ -156,7 +156,15 @@ class MainWindow(QMainWindow):
             self.statusBar().addPermanentWidget(self.store_label)
         self._build_menu()
         self.form.sig_registered.connect(self._on_registered)
-        self.resize(1180, 820)
+        self._fit_to_screen(1180, 820)
+
+    def _fit_to_screen(self, width: int, height: int) -> None:
+        """The preferred size, but never larger than the screen (window PCs are often 1366×768)."""
+        screen = self.screen()
+        if screen is not None:
+            avail = screen.availableGeometry()
+            width, height = min(width, avail.width()), min(height, avail.height() - 40)
+        self.resize(width, height)
 
     def _build_menu(self) -> None:
         file_menu = self.menuBar().addMenu(self.tr("文件(&F)"))
