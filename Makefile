@@ -50,6 +50,8 @@ run: install
 
 test: install postgres
 	$(VENV)/bin/lint-imports
+	$(VENV)/bin/ruff check desk tests bench tools
+	$(VENV)/bin/mypy
 	QT_QPA_PLATFORM=offscreen $(PY) -m pytest -q
 
 lint: install

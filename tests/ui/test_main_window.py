@@ -23,7 +23,6 @@ from desk.ui.fonts import register_cjk_font
 from desk.ui.main_window import MainWindow
 from tests.conftest import valid_id, visit
 
-
 APPLICANT_ID = valid_id("62070219850101123")
 
 

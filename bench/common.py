@@ -1,0 +1,115 @@
+"""Shared helpers of the benchmarks: where the stores live, PostgreSQL databases, percentiles."""
+
+from __future__ import annotations
+
+import math
+import os
+import statistics
+from dataclasses import dataclass
+from pathlib import Path
+
+import sqlalchemy as sa
+from sqlalchemy.engine import URL, make_url
+
+BENCH_DIR = Path(__file__).resolve().parent
+DATA_DIR = BENCH_DIR / "data"  # git-ignored
+# The server of the project's machines (TOOLCHAIN.md); the benchmark databases are created on it.
+PG_ADMIN_URL = os.environ.get("DESK_BENCH_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+
+
+def sqlite_url(path: Path) -> str:
+    return f"sqlite:///{path}"
+
+
+def sqlite_path(url: str | URL) -> Path | None:
+    """The file of a file-backed SQLite URL, else None."""
+    u = make_url(url)
+    if u.get_backend_name() != "sqlite" or not u.database or u.database == ":memory:":
+        return None
+    return Path(u.database)
+
+
+def is_postgres(url: str | URL) -> bool:
+    return make_url(url).get_backend_name() == "postgresql"
+
+
+def pg_url(database: str, admin_url: str = PG_ADMIN_URL) -> str:
+    return make_url(admin_url).set(database=database).render_as_string(hide_password=False)
+
+
+def psycopg_conninfo(url: str | URL) -> str:
+    """A SQLAlchemy PostgreSQL URL as a libpq connection string for psycopg.connect()."""
+    u = make_url(url).set(drivername="postgresql")
+    return u.render_as_string(hide_password=False)
+
+
+def pg_available(admin_url: str = PG_ADMIN_URL) -> str | None:
+    """None when the server answers, else the first line of the error."""
+    try:
+        eng = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
+        with eng.connect() as c:
+            c.exec_driver_sql("SELECT 1")
+        eng.dispose()
+        return None
+    except Exception as e:  # noqa: BLE001 - any failure means "no server"
+        return str(e).splitlines()[0]
+
+
+def _admin_engine(url: str | URL) -> sa.Engine:
+    admin = make_url(url).set(database="postgres")
+    if admin.drivername == "postgresql":
+        admin = admin.set(drivername="postgresql+psycopg")
+    return sa.create_engine(admin, isolation_level="AUTOCOMMIT")
+
+
+def pg_database_exists(url: str | URL) -> bool:
+    name = make_url(url).database
+    eng = _admin_engine(url)
+    try:
+        with eng.connect() as c:
+            return bool(c.execute(sa.text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}).scalar())
+    finally:
+        eng.dispose()
+
+
+def pg_create_database(url: str | URL, *, replace: bool = False) -> None:
+    """Create the database of `url` (dropping it first when `replace`); an existing one is left alone."""
+    name = make_url(url).database
+    if not name or not name.replace("_", "").isalnum():
+        raise ValueError(f"refusing to create the database {name!r}: use letters, digits and _")
+    eng = _admin_engine(url)
+    try:
+        with eng.connect() as c:
+            if replace:
+                c.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            exists = c.execute(sa.text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}).scalar()
+            if not exists:
+                c.exec_driver_sql(f'CREATE DATABASE "{name}" TEMPLATE template0 ENCODING \'UTF8\'')
+    finally:
+        eng.dispose()
+
+
+@dataclass(frozen=True)
+class Timing:
+    """Latencies of one measured operation, in milliseconds."""
+
+    n: int
+    p50: float
+    p95: float
+    p99: float
+    max: float
+    mean: float
+
+    @staticmethod
+    def of(samples_ns: list[int]) -> Timing:
+        ms = sorted(s / 1e6 for s in samples_ns)
+        return Timing(len(ms), percentile(ms, 50), percentile(ms, 95), percentile(ms, 99), ms[-1],
+                      statistics.fmean(ms))
+
+
+def percentile(sorted_values: list[float], p: float) -> float:
+    """Nearest-rank percentile of already sorted values (the value below which p% of samples fall)."""
+    if not sorted_values:
+        return math.nan
+    rank = max(1, math.ceil(p / 100 * len(sorted_values)))
+    return sorted_values[rank - 1]
