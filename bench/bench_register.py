@@ -1,7 +1,8 @@
 """Durable registration on SQLite: `RegistrationService.register` end to end, against a bare INSERT + COMMIT.
 
 Budget (DESIGN.md): register a visitor (commit, durable) <= 20 ms p99 on SQLite.
-The store is a file opened by `open_store` (WAL, synchronous=FULL, BEGIN IMMEDIATE -- checked, not assumed).
+The store is a file opened by `open_store` (WAL, synchronous=FULL, BEGIN IMMEDIATE, wal_autocheckpoint=0 with the
+store's background checkpointer -- checked, not assumed).
 Each registration is timed from the call to its return, which is after the commit; the baseline is a
 single-row INSERT + COMMIT into a scratch table of the same database, on a connection of the same engine (same
 pragmas), interleaved with the registrations so both see the same disk.
@@ -11,7 +12,7 @@ far faster than the disks of the PCs in a hall: `fsync_latency` measures the flu
 `run_simulated_disk` repeats the measurement with every fsync/fdatasync delayed by an LD_PRELOAD shim
 (bench/fsync_delay.c, built with gcc on demand) to model slower disks.
 
-`python -m bench.bench_register [--n 2000] [--copy-of DB] [--no-autocheckpoint] [--json FILE]`
+`python -m bench.bench_register [--n 2000] [--copy-of DB] [--sqlite-autocheckpoint] [--json FILE]`
 """
 
 from __future__ import annotations
@@ -53,7 +54,12 @@ class RegisterResult:
     journal_mode: str
     synchronous: str
     fsync_delay_ms: float = 0.0  # simulated extra flush latency (0: this machine's disk as it is)
-    autocheckpoint: bool = True  # False: an experiment with SQLite's automatic WAL checkpoints turned off
+    # True: an experiment with SQLite's automatic WAL checkpoint turned back on (wal_autocheckpoint=1000, the
+    # configuration before the background checkpointer): the commit that crosses 1,000 WAL pages checkpoints.
+    # False: as shipped (wal_autocheckpoint=0; the store's WalCheckpointer checkpoints on its own thread).
+    autocheckpoint: bool = False
+    wal_autocheckpoint: int = 0  # read back from the store's connection
+    background_checkpoints: int = 0  # complete checkpoints the store's WalCheckpointer ran during the run
 
     @staticmethod
     def from_dict(d: dict[str, Any]) -> RegisterResult:
@@ -78,12 +84,13 @@ def _remove_db(path: Path) -> None:
         p.unlink(missing_ok=True)
 
 
-def _pragmas(store: Store) -> tuple[str, str]:
+def _pragmas(store: Store) -> tuple[str, str, int]:
     with store.engine.connect() as c:
         journal = str(c.exec_driver_sql("PRAGMA journal_mode").scalar())
         level = int(c.exec_driver_sql("PRAGMA synchronous").scalar() or 0)
         sync = {0: "OFF", 1: "NORMAL", 2: "FULL", 3: "EXTRA"}[level]
-    return journal, sync
+        autocheckpoint = int(c.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar() or 0)
+    return journal, sync, autocheckpoint
 
 
 def fsync_latency(directory: Path = DATA_DIR, n: int = 300) -> Timing:
@@ -109,7 +116,9 @@ def measure(store: Store, *, label: str, n: int, warmup: int, seed: int, new_cas
     names = {c.code: c.name for c in svc.categories()}
     rng = random.Random(seed)
     visits = [make_visit(rng, categories=names) for _ in range(n + warmup)]
-    journal, sync = _pragmas(store)
+    journal, sync, wal_autocheckpoint = _pragmas(store)
+    checkpointer = store.wal_checkpointer
+    checkpoints_before = checkpointer.checkpoints if checkpointer else 0
     with store.engine.connect() as c:
         cases_before = int(c.exec_driver_sql("SELECT count(*) FROM cases").scalar() or 0)
 
@@ -148,20 +157,23 @@ def measure(store: Store, *, label: str, n: int, warmup: int, seed: int, new_cas
     finally:
         cur.close()
         raw.close()
+    background = (checkpointer.checkpoints - checkpoints_before) if checkpointer else 0
     return RegisterResult(label, cases_before, new_case, Timing.of(reg_ns), Timing.of(bare_ns),
-                          Timing.of(check_ns), journal, sync)
+                          Timing.of(check_ns), journal, sync, wal_autocheckpoint=wal_autocheckpoint,
+                          background_checkpoints=background)
 
 
-def _no_autocheckpoint(dbapi_conn: Any, _record: Any) -> None:
-    dbapi_conn.execute("PRAGMA wal_autocheckpoint=0")
+def _sqlite_autocheckpoint(dbapi_conn: Any, _record: Any) -> None:
+    # runs after the store's own connect hook (listeners run in order), so it overrides wal_autocheckpoint=0
+    dbapi_conn.execute("PRAGMA wal_autocheckpoint=1000")
 
 
 def _measure_store(path: Path, *, label: str, n: int, warmup: int, seed: int, new_case: bool, init: bool,
                    autocheckpoint: bool) -> RegisterResult:
     store = open_store(sqlite_url(path))
     try:
-        if not autocheckpoint:
-            sa.event.listen(store.engine, "connect", _no_autocheckpoint)
+        if autocheckpoint:
+            sa.event.listen(store.engine, "connect", _sqlite_autocheckpoint)
             store.engine.dispose()  # connections made from now on get the pragma
         if init:
             init_hall(store)
@@ -175,9 +187,10 @@ def _measure_store(path: Path, *, label: str, n: int, warmup: int, seed: int, ne
 
 
 def run_fresh(*, n: int = 2000, warmup: int = 50, seed: int = 7, path: Path | None = None,
-              autocheckpoint: bool = True) -> RegisterResult:
-    """Registrations into a new store (initialised like `desk init`). `autocheckpoint=False` is an experiment,
-    not the product: the store's connections get `wal_autocheckpoint=0`, so no commit runs a checkpoint."""
+              autocheckpoint: bool = False) -> RegisterResult:
+    """Registrations into a new store (initialised like `desk init`). `autocheckpoint=True` is an experiment, not
+    the product: the store's connections get SQLite's default `wal_autocheckpoint=1000` back, so the commit that
+    crosses 1,000 WAL pages runs the checkpoint (as the store did before its background checkpointer)."""
     path = path or DATA_DIR / "register.db"
     _remove_db(path)
     return _measure_store(path, label="empty store", n=n, warmup=warmup, seed=seed, new_case=True, init=True,
@@ -185,7 +198,7 @@ def run_fresh(*, n: int = 2000, warmup: int = 50, seed: int = 7, path: Path | No
 
 
 def run_on_copy(source: Path, *, n: int = 500, warmup: int = 20, seed: int = 8, new_case: bool = False,
-                path: Path | None = None, autocheckpoint: bool = True) -> RegisterResult:
+                path: Path | None = None, autocheckpoint: bool = False) -> RegisterResult:
     """Registrations into a copy of a big generated store; `new_case=False` is the window's default path,
     which first looks for an open case of the same applicant and category (a repeat visit)."""
     path = path or DATA_DIR / "register-big.db"
@@ -214,7 +227,7 @@ def build_fsync_shim() -> Path | None:
     return out if done.returncode == 0 else None
 
 
-def run_simulated_disk(delay_ms: float, *, n: int = 500, autocheckpoint: bool = True,
+def run_simulated_disk(delay_ms: float, *, n: int = 500, autocheckpoint: bool = False,
                        copy_of: Path | None = None) -> RegisterResult | None:
     """`run_fresh` (or `run_on_copy(copy_of)`) in a child process whose fsync/fdatasync each wait `delay_ms`
     first; None without a C compiler for the shim."""
@@ -228,8 +241,8 @@ def run_simulated_disk(delay_ms: float, *, n: int = 500, autocheckpoint: bool = 
            "--db-file", str(DATA_DIR / f"{name}.db")]
     if copy_of is not None:
         cmd += ["--copy-of", str(copy_of)]
-    if not autocheckpoint:
-        cmd.append("--no-autocheckpoint")
+    if autocheckpoint:
+        cmd.append("--sqlite-autocheckpoint")
     subprocess.run(cmd, check=True, env=env, cwd=BENCH_DIR.parent, stdout=subprocess.DEVNULL)
     try:
         return RegisterResult.from_dict(json.loads(out.read_text(encoding="utf-8")))
@@ -240,7 +253,8 @@ def run_simulated_disk(delay_ms: float, *, n: int = 500, autocheckpoint: bool = 
 def describe(r: RegisterResult) -> str:
     t, b = r.register, r.bare_commit
     disk = f"; fsync +{r.fsync_delay_ms:g} ms simulated" if r.fsync_delay_ms else ""
-    disk += "" if r.autocheckpoint else "; wal_autocheckpoint=0 (experiment)"
+    disk += (f"; wal_autocheckpoint={r.wal_autocheckpoint} (experiment: checkpoints in commits)" if r.autocheckpoint
+             else f"; wal_autocheckpoint={r.wal_autocheckpoint}, {r.background_checkpoints} background checkpoints")
     return (f"register ({r.label}, {r.cases_before:,} cases, new_case={r.new_case}; {r.journal_mode}, "
             f"synchronous={r.synchronous}{disk}): n={t.n} p50={t.p50:.2f} p95={t.p95:.2f} p99={t.p99:.2f} "
             f"max={t.max:.2f} ms  [{'PASS' if r.passed else 'FAIL'} <= {BUDGET_P99_MS:g} ms p99]\n"
@@ -255,11 +269,12 @@ def main(argv: list[str] | None = None) -> int:
                    help="register into a copy of this generated store (default path, new_case=False) "
                         "instead of an empty one")
     p.add_argument("--db-file", type=Path, metavar="FILE", help="the scratch store (default in bench/data/)")
-    p.add_argument("--no-autocheckpoint", action="store_true",
-                   help="experiment: turn SQLite's automatic WAL checkpoints off on the store's connections")
+    p.add_argument("--sqlite-autocheckpoint", action="store_true",
+                   help="experiment: turn SQLite's automatic WAL checkpoint (in commits) back on, as before the "
+                        "store's background checkpointer")
     p.add_argument("--json", type=Path, metavar="FILE", help="also write the result as JSON")
     args = p.parse_args(argv)
-    auto = not args.no_autocheckpoint
+    auto = args.sqlite_autocheckpoint
     if args.copy_of:
         result = run_on_copy(args.copy_of, n=args.n, path=args.db_file, autocheckpoint=auto)
     else:

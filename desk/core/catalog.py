@@ -32,9 +32,47 @@ def pinyin_keys(text: str) -> tuple[str, str]:
     return initials.lower(), full.lower()
 
 
+# Surnames read differently from the same character in ordinary words (曾 zēng, not céng; 单 shàn, not dān).
+SURNAME_READINGS = {
+    "尉迟": "yc", "万俟": "mq", "曾": "z", "单": "s", "解": "x", "仇": "q", "查": "z", "区": "o", "乐": "y",
+    "翟": "z", "覃": "q", "缪": "m", "盖": "g", "种": "c", "秘": "b", "朴": "p", "召": "s", "句": "g", "员": "y",
+    "宓": "f", "折": "s", "隗": "w", "冼": "x", "洗": "x", "繁": "p", "能": "n", "长孙": "zs",
+}
+# Characters beyond pypinyin's tables that appear in names (𠮷 is a variant of 吉, jí).
+EXTRA_INITIALS = {"𠮷": "j"}
+
+
 def name_initials(name: str) -> str:
-    """Pinyin initials of a person's name for search (张三 → zs); Latin letters are kept."""
-    return pinyin_keys(name)[0]
+    """Pinyin initials of a person's name for search (张三 → zs, 曾国藩 → zgf, 𠮷祥 → jx)."""
+    head = ""
+    for surname, initials in sorted(SURNAME_READINGS.items(), key=lambda kv: -len(kv[0])):
+        if name.startswith(surname):
+            head, name = initials, name[len(surname) :]
+            break
+    out = [head]
+    for part in _split_known(name):
+        if part.isascii():  # a Latin name: the first letter of each word (John Smith → js)
+            out.append("".join(w[0].lower() for w in part.replace("·", " ").split() if w[0].isalpha()))
+        else:
+            out.append(EXTRA_INITIALS.get(part) or pinyin_keys(part)[0])
+    return "".join(out)
+
+
+def _split_known(text: str) -> list[str]:
+    """`text` in runs, each character of EXTRA_INITIALS on its own."""
+    parts: list[str] = []
+    run = ""
+    for ch in text:
+        if ch in EXTRA_INITIALS:
+            if run:
+                parts.append(run)
+            parts.append(ch)
+            run = ""
+        else:
+            run += ch
+    if run:
+        parts.append(run)
+    return parts
 
 
 def category_matches(category: Category, query: str) -> bool:

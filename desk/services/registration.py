@@ -47,7 +47,7 @@ class RegistrationService:
     @property
     def hall(self) -> repo.HallInfo:
         if self._hall is None:
-            with self._store.unit_of_work() as s:
+            with self._store.read() as s:
                 self._hall = repo.local_hall(s)
             if self._hall is None:
                 raise DeskError("数据库尚未初始化：请先运行 desk init")
@@ -55,7 +55,7 @@ class RegistrationService:
 
     def categories(self) -> list[Category]:
         if self._categories is None:
-            with self._store.unit_of_work() as s:
+            with self._store.read() as s:
                 self._categories = repo.load_categories(s)
         return self._categories
 
@@ -127,15 +127,15 @@ class RegistrationService:
     # --- finding people and cases -------------------------------------------------------------------
 
     def person_cases(self, *, id_number: str | None = None, phone: str | None = None) -> list[CaseSummary]:
-        with self._store.unit_of_work() as s:
+        with self._store.read() as s:
             return repo.cases_of_person(s, id_number=id_number, phone=phone)
 
     def search(self, text: str, *, limit: int = 50) -> list[CaseSummary]:
-        with self._store.unit_of_work() as s:
+        with self._store.read() as s:
             return repo.search_cases(s, text, limit=limit)
 
     def case(self, case_no: str) -> CaseDetail:
-        with self._store.unit_of_work() as s:
+        with self._store.read() as s:
             detail = repo.case_detail(s, case_no=case_no)
         if detail is None:
             raise NotFound(f"案件 {case_no} 不存在")

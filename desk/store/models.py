@@ -115,8 +115,10 @@ class PartyRow(Base):
     __tablename__ = "parties"
     __table_args__ = (
         # text_pattern_ops: PostgreSQL's LIKE 'prefix%' uses the index whatever the database collation.
-        sa.Index("ix_parties_name", "name", postgresql_ops={"name": "text_pattern_ops"}),
-        sa.Index("ix_parties_name_initials", "name_initials", postgresql_ops={"name_initials": "text_pattern_ops"}),
+        # The case id (UUIDv7, time-ordered) rides along so "newest first" comes from the index.
+        sa.Index("ix_parties_name_case_id", "name", "case_id", postgresql_ops={"name": "text_pattern_ops"}),
+        sa.Index("ix_parties_name_initials_case_id", "name_initials", "case_id",
+                 postgresql_ops={"name_initials": "text_pattern_ops"}),
     )
 
     id: Mapped[str] = mapped_column(ID, primary_key=True)

@@ -191,17 +191,28 @@ def search_cases(session: Session, text: str, *, limit: int = 50) -> list[CaseSu
     if not key:
         return []
     if kind == "case_no":
-        ids = session.scalars(sa.select(CaseRow.id).where(CaseRow.case_no == key)).all()
+        ids = list(session.scalars(sa.select(CaseRow.id).where(CaseRow.case_no == key)))
+    elif kind in ("id", "phone"):
+        column = PartyRow.id_number if kind == "id" else PartyRow.phone
+        ids = list(session.scalars(
+            sa.select(PartyRow.case_id).where(column == key).order_by(PartyRow.case_id.desc()).limit(limit)))
     else:
-        where = {
-            "id": PartyRow.id_number == key,
-            "phone": PartyRow.phone == key,
-        }.get(kind)
-        if where is None:
-            column = PartyRow.name_initials if kind == "initials" else PartyRow.name
-            where = _prefix(session, column, key)
-        ids = session.scalars(sa.select(PartyRow.case_id).where(where).limit(limit)).all()
-    return _summaries(session, list(dict.fromkeys(ids)))[:limit]
+        # Exact name (or initials) first, newest first from the (key, case_id) index; then longer names that
+        # start with it. Case ids are UUIDv7, so descending id is newest registration first.
+        column = PartyRow.name_initials if kind == "initials" else PartyRow.name
+        ids = list(session.scalars(
+            sa.select(PartyRow.case_id).where(column == key).order_by(PartyRow.case_id.desc()).limit(limit)))
+        if len(ids) < limit:
+            more = session.scalars(
+                sa.select(PartyRow.case_id)
+                .where(_prefix(session, column, key), column != key)
+                .order_by(PartyRow.case_id.desc())
+                .limit(limit)
+            )
+            ids += list(more)
+    ids = list(dict.fromkeys(ids))[:limit]
+    found = {c.id: c for c in _summaries(session, ids)}
+    return [found[i] for i in ids if i in found]
 
 
 def case_detail(session: Session, *, case_no: str | None = None, case_id: str | None = None) -> CaseDetail | None:

@@ -1,9 +1,19 @@
-"""Opening a store: the engine (SQLite pragmas or PostgreSQL), migrations at start, units of work."""
+"""Opening a store: the engine (SQLite pragmas or PostgreSQL), migrations at start, units of work.
+
+On SQLite no commit runs a WAL checkpoint (`wal_autocheckpoint=0`): a checkpoint inside a commit cost a
+registration a whole extra flush of the database file. `WalCheckpointer` does the work instead, on a thread of its
+own, shortly after commits, and once more when the store is closed or the process exits.
+"""
 
 from __future__ import annotations
 
+import atexit
 import logging
-from collections.abc import Iterator
+import sqlite3
+import threading
+import time
+import weakref
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -18,23 +28,40 @@ logger = logging.getLogger(__name__)
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 # The newest Alembic revision; a store already there opens without loading Alembic (fast CLI start).
-HEAD_REVISION = "20261127_0001"
+HEAD_REVISION = "20261127_0002"
 
 
-def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+# An execution option of the engine that `Store.read()` uses: its transactions only read.
+READ_ONLY = "desk_read_only"
+# Checked-out connections remember here whether `PRAGMA query_only` is on (SQLite).
+_QUERY_ONLY = "desk_query_only"
+
+
+def _sqlite_pragmas(dbapi_conn: Any, record: Any) -> None:
     # Durable and safe for one machine: WAL, fsync at every commit, foreign keys; write transactions are
-    # started IMMEDIATE in `_sqlite_begin` so two writers never deadlock on a lock upgrade.
+    # started IMMEDIATE in `_sqlite_begin` so two writers never deadlock on a lock upgrade. No commit runs a
+    # checkpoint: the store's WalCheckpointer does, off the committing thread.
     dbapi_conn.isolation_level = None
     cur = dbapi_conn.cursor()
     cur.execute("PRAGMA journal_mode=WAL")
     cur.execute("PRAGMA synchronous=FULL")
     cur.execute("PRAGMA foreign_keys=ON")
     cur.execute("PRAGMA busy_timeout=10000")
+    cur.execute("PRAGMA wal_autocheckpoint=0")
     cur.close()
+    record.info[_QUERY_ONLY] = False
 
 
 def _sqlite_begin(conn: sa.Connection) -> None:
-    conn.exec_driver_sql("BEGIN IMMEDIATE")
+    # A read (`Store.read()`) begins deferred: in WAL mode it takes no lock and never waits for a writer, and
+    # `query_only` makes an accidental write fail at once instead of upgrading the lock. Everything else
+    # begins IMMEDIATE: it takes the write lock first, so writers queue instead of deadlocking.
+    read = bool(conn.get_execution_options().get(READ_ONLY))
+    info = conn.info
+    if info.get(_QUERY_ONLY) is not read:
+        conn.exec_driver_sql(f"PRAGMA query_only={int(read)}")
+        info[_QUERY_ONLY] = read
+    conn.exec_driver_sql("BEGIN" if read else "BEGIN IMMEDIATE")
 
 
 def create_engine(url: str) -> sa.Engine:
@@ -75,12 +102,182 @@ def migrate(engine: sa.Engine) -> None:
     logger.info("store migrated to %s", HEAD_REVISION)
 
 
-class Store:
-    """An opened store: hands out units of work (one transaction each)."""
+def sqlite_file(engine: sa.Engine) -> Path | None:
+    """The database file of a file-backed SQLite engine, else None."""
+    u = engine.url
+    if u.get_backend_name() != "sqlite" or not u.database or u.database == ":memory:" \
+            or u.database.startswith("file:"):
+        return None
+    return Path(u.database)
 
-    def __init__(self, engine: sa.Engine) -> None:
+
+WAL_QUIET_S = 0.5  # checkpoint once no commit came for this long...
+WAL_MAX_DELAY_S = 2.0  # ...or this long after the first commit not yet checkpointed
+WAL_CAP_BYTES = 64 * 1024 * 1024  # a WAL file larger than this is truncated (once no reader or writer is busy)
+
+_live_checkpointers: weakref.WeakSet[WalCheckpointer] = weakref.WeakSet()
+
+
+@atexit.register
+def _checkpoint_at_exit() -> None:
+    # A short-lived process (`desk register`) seldom disposes its store; with automatic checkpoints off, nothing
+    # else would ever move its commits into the database file and shrink the WAL.
+    for checkpointer in list(_live_checkpointers):
+        checkpointer.close()
+
+
+class WalCheckpointer:
+    """Checkpoints one SQLite store's WAL on a daemon thread with its own connection.
+
+    `notify()` (called at every commit) wakes it; it waits for `quiet_s` without commits, or at most
+    `max_delay_s`, then runs `PRAGMA wal_checkpoint(PASSIVE)`, which copies committed pages into the database file
+    without waiting for, or blocking, any reader or writer. When the WAL file is larger than `cap_bytes`, and at
+    `close()`, it then tries a TRUNCATE checkpoint, which empties the WAL file; it takes no busy timeout, so it
+    gives way at once to a writer or a reader rather than making them wait. Failures are logged, never raised.
+    """
+
+    def __init__(self, path: Path, *, quiet_s: float = WAL_QUIET_S, max_delay_s: float = WAL_MAX_DELAY_S,
+                 cap_bytes: int = WAL_CAP_BYTES) -> None:
+        self.path = path.resolve()
+        self.wal = self.path.with_name(self.path.name + "-wal")
+        self.quiet_s = quiet_s
+        self.max_delay_s = max_delay_s
+        self.cap_bytes = cap_bytes
+        self.checkpoints = 0  # passes that checkpointed the whole WAL (for tests and benchmarks)
+        self.truncations = 0  # of which the WAL file was also emptied
+        self._wake = threading.Event()
+        self._closing = threading.Event()
+        self._conn: sqlite3.Connection | None = None
+        self._thread = threading.Thread(target=self._run, name=f"desk-wal-checkpoint {path.name}", daemon=True)
+        self._thread.start()
+        _live_checkpointers.add(self)
+
+    @property
+    def alive(self) -> bool:
+        return self._thread.is_alive()
+
+    def notify(self) -> None:
+        """A commit happened (or is happening): checkpoint soon."""
+        self._wake.set()
+
+    def stop(self) -> None:
+        """Ask the thread to checkpoint one last time and end; returns at once."""
+        self._closing.set()
+        self._wake.set()
+
+    def close(self, timeout: float = 30.0) -> None:
+        """Checkpoint one last time (emptying the WAL when it can), end the thread and wait for it."""
+        self.stop()
+        if self._thread is not threading.current_thread():
+            self._thread.join(timeout)
+            if self._thread.is_alive():
+                logger.warning("the WAL checkpoint of %s did not finish within %g s", self.path, timeout)
+        _live_checkpointers.discard(self)
+
+    # --- the thread ---------------------------------------------------------------------------------------
+
+    def _run(self) -> None:
+        try:
+            if self.wal.exists() and self.wal.stat().st_size > 0:
+                self._wake.set()  # a WAL left by an earlier process: move it into the database too
+            while not self._closing.is_set():
+                self._wake.wait()
+                self._wait_for_quiet()
+                if self._closing.is_set():
+                    break
+                self._checkpoint(truncate=self._wal_size() > self.cap_bytes)
+            self._checkpoint(truncate=True)
+        except BaseException:  # noqa: BLE001 - the thread never raises out (it would be printed to stderr)
+            logger.warning("the WAL checkpointer of %s stopped", self.path, exc_info=True)
+        finally:
+            if self._conn is not None:
+                try:
+                    self._conn.close()
+                except sqlite3.Error:
+                    logger.warning("could not close the checkpoint connection of %s", self.path, exc_info=True)
+                self._conn = None
+
+    def _wait_for_quiet(self) -> None:
+        deadline = time.monotonic() + self.max_delay_s
+        while not self._closing.is_set():
+            self._wake.clear()
+            left = deadline - time.monotonic()
+            if left <= 0 or not self._wake.wait(min(self.quiet_s, left)):
+                return
+
+    def _wal_size(self) -> int:
+        try:
+            return self.wal.stat().st_size
+        except OSError:
+            return 0
+
+    def _connection(self) -> sqlite3.Connection:
+        if self._conn is None:
+            # mode=rw: never create a database that is not there (a deleted store stays deleted)
+            conn = sqlite3.connect(f"{self.path.as_uri()}?mode=rw", uri=True, isolation_level=None,
+                                   check_same_thread=True)
+            try:
+                conn.execute("PRAGMA busy_timeout=0")  # give way to readers and writers at once
+                conn.execute("PRAGMA synchronous=FULL")  # the database file is synced after each checkpoint
+                conn.execute("PRAGMA wal_autocheckpoint=0")
+            except BaseException:
+                conn.close()
+                raise
+            self._conn = conn
+        return self._conn
+
+    def _checkpoint(self, *, truncate: bool) -> None:
+        try:
+            conn = self._connection()
+            busy, log, done = conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+            complete = not busy and done == log
+            if truncate and complete:
+                # after the PASSIVE pass there is little left to copy: the write lock is held only briefly
+                busy, log, done = conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+                if not busy:
+                    self.truncations += 1
+            if complete:
+                self.checkpoints += 1
+            else:
+                logger.debug("WAL checkpoint of %s incomplete (%s of %s frames); again after the next commit",
+                             self.path, done, log)
+        except sqlite3.OperationalError as e:
+            if "locked" in str(e) or "busy" in str(e):
+                logger.debug("WAL checkpoint of %s deferred: %s", self.path, e)
+            else:
+                logger.warning("WAL checkpoint of %s failed: %s", self.path, e)
+        except Exception as e:  # noqa: BLE001 - a failed checkpoint costs disk space, not data: log it, go on
+            logger.warning("WAL checkpoint of %s failed: %s", self.path, e)
+
+
+class Store:
+    """An opened store: hands out units of work (one transaction each).
+
+    On a SQLite file it also runs a `WalCheckpointer`; `dispose()` stops it (an `atexit` hook does, too, for a
+    process that never calls `dispose()`)."""
+
+    def __init__(self, engine: sa.Engine, *, wal_cap_bytes: int = WAL_CAP_BYTES) -> None:
         self.engine = engine
         self._sessions = sessionmaker(engine, expire_on_commit=False)
+        read_options: dict[str, Any] = {READ_ONLY: True}
+        if engine.dialect.name == "postgresql":
+            read_options["postgresql_readonly"] = True  # psycopg: BEGIN READ ONLY, no extra round trip
+        # Shares the engine's pool and its event listeners; only the options of its connections differ.
+        self._read_sessions = sessionmaker(engine.execution_options(**read_options), expire_on_commit=False)
+        self.wal_checkpointer: WalCheckpointer | None = None
+        self._on_commit: Callable[[sa.Connection], None] | None = None
+        path = sqlite_file(engine)
+        if path is not None:
+            checkpointer = self.wal_checkpointer = WalCheckpointer(path, cap_bytes=wal_cap_bytes)
+
+            def committed(conn: sa.Connection) -> None:
+                if not conn.get_execution_options().get(READ_ONLY):
+                    checkpointer.notify()
+
+            sa.event.listen(engine, "commit", committed)
+            self._on_commit = committed
+            # a store dropped without dispose() lets its thread finish instead of leaving it waiting forever
+            weakref.finalize(self, checkpointer.stop)
 
     @property
     def dialect(self) -> str:
@@ -88,11 +285,24 @@ class Store:
 
     @contextmanager
     def unit_of_work(self) -> Iterator[Session]:
-        """One transaction: committed when the block ends normally, rolled back on any exception."""
+        """One transaction: committed when the block ends normally, rolled back on any exception.
+        On SQLite it begins IMMEDIATE (it holds the write lock from the start): for anything that may write."""
         with self._sessions.begin() as session:
             yield session
 
+    @contextmanager
+    def read(self) -> Iterator[Session]:
+        """A transaction that only reads: it never waits for a writer (SQLite: a deferred BEGIN, in WAL mode a
+        snapshot; PostgreSQL: READ ONLY). Writing in it fails. Ended when the block ends."""
+        with self._read_sessions.begin() as session:
+            yield session
+
     def dispose(self) -> None:
+        """Close the store: the last WAL checkpoint (SQLite), then the connections. Safe to call twice."""
+        if self._on_commit is not None and sa.event.contains(self.engine, "commit", self._on_commit):
+            sa.event.remove(self.engine, "commit", self._on_commit)
+        if self.wal_checkpointer is not None:
+            self.wal_checkpointer.close()
         self.engine.dispose()
 
 

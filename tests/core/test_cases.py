@@ -67,6 +67,13 @@ def test_name_initials() -> None:
     assert pinyin_keys("邻里纠纷") == ("lljf", "linlijiufen")
 
 
+@pytest.mark.parametrize(("name", "initials"), [("曾国藩", "zgf"), ("单雄信", "sxx"), ("尉迟恭", "ycg"), ("𠮷祥", "jx"),
+                                                ("王𠮷", "wj"), ("John Smith", "js"), ("长孙无忌", "zswj"),
+                                                ("解缙", "xj"), ("仇英", "qy")])
+def test_surname_readings_and_rare_characters(name: str, initials: str) -> None:
+    assert name_initials(name) == initials
+
+
 def test_unknown_category_and_channel() -> None:
     p = problems(category="吵架", channel="fax")
     assert p["category"] == "纠纷类别“吵架”不在类别目录中"

@@ -149,3 +149,15 @@ def test_concurrent_registrations_get_distinct_gap_free_numbers(store_url: str) 
     with base.unit_of_work() as s:
         assert sorted(s.scalars(sa.select(CaseEvent.hall_seq))) == list(range(1, 41))
     base.dispose()
+
+
+def test_name_search_exact_first_then_newest_first(service: RegistrationService, clock: FixedClock) -> None:
+    made = []
+    for i, name in enumerate(["王芳", "王芳华", "王芳", "王", "王芳"]):
+        clock.advance(days=1)
+        made.append(service.register(visit(parties=[{"role": "applicant", "name": name, "phone": f"1390000{i:04d}"}])))
+    exact = [made[4], made[2], made[0]]  # newest first
+    assert [c.case_no for c in service.search("王芳")] == [r.case_no for r in exact] + [made[1].case_no]
+    assert [c.case_no for c in service.search("王芳", limit=2)] == [made[4].case_no, made[2].case_no]
+    assert [c.case_no for c in service.search("wf")][:3] == [r.case_no for r in exact]
+    assert [c.case_no for c in service.search("王")][0] == made[3].case_no  # the exact one-character name

@@ -131,3 +131,31 @@ def test_projection_rebuilt_from_the_log_equals_the_stored_one(service: Registra
         rebuilt = repo.projection_snapshot(s)
     assert rebuilt == live
     assert service.case(first.case_no).repeat_visits == 1
+
+
+def test_upgrade_from_the_first_revision_keeps_data(store_url: str) -> None:
+    from alembic import command
+    from alembic.config import Config
+
+    from desk.store.session import MIGRATIONS, create_engine
+
+    engine = create_engine(store_url)
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "20261127_0001")
+    engine.dispose()
+    old = Store(create_engine(store_url))
+    init_hall(old)
+    RegistrationService(old, FixedClock(dt.datetime(2026, 11, 27, 2, tzinfo=dt.UTC))).register(visit())
+    old.dispose()
+
+    upgraded = open_store(store_url)
+    assert current_revision(upgraded.engine) == HEAD_REVISION
+    indexes = {ix["name"] for ix in sa.inspect(upgraded.engine).get_indexes("parties")}
+    assert {"ix_parties_name_case_id", "ix_parties_name_initials_case_id"} <= indexes
+    assert "ix_parties_name" not in indexes
+    svc = RegistrationService(upgraded, FixedClock(dt.datetime(2026, 11, 27, 3, tzinfo=dt.UTC)))
+    assert [c.case_no for c in svc.search("张三")] == ["620702001-2026-000001"]
+    upgraded.dispose()
