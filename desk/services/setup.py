@@ -14,7 +14,7 @@ from desk.config import RESOURCES
 from desk.core.catalog import DEADLINE_DAYS
 from desk.core.ids import new_id
 from desk.errors import DeskError
-from desk.store.models import CategoryRow, Hall, RoomRow
+from desk.store.models import CategoryRow, Hall, MediatorRow, RoomRow
 from desk.store.session import Store
 
 logger = logging.getLogger(__name__)
@@ -83,6 +83,27 @@ def init_hall(store: Store, *, hall_code: str | None = None, hall_name: str | No
                               prefix=r["prefix"], capacity=r["capacity"], location=r["location"],
                               categories=r["categories"], is_open=True, position=i))
             n_rooms = len(layout["rooms"])
+            s.flush()
+            _seed_staff(s, local.code)
         report = InitReport(local.code, local.name, n_categories, int(n_rooms or 0), created)
     logger.info("hall %s ready: %d categories, %d rooms", report.hall_code, report.categories, report.rooms)
     return report
+
+
+def _seed_staff(s: Any, hall_code: str) -> None:
+    """The example mediators and stationed departments of a new hall (editable in the app)."""
+    data = _load("mediators.json")
+    rooms = {r.code: r for r in s.scalars(sa.select(RoomRow).where(RoomRow.hall_code == hall_code))}
+    staff: dict[str, list[dict[str, str]]] = {}
+    for m in data["mediators"]:
+        mid = new_id()
+        s.add(MediatorRow(id=mid, hall_code=hall_code, name=m["name"], grade=m["grade"],
+                          specialties=m["specialties"], phone=m["phone"], active=True))
+        for placement in m["rooms"]:
+            staff.setdefault(placement["room"], []).append({"mediator_id": mid, "mode": placement["mode"]})
+    departments: dict[str, list[dict[str, str]]] = {}
+    for d in data["departments"]:
+        departments.setdefault(d["room"], []).append({"name": d["name"], "mode": d["mode"]})
+    for code, room in rooms.items():
+        room.staff = staff.get(code, [])
+        room.departments = departments.get(code, [])

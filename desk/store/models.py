@@ -66,6 +66,54 @@ class RoomRow(Base):
     categories: Mapped[list[str]] = mapped_column(JSONType, default=list)
     is_open: Mapped[bool] = mapped_column(default=True)
     position: Mapped[int] = mapped_column(default=0)
+    # [{"mediator_id": ..., "mode": "resident" | "rotating" | "on_call"}]
+    staff: Mapped[list[dict[str, str]]] = mapped_column(JSONType, default=list)
+    # [{"name": "县人社局", "mode": ...}]: departments stationed here
+    departments: Mapped[list[dict[str, str]]] = mapped_column(JSONType, default=list)
+
+
+class MediatorRow(Base):
+    """A mediator or stationed staff member (reference data)."""
+
+    __tablename__ = "mediators"
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    hall_code: Mapped[str] = mapped_column(sa.ForeignKey("halls.code"))
+    name: Mapped[str] = mapped_column(sa.String(50))
+    grade: Mapped[str] = mapped_column(sa.String(20), default="")
+    specialties: Mapped[list[str]] = mapped_column(JSONType, default=list)
+    phone: Mapped[str] = mapped_column(sa.String(20), default="")
+    active: Mapped[bool] = mapped_column(default=True)
+
+
+class TicketRow(Base):
+    """Projection: a queue ticket. `queue_key` orders the room's queue (arrival, less the priority head start);
+    calling and claiming are conditional UPDATEs on `state`, so of two terminals exactly one wins."""
+
+    __tablename__ = "tickets"
+    __table_args__ = (
+        sa.UniqueConstraint("hall_code", "day", "label"),
+        sa.Index("ix_tickets_queue", "hall_code", "room_code", "state", "queue_key", "number"),
+    )
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    hall_code: Mapped[str] = mapped_column(sa.String(12))
+    case_id: Mapped[str] = mapped_column(sa.ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    room_code: Mapped[str] = mapped_column(sa.String(12))
+    day: Mapped[dt.date]
+    number: Mapped[int]
+    label: Mapped[str] = mapped_column(sa.String(8))
+    priority_reasons: Mapped[list[str]] = mapped_column(JSONType, default=list)
+    arrival_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    queue_key: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    state: Mapped[str] = mapped_column(sa.String(12))
+    recalls: Mapped[int] = mapped_column(default=0)
+    called_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    called_by: Mapped[str | None] = mapped_column(sa.String(60))
+    terminal: Mapped[str | None] = mapped_column(sa.String(40))
+    served_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    finished_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
 
 
 class CaseEvent(Base):
@@ -107,6 +155,7 @@ class CaseRow(Base):
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     deadline_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     actor: Mapped[str] = mapped_column(sa.String(60))
+    room_code: Mapped[str | None] = mapped_column(sa.String(12))
 
 
 class PartyRow(Base):

@@ -9,7 +9,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from desk.store.models import CaseEvent, CaseRow, PartyRow
+from desk.store.models import CaseEvent, CaseRow, PartyRow, TicketRow
 
 # Order within a case: occurred_at, then (for events of one hall at the same instant) the hall's own
 # sequence, then the id, so a fold is deterministic whatever order the events arrived in.
@@ -62,7 +62,7 @@ def _registered(session: Session, ev: CaseEvent) -> None:
             actor=ev.actor,
         )
     )
-    session.flush()  # parties reference the case
+    session.flush()  # parties and tickets reference the case
     for i, party in enumerate(p["parties"]):
         session.add(
             PartyRow(
@@ -101,8 +101,148 @@ def _risk_flagged(session: Session, ev: CaseEvent) -> None:
     case.updated_at = max(case.updated_at, ev.occurred_at)
 
 
+# --- the queue ----------------------------------------------------------------------------------------
+
+
+def _ticket(session: Session, ev: CaseEvent, key: str = "ticket_id") -> TicketRow | None:
+    return session.get(TicketRow, ev.payload[key])
+
+
+def _case(session: Session, ev: CaseEvent) -> CaseRow | None:
+    return session.get(CaseRow, ev.case_id)
+
+
+def _touch(case: CaseRow | None, ev: CaseEvent) -> None:
+    if case is not None:
+        case.updated_at = max(case.updated_at, ev.occurred_at)
+
+
+def _new_ticket(session: Session, ev: CaseEvent, t: dict[str, Any]) -> None:
+    session.add(
+        TicketRow(
+            id=t["ticket_id"],
+            hall_code=ev.hall_code,
+            case_id=ev.case_id,
+            room_code=t["room"],
+            day=dt.date.fromisoformat(t["day"]),
+            number=t["number"],
+            label=t["label"],
+            priority_reasons=list(t["priority_reasons"]),
+            arrival_at=dt.datetime.fromisoformat(t["arrival_at"]),
+            queue_key=dt.datetime.fromisoformat(t["queue_key"]),
+            state="waiting",
+            recalls=0,
+            updated_at=ev.occurred_at,
+        )
+    )
+
+
+@applies("routed")
+def _routed(session: Session, ev: CaseEvent) -> None:
+    case = _case(session, ev)
+    if case is not None:
+        case.room_code = ev.payload["room"]
+        _touch(case, ev)
+
+
+@applies("ticket_issued")
+def _ticket_issued(session: Session, ev: CaseEvent) -> None:
+    _new_ticket(session, ev, ev.payload)
+    case = _case(session, ev)
+    if case is not None:
+        case.state = "waiting"
+        case.room_code = ev.payload["room"]
+        _touch(case, ev)
+
+
+def _set_ticket(state: str, **extra: str) -> Applier:
+    def apply(session: Session, ev: CaseEvent) -> None:
+        t = _ticket(session, ev)
+        if t is None:
+            return
+        t.state = state
+        t.updated_at = ev.occurred_at
+        for column, source in extra.items():
+            value = ev.occurred_at if source == "@time" else ev.actor if source == "@actor" else ev.payload.get(source)
+            setattr(t, column, value)
+        _touch(_case(session, ev), ev)
+
+    return apply
+
+
+_APPLIERS["parked"] = _set_ticket("parked")
+_APPLIERS["unparked"] = _set_ticket("waiting")
+_APPLIERS["no_show"] = _set_ticket("no_show")
+_APPLIERS["abandoned"] = _set_ticket("abandoned")
+_APPLIERS["service_finished"] = _set_ticket("done", finished_at="@time")
+
+
+@applies("called")
+def _called(session: Session, ev: CaseEvent) -> None:
+    t = _ticket(session, ev)
+    if t is None:
+        return
+    t.state, t.called_at, t.called_by, t.terminal, t.recalls = "called", ev.occurred_at, ev.actor, ev.payload.get(
+        "terminal"), 0
+    t.updated_at = ev.occurred_at
+    _touch(_case(session, ev), ev)
+
+
+@applies("recalled")
+def _recalled(session: Session, ev: CaseEvent) -> None:
+    t = _ticket(session, ev)
+    if t is None:
+        return
+    t.recalls += 1
+    t.called_at = ev.occurred_at
+    t.updated_at = ev.occurred_at
+    _touch(_case(session, ev), ev)
+
+
+@applies("requeued")
+def _requeued(session: Session, ev: CaseEvent) -> None:
+    t = _ticket(session, ev)
+    if t is None:
+        return
+    t.state = "waiting"
+    t.recalls = 0
+    t.queue_key = dt.datetime.fromisoformat(ev.payload["queue_key"])
+    t.updated_at = ev.occurred_at
+    _touch(_case(session, ev), ev)
+
+
+@applies("claimed")
+def _claimed(session: Session, ev: CaseEvent) -> None:
+    t = _ticket(session, ev)
+    if t is not None:
+        t.state = "serving"
+        t.served_at = ev.occurred_at
+        t.called_by = ev.actor
+        t.terminal = ev.payload.get("terminal")
+        t.updated_at = ev.occurred_at
+    case = _case(session, ev)
+    if case is not None:
+        case.state = "in_mediation"
+        _touch(case, ev)
+
+
+@applies("transferred")
+def _transferred(session: Session, ev: CaseEvent) -> None:
+    old = _ticket(session, ev, "from_ticket_id")
+    if old is not None:
+        old.state = "transferred"
+        old.updated_at = ev.occurred_at
+    _new_ticket(session, ev, ev.payload)
+    case = _case(session, ev)
+    if case is not None:
+        case.state = "waiting"
+        case.room_code = ev.payload["room"]
+        _touch(case, ev)
+
+
 def rebuild(session: Session) -> int:
     """Drop the projections and fold the whole log again, in case order (see EVENT_ORDER)."""
+    session.execute(sa.delete(TicketRow))
     session.execute(sa.delete(PartyRow))
     session.execute(sa.delete(CaseRow))
     session.flush()

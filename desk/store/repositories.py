@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from desk.core.catalog import Category
 from desk.core.ids import CASE_NO_RE
 from desk.core.parties import mask_id_number, normalise_id_number, normalise_name, normalise_phone
-from desk.store.models import CaseEvent, CaseRow, CategoryRow, Hall, PartyRow, RoomRow
+from desk.store.models import CaseEvent, CaseRow, CategoryRow, Hall, PartyRow, RoomRow, TicketRow
 from desk.store.projections import EVENT_ORDER
 
 
@@ -250,7 +250,7 @@ def case_detail(session: Session, *, case_no: str | None = None, case_id: str | 
 def projection_snapshot(session: Session) -> list[tuple[Any, ...]]:
     """Every projected row as plain tuples, sorted: for comparing a rebuild with the live projections."""
     rows: list[tuple[Any, ...]] = []
-    for model in (CaseRow, PartyRow):
+    for model in (CaseRow, PartyRow, TicketRow):
         cols = [c.key for c in sa.inspect(model).column_attrs]  # type: ignore[attr-defined]
         for r in session.scalars(sa.select(model)):
             rows.append((model.__tablename__, *(_plain(getattr(r, k)) for k in cols)))

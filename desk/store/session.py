@@ -28,7 +28,7 @@ logger = logging.getLogger(__name__)
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 # The newest Alembic revision; a store already there opens without loading Alembic (fast CLI start).
-HEAD_REVISION = "20261127_0002"
+HEAD_REVISION = "20261127_0003"
 
 
 # An execution option of the engine that `Store.read()` uses: its transactions only read.
@@ -91,15 +91,39 @@ def migrate(engine: sa.Engine) -> None:
     """Bring the schema to the newest revision (Alembic; batch mode on SQLite)."""
     if current_revision(engine) == HEAD_REVISION:
         return
+    run_alembic(engine, "upgrade", "head")
+    logger.info("store migrated to %s", HEAD_REVISION)
+
+
+def run_alembic(engine: sa.Engine, direction: str, target: str) -> None:
+    """Upgrade or downgrade the schema to `target` in one transaction.
+
+    On SQLite, foreign keys are off while it runs: batch mode rebuilds a table by copy, drop and rename, and
+    dropping `cases` with foreign keys on would cascade into `parties` and delete them. Afterwards every
+    reference is checked again, and a broken one aborts the migration.
+    """
     from alembic import command
     from alembic.config import Config
 
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))
-    with engine.begin() as conn:
-        cfg.attributes["connection"] = conn
-        command.upgrade(cfg, "head")
-    logger.info("store migrated to %s", HEAD_REVISION)
+    step = command.upgrade if direction == "upgrade" else command.downgrade
+    is_sqlite = engine.dialect.name == "sqlite"
+    with engine.connect() as conn:
+        if is_sqlite:
+            # Must be set outside a transaction, so on the driver's connection before SQLAlchemy begins one.
+            conn.connection.driver_connection.execute("PRAGMA foreign_keys=OFF")  # type: ignore[union-attr]
+        try:
+            with conn.begin():
+                cfg.attributes["connection"] = conn
+                step(cfg, target)
+                if is_sqlite:
+                    broken = conn.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+                    if broken:
+                        raise StoreError(f"数据库升级后有 {len(broken)} 处引用失效，已撤销升级")
+        finally:
+            if is_sqlite:
+                conn.connection.driver_connection.execute("PRAGMA foreign_keys=ON")  # type: ignore[union-attr]
 
 
 def sqlite_file(engine: sa.Engine) -> Path | None:

@@ -133,23 +133,17 @@ def test_projection_rebuilt_from_the_log_equals_the_stored_one(service: Registra
     assert service.case(first.case_no).repeat_visits == 1
 
 
-def test_upgrade_from_the_first_revision_keeps_data(store_url: str) -> None:
-    from alembic import command
-    from alembic.config import Config
+def test_downgrade_to_the_first_revision_and_upgrade_again_keeps_data(store_url: str) -> None:
+    from desk.store.session import create_engine, run_alembic
 
-    from desk.store.session import MIGRATIONS, create_engine
-
+    first = open_store(store_url)
+    init_hall(first)
+    RegistrationService(first, FixedClock(dt.datetime(2026, 11, 27, 2, tzinfo=dt.UTC))).register(visit())
+    first.dispose()
     engine = create_engine(store_url)
-    cfg = Config()
-    cfg.set_main_option("script_location", str(MIGRATIONS))
-    with engine.begin() as conn:
-        cfg.attributes["connection"] = conn
-        command.upgrade(cfg, "20261127_0001")
+    run_alembic(engine, "downgrade", "20261127_0001")
+    assert current_revision(engine) == "20261127_0001"
     engine.dispose()
-    old = Store(create_engine(store_url))
-    init_hall(old)
-    RegistrationService(old, FixedClock(dt.datetime(2026, 11, 27, 2, tzinfo=dt.UTC))).register(visit())
-    old.dispose()
 
     upgraded = open_store(store_url)
     assert current_revision(upgraded.engine) == HEAD_REVISION
@@ -158,4 +152,6 @@ def test_upgrade_from_the_first_revision_keeps_data(store_url: str) -> None:
     assert "ix_parties_name" not in indexes
     svc = RegistrationService(upgraded, FixedClock(dt.datetime(2026, 11, 27, 3, tzinfo=dt.UTC)))
     assert [c.case_no for c in svc.search("张三")] == ["620702001-2026-000001"]
+    with upgraded.read() as s:
+        assert all(r.staff == [] for r in s.scalars(sa.select(RoomRow)))
     upgraded.dispose()

@@ -1,0 +1,127 @@
+"""The room queue: ticket numbers, the priority rule, ticket states, estimated waits and what the display says."""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+from collections.abc import Iterable
+
+from desk.core.cases import RiskFlag
+
+# The priority rule. A priority visitor queues as if they had arrived PRIORITY_HEAD_START earlier: they go ahead
+# of ordinary visitors who arrived less than that before them, never ahead of anyone who has waited longer.
+# So no ordinary visitor is ever overtaken by a priority visitor who arrived more than 15 minutes after them,
+# and an ordinary visitor's wait grows by at most the service of the priority visitors arriving within 15 minutes
+# after them: priority cannot starve anyone.
+PRIORITY_HEAD_START = dt.timedelta(minutes=15)
+ELDERLY_AGE = 70
+NO_SHOW_AFTER_RECALLS = 2  # configurable per hall; a ticket called, then recalled this often, may be marked no-show
+
+
+class PriorityReason(enum.StrEnum):
+    ELDERLY = "elderly"
+    DISABLED = "disabled"
+    PREGNANT = "pregnant"
+    HIGH_RISK = "high_risk"
+
+    @property
+    def label(self) -> str:
+        return {"elderly": "70岁以上老人", "disabled": "残疾人", "pregnant": "孕妇", "high_risk": "高风险"}[self.value]
+
+
+HIGH_RISK_FLAGS = frozenset(
+    {RiskFlag.CIVIL_TO_CRIMINAL.value, RiskFlag.EXTREME_BEHAVIOUR.value, RiskFlag.PSYCHOLOGICAL_CRISIS.value}
+)
+
+
+class TicketState(enum.StrEnum):
+    WAITING = "waiting"
+    CALLED = "called"
+    PARKED = "parked"  # the visitor stepped out (to fetch a document); keeps their place when back
+    SERVING = "serving"  # claimed by a mediator
+    NO_SHOW = "no_show"
+    ABANDONED = "abandoned"  # left without being served: counted, not lost
+    TRANSFERRED = "transferred"  # moved to another room's queue (a new ticket there)
+    DONE = "done"
+
+    @property
+    def label(self) -> str:
+        return TICKET_STATE_LABELS[self]
+
+
+TICKET_STATE_LABELS = {
+    TicketState.WAITING: "等候中",
+    TicketState.CALLED: "已叫号",
+    TicketState.PARKED: "暂离",
+    TicketState.SERVING: "接待中",
+    TicketState.NO_SHOW: "过号",
+    TicketState.ABANDONED: "已离开",
+    TicketState.TRANSFERRED: "已转室",
+    TicketState.DONE: "已完成",
+}
+
+# Which step may follow which; anything else is refused with the ticket's current state in the message.
+TRANSITIONS: dict[str, frozenset[TicketState]] = {
+    "call": frozenset({TicketState.WAITING}),
+    "recall": frozenset({TicketState.CALLED}),
+    "park": frozenset({TicketState.WAITING, TicketState.CALLED}),
+    "unpark": frozenset({TicketState.PARKED}),
+    "no_show": frozenset({TicketState.CALLED}),
+    "requeue": frozenset({TicketState.NO_SHOW}),
+    "claim": frozenset({TicketState.WAITING, TicketState.CALLED}),
+    "transfer": frozenset({TicketState.WAITING, TicketState.CALLED, TicketState.PARKED, TicketState.SERVING}),
+    "abandon": frozenset({TicketState.WAITING, TicketState.CALLED, TicketState.PARKED, TicketState.NO_SHOW}),
+    "finish": frozenset({TicketState.SERVING}),
+}
+
+
+def priority_reasons(
+    *, birth_date: dt.date | None, today: dt.date, declared: Iterable[str] = (), risk_flags: Iterable[str] = ()
+) -> tuple[PriorityReason, ...]:
+    """Why a visitor is served first, if at all: age from the ID number, declared needs, high-risk flags."""
+    reasons: list[PriorityReason] = []
+    if birth_date is not None:
+        age = today.year - birth_date.year - ((today.month, today.day) < (birth_date.month, birth_date.day))
+        if age >= ELDERLY_AGE:
+            reasons.append(PriorityReason.ELDERLY)
+    for d in declared:
+        r = PriorityReason(d)
+        if r not in reasons and r is not PriorityReason.ELDERLY:
+            reasons.append(r)
+    if HIGH_RISK_FLAGS & {str(f) for f in risk_flags} and PriorityReason.HIGH_RISK not in reasons:
+        reasons.append(PriorityReason.HIGH_RISK)
+    return tuple(reasons)
+
+
+def queue_key(arrival: dt.datetime, *, priority: bool) -> dt.datetime:
+    """The time a ticket queues by; the room serves the smallest key first (then the lower number)."""
+    return arrival - PRIORITY_HEAD_START if priority else arrival
+
+
+def ticket_label(prefix: str, number: int) -> str:
+    return f"{prefix}{number:03d}"
+
+
+_DIGITS = "零一二三四五六七八九"
+
+
+def spoken_ticket(ticket: str) -> str:
+    """A012 → "A零一二": digits read one by one, as halls announce them."""
+    return "".join(_DIGITS[int(c)] if c.isdigit() else c for c in ticket)
+
+
+def announcement(ticket: str, room_name: str, room_number: int | None = None) -> str:
+    """What the hall display shows and speaks: 请 A012 号到 3 号人民调解室."""
+    where = f"{room_number}号{room_name}" if room_number else room_name
+    return f"请 {ticket} 号到 {where}"
+
+
+def spoken_announcement(ticket: str, room_name: str, room_number: int | None = None) -> str:
+    where = f"{_DIGITS[room_number] if room_number is not None and room_number < 10 else room_number or ''}号{room_name}"
+    if room_number is None:
+        where = room_name
+    return f"请 {spoken_ticket(ticket)} 号，到{where}"
+
+
+def estimated_wait_minutes(ahead: int, mean_handling_minutes: float) -> int:
+    return round(ahead * mean_handling_minutes)

@@ -1,0 +1,92 @@
+"""Routing a new case to a room of "one hall + N rooms": the proposal and its one-line reason (为何分到此室)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from desk.core.cases import RiskFlag
+
+COUNSELLING_KIND = "心理咨询室"
+# Before a room has handled anything today, its expected handling time (minutes) by kind.
+DEFAULT_HANDLING_MINUTES = {
+    "人民调解室": 25.0,
+    "法律援助室": 30.0,
+    "心理咨询室": 40.0,
+    "信访接待室": 30.0,
+    "诉调对接室": 35.0,
+    "警调对接室": 25.0,
+    "劳动争议调解室": 30.0,
+}
+FALLBACK_HANDLING_MINUTES = 30.0
+
+
+@dataclass(frozen=True)
+class RoomLoad:
+    """What routing needs to know of a room now."""
+
+    code: str
+    name: str
+    kind: str
+    categories: frozenset[str]
+    capacity: int
+    is_open: bool
+    waiting: int  # tickets waiting (not parked) now
+    mean_handling_minutes: float  # recent mean, or the kind's default
+    position: int = 0
+
+    @property
+    def expected_wait_minutes(self) -> float:
+        return self.waiting * self.mean_handling_minutes
+
+
+@dataclass(frozen=True)
+class Proposal:
+    room_code: str | None  # None: no open room fits; the desk must choose
+    reason: str
+    expected_wait_minutes: float | None
+    candidates: tuple[str, ...]  # every room that would fit, best first
+
+
+def handling_minutes(kind: str, recent: Sequence[float]) -> float:
+    """Mean of the room's recent handling times, or the kind's default when it has none yet."""
+    if recent:
+        return sum(recent) / len(recent)
+    return DEFAULT_HANDLING_MINUTES.get(kind, FALLBACK_HANDLING_MINUTES)
+
+
+def propose_room(
+    *, category_code: str, headcount: int, risk_flags: Iterable[str], rooms: Sequence[RoomLoad]
+) -> Proposal:
+    """Propose a room: a psychological crisis goes to an open counselling room first; otherwise, among open
+    rooms that handle the category (and, for a group visit, hold the headcount), the shortest expected wait;
+    ties go to the room listed first in the hall's layout (its primary room for the category)."""
+    flags = {str(f) for f in risk_flags}
+    if RiskFlag.PSYCHOLOGICAL_CRISIS.value in flags:
+        counselling = [r for r in rooms if r.kind == COUNSELLING_KIND and r.is_open]
+        if counselling:
+            best = min(counselling, key=lambda r: (r.expected_wait_minutes, r.position))
+            return Proposal(best.code, f"心理危机：先到{best.name}疏导", best.expected_wait_minutes,
+                            tuple(r.code for r in counselling))
+    handling = [r for r in rooms if category_code in r.categories]
+    if not handling:
+        return Proposal(None, "没有功能室受理此类纠纷，请手动选择", None, ())
+    open_rooms = [r for r in handling if r.is_open]
+    if not open_rooms:
+        return Proposal(None, "受理此类纠纷的功能室现均未开放，请手动选择", None, ())
+    fitting = [r for r in open_rooms if r.capacity >= headcount]
+    if not fitting:
+        biggest = max(r.capacity for r in open_rooms)
+        return Proposal(None, f"来访{headcount}人，开放的功能室最多容纳{biggest}人，请手动选择或改到大厅接待", None, ())
+    ranked = sorted(fitting, key=lambda r: (r.expected_wait_minutes, r.position))
+    best = ranked[0]
+    wait = best.expected_wait_minutes
+    if len(ranked) == 1:
+        why = f"唯一开放且受理此类纠纷的功能室，预计等候{wait:.0f}分钟"
+    elif wait < ranked[1].expected_wait_minutes:
+        why = f"受理此类纠纷的开放功能室中预计等候最短（{wait:.0f}分钟，前面{best.waiting}人）"
+    else:
+        why = f"预计等候{wait:.0f}分钟，与其他可选功能室相同，按大厅布局优先此室"
+    if headcount >= 5:
+        why += f"；可容纳{best.capacity}人"
+    return Proposal(best.code, why, wait, tuple(r.code for r in ranked))

@@ -1,0 +1,569 @@
+"""The hall: rooms, routing a case to a room, the queue (tickets, calls, claims, transfers) and what the display shows."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from desk.core import queue as q
+from desk.core.clock import CHINA_TZ, Clock, local_date
+from desk.core.ids import new_id
+from desk.core.queue import TicketState
+from desk.core.routing import Proposal, RoomLoad, handling_minutes, propose_room
+from desk.errors import DeskError, NotFound, ValidationError
+from desk.store.events import append_event, bump_counter
+from desk.store.models import CaseRow, Hall, MediatorRow, PartyRow, RoomRow, TicketRow
+from desk.store.session import Store
+
+logger = logging.getLogger(__name__)
+
+RECENT_SERVICES = 10  # a room's mean handling time is over its last this many finished services
+
+
+class Conflict(DeskError):
+    """Another terminal got there first (the ticket was called or claimed a moment ago)."""
+
+
+@dataclass(frozen=True)
+class RoomView:
+    code: str
+    name: str
+    kind: str
+    prefix: str
+    capacity: int
+    location: str
+    categories: tuple[str, ...]
+    is_open: bool
+    number: int  # "3 号人民调解室"
+    waiting: int
+    staff: tuple[dict[str, str], ...]
+    departments: tuple[dict[str, str], ...]
+
+
+@dataclass(frozen=True)
+class TicketView:
+    id: str
+    case_id: str
+    case_no: str
+    label: str
+    room_code: str
+    state: str
+    priority_reasons: tuple[str, ...]
+    arrival_at: dt.datetime
+    queue_key: dt.datetime
+    recalls: int
+    called_at: dt.datetime | None
+    called_by: str | None
+    terminal: str | None
+
+    @property
+    def is_priority(self) -> bool:
+        return bool(self.priority_reasons)
+
+
+@dataclass(frozen=True)
+class IssuedTicket:
+    ticket: TicketView
+    room: RoomView
+    ahead: int
+    estimated_wait_minutes: int
+    proposal: Proposal
+    overridden: bool
+
+
+@dataclass(frozen=True)
+class CallView:
+    """A call as the hall display shows it."""
+
+    ticket: str
+    room_code: str
+    room_name: str
+    room_number: int
+    location: str
+    called_at: dt.datetime
+    recalls: int
+
+    @property
+    def text(self) -> str:
+        return q.announcement(self.ticket, self.room_name, self.room_number)
+
+    @property
+    def spoken(self) -> str:
+        return q.spoken_announcement(self.ticket, self.room_name, self.room_number)
+
+
+@dataclass(frozen=True)
+class MediatorView:
+    id: str
+    name: str
+    grade: str
+    specialties: tuple[str, ...]
+    phone: str
+
+
+class HallService:
+    """Use cases of the hall's rooms and queue. `actor` is who is signed in; `terminal` names the PC."""
+
+    def __init__(self, store: Store, clock: Clock, *, actor: str = "前台", terminal: str = "") -> None:
+        self._store = store
+        self._clock = clock
+        self.actor = actor
+        self.terminal = terminal
+        self._hall_code: str | None = None
+
+    @property
+    def hall_code(self) -> str:
+        if self._hall_code is None:
+            with self._store.read() as s:
+                self._hall_code = s.scalar(sa.select(Hall.code).where(Hall.is_local))
+            if self._hall_code is None:
+                raise DeskError("数据库尚未初始化：请先运行 desk init")
+        return self._hall_code
+
+    def now(self) -> dt.datetime:
+        return self._clock.now()
+
+    # --- rooms ------------------------------------------------------------------------------------------
+
+    def rooms(self) -> list[RoomView]:
+        with self._store.read() as s:
+            return self._rooms(s)
+
+    def _rooms(self, s: Session) -> list[RoomView]:
+        waiting = dict(
+            s.execute(
+                sa.select(TicketRow.room_code, sa.func.count())
+                .where(TicketRow.hall_code == self.hall_code, TicketRow.state == TicketState.WAITING.value)
+                .group_by(TicketRow.room_code)
+            ).all()
+        )
+        rows = s.scalars(sa.select(RoomRow).where(RoomRow.hall_code == self.hall_code).order_by(RoomRow.position))
+        return [_room_view(r, int(waiting.get(r.code, 0))) for r in rows]
+
+    def room(self, code: str) -> RoomView:
+        found = next((r for r in self.rooms() if r.code == code), None)
+        if found is None:
+            raise NotFound(f"功能室 {code} 不存在")
+        return found
+
+    def set_room_open(self, code: str, is_open: bool) -> None:
+        with self._store.unit_of_work() as s:
+            row = self._room_row(s, code)
+            row.is_open = is_open
+        logger.info("room %s %s", code, "opened" if is_open else "closed")
+
+    def update_room(
+        self,
+        code: str,
+        *,
+        name: str,
+        kind: str,
+        prefix: str,
+        capacity: int,
+        location: str,
+        categories: Sequence[str],
+        staff: Sequence[dict[str, str]] = (),
+        departments: Sequence[dict[str, str]] = (),
+    ) -> RoomView:
+        """Edit a room; every field is checked and all problems are reported together."""
+        from desk.errors import FieldProblem
+
+        problems: list[FieldProblem] = []
+        name, location, prefix = name.strip(), location.strip(), prefix.strip().upper()
+        if not 1 <= len(name) <= 40:
+            problems.append(FieldProblem("name", "功能室名称应为1至40个字"))
+        if not kind.strip():
+            problems.append(FieldProblem("kind", "请选择功能室类型"))
+        if len(prefix) != 1 or not ("A" <= prefix <= "Z"):
+            problems.append(FieldProblem("prefix", "排队号前缀应为一个大写字母 A–Z"))
+        if not 1 <= capacity <= 500:
+            problems.append(FieldProblem("capacity", "容纳人数应为1至500"))
+        if len(location) > 60:
+            problems.append(FieldProblem("location", "位置说明最多60个字"))
+        modes = {"resident", "rotating", "on_call"}
+        if any(st.get("mode") not in modes for st in [*staff, *departments]):
+            problems.append(FieldProblem("staff", "驻室方式应为常驻、轮驻或随叫随驻"))
+        with self._store.unit_of_work() as s:
+            row = self._room_row(s, code)
+            clash = s.scalar(
+                sa.select(RoomRow.name).where(
+                    RoomRow.hall_code == self.hall_code, RoomRow.prefix == prefix, RoomRow.code != code
+                )
+            )
+            if clash:
+                problems.append(FieldProblem("prefix", f"前缀 {prefix} 已由“{clash}”使用"))
+            if problems:
+                raise ValidationError(problems)
+            row.name, row.kind, row.prefix, row.capacity, row.location = name, kind.strip(), prefix, capacity, location
+            row.categories = list(dict.fromkeys(categories))
+            row.staff = [dict(x) for x in staff]
+            row.departments = [dict(x) for x in departments]
+            s.flush()
+            return _room_view(row, 0)
+
+    def _room_row(self, s: Session, code: str) -> RoomRow:
+        row = s.scalars(sa.select(RoomRow).where(RoomRow.hall_code == self.hall_code, RoomRow.code == code)).first()
+        if row is None:
+            raise NotFound(f"功能室 {code} 不存在")
+        return row
+
+    def mediators(self) -> list[MediatorView]:
+        with self._store.read() as s:
+            rows = s.scalars(
+                sa.select(MediatorRow).where(MediatorRow.hall_code == self.hall_code, MediatorRow.active)
+                .order_by(MediatorRow.name)
+            )
+            return [MediatorView(m.id, m.name, m.grade, tuple(m.specialties), m.phone) for m in rows]
+
+    def room_mediators(self, code: str) -> list[tuple[MediatorView, str]]:
+        """The mediators stationed in a room, with their mode (resident / rotating / on_call)."""
+        room = self.room(code)
+        by_id = {m.id: m for m in self.mediators()}
+        return [(by_id[x["mediator_id"]], x["mode"]) for x in room.staff if x.get("mediator_id") in by_id]
+
+    # --- routing and tickets -----------------------------------------------------------------------------
+
+    def loads(self) -> list[RoomLoad]:
+        with self._store.read() as s:
+            return self._loads(s)
+
+    def _loads(self, s: Session) -> list[RoomLoad]:
+        recent: dict[str, list[float]] = {}
+        finished = s.execute(
+            sa.select(TicketRow.room_code, TicketRow.served_at, TicketRow.finished_at)
+            .where(TicketRow.hall_code == self.hall_code, TicketRow.finished_at.is_not(None))
+            .order_by(TicketRow.finished_at.desc())
+            .limit(RECENT_SERVICES * 20)
+        )
+        for room, served, done in finished:
+            bucket = recent.setdefault(room, [])
+            if served is not None and done is not None and len(bucket) < RECENT_SERVICES:
+                bucket.append((done - served).total_seconds() / 60)
+        return [
+            RoomLoad(code=r.code, name=r.name, kind=r.kind, categories=frozenset(r.categories), capacity=r.capacity,
+                     is_open=r.is_open, waiting=r.waiting, mean_handling_minutes=handling_minutes(
+                         r.kind, recent.get(r.code, [])), position=r.number)
+            for r in self._rooms(s)
+        ]
+
+    def propose(self, case_no: str) -> Proposal:
+        with self._store.read() as s:
+            case = self._case_row(s, case_no)
+            return propose_room(category_code=case.category_code, headcount=case.headcount,
+                                risk_flags=case.risk_flags, rooms=self._loads(s))
+
+    def issue_ticket(
+        self,
+        case_no: str,
+        *,
+        room_code: str | None = None,
+        override_reason: str = "",
+        declared_priority: Iterable[str] = (),
+    ) -> IssuedTicket:
+        """Route the case (to the proposed room, or to `room_code` if the desk overrides) and give it a ticket."""
+        now = self._clock.now()
+        with self._store.unit_of_work() as s:
+            case = self._case_row(s, case_no)
+            if s.scalar(sa.select(TicketRow.label).where(
+                    TicketRow.case_id == case.id,
+                    TicketRow.state.in_([TicketState.WAITING.value, TicketState.CALLED.value,
+                                         TicketState.PARKED.value]))):
+                raise Conflict(f"案件 {case_no} 已有排队号，请勿重复取号")
+            loads = self._loads(s)
+            proposal = propose_room(category_code=case.category_code, headcount=case.headcount,
+                                    risk_flags=case.risk_flags, rooms=loads)
+            chosen = room_code or proposal.room_code
+            if chosen is None:
+                raise ValidationError.single("room", proposal.reason)
+            room = next((r for r in self._rooms(s) if r.code == chosen), None)
+            if room is None:
+                raise NotFound(f"功能室 {chosen} 不存在")
+            if not room.is_open:
+                raise ValidationError.single("room", f"{room.name}现未开放，请选择其他功能室")
+            overridden = chosen != proposal.room_code
+            append_event(s, hall_code=self.hall_code, case_id=case.id, kind="routed", occurred_at=now,
+                         actor=self.actor, payload={"room": chosen, "proposed": proposal.room_code,
+                                                    "reason": proposal.reason, "overridden": overridden,
+                                                    "override_reason": override_reason.strip()})
+            applicant = s.scalars(sa.select(PartyRow).where(PartyRow.case_id == case.id,
+                                                           PartyRow.role == "applicant").order_by(PartyRow.position)
+                                  ).first()
+            reasons = q.priority_reasons(birth_date=applicant.birth_date if applicant else None,
+                                         today=local_date(now), declared=declared_priority,
+                                         risk_flags=case.risk_flags)
+            payload = self._new_ticket_payload(s, room, arrival=now, reasons=[r.value for r in reasons])
+            append_event(s, hall_code=self.hall_code, case_id=case.id, kind="ticket_issued", occurred_at=now,
+                         actor=self.actor, payload=payload)
+            s.flush()
+            ticket = self._ticket_view(s, str(payload["ticket_id"]))
+            ahead = self._ahead(s, ticket)
+            load = next(x for x in loads if x.code == chosen)
+        logger.info("ticket %s for %s in room %s", ticket.label, case_no, chosen)
+        return IssuedTicket(ticket, room, ahead, q.estimated_wait_minutes(ahead, load.mean_handling_minutes),
+                            proposal, overridden)
+
+    def _new_ticket_payload(
+        self, s: Session, room: RoomView, *, arrival: dt.datetime, reasons: list[str], key: dt.datetime | None = None
+    ) -> dict[str, object]:
+        day = local_date(self._clock.now())
+        number = bump_counter(s, self.hall_code, f"ticket:{day.isoformat()}:{room.prefix}")
+        return {
+            "ticket_id": new_id(),
+            "room": room.code,
+            "day": day.isoformat(),
+            "number": number,
+            "label": q.ticket_label(room.prefix, number),
+            "priority_reasons": reasons,
+            "arrival_at": arrival.isoformat(),
+            "queue_key": (key or q.queue_key(arrival, priority=bool(reasons))).isoformat(),
+        }
+
+    def _ahead(self, s: Session, t: TicketView) -> int:
+        return int(s.scalar(
+            sa.select(sa.func.count()).select_from(TicketRow).where(
+                TicketRow.hall_code == self.hall_code, TicketRow.room_code == t.room_code,
+                TicketRow.state == TicketState.WAITING.value, TicketRow.id != t.id,
+                sa.or_(TicketRow.queue_key < t.queue_key,
+                       sa.and_(TicketRow.queue_key == t.queue_key, TicketRow.number < _number(s, t.id))))
+        ) or 0)
+
+    # --- the queue ------------------------------------------------------------------------------------
+
+    def queue(self, room_code: str, *, include: Sequence[TicketState] = (
+            TicketState.WAITING, TicketState.CALLED, TicketState.PARKED, TicketState.SERVING,
+            TicketState.NO_SHOW)) -> list[TicketView]:
+        """The room's tickets of today in serving order: waiting ones by queue key, the others after."""
+        with self._store.read() as s:
+            rows = s.execute(
+                sa.select(TicketRow, CaseRow.case_no).join(CaseRow, CaseRow.id == TicketRow.case_id)
+                .where(TicketRow.hall_code == self.hall_code, TicketRow.room_code == room_code,
+                       TicketRow.state.in_([x.value for x in include]))
+                .order_by(TicketRow.queue_key, TicketRow.number)
+            ).all()
+        return [_ticket_view(t, no) for t, no in rows]
+
+    def call_next(self, room_code: str) -> TicketView | None:
+        """Call the room's next waiting ticket; None when nobody waits. Of two terminals pressing at once,
+        each gets a different visitor (or None): the call is one conditional UPDATE on `state`."""
+        now = self._clock.now()
+        with self._store.unit_of_work() as s:
+            for _ in range(5):
+                pick = (
+                    sa.select(TicketRow.id)
+                    .where(TicketRow.hall_code == self.hall_code, TicketRow.room_code == room_code,
+                           TicketRow.state == TicketState.WAITING.value)
+                    .order_by(TicketRow.queue_key, TicketRow.number)
+                    .limit(1)
+                )
+                if self._store.dialect == "postgresql":
+                    pick = pick.with_for_update(skip_locked=True)
+                ticket_id = s.scalar(pick)
+                if ticket_id is None:
+                    return None
+                if self._take(s, ticket_id, {TicketState.WAITING}, TicketState.CALLED, now):
+                    self._event(s, ticket_id, "called", now, {"terminal": self.terminal})
+                    return self._ticket_view(s, ticket_id)
+            raise Conflict("叫号冲突，请重试")
+
+    def call_ticket(self, ticket_id: str, *, reason: str) -> TicketView:
+        """Call a chosen waiting ticket out of order; the reason is recorded."""
+        if not reason.strip():
+            raise ValidationError.single("reason", "不按顺序叫号须说明理由")
+        return self._step(ticket_id, "call", TicketState.CALLED, "called",
+                          {"terminal": self.terminal, "out_of_order_reason": reason.strip()})
+
+    def recall(self, ticket_id: str) -> TicketView:
+        """重呼: announce a called ticket again."""
+        now = self._clock.now()
+        with self._store.unit_of_work() as s:
+            t = self._ticket_row(s, ticket_id)
+            self._require(t, "recall")
+            self._event(s, ticket_id, "recalled", now, {"terminal": self.terminal, "recall": t.recalls + 1})
+            return self._ticket_view(s, ticket_id)
+
+    def park(self, ticket_id: str) -> TicketView:
+        """The visitor steps out (to fetch a document); they keep their place."""
+        return self._step(ticket_id, "park", TicketState.PARKED, "parked", {})
+
+    def unpark(self, ticket_id: str) -> TicketView:
+        return self._step(ticket_id, "unpark", TicketState.WAITING, "unparked", {})
+
+    def no_show(self, ticket_id: str, *, recalls_needed: int = q.NO_SHOW_AFTER_RECALLS) -> TicketView:
+        """过号: only after the ticket has been recalled `recalls_needed` times."""
+        with self._store.read() as s:
+            t = self._ticket_row(s, ticket_id)
+            if t.state == TicketState.CALLED.value and t.recalls < recalls_needed:
+                raise ValidationError.single(
+                    "ticket", f"{t.label} 已重呼{t.recalls}次，须重呼{recalls_needed}次仍未到才能记为过号")
+        return self._step(ticket_id, "no_show", TicketState.NO_SHOW, "no_show", {})
+
+    def requeue(self, ticket_id: str) -> TicketView:
+        """A no-show visitor came back: they queue again from now."""
+        now = self._clock.now()
+        with self._store.unit_of_work() as s:
+            t = self._ticket_row(s, ticket_id)
+            self._require(t, "requeue")
+            self._event(s, ticket_id, "requeued", now, {"queue_key": q.queue_key(
+                now, priority=bool(t.priority_reasons)).isoformat()})
+            return self._ticket_view(s, ticket_id)
+
+    def abandon(self, ticket_id: str) -> TicketView:
+        """The visitor left without being served: counted as abandoned, not lost."""
+        return self._step(ticket_id, "abandon", TicketState.ABANDONED, "abandoned", {})
+
+    def finish(self, ticket_id: str) -> TicketView:
+        """The mediator finished receiving this visitor; the time feeds the room's mean handling time."""
+        return self._step(ticket_id, "finish", TicketState.DONE, "service_finished", {})
+
+    def claim(self, ticket_id: str) -> TicketView:
+        """Claim the visitor at this terminal; of two terminals claiming at once exactly one wins."""
+        return self._step(ticket_id, "claim", TicketState.SERVING, "claimed", {"terminal": self.terminal})
+
+    def claim_by_scan(self, scanned: str) -> TicketView:
+        """Claim from a receipt scan: the status URL or token from the QR code, a case number or a ticket label."""
+        text = scanned.strip()
+        token = text.rstrip("/").rsplit("/", 1)[-1]
+        with self._store.read() as s:
+            case = s.scalars(sa.select(CaseRow).where(sa.or_(CaseRow.status_token == token,
+                                                               CaseRow.case_no == text))).first()
+            query = sa.select(TicketRow.id).where(
+                TicketRow.hall_code == self.hall_code,
+                TicketRow.state.in_([TicketState.WAITING.value, TicketState.CALLED.value]))
+            if case is not None:
+                query = query.where(TicketRow.case_id == case.id)
+            else:
+                query = query.where(TicketRow.label == text.upper(), TicketRow.day == local_date(self._clock.now()))
+            ticket_id = s.scalar(query.order_by(TicketRow.updated_at.desc()).limit(1))
+        if ticket_id is None:
+            raise NotFound("未找到可接待的排队号：请核对回执，或该号已被接待")
+        return self.claim(ticket_id)
+
+    def transfer(self, ticket_id: str, *, to_room: str, reason: str) -> TicketView:
+        """Move the visitor to another room's queue; they keep their original arrival time (and place)."""
+        if not reason.strip():
+            raise ValidationError.single("reason", "转室须说明理由")
+        now = self._clock.now()
+        with self._store.unit_of_work() as s:
+            t = self._ticket_row(s, ticket_id)
+            self._require(t, "transfer")
+            if t.room_code == to_room:
+                raise ValidationError.single("room", "已在该功能室排队")
+            room = next((r for r in self._rooms(s) if r.code == to_room), None)
+            if room is None:
+                raise NotFound(f"功能室 {to_room} 不存在")
+            if not self._take(s, ticket_id, set(q.TRANSITIONS["transfer"]), TicketState.TRANSFERRED, now):
+                raise Conflict(f"{t.label} 刚被其他终端处理，请刷新")
+            payload = self._new_ticket_payload(s, room, arrival=t.arrival_at, reasons=list(t.priority_reasons),
+                                               key=t.queue_key)
+            payload.update(from_ticket_id=ticket_id, from_room=t.room_code, reason=reason.strip())
+            append_event(s, hall_code=self.hall_code, case_id=t.case_id, kind="transferred", occurred_at=now,
+                         actor=self.actor, payload=payload)
+            s.flush()
+            return self._ticket_view(s, str(payload["ticket_id"]))
+
+    # --- the display --------------------------------------------------------------------------------------
+
+    def recent_calls(self, limit: int = 8) -> list[CallView]:
+        """Today's calls, newest first (a recall counts as a new call)."""
+        today = local_date(self._clock.now())
+        with self._store.read() as s:
+            rooms = {r.code: r for r in self._rooms(s)}
+            rows = s.scalars(
+                sa.select(TicketRow).where(TicketRow.hall_code == self.hall_code, TicketRow.day == today,
+                                           TicketRow.called_at.is_not(None))
+                .order_by(TicketRow.called_at.desc()).limit(limit)
+            )
+            out = []
+            for t in rows:
+                r = rooms.get(t.room_code)
+                assert t.called_at is not None
+                out.append(CallView(t.label, t.room_code, r.name if r else t.room_code, r.number if r else 0,
+                                    r.location if r else "", t.called_at, t.recalls))
+            return out
+
+    def change_mark(self) -> int:
+        """A number that grows with every event in the hall: cheap to poll, to know when to refresh."""
+        with self._store.read() as s:
+            return int(s.scalar(sa.select(Hall.last_seq).where(Hall.code == self.hall_code)) or 0)
+
+    # --- helpers ----------------------------------------------------------------------------------------
+
+    def _case_row(self, s: Session, case_no: str) -> CaseRow:
+        case = s.scalars(sa.select(CaseRow).where(CaseRow.case_no == case_no)).first()
+        if case is None:
+            raise NotFound(f"案件 {case_no} 不存在")
+        return case
+
+    def _ticket_row(self, s: Session, ticket_id: str) -> TicketRow:
+        t = s.get(TicketRow, ticket_id)
+        if t is None:
+            raise NotFound("排队号不存在")
+        return t
+
+    def _ticket_view(self, s: Session, ticket_id: str) -> TicketView:
+        t = self._ticket_row(s, ticket_id)
+        case_no = s.scalar(sa.select(CaseRow.case_no).where(CaseRow.id == t.case_id)) or ""
+        return _ticket_view(t, case_no)
+
+    def _require(self, t: TicketRow, step: str) -> None:
+        allowed = q.TRANSITIONS[step]
+        if TicketState(t.state) not in allowed:
+            raise Conflict(f"{t.label} 当前为“{TicketState(t.state).label}”，不能{_STEP_LABELS[step]}"
+                           + (f"（{t.terminal} 终端）" if t.terminal and t.state in ("called", "serving") else ""))
+
+    def _take(self, s: Session, ticket_id: str, allowed: set[TicketState], to: TicketState,
+              now: dt.datetime) -> bool:
+        """The conditional UPDATE: move the ticket only if it is still in an allowed state."""
+        res = s.execute(
+            sa.update(TicketRow)
+            .where(TicketRow.id == ticket_id, TicketRow.state.in_([a.value for a in allowed]))
+            .values(state=to.value, updated_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        return bool(getattr(res, "rowcount", 0) == 1)
+
+    def _step(self, ticket_id: str, step: str, to: TicketState, kind: str, payload: dict[str, object]) -> TicketView:
+        now = self._clock.now()
+        with self._store.unit_of_work() as s:
+            t = self._ticket_row(s, ticket_id)
+            self._require(t, step)
+            if not self._take(s, ticket_id, set(q.TRANSITIONS[step]), to, now):
+                s.expire(t)
+                raise Conflict(f"{t.label} 刚被其他终端处理（{TicketState(t.state).label}），请刷新")
+            self._event(s, ticket_id, kind, now, {**payload, "ticket_id": ticket_id})
+            s.flush()
+            return self._ticket_view(s, ticket_id)
+
+    def _event(self, s: Session, ticket_id: str, kind: str, now: dt.datetime, payload: dict[str, object]) -> None:
+        case_id = s.scalar(sa.select(TicketRow.case_id).where(TicketRow.id == ticket_id))
+        assert case_id is not None
+        append_event(s, hall_code=self.hall_code, case_id=case_id, kind=kind, occurred_at=now, actor=self.actor,
+                     payload={**payload, "ticket_id": ticket_id})
+
+
+_STEP_LABELS = {"call": "叫号", "recall": "重呼", "park": "暂离", "unpark": "回到队列", "no_show": "记为过号",
+                "requeue": "重新排队", "claim": "接待", "transfer": "转室", "abandon": "记为离开", "finish": "结束接待"}
+
+
+def _number(s: Session, ticket_id: str) -> int:
+    return int(s.scalar(sa.select(TicketRow.number).where(TicketRow.id == ticket_id)) or 0)
+
+
+def _room_view(r: RoomRow, waiting: int) -> RoomView:
+    digits = "".join(ch for ch in r.code if ch.isdigit())
+    return RoomView(r.code, r.name, r.kind, r.prefix, r.capacity, r.location, tuple(r.categories), r.is_open,
+                    int(digits) if digits else r.position + 1, waiting, tuple(r.staff), tuple(r.departments))
+
+
+def _ticket_view(t: TicketRow, case_no: str) -> TicketView:
+    return TicketView(t.id, t.case_id, case_no, t.label, t.room_code, t.state, tuple(t.priority_reasons),
+                      t.arrival_at, t.queue_key, t.recalls, t.called_at, t.called_by, t.terminal)
+
+
+def local_time(moment: dt.datetime) -> str:
+    return moment.astimezone(CHINA_TZ).strftime("%H:%M")
