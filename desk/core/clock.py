@@ -31,6 +31,11 @@ class FixedClock:
     def advance(self, **delta: float) -> None:
         self._at += dt.timedelta(**delta)
 
+    def set(self, at: dt.datetime) -> None:
+        if at.tzinfo is None:
+            raise ValueError("FixedClock needs an aware datetime")
+        self._at = at.astimezone(dt.UTC)
+
 
 # The hall works in China Standard Time; days (ticket numbers, "same day") are local days.
 CHINA_TZ = dt.timezone(dt.timedelta(hours=8), "CST")

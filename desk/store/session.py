@@ -330,11 +330,31 @@ class Store:
         self.engine.dispose()
 
 
+# A busy server (every terminal of a hall starting at once) may briefly refuse new connections.
+BUSY_SERVER_MESSAGES = ("too many clients", "the database system is starting up")
+CONNECT_PATIENCE_S = 15.0
+
+
 def open_store(url: str, *, migrate_schema: bool = True) -> Store:
-    try:
-        engine = create_engine(url)
-        if migrate_schema:
-            migrate(engine)
-    except sa.exc.OperationalError as e:
-        raise StoreError(f"无法打开数据库：{e.orig}") from e
+    import time
+
+    engine = create_engine(url)
+    deadline = time.monotonic() + CONNECT_PATIENCE_S
+    delay = 0.05
+    while True:
+        try:
+            if migrate_schema:
+                migrate(engine)
+            else:
+                with engine.connect():
+                    pass
+            break
+        except sa.exc.OperationalError as e:
+            busy = any(m in str(e.orig) for m in BUSY_SERVER_MESSAGES)
+            if busy and time.monotonic() + delay < deadline:
+                time.sleep(delay)
+                delay = min(delay * 2, 1.0)
+                continue
+            engine.dispose()
+            raise StoreError(f"无法打开数据库：{e.orig}") from e
     return Store(engine)
