@@ -367,6 +367,9 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     res = run(args.quick, not args.no_postgres, args.regenerate)
     args.output.write_text(render(res) + "\n", encoding="utf-8")
+    from bench import hall_day
+
+    hall_day.update_results(args.output)  # the routing simulation (~7 s): its own section, between markers
     print(f"wrote {args.output}")
     return 0
 

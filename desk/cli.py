@@ -14,13 +14,17 @@ from desk.errors import DeskError, ValidationError
 
 logger = logging.getLogger(__name__)
 
-EXIT_OK, EXIT_ERROR, EXIT_INVALID = 0, 1, 2
+EXIT_OK, EXIT_ERROR, EXIT_INVALID, EXIT_NOBODY_WAITING = 0, 1, 2, 3
+ROLES = ("desk", "room", "display")
 
 
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="desk", description="一厅通：综治中心接待大厅工作台")
     p.add_argument("--db", metavar="URL", help="数据库地址（默认读 DESK_DB_URL，否则用本机内置 SQLite）")
-    p.add_argument("--role", choices=["desk"], default="desk", help="窗口角色（默认：前台 desk）")
+    p.add_argument("--role", choices=ROLES, default="desk",
+                   help="窗口角色：desk 前台登记（默认）、room 功能室终端、display 大厅叫号屏")
+    p.add_argument("--room", metavar="ID", help="功能室代码（--role room 时必填，如 R01）")
+    p.add_argument("--terminal", metavar="NAME", help="本终端名称（默认：主机名）")
     sub = p.add_subparsers(dest="command")
 
     init = sub.add_parser("init", help="创建或升级数据库，写入类别目录和默认的“一厅+N室”布局")
@@ -38,17 +42,29 @@ def _parser() -> argparse.ArgumentParser:
     cases.add_argument("--search", required=True, metavar="TEXT")
     cases.add_argument("--json", action="store_true", help="以 JSON 输出")
     cases.add_argument("--limit", type=int, default=50)
+    rooms = sub.add_parser("rooms", help="列出功能室：代码、名称、类型、前缀、是否开放、等候人数")
+    rooms.add_argument("--db", metavar="URL", default=argparse.SUPPRESS)
+    rooms.add_argument("--json", action="store_true", help="以 JSON 输出")
+
+    call = sub.add_parser("call", help="为功能室叫下一个号（硬件叫号器用）；无人等候时退出码为 3")
+    call.add_argument("--db", metavar="URL", default=argparse.SUPPRESS)
+    call.add_argument("--room", required=True, metavar="ID", help="功能室代码，如 R01")
+    call.add_argument("--terminal", metavar="NAME", default="", help="叫号终端名称")
     return p
 
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command is None:
+        if args.role == "room" and not args.room:
+            print("错误：--role room 需要 --room 功能室代码（desk rooms 可列出）", file=sys.stderr)
+            return EXIT_INVALID
         from desk.app import main as gui_main  # Qt only here
 
-        return gui_main(db_url=resolve_db_url(args.db), role=args.role)
+        return gui_main(db_url=resolve_db_url(args.db), role=args.role, room=args.room, terminal=args.terminal)
     try:
-        handler = {"init": _cmd_init, "register": _cmd_register, "cases": _cmd_cases}[args.command]
+        handler = {"init": _cmd_init, "register": _cmd_register, "cases": _cmd_cases, "rooms": _cmd_rooms,
+                   "call": _cmd_call}[args.command]
         return handler(args)
     except ValidationError as e:
         for p in e.problems:
@@ -140,4 +156,37 @@ def _cmd_cases(args: argparse.Namespace) -> int:
         state = CaseState(c.state).label
         print(f"{c.case_no}  {when}  {state:<4}  {names.get(c.category_code, c.category_code):<8}  "
               f"{c.applicant_name}  {c.applicant_id_masked}")
+    return EXIT_OK
+
+
+def _hall(store: Any, terminal: str = "") -> Any:
+    from desk.core.clock import SystemClock
+    from desk.services.hall import HallService
+
+    return HallService(store, SystemClock(), actor="命令行", terminal=terminal)
+
+
+def _cmd_rooms(args: argparse.Namespace) -> int:
+    rooms = _hall(_open(args)).rooms()
+    if args.json:
+        print(json.dumps([{"id": r.code, "name": r.name, "kind": r.kind, "prefix": r.prefix, "open": r.is_open,
+                           "waiting": r.waiting, "location": r.location, "capacity": r.capacity} for r in rooms],
+                         ensure_ascii=False, indent=2))
+        return EXIT_OK
+    for r in rooms:
+        state = "开放" if r.is_open else "关闭"
+        print(f"{r.code}  {r.name:<10}  {r.kind:<8}  {r.prefix}  {state}  等候{r.waiting}人  {r.location}")
+    return EXIT_OK
+
+
+def _cmd_call(args: argparse.Namespace) -> int:
+    import socket
+
+    hall = _hall(_open(args), terminal=args.terminal or socket.gethostname())
+    hall.room(args.room)  # an unknown room is an error, not "nobody waiting"
+    ticket = hall.call_next(args.room)
+    if ticket is None:
+        print("无人等候", file=sys.stderr)
+        return EXIT_NOBODY_WAITING
+    print(ticket.label)
     return EXIT_OK

@@ -11,8 +11,10 @@ from desk.core.cases import RiskFlag
 # The priority rule. A priority visitor queues as if they had arrived PRIORITY_HEAD_START earlier: they go ahead
 # of ordinary visitors who arrived less than that before them, never ahead of anyone who has waited longer.
 # So no ordinary visitor is ever overtaken by a priority visitor who arrived more than 15 minutes after them,
-# and an ordinary visitor's wait grows by at most the service of the priority visitors arriving within 15 minutes
-# after them: priority cannot starve anyone.
+# and, in a room with one mediator that stays open, an ordinary visitor's wait grows by at most the service of
+# the priority visitors arriving within 15 minutes after them: priority cannot starve anyone. (With two
+# mediators a change of order can ripple to who gets whom; across a lunch closing, one more service before
+# 12:00 can push someone past the break: bench/hall_day.py measures both.)
 PRIORITY_HEAD_START = dt.timedelta(minutes=15)
 ELDERLY_AGE = 70
 NO_SHOW_AFTER_RECALLS = 2  # configurable per hall; a ticket called, then recalled this often, may be marked no-show

@@ -34,10 +34,20 @@ class RoomLoad:
     waiting: int  # tickets waiting (not parked) now
     mean_handling_minutes: float  # recent mean, or the kind's default
     position: int = 0
+    serving: int = 0  # visitors called or being received now
+    servers: int = 1  # mediators who receive visitors here at once (resident and rotating staff)
+    primary_for: frozenset[str] = frozenset()  # categories this room is the dedicated room for
 
     @property
     def expected_wait_minutes(self) -> float:
-        return self.waiting * self.mean_handling_minutes
+        return expected_wait(self.waiting, self)
+
+
+def expected_wait(ahead: int, room: RoomLoad) -> float:
+    """Minutes until a newcomer with `ahead` people before them is called: the busy mediators finish, then
+    those ahead are received `servers` at a time."""
+    servers = max(1, room.servers)
+    return max(0, ahead + room.serving - servers + 1) * room.mean_handling_minutes / servers
 
 
 @dataclass(frozen=True)
@@ -59,8 +69,11 @@ def propose_room(
     *, category_code: str, headcount: int, risk_flags: Iterable[str], rooms: Sequence[RoomLoad]
 ) -> Proposal:
     """Propose a room: a psychological crisis goes to an open counselling room first; otherwise, among open
-    rooms that handle the category (and, for a group visit, hold the headcount), the shortest expected wait;
-    ties go to the room listed first in the hall's layout (its primary room for the category)."""
+    rooms that handle the category (and, for a group visit, hold the headcount), the shortest expected wait.
+    The counselling room is kept for persons in crisis while another room fits. Ties go to the category's
+    dedicated room, then to the room with fewer categories, then to the hall's order.
+
+    Measured by bench/hall_day.py against a fixed category → room table (see bench/RESULTS.md)."""
     flags = {str(f) for f in risk_flags}
     if RiskFlag.PSYCHOLOGICAL_CRISIS.value in flags:
         counselling = [r for r in rooms if r.kind == COUNSELLING_KIND and r.is_open]
@@ -78,7 +91,11 @@ def propose_room(
     if not fitting:
         biggest = max(r.capacity for r in open_rooms)
         return Proposal(None, f"来访{headcount}人，开放的功能室最多容纳{biggest}人，请手动选择或改到大厅接待", None, ())
-    ranked = sorted(fitting, key=lambda r: (r.expected_wait_minutes, r.position))
+    others = [r for r in fitting if r.kind != COUNSELLING_KIND]
+    if others:
+        fitting = others  # the counsellor stays free for the next person in crisis
+    ranked = sorted(fitting, key=lambda r: (r.expected_wait_minutes, category_code not in r.primary_for,
+                                            len(r.categories), r.position))
     best = ranked[0]
     wait = best.expected_wait_minutes
     if len(ranked) == 1:
@@ -86,7 +103,8 @@ def propose_room(
     elif wait < ranked[1].expected_wait_minutes:
         why = f"受理此类纠纷的开放功能室中预计等候最短（{wait:.0f}分钟，前面{best.waiting}人）"
     else:
-        why = f"预计等候{wait:.0f}分钟，与其他可选功能室相同，按大厅布局优先此室"
+        why = (f"预计等候{wait:.0f}分钟，与其他可选功能室相同；此室是该类纠纷的专门调解室"
+               if category_code in best.primary_for else f"预计等候{wait:.0f}分钟，与其他可选功能室相同，此室更专门")
     if headcount >= 5:
         why += f"；可容纳{best.capacity}人"
     return Proposal(best.code, why, wait, tuple(r.code for r in ranked))

@@ -14,7 +14,14 @@ from desk.core import queue as q
 from desk.core.clock import CHINA_TZ, Clock, local_date
 from desk.core.ids import new_id
 from desk.core.queue import TicketState
-from desk.core.routing import Proposal, RoomLoad, handling_minutes, propose_room
+from desk.core.routing import (
+    COUNSELLING_KIND,
+    Proposal,
+    RoomLoad,
+    expected_wait,
+    handling_minutes,
+    propose_room,
+)
 from desk.errors import DeskError, NotFound, ValidationError
 from desk.store.events import append_event, bump_counter
 from desk.store.models import CaseRow, Hall, MediatorRow, PartyRow, RoomRow, TicketRow
@@ -43,6 +50,12 @@ class RoomView:
     waiting: int
     staff: tuple[dict[str, str], ...]
     departments: tuple[dict[str, str], ...]
+    primary_categories: tuple[str, ...] = ()
+
+    @property
+    def servers(self) -> int:
+        """Mediators who receive visitors here at once: resident and rotating staff (on-call ones come when called)."""
+        return max(1, sum(1 for x in self.staff if x.get("mode") in ("resident", "rotating")))
 
 
 @dataclass(frozen=True)
@@ -169,6 +182,7 @@ class HallService:
         categories: Sequence[str],
         staff: Sequence[dict[str, str]] = (),
         departments: Sequence[dict[str, str]] = (),
+        primary_categories: Sequence[str] | None = None,
     ) -> RoomView:
         """Edit a room; every field is checked and all problems are reported together."""
         from desk.errors import FieldProblem
@@ -201,6 +215,8 @@ class HallService:
                 raise ValidationError(problems)
             row.name, row.kind, row.prefix, row.capacity, row.location = name, kind.strip(), prefix, capacity, location
             row.categories = list(dict.fromkeys(categories))
+            if primary_categories is not None:
+                row.primary_categories = [c for c in dict.fromkeys(primary_categories) if c in row.categories]
             row.staff = [dict(x) for x in staff]
             row.departments = [dict(x) for x in departments]
             s.flush()
@@ -244,10 +260,19 @@ class HallService:
             bucket = recent.setdefault(room, [])
             if served is not None and done is not None and len(bucket) < RECENT_SERVICES:
                 bucket.append((done - served).total_seconds() / 60)
+        serving = dict(
+            s.execute(
+                sa.select(TicketRow.room_code, sa.func.count())
+                .where(TicketRow.hall_code == self.hall_code,
+                       TicketRow.state.in_([TicketState.CALLED.value, TicketState.SERVING.value]))
+                .group_by(TicketRow.room_code)
+            ).all()
+        )
         return [
             RoomLoad(code=r.code, name=r.name, kind=r.kind, categories=frozenset(r.categories), capacity=r.capacity,
                      is_open=r.is_open, waiting=r.waiting, mean_handling_minutes=handling_minutes(
-                         r.kind, recent.get(r.code, [])), position=r.number)
+                         r.kind, recent.get(r.code, [])), position=r.number, serving=int(serving.get(r.code, 0)),
+                     servers=r.servers, primary_for=frozenset(r.primary_categories))
             for r in self._rooms(s)
         ]
 
@@ -304,8 +329,7 @@ class HallService:
             ahead = self._ahead(s, ticket)
             load = next(x for x in loads if x.code == chosen)
         logger.info("ticket %s for %s in room %s", ticket.label, case_no, chosen)
-        return IssuedTicket(ticket, room, ahead, q.estimated_wait_minutes(ahead, load.mean_handling_minutes),
-                            proposal, overridden)
+        return IssuedTicket(ticket, room, ahead, round(expected_wait(ahead, load)), proposal, overridden)
 
     def _new_ticket_payload(
         self, s: Session, room: RoomView, *, arrival: dt.datetime, reasons: list[str], key: dt.datetime | None = None
@@ -347,28 +371,67 @@ class HallService:
             ).all()
         return [_ticket_view(t, no) for t, no in rows]
 
-    def call_next(self, room_code: str) -> TicketView | None:
+    def call_next(self, room_code: str, *, take_over: bool = True) -> TicketView | None:
         """Call the room's next waiting ticket; None when nobody waits. Of two terminals pressing at once,
-        each gets a different visitor (or None): the call is one conditional UPDATE on `state`."""
+        each gets a different visitor (or None): the call is one conditional UPDATE on `state`.
+
+        A room with nobody waiting takes over the longest-queued visitor it can receive from another room's
+        queue (same category, room big enough, never a person in crisis, never into the counselling room):
+        a transfer that keeps their place, then the call. bench/hall_day.py measured this (take-over)."""
         now = self._clock.now()
         with self._store.unit_of_work() as s:
             for _ in range(5):
-                pick = (
-                    sa.select(TicketRow.id)
-                    .where(TicketRow.hall_code == self.hall_code, TicketRow.room_code == room_code,
-                           TicketRow.state == TicketState.WAITING.value)
-                    .order_by(TicketRow.queue_key, TicketRow.number)
-                    .limit(1)
-                )
-                if self._store.dialect == "postgresql":
-                    pick = pick.with_for_update(skip_locked=True)
-                ticket_id = s.scalar(pick)
+                ticket_id = self._next_waiting(s, room_code)
+                if ticket_id is None and take_over:
+                    ticket_id = self._take_over(s, room_code, now)
                 if ticket_id is None:
                     return None
                 if self._take(s, ticket_id, {TicketState.WAITING}, TicketState.CALLED, now):
                     self._event(s, ticket_id, "called", now, {"terminal": self.terminal})
                     return self._ticket_view(s, ticket_id)
             raise Conflict("叫号冲突，请重试")
+
+    def _next_waiting(self, s: Session, room_code: str) -> str | None:
+        pick = (
+            sa.select(TicketRow.id)
+            .where(TicketRow.hall_code == self.hall_code, TicketRow.room_code == room_code,
+                   TicketRow.state == TicketState.WAITING.value)
+            .order_by(TicketRow.queue_key, TicketRow.number)
+            .limit(1)
+        )
+        if self._store.dialect == "postgresql":
+            pick = pick.with_for_update(skip_locked=True)
+        return s.scalar(pick)
+
+    def _take_over(self, s: Session, room_code: str, now: dt.datetime) -> str | None:
+        """Move the longest-queued visitor this room can receive here; returns the new ticket's id."""
+        room = next((r for r in self._rooms(s) if r.code == room_code), None)
+        if room is None or not room.is_open or room.kind == COUNSELLING_KIND or not room.categories:
+            return None
+        pick = (
+            sa.select(TicketRow, CaseRow.category_code, CaseRow.headcount, CaseRow.risk_flags)
+            .join(CaseRow, CaseRow.id == TicketRow.case_id)
+            .where(TicketRow.hall_code == self.hall_code, TicketRow.room_code != room_code,
+                   TicketRow.state == TicketState.WAITING.value,
+                   CaseRow.category_code.in_(room.categories), CaseRow.headcount <= room.capacity)
+            .order_by(TicketRow.queue_key, TicketRow.number)
+            .limit(20)
+        )
+        if self._store.dialect == "postgresql":
+            pick = pick.with_for_update(of=TicketRow, skip_locked=True)
+        for t, _category, _headcount, flags in s.execute(pick).all():
+            if "psychological_crisis" in flags:
+                continue
+            if not self._take(s, t.id, {TicketState.WAITING}, TicketState.TRANSFERRED, now):
+                continue
+            payload = self._new_ticket_payload(s, room, arrival=t.arrival_at, reasons=list(t.priority_reasons),
+                                               key=t.queue_key)
+            payload.update(from_ticket_id=t.id, from_room=t.room_code, reason="空闲功能室接手等候最久的来访人")
+            append_event(s, hall_code=self.hall_code, case_id=t.case_id, kind="transferred", occurred_at=now,
+                         actor=self.actor, payload=payload)
+            s.flush()
+            return str(payload["ticket_id"])
+        return None
 
     def call_ticket(self, ticket_id: str, *, reason: str) -> TicketView:
         """Call a chosen waiting ticket out of order; the reason is recorded."""
@@ -557,7 +620,8 @@ def _number(s: Session, ticket_id: str) -> int:
 def _room_view(r: RoomRow, waiting: int) -> RoomView:
     digits = "".join(ch for ch in r.code if ch.isdigit())
     return RoomView(r.code, r.name, r.kind, r.prefix, r.capacity, r.location, tuple(r.categories), r.is_open,
-                    int(digits) if digits else r.position + 1, waiting, tuple(r.staff), tuple(r.departments))
+                    int(digits) if digits else r.position + 1, waiting, tuple(r.staff), tuple(r.departments),
+                    tuple(r.primary_categories))
 
 
 def _ticket_view(t: TicketRow, case_no: str) -> TicketView:

@@ -81,7 +81,8 @@ def init_hall(store: Store, *, hall_code: str | None = None, hall_name: str | No
             for i, r in enumerate(layout["rooms"]):
                 s.add(RoomRow(id=new_id(), hall_code=local.code, code=r["code"], name=r["name"], kind=r["kind"],
                               prefix=r["prefix"], capacity=r["capacity"], location=r["location"],
-                              categories=r["categories"], is_open=True, position=i))
+                              categories=r["categories"], primary_categories=r.get("primary", []),
+                              is_open=True, position=i))
             n_rooms = len(layout["rooms"])
             s.flush()
             _seed_staff(s, local.code)

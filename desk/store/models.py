@@ -64,6 +64,8 @@ class RoomRow(Base):
     capacity: Mapped[int] = mapped_column(default=4)
     location: Mapped[str] = mapped_column(sa.String(60), default="")
     categories: Mapped[list[str]] = mapped_column(JSONType, default=list)
+    # Categories this room is the dedicated room for: routing prefers it for them when waits are equal.
+    primary_categories: Mapped[list[str]] = mapped_column(JSONType, default=list)
     is_open: Mapped[bool] = mapped_column(default=True)
     position: Mapped[int] = mapped_column(default=0)
     # [{"mediator_id": ..., "mode": "resident" | "rotating" | "on_call"}]

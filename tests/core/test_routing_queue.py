@@ -9,8 +9,10 @@ from desk.core.routing import RoomLoad, handling_minutes, propose_room
 
 
 def room(code: str, kind: str = "人民调解室", cats: tuple[str, ...] = ("neighbour",), *, waiting: int = 0,
-         minutes: float = 20.0, capacity: int = 6, is_open: bool = True, position: int = 0) -> RoomLoad:
-    return RoomLoad(code, f"{code}室", kind, frozenset(cats), capacity, is_open, waiting, minutes, position)
+         minutes: float = 20.0, capacity: int = 6, is_open: bool = True, position: int = 0, serving: int = 0,
+         servers: int = 1, primary: tuple[str, ...] = ()) -> RoomLoad:
+    return RoomLoad(code, f"{code}室", kind, frozenset(cats), capacity, is_open, waiting, minutes, position, serving,
+                    servers, frozenset(primary))
 
 
 def propose(rooms: list[RoomLoad], category: str = "neighbour", headcount: int = 1, flags: tuple[str, ...] = ()):  # noqa: ANN201
@@ -30,10 +32,31 @@ def test_expected_wait_uses_each_rooms_handling_time() -> None:
     assert propose(rooms).room_code == "R01"  # 20 min against 30 min
 
 
-def test_tie_goes_to_the_room_listed_first() -> None:
-    rooms = [room("R06", position=6), room("R01", position=1)]
-    p = propose(rooms)
-    assert p.room_code == "R01" and "按大厅布局优先" in p.reason
+def test_tie_goes_to_the_dedicated_room_then_the_more_specialised_then_the_first_listed() -> None:
+    general = room("R01", cats=("neighbour", "contract", "labour"), position=1)
+    legal = room("R02", cats=("contract", "labour"), position=2)
+    labour = room("R07", cats=("labour",), position=7, primary=("labour",))
+    p = propose([general, legal, labour], category="labour")
+    assert p.room_code == "R07" and "专门调解室" in p.reason
+    assert propose([general, legal], category="labour").room_code == "R02"  # fewer categories
+    assert propose([room("R06", position=6), room("R01", position=1)]).room_code == "R01"
+
+
+def test_expected_wait_counts_visitors_in_service_and_mediators() -> None:
+    assert room("R", waiting=0, serving=1).expected_wait_minutes == 20  # the only mediator is busy
+    assert room("R", waiting=0, serving=1, servers=2).expected_wait_minutes == 0  # the second one is free
+    assert room("R", waiting=3, serving=2, servers=2).expected_wait_minutes == 40  # 4 ahead, 2 at a time
+    busy = room("R01", serving=1, position=1)
+    idle = room("R06", position=6)
+    assert propose([busy, idle]).room_code == "R06"
+
+
+def test_counselling_room_is_kept_for_persons_in_crisis() -> None:
+    counselling = room("R03", kind="心理咨询室", cats=("marriage_family",), position=3)
+    busy = room("R01", cats=("marriage_family",), waiting=4, position=1)
+    assert propose([busy, counselling], category="marriage_family").room_code == "R01"
+    closed = room("R01", cats=("marriage_family",), is_open=False, position=1)
+    assert propose([closed, counselling], category="marriage_family").room_code == "R03"  # no other room fits
 
 
 def test_closed_rooms_are_not_proposed() -> None:

@@ -44,19 +44,23 @@ def test_ticket_issued_in_proposed_room_with_wait_estimate(service: Registration
                                                            store: Store) -> None:
     first = hall.issue_ticket(walk_in(service, 1))
     assert (first.ticket.label, first.room.code, first.ahead, first.overridden) == ("A001", "R01", 0, False)
-    assert "按大厅布局优先" in first.proposal.reason
-    second = hall.issue_ticket(walk_in(service, 2))  # R01 has one waiting: the police-docking room is free
-    assert second.ticket.label == "F001" and second.room.name == "警调对接室"
-    third = hall.issue_ticket(walk_in(service, 3), room_code="R06", override_reason="当事人要求")
-    assert third.proposal.room_code == "R01"  # a tie: the room listed first
-    assert third.overridden and third.ticket.label == "F002"
-    assert third.ahead == 1 and third.estimated_wait_minutes == 25
+    assert "专门调解室" in first.proposal.reason
+    # R01 has two resident mediators: the second visitor is received at once too, in the dedicated room
+    second = hall.issue_ticket(walk_in(service, 2))
+    assert second.ticket.label == "A002" and second.estimated_wait_minutes == 0
+    # now a third would wait 12.5 min in R01 (25-minute sessions, two at a time); the police-docking room is free
+    third_case = walk_in(service, 3)
+    assert hall.propose(third_case).room_code == "R06"
+    third = hall.issue_ticket(third_case, room_code="R01", override_reason="当事人要求")
+    assert third.proposal.room_code == "R06"
+    assert third.overridden and third.ticket.label == "A003"
+    assert third.ahead == 2 and third.estimated_wait_minutes == 12
     assert kinds(store, third.ticket.case_no) == ["registered", "routed", "ticket_issued"]
     with store.read() as s:
         routed = s.scalars(sa.select(CaseEvent).where(CaseEvent.case_id == third.ticket.case_id,
                                                       CaseEvent.kind == "routed")).one()
-    assert routed.payload["overridden"] is True and routed.payload["proposed"] == "R01"
-    assert routed.payload["override_reason"] == "当事人要求" and routed.payload["room"] == "R06"
+    assert routed.payload["overridden"] is True and routed.payload["proposed"] == "R06"
+    assert routed.payload["override_reason"] == "当事人要求" and routed.payload["room"] == "R01"
     with pytest.raises(Conflict, match="已有排队号"):
         hall.issue_ticket(third.ticket.case_no)
 
@@ -242,3 +246,20 @@ def test_rooms_edit_validation_and_mediators(hall: HallService) -> None:
 
 def test_every_step_moves_the_fixed_clock_forward_safely(hall: HallService, clock: FixedClock) -> None:
     assert hall.now() == clock.now() and hall.now().tzinfo is dt.UTC
+
+
+def test_free_room_takes_over_the_longest_waiting_visitor(service: RegistrationService, hall: HallService,
+                                                         clock: FixedClock, store: Store) -> None:
+    early = hall.issue_ticket(walk_in(service, 1), room_code="R01").ticket
+    clock.advance(minutes=5)
+    hall.issue_ticket(walk_in(service, 2), room_code="R01")
+    crisis = hall.issue_ticket(walk_in(service, 3, risk_flags=["psychological_crisis"]), room_code="R01").ticket
+    taken = hall.call_next("R06")  # nobody waits at the police-docking room, which also handles 邻里纠纷
+    assert taken is not None and taken.label == "F001" and taken.case_no == early.case_no
+    assert taken.arrival_at == early.arrival_at
+    assert kinds(store, early.case_no)[-2:] == ["transferred", "called"]
+    assert hall.call_next("R06") is not None  # the second ordinary visitor
+    assert hall.call_next("R06") is None  # never the person in crisis
+    assert [t.label for t in hall.queue("R01")] == [crisis.label]
+    assert hall.call_next("R03") is None  # the counselling room takes over nobody
+    assert hall.call_next("R06", take_over=False) is None

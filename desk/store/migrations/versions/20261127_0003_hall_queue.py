@@ -65,6 +65,7 @@ def upgrade() -> None:
 
     with op.batch_alter_table('rooms', schema=None) as batch_op:
         batch_op.add_column(sa.Column('staff', sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), 'postgresql'), nullable=False, server_default='[]'))
+        batch_op.add_column(sa.Column('primary_categories', sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), 'postgresql'), nullable=False, server_default='[]'))
         batch_op.add_column(sa.Column('departments', sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), 'postgresql'), nullable=False, server_default='[]'))
 
 
@@ -73,6 +74,7 @@ def downgrade() -> None:
     with op.batch_alter_table('rooms', schema=None) as batch_op:
         batch_op.drop_column('departments')
         batch_op.drop_column('staff')
+        batch_op.drop_column('primary_categories')
 
     with op.batch_alter_table('cases', schema=None) as batch_op:
         batch_op.drop_column('room_code')
