@@ -1,16 +1,21 @@
-"""Composition root: settings, logging, the error hook, the font, the store, the services and the desk's window."""
+"""Composition root: settings, logging, the error hook, the font, the store, the services and the window of the
+role this process plays: the front desk, a room's terminal, or the hall's calling screen."""
 
 from __future__ import annotations
 
 import logging
 import logging.handlers
+import socket
 import sys
 import traceback
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 
 from PySide6.QtCore import (
     QCoreApplication,
+    QEvent,
     QLibraryInfo,
     QLocale,
     QMessageLogContext,
@@ -18,22 +23,28 @@ from PySide6.QtCore import (
     QTranslator,
     qInstallMessageHandler,
 )
-from PySide6.QtWidgets import QApplication, QMessageBox
+from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
 
 from desk.config import RESOURCES, load_settings, log_dir
 from desk.core.clock import Clock, SystemClock
 from desk.errors import DeskError
+from desk.services.hall import HallService
 from desk.services.registration import RegistrationService
 from desk.services.setup import init_hall
 from desk.store.session import Store, open_store
 from desk.ui.fonts import use_cjk_font
+from desk.ui.hall_display import HallDisplay
 from desk.ui.main_window import MainWindow
+from desk.ui.room_terminal import RoomTerminal
+from desk.ui.speech import Announcer
 
 logger = logging.getLogger(__name__)
 
 APP_TITLE = "一厅通"
 LOG_FILE = "desk.log"
 EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
+ROLES = ("desk", "room", "display")
+ROOM_ACTOR = "功能室终端"  # who a room terminal's events name until a mediator is picked as on duty
 
 
 def setup_logging(directory: Path | None = None) -> tuple[Path, list[logging.Handler]]:
@@ -152,11 +163,40 @@ def describe_store(url: str) -> str:
     return _tr("数据库：{backend}").format(backend=backend)
 
 
+@dataclass(frozen=True)
+class Services:
+    """The use cases one process works with, over one store and one clock."""
+
+    registration: RegistrationService
+    hall: HallService
+    new_hall: Callable[[], HallService]
+    """A hall service of its own for each room terminal or calling screen a window opens (own on-duty actor)."""
+
+
+def build_services(store: Store, clock: Clock, *, actor: str = "前台", terminal: str = "") -> Services:
+    def new_hall() -> HallService:
+        return HallService(store, clock, actor=actor, terminal=terminal)
+
+    return Services(RegistrationService(store, clock, actor=actor), new_hall(), new_hall)
+
+
 def build_main_window(
-    service: RegistrationService, *, store_label: str = "", clock: Clock | None = None
+    services: Services, *, store_label: str = "", clock: Clock | None = None, speech_engine: str = ""
 ) -> MainWindow:
     """The desk's window, wired to its services; the tests build it the same way."""
-    return MainWindow(service, store_label=store_label, clock=clock)
+    return MainWindow(services.registration, hall=services.hall, new_hall=services.new_hall,
+                      store_label=store_label, clock=clock, speech_engine=speech_engine)
+
+
+def build_room_terminal(services: Services, room: str) -> RoomTerminal:
+    """`desk --role room --room R01`: one room's terminal. An unknown room is a `NotFound`."""
+    return RoomTerminal(services.hall, services.registration, room)
+
+
+def build_hall_display(services: Services, *, speech_engine: str = "") -> HallDisplay:
+    """`desk --role display`: the hall's calling screen, speaking through `speech_engine` ("" = default)."""
+    return HallDisplay(services.hall, hall_name=services.registration.hall.name,
+                       announcer=Announcer(speech_engine))
 
 
 def _ensure_hall(store: Store, service: RegistrationService) -> None:
@@ -168,8 +208,9 @@ def _ensure_hall(store: Store, service: RegistrationService) -> None:
         logger.info("initialised hall %s on first start", report.hall_code)
 
 
-def main(*, db_url: str, role: str = "desk") -> int:
-    """Run the desk until its window closes; returns the process exit code."""
+def main(*, db_url: str, role: str = "desk", room: str | None = None, terminal: str | None = None) -> int:
+    """Run the window of `role` until it closes; returns the process exit code. `room` is the room of a room
+    terminal; `terminal` names this PC in the hall's records (default: the host name)."""
     settings = load_settings()
     log_path, log_handlers = setup_logging()
     app = QApplication.instance() or QApplication(sys.argv[:1])
@@ -184,20 +225,39 @@ def main(*, db_url: str, role: str = "desk") -> int:
         family = use_cjk_font(app)
         logger.info("desk starting (role %s, font %s)", role, family or "system")
         translators = install_translators(app, settings.language)
-        if role != "desk":
+        if role not in ROLES:
             QMessageBox.critical(None, APP_TITLE, _tr("未知的窗口角色：{role}").format(role=role))
             return EXIT_USAGE
+        if role == "room" and not room:
+            QMessageBox.critical(None, APP_TITLE, _tr("功能室终端需要指定功能室：--room 功能室代码"))
+            return EXIT_USAGE
+        terminal = terminal or socket.gethostname()
+        window: QWidget
         try:
             store = open_store(db_url)
-            service = RegistrationService(store, SystemClock(), actor=settings.actor)
-            _ensure_hall(store, service)
-            window = build_main_window(service, store_label=describe_store(db_url))
+            services = build_services(store, SystemClock(), actor=ROOM_ACTOR if role == "room" else settings.actor,
+                                      terminal=terminal)
+            _ensure_hall(store, services.registration)
+            if role == "room":
+                assert room is not None
+                window = build_room_terminal(services, room)
+            elif role == "display":
+                window = build_hall_display(services, speech_engine=settings.speech_engine)
+            else:
+                window = build_main_window(services, store_label=describe_store(db_url),
+                                           speech_engine=settings.speech_engine)
         except DeskError as e:
-            logger.error("cannot start the desk: %s", e.message)
+            logger.error("cannot start the %s window: %s", role, e.message)
             QMessageBox.critical(None, APP_TITLE, e.message)
             return EXIT_ERROR
-        window.show()
+        if role == "display":
+            window.showFullScreen()
+        else:
+            window.show()
         code = app.exec()
+        # Closing the last window asks the application to quit, and so may whoever closed it: a second quit
+        # request left queued would end the next event loop of this process at once (tests run several).
+        QCoreApplication.removePostedEvents(app, QEvent.Type.Quit)
         logger.info("desk closed (%d)", code)
         return int(code)
     finally:

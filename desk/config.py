@@ -50,6 +50,7 @@ class Settings:
     status_base_url: str = "https://zz.example.gov.cn/s/"
     language: str = "zh_CN"
     actor: str = "前台"
+    speech_engine: str = ""  # QtTextToSpeech engine of the calling screen: "" = the platform's default
 
 
 def load_settings(path: Path | None = None) -> Settings:

@@ -1,4 +1,5 @@
-"""Screenshots of the registration form for docs/: filled in, and just after the submit.
+"""Screenshots of the registration form for docs/: filled in, the routing proposal just after the submit, and the
+ticket once the desk confirmed it with Enter.
 
     QT_QPA_PLATFORM=offscreen .venv/bin/python tools/screenshot_registration.py [--out docs/screenshots]
 
@@ -21,11 +22,10 @@ from PySide6.QtGui import QInputMethodEvent  # noqa: E402
 from PySide6.QtTest import QTest  # noqa: E402
 from PySide6.QtWidgets import QApplication, QWidget  # noqa: E402
 
-from desk.app import build_main_window, install_translators  # noqa: E402
+from desk.app import Services, build_main_window, build_services, install_translators  # noqa: E402
 from desk.core.clock import CHINA_TZ, FixedClock  # noqa: E402
 from desk.core.parties import PartyRole  # noqa: E402
 from desk.core.synthetic import id_check_char  # noqa: E402
-from desk.services.registration import RegistrationService  # noqa: E402
 from desk.services.setup import init_hall  # noqa: E402
 from desk.store.session import open_store  # noqa: E402
 from desk.ui.fonts import use_cjk_font  # noqa: E402
@@ -48,6 +48,16 @@ def _id(body17: str) -> str:
     return body17 + id_check_char(body17)
 
 
+def _queue_two_visitors(services: Services) -> None:
+    """Two earlier visitors already wait in room 1, so the proposal and the wait are not all zeros."""
+    for name, body in (("赵春花", "62070219790521304"), ("杨德胜", "62070219660910201")):
+        case = services.registration.register({
+            "category": "婚姻家庭纠纷", "channel": "walk_in", "headcount": 1,
+            "narrative": "夫妻双方因赡养老人问题发生争执，请求调解。",
+            "parties": [{"role": "applicant", "name": name, "id_number": _id(body), "phone": "13909360000"}]})
+        services.hall.issue_ticket(case.case_no)
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__)
     p.add_argument("--out", type=Path, default=ROOT / "docs" / "screenshots")
@@ -66,8 +76,10 @@ def main(argv: list[str] | None = None) -> int:
         store = open_store(f"sqlite:///{Path(tmp) / 'desk.db'}")
         init_hall(store)
         clock = FixedClock(dt.datetime(2026, 11, 27, 10, 12, tzinfo=CHINA_TZ))
-        service = RegistrationService(store, clock, actor="前台一号窗口")
-        window = build_main_window(service, store_label="数据库：本机 SQLite（示例）", clock=clock)
+        services = build_services(store, clock, actor="前台一号窗口", terminal="前台1")
+        _queue_two_visitors(services)
+        window = build_main_window(services, store_label="数据库：本机 SQLite（示例）", clock=clock,
+                                   speech_engine="mock")
         window.resize(1180, 820)
         window.show()
         QTest.qWaitForWindowActive(window)  # focus moves (and fields are checked) only in an active window
@@ -90,11 +102,19 @@ def main(argv: list[str] | None = None) -> int:
 
         QTest.keyClick(form.narrative_edit, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
         QTest.qWait(100)
-        if not form.banner.isVisible():
+        if not form.routing.isVisible():
             print("the visit was not registered:", form.form_message.text(), file=sys.stderr)
             return 1
+        window.grab().save(str(args.out / "registration-route.png"))
+
+        QTest.keyClick(form.routing.confirm_button, Qt.Key.Key_Return)  # Enter confirms the proposed room
+        QTest.qWait(100)
+        if not form.banner.ticket_label.text():
+            print("no ticket:", form.routing.message.text(), file=sys.stderr)
+            return 1
         window.grab().save(str(args.out / "registration-done.png"))
-        print(f"registered {form.banner.case_no_label.text()}; screenshots in {args.out}")
+        print(f"registered {form.banner.case_no_label.text()}, ticket {form.banner.ticket_label.text()}; "
+              f"screenshots in {args.out}")
         window.close()
         store.dispose()
     return 0

@@ -14,7 +14,8 @@ from desk.core.cases import RiskFlag
 # and, in a room with one mediator that stays open, an ordinary visitor's wait grows by at most the service of
 # the priority visitors arriving within 15 minutes after them: priority cannot starve anyone. (With two
 # mediators a change of order can ripple to who gets whom; across a lunch closing, one more service before
-# 12:00 can push someone past the break: bench/hall_day.py measures both.)
+# 12:00 can push someone past the break; and a free room taking over a waiting visitor (take-over) changes
+# who is ahead in the room it takes from: bench/hall_day.py measures all three.)
 PRIORITY_HEAD_START = dt.timedelta(minutes=15)
 ELDERLY_AGE = 70
 NO_SHOW_AFTER_RECALLS = 2  # configurable per hall; a ticket called, then recalled this often, may be marked no-show

@@ -53,9 +53,13 @@ from desk.core.parties import (
     parse_person_name,
     parse_phone,
 )
+from desk.core.queue import PriorityReason, TicketState
 from desk.errors import DeskError, FieldProblem, ValidationError
+from desk.forms.routing import RoutingPanel, override_rooms, room_title
 
 if TYPE_CHECKING:
+    from desk.core.routing import Proposal
+    from desk.services.hall import HallService, IssuedTicket, RoomView, TicketView
     from desk.services.registration import RegistrationResult, RegistrationService
     from desk.store.repositories import CaseSummary
 
@@ -66,6 +70,9 @@ WARNING_COLOUR = "#b45309"
 KNOWN_CASES_SHOWN = 6
 _PARTY_PATH = re.compile(r"^parties\[(\d+)\](?:\.(\w+))?$")
 _RETURN_KEYS = (Qt.Key.Key_Return, Qt.Key.Key_Enter)
+# Needs the desk declares; age (70+) comes from the ID number and high risk from the flags, in the service.
+DECLARED_PRIORITIES = (PriorityReason.DISABLED, PriorityReason.PREGNANT)
+_HOLDING_STATES = (TicketState.WAITING, TicketState.CALLED, TicketState.PARKED)
 
 
 # --- checking one field as the clerk leaves it ------------------------------------------------------
@@ -360,7 +367,8 @@ def _state_label(state: str) -> str:
 
 
 class ResultBanner(QFrame):
-    """After a registration: the case number, large, with a one-line summary and any warnings."""
+    """After a registration: the case number, large, with a one-line summary and any warnings; once the visitor
+    has a ticket, the ticket next to it, as large, with the room, where it is and the expected wait."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -368,18 +376,78 @@ class ResultBanner(QFrame):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(16, 8, 16, 8)
         layout.setSpacing(2)
+        top = QHBoxLayout()
+        case_box = QVBoxLayout()
+        case_box.setSpacing(2)
         self.caption = QLabel(self)
         self.caption.setWordWrap(True)
         self.case_no_label = QLabel(self)
         self.case_no_label.setObjectName("caseNumber")
         _set_point_size(self.case_no_label, 28, bold=True)
         self.case_no_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        case_box.addWidget(self.caption)
+        case_box.addWidget(self.case_no_label)
+        self.ticket_box = QWidget(self)
+        ticket_layout = QVBoxLayout(self.ticket_box)
+        ticket_layout.setContentsMargins(0, 0, 0, 0)
+        ticket_layout.setSpacing(2)
+        self.ticket_caption = QLabel(self.tr("排队号"), self.ticket_box)
+        self.ticket_label = QLabel(self.ticket_box)
+        self.ticket_label.setObjectName("ticketLabel")
+        _set_point_size(self.ticket_label, 34, bold=True)
+        self.ticket_label.setStyleSheet("color: #0d47a1;")
+        self.ticket_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        ticket_layout.addWidget(self.ticket_caption)
+        ticket_layout.addWidget(self.ticket_label)
+        top.addLayout(case_box)
+        top.addSpacing(48)
+        top.addWidget(self.ticket_box, 0, Qt.AlignmentFlag.AlignBottom)
+        top.addStretch(1)
+        layout.addLayout(top)
+        self.room_line = QLabel(self)
+        self.room_line.setWordWrap(True)
+        _set_point_size(self.room_line, self.room_line.font().pointSizeF() * 1.3, bold=True)
         self.summary = QLabel(self)
         self.summary.setWordWrap(True)
         self.warnings = FieldMessage(self)
-        for w in (self.caption, self.case_no_label, self.summary, self.warnings):
+        for w in (self.room_line, self.summary, self.warnings):
             layout.addWidget(w)
+        self.clear_ticket()
         self.hide()
+
+    def show_ticket(self, issued: IssuedTicket) -> None:
+        """The ticket the visitor was given: label, room and where, the wait, and why they are served first."""
+        room = issued.room
+        where = f" · {room.location}" if room.location else ""
+        line = self.tr("请到 {room}{where} · 预计等候约 {wait} 分钟（前面 {ahead} 人）").format(
+            room=room_title(room), where=where, wait=issued.estimated_wait_minutes, ahead=issued.ahead)
+        reasons = [PriorityReason(r).label for r in issued.ticket.priority_reasons
+                   if r in {p.value for p in PriorityReason}]
+        if reasons:
+            line += self.tr("；优先：{why}").format(why="、".join(reasons))
+        if issued.overridden:
+            line += self.tr("（前台改派）")
+        self._set_ticket(issued.ticket.label, line)
+
+    def show_held_ticket(self, ticket: TicketView, room: RoomView | None) -> None:
+        """The case already holds a ticket (a repeat visit while still queued): show it instead of a new one."""
+        state = TicketState(ticket.state).label if ticket.state in {s.value for s in TicketState} else ticket.state
+        where = ticket.room_code
+        if room is not None:
+            where = room_title(room) + (f" · {room.location}" if room.location else "")
+        self._set_ticket(ticket.label, self.tr("此案已有排队号，{where}，{state}").format(where=where, state=state))
+
+    def _set_ticket(self, label: str, line: str) -> None:
+        self.ticket_label.setText(label)
+        self.room_line.setText(line)
+        self.ticket_box.show()
+        self.room_line.show()
+
+    def clear_ticket(self) -> None:
+        self.ticket_label.setText("")
+        self.room_line.setText("")
+        self.ticket_box.hide()
+        self.room_line.hide()
 
     def show_result(self, result: RegistrationResult, summary: str, *, chosen: bool) -> None:
         if result.is_repeat:
@@ -394,6 +462,7 @@ class ResultBanner(QFrame):
                 "QFrame#resultBanner { background: #e8f5e9; border: 2px solid #43a047; border-radius: 6px; }")
             self.caption.setText(self.tr("登记成功，案件编号"))
         self.case_no_label.setText(result.case_no)
+        self.clear_ticket()
         self.summary.setText(summary)
         if result.warnings:
             self.warnings.show_warning(self.tr("请核对：") + "；".join(result.warnings))
@@ -403,6 +472,15 @@ class ResultBanner(QFrame):
 
 
 # --- the form ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _PendingRoute:
+    """A registered case waiting for the desk to confirm or override its room."""
+
+    case_no: str
+    proposal: Proposal
+    declared_priority: tuple[str, ...]
 
 
 @dataclass
@@ -427,11 +505,21 @@ class RegistrationForm(QWidget):
     sig_refused = Signal(object)
     """A submit was refused; carries the list of `FieldProblem`s (or of one form-level problem)."""
 
+    sig_route_proposed = Signal(object)
+    """The routing proposal for the registered case is on screen, waiting for Enter or an override;
+    carries the `Proposal`."""
+
+    sig_ticket_issued = Signal(object)
+    """The visitor got a ticket (proposed room or an override); carries the `IssuedTicket`."""
+
     def __init__(
-        self, service: RegistrationService, *, clock: Clock | None = None, parent: QWidget | None = None
+        self, service: RegistrationService, *, hall: HallService | None = None, clock: Clock | None = None,
+        parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
         self._service = service
+        self._hall = hall
+        self._route: _PendingRoute | None = None
         self._clock = clock or SystemClock()
         self._specs: dict[QObject, _FieldSpec] = {}
         self._known_key: tuple[str, str] | None = None
@@ -443,6 +531,11 @@ class RegistrationForm(QWidget):
         outer.setContentsMargins(12, 10, 12, 10)
         self.banner = ResultBanner(self)
         outer.addWidget(self.banner)
+        self.routing = RoutingPanel(self)
+        outer.addWidget(self.routing)
+        self.routing.sig_confirmed.connect(self._on_route_confirmed)
+        self.routing.sig_override_requested.connect(self._on_route_overridden)
+        self.routing.sig_skipped.connect(self._on_route_skipped)
 
         self._scroll = QScrollArea(self)
         self._scroll.setWidgetResizable(True)
@@ -672,6 +765,21 @@ class RegistrationForm(QWidget):
         grid.addWidget(label, 7, 0)
         grid.addLayout(risks, 7, 1, 1, 3)
         grid.addWidget(self.risk_message, 8, 1, 1, 3)
+
+        needs = QHBoxLayout()
+        self.priority_boxes: dict[PriorityReason, QCheckBox] = {}
+        for reason in DECLARED_PRIORITIES:
+            box = QCheckBox(self.tr(reason.label), group)
+            self.priority_boxes[reason] = box
+            needs.addWidget(box)
+        hint = QLabel(self.tr("70岁以上老人按身份证号自动优先"), group)
+        hint.setStyleSheet("color: #666;")
+        needs.addSpacing(12)
+        needs.addWidget(hint)
+        needs.addStretch(1)
+        label = QLabel(self.tr("优先照顾"), group)
+        grid.addWidget(label, 9, 0)
+        grid.addLayout(needs, 9, 1, 1, 3)
         grid.setColumnStretch(1, 3)
         grid.setColumnStretch(3, 2)
         self._body.addWidget(group)
@@ -892,11 +1000,92 @@ class RegistrationForm(QWidget):
             self.sig_refused.emit([FieldProblem("", e.message)])
             return None
         summary = self._summary(data)
+        declared = tuple(r.value for r, box in self.priority_boxes.items() if box.isChecked())
         self.clear()
         self.banner.show_result(result, summary, chosen=repeat_of is not None)
         self._focus(self.name_edit)
         self.sig_registered.emit(result)
+        if self._hall is not None:
+            self.offer_route(result.case_no, headcount=int(data["headcount"]), declared_priority=declared)
         return result
+
+    # --- routing and the ticket -------------------------------------------------------------------
+
+    def offer_route(self, case_no: str, *, headcount: int = 1, declared_priority: Sequence[str] = ()) -> None:
+        """Show where the case should go and why; Enter confirms, one click on another room overrides.
+        A case that already holds a ticket (a repeat visit while still queued) keeps it."""
+        assert self._hall is not None
+        self._route = None
+        self.routing.hide()
+        try:
+            held = self._held_ticket(case_no)
+            if held is not None:
+                self.banner.show_held_ticket(held, self._room(held.room_code))
+                return
+            proposal = self._hall.propose(case_no)
+            rooms = self._hall.rooms()
+        except DeskError as e:
+            self.form_message.show_error(e.message)
+            return
+        proposed = next((r for r in rooms if r.code == proposal.room_code), None)
+        self._route = _PendingRoute(case_no, proposal, tuple(declared_priority))
+        self.routing.show_proposal(proposal, proposed, override_rooms(rooms, proposal, headcount))
+        target = self.routing.confirm_button if proposed is not None else next(
+            iter(self.routing.override_buttons.values()), self.name_edit)
+        self._focus(target)
+        self.sig_route_proposed.emit(proposal)
+
+    def issue_ticket(self, room_code: str | None = None, *, reason: str = "") -> IssuedTicket | None:
+        """Give the pending case its ticket: to the proposed room, or to `room_code` (an override, recorded)."""
+        if self._hall is None or self._route is None:
+            return None
+        route = self._route
+        try:
+            issued = self._hall.issue_ticket(route.case_no, room_code=room_code, override_reason=reason,
+                                             declared_priority=route.declared_priority)
+        except DeskError as e:
+            logger.info("ticket for %s refused: %s", route.case_no, type(e).__name__)
+            self.routing.show_error(e.message)
+            return None
+        self._route = None
+        self.routing.hide()
+        self.banner.show_ticket(issued)
+        self._focus(self.name_edit)
+        self.sig_ticket_issued.emit(issued)
+        return issued
+
+    def skip_route(self) -> None:
+        """No ticket now: the case stays registered; a later repeat visit offers the route again."""
+        if self._route is not None:
+            logger.info("no ticket for %s for now", self._route.case_no)
+        self._route = None
+        self.routing.hide()
+        self._focus(self.name_edit)
+
+    @property
+    def pending_route(self) -> Proposal | None:
+        return self._route.proposal if self._route is not None else None
+
+    def _held_ticket(self, case_no: str) -> TicketView | None:
+        assert self._hall is not None
+        for room in self._hall.rooms():
+            for t in self._hall.queue(room.code, include=_HOLDING_STATES):
+                if t.case_no == case_no:
+                    return t
+        return None
+
+    def _room(self, code: str) -> RoomView | None:
+        assert self._hall is not None
+        return next((r for r in self._hall.rooms() if r.code == code), None)
+
+    def _on_route_confirmed(self) -> None:
+        self.issue_ticket()
+
+    def _on_route_overridden(self, room_code: str, reason: str) -> None:
+        self.issue_ticket(room_code, reason=reason)
+
+    def _on_route_skipped(self) -> None:
+        self.skip_route()
 
     def _summary(self, data: dict[str, Any]) -> str:
         category = self.selected_category() or str(data["category"])
@@ -1007,6 +1196,8 @@ class RegistrationForm(QWidget):
         self.narrative_edit.clear()
         for box in self.risk_boxes.values():
             box.setChecked(False)
+        for box in self.priority_boxes.values():
+            box.setChecked(False)
         self._known_key = None
         self.known_panel.reset()
         for _p, _w, message in self._targets():
@@ -1018,7 +1209,7 @@ class RegistrationForm(QWidget):
         """Start over: an empty form with no banner, the cursor in the applicant's name."""
         self.clear()
         self.banner.hide()
-        self._focus(self.name_edit)
+        self.skip_route()
 
     def _focus(self, widget: QWidget) -> None:
         self._scroll.ensureWidgetVisible(widget)
@@ -1034,7 +1225,7 @@ class RegistrationForm(QWidget):
         for row in self.party_rows:
             chain += row.focus_chain()
         chain += [self.category_edit, self.channel_combo, self.headcount_spin, self.narrative_edit,
-                  *self.risk_boxes.values(), self.submit_button]
+                  *self.risk_boxes.values(), *self.priority_boxes.values(), self.submit_button]
         for a, b in zip(chain, chain[1:], strict=False):
             QWidget.setTabOrder(a, b)
 

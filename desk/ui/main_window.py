@@ -1,8 +1,10 @@
-"""The front desk's main window: the registration form, a menu with the desk's shortcuts, and case search."""
+"""The front desk's main window: the registration form (with routing and tickets), a menu with the desk's
+shortcuts, case search, and the hall's other windows (room terminals, the calling screen, the rooms' settings)."""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QEvent, QModelIndex, QObject, Qt, Signal
@@ -13,6 +15,7 @@ from PySide6.QtWidgets import (
     QDialogButtonBox,
     QHBoxLayout,
     QHeaderView,
+    QInputDialog,
     QLabel,
     QLineEdit,
     QMainWindow,
@@ -26,10 +29,15 @@ from PySide6.QtWidgets import (
 from desk.errors import DeskError
 from desk.forms.registration import RegistrationForm
 from desk.ui.case_history import CaseHistoryDialog
+from desk.ui.hall_display import HallDisplay
 from desk.ui.models.case_table import CaseTableModel
+from desk.ui.room_terminal import RoomTerminal
+from desk.ui.rooms_dialog import RoomsDialog
+from desk.ui.speech import Announcer
 
 if TYPE_CHECKING:
     from desk.core.clock import Clock
+    from desk.services.hall import HallService, IssuedTicket
     from desk.services.registration import RegistrationResult, RegistrationService
 
 logger = logging.getLogger(__name__)
@@ -138,24 +146,33 @@ class MainWindow(QMainWindow):
     """One window per desk: the registration form in the middle, the hall and the store in the status bar."""
 
     def __init__(
-        self, service: RegistrationService, *, store_label: str = "", clock: Clock | None = None,
-        parent: QWidget | None = None,
+        self, service: RegistrationService, *, hall: HallService, new_hall: Callable[[], HallService],
+        store_label: str = "", clock: Clock | None = None, speech_engine: str = "", parent: QWidget | None = None,
     ) -> None:
+        """`hall` serves this desk (routing, tickets); `new_hall` gives each room terminal or calling screen
+        opened from the menu a hall service of its own (its own on-duty mediator)."""
         super().__init__(parent)
         self._service = service
-        hall = service.hall
-        self.setWindowTitle(self.tr("一厅通 · {hall}").format(hall=hall.name))
-        self.form = RegistrationForm(service, clock=clock, parent=self)
+        self._hall_service = hall
+        self._new_hall = new_hall
+        self._speech_engine = speech_engine
+        hall_info = service.hall
+        self.setWindowTitle(self.tr("一厅通 · {hall}").format(hall=hall_info.name))
+        self.form = RegistrationForm(service, hall=hall, clock=clock, parent=self)
         self.setCentralWidget(self.form)
         self.search_dialog: CaseSearchDialog | None = None
+        self.rooms_dialog: RoomsDialog | None = None
+        self.terminals: list[RoomTerminal] = []
+        self.displays: list[HallDisplay] = []
 
-        self.hall_label = QLabel(self.tr("{name}（{code}）").format(name=hall.name, code=hall.code), self)
+        self.hall_label = QLabel(self.tr("{name}（{code}）").format(name=hall_info.name, code=hall_info.code), self)
         self.store_label = QLabel(store_label, self)
         self.statusBar().addPermanentWidget(self.hall_label)
         if store_label:
             self.statusBar().addPermanentWidget(self.store_label)
         self._build_menu()
         self.form.sig_registered.connect(self._on_registered)
+        self.form.sig_ticket_issued.connect(self._on_ticket_issued)
         self._fit_to_screen(1180, 820)
 
     def _fit_to_screen(self, width: int, height: int) -> None:
@@ -183,6 +200,18 @@ class MainWindow(QMainWindow):
         self.find_action.setShortcut(QKeySequence("Ctrl+F"))
         self.find_action.triggered.connect(self._on_find_requested)
         case_menu.addAction(self.find_action)
+
+        hall_menu = self.menuBar().addMenu(self.tr("大厅(&H)"))
+        self.terminal_action = QAction(self.tr("功能室终端…"), self)
+        self.terminal_action.triggered.connect(self._on_terminal_requested)
+        hall_menu.addAction(self.terminal_action)
+        self.display_action = QAction(self.tr("大厅叫号屏"), self)
+        self.display_action.triggered.connect(self._on_display_requested)
+        hall_menu.addAction(self.display_action)
+        hall_menu.addSeparator()
+        self.rooms_action = QAction(self.tr("功能室设置…"), self)
+        self.rooms_action.triggered.connect(self._on_rooms_requested)
+        hall_menu.addAction(self.rooms_action)
 
     # --- actions ----------------------------------------------------------------------------------
 
@@ -220,6 +249,63 @@ class MainWindow(QMainWindow):
     def _on_find_requested(self) -> None:
         self.open_search()
 
+    # --- the hall's windows -----------------------------------------------------------------------
+
+    def open_room_terminal(self, room_code: str) -> RoomTerminal:
+        """A room's terminal in a window of its own, with its own hall service (and on-duty mediator)."""
+        terminal = RoomTerminal(self._new_hall(), self._service, room_code)
+        terminal.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        terminal.destroyed.connect(lambda _obj=None, t=terminal: self._forget_window(t))
+        self.terminals.append(terminal)
+        terminal.show()
+        return terminal
+
+    def open_hall_display(self) -> HallDisplay:
+        """The calling screen in a window (F11: full screen), e.g. on the hall's second monitor."""
+        display = HallDisplay(self._new_hall(), hall_name=self._service.hall.name,
+                              announcer=Announcer(self._speech_engine))
+        display.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        display.destroyed.connect(lambda _obj=None, d=display: self._forget_window(d))
+        self.displays.append(display)
+        display.show()
+        return display
+
+    def open_rooms_dialog(self) -> RoomsDialog:
+        if self.rooms_dialog is None:
+            self.rooms_dialog = RoomsDialog(self._hall_service, self._service.categories(), parent=self)
+        else:
+            self.rooms_dialog.reload()
+        self.rooms_dialog.show()
+        self.rooms_dialog.raise_()
+        return self.rooms_dialog
+
+    def _forget_window(self, window: QWidget) -> None:
+        if window in self.terminals:
+            self.terminals.remove(window)
+        if window in self.displays:
+            self.displays.remove(window)
+
+    def _on_terminal_requested(self) -> None:
+        rooms = [r for r in self._hall_service.rooms() if r.categories or r.staff]
+        if not rooms:
+            return
+        labels = [f"{r.code}  {r.number}号{r.name}（{r.location}）" for r in rooms]
+        chosen, ok = QInputDialog.getItem(self, self.tr("功能室终端"), self.tr("打开哪个功能室的终端："), labels, 0,
+                                          False)
+        if ok and chosen in labels:
+            self.open_room_terminal(rooms[labels.index(chosen)].code)
+
+    def _on_display_requested(self) -> None:
+        self.open_hall_display()
+
+    def _on_rooms_requested(self) -> None:
+        self.open_rooms_dialog()
+
+    def _on_ticket_issued(self, issued: IssuedTicket) -> None:
+        self.statusBar().showMessage(self.tr("{case_no}：排队号 {label}，{room}").format(
+            case_no=issued.ticket.case_no, label=issued.ticket.label,
+            room=f"{issued.room.number}号{issued.room.name}"), 10000)
+
     def _on_registered(self, result: RegistrationResult) -> None:
         if result.is_repeat:
             text = self.tr("已记为案件 {case_no} 的重复访").format(case_no=result.case_no)
@@ -234,4 +320,6 @@ class MainWindow(QMainWindow):
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt's name
         if self.search_dialog is not None:
             self.search_dialog.close()
+        for window in [*self.terminals, *self.displays]:
+            window.close()
         super().closeEvent(event)

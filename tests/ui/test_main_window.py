@@ -10,25 +10,27 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtCore import Qt, QTimer
-from PySide6.QtWidgets import QApplication, QMessageBox
+from PySide6.QtWidgets import QApplication, QInputDialog, QMessageBox, QWidget
 from pytestqt.qtbot import QtBot
 
-from desk.app import ErrorReporter, build_main_window, describe_store
+from desk.app import ErrorReporter, Services, build_main_window, describe_store
 from desk.app import main as app_main
 from desk.core.clock import FixedClock
 from desk.errors import DeskError
 from desk.services.registration import RegistrationService
 from desk.ui.case_history import CaseHistoryDialog
 from desk.ui.fonts import register_cjk_font
+from desk.ui.hall_display import HallDisplay
 from desk.ui.main_window import MainWindow
+from desk.ui.room_terminal import RoomTerminal
 from tests.conftest import valid_id, visit
 
 APPLICANT_ID = valid_id("62070219850101123")
 
 
 @pytest.fixture
-def window(qtbot: QtBot, sqlite_service: RegistrationService, clock: FixedClock) -> Iterator[MainWindow]:
-    w = build_main_window(sqlite_service, store_label="数据库：本机 SQLite（测试）", clock=clock)
+def window(qtbot: QtBot, services: Services, clock: FixedClock) -> Iterator[MainWindow]:
+    w = build_main_window(services, store_label="数据库：本机 SQLite（测试）", clock=clock, speech_engine="mock")
     qtbot.addWidget(w)
     with qtbot.waitActive(w):
         w.show()
@@ -60,7 +62,7 @@ def test_the_cursor_starts_in_the_applicant_name(qtbot: QtBot, window: MainWindo
 
 def test_menus_carry_the_shortcuts(window: MainWindow) -> None:
     menus = [a.text() for a in window.menuBar().actions()]
-    assert menus == ["文件(&F)", "案件(&C)"]
+    assert menus == ["文件(&F)", "案件(&C)", "大厅(&H)"]
     assert window.new_action.shortcut().toString() == "Ctrl+N"
     assert window.find_action.shortcut().toString() == "Ctrl+F"
     assert window.quit_action.shortcut().toString() == "Ctrl+Q"
@@ -252,3 +254,119 @@ def test_main_shows_why_the_store_cannot_be_opened(
     monkeypatch.setattr(QMessageBox, "critical", staticmethod(critical))
     assert app_main(db_url="mysql://desk@localhost/desk") == 1
     assert shown == ["不支持的数据库地址：mysql（只支持 sqlite 与 postgresql）"]
+
+
+# --- the hall's windows -------------------------------------------------------------------------------
+
+
+def test_the_hall_menu_opens_a_room_terminal_the_display_and_the_rooms_settings(
+    qtbot: QtBot, window: MainWindow, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert [a.text() for a in (window.terminal_action, window.display_action, window.rooms_action)] == [
+        "功能室终端…", "大厅叫号屏", "功能室设置…"]
+    offered: list[list[str]] = []
+
+    def get_item(_parent: object, _title: str, _label: str, items: list[str], *_args: object) -> tuple[str, bool]:
+        offered.append(items)
+        return items[1], True
+
+    monkeypatch.setattr(QInputDialog, "getItem", staticmethod(get_item))
+    window.terminal_action.trigger()
+    assert offered[0][:2] == ["R01  1号人民调解室（一楼东侧）", "R02  2号法律援助/律师调解室（一楼西侧）"]
+    assert len(window.terminals) == 1
+    terminal = window.terminals[0]
+    qtbot.addWidget(terminal)
+    assert terminal.room.code == "R02" and terminal.isVisible()
+
+    window.display_action.trigger()
+    display = window.displays[0]
+    qtbot.addWidget(display)
+    assert display.isVisible() and display.hall_label.text() == "甘州区东街街道综治中心"
+
+    window.rooms_action.trigger()
+    assert window.rooms_dialog is not None and window.rooms_dialog.isVisible()
+    assert window.rooms_dialog.room_list.count() == 9
+
+    window.close()  # takes the hall's windows with it
+    assert not terminal.isVisible() and not display.isVisible()
+
+
+def test_a_terminal_opened_from_the_menu_has_its_own_on_duty_mediator(
+    qtbot: QtBot, window: MainWindow
+) -> None:
+    first = window.open_room_terminal("R01")
+    second = window.open_room_terminal("R01")
+    for t in (first, second):
+        qtbot.addWidget(t)
+    first.set_on_duty("刘秀英")
+    assert second.on_duty() == ""
+    assert first._hall is not second._hall
+
+
+def test_a_ticket_is_reported_in_the_status_bar(qtbot: QtBot, window: MainWindow) -> None:
+    form = window.form
+    data = visit()
+    qtbot.keyClicks(form.category_edit, "ljjf")
+    form.name_edit.setText("张三")
+    form.id_edit.setText(APPLICANT_ID)
+    form.narrative_edit.setPlainText(str(data["narrative"]))
+    with qtbot.waitSignal(form.sig_route_proposed):
+        qtbot.keyClick(form.name_edit, Qt.Key.Key_Return)
+    with qtbot.waitSignal(form.sig_ticket_issued) as blocker:
+        qtbot.keyClick(form.routing.confirm_button, Qt.Key.Key_Return)
+    case_no = blocker.args[0].ticket.case_no
+    assert window.statusBar().currentMessage() == f"{case_no}：排队号 A001，1号人民调解室"
+
+
+# --- the roles -------------------------------------------------------------------------------------
+
+
+def _run_role(qapp: QApplication, window_type: type, **kwargs: object) -> tuple[int, list[QWidget]]:
+    seen: list[QWidget] = []
+
+    def look_and_close() -> None:
+        for w in QApplication.topLevelWidgets():
+            if isinstance(w, window_type) and w.isVisible():
+                seen.append(w)
+                w.close()
+        qapp.quit()
+
+    QTimer.singleShot(0, look_and_close)
+    return app_main(**kwargs), seen  # type: ignore[arg-type]
+
+
+def test_role_room_opens_the_terminal_of_that_room(qapp: QApplication, tmp_path: Path) -> None:
+    code, seen = _run_role(qapp, RoomTerminal, db_url=f"sqlite:///{tmp_path / 'd.db'}", role="room", room="R03",
+                           terminal="心理室电脑")
+    assert code == 0
+    assert len(seen) == 1
+    terminal = seen[0]
+    assert isinstance(terminal, RoomTerminal)
+    assert terminal.room.code == "R03" and terminal._hall.terminal == "心理室电脑"
+    assert terminal._hall.actor == "功能室终端"
+
+
+def test_role_display_opens_the_calling_screen_full_screen(qapp: QApplication, tmp_path: Path) -> None:
+    config = Path(os.environ["DESK_CONFIG_DIR"])
+    config.mkdir(parents=True, exist_ok=True)
+    (config / "settings.json").write_text('{"speech_engine": "mock"}', encoding="utf-8")  # never a real voice
+    code, seen = _run_role(qapp, HallDisplay, db_url=f"sqlite:///{tmp_path / 'd.db'}", role="display")
+    assert code == 0
+    assert len(seen) == 1
+    assert seen[0].windowState() & Qt.WindowState.WindowFullScreen
+
+
+def test_a_room_terminal_needs_a_known_room(qapp: QApplication, tmp_path: Path,
+                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    shown: list[str] = []
+
+    def critical(_parent: object, _title: str, text: str, *_args: object) -> QMessageBox.StandardButton:
+        shown.append(text)
+        return QMessageBox.StandardButton.Ok
+
+    monkeypatch.setattr(QMessageBox, "critical", staticmethod(critical))
+    url = f"sqlite:///{tmp_path / 'd.db'}"
+    assert app_main(db_url=url, role="room") == 2
+    assert app_main(db_url=url, role="room", room="R99") == 1
+    assert app_main(db_url=url, role="kiosk") == 2
+    assert shown == ["功能室终端需要指定功能室：--room 功能室代码", "功能室 R99 不存在", "未知的窗口角色：kiosk"]

@@ -518,7 +518,7 @@ def test_tab_follows_the_visual_order(qtbot: QtBot, form: RegistrationForm) -> N
     expected = [form.id_edit, form.phone_edit, form.address_edit, form.add_party_button, row.role_combo,
                 row.org_box, row.name_edit, row.id_edit, row.phone_edit, row.address_edit, row.remove_button,
                 form.category_edit, form.channel_combo, form.headcount_spin, form.narrative_edit,
-                *form.risk_boxes.values(), form.submit_button]
+                *form.risk_boxes.values(), *form.priority_boxes.values(), form.submit_button]
     seen = []
     for _ in expected:
         current = focused()

@@ -12,6 +12,7 @@ from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelInd
 from desk.core.cases import CHANNEL_LABELS, CaseState, Channel, RiskFlag
 from desk.core.clock import CHINA_TZ
 from desk.core.parties import PartyRole, mask_id_number, parse_phone
+from desk.core.queue import PriorityReason
 from desk.errors import ValidationError
 
 if TYPE_CHECKING:
@@ -28,6 +29,18 @@ EVENT_KIND_LABELS = {
     "registered": "登记受理",
     "repeat_visit": "重复访",
     "risk_flagged": "风险标记",
+    "routed": "分派功能室",
+    "ticket_issued": "取号",
+    "called": "叫号",
+    "recalled": "重呼",
+    "parked": "暂离",
+    "unparked": "回到队列",
+    "no_show": "过号",
+    "requeued": "重新排队",
+    "claimed": "接待",
+    "transferred": "转室",
+    "abandoned": "离开",
+    "service_finished": "结束接待",
 }
 
 
@@ -166,6 +179,11 @@ class PartyTableModel(_ListModel):
         super().__init__(parent)
         self._rows = list(parties)
 
+    def set_parties(self, parties: Sequence[PartyView]) -> None:
+        self.beginResetModel()
+        self._rows = list(parties)
+        self.endResetModel()
+
     def _headers(self) -> list[str]:
         return [self.tr("身份"), self.tr("姓名/名称"), self.tr("身份证号"), self.tr("联系电话"), self.tr("住址")]
 
@@ -189,11 +207,21 @@ class CaseEventTableModel(_ListModel):
 
     def __init__(
         self, events: Sequence[EventView] = (), *, category_names: Mapping[str, str] | None = None,
-        parent: Any = None,
+        room_names: Mapping[str, str] | None = None, parent: Any = None,
     ) -> None:
         super().__init__(parent)
         self._category_names = dict(category_names or {})
+        self._room_names = dict(room_names or {})
         self._rows = list(events)
+
+    def set_events(self, events: Sequence[EventView]) -> None:
+        self.beginResetModel()
+        self._rows = list(events)
+        self.endResetModel()
+
+    def _room(self, code: object) -> str:
+        text = str(code or "")
+        return self._room_names.get(text, text)
 
     def _headers(self) -> list[str]:
         return [self.tr("时间"), self.tr("事项"), self.tr("经办人"), self.tr("说明")]
@@ -223,5 +251,38 @@ class CaseEventTableModel(_ListModel):
             return note + (self.tr("；风险：{flags}").format(flags=risk_labels(flags)) if flags else "")
         if e.kind == "risk_flagged":
             return risk_labels(p.get("flags", []))
+        return self._hall_note(e)
+
+    def _hall_note(self, e: EventView) -> str:
+        """Notes of the hall's events: where the case was sent and why, its ticket, calls, claims, transfers."""
+        p = e.payload
+        if e.kind == "routed":
+            room = self._room(p.get("room"))
+            if p.get("overridden"):
+                proposed = self._room(p.get("proposed")) or self.tr("无")
+                note = self.tr("{room}（前台改派，系统建议：{proposed}）").format(room=room, proposed=proposed)
+                reason = str(p.get("override_reason") or "")
+                return note + (self.tr("，理由：{reason}").format(reason=reason) if reason else "")
+            return self.tr("{room}：{reason}").format(room=room, reason=p.get("reason", ""))
+        if e.kind in ("ticket_issued", "transferred"):
+            note = self.tr("{label} 号，{room}").format(label=p.get("label", ""), room=self._room(p.get("room")))
+            if e.kind == "transferred":
+                note = self.tr("自{source}转至 ").format(source=self._room(p.get("from_room"))) + note
+                if p.get("reason"):
+                    note += self.tr("，理由：{reason}").format(reason=p["reason"])
+            reasons = [PriorityReason(r).label for r in p.get("priority_reasons", []) if r in _PRIORITY_VALUES]
+            return note + (self.tr("；优先：{why}").format(why="、".join(reasons)) if reasons else "")
+        if e.kind == "called":
+            note = self.tr("终端 {terminal}").format(terminal=p.get("terminal") or "—")
+            if p.get("out_of_order_reason"):
+                note += self.tr("；不按顺序，理由：{reason}").format(reason=p["out_of_order_reason"])
+            return note
+        if e.kind == "recalled":
+            return self.tr("第 {n} 次重呼").format(n=p.get("recall", ""))
+        if e.kind == "claimed":
+            return self.tr("终端 {terminal}").format(terminal=p.get("terminal") or "—")
         return ""
+
+
+_PRIORITY_VALUES = frozenset(r.value for r in PriorityReason)
 

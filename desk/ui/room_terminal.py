@@ -1,0 +1,702 @@
+"""A room's terminal: who is on duty, the room's queue, calling and claiming (also by scanning the receipt's QR
+code), and the full history of the case being received."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import TYPE_CHECKING, TypeVar
+
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
+from PySide6.QtGui import QCloseEvent, QFont, QKeyEvent, QKeySequence, QShortcut, QShowEvent
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QFormLayout,
+    QGridLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QHeaderView,
+    QInputDialog,
+    QLabel,
+    QLineEdit,
+    QMainWindow,
+    QPushButton,
+    QSplitter,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
+
+from desk.core.queue import TRANSITIONS, TicketState
+from desk.errors import DeskError
+from desk.ui.case_history import CaseHistoryView
+from desk.ui.models.queue_table import COL_WAITED, QueueTableModel, priority_label
+from desk.ui.rooms_dialog import STATION_MODES
+
+if TYPE_CHECKING:
+    from desk.services.hall import HallService, RoomView, TicketView
+    from desk.services.registration import RegistrationService
+
+logger = logging.getLogger(__name__)
+
+POLL_MS = 400
+ERROR_COLOUR = "#c62828"
+OK_COLOUR = "#2e7d32"
+_T = TypeVar("_T")
+
+
+class TransferDialog(QDialog):
+    """Pick the room a visitor moves to, and say why (the reason is recorded with the transfer)."""
+
+    def __init__(self, rooms: list[RoomView], ticket_label: str, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle(self.tr("转室"))
+        layout = QVBoxLayout(self)
+        layout.addWidget(QLabel(self.tr("将 {label} 号转到其他功能室，保留原到达时间").format(label=ticket_label), self))
+        form = QFormLayout()
+        self.room_combo = QComboBox(self)
+        for r in rooms:
+            self.room_combo.addItem(self.tr("{number}号{name}（{location}，等候{n}人）").format(
+                number=r.number, name=r.name, location=r.location or "—", n=r.waiting), r.code)
+        self.reason_edit = QLineEdit(self)
+        self.reason_edit.setPlaceholderText(self.tr("必填，如：涉及劳动报酬，转劳动争议调解室"))
+        form.addRow(self.tr("转到"), self.room_combo)
+        form.addRow(self.tr("理由"), self.reason_edit)
+        layout.addLayout(form)
+        self.message = QLabel(self)
+        self.message.setStyleSheet(f"color: {ERROR_COLOUR};")
+        layout.addWidget(self.message)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel, self)
+        buttons.button(QDialogButtonBox.StandardButton.Ok).setText(self.tr("转室"))
+        buttons.button(QDialogButtonBox.StandardButton.Cancel).setText(self.tr("取消"))
+        buttons.accepted.connect(self._on_accept_requested)
+        buttons.rejected.connect(self.reject)
+        layout.addWidget(buttons)
+        self.reason_edit.setFocus()
+
+    def choice(self) -> tuple[str, str]:
+        return str(self.room_combo.currentData() or ""), self.reason_edit.text().strip()
+
+    def _on_accept_requested(self) -> None:
+        if not self.reason_edit.text().strip():
+            self.message.setText(self.tr("转室须说明理由"))
+            self.reason_edit.setFocus()
+            return
+        self.accept()
+
+    @staticmethod
+    def ask(parent: QWidget, rooms: list[RoomView], ticket_label: str) -> tuple[str, str] | None:
+        dialog = TransferDialog(rooms, ticket_label, parent)
+        try:
+            if dialog.exec() == QDialog.DialogCode.Accepted:
+                return dialog.choice()
+            return None
+        finally:
+            dialog.deleteLater()
+
+
+class RoomTerminal(QMainWindow):
+    """The terminal of one room. Every action goes through `HallService`; what another terminal did shows up
+    within `poll_ms` (the hall's change mark is polled), and "someone else got there first" is a message line,
+    never an error dialog. Focus stays in the scan field, so a keyboard-wedge scanner can claim at any moment;
+    Up/Down there move the selection in the queue."""
+
+    sig_refreshed = Signal(int)
+    """The queue was reloaded; carries the change mark it reflects."""
+
+    sig_claimed = Signal(object)
+    """A visitor was claimed at this terminal; carries the `TicketView`."""
+
+    sig_message = Signal(str, bool)
+    """A message was shown in the message line; carries the text and whether it is an error."""
+
+    def __init__(
+        self,
+        hall: HallService,
+        registration: RegistrationService,
+        room_code: str,
+        *,
+        poll_ms: int = POLL_MS,
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self._hall = hall
+        self._registration = registration
+        self.room: RoomView = hall.room(room_code)
+        self._base_actor = hall.actor
+        self._mark = -1
+        self._store_down = False
+        self.serving: TicketView | None = None
+        self._last_ticket_id: str | None = None
+        self._category_names = {c.code: c.name for c in registration.categories()}
+        self._room_names = {r.code: f"{r.number}号{r.name}" for r in hall.rooms()}
+        self.setWindowTitle(self.tr("一厅通 · {number}号{name} · 功能室终端").format(
+            number=self.room.number, name=self.room.name))
+
+        central = QWidget(self)
+        self.setCentralWidget(central)
+        outer = QVBoxLayout(central)
+        outer.setContentsMargins(12, 10, 12, 10)
+        outer.addLayout(self._build_header(central))
+        outer.addLayout(self._build_scan_row(central))
+        self.message_label = QLabel(central)
+        self.message_label.setWordWrap(True)
+        self.message_label.setTextFormat(Qt.TextFormat.PlainText)
+        self.message_label.setMinimumHeight(self.message_label.fontMetrics().height() + 6)
+        outer.addWidget(self.message_label)
+
+        splitter = QSplitter(Qt.Orientation.Horizontal, central)
+        splitter.addWidget(self._build_queue(splitter))
+        splitter.addWidget(self._build_current(splitter))
+        splitter.setStretchFactor(0, 1)
+        splitter.setStretchFactor(1, 1)
+        splitter.setSizes([700, 600])
+        outer.addWidget(splitter, 1)
+
+        self._timer = QTimer(self)
+        self._timer.setInterval(poll_ms)
+        self._timer.timeout.connect(self._on_poll)
+        self._fill_on_duty()
+        self.refresh(force=True)
+        self._restore_serving()
+        self._update_buttons()
+        self.resize(1280, 780)
+
+    # --- building ------------------------------------------------------------------------------
+
+    def _build_header(self, parent: QWidget) -> QHBoxLayout:
+        row = QHBoxLayout()
+        self.title_label = QLabel(self.tr("{number}号{name}").format(number=self.room.number, name=self.room.name),
+                                  parent)
+        font = QFont(self.title_label.font())
+        font.setPointSizeF(font.pointSizeF() * 1.8)
+        font.setBold(True)
+        self.title_label.setFont(font)
+        self.location_label = QLabel(self.room.location, parent)
+        self.location_label.setStyleSheet("color: #555;")
+        self.count_label = QLabel(parent)
+        count_font = QFont(self.count_label.font())
+        count_font.setPointSizeF(count_font.pointSizeF() * 1.3)
+        self.count_label.setFont(count_font)
+        self.on_duty_combo = QComboBox(parent)
+        self.on_duty_combo.setMinimumContentsLength(16)
+        self.on_duty_combo.setFocusPolicy(Qt.FocusPolicy.ClickFocus)
+        self.on_duty_hint = QLabel(self.tr("请选择值班调解员"), parent)
+        self.on_duty_hint.setStyleSheet("color: #b45309;")
+        label = QLabel(self.tr("值班调解员"), parent)
+        label.setBuddy(self.on_duty_combo)
+        row.addWidget(self.title_label)
+        row.addSpacing(12)
+        row.addWidget(self.location_label, 0, Qt.AlignmentFlag.AlignBottom)
+        row.addSpacing(24)
+        row.addWidget(self.count_label, 0, Qt.AlignmentFlag.AlignBottom)
+        row.addStretch(1)
+        row.addWidget(self.on_duty_hint)
+        row.addWidget(label)
+        row.addWidget(self.on_duty_combo)
+        self.on_duty_combo.currentIndexChanged.connect(self._on_on_duty_changed)
+        return row
+
+    def _build_scan_row(self, parent: QWidget) -> QHBoxLayout:
+        row = QHBoxLayout()
+        label = QLabel(self.tr("扫码接待"), parent)
+        self.scan_edit = QLineEdit(parent)
+        self.scan_edit.setPlaceholderText(self.tr("扫描回执上的二维码，或输入案件编号、排队号后按回车；↑↓选择队列中的号"))
+        self.scan_edit.setClearButtonEnabled(True)
+        label.setBuddy(self.scan_edit)
+        row.addWidget(label)
+        row.addWidget(self.scan_edit, 1)
+        self.scan_edit.returnPressed.connect(self._on_scan_entered)
+        self.scan_edit.installEventFilter(self)
+        return row
+
+    def _build_queue(self, parent: QWidget) -> QGroupBox:
+        group = QGroupBox(self.tr("本室队列"), parent)
+        layout = QVBoxLayout(group)
+        self.model = QueueTableModel(now=self._hall.now(), parent=self)
+        self.view = QTableView(group)
+        self.view.setModel(self.model)
+        self.view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        # The scan field keeps the keyboard (a scanner types at any moment); Up/Down there move this selection.
+        self.view.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.view.verticalHeader().setVisible(False)
+        header = self.view.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        header.setStretchLastSection(True)
+        self.view.setAlternatingRowColors(False)
+        table_font = QFont(self.view.font())
+        table_font.setPointSizeF(table_font.pointSizeF() * 1.15)
+        self.view.setFont(table_font)
+        self.view.verticalHeader().setDefaultSectionSize(self.view.fontMetrics().height() + 12)
+        layout.addWidget(self.view, 1)
+        self.view.selectionModel().selectionChanged.connect(self._on_selection_changed)
+
+        grid = QGridLayout()
+        grid.setHorizontalSpacing(6)
+        grid.setVerticalSpacing(6)
+        specs: list[tuple[str, str, str | None, Callable[[], object]]] = [
+            ("call_next", self.tr("叫下一位 (F5)"), "F5", self._on_call_next_clicked),
+            ("recall", self.tr("重呼 (F6)"), "F6", self._on_recall_clicked),
+            ("call_ticket", self.tr("指定叫号 (F7)"), "F7", self._on_call_ticket_clicked),
+            ("claim", self.tr("接待 (F8)"), "F8", self._on_claim_clicked),
+            ("park", self.tr("暂离 (F9)"), "F9", self._on_park_clicked),
+            ("no_show", self.tr("过号 (F10)"), "F10", self._on_no_show_clicked),
+            ("requeue", self.tr("重新排队 (F11)"), "F11", self._on_requeue_clicked),
+            ("transfer", self.tr("转室 (F12)"), "F12", self._on_transfer_clicked),
+            ("finish", self.tr("结束接待 (Ctrl+E)"), "Ctrl+E", self._on_finish_clicked),
+            ("abandon", self.tr("离开 (Ctrl+L)"), "Ctrl+L", self._on_abandon_clicked),
+        ]
+        self.buttons: dict[str, QPushButton] = {}
+        for name, text, keys, slot in specs:
+            button = QPushButton(text, group)
+            button.setAutoDefault(False)
+            button.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # focus stays in the scan field
+            button.setMinimumHeight(button.sizeHint().height() + 8)
+            button.clicked.connect(slot)
+            if keys:
+                shortcut = QShortcut(QKeySequence(keys), self)
+                shortcut.activated.connect(button.animateClick)
+            self.buttons[name] = button
+        # The two a mediator presses all day are large, on a row of their own; the rest four to a row.
+        big = QFont(self.buttons["call_next"].font())
+        big.setPointSizeF(big.pointSizeF() * 1.25)
+        big.setBold(True)
+        for col, name in enumerate(("call_next", "recall")):
+            self.buttons[name].setFont(big)
+            self.buttons[name].setMinimumHeight(self.buttons[name].sizeHint().height() + 16)
+            grid.addWidget(self.buttons[name], 0, col * 2, 1, 2)
+        for i, (name, *_rest) in enumerate(specs[2:]):
+            row, col = divmod(i, 4)
+            grid.addWidget(self.buttons[name], row + 1, col)
+        layout.addLayout(grid)
+        return group
+
+    def _build_current(self, parent: QWidget) -> QGroupBox:
+        group = QGroupBox(self.tr("当前接待"), parent)
+        layout = QVBoxLayout(group)
+        self.current_label = QLabel(self.tr("尚未接待来访人：叫号后按“接待”，或扫描回执二维码"), group)
+        self.current_label.setWordWrap(True)
+        font = QFont(self.current_label.font())
+        font.setPointSizeF(font.pointSizeF() * 1.2)
+        font.setBold(True)
+        self.current_label.setFont(font)
+        layout.addWidget(self.current_label)
+        self.history = CaseHistoryView(category_names=self._category_names, room_names=self._room_names,
+                                       parent=group)
+        self.history.hide()
+        layout.addWidget(self.history, 1)
+        layout.addStretch(0)
+        return group
+
+    def _fill_on_duty(self) -> None:
+        self.on_duty_combo.blockSignals(True)
+        self.on_duty_combo.clear()
+        self.on_duty_combo.addItem(self.tr("（请选择）"), "")
+        for mediator, mode in self._hall.room_mediators(self.room.code):
+            self.on_duty_combo.addItem(self.tr("{name}（{grade}，{mode}）").format(
+                name=mediator.name, grade=mediator.grade, mode=STATION_MODES.get(mode, mode)), mediator.name)
+        self.on_duty_combo.blockSignals(False)
+        self._on_on_duty_changed(self.on_duty_combo.currentIndex())
+
+    # --- on duty -------------------------------------------------------------------------------
+
+    def set_on_duty(self, name: str) -> None:
+        """Who is on duty here; their name is recorded on every call and claim from this terminal."""
+        index = self.on_duty_combo.findData(name)
+        if index < 0:
+            raise ValueError(f"{name} is not stationed in {self.room.code}")
+        self.on_duty_combo.setCurrentIndex(index)
+
+    def on_duty(self) -> str:
+        return str(self.on_duty_combo.currentData() or "")
+
+    def _on_on_duty_changed(self, _index: int) -> None:
+        name = self.on_duty()
+        self._hall.actor = name or self._base_actor
+        self.on_duty_hint.setVisible(not name)
+        if name:
+            logger.info("on duty in %s changed", self.room.code)  # no names in the log
+
+    # --- refreshing ----------------------------------------------------------------------------
+
+    def refresh(self, *, force: bool = False) -> bool:
+        """Reload the queue if anything happened in the hall since the last look; True if it was reloaded."""
+        try:
+            mark = self._hall.change_mark()
+            if mark == self._mark and not force:
+                self.model.set_now(self._hall.now())
+                return False
+            tickets = self._hall.queue(self.room.code)
+            self.room = self._hall.room(self.room.code)
+        except DeskError as e:
+            self.show_message(e.message, error=True)
+            return False
+        selected = self.selected_ticket()
+        self.model.set_tickets(tickets, now=self._hall.now())
+        self._mark = mark
+        keep = selected.id if selected is not None else self._last_ticket_id
+        if keep is not None and self.model.row_of(keep) >= 0:
+            self.select_ticket(keep)
+        self._update_counts()
+        self._follow_serving(tickets)
+        self._update_buttons()
+        self.sig_refreshed.emit(mark)
+        return True
+
+    def _on_poll(self) -> None:
+        try:
+            self.refresh()
+        except Exception:  # noqa: BLE001 - the store away for a moment must not raise every 400 ms
+            if not self._store_down:
+                logger.exception("room %s: cannot read the store; retrying", self.room.code)
+                self.show_message(self.tr("暂时无法读取数据库，正在重试……"), error=True)
+            self._store_down = True
+            return
+        if self._store_down:
+            self._store_down = False
+            logger.info("room %s: store readable again", self.room.code)
+            self.show_message(self.tr("数据库已恢复"), error=False)
+
+    def _update_counts(self) -> None:
+        waiting = self.model.waiting_count()
+        self.count_label.setText(self.tr("等候 {n} 人").format(n=waiting))
+        # The rooms' settings may have renamed or moved the room meanwhile.
+        self.title_label.setText(self.tr("{number}号{name}").format(number=self.room.number, name=self.room.name))
+        self.location_label.setText(self.room.location)
+
+    def _restore_serving(self) -> None:
+        """After a restart: the visitor this terminal was receiving is still its current case."""
+        mine = [t for t in self.model.tickets()
+                if t.state == TicketState.SERVING and t.terminal == self._hall.terminal]
+        if mine:
+            self._show_serving(mine[-1])
+
+    def _follow_serving(self, tickets: list[TicketView]) -> None:
+        if self.serving is None:
+            return
+        now = next((t for t in tickets if t.id == self.serving.id), None)
+        if now is None or now.state != TicketState.SERVING:
+            self._clear_serving()
+        else:
+            self.serving = now
+
+    # --- selection -----------------------------------------------------------------------------
+
+    def selected_ticket(self) -> TicketView | None:
+        rows = self.view.selectionModel().selectedRows() if self.view.selectionModel() else []
+        if not rows:
+            return None
+        return self.model.ticket_at(rows[0].row())
+
+    def select_ticket(self, ticket_id: str) -> bool:
+        row = self.model.row_of(ticket_id)
+        if row < 0:
+            return False
+        self.view.selectRow(row)
+        self.view.scrollTo(self.model.index(row, 0))
+        return True
+
+    def _target(self) -> TicketView | None:
+        """The ticket an action applies to: the selected one, else the one this terminal acted on last."""
+        chosen = self.selected_ticket()
+        if chosen is not None:
+            return chosen
+        if self._last_ticket_id is not None:
+            row = self.model.row_of(self._last_ticket_id)
+            if row >= 0:
+                return self.model.ticket_at(row)
+        return None
+
+    def _on_selection_changed(self, *_args: object) -> None:
+        self._update_buttons()
+
+    def _update_buttons(self) -> None:
+        t = self._target()
+        state = TicketState(t.state) if t is not None else None
+
+        def allowed(step: str) -> bool:
+            return state is not None and state in TRANSITIONS[step]
+
+        # Always: with nobody waiting here, the service may take over a visitor from a busier room's queue.
+        self.buttons["call_next"].setEnabled(True)
+        self.buttons["recall"].setEnabled(allowed("recall"))
+        self.buttons["call_ticket"].setEnabled(allowed("call"))
+        self.buttons["claim"].setEnabled(allowed("claim"))
+        parked = state is TicketState.PARKED
+        self.buttons["park"].setText(self.tr("回到队列 (F9)") if parked else self.tr("暂离 (F9)"))
+        self.buttons["park"].setEnabled(allowed("unpark") if parked else allowed("park"))
+        self.buttons["no_show"].setEnabled(allowed("no_show"))
+        self.buttons["requeue"].setEnabled(allowed("requeue"))
+        self.buttons["transfer"].setEnabled(allowed("transfer"))
+        self.buttons["finish"].setEnabled(self.serving is not None or allowed("finish"))
+        self.buttons["abandon"].setEnabled(allowed("abandon"))
+
+    # --- actions (each also callable from tests) ------------------------------------------------
+
+    def _run(self, step: str, action: Callable[[], _T]) -> _T | None:
+        """Run one service call; an expected failure (someone else was faster, a rule) becomes the message line."""
+        try:
+            result = action()
+        except DeskError as e:
+            logger.info("room %s: %s refused: %s", self.room.code, step, type(e).__name__)
+            self.refresh(force=True)
+            self.show_message(e.message, error=True)
+            return None
+        finally:
+            self.scan_edit.setFocus()
+        return result
+
+    def _need_target(self) -> TicketView | None:
+        t = self._target()
+        if t is None:
+            self.show_message(self.tr("请先在队列中选择一个号"), error=True)
+        return t
+
+    def call_next(self) -> TicketView | None:
+        """叫下一位: the hall display shows and announces it."""
+        try:
+            ticket = self._hall.call_next(self.room.code)
+        except DeskError as e:
+            self.refresh(force=True)
+            self.show_message(e.message, error=True)
+            return None
+        if ticket is None:
+            self.refresh(force=True)
+            self.show_message(self.tr("无人等候"), error=False)
+            return None
+        self._after(ticket, self.tr("已叫 {label} 号").format(label=ticket.label))
+        return ticket
+
+    def recall(self) -> TicketView | None:
+        t = self._need_target()
+        if t is None:
+            return None
+        ticket = self._run("recall", lambda: self._hall.recall(t.id))
+        if ticket is not None:
+            self._after(ticket, self.tr("已重呼 {label} 号（第 {n} 次）").format(label=ticket.label, n=ticket.recalls))
+        return ticket
+
+    def call_selected(self, reason: str) -> TicketView | None:
+        """指定叫号: call the selected waiting ticket out of order; the reason is recorded."""
+        t = self._need_target()
+        if t is None:
+            return None
+        ticket = self._run("call_ticket", lambda: self._hall.call_ticket(t.id, reason=reason))
+        if ticket is not None:
+            self._after(ticket, self.tr("已指定叫 {label} 号").format(label=ticket.label))
+        return ticket
+
+    def claim_selected(self) -> TicketView | None:
+        t = self._need_target()
+        if t is None:
+            return None
+        return self._claimed(self._run("claim", lambda: self._hall.claim(t.id)))
+
+    def claim_by_scan(self, scanned: str) -> TicketView | None:
+        """Claim from what the scanner typed: the receipt's status URL or token, a case number or a ticket."""
+        if not scanned.strip():
+            return None
+        return self._claimed(self._run("claim_by_scan", lambda: self._hall.claim_by_scan(scanned)))
+
+    def park_selected(self) -> TicketView | None:
+        """暂离, or 回到队列 for a parked visitor."""
+        t = self._need_target()
+        if t is None:
+            return None
+        if t.state == TicketState.PARKED:
+            ticket = self._run("unpark", lambda: self._hall.unpark(t.id))
+            if ticket is not None:
+                self._after(ticket, self.tr("{label} 号回到队列").format(label=ticket.label))
+            return ticket
+        ticket = self._run("park", lambda: self._hall.park(t.id))
+        if ticket is not None:
+            self._after(ticket, self.tr("{label} 号暂离，保留位置").format(label=ticket.label))
+        return ticket
+
+    def no_show_selected(self) -> TicketView | None:
+        t = self._need_target()
+        if t is None:
+            return None
+        ticket = self._run("no_show", lambda: self._hall.no_show(t.id))
+        if ticket is not None:
+            self._after(ticket, self.tr("{label} 号已记为过号").format(label=ticket.label))
+        return ticket
+
+    def requeue_selected(self) -> TicketView | None:
+        t = self._need_target()
+        if t is None:
+            return None
+        ticket = self._run("requeue", lambda: self._hall.requeue(t.id))
+        if ticket is not None:
+            self._after(ticket, self.tr("{label} 号重新排队").format(label=ticket.label))
+        return ticket
+
+    def transfer_selected(self, to_room: str, reason: str) -> TicketView | None:
+        t = self._need_target()
+        if t is None:
+            return None
+        ticket = self._run("transfer", lambda: self._hall.transfer(t.id, to_room=to_room, reason=reason))
+        if ticket is not None:
+            if self.serving is not None and self.serving.id == t.id:
+                self._clear_serving()
+            self._last_ticket_id = None
+            self.refresh(force=True)
+            self.show_message(self.tr("{old} 号已转至{room}，新号 {label}").format(
+                old=t.label, room=self._room_names.get(to_room, to_room), label=ticket.label), error=False)
+        return ticket
+
+    def finish_current(self) -> TicketView | None:
+        """结束接待 of the visitor being received (or of the selected one being received)."""
+        t = self.serving
+        chosen = self._target()
+        if chosen is not None and chosen.state == TicketState.SERVING:
+            t = chosen
+        if t is None:
+            self.show_message(self.tr("当前没有正在接待的来访人"), error=True)
+            return None
+        target = t
+        ticket = self._run("finish", lambda: self._hall.finish(target.id))
+        if ticket is not None:
+            if self.serving is not None and self.serving.id == ticket.id:
+                self._clear_serving()
+            self._last_ticket_id = None
+            self.refresh(force=True)
+            self.show_message(self.tr("{label} 号接待结束").format(label=ticket.label), error=False)
+        return ticket
+
+    def abandon_selected(self) -> TicketView | None:
+        t = self._need_target()
+        if t is None:
+            return None
+        ticket = self._run("abandon", lambda: self._hall.abandon(t.id))
+        if ticket is not None:
+            self._last_ticket_id = None
+            self.refresh(force=True)
+            self.show_message(self.tr("{label} 号已记为离开").format(label=ticket.label), error=False)
+        return ticket
+
+    def _after(self, ticket: TicketView, message: str) -> None:
+        self._last_ticket_id = ticket.id
+        self.refresh(force=True)
+        self.select_ticket(ticket.id)
+        self._update_buttons()
+        self.show_message(message, error=False)
+
+    def _claimed(self, ticket: TicketView | None) -> TicketView | None:
+        if ticket is None:
+            return None
+        self._last_ticket_id = ticket.id
+        self.refresh(force=True)
+        self.select_ticket(ticket.id)
+        self._show_serving(ticket)
+        self._update_buttons()
+        self.show_message(self.tr("已接待 {label} 号 · 案件 {case_no}").format(
+            label=ticket.label, case_no=ticket.case_no), error=False)
+        self.sig_claimed.emit(ticket)
+        return ticket
+
+    def _show_serving(self, ticket: TicketView) -> None:
+        self.serving = ticket
+        why = priority_label(ticket.priority_reasons)
+        self.current_label.setText(self.tr("正在接待 {label} 号 · 案件 {case_no}").format(
+            label=ticket.label, case_no=ticket.case_no) + (self.tr("（优先：{why}）").format(why=why) if why else ""))
+        try:
+            detail = self._registration.case(ticket.case_no)
+        except DeskError as e:
+            self.show_message(e.message, error=True)
+            return
+        self.history.show_case(detail)
+        self.history.show()
+
+    def _clear_serving(self) -> None:
+        self.serving = None
+        self.current_label.setText(self.tr("尚未接待来访人：叫号后按“接待”，或扫描回执二维码"))
+        self.history.hide()
+
+    # --- the message line ----------------------------------------------------------------------
+
+    def show_message(self, text: str, *, error: bool) -> None:
+        self.message_label.setStyleSheet(f"color: {ERROR_COLOUR if error else OK_COLOUR}; font-weight: bold;")
+        self.message_label.setText(text)
+        self.sig_message.emit(text, error)
+
+    # --- slots -----------------------------------------------------------------------------------
+
+    def _on_scan_entered(self) -> None:
+        text = self.scan_edit.text()
+        self.scan_edit.clear()
+        self.claim_by_scan(text)
+
+    def _on_call_next_clicked(self) -> None:
+        self.call_next()
+
+    def _on_recall_clicked(self) -> None:
+        self.recall()
+
+    def _on_call_ticket_clicked(self) -> None:
+        t = self._need_target()
+        if t is None:
+            return
+        reason, ok = QInputDialog.getText(self, self.tr("指定叫号"),
+                                          self.tr("不按顺序叫 {label} 号的理由：").format(label=t.label))
+        if ok:
+            self.call_selected(reason)
+        self.scan_edit.setFocus()
+
+    def _on_claim_clicked(self) -> None:
+        self.claim_selected()
+
+    def _on_park_clicked(self) -> None:
+        self.park_selected()
+
+    def _on_no_show_clicked(self) -> None:
+        self.no_show_selected()
+
+    def _on_requeue_clicked(self) -> None:
+        self.requeue_selected()
+
+    def _on_transfer_clicked(self) -> None:
+        t = self._need_target()
+        if t is None:
+            return
+        rooms = [r for r in self._hall.rooms() if r.is_open and r.code != self.room.code and r.categories]
+        choice = TransferDialog.ask(self, rooms, t.label)
+        if choice is not None:
+            self.transfer_selected(*choice)
+        self.scan_edit.setFocus()
+
+    def _on_finish_clicked(self) -> None:
+        self.finish_current()
+
+    def _on_abandon_clicked(self) -> None:
+        self.abandon_selected()
+
+    # --- Qt ----------------------------------------------------------------------------------------
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt's name
+        if (watched is self.scan_edit and event.type() == QEvent.Type.KeyPress and isinstance(event, QKeyEvent)
+                and event.key() in (Qt.Key.Key_Up, Qt.Key.Key_Down)):
+            n = self.model.rowCount()
+            if n:
+                t = self.selected_ticket()
+                row = self.model.row_of(t.id) if t is not None else -1
+                step = -1 if event.key() == Qt.Key.Key_Up else 1
+                row = 0 if row < 0 else max(0, min(n - 1, row + step))
+                self.view.selectRow(row)
+                self.view.scrollTo(self.model.index(row, COL_WAITED))
+            return True
+        return super().eventFilter(watched, event)
+
+    def showEvent(self, event: QShowEvent) -> None:  # noqa: N802 - Qt's name
+        super().showEvent(event)
+        self._timer.start()
+        self.scan_edit.setFocus()
+
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt's name
+        self._timer.stop()
+        super().closeEvent(event)

@@ -1,0 +1,199 @@
+"""The hall end to end: registered at the desk, routed (Enter confirms, one click overrides), ticketed, called at
+the room terminal, shown on the hall display, claimed; and who is served first."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QApplication
+from pytestqt.qtbot import QtBot
+
+from desk.app import Services
+from desk.core.clock import FixedClock
+from desk.forms.registration import RegistrationForm
+from desk.services.hall import HallService, IssuedTicket
+from desk.ui.hall_display import HallDisplay
+from desk.ui.room_terminal import RoomTerminal
+from tests.conftest import valid_id
+from tests.ui.test_registration_form import fill, type_text
+from tests.ui.test_room_terminal import arrive
+
+ELDERLY_ID = valid_id("62070219500312201")  # 76 on 2026-11-27
+
+
+@pytest.fixture
+def form(qtbot: QtBot, services: Services, clock: FixedClock) -> Iterator[RegistrationForm]:
+    f = RegistrationForm(services.registration, hall=services.hall, clock=clock)
+    qtbot.addWidget(f)
+    f.resize(1100, 900)
+    with qtbot.waitActive(f):
+        f.show()
+    yield f
+
+
+def register_and_route(qtbot: QtBot, form: RegistrationForm, **fields: str) -> None:
+    """Type a visit, press Enter, and wait for the routing proposal."""
+    fill(qtbot, form, **fields)
+    with qtbot.waitSignal(form.sig_route_proposed, timeout=3000):
+        qtbot.keyClick(form.address_edit, Qt.Key.Key_Return)
+
+
+def confirm_with_enter(qtbot: QtBot, form: RegistrationForm) -> IssuedTicket:
+    qtbot.waitUntil(lambda: QApplication.focusWidget() is form.routing.confirm_button)
+    with qtbot.waitSignal(form.sig_ticket_issued, timeout=3000) as blocker:
+        qtbot.keyClick(form.routing.confirm_button, Qt.Key.Key_Return)
+    issued = blocker.args[0]
+    assert isinstance(issued, IssuedTicket)
+    return issued
+
+
+def test_register_route_call_show_and_claim(
+    qtbot: QtBot, form: RegistrationForm, services: Services, terminal_hall: Callable[[str], HallService]
+) -> None:
+    terminal = RoomTerminal(terminal_hall("R01终端"), services.registration, "R01", poll_ms=50)
+    display = HallDisplay(terminal_hall("大厅屏"), poll_ms=50, flash_ms=300, hold_ms=100)
+    for w in (terminal, display):
+        qtbot.addWidget(w)
+        w.show()
+
+    # At the desk: registered, and the proposal with its reason is on screen.
+    register_and_route(qtbot, form)
+    assert form.routing.isVisible()
+    assert form.routing.room_label.text() == "建议：1号人民调解室 · 一楼东侧 · 预计等候约 0 分钟（前面 0 人）"
+    assert form.routing.reason_label.text().startswith("为何分到此室：")
+    assert "6号警调对接室 · 等候0人" in [b.text() for b in form.routing.override_buttons.values()]
+
+    # Enter confirms: the ticket, large, next to the case number, with the room, where, and the wait.
+    issued = confirm_with_enter(qtbot, form)
+    assert not form.routing.isVisible()
+    banner = form.banner
+    assert banner.ticket_label.text() == "A001" == issued.ticket.label
+    assert banner.case_no_label.text() == issued.ticket.case_no
+    assert banner.ticket_label.font().pointSizeF() >= banner.case_no_label.font().pointSizeF()
+    assert banner.room_line.text() == "请到 1号人民调解室 · 一楼东侧 · 预计等候约 0 分钟（前面 0 人）"
+    qtbot.waitUntil(lambda: QApplication.focusWidget() is form.name_edit)  # ready for the next visitor
+
+    # At the room: the ticket appears, "call next" calls it, the hall display shows it.
+    qtbot.waitUntil(lambda: [t.label for t in terminal.model.tickets()] == ["A001"])
+    with qtbot.waitSignal(display.sig_call_shown, timeout=2000) as shown:
+        terminal.call_next()
+    assert shown.args[0].ticket == "A001"
+    assert display.ticket_label.text() == "A001"
+    assert display.room_label.text() == "→ 1号人民调解室"
+    assert display.where_label.text() == "一楼东侧"
+
+    # The visitor walks in; the mediator claims the case and sees its whole history.
+    terminal.set_on_duty("刘秀英")
+    claimed = terminal.claim_selected()
+    assert claimed is not None and claimed.state == "serving"
+    kinds = [terminal.history.event_model.index(r, 1).data() for r in range(terminal.history.event_model.rowCount())]
+    assert kinds == ["登记受理", "分派功能室", "取号", "叫号", "接待"]
+    events = services.registration.case(issued.ticket.case_no).events
+    assert events[-1].actor == "刘秀英"
+    routed = next(e for e in events if e.kind == "routed")
+    assert routed.payload["overridden"] is False and routed.payload["room"] == "R01"
+
+
+def test_one_click_overrides_and_the_override_is_recorded(
+    qtbot: QtBot, form: RegistrationForm, services: Services
+) -> None:
+    register_and_route(qtbot, form)
+    assert form.pending_route is not None and form.pending_route.room_code == "R01"
+    type_text(qtbot, form.routing.override_reason_edit, "当事人要求民警在场")
+    with qtbot.waitSignal(form.sig_ticket_issued) as blocker:
+        qtbot.mouseClick(form.routing.override_buttons["R06"], Qt.MouseButton.LeftButton)
+    issued = blocker.args[0]
+    assert issued.overridden and issued.room.code == "R06" and issued.ticket.label == "F001"
+    assert form.banner.room_line.text().endswith("（前台改派）")
+    routed = next(e for e in services.registration.case(issued.ticket.case_no).events if e.kind == "routed")
+    assert routed.payload == {**routed.payload, "room": "R06", "proposed": "R01", "overridden": True,
+                              "override_reason": "当事人要求民警在场"}
+
+
+def test_esc_leaves_the_case_without_a_ticket(qtbot: QtBot, form: RegistrationForm, services: Services) -> None:
+    register_and_route(qtbot, form)
+    qtbot.keyClick(form.routing.confirm_button, Qt.Key.Key_Escape)
+    assert not form.routing.isVisible()
+    assert form.pending_route is None
+    assert services.hall.queue("R01") == []
+    qtbot.waitUntil(lambda: QApplication.focusWidget() is form.name_edit)
+
+
+def test_declared_priority_reaches_the_ticket(qtbot: QtBot, form: RegistrationForm, services: Services) -> None:
+    fill(qtbot, form)
+    form.priority_boxes[next(iter(form.priority_boxes))].setChecked(True)  # 残疾人
+    assert [b.text() for b in form.priority_boxes.values()] == ["残疾人", "孕妇"]
+    with qtbot.waitSignal(form.sig_route_proposed):
+        qtbot.keyClick(form.address_edit, Qt.Key.Key_Return)
+    assert not any(b.isChecked() for b in form.priority_boxes.values())  # cleared for the next visitor
+    issued = confirm_with_enter(qtbot, form)
+    assert issued.ticket.priority_reasons == ("disabled",)
+    assert "；优先：残疾人" in form.banner.room_line.text()
+
+
+def test_a_repeat_visit_while_queued_keeps_its_ticket(
+    qtbot: QtBot, form: RegistrationForm, services: Services
+) -> None:
+    register_and_route(qtbot, form)
+    first = confirm_with_enter(qtbot, form)
+    fill(qtbot, form)  # the same person, the same kind of dispute: a repeat visit
+    with qtbot.waitSignal(form.sig_registered) as blocker:
+        qtbot.keyClick(form.address_edit, Qt.Key.Key_Return)
+    assert blocker.args[0].is_repeat
+    assert not form.routing.isVisible()
+    assert form.banner.ticket_label.text() == first.ticket.label
+    assert form.banner.room_line.text() == "此案已有排队号，1号人民调解室 · 一楼东侧，等候中"
+    assert len(services.hall.queue("R01")) == 1
+
+
+def test_when_no_room_fits_the_desk_chooses(qtbot: QtBot, form: RegistrationForm, services: Services) -> None:
+    form.headcount_spin.setValue(13)  # more than any labour room holds
+    register_and_route(qtbot, form, category="ldzy")
+    assert form.routing.room_label.text() == "没有可自动分派的功能室"
+    assert "最多容纳12人" in form.routing.reason_label.text()
+    assert not form.routing.confirm_button.isVisible()
+    assert form.routing.override_buttons  # every open reception room, the desk decides
+    qtbot.mouseClick(form.routing.override_buttons["R04"], Qt.MouseButton.LeftButton)
+    assert [t.case_no for t in services.hall.queue("R04")] == [form.banner.case_no_label.text()]
+
+
+# --- who is served first -------------------------------------------------------------------------
+
+
+def test_an_elderly_visitor_goes_ahead_of_recent_arrivals_only(
+    qtbot: QtBot, form: RegistrationForm, services: Services, clock: FixedClock,
+    terminal_hall: Callable[[str], HallService],
+) -> None:
+    early = arrive(services, 1)  # 10:00
+    clock.advance(minutes=10)
+    recent = arrive(services, 2)  # 10:10
+    clock.advance(minutes=10)
+    # 10:20: a 76-year-old registers at the desk; age comes from the ID number.
+    register_and_route(qtbot, form, name="马桂兰", id_number=ELDERLY_ID, phone="13809361234")
+    elderly = form.issue_ticket("R01")
+    assert elderly is not None
+    assert elderly.ticket.priority_reasons == ("elderly",)
+    assert "；优先：70岁以上老人" in form.banner.room_line.text()
+
+    terminal = RoomTerminal(terminal_hall("R01终端"), services.registration, "R01", poll_ms=50)
+    qtbot.addWidget(terminal)
+    terminal.show()
+    # Ahead of the visitor who came 10 minutes earlier (< 15), not of the one who came 20 minutes earlier (> 15).
+    assert [t.label for t in terminal.model.tickets()] == [early.ticket.label, elderly.ticket.label,
+                                                            recent.ticket.label]
+    assert terminal.model.index(1, 2).data() == "70岁以上老人"
+    assert terminal.call_next() is not None and terminal.model.tickets()[0].label == early.ticket.label
+    assert terminal.call_next() is not None
+    assert [t.state for t in terminal.model.tickets() if t.label == elderly.ticket.label] == ["called"]
+
+
+def test_priority_never_overtakes_a_visitor_waiting_longer_than_the_head_start(
+    services: Services, clock: FixedClock
+) -> None:
+    ordinary = arrive(services, 1)
+    clock.advance(minutes=16)
+    elderly = arrive(services, 2, birth="19500101")
+    assert elderly.ticket.priority_reasons == ("elderly",)
+    assert [t.id for t in services.hall.queue("R01")] == [ordinary.ticket.id, elderly.ticket.id]
