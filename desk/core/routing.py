@@ -8,6 +8,10 @@ from dataclasses import dataclass
 from desk.core.cases import RiskFlag
 
 COUNSELLING_KIND = "心理咨询室"
+# The kinds of room of "one hall + N rooms" (DOMAIN.md), and how staff are stationed in them.
+ROOM_KINDS = ("人民调解室", "法律援助室", "心理咨询室", "信访接待室", "诉调对接室", "警调对接室", "劳动争议调解室",
+              "视频会商室", "研判分析室")
+STATION_MODES = {"resident": "常驻", "rotating": "轮驻", "on_call": "随叫随驻"}
 # Before a room has handled anything today, its expected handling time (minutes) by kind.
 DEFAULT_HANDLING_MINUTES = {
     "人民调解室": 25.0,

@@ -1068,11 +1068,7 @@ class RegistrationForm(QWidget):
 
     def _held_ticket(self, case_no: str) -> TicketView | None:
         assert self._hall is not None
-        for room in self._hall.rooms():
-            for t in self._hall.queue(room.code, include=_HOLDING_STATES):
-                if t.case_no == case_no:
-                    return t
-        return None
+        return self._hall.active_ticket(case_no)
 
     def _room(self, code: str) -> RoomView | None:
         assert self._hall is not None

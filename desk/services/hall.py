@@ -16,6 +16,7 @@ from desk.core.ids import new_id
 from desk.core.queue import TicketState
 from desk.core.routing import (
     COUNSELLING_KIND,
+    STATION_MODES,
     Proposal,
     RoomLoad,
     expected_wait,
@@ -24,11 +25,12 @@ from desk.core.routing import (
 )
 from desk.errors import DeskError, NotFound, ValidationError
 from desk.store.events import append_event, bump_counter
-from desk.store.models import CaseRow, Hall, MediatorRow, PartyRow, RoomRow, TicketRow
+from desk.store.models import CaseRow, Counter, Hall, MediatorRow, PartyRow, RoomRow, TicketRow
 from desk.store.session import Store
 
 logger = logging.getLogger(__name__)
 
+ROOM_EDITS = "room_edits"  # counter of room changes, part of the change mark
 RECENT_SERVICES = 10  # a room's mean handling time is over its last this many finished services
 
 
@@ -168,6 +170,7 @@ class HallService:
         with self._store.unit_of_work() as s:
             row = self._room_row(s, code)
             row.is_open = is_open
+            bump_counter(s, self.hall_code, ROOM_EDITS)
         logger.info("room %s %s", code, "opened" if is_open else "closed")
 
     def update_room(
@@ -199,9 +202,15 @@ class HallService:
             problems.append(FieldProblem("capacity", "容纳人数应为1至500"))
         if len(location) > 60:
             problems.append(FieldProblem("location", "位置说明最多60个字"))
-        modes = {"resident", "rotating", "on_call"}
-        if any(st.get("mode") not in modes for st in [*staff, *departments]):
+        if any(st.get("mode") not in STATION_MODES for st in staff):
             problems.append(FieldProblem("staff", "驻室方式应为常驻、轮驻或随叫随驻"))
+        ids = [st.get("mediator_id") for st in staff]
+        if len(set(ids)) != len(ids):
+            problems.append(FieldProblem("staff", "同一调解员在本室只能登记一次"))
+        if any(d.get("mode") not in STATION_MODES for d in departments):
+            problems.append(FieldProblem("departments", "驻室方式应为常驻、轮驻或随叫随驻"))
+        if any(not str(d.get("name", "")).strip() or len(str(d.get("name"))) > 40 for d in departments):
+            problems.append(FieldProblem("departments", "派驻部门名称应为1至40个字"))
         with self._store.unit_of_work() as s:
             row = self._room_row(s, code)
             clash = s.scalar(
@@ -211,6 +220,9 @@ class HallService:
             )
             if clash:
                 problems.append(FieldProblem("prefix", f"前缀 {prefix} 已由“{clash}”使用"))
+            known = set(s.scalars(sa.select(MediatorRow.id).where(MediatorRow.hall_code == self.hall_code)))
+            if any(i not in known for i in ids):
+                problems.append(FieldProblem("staff", "驻室人员中有不在调解员名册里的人"))
             if problems:
                 raise ValidationError(problems)
             row.name, row.kind, row.prefix, row.capacity, row.location = name, kind.strip(), prefix, capacity, location
@@ -219,6 +231,7 @@ class HallService:
                 row.primary_categories = [c for c in dict.fromkeys(primary_categories) if c in row.categories]
             row.staff = [dict(x) for x in staff]
             row.departments = [dict(x) for x in departments]
+            bump_counter(s, self.hall_code, ROOM_EDITS)
             s.flush()
             return _room_view(row, 0)
 
@@ -550,9 +563,24 @@ class HallService:
             return out
 
     def change_mark(self) -> int:
-        """A number that grows with every event in the hall: cheap to poll, to know when to refresh."""
+        """A number that grows with every event and every room edit in the hall: cheap to poll, to know when
+        to refresh. (Room edits have their own counter: `halls.last_seq` numbers events only, gap-free.)"""
         with self._store.read() as s:
-            return int(s.scalar(sa.select(Hall.last_seq).where(Hall.code == self.hall_code)) or 0)
+            events = s.scalar(sa.select(Hall.last_seq).where(Hall.code == self.hall_code)) or 0
+            edits = s.scalar(sa.select(Counter.value).where(Counter.hall_code == self.hall_code,
+                                                            Counter.name == ROOM_EDITS)) or 0
+            return int(events) + int(edits)
+
+    def active_ticket(self, case_no: str) -> TicketView | None:
+        """The case's ticket that is still in a queue (waiting, called or parked), if any."""
+        with self._store.read() as s:
+            row = s.execute(
+                sa.select(TicketRow, CaseRow.case_no).join(CaseRow, CaseRow.id == TicketRow.case_id)
+                .where(CaseRow.case_no == case_no, TicketRow.state.in_(
+                    [TicketState.WAITING.value, TicketState.CALLED.value, TicketState.PARKED.value]))
+                .order_by(TicketRow.updated_at.desc()).limit(1)
+            ).first()
+            return None if row is None else _ticket_view(row[0], row[1])
 
     # --- helpers ----------------------------------------------------------------------------------------
 

@@ -96,6 +96,8 @@ class TicketRow(Base):
     __table_args__ = (
         sa.UniqueConstraint("hall_code", "day", "label"),
         sa.Index("ix_tickets_queue", "hall_code", "room_code", "state", "queue_key", "number"),
+        # the hall-wide queue order, for a free room taking over the longest-waiting visitor
+        sa.Index("ix_tickets_hall_queue", "hall_code", "state", "queue_key", "number"),
     )
 
     id: Mapped[str] = mapped_column(ID, primary_key=True)

@@ -37,6 +37,11 @@ READ_ONLY = "desk_read_only"
 _QUERY_ONLY = "desk_query_only"
 
 
+# How long a writer waits for the write lock (SQLite) before giving up: generous, because a burst of terminals
+# and call buttons pressed at once must queue, not fail.
+BUSY_TIMEOUT_S = 30
+
+
 def _sqlite_pragmas(dbapi_conn: Any, record: Any) -> None:
     # Durable and safe for one machine: WAL, fsync at every commit, foreign keys; write transactions are
     # started IMMEDIATE in `_sqlite_begin` so two writers never deadlock on a lock upgrade. No commit runs a
@@ -46,7 +51,7 @@ def _sqlite_pragmas(dbapi_conn: Any, record: Any) -> None:
     cur.execute("PRAGMA journal_mode=WAL")
     cur.execute("PRAGMA synchronous=FULL")
     cur.execute("PRAGMA foreign_keys=ON")
-    cur.execute("PRAGMA busy_timeout=10000")
+    cur.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_S * 1000}")
     cur.execute("PRAGMA wal_autocheckpoint=0")
     cur.close()
     record.info[_QUERY_ONLY] = False
@@ -69,7 +74,7 @@ def create_engine(url: str) -> sa.Engine:
     if u.get_backend_name() == "sqlite":
         if u.database and u.database != ":memory:":
             Path(u.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = sa.create_engine(u, connect_args={"timeout": 10})
+        engine = sa.create_engine(u, connect_args={"timeout": BUSY_TIMEOUT_S})
         sa.event.listen(engine, "connect", _sqlite_pragmas)
         sa.event.listen(engine, "begin", _sqlite_begin)
         return engine
@@ -81,7 +86,9 @@ def create_engine(url: str) -> sa.Engine:
 
 
 def current_revision(engine: sa.Engine) -> str | None:
+    """The schema's Alembic revision; a read, so opening a store never queues for the write lock."""
     with engine.connect() as conn:
+        conn.execution_options(**{READ_ONLY: True})
         if not sa.inspect(conn).has_table("alembic_version"):
             return None
         return conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar()

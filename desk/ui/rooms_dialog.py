@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from desk.core.routing import ROOM_KINDS, STATION_MODES
 from desk.errors import DeskError, ValidationError
 from desk.forms.registration import FieldMessage
 
@@ -38,9 +39,6 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-ROOM_KINDS = ("人民调解室", "法律援助室", "心理咨询室", "信访接待室", "诉调对接室", "警调对接室", "劳动争议调解室",
-              "视频会商室", "研判分析室")
-STATION_MODES = {"resident": "常驻", "rotating": "轮驻", "on_call": "随叫随驻"}
 FIELDS = ("name", "kind", "prefix", "capacity", "location", "categories", "staff", "departments")
 # update_room's field names that are shown at another field's message
 _SHOWN_AT = {"primary_categories": "categories"}

@@ -263,3 +263,27 @@ def test_free_room_takes_over_the_longest_waiting_visitor(service: RegistrationS
     assert [t.label for t in hall.queue("R01")] == [crisis.label]
     assert hall.call_next("R03") is None  # the counselling room takes over nobody
     assert hall.call_next("R06", take_over=False) is None
+
+
+def test_room_edits_move_the_change_mark_and_active_ticket(service: RegistrationService, hall: HallService) -> None:
+    mark = hall.change_mark()
+    hall.set_room_open("R02", False)
+    assert hall.change_mark() > mark
+    case_no = walk_in(service, 1)
+    assert hall.active_ticket(case_no) is None
+    t = hall.issue_ticket(case_no).ticket
+    assert hall.active_ticket(case_no) == t
+    hall.claim(t.id)
+    assert hall.active_ticket(case_no) is None
+
+
+def test_room_staff_and_departments_are_checked(hall: HallService) -> None:
+    mid = hall.mediators()[0].id
+    with pytest.raises(ValidationError) as e:
+        hall.update_room("R01", name="人民调解室", kind="人民调解室", prefix="A", capacity=6, location="",
+                         categories=["neighbour"], staff=[{"mediator_id": mid, "mode": "resident"},
+                                                          {"mediator_id": mid, "mode": "on_call"},
+                                                          {"mediator_id": "nobody", "mode": "resident"}],
+                         departments=[{"name": "区司法局", "mode": "weekly"}])
+    fields = [p.field for p in e.value.problems]
+    assert fields.count("staff") == 2 and "departments" in fields

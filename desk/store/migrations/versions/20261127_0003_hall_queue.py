@@ -59,6 +59,7 @@ def upgrade() -> None:
     with op.batch_alter_table('tickets', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_tickets_case_id'), ['case_id'], unique=False)
         batch_op.create_index('ix_tickets_queue', ['hall_code', 'room_code', 'state', 'queue_key', 'number'], unique=False)
+        batch_op.create_index('ix_tickets_hall_queue', ['hall_code', 'state', 'queue_key', 'number'], unique=False)
 
     with op.batch_alter_table('cases', schema=None) as batch_op:
         batch_op.add_column(sa.Column('room_code', sa.String(length=12), nullable=True))
@@ -80,6 +81,7 @@ def downgrade() -> None:
         batch_op.drop_column('room_code')
 
     with op.batch_alter_table('tickets', schema=None) as batch_op:
+        batch_op.drop_index('ix_tickets_hall_queue')
         batch_op.drop_index('ix_tickets_queue')
         batch_op.drop_index(batch_op.f('ix_tickets_case_id'))
 
