@@ -173,9 +173,10 @@ class Services:
     """A hall service of its own for each room terminal or calling screen a window opens (own on-duty actor)."""
 
 
-def build_services(store: Store, clock: Clock, *, actor: str = "前台", terminal: str = "") -> Services:
+def build_services(store: Store, clock: Clock, *, actor: str = "前台", terminal: str = "",
+                   no_show_after_recalls: int = 2) -> Services:
     def new_hall() -> HallService:
-        return HallService(store, clock, actor=actor, terminal=terminal)
+        return HallService(store, clock, actor=actor, terminal=terminal, no_show_after_recalls=no_show_after_recalls)
 
     return Services(RegistrationService(store, clock, actor=actor), new_hall(), new_hall)
 
@@ -236,7 +237,7 @@ def main(*, db_url: str, role: str = "desk", room: str | None = None, terminal: 
         try:
             store = open_store(db_url)
             services = build_services(store, SystemClock(), actor=ROOM_ACTOR if role == "room" else settings.actor,
-                                      terminal=terminal)
+                                      terminal=terminal, no_show_after_recalls=settings.no_show_after_recalls)
             _ensure_hall(store, services.registration)
             if role == "room":
                 assert room is not None

@@ -51,6 +51,7 @@ class Settings:
     language: str = "zh_CN"
     actor: str = "前台"
     speech_engine: str = ""  # QtTextToSpeech engine of the calling screen: "" = the platform's default
+    no_show_after_recalls: int = 2  # a called visitor may be marked 过号 after this many recalls
 
 
 def load_settings(path: Path | None = None) -> Settings:

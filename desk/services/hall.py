@@ -124,11 +124,13 @@ class MediatorView:
 class HallService:
     """Use cases of the hall's rooms and queue. `actor` is who is signed in; `terminal` names the PC."""
 
-    def __init__(self, store: Store, clock: Clock, *, actor: str = "前台", terminal: str = "") -> None:
+    def __init__(self, store: Store, clock: Clock, *, actor: str = "前台", terminal: str = "",
+                 no_show_after_recalls: int = q.NO_SHOW_AFTER_RECALLS) -> None:
         self._store = store
         self._clock = clock
         self.actor = actor
         self.terminal = terminal
+        self.no_show_after_recalls = no_show_after_recalls
         self._hall_code: str | None = None
 
     @property
@@ -248,6 +250,68 @@ class HallService:
                 .order_by(MediatorRow.name)
             )
             return [MediatorView(m.id, m.name, m.grade, tuple(m.specialties), m.phone) for m in rows]
+
+    def save_mediator(
+        self,
+        mediator_id: str | None,
+        *,
+        name: str,
+        grade: str = "",
+        specialties: Sequence[str] = (),
+        phone: str = "",
+    ) -> MediatorView:
+        """Add a mediator to the roster (`mediator_id` None) or correct one; every field is checked."""
+        from desk.core.parties import parse_person_name, parse_phone
+        from desk.errors import FieldProblem
+
+        problems: list[FieldProblem] = []
+        clean_name = clean_phone = ""
+        try:
+            clean_name = parse_person_name(name)
+        except ValidationError as e:
+            problems += e.problems
+        if phone.strip():
+            try:
+                clean_phone = parse_phone(phone).value
+            except ValidationError as e:
+                problems += e.problems
+        grade = grade.strip()
+        if len(grade) > 20:
+            problems.append(FieldProblem("grade", "等级最多20个字"))
+        with self._store.unit_of_work() as s:
+            from desk.store.models import CategoryRow
+
+            known = set(s.scalars(sa.select(CategoryRow.code)))
+            if any(c not in known for c in specialties):
+                problems.append(FieldProblem("specialties", "擅长类别中有不在类别目录里的类别"))
+            if problems:
+                raise ValidationError(problems)
+            if mediator_id is None:
+                row = MediatorRow(id=new_id(), hall_code=self.hall_code, name=clean_name, grade=grade,
+                                  specialties=list(dict.fromkeys(specialties)), phone=clean_phone, active=True)
+                s.add(row)
+            else:
+                found = s.get(MediatorRow, mediator_id)
+                if found is None or found.hall_code != self.hall_code:
+                    raise NotFound("调解员不存在")
+                row = found
+                row.name, row.grade, row.phone = clean_name, grade, clean_phone
+                row.specialties = list(dict.fromkeys(specialties))
+            bump_counter(s, self.hall_code, ROOM_EDITS)
+            s.flush()
+            return MediatorView(row.id, row.name, row.grade, tuple(row.specialties), row.phone)
+
+    def retire_mediator(self, mediator_id: str) -> None:
+        """Take a mediator off the roster and out of every room; their past work stays in the case events."""
+        with self._store.unit_of_work() as s:
+            row = s.get(MediatorRow, mediator_id)
+            if row is None or row.hall_code != self.hall_code:
+                raise NotFound("调解员不存在")
+            row.active = False
+            for room in s.scalars(sa.select(RoomRow).where(RoomRow.hall_code == self.hall_code)):
+                if any(x.get("mediator_id") == mediator_id for x in room.staff):
+                    room.staff = [x for x in room.staff if x.get("mediator_id") != mediator_id]
+            bump_counter(s, self.hall_code, ROOM_EDITS)
 
     def room_mediators(self, code: str) -> list[tuple[MediatorView, str]]:
         """The mediators stationed in a room, with their mode (resident / rotating / on_call)."""
@@ -469,8 +533,10 @@ class HallService:
     def unpark(self, ticket_id: str) -> TicketView:
         return self._step(ticket_id, "unpark", TicketState.WAITING, "unparked", {})
 
-    def no_show(self, ticket_id: str, *, recalls_needed: int = q.NO_SHOW_AFTER_RECALLS) -> TicketView:
-        """过号: only after the ticket has been recalled `recalls_needed` times."""
+    def no_show(self, ticket_id: str, *, recalls_needed: int | None = None) -> TicketView:
+        """过号: only after the ticket has been recalled `recalls_needed` times (the hall's setting by default)."""
+        if recalls_needed is None:
+            recalls_needed = self.no_show_after_recalls
         with self._store.read() as s:
             t = self._ticket_row(s, ticket_id)
             if t.state == TicketState.CALLED.value and t.recalls < recalls_needed:

@@ -30,6 +30,7 @@ from desk.errors import DeskError
 from desk.forms.registration import RegistrationForm
 from desk.ui.case_history import CaseHistoryDialog
 from desk.ui.hall_display import HallDisplay
+from desk.ui.mediators_dialog import MediatorsDialog
 from desk.ui.models.case_table import CaseTableModel
 from desk.ui.room_terminal import RoomTerminal
 from desk.ui.rooms_dialog import RoomsDialog
@@ -162,6 +163,7 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(self.form)
         self.search_dialog: CaseSearchDialog | None = None
         self.rooms_dialog: RoomsDialog | None = None
+        self.mediators_dialog: MediatorsDialog | None = None
         self.terminals: list[RoomTerminal] = []
         self.displays: list[HallDisplay] = []
 
@@ -212,6 +214,9 @@ class MainWindow(QMainWindow):
         self.rooms_action = QAction(self.tr("功能室设置…"), self)
         self.rooms_action.triggered.connect(self._on_rooms_requested)
         hall_menu.addAction(self.rooms_action)
+        self.mediators_action = QAction(self.tr("调解员名册…"), self)
+        self.mediators_action.triggered.connect(self.open_mediators_dialog)
+        hall_menu.addAction(self.mediators_action)
 
     # --- actions ----------------------------------------------------------------------------------
 
@@ -278,6 +283,15 @@ class MainWindow(QMainWindow):
         self.rooms_dialog.show()
         self.rooms_dialog.raise_()
         return self.rooms_dialog
+
+    def open_mediators_dialog(self) -> MediatorsDialog:
+        if self.mediators_dialog is None:
+            self.mediators_dialog = MediatorsDialog(self._hall_service, self._service.categories(), parent=self)
+        else:
+            self.mediators_dialog.reload()
+        self.mediators_dialog.show()
+        self.mediators_dialog.raise_()
+        return self.mediators_dialog
 
     def _forget_window(self, window: QWidget) -> None:
         if window in self.terminals:

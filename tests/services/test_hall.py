@@ -287,3 +287,28 @@ def test_room_staff_and_departments_are_checked(hall: HallService) -> None:
                          departments=[{"name": "区司法局", "mode": "weekly"}])
     fields = [p.field for p in e.value.problems]
     assert fields.count("staff") == 2 and "departments" in fields
+
+
+def test_mediator_roster(hall: HallService) -> None:
+    added = hall.save_mediator(None, name="扎西·次仁", grade="二级调解员", specialties=["grassland"], phone="139 0936 1234")
+    assert (added.name, added.phone, added.specialties) == ("扎西·次仁", "13909361234", ("grassland",))
+    assert added.id in {m.id for m in hall.mediators()}
+    fixed = hall.save_mediator(added.id, name="扎西•次仁", grade="一级调解员", specialties=["grassland", "irrigation"])
+    assert (fixed.grade, fixed.phone) == ("一级调解员", "")
+    with pytest.raises(ValidationError) as e:
+        hall.save_mediator(None, name="张3", phone="123", specialties=["astrology"], grade="级" * 21)
+    assert {p.field for p in e.value.problems} == {"name", "phone", "grade", "specialties"}
+    liu = next(m for m in hall.mediators() if m.name == "刘秀英")
+    mark = hall.change_mark()
+    hall.retire_mediator(liu.id)
+    assert hall.change_mark() > mark
+    assert liu.id not in {m.id for m in hall.mediators()}
+    assert [m.name for m, _mode in hall.room_mediators("R01")] == ["马建国"]
+
+
+def test_no_show_threshold_is_the_halls_setting(service: RegistrationService, store: Store,
+                                                clock: FixedClock) -> None:
+    strict = HallService(store, clock, no_show_after_recalls=0)
+    t = strict.issue_ticket(walk_in(service, 1), room_code="R01").ticket
+    strict.call_next("R01")
+    assert strict.no_show(t.id).state == "no_show"
