@@ -44,6 +44,22 @@ class IdNumber:
         return day.year - b.year - ((day.month, day.day) < (b.month, b.day))
 
 
+COMPOUND_SURNAMES = frozenset({"欧阳", "司马", "上官", "诸葛", "东方", "皇甫", "尉迟", "令狐", "长孙", "万俟", "慕容",
+                               "夏侯", "公孙", "端木", "宇文", "司徒", "独孤", "南宫", "西门", "轩辕"})
+
+
+def mask_name(name: str) -> str:
+    """A name as receipts and screens facing the hall show it: 张*, 张*三, 欧阳**, 阿***·***."""
+    if MIDDLE_DOT in name:
+        return "".join(ch if i == 0 or ch == MIDDLE_DOT else "*" for i, ch in enumerate(name))
+    compound = len(name) > 2 and name[:2] in COMPOUND_SURNAMES
+    head = 2 if compound else 1
+    rest = name[head:]
+    if not compound and len(rest) >= 2:
+        return name[:head] + "*" * (len(rest) - 1) + rest[-1]
+    return name[:head] + "*" * len(rest)
+
+
 def mask_id_number(value: str) -> str:
     """`620702********123X`: region code and last four only; for receipts, screens and the status page."""
     if len(value) < 10:

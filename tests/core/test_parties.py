@@ -196,3 +196,12 @@ class TestParty:
         with pytest.raises(ValidationError) as e:
             parse_party({"role": "boss", "name": "张3", "id_number": "123", "phone": "1"}, today=TODAY)
         assert {p.field for p in e.value.problems} == {"role", "name", "id_number", "phone"}
+
+
+@pytest.mark.parametrize(("name", "masked"), [("张三", "张*"), ("张小三", "张*三"), ("欧阳娜娜", "欧阳**"), ("欧阳娜", "欧阳*"),
+                                              ("𠮷祥", "𠮷*"), ("阿依古丽·买买提", "阿***·***"), ("王", "王"),
+                                              ("诸葛亮", "诸葛*")])
+def test_mask_name(name: str, masked: str) -> None:
+    from desk.core.parties import mask_name
+
+    assert mask_name(name) == masked

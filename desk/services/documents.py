@@ -1,0 +1,144 @@
+"""Printed documents' data: the receipt, the registration sheet, the agreement; printing is recorded as an event."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+
+import sqlalchemy as sa
+
+from desk.config import Settings
+from desk.core.cases import CHANNEL_LABELS, RISK_LABELS, Channel, RiskFlag
+from desk.core.clock import Clock
+from desk.core.documents import AgreementData, CaseSheetData, PartyParticulars, ReceiptData
+from desk.core.parties import PartyRole, mask_id_number, mask_name
+from desk.errors import NotFound
+from desk.store import repositories as repo
+from desk.store.events import append_event
+from desk.store.models import RoomRow, TicketRow
+from desk.store.session import Store
+
+logger = logging.getLogger(__name__)
+
+RECEIPT_FORMATS = ("80mm", "a5")
+DOCUMENT_FORMATS = (*RECEIPT_FORMATS, "a4-sheet", "agreement")
+
+
+def status_url(base: str, token: str) -> str:
+    """The QR code's content: the configured base URL and the case's random status token."""
+    return base if base.endswith(token) else base.rstrip("/") + "/" + token
+
+
+class DocumentService:
+    """Assembles what each document shows from the store; `desk/printing` turns it into a PDF."""
+
+    def __init__(self, store: Store, clock: Clock, settings: Settings, *, actor: str = "前台") -> None:
+        self._store = store
+        self._clock = clock
+        self._settings = settings
+        self.actor = actor
+
+    def receipt_data(self, case_no: str, *, reprint: bool = False) -> ReceiptData:
+        with self._store.read() as s:
+            detail = repo.case_detail(s, case_no=case_no)
+            if detail is None:
+                raise NotFound(f"案件 {case_no} 不存在")
+            hall = repo.local_hall(s)
+            categories = {c.code: c.name for c in repo.load_categories(s)}
+            ticket = s.scalars(sa.select(TicketRow).where(TicketRow.case_id == detail.id)
+                               .order_by(TicketRow.updated_at.desc(), TicketRow.number.desc())).first()
+            room = None
+            if ticket is not None:
+                room = s.scalars(sa.select(RoomRow).where(RoomRow.hall_code == ticket.hall_code,
+                                                          RoomRow.code == ticket.room_code)).first()
+            wait = None
+            if ticket is not None and ticket.state == "waiting":
+                ahead = s.scalar(sa.select(sa.func.count()).select_from(TicketRow).where(
+                    TicketRow.hall_code == ticket.hall_code, TicketRow.room_code == ticket.room_code,
+                    TicketRow.state == "waiting", TicketRow.queue_key < ticket.queue_key)) or 0
+                wait = self._wait_minutes(int(ahead), ticket.room_code)
+        applicant = next((p for p in detail.parties if p.role == PartyRole.APPLICANT.value), detail.parties[0])
+        number = "".join(ch for ch in room.code if ch.isdigit()) if room else ""
+        return ReceiptData(
+            center_name=hall.name if hall else "",
+            center_phone=hall.phone if hall else "",
+            case_no=detail.case_no,
+            category=categories.get(detail.category_code, detail.category_code),
+            registered_at=detail.registered_at,
+            applicant_masked_name=mask_name(applicant.name) if not applicant.is_organisation else applicant.name,
+            applicant_masked_id=mask_id_number(applicant.id_number) if applicant.id_number else "",
+            ticket=ticket.label if ticket is not None else None,
+            room_name=(f"{int(number)}号{room.name}" if number else room.name) if room else None,
+            room_location=room.location if room else None,
+            estimated_wait_minutes=wait,
+            status_url=status_url(self._settings.status_base_url, detail.status_token),
+            reprint=reprint,
+            printed_at=self._clock.now(),
+        )
+
+    def _wait_minutes(self, ahead: int, room_code: str) -> int | None:
+        from desk.core.routing import expected_wait
+        from desk.services.hall import HallService
+
+        loads = HallService(self._store, self._clock).loads()
+        load = next((x for x in loads if x.code == room_code), None)
+        return None if load is None else round(expected_wait(ahead, load))
+
+    def sheet_data(self, case_no: str) -> CaseSheetData:
+        """The registration sheet's full particulars; reading them is recorded (who looked at a person's record)."""
+        with self._store.read() as s:
+            detail = repo.case_detail(s, case_no=case_no)
+            if detail is None:
+                raise NotFound(f"案件 {case_no} 不存在")
+            hall = repo.local_hall(s)
+            categories = {c.code: c.name for c in repo.load_categories(s)}
+            ticket = s.scalars(sa.select(TicketRow).where(TicketRow.case_id == detail.id)
+                               .order_by(TicketRow.updated_at.desc())).first()
+            room = None
+            if ticket is not None:
+                room = s.scalars(sa.select(RoomRow).where(RoomRow.code == ticket.room_code)).first()
+        registered = next((e for e in detail.events if e.kind == "registered"), None)
+        return CaseSheetData(
+            center_name=hall.name if hall else "",
+            case_no=detail.case_no,
+            category=categories.get(detail.category_code, detail.category_code),
+            channel=CHANNEL_LABELS.get(Channel(detail.channel), detail.channel),
+            headcount=detail.headcount,
+            registered_at=detail.registered_at,
+            registered_by=registered.actor if registered else "",
+            narrative=detail.narrative,
+            risk_flags=tuple(RISK_LABELS[RiskFlag(f)] for f in detail.risk_flags if f in RiskFlag._value2member_map_),
+            parties=tuple(
+                PartyParticulars(role=PartyRole(p.role).label, name=p.name, sex=p.sex, birth_date=p.birth_date,
+                                 id_number=p.id_number, phone=p.phone, address=p.address,
+                                 is_organisation=p.is_organisation)
+                for p in detail.parties
+            ),
+            room_name=room.name if room else None,
+            ticket=ticket.label if ticket else None,
+        )
+
+    def agreement_data(self, case_no: str, *, terms: tuple[str, ...] = (), performance: str = "",
+                       performance_deadline: dt.date | None = None, mediators: tuple[str, ...] = ()) -> AgreementData:
+        sheet = self.sheet_data(case_no)
+        return AgreementData(sheet=sheet, facts=sheet.narrative, terms=terms, performance=performance,
+                             performance_deadline=performance_deadline, mediators=mediators)
+
+    def record_printed(self, case_no: str, *, document: str, reprint: bool) -> None:
+        """Printing is a case event; a reprint (补打) is marked as one."""
+        now = self._clock.now()
+        with self._store.unit_of_work() as s:
+            detail = repo.case_detail(s, case_no=case_no)
+            if detail is None:
+                raise NotFound(f"案件 {case_no} 不存在")
+            append_event(s, hall_code=detail.hall_code, case_id=detail.id, kind="document_printed",
+                         occurred_at=now, actor=self.actor, payload={"document": document, "reprint": reprint})
+        logger.info("printed %s for %s (reprint=%s)", document, case_no, reprint)
+
+    def was_printed(self, case_no: str, document: str) -> bool:
+        """Has this document been printed for the case before (so the next one is a 补打)?"""
+        with self._store.read() as s:
+            detail = repo.case_detail(s, case_no=case_no)
+        if detail is None:
+            raise NotFound(f"案件 {case_no} 不存在")
+        return any(e.kind == "document_printed" and e.payload.get("document") == document for e in detail.events)
