@@ -373,6 +373,9 @@ def main(argv: list[str] | None = None) -> int:
     from bench import bench_hall
 
     bench_hall.update_results(args.output, waiting=1_000 if args.quick else 10_000)  # ~2 min at 10,000
+    from bench import bench_receipt
+
+    bench_receipt.update_results(args.output, renders=100 if args.quick else 300)  # ~10 s: one receipt PDF
     print(f"wrote {args.output}")
     return 0
 

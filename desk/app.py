@@ -25,9 +25,10 @@ from PySide6.QtCore import (
 )
 from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
 
-from desk.config import RESOURCES, load_settings, log_dir
+from desk.config import RESOURCES, Settings, load_settings, log_dir
 from desk.core.clock import Clock, SystemClock
 from desk.errors import DeskError
+from desk.services.documents import DocumentService
 from desk.services.hall import HallService
 from desk.services.registration import RegistrationService
 from desk.services.setup import init_hall
@@ -35,6 +36,7 @@ from desk.store.session import Store, open_store
 from desk.ui.fonts import use_cjk_font
 from desk.ui.hall_display import HallDisplay
 from desk.ui.main_window import MainWindow
+from desk.ui.printing import CaseReceipts, ReceiptPrinter
 from desk.ui.room_terminal import RoomTerminal
 from desk.ui.speech import Announcer
 
@@ -171,22 +173,28 @@ class Services:
     hall: HallService
     new_hall: Callable[[], HallService]
     """A hall service of its own for each room terminal or calling screen a window opens (own on-duty actor)."""
+    documents: DocumentService
+    """What the printed documents show, and the record of what was printed."""
 
 
 def build_services(store: Store, clock: Clock, *, actor: str = "前台", terminal: str = "",
-                   no_show_after_recalls: int = 2) -> Services:
+                   no_show_after_recalls: int = 2, settings: Settings | None = None) -> Services:
     def new_hall() -> HallService:
         return HallService(store, clock, actor=actor, terminal=terminal, no_show_after_recalls=no_show_after_recalls)
 
-    return Services(RegistrationService(store, clock, actor=actor), new_hall(), new_hall)
+    documents = DocumentService(store, clock, settings or Settings(), actor=actor)
+    return Services(RegistrationService(store, clock, actor=actor), new_hall(), new_hall, documents)
 
 
 def build_main_window(
-    services: Services, *, store_label: str = "", clock: Clock | None = None, speech_engine: str = ""
+    services: Services, *, store_label: str = "", clock: Clock | None = None, speech_engine: str = "",
+    receipt_printer: ReceiptPrinter | None = None,
 ) -> MainWindow:
-    """The desk's window, wired to its services; the tests build it the same way."""
+    """The desk's window, wired to its services; the tests build it the same way (with a printer of their own:
+    `receipt_printer` defaults to the system's default printer)."""
+    receipts = CaseReceipts(services.documents, receipt_printer)
     return MainWindow(services.registration, hall=services.hall, new_hall=services.new_hall,
-                      store_label=store_label, clock=clock, speech_engine=speech_engine)
+                      store_label=store_label, clock=clock, speech_engine=speech_engine, receipts=receipts)
 
 
 def build_room_terminal(services: Services, room: str) -> RoomTerminal:
@@ -237,7 +245,8 @@ def main(*, db_url: str, role: str = "desk", room: str | None = None, terminal: 
         try:
             store = open_store(db_url)
             services = build_services(store, SystemClock(), actor=ROOM_ACTOR if role == "room" else settings.actor,
-                                      terminal=terminal, no_show_after_recalls=settings.no_show_after_recalls)
+                                      terminal=terminal, no_show_after_recalls=settings.no_show_after_recalls,
+                                      settings=settings)
             _ensure_hall(store, services.registration)
             if role == "room":
                 assert room is not None

@@ -16,6 +16,9 @@ logger = logging.getLogger(__name__)
 
 EXIT_OK, EXIT_ERROR, EXIT_INVALID, EXIT_NOBODY_WAITING = 0, 1, 2, 3
 ROLES = ("desk", "room", "display")
+DOCUMENT_FORMATS = ("80mm", "a5", "a4-sheet", "agreement")  # = desk.services.documents.DOCUMENT_FORMATS
+# the `document` of the document_printed event: both receipt formats are one document (a reprint is a 补打 of either)
+PRINTED_DOCUMENTS = {"80mm": "receipt", "a5": "receipt", "a4-sheet": "registration_sheet", "agreement": "agreement"}
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -50,6 +53,14 @@ def _parser() -> argparse.ArgumentParser:
     call.add_argument("--db", metavar="URL", default=argparse.SUPPRESS)
     call.add_argument("--room", required=True, metavar="ID", help="功能室代码，如 R01")
     call.add_argument("--terminal", metavar="NAME", default="", help="叫号终端名称")
+
+    rec = sub.add_parser("receipt", help="生成案件的回执或文书 PDF（受理回执、来访登记表、调解协议书），并记录打印")
+    rec.add_argument("--db", metavar="URL", default=argparse.SUPPRESS)
+    rec.add_argument("case_no", metavar="CASE_NO", help="案件编号")
+    rec.add_argument("--out", required=True, metavar="FILE.pdf", help="输出的 PDF 文件")
+    rec.add_argument("--format", dest="fmt", choices=DOCUMENT_FORMATS, default="80mm",
+                     help="80mm 热敏回执（默认）、a5 回执、a4-sheet 来访登记表、agreement 人民调解协议书")
+    rec.add_argument("--reprint", action="store_true", help="补打（此前已打印过时自动标为补打）")
     return p
 
 
@@ -64,7 +75,7 @@ def main(argv: list[str] | None = None) -> int:
         return gui_main(db_url=resolve_db_url(args.db), role=args.role, room=args.room, terminal=args.terminal)
     try:
         handler = {"init": _cmd_init, "register": _cmd_register, "cases": _cmd_cases, "rooms": _cmd_rooms,
-                   "call": _cmd_call}[args.command]
+                   "call": _cmd_call, "receipt": _cmd_receipt}[args.command]
         return handler(args)
     except ValidationError as e:
         for p in e.problems:
@@ -190,3 +201,49 @@ def _cmd_call(args: argparse.Namespace) -> int:
         return EXIT_NOBODY_WAITING
     print(ticket.label)
     return EXIT_OK
+
+
+def _cmd_receipt(args: argparse.Namespace) -> int:
+    """Render a case's receipt or document to a PDF (written atomically) and record the print as a case event."""
+    import os
+    import tempfile
+
+    from desk.config import load_settings
+    from desk.core.clock import SystemClock
+    from desk.services.documents import DocumentService
+
+    docs = DocumentService(_open(args), SystemClock(), load_settings(), actor="命令行")
+    document = PRINTED_DOCUMENTS[args.fmt]
+    reprint = bool(args.reprint) or docs.was_printed(args.case_no, document)
+    pdf = _render_document(docs, args.case_no, args.fmt, reprint=reprint)
+    out = Path(args.out)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent if str(out.parent) else ".")
+        try:
+            with os.fdopen(fd, "wb") as f:
+                f.write(pdf)
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(tmp, out)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+    except OSError as e:
+        raise DeskError(f"无法写入文件 {out}：{e.strerror}") from e
+    docs.record_printed(args.case_no, document=document, reprint=reprint)
+    print(out)
+    if reprint:
+        print("已标记为补打", file=sys.stderr)
+    return EXIT_OK
+
+
+def _render_document(docs: Any, case_no: str, fmt: str, *, reprint: bool) -> bytes:
+    if fmt in ("80mm", "a5"):
+        from desk.printing.receipt import render_receipt
+
+        return render_receipt(docs.receipt_data(case_no, reprint=reprint), fmt=fmt)
+    from desk.printing.sheets import render_agreement, render_registration_sheet
+
+    if fmt == "a4-sheet":
+        return render_registration_sheet(docs.sheet_data(case_no))
+    return render_agreement(docs.agreement_data(case_no))

@@ -7,7 +7,7 @@ import logging
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from PySide6.QtCore import QEvent, QObject, Qt, Signal
 from PySide6.QtGui import QFont, QKeyEvent, QKeySequence, QShortcut
@@ -67,12 +67,26 @@ logger = logging.getLogger(__name__)
 
 ERROR_COLOUR = "#c62828"
 WARNING_COLOUR = "#b45309"
+DONE_COLOUR = "#2e7d32"
 KNOWN_CASES_SHOWN = 6
 _PARTY_PATH = re.compile(r"^parties\[(\d+)\](?:\.(\w+))?$")
 _RETURN_KEYS = (Qt.Key.Key_Return, Qt.Key.Key_Enter)
 # Needs the desk declares; age (70+) comes from the ID number and high risk from the flags, in the service.
 DECLARED_PRIORITIES = (PriorityReason.DISABLED, PriorityReason.PREGNANT)
 _HOLDING_STATES = (TicketState.WAITING, TicketState.CALLED, TicketState.PARKED)
+
+
+class ReceiptPrinting(Protocol):
+    """How the form prints a case's receipt (`desk.ui.printing.CaseReceipts` above this layer). Both record the
+    print as an event of the case; failures are `DeskError`s with a message for the clerk."""
+
+    def print_receipt(self, case_no: str, *, reprint: bool = False) -> str:
+        """Print on the default printer without a dialog; returns the printer's name."""
+        ...
+
+    def preview_receipt(self, case_no: str, *, reprint: bool = False, parent: QWidget | None = None) -> QWidget:
+        """Open the print preview (not blocking) and return it."""
+        ...
 
 
 # --- checking one field as the clerk leaves it ------------------------------------------------------
@@ -412,8 +426,39 @@ class ResultBanner(QFrame):
         self.warnings = FieldMessage(self)
         for w in (self.room_line, self.summary, self.warnings):
             layout.addWidget(w)
+        self.print_row = QWidget(self)
+        row = QHBoxLayout(self.print_row)
+        row.setContentsMargins(0, 4, 0, 0)
+        self.print_button = QPushButton(self.tr("打印回执 (F9)"), self.print_row)
+        self.preview_button = QPushButton(self.tr("预览 (Shift+F9)"), self.print_row)
+        for b in (self.print_button, self.preview_button):
+            b.setAutoDefault(False)
+            b.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # F9 prints; the cursor stays with the next visitor's name
+            row.addWidget(b)
+        self.print_message = FieldMessage(self.print_row)
+        self.print_message.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        row.addWidget(self.print_message, 1)
+        layout.addWidget(self.print_row)
+        self.print_row.hide()
         self.clear_ticket()
         self.hide()
+
+    def show_print_actions(self, *, enabled: bool) -> None:
+        self.print_button.setEnabled(enabled)
+        self.preview_button.setEnabled(enabled)
+        self.print_row.show()
+
+    def show_print_done(self, text: str) -> None:
+        self.print_message.level = "done"
+        self.print_message.setStyleSheet(f"color: {DONE_COLOUR};")
+        self.print_message.setText(text)
+        self.print_message.show()
+
+    def show_print_error(self, text: str) -> None:
+        self.print_message.show_error(text)
+
+    def show_print_hint(self, text: str) -> None:
+        self.print_message.show_warning(text)
 
     def show_ticket(self, issued: IssuedTicket) -> None:
         """The ticket the visitor was given: label, room and where, the wait, and why they are served first."""
@@ -463,6 +508,7 @@ class ResultBanner(QFrame):
             self.caption.setText(self.tr("登记成功，案件编号"))
         self.case_no_label.setText(result.case_no)
         self.clear_ticket()
+        self.print_message.clear_message()
         self.summary.setText(summary)
         if result.warnings:
             self.warnings.show_warning(self.tr("请核对：") + "；".join(result.warnings))
@@ -496,7 +542,8 @@ class RegistrationForm(QWidget):
     """Register a walk-in visit: applicant, further parties, category, channel, headcount, narrative, risks.
 
     Keyboard first: Enter in a line edit or Ctrl+Enter anywhere submits, F2 adds a party, Up/Down pick
-    the category while typing it. A refused submit stores nothing and keeps every character typed.
+    the category while typing it, F9 prints the registered case's receipt and Shift+F9 previews it.
+    A refused submit stores nothing and keeps every character typed.
     """
 
     sig_registered = Signal(object)
@@ -512,13 +559,22 @@ class RegistrationForm(QWidget):
     sig_ticket_issued = Signal(object)
     """The visitor got a ticket (proposed room or an override); carries the `IssuedTicket`."""
 
+    sig_receipt_printed = Signal(str)
+    """The registered case's receipt went to the default printer and was recorded; carries the case number."""
+
+    sig_print_failed = Signal(str)
+    """Printing the receipt failed (the case stays registered); carries the message shown."""
+
     def __init__(
         self, service: RegistrationService, *, hall: HallService | None = None, clock: Clock | None = None,
-        parent: QWidget | None = None,
+        receipts: ReceiptPrinting | None = None, parent: QWidget | None = None,
     ) -> None:
+        """`receipts` prints the receipt of the case just registered; without it the form offers no printing."""
         super().__init__(parent)
         self._service = service
         self._hall = hall
+        self._receipts = receipts
+        self._receipt_case: str | None = None
         self._route: _PendingRoute | None = None
         self._clock = clock or SystemClock()
         self._specs: dict[QObject, _FieldSpec] = {}
@@ -570,6 +626,12 @@ class RegistrationForm(QWidget):
         add = QShortcut(QKeySequence(Qt.Key.Key_F2), self)
         add.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
         add.activated.connect(self._on_add_party_requested)
+        for keys, slot in (("F9", self._on_print_requested), ("Shift+F9", self._on_preview_requested)):
+            shortcut = QShortcut(QKeySequence(keys), self)
+            shortcut.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+            shortcut.activated.connect(slot)
+        self.banner.print_button.clicked.connect(self._on_print_requested)
+        self.banner.preview_button.clicked.connect(self._on_preview_requested)
 
         self._update_category_list("")
         # Whole rows only: five of them, so a half-cut name never suggests more than is there.
@@ -1003,10 +1065,12 @@ class RegistrationForm(QWidget):
         declared = tuple(r.value for r, box in self.priority_boxes.items() if box.isChecked())
         self.clear()
         self.banner.show_result(result, summary, chosen=repeat_of is not None)
+        self._receipt_case = result.case_no
         self._focus(self.name_edit)
         self.sig_registered.emit(result)
         if self._hall is not None:
             self.offer_route(result.case_no, headcount=int(data["headcount"]), declared_priority=declared)
+        self._update_print_actions()
         return result
 
     # --- routing and the ticket -------------------------------------------------------------------
@@ -1050,6 +1114,7 @@ class RegistrationForm(QWidget):
         self._route = None
         self.routing.hide()
         self.banner.show_ticket(issued)
+        self._update_print_actions()
         self._focus(self.name_edit)
         self.sig_ticket_issued.emit(issued)
         return issued
@@ -1060,6 +1125,7 @@ class RegistrationForm(QWidget):
             logger.info("no ticket for %s for now", self._route.case_no)
         self._route = None
         self.routing.hide()
+        self._update_print_actions()
         self._focus(self.name_edit)
 
     @property
@@ -1082,6 +1148,63 @@ class RegistrationForm(QWidget):
 
     def _on_route_skipped(self) -> None:
         self.skip_route()
+
+    # --- the receipt ------------------------------------------------------------------------------
+
+    @property
+    def receipt_case(self) -> str | None:
+        """The case whose receipt F9 prints: the one in the banner."""
+        return self._receipt_case
+
+    def _update_print_actions(self) -> None:
+        if self._receipts is None or self._receipt_case is None:
+            self.banner.print_row.hide()
+            return
+        # While the room is still to be confirmed the receipt would lack the ticket: print after Enter or Esc.
+        self.banner.show_print_actions(enabled=self._route is None)
+
+    def _can_print(self) -> str | None:
+        if self._receipts is None or self._receipt_case is None:
+            return None
+        if self._route is not None:
+            self.banner.show_print_hint(self.tr("请先确认功能室（回车）或暂不取号（Esc），再打印回执"))
+            return None
+        return self._receipt_case
+
+    def print_receipt(self) -> bool:
+        """Print the banner's case's receipt on the default printer (F9). A failure is shown in the banner, the
+        case stays shown and registered, and F9 tries again."""
+        case_no = self._can_print()
+        if case_no is None or self._receipts is None:
+            return False
+        try:
+            printer = self._receipts.print_receipt(case_no)
+        except DeskError as e:
+            logger.info("receipt for %s not printed: %s", case_no, type(e).__name__)
+            self.banner.show_print_error(self.tr("回执未打印：{why}").format(why=e.message))
+            self.sig_print_failed.emit(e.message)
+            return False
+        self.banner.show_print_done(self.tr("回执已送到打印机“{printer}”").format(printer=printer))
+        self.sig_receipt_printed.emit(case_no)
+        return True
+
+    def preview_receipt(self) -> QWidget | None:
+        """Open the print preview of the banner's case's receipt (Shift+F9); printing from it is recorded."""
+        case_no = self._can_print()
+        if case_no is None or self._receipts is None:
+            return None
+        try:
+            return self._receipts.preview_receipt(case_no, parent=self)
+        except DeskError as e:
+            self.banner.show_print_error(self.tr("无法预览回执：{why}").format(why=e.message))
+            self.sig_print_failed.emit(e.message)
+            return None
+
+    def _on_print_requested(self) -> None:
+        self.print_receipt()
+
+    def _on_preview_requested(self) -> None:
+        self.preview_receipt()
 
     def _summary(self, data: dict[str, Any]) -> str:
         category = self.selected_category() or str(data["category"])
@@ -1206,6 +1329,8 @@ class RegistrationForm(QWidget):
         self.clear()
         self.banner.hide()
         self.skip_route()
+        self._receipt_case = None
+        self.banner.print_row.hide()
 
     def _focus(self, widget: QWidget) -> None:
         self._scroll.ensureWidgetVisible(widget)

@@ -4,23 +4,28 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING
 
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QFont
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QDialog,
     QDialogButtonBox,
     QGridLayout,
+    QHBoxLayout,
     QHeaderView,
     QLabel,
     QPlainTextEdit,
+    QPushButton,
+    QSizePolicy,
     QTableView,
     QVBoxLayout,
     QWidget,
 )
 
+from desk.errors import DeskError
 from desk.ui.models.case_table import (
     CaseEventTableModel,
     PartyTableModel,
@@ -32,6 +37,7 @@ from desk.ui.models.case_table import (
 
 if TYPE_CHECKING:
     from desk.store.repositories import CaseDetail
+    from desk.ui.printing import CaseReceipts, PreviewDialog
 
 logger = logging.getLogger(__name__)
 
@@ -128,14 +134,18 @@ class CaseHistoryView(QWidget):
 
 
 class CaseHistoryDialog(QDialog):
-    """The case history in its own window."""
+    """The case history in its own window; with `receipts`, a reprint (补打) of the receipt from here, after which
+    the history is read again (`reload`) and shows the print."""
 
     def __init__(
         self, detail: CaseDetail, *, category_names: Mapping[str, str] | None = None,
-        room_names: Mapping[str, str] | None = None, parent: QWidget | None = None,
+        room_names: Mapping[str, str] | None = None, receipts: CaseReceipts | None = None,
+        reload: Callable[[str], CaseDetail] | None = None, parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
         self.detail = detail
+        self._receipts = receipts
+        self._reload = reload
         self.setWindowTitle(self.tr("案件 {case_no} 的全部记录").format(case_no=detail.case_no))
         self.resize(860, 640)
         layout = QVBoxLayout(self)
@@ -144,7 +154,67 @@ class CaseHistoryDialog(QDialog):
         self.event_model = self.view.event_model
         self.narrative = self.view.narrative
         layout.addWidget(self.view, 1)
+        bottom = QHBoxLayout()
+        self.reprint_button = QPushButton(self.tr("补打回执"), self)
+        self.reprint_button.setToolTip(self.tr("在默认打印机上补打回执（回执上注明“补打”）"))
+        self.preview_button = QPushButton(self.tr("预览补打…"), self)
+        self.print_message = QLabel(self)
+        self.print_message.setWordWrap(True)
+        self.print_message.setTextFormat(Qt.TextFormat.PlainText)
+        self.print_message.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        for b in (self.reprint_button, self.preview_button):
+            b.setAutoDefault(False)
+            b.setVisible(receipts is not None)
+            bottom.addWidget(b)
+        bottom.addWidget(self.print_message, 1)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close, self)
         buttons.button(QDialogButtonBox.StandardButton.Close).setText(self.tr("关闭"))
         buttons.rejected.connect(self.reject)
-        layout.addWidget(buttons)
+        bottom.addWidget(buttons)
+        layout.addLayout(bottom)
+        self.reprint_button.clicked.connect(self._on_reprint_requested)
+        self.preview_button.clicked.connect(self._on_preview_requested)
+        if receipts is not None:
+            receipts.sig_printed.connect(self._on_printed)
+
+    def reprint_receipt(self) -> bool:
+        """补打: print the receipt, marked as a reprint, on the default printer; a failure is said here."""
+        if self._receipts is None:
+            return False
+        try:
+            printer = self._receipts.print_receipt(self.detail.case_no, reprint=True)
+        except DeskError as e:
+            self._say(self.tr("回执未补打：{why}").format(why=e.message), error=True)
+            return False
+        self._say(self.tr("已补打回执（打印机“{printer}”）").format(printer=printer))
+        return True
+
+    def preview_reprint(self) -> PreviewDialog | None:
+        """The reprint in the print preview; printing from there is recorded as a reprint."""
+        if self._receipts is None:
+            return None
+        try:
+            return self._receipts.preview_receipt(self.detail.case_no, reprint=True, parent=self)
+        except DeskError as e:
+            self._say(self.tr("无法预览回执：{why}").format(why=e.message), error=True)
+            return None
+
+    def _say(self, text: str, *, error: bool = False) -> None:
+        self.print_message.setStyleSheet(f"color: {'#c62828' if error else '#2e7d32'};")
+        self.print_message.setText(text)
+
+    def _on_printed(self, case_no: str, _reprint: bool) -> None:
+        if case_no != self.detail.case_no or self._reload is None:
+            return
+        try:
+            self.detail = self._reload(case_no)
+        except DeskError as e:
+            logger.warning("case %s not reloaded: %s", case_no, type(e).__name__)
+            return
+        self.view.show_case(self.detail)
+
+    def _on_reprint_requested(self) -> None:
+        self.reprint_receipt()
+
+    def _on_preview_requested(self) -> None:
+        self.preview_reprint()

@@ -40,6 +40,7 @@ if TYPE_CHECKING:
     from desk.core.clock import Clock
     from desk.services.hall import HallService, IssuedTicket
     from desk.services.registration import RegistrationResult, RegistrationService
+    from desk.ui.printing import CaseReceipts
 
 logger = logging.getLogger(__name__)
 
@@ -50,9 +51,11 @@ class CaseSearchDialog(QDialog):
     sig_case_opened = Signal(object)
     """A case's history dialog was opened; carries the `CaseHistoryDialog`."""
 
-    def __init__(self, service: RegistrationService, parent: QWidget | None = None) -> None:
+    def __init__(self, service: RegistrationService, *, receipts: CaseReceipts | None = None,
+                 parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._service = service
+        self._receipts = receipts
         self._category_names = {c.code: c.name for c in service.categories()}
         self.setWindowTitle(self.tr("查找案件"))
         self.resize(900, 520)
@@ -116,7 +119,8 @@ class CaseSearchDialog(QDialog):
         except DeskError as e:
             QMessageBox.warning(self, self.tr("查找案件"), e.message)
             return None
-        dialog = CaseHistoryDialog(detail, category_names=self._category_names, parent=self)
+        dialog = CaseHistoryDialog(detail, category_names=self._category_names, receipts=self._receipts,
+                                   reload=self._service.case, parent=self)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.destroyed.connect(lambda _obj=None, d=dialog: self._forget(d))
         self.history_dialogs.append(dialog)
@@ -148,18 +152,24 @@ class MainWindow(QMainWindow):
 
     def __init__(
         self, service: RegistrationService, *, hall: HallService, new_hall: Callable[[], HallService],
-        store_label: str = "", clock: Clock | None = None, speech_engine: str = "", parent: QWidget | None = None,
+        store_label: str = "", clock: Clock | None = None, speech_engine: str = "",
+        receipts: CaseReceipts | None = None, parent: QWidget | None = None,
     ) -> None:
         """`hall` serves this desk (routing, tickets); `new_hall` gives each room terminal or calling screen
-        opened from the menu a hall service of its own (its own on-duty mediator)."""
+        opened from the menu a hall service of its own (its own on-duty mediator); `receipts` prints receipts
+        (F9 after a registration, 补打 in a case's history)."""
         super().__init__(parent)
         self._service = service
+        self.receipts = receipts
+        if receipts is not None:
+            receipts.setParent(self)
+            receipts.sig_printed.connect(self._on_receipt_printed)
         self._hall_service = hall
         self._new_hall = new_hall
         self._speech_engine = speech_engine
         hall_info = service.hall
         self.setWindowTitle(self.tr("一厅通 · {hall}").format(hall=hall_info.name))
-        self.form = RegistrationForm(service, hall=hall, clock=clock, parent=self)
+        self.form = RegistrationForm(service, hall=hall, clock=clock, receipts=receipts, parent=self)
         self.setCentralWidget(self.form)
         self.search_dialog: CaseSearchDialog | None = None
         self.rooms_dialog: RoomsDialog | None = None
@@ -175,6 +185,7 @@ class MainWindow(QMainWindow):
         self._build_menu()
         self.form.sig_registered.connect(self._on_registered)
         self.form.sig_ticket_issued.connect(self._on_ticket_issued)
+        self.form.sig_print_failed.connect(self._on_print_failed)
         self._fit_to_screen(1180, 820)
 
     def _fit_to_screen(self, width: int, height: int) -> None:
@@ -242,7 +253,7 @@ class MainWindow(QMainWindow):
     def open_search(self) -> CaseSearchDialog:
         """Show the case search dialog (one per window, reused) with the cursor in its search box."""
         if self.search_dialog is None:
-            self.search_dialog = CaseSearchDialog(self._service, parent=self)
+            self.search_dialog = CaseSearchDialog(self._service, receipts=self.receipts, parent=self)
         if self.search_dialog.isVisible():
             self.search_dialog.raise_()  # behind the main window after a click there
         self.search_dialog.show()
@@ -319,6 +330,13 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(self.tr("{case_no}：排队号 {label}，{room}").format(
             case_no=issued.ticket.case_no, label=issued.ticket.label,
             room=f"{issued.room.number}号{issued.room.name}"), 10000)
+
+    def _on_receipt_printed(self, case_no: str, reprint: bool) -> None:
+        text = self.tr("已补打 {case_no} 的回执") if reprint else self.tr("已打印 {case_no} 的回执")
+        self.statusBar().showMessage(text.format(case_no=case_no), 10000)
+
+    def _on_print_failed(self, _message: str) -> None:
+        self.statusBar().showMessage(self.tr("回执未打印"), 10000)
 
     def _on_registered(self, result: RegistrationResult) -> None:
         if result.is_repeat:

@@ -41,7 +41,25 @@ EVENT_KIND_LABELS = {
     "transferred": "转室",
     "abandoned": "离开",
     "service_finished": "结束接待",
+    "document_printed": "打印文书",
 }
+# What a `document_printed` event printed: 打印回执, or 补打回执 for a reprint.
+DOCUMENT_LABELS = {
+    "receipt": "回执",
+    "sheet": "登记表",
+    "registration_sheet": "登记表",
+    "agreement": "调解协议书",
+    "whistle_notice": "吹哨通知单",
+}
+
+
+def event_label(kind: str, payload: Mapping[str, Any]) -> str:
+    """The event's kind in Chinese; a print names the document and whether it was a reprint (补打)."""
+    if kind == "document_printed":
+        document = str(payload.get("document") or "")
+        what = DOCUMENT_LABELS.get(document, document or "文书")
+        return ("补打" if payload.get("reprint") else "打印") + what
+    return EVENT_KIND_LABELS.get(kind, kind)
 
 
 def china_time(moment: dt.datetime) -> str:
@@ -231,7 +249,7 @@ class CaseEventTableModel(_ListModel):
         if column == 0:
             return china_time(e.occurred_at)
         if column == 1:
-            return EVENT_KIND_LABELS.get(e.kind, e.kind)
+            return event_label(e.kind, e.payload)
         if column == 2:
             return e.actor
         if column == 3:
