@@ -22,6 +22,7 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from bench import common
 from bench.common import DATA_DIR, Timing, sqlite_url
 from desk.core.clock import FixedClock
 from desk.services.hall import HallService
@@ -189,15 +190,7 @@ def render(r: HallResult) -> str:
 
 
 def write_section(section: str, path: Path) -> None:
-    import re
-
-    text = path.read_text(encoding="utf-8") if path.exists() else "# Benchmark results\n"
-    pattern = re.compile(re.escape(START_MARKER) + r".*?" + re.escape(END_MARKER), re.S)
-    if pattern.search(text):
-        text = pattern.sub(lambda _: section, text, count=1)
-    else:
-        text = text.rstrip("\n") + "\n\n" + section + "\n"
-    path.write_text(text, encoding="utf-8")
+    common.write_section(section, path, start=START_MARKER, end=END_MARKER)
 
 
 def update_results(path: Path, *, waiting: int = 10_000, calls: int = 300) -> HallResult:

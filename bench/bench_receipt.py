@@ -20,6 +20,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from bench import common
 from bench.common import Timing
 from desk.core.documents import ReceiptData
 from desk.printing.fonts import register_cjk_font
@@ -117,15 +118,7 @@ def render(r: ReceiptResult) -> str:
 
 
 def write_section(section: str, path: Path) -> None:
-    import re
-
-    text = path.read_text(encoding="utf-8") if path.exists() else "# Benchmark results\n"
-    pattern = re.compile(re.escape(START_MARKER) + r".*?" + re.escape(END_MARKER), re.S)
-    if pattern.search(text):
-        text = pattern.sub(lambda _: section, text, count=1)
-    else:
-        text = text.rstrip("\n") + "\n\n" + section + "\n"
-    path.write_text(text, encoding="utf-8")
+    common.write_section(section, path, start=START_MARKER, end=END_MARKER)
 
 
 def update_results(path: Path, *, renders: int = 300) -> ReceiptResult:

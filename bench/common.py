@@ -113,3 +113,18 @@ def percentile(sorted_values: list[float], p: float) -> float:
         return math.nan
     rank = max(1, math.ceil(p / 100 * len(sorted_values)))
     return sorted_values[rank - 1]
+
+
+def write_section(section: str, path: Path, *, start: str, end: str) -> None:
+    """Put a benchmark's section into RESULTS.md between its markers, replacing an earlier one; else append it.
+
+    Each benchmark owns its section, so running one rewrites only its own figures."""
+    import re
+
+    text = path.read_text(encoding="utf-8") if path.exists() else "# Benchmark results\n"
+    pattern = re.compile(re.escape(start) + r".*?" + re.escape(end), re.S)
+    if pattern.search(text):
+        text = pattern.sub(lambda _: section, text, count=1)
+    else:
+        text = text.rstrip("\n") + "\n\n" + section + "\n"
+    path.write_text(text, encoding="utf-8")

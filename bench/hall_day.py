@@ -1567,13 +1567,9 @@ def findings(rep: Report) -> str:
 
 def write_section(section: str, path: Path = RESULTS) -> None:
     """Put the section into RESULTS.md between its markers, replacing an earlier one; else append it."""
-    text = path.read_text(encoding="utf-8") if path.exists() else "# Benchmark results\n"
-    pattern = re.compile(re.escape(START_MARKER) + r".*?" + re.escape(END_MARKER), re.S)
-    if pattern.search(text):
-        text = pattern.sub(lambda _: section, text, count=1)
-    else:
-        text = text.rstrip("\n") + "\n\n" + section + "\n"
-    path.write_text(text, encoding="utf-8")
+    from bench.common import write_section as write_marked
+
+    write_marked(section, path, start=START_MARKER, end=END_MARKER)
 
 
 def update_results(path: Path = RESULTS, *, days: int = 30, seed: int = 1) -> Report:

@@ -6,6 +6,7 @@ import datetime as dt
 import logging
 
 import sqlalchemy as sa
+from sqlalchemy.orm import Session
 
 from desk.config import Settings
 from desk.core.cases import CHANNEL_LABELS, RISK_LABELS, Channel, RiskFlag
@@ -40,17 +41,7 @@ class DocumentService:
 
     def receipt_data(self, case_no: str, *, reprint: bool = False) -> ReceiptData:
         with self._store.read() as s:
-            detail = repo.case_detail(s, case_no=case_no)
-            if detail is None:
-                raise NotFound(f"案件 {case_no} 不存在")
-            hall = repo.local_hall(s)
-            categories = {c.code: c.name for c in repo.load_categories(s)}
-            ticket = s.scalars(sa.select(TicketRow).where(TicketRow.case_id == detail.id)
-                               .order_by(TicketRow.updated_at.desc(), TicketRow.number.desc())).first()
-            room = None
-            if ticket is not None:
-                room = s.scalars(sa.select(RoomRow).where(RoomRow.hall_code == ticket.hall_code,
-                                                          RoomRow.code == ticket.room_code)).first()
+            detail, hall, categories, ticket, room = self._load(s, case_no)
             wait = None
             if ticket is not None and ticket.state == "waiting":
                 ahead = s.scalar(sa.select(sa.func.count()).select_from(TicketRow).where(
@@ -76,6 +67,21 @@ class DocumentService:
             printed_at=self._clock.now(),
         )
 
+    def _load(self, s: Session, case_no: str) -> tuple[
+            repo.CaseDetail, repo.HallInfo | None, dict[str, str], TicketRow | None, RoomRow | None]:
+        """The case, its hall, the category names, and its latest ticket with that ticket's room."""
+        detail = repo.case_detail(s, case_no=case_no)
+        if detail is None:
+            raise NotFound(f"案件 {case_no} 不存在")
+        categories = {c.code: c.name for c in repo.load_categories(s)}
+        ticket = s.scalars(sa.select(TicketRow).where(TicketRow.case_id == detail.id)
+                           .order_by(TicketRow.updated_at.desc(), TicketRow.number.desc())).first()
+        room = None
+        if ticket is not None:
+            room = s.scalars(sa.select(RoomRow).where(RoomRow.hall_code == ticket.hall_code,
+                                                      RoomRow.code == ticket.room_code)).first()
+        return detail, repo.local_hall(s), categories, ticket, room
+
     def _wait_minutes(self, ahead: int, room_code: str) -> int | None:
         from desk.core.routing import expected_wait
         from desk.services.hall import HallService
@@ -85,18 +91,9 @@ class DocumentService:
         return None if load is None else round(expected_wait(ahead, load))
 
     def sheet_data(self, case_no: str) -> CaseSheetData:
-        """The registration sheet's full particulars; reading them is recorded (who looked at a person's record)."""
+        """The registration sheet's full particulars (the case file: full ID number, phone and address)."""
         with self._store.read() as s:
-            detail = repo.case_detail(s, case_no=case_no)
-            if detail is None:
-                raise NotFound(f"案件 {case_no} 不存在")
-            hall = repo.local_hall(s)
-            categories = {c.code: c.name for c in repo.load_categories(s)}
-            ticket = s.scalars(sa.select(TicketRow).where(TicketRow.case_id == detail.id)
-                               .order_by(TicketRow.updated_at.desc())).first()
-            room = None
-            if ticket is not None:
-                room = s.scalars(sa.select(RoomRow).where(RoomRow.code == ticket.room_code)).first()
+            detail, hall, categories, ticket, room = self._load(s, case_no)
         registered = next((e for e in detail.events if e.kind == "registered"), None)
         return CaseSheetData(
             center_name=hall.name if hall else "",
