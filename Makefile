@@ -9,7 +9,7 @@ STAMP  := $(VENV)/.installed
 # poppler-utils (PDF checks in tests), chromium (status page tests).
 DEB_PACKAGES := libegl1 libgl1 libfontconfig1 libfreetype6 libdbus-1-3 libglib2.0-0 libxkbcommon0 \
 	libxkbcommon-x11-0 libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 libxcb-image0 libxcb-render-util0 \
-	libxcb-shape0 libxcb-xinerama0 libxcb-randr0 libxcb-xkb1 libx11-xcb1 libpulse0 poppler-utils
+	libxcb-shape0 libxcb-xinerama0 libxcb-randr0 libxcb-xkb1 libx11-xcb1 libpulse0 poppler-utils chromium
 
 .PHONY: install system-deps run test lint bench clean postgres
 

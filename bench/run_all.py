@@ -376,6 +376,9 @@ def main(argv: list[str] | None = None) -> int:
     from bench import bench_receipt
 
     bench_receipt.update_results(args.output, renders=100 if args.quick else 300)  # ~10 s: one receipt PDF
+    from bench import bench_status
+
+    bench_status.update_results(args.output, seconds=5 if args.quick else 10)  # ~20 s: the status page server
     print(f"wrote {args.output}")
     return 0
 

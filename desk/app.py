@@ -1,5 +1,5 @@
 """Composition root: settings, logging, the error hook, the font, the store, the services and the window of the
-role this process plays: the front desk, a room's terminal, or the hall's calling screen."""
+role this process plays: the front desk, a room's terminal, the hall's calling screen or its self-service kiosk."""
 
 from __future__ import annotations
 
@@ -32,9 +32,11 @@ from desk.services.documents import DocumentService
 from desk.services.hall import HallService
 from desk.services.registration import RegistrationService
 from desk.services.setup import init_hall
+from desk.services.status import StatusService
 from desk.store.session import Store, open_store
 from desk.ui.fonts import use_cjk_font
 from desk.ui.hall_display import HallDisplay
+from desk.ui.kiosk import Kiosk
 from desk.ui.main_window import MainWindow
 from desk.ui.printing import CaseReceipts, ReceiptPrinter
 from desk.ui.room_terminal import RoomTerminal
@@ -45,7 +47,7 @@ logger = logging.getLogger(__name__)
 APP_TITLE = "一厅通"
 LOG_FILE = "desk.log"
 EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
-ROLES = ("desk", "room", "display")
+ROLES = ("desk", "room", "display", "kiosk")
 ROOM_ACTOR = "功能室终端"  # who a room terminal's events name until a mediator is picked as on duty
 
 
@@ -175,6 +177,8 @@ class Services:
     """A hall service of its own for each room terminal or calling screen a window opens (own on-duty actor)."""
     documents: DocumentService
     """What the printed documents show, and the record of what was printed."""
+    status: StatusService
+    """A case's status as the citizen sees it (the kiosk), nothing personal."""
 
 
 def build_services(store: Store, clock: Clock, *, actor: str = "前台", terminal: str = "",
@@ -183,7 +187,8 @@ def build_services(store: Store, clock: Clock, *, actor: str = "前台", termina
         return HallService(store, clock, actor=actor, terminal=terminal, no_show_after_recalls=no_show_after_recalls)
 
     documents = DocumentService(store, clock, settings or Settings(), actor=actor)
-    return Services(RegistrationService(store, clock, actor=actor), new_hall(), new_hall, documents)
+    return Services(RegistrationService(store, clock, actor=actor), new_hall(), new_hall, documents,
+                    StatusService(store, clock))
 
 
 def build_main_window(
@@ -206,6 +211,11 @@ def build_hall_display(services: Services, *, speech_engine: str = "") -> HallDi
     """`desk --role display`: the hall's calling screen, speaking through `speech_engine` ("" = default)."""
     return HallDisplay(services.hall, hall_name=services.registration.hall.name,
                        announcer=Announcer(speech_engine))
+
+
+def build_kiosk(services: Services) -> Kiosk:
+    """`desk --role kiosk`: the hall's self-service kiosk, where a scanned receipt shows its case's status."""
+    return Kiosk(services.status, hall_name=services.registration.hall.name)
 
 
 def _ensure_hall(store: Store, service: RegistrationService) -> None:
@@ -253,6 +263,8 @@ def main(*, db_url: str, role: str = "desk", room: str | None = None, terminal: 
                 window = build_room_terminal(services, room)
             elif role == "display":
                 window = build_hall_display(services, speech_engine=settings.speech_engine)
+            elif role == "kiosk":
+                window = build_kiosk(services)
             else:
                 window = build_main_window(services, store_label=describe_store(db_url),
                                            speech_engine=settings.speech_engine)
@@ -260,7 +272,7 @@ def main(*, db_url: str, role: str = "desk", room: str | None = None, terminal: 
             logger.error("cannot start the %s window: %s", role, e.message)
             QMessageBox.critical(None, APP_TITLE, e.message)
             return EXIT_ERROR
-        if role == "display":
+        if role in ("display", "kiosk"):
             window.showFullScreen()
         else:
             window.show()

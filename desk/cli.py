@@ -15,7 +15,7 @@ from desk.errors import DeskError, ValidationError
 logger = logging.getLogger(__name__)
 
 EXIT_OK, EXIT_ERROR, EXIT_INVALID, EXIT_NOBODY_WAITING = 0, 1, 2, 3
-ROLES = ("desk", "room", "display")
+ROLES = ("desk", "room", "display", "kiosk")
 DOCUMENT_FORMATS = ("80mm", "a5", "a4-sheet", "agreement")  # = desk.services.documents.DOCUMENT_FORMATS
 # the `document` of the document_printed event: both receipt formats are one document (a reprint is a 补打 of either)
 PRINTED_DOCUMENTS = {"80mm": "receipt", "a5": "receipt", "a4-sheet": "registration_sheet", "agreement": "agreement"}
@@ -25,7 +25,7 @@ def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="desk", description="一厅通：综治中心接待大厅工作台")
     p.add_argument("--db", metavar="URL", help="数据库地址（默认读 DESK_DB_URL，否则用本机内置 SQLite）")
     p.add_argument("--role", choices=ROLES, default="desk",
-                   help="窗口角色：desk 前台登记（默认）、room 功能室终端、display 大厅叫号屏")
+                   help="窗口角色：desk 前台登记（默认）、room 功能室终端、display 大厅叫号屏、kiosk 自助查询机")
     p.add_argument("--room", metavar="ID", help="功能室代码（--role room 时必填，如 R01）")
     p.add_argument("--terminal", metavar="NAME", help="本终端名称（默认：主机名）")
     sub = p.add_subparsers(dest="command")
@@ -61,6 +61,11 @@ def _parser() -> argparse.ArgumentParser:
     rec.add_argument("--format", dest="fmt", choices=DOCUMENT_FORMATS, default="80mm",
                      help="80mm 热敏回执（默认）、a5 回执、a4-sheet 来访登记表、agreement 人民调解协议书")
     rec.add_argument("--reprint", action="store_true", help="补打（此前已打印过时自动标为补打）")
+
+    srv = sub.add_parser("status-server", help="运行群众扫码查询办理进度的网页服务（/s/<令牌>，/healthz）")
+    srv.add_argument("--db", metavar="URL", default=argparse.SUPPRESS)
+    srv.add_argument("--host", default="127.0.0.1", help="监听地址（默认 127.0.0.1，由反向代理对外）")
+    srv.add_argument("--port", type=int, default=8080, help="端口（默认 8080）")
     return p
 
 
@@ -75,7 +80,8 @@ def main(argv: list[str] | None = None) -> int:
         return gui_main(db_url=resolve_db_url(args.db), role=args.role, room=args.room, terminal=args.terminal)
     try:
         handler = {"init": _cmd_init, "register": _cmd_register, "cases": _cmd_cases, "rooms": _cmd_rooms,
-                   "call": _cmd_call, "receipt": _cmd_receipt}[args.command]
+                   "call": _cmd_call, "receipt": _cmd_receipt,
+                   "status-server": _cmd_status_server}[args.command]
         return handler(args)
     except ValidationError as e:
         for p in e.problems:
@@ -247,3 +253,10 @@ def _render_document(docs: Any, case_no: str, fmt: str, *, reprint: bool) -> byt
     if fmt == "a4-sheet":
         return render_registration_sheet(docs.sheet_data(case_no))
     return render_agreement(docs.agreement_data(case_no))
+
+
+def _cmd_status_server(args: argparse.Namespace) -> int:
+    from desk.status.app import serve
+
+    serve(resolve_db_url(getattr(args, "db", None)), host=args.host, port=args.port)
+    return EXIT_OK

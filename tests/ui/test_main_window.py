@@ -368,5 +368,5 @@ def test_a_room_terminal_needs_a_known_room(qapp: QApplication, tmp_path: Path,
     url = f"sqlite:///{tmp_path / 'd.db'}"
     assert app_main(db_url=url, role="room") == 2
     assert app_main(db_url=url, role="room", room="R99") == 1
-    assert app_main(db_url=url, role="kiosk") == 2
-    assert shown == ["功能室终端需要指定功能室：--room 功能室代码", "功能室 R99 不存在", "未知的窗口角色：kiosk"]
+    assert app_main(db_url=url, role="lobby") == 2
+    assert shown == ["功能室终端需要指定功能室：--room 功能室代码", "功能室 R99 不存在", "未知的窗口角色：lobby"]

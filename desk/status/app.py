@@ -1,0 +1,290 @@
+"""The status page the receipt's QR code opens: `GET /s/{token}` → the case's stage, room and next step.
+
+Privacy (DESIGN.md "Privacy and access"): the page shows only what `StatusService` gives (stage, ticket, room,
+next step, update time, the last digits of the case number) -- never a name, ID number, phone, address or
+narrative. A wrong, malformed or expired token and any other unknown path get one byte-identical 未找到 page
+(404), so the answer says nothing about whether a case exists. `/s/` is rate limited per client IP (429 with
+Retry-After). Every response carries a strict Content-Security-Policy and `Cache-Control: no-store`; the token
+is never written to a log (`TokenLogFilter` on uvicorn's access log).
+"""
+
+from __future__ import annotations
+
+import collections
+import contextlib
+import html
+import logging
+import math
+import re
+import threading
+import time
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, PlainTextResponse, Response
+from starlette.routing import Route
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from desk.core.clock import CHINA_TZ, Clock, SystemClock
+from desk.services.status import HOTLINE, CaseStatus, StatusService
+from desk.store.session import Store, open_store
+
+SECURITY_HEADERS: tuple[tuple[bytes, bytes], ...] = (
+    (b"content-security-policy", b"default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; "
+                                 b"base-uri 'none'; form-action 'none'; frame-ancestors 'none'"),
+    (b"x-content-type-options", b"nosniff"),
+    (b"referrer-policy", b"no-referrer"),
+    (b"x-frame-options", b"DENY"),
+    (b"cache-control", b"no-store"),
+)
+STAGES = ("已受理", "排队中", "调解中", "已办结", "已回访")  # the usual path; 已转办 leaves it after 已受理
+TOKEN_IN_PATH = re.compile(r"/s/[^?\s\"]*")
+REFRESH_S = 30  # a waiting visitor's page reloads itself; 2 requests a minute, far below the rate limit
+
+
+# --- rate limit ------------------------------------------------------------------------------------------
+
+
+class RateLimiter:
+    """A sliding-window log per key: at most `limit` hits in any `window_s` seconds. In memory, one process.
+
+    The number of keys is capped (the least recently seen are dropped), so a flood of addresses cannot grow it
+    without bound."""
+
+    def __init__(self, limit: int, window_s: float, *, max_keys: int = 50_000,
+                 now: Callable[[], float] = time.monotonic) -> None:
+        self.limit = limit
+        self.window_s = window_s
+        self._max_keys = max_keys
+        self._now = now
+        self._hits: collections.OrderedDict[str, collections.deque[float]] = collections.OrderedDict()
+        self._lock = threading.Lock()
+
+    def hit(self, key: str) -> float | None:
+        """Count one request; None when allowed, else the seconds until the next one would be."""
+        now = self._now()
+        with self._lock:
+            q = self._hits.get(key)
+            if q is None:
+                q = self._hits[key] = collections.deque()
+                if len(self._hits) > self._max_keys:
+                    self._hits.popitem(last=False)
+            else:
+                self._hits.move_to_end(key)
+            while q and q[0] <= now - self.window_s:
+                q.popleft()
+            if len(q) >= self.limit:
+                return q[0] + self.window_s - now
+            q.append(now)
+            return None
+
+
+# --- pages -----------------------------------------------------------------------------------------------
+
+CSS = """
+*{box-sizing:border-box}
+html{-webkit-text-size-adjust:100%}
+body{margin:0;background:#f2f4f7;color:#1d2433;font:19px/1.6 "Noto Sans CJK SC","Source Han Sans SC",
+"PingFang SC","Microsoft YaHei","WenQuanYi Micro Hei",sans-serif}
+header{background:#b7282e;color:#fff;padding:18px 20px 16px}
+header h1{margin:0;font-size:22px;font-weight:700;letter-spacing:1px}
+header p{margin:2px 0 0;font-size:15px;opacity:.9}
+main{max-width:560px;margin:0 auto;padding:16px}
+.card{background:#fff;border-radius:14px;padding:18px 20px;margin:0 0 14px;box-shadow:0 1px 3px rgba(0,0,0,.08)}
+.stage{font-size:34px;font-weight:700;color:#b7282e;margin:0 0 4px}
+.stage.done{color:#1f7a3d}
+.detail{font-size:21px;margin:0}
+.ticket{display:flex;align-items:baseline;gap:14px;margin:14px 0 0;padding:12px 14px;background:#fff6e5;
+border-radius:10px}
+.ticket b{font-size:44px;line-height:1;color:#1d2433;letter-spacing:2px}
+.ticket span{font-size:19px}
+.steps{display:flex;margin:18px 0 2px;padding:0;list-style:none}
+.steps li{flex:1;text-align:center;font-size:14px;color:#8a93a3;position:relative;padding-top:22px}
+.steps li::before{content:"";position:absolute;top:4px;left:50%;width:14px;height:14px;margin-left:-7px;
+border-radius:50%;background:#d5d9e0}
+.steps li::after{content:"";position:absolute;top:10px;left:-50%;width:100%;height:3px;background:#d5d9e0;z-index:0}
+.steps li:first-child::after{display:none}
+.steps li.on{color:#b7282e;font-weight:700}
+.steps li.on::before,.steps li.on::after{background:#b7282e}
+.steps li::before{z-index:1}
+dl{margin:0}
+dt{font-size:15px;color:#6b7385;margin-top:10px}
+dt:first-child{margin-top:0}
+dd{margin:0;font-size:20px}
+.hotline{text-align:center;font-size:18px}
+.hotline a{display:block;margin-top:8px;padding:12px;border-radius:10px;background:#b7282e;color:#fff;
+font-size:24px;font-weight:700;text-decoration:none;letter-spacing:2px}
+footer{text-align:center;font-size:13px;color:#8a93a3;padding:4px 16px 24px}
+"""
+
+
+def _page(title: str, body: str, *, refresh: bool = False) -> str:
+    meta_refresh = f'<meta http-equiv="refresh" content="{REFRESH_S}">' if refresh else ""
+    return ("<!DOCTYPE html>\n"
+            '<html lang="zh-CN"><head><meta charset="utf-8">'
+            '<meta name="viewport" content="width=device-width, initial-scale=1">'
+            '<meta name="robots" content="noindex, nofollow">'
+            f"{meta_refresh}<title>{html.escape(title)}</title><style>{CSS}</style></head><body>"
+            '<header><h1>综治中心 · 办理进度</h1><p>矛盾纠纷调处化解 一站式受理</p></header>'
+            f"<main>{body}</main>"
+            "<footer>本页只显示办理进度，不显示个人信息。</footer></body></html>\n")
+
+
+def _hotline_card(text: str) -> str:
+    return (f'<section class="card hotline">{html.escape(text)}'
+            f'<a href="tel:{HOTLINE}">{HOTLINE}</a></section>')
+
+
+def render_status(s: CaseStatus) -> str:
+    e = html.escape
+    stage_class = "stage done" if s.stage in ("已办结", "已回访") else "stage"
+    waiting = s.stage == "排队中" and s.ticket is not None and s.ahead is not None
+    detail = "" if waiting else f'<p class="detail">{e(s.detail)}</p>'  # the ticket box says it, larger
+    parts = [f'<section class="card"><p class="{stage_class}">{e(s.stage)}</p>{detail}']
+    if waiting and s.ticket:
+        who = "下一位就是您" if not s.ahead else f"前面还有 {s.ahead} 人"
+        parts.append(f'<div class="ticket"><b>{e(s.ticket)}</b><span>排队号<br>{e(who)}</span></div>')
+    if s.stage in STAGES:
+        reached = STAGES.index(s.stage)
+        parts.append('<ol class="steps">' + "".join(
+            f'<li{" class=on" if i <= reached else ""}>{name}</li>' for i, name in enumerate(STAGES)) + "</ol>")
+    parts.append("</section>")
+    rows = []
+    if s.room:
+        rows.append(("功能室", s.room))
+    if s.location:
+        rows.append(("位置", s.location))
+    rows.append(("下一步", s.next_step))
+    rows.append(("更新时间", s.updated_at.astimezone(CHINA_TZ).strftime("%Y年%m月%d日 %H:%M")))
+    rows.append(("回执编号尾号", s.case_no_tail))
+    parts.append('<section class="card"><dl>' + "".join(f"<dt>{e(k)}</dt><dd>{e(v)}</dd>" for k, v in rows)
+                 + "</dl></section>")
+    parts.append(_hotline_card("咨询、投诉或查询进度，请拨打"))
+    return _page(f"{s.stage} · 办理进度", "".join(parts), refresh=s.stage in ("排队中", "调解中"))
+
+
+NOT_FOUND_PAGE = _page("未找到", (
+    '<section class="card"><p class="stage">未找到</p>'
+    '<p class="detail">没有找到对应的办理进度。请核对回执上的二维码是否完整，重新扫描；'
+    "或到中心前台查询。</p></section>" + _hotline_card("也可拨打热线查询"))).encode("utf-8")
+TOO_MANY_PAGE = _page("查询过于频繁", (
+    '<section class="card"><p class="stage">查询过于频繁</p>'
+    '<p class="detail">请稍等一分钟后再刷新本页。</p></section>' + _hotline_card("急事请拨打"))).encode("utf-8")
+
+
+def _html(body: bytes, status: int, headers: dict[str, str] | None = None) -> Response:
+    return Response(body, status_code=status, headers=headers, media_type="text/html; charset=utf-8")
+
+
+# --- the app ---------------------------------------------------------------------------------------------
+
+
+class SecurityHeaders:
+    """Adds the security headers to every response of the app (pages, 404s, 405s, errors)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                names = {k.lower() for k, _ in message.get("headers", [])}
+                message["headers"] = [*message.get("headers", []),
+                                      *((k, v) for k, v in SECURITY_HEADERS if k not in names)]
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+def create_app(store_url_or_store: str | Store, *, clock: Clock | None = None, rate_limit: int = 30,
+               rate_window_s: float = 60, now: Callable[[], float] = time.monotonic) -> Starlette:
+    """The status web app on a store (an opened `Store`, or a URL that is opened here and closed on shutdown)."""
+    owned = isinstance(store_url_or_store, str)
+    store = open_store(store_url_or_store) if isinstance(store_url_or_store, str) else store_url_or_store
+    service = StatusService(store, clock or SystemClock())
+    limiter = RateLimiter(rate_limit, rate_window_s, now=now)
+    # A SQLite lookup by the unique index takes well under a millisecond: done on the event loop, it costs less
+    # than a hop to the thread pool. A network database (PostgreSQL) is queried in the thread pool.
+    inline = store.dialect == "sqlite"
+
+    async def status_page(request: Request) -> Response:
+        client = request.client.host if request.client else "?"
+        wait = limiter.hit(client)
+        if wait is not None:
+            return _html(TOO_MANY_PAGE, 429, {"Retry-After": str(max(1, math.ceil(wait)))})
+        token = request.path_params["token"]
+        s = service.status(token) if inline else await run_in_threadpool(service.status, token)
+        if s is None:
+            return _html(NOT_FOUND_PAGE, 404)
+        return HTMLResponse(render_status(s))
+
+    async def healthz(request: Request) -> Response:
+        return PlainTextResponse("ok")
+
+    async def not_found(request: Request, exc: Exception) -> Response:
+        code = exc.status_code if isinstance(exc, HTTPException) else 500
+        if code == 404:
+            return _html(NOT_FOUND_PAGE, 404)
+        return PlainTextResponse(str(code), status_code=code)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        try:
+            yield
+        finally:
+            if owned:
+                store.dispose()
+
+    routes = [Route("/s/{token:path}", status_page, methods=["GET", "HEAD"]),
+              Route("/healthz", healthz, methods=["GET", "HEAD"])]
+    app = Starlette(routes=routes, exception_handlers={HTTPException: not_found},
+                    lifespan=lifespan)
+    app.add_middleware(SecurityHeaders)
+    app.state.store = store
+    app.state.limiter = limiter
+    return app
+
+
+# --- logging and serving ---------------------------------------------------------------------------------
+
+
+def redact(text: str) -> str:
+    """A path or log line with every status token replaced by `***`."""
+    return TOKEN_IN_PATH.sub("/s/***", text)
+
+
+class TokenLogFilter(logging.Filter):
+    """Keeps status tokens out of uvicorn's access log: the path argument becomes `/s/***`."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple):
+            record.args = tuple(redact(a) if isinstance(a, str) else a for a in record.args)
+        elif isinstance(record.msg, str):
+            record.msg = redact(record.msg)
+        return True
+
+
+def install_log_filter() -> None:
+    access = logging.getLogger("uvicorn.access")
+    if not any(isinstance(f, TokenLogFilter) for f in access.filters):
+        access.addFilter(TokenLogFilter())
+
+
+def serve(db_url: str, *, host: str = "127.0.0.1", port: int = 8080, access_log: bool = True,
+          rate_limit: int = 30, **config: Any) -> None:
+    """Run the status server (uvicorn, one process) until interrupted."""
+    import uvicorn
+
+    app = create_app(db_url, rate_limit=rate_limit)
+    cfg = uvicorn.Config(app, host=host, port=port, access_log=access_log,
+                         server_header=False, **config)
+    install_log_filter()  # after Config: it (re)configures uvicorn's loggers
+    uvicorn.Server(cfg).run()

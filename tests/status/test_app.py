@@ -1,0 +1,194 @@
+"""The status page over HTTP (in process): stages, one not-found page for every bad token, the rate limit,
+security headers, nothing personal, tokens kept out of the logs."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import subprocess
+import sys
+from typing import Any
+
+import pytest
+
+from desk.core.clock import FixedClock
+from desk.services.hall import HallService
+from desk.services.registration import RegistrationService
+from desk.services.status import CaseStatus
+from desk.status.app import NOT_FOUND_PAGE, RateLimiter, TokenLogFilter, create_app, redact, render_status
+from desk.store.session import Store
+from tests.conftest import valid_id, visit
+from tests.status.asgi import get, request
+
+CSP = ("default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; base-uri 'none'; "
+       "form-action 'none'; frame-ancestors 'none'")
+SECRETS = ("张三", valid_id("62070219850101123"), "13912345678", "甘州区东街街道1号", "堆放杂物", "邻居")
+
+
+class Tick:
+    """A monotonic clock for the rate limiter that tests move by hand."""
+
+    def __init__(self) -> None:
+        self.t = 1000.0
+
+    def __call__(self) -> float:
+        return self.t
+
+
+@pytest.fixture
+def app(store: Store, clock: FixedClock) -> Any:
+    return create_app(store, clock=clock)
+
+
+def _token(service: RegistrationService, case_no: str) -> str:
+    return service.case(case_no).status_token
+
+
+def test_stages_over_http(app: Any, service: RegistrationService, store: Store, clock: FixedClock) -> None:
+    hall = HallService(store, clock)
+    first = service.register(visit(parties=[{"role": "applicant", "name": "李四", "phone": "13800000001"}]))
+    r = service.register(visit())
+    token = _token(service, r.case_no)
+
+    page = get(app, f"/s/{token}")
+    assert page.status == 200 and page.headers["content-type"] == "text/html; charset=utf-8"
+    assert "已受理" in page.text and "12345" in page.text and r.case_no[-6:] in page.text
+    assert '<meta name="viewport" content="width=device-width, initial-scale=1">' in page.text
+    assert '<meta charset="utf-8">' in page.text and 'lang="zh-CN"' in page.text
+    assert "2026年11月27日 10:00" in page.text  # updated_at shown in China time (UTC+8)
+
+    hall.issue_ticket(first.case_no, room_code="R01")
+    t = hall.issue_ticket(r.case_no, room_code="R01").ticket
+    page = get(app, f"/s/{token}")
+    assert page.status == 200
+    for shown in ("排队中", "A002", "前面还有 1 人", "1号人民调解室", "一楼东侧", "下一步"):
+        assert shown in page.text
+    assert 'http-equiv="refresh"' in page.text  # a waiting visitor's page updates itself
+
+    hall.call_ticket(t.id, reason="预约")
+    assert "正在叫号" in get(app, f"/s/{token}").text
+    hall.claim(t.id)
+    page = get(app, f"/s/{token}")
+    assert "调解中" in page.text and "1号人民调解室" in page.text
+    for secret in (*SECRETS, r.case_no, "李四", "13800000001"):
+        assert secret not in page.text
+
+
+@pytest.mark.parametrize(("stage", "shown"), [
+    ("已转办", "承办部门"), ("已办结", "回访"), ("已回访", "感谢"), ("已受理", "分派")])
+def test_every_stage_renders(stage: str, shown: str) -> None:
+    from desk.services.status import _describe
+
+    state = {"已转办": "transferred", "已办结": "closed", "已回访": "followed_up", "已受理": "registered"}[stage]
+    got_stage, detail, next_step = _describe(state, None, None, None, None)
+    s = CaseStatus(got_stage, detail, next_step, None, None, None, None,
+                   dt.datetime(2026, 11, 27, 15, 59, tzinfo=dt.UTC), "000123")
+    html = render_status(s)
+    assert got_stage == stage and stage in html and shown in html
+    assert "2026年11月27日 23:59" in html and "http-equiv" not in html
+
+
+def test_nothing_personal_in_the_page(app: Any, service: RegistrationService) -> None:
+    r = service.register(visit())
+    page = get(app, f"/s/{_token(service, r.case_no)}").text
+    for secret in (*SECRETS, r.case_no):
+        assert secret not in page
+    assert "<script" not in page and "src=" not in page  # nothing loaded from anywhere
+
+
+BAD_TOKENS = [
+    "A" * 22,  # well-formed, unknown
+    "zZ09_-zZ09_-zZ09_-zZ09",  # well-formed, unknown
+    "x", "A" * 23, "A" * 200, "%27%3B%20DROP%20TABLE%20cases%3B%20--", "..%2F..%2Fetc%2Fpasswd",
+    "a/b/c", "%E4%B8%AD%E6%96%87", "%00", "",
+]
+
+
+def test_every_bad_token_gets_the_same_page(app: Any, service: RegistrationService) -> None:
+    real = _token(service, service.register(visit()).case_no)
+    near = real[:-1] + ("A" if real[-1] != "A" else "B")  # one character off a real token
+    replies = [get(app, f"/s/{t}") for t in [*BAD_TOKENS, near, real.lower() if real.lower() != real else near]]
+    replies.append(get(app, "/nothing-here"))
+    replies.append(get(app, f"/S/{real}"))  # paths are case-sensitive: not the status page
+    first = replies[0]
+    assert first.status == 404 and "未找到" in first.text and first.body == NOT_FOUND_PAGE
+    for reply in replies:
+        assert (reply.status, reply.body) == (404, first.body)
+        assert reply.headers == first.headers
+    assert real not in first.text
+
+
+def test_rate_limit_per_ip(store: Store, clock: FixedClock) -> None:
+    tick = Tick()
+    app = create_app(store, clock=clock, rate_limit=3, rate_window_s=60, now=tick)
+    for _ in range(3):
+        assert get(app, "/s/" + "A" * 22).status == 404
+        tick.t += 1
+    refused = get(app, "/s/" + "A" * 22)
+    assert refused.status == 429 and refused.headers["retry-after"] == "57"
+    assert "查询过于频繁" in refused.text and refused.headers["content-security-policy"] == CSP
+    assert get(app, "/s/" + "A" * 22, client="198.51.100.9").status == 404  # another address is not limited
+    assert get(app, "/healthz").status == 200  # monitoring is not limited
+    tick.t += 57
+    assert get(app, "/s/" + "A" * 22).status == 404  # the first request has left the window
+
+
+def test_rate_limiter_keys_are_capped() -> None:
+    tick = Tick()
+    rl = RateLimiter(1, 60, max_keys=100, now=tick)
+    for i in range(1000):
+        assert rl.hit(f"10.0.{i // 256}.{i % 256}") is None
+    assert len(rl._hits) == 100
+
+
+def test_security_headers_everywhere(app: Any, service: RegistrationService) -> None:
+    token = _token(service, service.register(visit()).case_no)
+    replies = [get(app, f"/s/{token}"), get(app, "/s/nope"), get(app, "/healthz"), get(app, "/"),
+               request(app, f"/s/{token}", method="POST")]
+    assert [r.status for r in replies] == [200, 404, 200, 404, 405]
+    for r in replies:
+        assert r.headers["content-security-policy"] == CSP
+        assert r.headers["x-content-type-options"] == "nosniff"
+        assert r.headers["referrer-policy"] == "no-referrer"
+        assert r.headers["cache-control"] == "no-store"
+        assert r.headers["x-frame-options"] == "DENY"
+
+
+def test_healthz(app: Any) -> None:
+    r = get(app, "/healthz")
+    assert (r.status, r.body) == (200, b"ok")
+
+
+def test_head_is_answered(app: Any, service: RegistrationService) -> None:
+    token = _token(service, service.register(visit()).case_no)
+    assert request(app, f"/s/{token}", method="HEAD").status == 200
+
+
+def test_log_filter_hides_tokens() -> None:
+    token = "abcDEF_-1234567890abcd"
+    record = logging.LogRecord("uvicorn.access", logging.INFO, __file__, 1, '%s - "%s %s HTTP/%s" %d',
+                               ("127.0.0.1:5000", "GET", f"/s/{token}?x=1", "1.1", 200), None)
+    assert TokenLogFilter().filter(record)
+    assert token not in record.getMessage() and '"GET /s/***?x=1 HTTP/1.1" 200' in record.getMessage()
+    other = logging.LogRecord("uvicorn.access", logging.INFO, __file__, 1, '%s - "%s %s HTTP/%s" %d',
+                              ("127.0.0.1:5000", "GET", "/healthz", "1.1", 200), None)
+    assert TokenLogFilter().filter(other) and "/healthz" in other.getMessage()
+    assert redact(f"GET /s/{token} and /s/{token}/x") == "GET /s/*** and /s/***"
+
+
+def test_cli_runs_the_server_on_the_resolved_store(monkeypatch: pytest.MonkeyPatch) -> None:
+    from desk import cli
+    from desk.status import app as status_app
+
+    seen: dict[str, Any] = {}
+    monkeypatch.setattr(status_app, "serve", lambda url, **kw: seen.update(url=url, **kw))
+    monkeypatch.setenv("DESK_DB_URL", "sqlite:////tmp/x.db")
+    assert cli.main(["status-server", "--port", "9123"]) == 0
+    assert seen == {"url": "sqlite:////tmp/x.db", "host": "127.0.0.1", "port": 9123}
+    assert cli.main(["status-server", "--db", "sqlite:////tmp/y.db", "--host", "0.0.0.0"]) == 0
+    assert seen == {"url": "sqlite:////tmp/y.db", "host": "0.0.0.0", "port": 8080}
+
+
+def test_no_qt_in_the_status_server() -> None:
+    code = "import sys, desk.status, desk.status.app, desk.cli; assert 'PySide6' not in sys.modules, 'Qt loaded'"
+    subprocess.run([sys.executable, "-c", code], check=True)
