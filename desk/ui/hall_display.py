@@ -8,11 +8,12 @@ import logging
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QEvent, Qt, QTimer, Signal
-from PySide6.QtGui import QCloseEvent, QFont, QFontMetrics, QKeySequence, QResizeEvent, QShortcut, QShowEvent
+from PySide6.QtGui import QCloseEvent, QFont, QFontMetrics, QResizeEvent, QShowEvent
 from PySide6.QtWidgets import QFrame, QGridLayout, QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
 from desk.core.clock import CHINA_TZ
 from desk.errors import DeskError
+from desk.ui.screens import follow_full_screen_cursor, install_screen_keys, toggle_full_screen
 
 if TYPE_CHECKING:
     from desk.services.hall import CallView, HallService, RoomView
@@ -166,9 +167,7 @@ class HallDisplay(QWidget):
         self._hold.setInterval(hold_ms)
         self._hold.timeout.connect(self._on_hold_ended)
 
-        for keys, slot in (("F11", self._on_fullscreen_toggled), ("Esc", self.showNormal),
-                           ("Ctrl+Q", self.close)):
-            QShortcut(QKeySequence(keys), self).activated.connect(slot)
+        install_screen_keys(self)
 
         self._paint_panel(flash=False)
         self._apply_scale()
@@ -350,10 +349,7 @@ class HallDisplay(QWidget):
             self._show_next()
 
     def _on_fullscreen_toggled(self) -> None:
-        if self.isFullScreen():
-            self.showNormal()
-        else:
-            self.showFullScreen()
+        toggle_full_screen(self)
 
     # --- Qt ----------------------------------------------------------------------------------------
 
@@ -369,11 +365,7 @@ class HallDisplay(QWidget):
     def changeEvent(self, event: QEvent) -> None:  # noqa: N802 - Qt's name
         super().changeEvent(event)
         if event.type() == QEvent.Type.WindowStateChange:
-            # Full screen is the hall's screen: no mouse pointer in the middle of it.
-            if self.isFullScreen():
-                self.setCursor(Qt.CursorShape.BlankCursor)
-            else:
-                self.unsetCursor()
+            follow_full_screen_cursor(self)
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt's name
         for timer in (self._poll, self._full, self._blink, self._flash_end, self._hold):

@@ -7,11 +7,12 @@ import logging
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QEvent, Qt, QTimer, Signal
-from PySide6.QtGui import QCloseEvent, QFont, QKeySequence, QResizeEvent, QShortcut, QShowEvent
+from PySide6.QtGui import QCloseEvent, QFont, QResizeEvent, QShowEvent
 from PySide6.QtWidgets import QFrame, QLabel, QLineEdit, QStackedWidget, QVBoxLayout, QWidget
 
 from desk.core.clock import CHINA_TZ
 from desk.services.status import HOTLINE, token_from_scan
+from desk.ui.screens import follow_full_screen_cursor, install_screen_keys, toggle_full_screen
 
 if TYPE_CHECKING:
     from desk.services.status import CaseStatus, StatusService
@@ -173,9 +174,7 @@ class Kiosk(QWidget):
         self._stale.setInterval(stale_ms)
         self._stale.timeout.connect(self._on_stale)
 
-        for keys, slot in (("F11", self._on_fullscreen_toggled), ("Esc", self.showNormal),
-                           ("Ctrl+Q", self.close)):
-            QShortcut(QKeySequence(keys), self).activated.connect(slot)
+        install_screen_keys(self)
 
         self._apply_scale()
         self.resize(1280, 720)
@@ -283,10 +282,7 @@ class Kiosk(QWidget):
         self.show_welcome()
 
     def _on_fullscreen_toggled(self) -> None:
-        if self.isFullScreen():
-            self.showNormal()
-        else:
-            self.showFullScreen()
+        toggle_full_screen(self)
 
     # --- Qt ----------------------------------------------------------------------------------------
 
@@ -303,10 +299,7 @@ class Kiosk(QWidget):
         if event.type() == QEvent.Type.ActivationChange and self.isActiveWindow():
             self.scan_input.setFocus()  # the kiosk has no mouse users to click their way back
         elif event.type() == QEvent.Type.WindowStateChange:
-            if self.isFullScreen():
-                self.setCursor(Qt.CursorShape.BlankCursor)
-            else:
-                self.unsetCursor()
+            follow_full_screen_cursor(self)
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt's name
         self._idle.stop()
