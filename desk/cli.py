@@ -33,6 +33,7 @@ def _parser() -> argparse.ArgumentParser:
     init = sub.add_parser("init", help="创建或升级数据库，写入类别目录和默认的“一厅+N室”布局")
     init.add_argument("--db", metavar="URL", default=argparse.SUPPRESS)
     init.add_argument("--hall-code", metavar="CODE", help="本中心代码（行政区划代码，如 620702001）")
+    init.add_argument("--hall-name", metavar="NAME", help="本中心名称（如 甘州区东街街道综治中心）")
     init.add_argument("--demo", action="store_true", help="加入一天的示例来访")
 
     reg = sub.add_parser("register", help="从 JSON 文件登记一次来访")
@@ -66,6 +67,29 @@ def _parser() -> argparse.ArgumentParser:
     srv.add_argument("--db", metavar="URL", default=argparse.SUPPRESS)
     srv.add_argument("--host", default="127.0.0.1", help="监听地址（默认 127.0.0.1，由反向代理对外）")
     srv.add_argument("--port", type=int, default=8080, help="端口（默认 8080）")
+    sync = sub.add_parser("sync", help="与县级数据库同步：上传本中心的事件，下载分流来的案件和县级目录")
+    sync.add_argument("--db", metavar="URL", default=argparse.SUPPRESS)
+    sync.add_argument("--county", metavar="URL",
+                      help="县级 PostgreSQL 地址（默认读 DESK_COUNTY_URL，否则读设置文件的 county_db_url）")
+    when = sync.add_mutually_exclusive_group()
+    when.add_argument("--once", action="store_true", help="同步一轮后退出（默认）")
+    when.add_argument("--every", type=float, metavar="SECONDS", help="每隔若干秒同步一轮，直到中断")
+
+    cty = sub.add_parser("county", help="县级库：建立或升级、上级分流、查看下级中心")
+    csub = cty.add_subparsers(dest="county_command", required=True)
+    cinit = csub.add_parser("init", help="在 PostgreSQL 中建立或升级县级库，写入类别与部门目录")
+    cinit.add_argument("--db", metavar="URL", required=True, help="县级 PostgreSQL 地址")
+    cinit.add_argument("--code", default="620702", help="县级代码（行政区划代码，默认 620702）")
+    cinit.add_argument("--name", default="甘州区综治中心", help="县级中心名称")
+    div = csub.add_parser("divert", help="在县级登记一次来访并分流到下级综治中心（JSON 与 desk register 相同）")
+    div.add_argument("--db", metavar="URL", help="县级 PostgreSQL 地址（默认读 DESK_COUNTY_URL）")
+    div.add_argument("--file", metavar="visit.json", help="来访 JSON 文件（- 表示标准输入）")
+    div.add_argument("--case", metavar="CASE_NO", help="分流已登记的案件（代替 --file）")
+    div.add_argument("--to-hall", required=True, metavar="CODE", help="接收的综治中心代码")
+    div.add_argument("--reason", default="", help="分流原因")
+    halls = csub.add_parser("halls", help="列出已登记的下级综治中心及其同步情况")
+    halls.add_argument("--db", metavar="URL", help="县级 PostgreSQL 地址（默认读 DESK_COUNTY_URL）")
+    halls.add_argument("--json", action="store_true", help="以 JSON 输出")
     return p
 
 
@@ -81,7 +105,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         handler = {"init": _cmd_init, "register": _cmd_register, "cases": _cmd_cases, "rooms": _cmd_rooms,
                    "call": _cmd_call, "receipt": _cmd_receipt,
-                   "status-server": _cmd_status_server}[args.command]
+                   "status-server": _cmd_status_server, "sync": _cmd_sync, "county": _cmd_county}[args.command]
         return handler(args)
     except ValidationError as e:
         for p in e.problems:
@@ -109,7 +133,7 @@ def _cmd_init(args: argparse.Namespace) -> int:
     from desk.services.setup import init_hall
 
     store = _open(args)
-    report = init_hall(store, hall_code=args.hall_code)
+    report = init_hall(store, hall_code=args.hall_code, hall_name=args.hall_name)
     print(f"综治中心 {report.hall_code} {report.hall_name}：{report.categories} 个纠纷类别，{report.rooms} 个功能室")
     if args.demo:
         from desk.services.demo import add_demo_day
@@ -259,4 +283,88 @@ def _cmd_status_server(args: argparse.Namespace) -> int:
     from desk.status.app import serve
 
     serve(resolve_db_url(getattr(args, "db", None)), host=args.host, port=args.port)
+    return EXIT_OK
+
+
+def _cmd_sync(args: argparse.Namespace) -> int:
+    from desk.config import resolve_county_url
+    from desk.sync.engine import RoundReport, Syncer, SyncError, safe_url
+
+    url = resolve_county_url(args.county)
+    if not url:
+        raise DeskError("未配置县级数据库：用 --county URL、环境变量 DESK_COUNTY_URL 或设置文件的 county_db_url")
+    syncer = Syncer(_open(args), url)
+
+    def show(result: RoundReport | SyncError) -> None:
+        if isinstance(result, SyncError):
+            print(f"同步失败：{result.message}", file=sys.stderr)
+        else:
+            print(f"已与 {safe_url(url)} 同步：上传 {result.pushed} 条，下载 {result.pulled} 条"
+                  + ("，目录已更新" if result.reference_updated else "")
+                  + f"（{result.seconds * 1000:.0f} 毫秒）")
+
+    try:
+        if args.every:
+            try:
+                syncer.run_every(args.every, on_round=show)
+            except KeyboardInterrupt:
+                return EXIT_OK
+            return EXIT_OK
+        try:
+            show(syncer.run_once())
+        except SyncError as e:
+            show(e)
+            return EXIT_ERROR
+        return EXIT_OK
+    finally:
+        syncer.close()
+
+
+def _county_store(url: str | None) -> Any:
+    from desk.config import resolve_county_url
+    from desk.store.session import open_store
+
+    url = url or resolve_county_url()
+    if not url:
+        raise DeskError("未指定县级数据库：用 --db URL 或环境变量 DESK_COUNTY_URL")
+    return open_store(url)
+
+
+def _cmd_county(args: argparse.Namespace) -> int:
+    from desk.core.clock import SystemClock
+    from desk.services.county import CountyService, init_county
+
+    if args.county_command == "init":
+        from desk.store.session import open_store
+
+        store = open_store(args.db)
+        r = init_county(store, code=args.code, name=args.name)
+        print(f"县级库 {r.code} {r.name}：{r.categories} 个纠纷类别，{r.departments} 个部门（目录第 {r.reference_version} 版）")
+        return EXIT_OK
+    svc = CountyService(_county_store(args.db), SystemClock(), actor="县级命令行")
+    if args.county_command == "halls":
+        halls = svc.halls()
+        if args.json:
+            print(json.dumps([{"code": h.code, "name": h.name, "acked_seq": h.acked_seq,
+                               "last_push_at": h.last_push_at.isoformat() if h.last_push_at else None,
+                               "alerts": h.alerts} for h in halls], ensure_ascii=False, indent=2))
+        else:
+            from desk.core.clock import CHINA_TZ
+
+            for h in halls:
+                seen = h.last_push_at.astimezone(CHINA_TZ).strftime("%Y-%m-%d %H:%M") if h.last_push_at else "—"
+                print(f"{h.code}\t{h.name}\t已收至第 {h.acked_seq} 号\t最近同步 {seen}"
+                      + (f"\t告警 {h.alerts} 条" if h.alerts else ""))
+        return EXIT_OK
+    if bool(args.file) == bool(args.case):
+        raise DeskError("请给出 --file visit.json（新登记并分流）或 --case CASE_NO（分流已有案件）之一")
+    if args.case:
+        d = svc.divert(args.case, to_hall=args.to_hall, reason=args.reason)
+    else:
+        data = _read_json(args.file)
+        if not isinstance(data, dict):
+            raise DeskError("来访 JSON 应为一个对象 {...}")
+        d = svc.divert_visit(data, to_hall=args.to_hall, reason=args.reason)
+    print(d.case_no)
+    print(f"已分流至 {d.to_hall} {d.to_hall_name}，该中心下次同步时收到", file=sys.stderr)
     return EXIT_OK

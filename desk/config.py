@@ -43,6 +43,16 @@ def resolve_db_url(explicit: str | None = None) -> str:
     return explicit or os.environ.get("DESK_DB_URL") or default_db_url()
 
 
+def resolve_county_url(explicit: str | None = None, settings: Settings | None = None) -> str:
+    """The county database: `--county URL`, else `DESK_COUNTY_URL`, else the settings file; "" if none."""
+    if explicit:
+        return explicit
+    env = os.environ.get("DESK_COUNTY_URL")
+    if env:
+        return env
+    return (settings or load_settings()).county_db_url
+
+
 @dataclass(frozen=True)
 class Settings:
     schema_version: int = SCHEMA_VERSION
@@ -52,6 +62,7 @@ class Settings:
     actor: str = "前台"
     speech_engine: str = ""  # QtTextToSpeech engine of the calling screen: "" = the platform's default
     no_show_after_recalls: int = 2  # a called visitor may be marked 过号 after this many recalls
+    sync_interval_s: int = 30  # how often the app syncs with the county in the background
 
 
 def load_settings(path: Path | None = None) -> Settings:

@@ -71,4 +71,6 @@ def append_event(
     )
     session.add(event)
     apply_event(session, event)
+    # a county store gives these their arrival seq and outbox entries before the commit (see county.py)
+    session.info.setdefault("appended_events", []).append(event)
     return event

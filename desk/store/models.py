@@ -23,6 +23,10 @@ class Hall(Base):
     phone: Mapped[str] = mapped_column(sa.String(20), default="")
     last_seq: Mapped[int] = mapped_column(sa.BigInteger, default=0)
     is_local: Mapped[bool] = mapped_column(default=False)
+    # County side: the highest hall_seq received from this hall without a gap (every event up to it is here).
+    acked_seq: Mapped[int] = mapped_column(sa.BigInteger, default=0, server_default="0")
+    registered_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    last_push_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 
 
 class Counter(Base):
@@ -72,6 +76,18 @@ class RoomRow(Base):
     staff: Mapped[list[dict[str, str]]] = mapped_column(JSONType, default=list)
     # [{"name": "县人社局", "mode": ...}]: departments stationed here
     departments: Mapped[list[dict[str, str]]] = mapped_column(JSONType, default=list)
+
+
+class DepartmentRow(Base):
+    """A department the center can summon (reference data kept by the county, copied down to the halls)."""
+
+    __tablename__ = "departments"
+
+    code: Mapped[str] = mapped_column(sa.String(40), primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(60), unique=True)
+    phone: Mapped[str] = mapped_column(sa.String(20), default="")
+    position: Mapped[int] = mapped_column(default=0)
+    active: Mapped[bool] = mapped_column(default=True)
 
 
 class MediatorRow(Base):
@@ -186,3 +202,63 @@ class PartyRow(Base):
     address: Mapped[str] = mapped_column(sa.String(200), default="")
     birth_date: Mapped[dt.date | None]
     sex: Mapped[str | None] = mapped_column(sa.String(2))
+
+
+# --- sync ----------------------------------------------------------------------------------------------
+
+
+class SyncMeta(Base):
+    """Facts about this store: `role` ("hall" or "county"), the county's `reference_version`."""
+
+    __tablename__ = "sync_meta"
+
+    key: Mapped[str] = mapped_column(sa.String(40), primary_key=True)
+    value: Mapped[str] = mapped_column(sa.String(200))
+
+
+class SyncState(Base):
+    """A hall's view of one peer (the county): what was pushed and pulled, and how the last attempt went."""
+
+    __tablename__ = "sync_state"
+
+    peer: Mapped[str] = mapped_column(sa.String(40), primary_key=True)
+    pushed_seq: Mapped[int] = mapped_column(sa.BigInteger, default=0)  # our hall_seq the county acknowledged
+    pulled_seq: Mapped[int] = mapped_column(sa.BigInteger, default=0)  # the county outbox seq we hold up to
+    reference_version: Mapped[int] = mapped_column(sa.BigInteger, default=0)
+    last_attempt_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    last_success_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    last_error: Mapped[str] = mapped_column(sa.String(500), default="")
+
+
+class CaseHolder(Base):
+    """County side: which halls hold a case (where it was registered, where it was diverted to)."""
+
+    __tablename__ = "case_holders"
+
+    case_id: Mapped[str] = mapped_column(ID, primary_key=True)
+    hall_code: Mapped[str] = mapped_column(sa.String(12), primary_key=True)
+
+
+class OutboxRow(Base):
+    """County side: an event a hall must pull. `seq` is assigned under the county's sequence lock, so it becomes
+    visible in order and a pull cursor on it never skips a row."""
+
+    __tablename__ = "county_outbox"
+    __table_args__ = (sa.Index("ix_county_outbox_hall_code_seq", "hall_code", "seq"),)
+
+    seq: Mapped[int] = mapped_column(sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True,
+                                     autoincrement=True)
+    hall_code: Mapped[str] = mapped_column(sa.String(12))
+    event_id: Mapped[str] = mapped_column(ID)
+
+
+class SyncAlert(Base):
+    """County side: a refused batch (a gap, a reused number, a schema mismatch) for the supervisor to see."""
+
+    __tablename__ = "sync_alerts"
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    hall_code: Mapped[str] = mapped_column(sa.String(12), index=True)
+    kind: Mapped[str] = mapped_column(sa.String(20))
+    detail: Mapped[str] = mapped_column(sa.String(500))
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime)

@@ -1,257 +1,202 @@
-"""Projections: fold case events into the `cases` and `parties` rows. A rebuild from the log gives the same rows."""
+"""Projections in the database: the `cases`, `parties` and `tickets` rows folded from the event log (see fold.py).
+
+Three ways in, one fold:
+- `apply_event`: the live path, one event appended in a hall's own transaction (the ORM rows are updated);
+- `ingest`: events that arrived from elsewhere (a push at the county, a pull at a hall), in bulk; every case they
+  touch is folded again from all its events, so the projections are a fold of the union whatever the arrival order;
+- `rebuild`: drop the projections and fold the whole log again.
+"""
 
 from __future__ import annotations
 
-import datetime as dt
-from collections.abc import Callable
+from collections import defaultdict
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from desk.store import fold
+from desk.store.fold import CaseState, EventData, Row
 from desk.store.models import CaseEvent, CaseRow, PartyRow, TicketRow
 
-# Order within a case: occurred_at, then (for events of one hall at the same instant) the hall's own
-# sequence, then the id, so a fold is deterministic whatever order the events arrived in.
-EVENT_ORDER = (CaseEvent.occurred_at, CaseEvent.hall_code, CaseEvent.hall_seq, CaseEvent.id)
+# Order within a case (fold.order_key): the registration first, then occurred_at, then (for events of one hall
+# at the same instant) the hall's own sequence, then the id, so a fold is deterministic whatever order the events
+# arrived in.
+REGISTRATION_LAST = (CaseEvent.kind != "registered")
+EVENT_ORDER = (REGISTRATION_LAST, CaseEvent.occurred_at, CaseEvent.hall_code, CaseEvent.hall_seq, CaseEvent.id)
 
-Applier = Callable[[Session, CaseEvent], None]
-_APPLIERS: dict[str, Applier] = {}
+CASE_COLUMNS = tuple(c.key for c in CaseRow.__table__.columns)
+PARTY_COLUMNS = tuple(c.key for c in PartyRow.__table__.columns)
+TICKET_COLUMNS = tuple(c.key for c in TicketRow.__table__.columns)
+
+CHUNK = 2000  # ids per IN (...) list
 
 
-def applies(kind: str) -> Callable[[Applier], Applier]:
-    def register(fn: Applier) -> Applier:
-        _APPLIERS[kind] = fn
-        return fn
+def event_order(session: Session) -> tuple[Any, ...]:
+    """EVENT_ORDER as the database must sort it: text in code point order (PostgreSQL: COLLATE "C"), the same
+    as Python's, so a fold in SQL order and one sorted in Python agree."""
+    if session.get_bind().dialect.name == "postgresql":
+        return (REGISTRATION_LAST, CaseEvent.occurred_at, CaseEvent.hall_code.collate("C"), CaseEvent.hall_seq,
+                CaseEvent.id.collate("C"))
+    return EVENT_ORDER
 
-    return register
+
+def _chunks(items: Sequence[str], size: int = CHUNK) -> Iterator[Sequence[str]]:
+    for i in range(0, len(items), size):
+        yield items[i:i + size]
+
+
+def _as_row(obj: Any, columns: Sequence[str]) -> Row:
+    return {c: getattr(obj, c) for c in columns}
+
+
+def as_event_data(ev: CaseEvent) -> EventData:
+    return EventData(ev.id, ev.hall_code, ev.hall_seq, ev.case_id, ev.kind, ev.payload, ev.occurred_at, ev.actor,
+                     ev.schema_version, ev.seq)
+
+
+# --- the live path ---------------------------------------------------------------------------------------
 
 
 def apply_event(session: Session, event: CaseEvent) -> None:
-    """Update the projections for one event; kinds without a projection change nothing."""
-    fn = _APPLIERS.get(event.kind)
-    if fn is not None:
-        fn(session, event)
+    """Update the projections for one newly appended event, in the same transaction.
 
-
-def _ts(value: str | None) -> dt.datetime | None:
-    return None if value is None else dt.datetime.fromisoformat(value)
-
-
-@applies("registered")
-def _registered(session: Session, ev: CaseEvent) -> None:
-    p: dict[str, Any] = ev.payload
-    deadline = _ts(p["deadline_at"])
-    assert deadline is not None
-    session.add(
-        CaseRow(
-            id=ev.case_id,
-            case_no=p["case_no"],
-            hall_code=ev.hall_code,
-            category_code=p["category"],
-            channel=p["channel"],
-            headcount=p["headcount"],
-            narrative=p["narrative"],
-            risk_flags=sorted(p["risk_flags"]),
-            state="registered",
-            repeat_visits=0,
-            status_token=p["status_token"],
-            registered_at=ev.occurred_at,
-            updated_at=ev.occurred_at,
-            deadline_at=deadline,
-            actor=ev.actor,
-        )
+    If the case already holds an event that sorts after this one (a clock set back, an event that came from
+    elsewhere with a later time), the case is folded again from its whole log instead."""
+    if not fold.projects(event.kind):
+        return
+    if event.kind != "registered" and _sorts_before_latest(session, event):
+        refold(session, [event.case_id])
+        return
+    case = session.get(CaseRow, event.case_id)
+    tickets = list(session.scalars(
+        sa.select(TicketRow).where(TicketRow.case_id == event.case_id).execution_options(populate_existing=True)))
+    state = CaseState(
+        case=None if case is None else _as_row(case, CASE_COLUMNS),
+        tickets={t.id: _as_row(t, TICKET_COLUMNS) for t in tickets},
     )
-    session.flush()  # parties and tickets reference the case
-    for i, party in enumerate(p["parties"]):
-        session.add(
-            PartyRow(
-                id=party["id"],
-                case_id=ev.case_id,
-                position=i,
-                role=party["role"],
-                name=party["name"],
-                name_initials=party["name_initials"],
-                is_organisation=party["is_organisation"],
-                id_number=party["id_number"],
-                phone=party["phone"],
-                address=party["address"],
-                birth_date=dt.date.fromisoformat(party["birth_date"]) if party["birth_date"] else None,
-                sex=party["sex"],
-            )
-        )
+    fold.apply(state, event)
+    if state.case is not None:
+        if case is None:
+            session.add(CaseRow(**state.case))
+            session.flush()  # parties and tickets reference the case
+        else:
+            _update(case, state.case)
+    if event.kind == "registered":
+        session.add_all(PartyRow(**p) for p in state.parties)
+    by_id = {t.id: t for t in tickets}
+    for tid, row in state.tickets.items():
+        existing = by_id.get(tid)
+        if existing is None:
+            session.add(TicketRow(**row))
+        else:
+            _update(existing, row)
 
 
-@applies("repeat_visit")
-def _repeat_visit(session: Session, ev: CaseEvent) -> None:
-    case = session.get(CaseRow, ev.case_id)
-    if case is None:
-        return
-    case.repeat_visits += 1
-    case.risk_flags = sorted(set(case.risk_flags) | {"repeat_visit"} | set(ev.payload.get("risk_flags", [])))
-    case.updated_at = max(case.updated_at, ev.occurred_at)
+def _update(obj: Any, row: Row) -> None:
+    for key, value in row.items():
+        if getattr(obj, key) != value:
+            setattr(obj, key, value)
 
 
-@applies("risk_flagged")
-def _risk_flagged(session: Session, ev: CaseEvent) -> None:
-    case = session.get(CaseRow, ev.case_id)
-    if case is None:
-        return
-    case.risk_flags = sorted(set(case.risk_flags) | set(ev.payload["flags"]))
-    case.updated_at = max(case.updated_at, ev.occurred_at)
+def _sorts_before_latest(session: Session, event: CaseEvent) -> bool:
+    latest = session.execute(
+        sa.select(REGISTRATION_LAST, CaseEvent.occurred_at, CaseEvent.hall_code, CaseEvent.hall_seq, CaseEvent.id)
+        .where(CaseEvent.case_id == event.case_id, CaseEvent.id != event.id)
+        .order_by(*(c.desc() for c in event_order(session)))
+        .limit(1)
+    ).first()
+    return latest is not None and (bool(latest[0]), *latest[1:]) > fold.order_key(event)
 
 
-# --- the queue ----------------------------------------------------------------------------------------
+# --- bulk: refold, ingest, rebuild ------------------------------------------------------------------------
 
 
-def _ticket(session: Session, ev: CaseEvent, key: str = "ticket_id") -> TicketRow | None:
-    return session.get(TicketRow, ev.payload[key])
+def load_events(session: Session, case_ids: Sequence[str]) -> dict[str, list[EventData]]:
+    """All events of these cases, grouped by case."""
+    out: dict[str, list[EventData]] = defaultdict(list)
+    cols = [getattr(CaseEvent, c) for c in fold.EVENT_COLUMNS]
+    for chunk in _chunks(list(case_ids)):
+        for r in session.execute(sa.select(*cols).where(CaseEvent.case_id.in_(chunk))):
+            out[r.case_id].append(fold.event_of(r))
+    return out
 
 
-def _case(session: Session, ev: CaseEvent) -> CaseRow | None:
-    return session.get(CaseRow, ev.case_id)
+def _forget(session: Session, case_ids: set[str]) -> None:
+    """Detach the ORM copies of these cases' projected rows (they are about to be replaced)."""
+    for obj in list(session.identity_map.values()):
+        if isinstance(obj, CaseRow) and obj.id in case_ids or \
+                isinstance(obj, (PartyRow, TicketRow)) and obj.case_id in case_ids:
+            session.expunge(obj)
 
 
-def _touch(case: CaseRow | None, ev: CaseEvent) -> None:
-    if case is not None:
-        case.updated_at = max(case.updated_at, ev.occurred_at)
+def replace_projections(session: Session, states: dict[str, CaseState], *, existing: Iterable[str]) -> None:
+    """Write the folded rows of these cases; the cases in `existing` have rows already, which are replaced."""
+    session.flush()
+    old = sorted(set(existing))
+    if old:
+        _forget(session, set(old))
+        for chunk in _chunks(old):
+            session.execute(sa.delete(TicketRow).where(TicketRow.case_id.in_(chunk)))
+            session.execute(sa.delete(PartyRow).where(PartyRow.case_id.in_(chunk)))
+            session.execute(sa.delete(CaseRow).where(CaseRow.id.in_(chunk)))
+    cases = [s.case for s in states.values() if s.case is not None]
+    parties = [p for s in states.values() if s.case is not None for p in s.parties]
+    tickets = [t for s in states.values() if s.case is not None for t in s.tickets.values()]
+    for table, rows in ((CaseRow, cases), (PartyRow, parties), (TicketRow, tickets)):
+        for i in range(0, len(rows), 5000):
+            session.execute(sa.insert(table), rows[i:i + 5000])
 
 
-def _new_ticket(session: Session, ev: CaseEvent, t: dict[str, Any]) -> None:
-    session.add(
-        TicketRow(
-            id=t["ticket_id"],
-            hall_code=ev.hall_code,
-            case_id=ev.case_id,
-            room_code=t["room"],
-            day=dt.date.fromisoformat(t["day"]),
-            number=t["number"],
-            label=t["label"],
-            priority_reasons=list(t["priority_reasons"]),
-            arrival_at=dt.datetime.fromisoformat(t["arrival_at"]),
-            queue_key=dt.datetime.fromisoformat(t["queue_key"]),
-            state="waiting",
-            recalls=0,
-            updated_at=ev.occurred_at,
-        )
-    )
+def refold(session: Session, case_ids: Iterable[str]) -> None:
+    """Fold these cases again from their whole log."""
+    ids = sorted(set(case_ids))
+    session.flush()
+    events = load_events(session, ids)
+    replace_projections(session, {cid: fold.fold(events.get(cid, [])) for cid in ids}, existing=ids)
 
 
-@applies("routed")
-def _routed(session: Session, ev: CaseEvent) -> None:
-    case = _case(session, ev)
-    if case is not None:
-        case.room_code = ev.payload["room"]
-        _touch(case, ev)
-
-
-@applies("ticket_issued")
-def _ticket_issued(session: Session, ev: CaseEvent) -> None:
-    _new_ticket(session, ev, ev.payload)
-    case = _case(session, ev)
-    if case is not None:
-        case.state = "waiting"
-        case.room_code = ev.payload["room"]
-        _touch(case, ev)
-
-
-def _set_ticket(state: str, **extra: str) -> Applier:
-    def apply(session: Session, ev: CaseEvent) -> None:
-        t = _ticket(session, ev)
-        if t is None:
-            return
-        t.state = state
-        t.updated_at = ev.occurred_at
-        for column, source in extra.items():
-            value = ev.occurred_at if source == "@time" else ev.actor if source == "@actor" else ev.payload.get(source)
-            setattr(t, column, value)
-        _touch(_case(session, ev), ev)
-
-    return apply
-
-
-_APPLIERS["parked"] = _set_ticket("parked")
-_APPLIERS["unparked"] = _set_ticket("waiting")
-_APPLIERS["no_show"] = _set_ticket("no_show")
-_APPLIERS["abandoned"] = _set_ticket("abandoned")
-_APPLIERS["service_finished"] = _set_ticket("done", finished_at="@time")
-
-
-@applies("called")
-def _called(session: Session, ev: CaseEvent) -> None:
-    t = _ticket(session, ev)
-    if t is None:
-        return
-    t.state, t.called_at, t.called_by, t.terminal, t.recalls = "called", ev.occurred_at, ev.actor, ev.payload.get(
-        "terminal"), 0
-    t.updated_at = ev.occurred_at
-    _touch(_case(session, ev), ev)
-
-
-@applies("recalled")
-def _recalled(session: Session, ev: CaseEvent) -> None:
-    t = _ticket(session, ev)
-    if t is None:
-        return
-    t.recalls += 1
-    t.called_at = ev.occurred_at
-    t.updated_at = ev.occurred_at
-    _touch(_case(session, ev), ev)
-
-
-@applies("requeued")
-def _requeued(session: Session, ev: CaseEvent) -> None:
-    t = _ticket(session, ev)
-    if t is None:
-        return
-    t.state = "waiting"
-    t.recalls = 0
-    t.queue_key = dt.datetime.fromisoformat(ev.payload["queue_key"])
-    t.updated_at = ev.occurred_at
-    _touch(_case(session, ev), ev)
-
-
-@applies("claimed")
-def _claimed(session: Session, ev: CaseEvent) -> None:
-    t = _ticket(session, ev)
-    if t is not None:
-        t.state = "serving"
-        t.served_at = ev.occurred_at
-        t.called_by = ev.actor
-        t.terminal = ev.payload.get("terminal")
-        t.updated_at = ev.occurred_at
-    case = _case(session, ev)
-    if case is not None:
-        case.state = "in_mediation"
-        _touch(case, ev)
-
-
-@applies("transferred")
-def _transferred(session: Session, ev: CaseEvent) -> None:
-    old = _ticket(session, ev, "from_ticket_id")
-    if old is not None:
-        old.state = "transferred"
-        old.updated_at = ev.occurred_at
-    _new_ticket(session, ev, ev.payload)
-    case = _case(session, ev)
-    if case is not None:
-        case.state = "waiting"
-        case.room_code = ev.payload["room"]
-        _touch(case, ev)
+def ingest(session: Session, new: Sequence[EventData], earlier: dict[str, list[EventData]]) -> None:
+    """Project events just inserted into the log that came from elsewhere. `earlier` holds, by case, the events
+    the store had before them (see `load_events`); those cases are folded again from the union."""
+    by_case: dict[str, list[EventData]] = defaultdict(list)
+    for ev in new:
+        by_case[ev.case_id].append(ev)
+    states: dict[str, CaseState] = {}
+    had_rows: list[str] = []
+    for cid, evs in by_case.items():
+        before = earlier.get(cid, [])
+        if before:
+            had_rows.append(cid)
+        states[cid] = fold.fold([*before, *evs])
+    replace_projections(session, states, existing=had_rows)
 
 
 def rebuild(session: Session) -> int:
-    """Drop the projections and fold the whole log again, in case order (see EVENT_ORDER)."""
+    """Drop the projections and fold the whole log again, case by case (see fold.py)."""
+    session.flush()
+    session.expunge_all()
     session.execute(sa.delete(TicketRow))
     session.execute(sa.delete(PartyRow))
     session.execute(sa.delete(CaseRow))
-    session.flush()
+    cols = [getattr(CaseEvent, c) for c in fold.EVENT_COLUMNS]
+    order = event_order(session)
+    rows = session.execute(sa.select(*cols).order_by(CaseEvent.case_id, *order)).yield_per(5000)
     count = 0
-    events = session.scalars(sa.select(CaseEvent).order_by(*EVENT_ORDER))
-    for ev in events:
-        apply_event(session, ev)
+    states: dict[str, CaseState] = {}
+    current: str | None = None
+    state = CaseState()
+    for r in rows:
+        ev = fold.event_of(r)
+        if ev.case_id != current:
+            current, state = ev.case_id, CaseState()
+            states[current] = state
+            if len(states) >= 5000:
+                last = states.pop(current)
+                replace_projections(session, states, existing=())
+                states = {current: last}
+        fold.apply(state, ev)
         count += 1
-        if count % 1000 == 0:
-            session.flush()
-    session.flush()
+    replace_projections(session, states, existing=())
     return count

@@ -28,7 +28,7 @@ logger = logging.getLogger(__name__)
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 # The newest Alembic revision; a store already there opens without loading Alembic (fast CLI start).
-HEAD_REVISION = "20261127_0003"
+HEAD_REVISION = "20261127_0004"
 
 
 # An execution option of the engine that `Store.read()` uses: its transactions only read.
@@ -328,6 +328,11 @@ class Store:
         with self._read_sessions.begin() as session:
             yield session
 
+    def before_commit(self, hook: Callable[[Session], None]) -> None:
+        """Run `hook(session)` in every unit of work just before it commits (inside its transaction)."""
+        if not sa.event.contains(self._sessions, "before_commit", hook):
+            sa.event.listen(self._sessions, "before_commit", hook)
+
     def dispose(self) -> None:
         """Close the store: the last WAL checkpoint (SQLite), then the connections. Safe to call twice."""
         if self._on_commit is not None and sa.event.contains(self.engine, "commit", self._on_commit):
@@ -364,4 +369,10 @@ def open_store(url: str, *, migrate_schema: bool = True) -> Store:
                 continue
             engine.dispose()
             raise StoreError(f"无法打开数据库：{e.orig}") from e
-    return Store(engine)
+    store = Store(engine)
+    if engine.dialect.name == "postgresql" and current_revision(engine) == HEAD_REVISION:
+        from desk.store import county
+
+        if county.store_role(store) == "county":
+            county.install(store)
+    return store

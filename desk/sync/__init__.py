@@ -1,0 +1,1 @@
+"""Hall <-> county replication of the event log (see engine.py)."""

@@ -1,0 +1,337 @@
+"""Hall <-> county sync: one round pushes the hall's unacknowledged events, pulls what the county holds for it,
+and refreshes the reference data. Every step is safe to repeat, so a cut connection only means "run it again".
+
+Push: the county says which of our hall_seq it holds everything up to (`acked_seq`); we send the next batch in
+hall_seq order; the county takes it in and updates its projections in one transaction (county.receive_push); only
+after that commit do we move our `pushed_seq`. If the acknowledgment is lost, the next round asks again and
+resends; the county skips what it has.
+Pull: the county's outbox for this hall, by its seq; the events and the new cursor are written in one local
+transaction, so a cut mid-pull resumes where the last committed batch ended.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from sqlalchemy.engine import make_url
+
+from desk.core.clock import Clock, SystemClock
+from desk.errors import DeskError
+from desk.store import county
+from desk.store.county import BatchRefused, HallIdentity
+from desk.store.fold import EVENT_COLUMNS, EventData, event_of
+from desk.store.models import CaseEvent, CategoryRow, DepartmentRow, Hall, SyncState
+from desk.store.session import HEAD_REVISION, MIGRATIONS, Store, create_engine
+
+logger = logging.getLogger(__name__)
+
+PEER = "county"
+BATCH = 5000
+CONNECT_TIMEOUT_S = 10
+
+
+class SyncError(DeskError):
+    """A round that could not finish; `message` is plain Chinese and never holds a password."""
+
+
+class SyncRefused(SyncError):
+    """The county refused our events (a gap, a reused number, a schema mismatch): retrying will not help."""
+
+
+def _known_revisions() -> list[str]:
+    return sorted(p.name[:13] for p in (MIGRATIONS / "versions").glob("2*_*.py"))
+
+
+KNOWN_REVISIONS = _known_revisions()
+
+
+def safe_url(url: str) -> str:
+    """The URL as it may be shown or logged: without its password."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:  # noqa: BLE001 - not a URL at all: show nothing of it
+        return "（无效的地址）"
+
+
+def scrub(text: str, url: str) -> str:
+    """Remove the URL's password from a message, wherever a driver may have echoed it."""
+    try:
+        password = make_url(url).password
+    except Exception:  # noqa: BLE001
+        password = None
+    if password:
+        text = text.replace(str(password), "***")
+    return re.sub(r"(://[^:/@\s]*:)[^@\s]*@", r"\1***@", text)
+
+
+@dataclass(frozen=True)
+class SyncStatus:
+    """What the status bar shows."""
+
+    last_success_at: dt.datetime | None
+    last_attempt_at: dt.datetime | None
+    last_error: str
+    waiting: int  # our events the county has not acknowledged
+    pushed_seq: int
+    pulled_seq: int
+
+
+@dataclass(frozen=True)
+class RoundReport:
+    pushed: int
+    pulled: int
+    acked_seq: int
+    reference_updated: bool
+    seconds: float
+
+
+def sync_status(local: Store) -> SyncStatus:
+    with local.read() as s:
+        hall = s.scalars(sa.select(Hall).where(Hall.is_local)).first()
+        state = s.get(SyncState, PEER)
+    last_seq = int(hall.last_seq) if hall else 0
+    if state is None:
+        return SyncStatus(None, None, "", last_seq, 0, 0)
+    return SyncStatus(state.last_success_at, state.last_attempt_at, state.last_error,
+                      max(0, last_seq - int(state.pushed_seq)), int(state.pushed_seq), int(state.pulled_seq))
+
+
+def open_county(url: str) -> Store:
+    """Connect to the county store (no migrations: the county is upgraded by `desk county init`)."""
+    u = make_url(url)
+    if u.get_backend_name() != "postgresql":
+        raise SyncError(f"县级数据库应为 PostgreSQL：{safe_url(url)}")
+    if "connect_timeout" not in u.query:  # a dead rural link fails a round in seconds, not minutes
+        u = u.update_query_dict({"connect_timeout": str(CONNECT_TIMEOUT_S)})
+    return Store(create_engine(u.render_as_string(hide_password=False)))
+
+
+def check_schema(session: sa.orm.Session) -> None:
+    """Refuse a county whose schema differs from ours, before anything is written (the row lock keeps a
+    migration from slipping in before our commit)."""
+    try:
+        rev = session.execute(sa.text("SELECT version_num FROM alembic_version FOR SHARE")).scalar()
+    except sa.exc.ProgrammingError:
+        raise SyncRefused("县级数据库尚未建立：请先在县级运行 desk county init") from None
+    if rev == HEAD_REVISION:
+        if county.get_meta(session, county.ROLE) != "county":
+            raise SyncRefused("所连接的数据库不是县级库（未用 desk county init 建立）")
+        return
+    if rev in KNOWN_REVISIONS:
+        raise SyncRefused(f"县级数据库结构版本较旧（{rev}），请先在县级运行 desk county init 升级；本批未写入")
+    raise SyncRefused(f"县级数据库结构版本（{rev}）比本机软件新（{HEAD_REVISION}），请先升级本机软件；本批未写入")
+
+
+class Syncer:
+    """Sync one hall's store with the county store."""
+
+    def __init__(self, local: Store, county_url: str, *, clock: Clock | None = None, batch: int = BATCH,
+                 county_store: Store | None = None) -> None:
+        self.local = local
+        self.county_url = county_url
+        self.clock = clock or SystemClock()
+        self.batch = batch
+        self._county = county_store
+
+    @property
+    def county(self) -> Store:
+        if self._county is None:
+            self._county = open_county(self.county_url)
+        return self._county
+
+    def close(self) -> None:
+        if self._county is not None:
+            self._county.dispose()
+            self._county = None
+
+    def status(self) -> SyncStatus:
+        return sync_status(self.local)
+
+    # --- one round ---------------------------------------------------------------------------------------
+
+    def run_once(self) -> RoundReport:
+        """Push, pull and refresh the reference data; records the outcome in sync_state. Raises SyncError."""
+        started = time.perf_counter()
+        now = self.clock.now()
+        try:
+            hall = self._hall()
+            pushed, acked = self._push(hall)
+            pulled = self._pull(hall)
+            ref = self._reference()
+        except BatchRefused as e:
+            self._record(now, error=e.message)
+            raise SyncRefused(e.message) from e
+        except SyncError as e:
+            self._record(now, error=e.message)
+            raise
+        except (sa.exc.DBAPIError, OSError) as e:
+            message = self._explain(e)
+            self._record(now, error=message)
+            self._drop_connections()
+            raise SyncError(message) from None
+        self._record(now, success=True)
+        report = RoundReport(pushed, pulled, acked, ref, time.perf_counter() - started)
+        if pushed or pulled or ref:
+            logger.info("sync with %s: pushed %d, pulled %d%s", safe_url(self.county_url), pushed, pulled,
+                        ", reference data updated" if ref else "")
+        return report
+
+    def run_every(self, seconds: float, *, stop: Callable[[], bool] = lambda: False,
+                  on_round: Callable[[RoundReport | SyncError], None] | None = None) -> None:
+        """Rounds every `seconds` until `stop()`; a failed round is reported and retried at the next tick."""
+        while not stop():
+            try:
+                result: RoundReport | SyncError = self.run_once()
+            except SyncError as e:
+                logger.warning("sync failed: %s", e.message)
+                result = e
+            if on_round is not None:
+                on_round(result)
+            deadline = time.monotonic() + seconds
+            while not stop() and time.monotonic() < deadline:
+                time.sleep(min(0.2, max(0.0, deadline - time.monotonic())))
+
+    def _hall(self) -> HallIdentity:
+        with self.local.read() as s:
+            row = s.scalars(sa.select(Hall).where(Hall.is_local)).first()
+            if row is None:
+                raise SyncError("本机数据库尚未初始化：请先运行 desk init")
+            if county.get_meta(s, county.ROLE) == "county":
+                raise SyncError("这是县级库，不能作为下级同步")
+            return HallIdentity(row.code, row.name, row.phone)
+
+    def _explain(self, e: BaseException) -> str:
+        where = safe_url(self.county_url)
+        orig = getattr(e, "orig", None) or e
+        detail = scrub(str(orig).strip().splitlines()[0] if str(orig).strip() else type(orig).__name__,
+                       self.county_url)
+        if isinstance(e, (sa.exc.OperationalError, OSError)):
+            return f"无法连接县级数据库（{where}）：{detail}；本机继续工作，稍后自动重试"
+        return f"与县级数据库同步出错（{where}）：{detail}"
+
+    def _drop_connections(self) -> None:
+        if self._county is not None:
+            self._county.engine.dispose()
+
+    def _record(self, now: dt.datetime, *, success: bool = False, error: str = "") -> None:
+        with self.local.unit_of_work() as s:
+            state = self._state(s)
+            state.last_attempt_at = now
+            if success:
+                state.last_success_at = now
+                state.last_error = ""
+            else:
+                state.last_error = error[:500]
+
+    @staticmethod
+    def _state(s: sa.orm.Session) -> SyncState:
+        state = s.get(SyncState, PEER)
+        if state is None:
+            state = SyncState(peer=PEER, pushed_seq=0, pulled_seq=0, reference_version=0, last_error="")
+            s.add(state)
+            s.flush()
+        return state
+
+    # --- push ----------------------------------------------------------------------------------------------
+
+    def _push(self, hall: HallIdentity) -> tuple[int, int]:
+        with self.county.unit_of_work() as cs:
+            check_schema(cs)
+            acked = county.receive_push(cs, hall, [], self.clock.now())
+        with self.local.read() as s:
+            last_seq = int(s.scalar(sa.select(Hall.last_seq).where(Hall.code == hall.code)) or 0)
+        if acked > last_seq:
+            detail = (f"县级库已收到本中心至第 {acked} 号事件，本机只到第 {last_seq} 号：本机数据库可能从旧备份恢复。"
+                      "同步已停止，请联系县级管理员")
+            county.alert(self.county, hall.code, "reused", detail, self.clock.now())
+            raise SyncRefused(detail)
+        self._set_pushed(acked)
+        sent = 0
+        while acked < last_seq:
+            events = self._unpushed(hall.code, acked)
+            if not events:
+                break
+            try:
+                with self.county.unit_of_work() as cs:
+                    check_schema(cs)
+                    acked = county.receive_push(cs, hall, events, self.clock.now())
+            except BatchRefused as e:
+                county.alert(self.county, hall.code, e.kind, e.message, self.clock.now())
+                raise
+            self._set_pushed(acked)
+            sent += len(events)
+        return sent, acked
+
+    def _unpushed(self, hall_code: str, after: int) -> list[EventData]:
+        cols = [getattr(CaseEvent, c) for c in EVENT_COLUMNS]
+        with self.local.read() as s:
+            rows = s.execute(sa.select(*cols).where(CaseEvent.hall_code == hall_code, CaseEvent.hall_seq > after)
+                             .order_by(CaseEvent.hall_seq).limit(self.batch))
+            return [event_of(r) for r in rows]
+
+    def _set_pushed(self, acked: int) -> None:
+        with self.local.unit_of_work() as s:
+            state = self._state(s)
+            if state.pushed_seq != acked:
+                state.pushed_seq = acked
+
+    # --- pull ----------------------------------------------------------------------------------------------
+
+    def _pull(self, hall: HallIdentity) -> int:
+        taken = 0
+        while True:
+            with self.local.read() as s:
+                state = s.get(SyncState, PEER)
+                cursor = int(state.pulled_seq) if state else 0
+            with self.county.read() as cs:
+                batch = county.outbox_since(cs, hall.code, cursor, self.batch)
+            if not batch:
+                return taken
+            with self.local.unit_of_work() as s:
+                state = self._state(s)
+                if state.pulled_seq != cursor:  # another process of this hall pulled meanwhile
+                    continue
+                taken += county.take_in(s, [e for _, e in batch])
+                state.pulled_seq = batch[-1][0]
+            if len(batch) < self.batch:
+                return taken
+
+    # --- reference data ------------------------------------------------------------------------------------
+
+    def _reference(self) -> bool:
+        with self.county.read() as cs:
+            version = int(county.get_meta(cs, county.REFERENCE_VERSION) or 0)
+            with self.local.read() as s:
+                state = s.get(SyncState, PEER)
+                have = int(state.reference_version) if state else 0
+            if version <= have:
+                return False
+            categories = [(c.code, c.name, c.deadline_class, list(c.aliases), c.position, c.active)
+                          for c in cs.scalars(sa.select(CategoryRow))]
+            departments = [(d.code, d.name, d.phone, d.position, d.active)
+                           for d in cs.scalars(sa.select(DepartmentRow))]
+        with self.local.unit_of_work() as s:
+            cats = {c.code: c for c in s.scalars(sa.select(CategoryRow))}
+            for code, name, cls, aliases, position, active in categories:
+                row = cats.get(code)
+                if row is None:
+                    s.add(CategoryRow(code=code, name=name, deadline_class=cls, aliases=aliases, position=position,
+                                      active=active))
+                else:
+                    row.name, row.deadline_class, row.aliases, row.position, row.active = (
+                        name, cls, aliases, position, active)
+            deps = {d.code: d for d in s.scalars(sa.select(DepartmentRow))}
+            for code, name, phone, position, active in departments:
+                drow = deps.get(code)
+                if drow is None:
+                    s.add(DepartmentRow(code=code, name=name, phone=phone, position=position, active=active))
+                else:
+                    drow.name, drow.phone, drow.position, drow.active = name, phone, position, active
+            self._state(s).reference_version = version
+        return True
