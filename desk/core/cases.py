@@ -67,6 +67,7 @@ MANUAL_RISK_FLAGS = (RiskFlag.CIVIL_TO_CRIMINAL, RiskFlag.EXTREME_BEHAVIOUR, Ris
 
 class CaseState(enum.StrEnum):
     REGISTERED = "registered"
+    DIVERTED = "diverted"  # 上级分流: sent down to a hall, which routes it to a room
     WAITING = "waiting"
     IN_MEDIATION = "in_mediation"
     TRANSFERRED = "transferred"
@@ -85,6 +86,7 @@ class CaseState(enum.StrEnum):
 
 STATE_LABELS = {
     CaseState.REGISTERED: "已受理",
+    CaseState.DIVERTED: "已分流",
     CaseState.WAITING: "排队中",
     CaseState.IN_MEDIATION: "调解中",
     CaseState.TRANSFERRED: "已转办",

@@ -110,7 +110,7 @@ class CountyService:
         """The halls registry: every hall that has synced, with what the county holds of it."""
         with self._store.read() as s:
             alerts = dict(s.execute(sa.select(SyncAlert.hall_code, sa.func.count()).group_by(SyncAlert.hall_code))
-                          .tuples().all())
+                          .all())
             return [HallEntry(h.code, h.name, int(h.acked_seq), h.registered_at, h.last_push_at,
                               int(alerts.get(h.code, 0)))
                     for h in s.scalars(sa.select(Hall).where(Hall.is_local.is_(False)).order_by(Hall.code))]

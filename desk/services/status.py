@@ -91,4 +91,6 @@ def _describe(state: str, ticket_state: str | None, ticket: str | None, ahead: i
         return "排队中", f"排队号 {ticket}，{who}", f"请留意大厅叫号屏，叫号后到{room or '功能室'}"
     if ticket_state == "no_show":
         return "排队中", f"排队号 {ticket} 已过号", "请到前台说明，重新排队"
+    if state == "diverted":
+        return "已受理", "您的事项已分流至属地综治中心办理", "属地综治中心将安排调解室并联系您"
     return "已受理", "您的来访已登记受理", "工作人员正在为您分派功能室"

@@ -42,6 +42,7 @@ EVENT_KIND_LABELS = {
     "abandoned": "离开",
     "service_finished": "结束接待",
     "document_printed": "打印文书",
+    "diverted": "上级分流",
 }
 # What a `document_printed` event printed: 打印回执, or 补打回执 for a reprint.
 DOCUMENT_LABELS = {
