@@ -29,6 +29,7 @@ def _private_dirs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("DESK_CONFIG_DIR", str(tmp_path / "config"))
     monkeypatch.setenv("DESK_LOG_DIR", str(tmp_path / "log"))
     monkeypatch.delenv("DESK_DB_URL", raising=False)
+    monkeypatch.delenv("DESK_COUNTY_URL", raising=False)
 
 
 def _pg_available() -> str | None:

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from desk.core import queue as q
 from desk.core.clock import CHINA_TZ, Clock, local_date
 from desk.core.ids import new_id
+from desk.core.parties import mask_id_number
 from desk.core.queue import TicketState
 from desk.core.routing import (
     COUNSELLING_KIND,
@@ -25,7 +26,17 @@ from desk.core.routing import (
 )
 from desk.errors import DeskError, NotFound, ValidationError
 from desk.store.events import append_event, bump_counter
-from desk.store.models import CaseRow, Counter, Hall, MediatorRow, PartyRow, RoomRow, TicketRow
+from desk.store.models import (
+    CaseEvent,
+    CaseRow,
+    CategoryRow,
+    Counter,
+    Hall,
+    MediatorRow,
+    PartyRow,
+    RoomRow,
+    TicketRow,
+)
 from desk.store.session import Store
 
 logger = logging.getLogger(__name__)
@@ -110,6 +121,23 @@ class CallView:
     @property
     def spoken(self) -> str:
         return q.spoken_announcement(self.ticket, self.room_name, self.room_number)
+
+
+@dataclass(frozen=True)
+class DivertedCase:
+    """A case the county diverted to this hall (上级分流), waiting to be routed to one of its rooms."""
+
+    case_no: str
+    category_code: str
+    category_name: str
+    applicant_name: str
+    applicant_id_masked: str
+    headcount: int
+    registered_at: dt.datetime
+    diverted_at: dt.datetime | None
+    diverted_by: str
+    from_hall: str
+    reason: str
 
 
 @dataclass(frozen=True)
@@ -636,6 +664,44 @@ class HallService:
             edits = s.scalar(sa.select(Counter.value).where(Counter.hall_code == self.hall_code,
                                                             Counter.name == ROOM_EDITS)) or 0
             return int(events) + int(edits)
+
+    def diverted_cases(self) -> list[DivertedCase]:
+        """The cases the county diverted to this hall that no room has taken yet, longest waiting first; the
+        reason is the one given with the latest diversion."""
+        with self._store.read() as s:
+            cases = s.execute(
+                sa.select(CaseRow, CategoryRow.name).outerjoin(CategoryRow, CategoryRow.code == CaseRow.category_code)
+                .where(CaseRow.state == "diverted", CaseRow.hall_code == self.hall_code)
+            ).all()
+            ids = [c.id for c, _ in cases]
+            applicants: dict[str, PartyRow] = {}
+            diversions: dict[str, CaseEvent] = {}
+            for chunk in (ids[i:i + 500] for i in range(0, len(ids), 500)):
+                for p in s.scalars(sa.select(PartyRow).where(PartyRow.case_id.in_(chunk), PartyRow.role == "applicant")
+                                   .order_by(PartyRow.position)):
+                    applicants.setdefault(p.case_id, p)
+                for e in s.scalars(sa.select(CaseEvent).where(CaseEvent.case_id.in_(chunk),
+                                                              CaseEvent.kind == "diverted")
+                                   .order_by(CaseEvent.occurred_at, CaseEvent.seq)):
+                    diversions[e.case_id] = e  # the latest wins
+            out = []
+            for c, category in cases:
+                a, d = applicants.get(c.id), diversions.get(c.id)
+                payload = d.payload if d is not None else {}
+                out.append(DivertedCase(
+                    case_no=c.case_no, category_code=c.category_code, category_name=category or c.category_code,
+                    applicant_name=a.name if a else "",
+                    applicant_id_masked=mask_id_number(a.id_number) if a and a.id_number else "",
+                    headcount=c.headcount, registered_at=c.registered_at,
+                    diverted_at=d.occurred_at if d is not None else None, diverted_by=d.actor if d is not None else "",
+                    from_hall=str(payload.get("from_hall") or ""), reason=str(payload.get("reason") or "")))
+        return sorted(out, key=lambda x: (x.diverted_at or x.registered_at, x.case_no))
+
+    def diverted_count(self) -> int:
+        """How many diverted cases wait to be routed here: one indexed count, cheap enough to poll."""
+        with self._store.read() as s:
+            return int(s.scalar(sa.select(sa.func.count()).select_from(CaseRow).where(
+                CaseRow.state == "diverted", CaseRow.hall_code == self.hall_code)) or 0)
 
     def active_ticket(self, case_no: str) -> TicketView | None:
         """The case's ticket that is still in a queue (waiting, called or parked), if any."""

@@ -1,5 +1,7 @@
 """The front desk's main window: the registration form (with routing and tickets), a menu with the desk's
-shortcuts, case search, and the hall's other windows (room terminals, the calling screen, the rooms' settings)."""
+shortcuts, case search, the hall's other windows (room terminals, the calling screen, the rooms' settings), sync
+with the county in the status bar and the cases the county diverted here. Opened on the county's store, it
+diverts instead (上级分流): a registered case goes to a hall, not to a room."""
 
 from __future__ import annotations
 
@@ -29,6 +31,8 @@ from PySide6.QtWidgets import (
 from desk.errors import DeskError
 from desk.forms.registration import RegistrationForm
 from desk.ui.case_history import CaseHistoryDialog
+from desk.ui.divert_dialog import DivertDialog
+from desk.ui.diverted import DivertedCasesDialog
 from desk.ui.hall_display import HallDisplay
 from desk.ui.mediators_dialog import MediatorsDialog
 from desk.ui.models.case_table import CaseTableModel
@@ -38,9 +42,12 @@ from desk.ui.speech import Announcer
 
 if TYPE_CHECKING:
     from desk.core.clock import Clock
+    from desk.services.county import CountyService, Diversion
     from desk.services.hall import HallService, IssuedTicket
     from desk.services.registration import RegistrationResult, RegistrationService
+    from desk.sync.engine import RoundReport
     from desk.ui.printing import CaseReceipts
+    from desk.ui.sync_bar import SyncStatusBar
 
 logger = logging.getLogger(__name__)
 
@@ -153,12 +160,16 @@ class MainWindow(QMainWindow):
     def __init__(
         self, service: RegistrationService, *, hall: HallService, new_hall: Callable[[], HallService],
         store_label: str = "", clock: Clock | None = None, speech_engine: str = "",
-        receipts: CaseReceipts | None = None, parent: QWidget | None = None,
+        receipts: CaseReceipts | None = None, sync_bar: SyncStatusBar | None = None,
+        county: CountyService | None = None, parent: QWidget | None = None,
     ) -> None:
         """`hall` serves this desk (routing, tickets); `new_hall` gives each room terminal or calling screen
         opened from the menu a hall service of its own (its own on-duty mediator); `receipts` prints receipts
-        (F9 after a registration, 补打 in a case's history)."""
+        (F9 after a registration, 补打 in a case's history); `sync_bar` shows (and runs) sync with the county;
+        `county` is given when the store is the county's: registrations are then diverted to a hall."""
         super().__init__(parent)
+        self.county = county
+        self.sync_bar = sync_bar
         self._service = service
         self.receipts = receipts
         if receipts is not None:
@@ -169,9 +180,15 @@ class MainWindow(QMainWindow):
         self._speech_engine = speech_engine
         hall_info = service.hall
         self.setWindowTitle(self.tr("一厅通 · {hall}").format(hall=hall_info.name))
-        self.form = RegistrationForm(service, hall=hall, clock=clock, receipts=receipts, parent=self)
+        if county is not None:
+            self.setWindowTitle(self.tr("一厅通 · {hall} · 县级").format(hall=hall_info.name))
+        # At the county a registered case is diverted to a hall (the dialog), not routed to a room.
+        self.form = RegistrationForm(service, hall=hall if county is None else None, clock=clock,
+                                     receipts=receipts, parent=self)
         self.setCentralWidget(self.form)
         self.search_dialog: CaseSearchDialog | None = None
+        self.diverted_dialog: DivertedCasesDialog | None = None
+        self.divert_dialog: DivertDialog | None = None
         self.rooms_dialog: RoomsDialog | None = None
         self.mediators_dialog: MediatorsDialog | None = None
         self.terminals: list[RoomTerminal] = []
@@ -179,6 +196,22 @@ class MainWindow(QMainWindow):
 
         self.hall_label = QLabel(self.tr("{name}（{code}）").format(name=hall_info.name, code=hall_info.code), self)
         self.store_label = QLabel(store_label, self)
+        # 上级分流 waiting here: a button in the status bar, shown while there are any (opens the list).
+        self.diverted_button = QPushButton(self)
+        self.diverted_button.setFlat(True)
+        self.diverted_button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.diverted_button.setStyleSheet("QPushButton { color: #b45309; font-weight: bold; padding: 0 6px; }")
+        self.diverted_button.setToolTip(self.tr("县级分流到本中心、尚未分派功能室的案件（Ctrl+D）"))
+        self.diverted_button.hide()
+        self.diverted_button.clicked.connect(self._on_diverted_requested)
+        self._diverted_known = 0  # the fewest diverted cases seen waiting since the last round: news is above it
+        self.statusBar().addPermanentWidget(self.diverted_button)
+        if sync_bar is not None:
+            sync_bar.setParent(self)
+            self.statusBar().addPermanentWidget(sync_bar)
+            sync_bar.sig_refreshed.connect(self._on_sync_status_refreshed)
+            if sync_bar.runner is not None:
+                sync_bar.runner.sig_finished.connect(self._on_sync_finished)
         self.statusBar().addPermanentWidget(self.hall_label)
         if store_label:
             self.statusBar().addPermanentWidget(self.store_label)
@@ -186,6 +219,7 @@ class MainWindow(QMainWindow):
         self.form.sig_registered.connect(self._on_registered)
         self.form.sig_ticket_issued.connect(self._on_ticket_issued)
         self.form.sig_print_failed.connect(self._on_print_failed)
+        self._diverted_known = self.update_diverted_count()
         self._fit_to_screen(1180, 820)
 
     def _fit_to_screen(self, width: int, height: int) -> None:
@@ -213,8 +247,19 @@ class MainWindow(QMainWindow):
         self.find_action.setShortcut(QKeySequence("Ctrl+F"))
         self.find_action.triggered.connect(self._on_find_requested)
         case_menu.addAction(self.find_action)
+        case_menu.addSeparator()
+        if self.county is None:
+            self.divert_action = QAction(self.tr("上级分流案件…"), self)
+            self.divert_action.setToolTip(self.tr("县级分流到本中心的案件：查看并分派功能室"))
+            self.divert_action.triggered.connect(self._on_diverted_requested)
+        else:
+            self.divert_action = QAction(self.tr("分流案件至下级中心…"), self)
+            self.divert_action.triggered.connect(self._on_divert_requested)
+        self.divert_action.setShortcut(QKeySequence("Ctrl+D"))
+        case_menu.addAction(self.divert_action)
 
         hall_menu = self.menuBar().addMenu(self.tr("大厅(&H)"))
+        hall_menu.menuAction().setVisible(self.county is None)  # the county has no rooms of its own
         self.terminal_action = QAction(self.tr("功能室终端…"), self)
         self.terminal_action.triggered.connect(self._on_terminal_requested)
         hall_menu.addAction(self.terminal_action)
@@ -304,6 +349,88 @@ class MainWindow(QMainWindow):
         self.mediators_dialog.raise_()
         return self.mediators_dialog
 
+    # --- 上级分流 ----------------------------------------------------------------------------------
+
+    def open_diverted_cases(self) -> DivertedCasesDialog:
+        """The cases the county diverted here (one dialog per window, read again each time it is opened)."""
+        if self.diverted_dialog is None:
+            self.diverted_dialog = DivertedCasesDialog(self._hall_service, self._service, receipts=self.receipts,
+                                                       parent=self)
+            self.diverted_dialog.sig_ticket_issued.connect(self._on_ticket_issued)
+            self.diverted_dialog.sig_count_changed.connect(self._show_diverted_count)
+        else:
+            self.diverted_dialog.reload()
+        self.diverted_dialog.show()
+        self.diverted_dialog.raise_()
+        self.diverted_dialog.activateWindow()
+        self.diverted_dialog.view.setFocus()
+        return self.diverted_dialog
+
+    def open_divert_dialog(self, case_no: str = "", *, summary: str = "") -> DivertDialog | None:
+        """At the county: divert `case_no` (just registered), or a case the supervisor types, to a hall."""
+        if self.county is None:
+            return None
+        if self.divert_dialog is not None:
+            self.divert_dialog.close()
+        dialog = DivertDialog(self.county, case_no=case_no, summary=summary, parent=self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.sig_diverted.connect(self._on_diverted)
+        if case_no:
+            dialog.rejected.connect(lambda c=case_no: self._on_divert_cancelled(c))
+        dialog.destroyed.connect(lambda _obj=None, d=dialog: self._forget_divert_dialog(d))
+        self.divert_dialog = dialog
+        dialog.open()
+        return dialog
+
+    def update_diverted_count(self) -> int:
+        """Read how many diverted cases wait here and show it in the status bar (hidden when none)."""
+        if self.county is not None:
+            return 0
+        try:
+            n = self._hall_service.diverted_count()
+        except DeskError:
+            return 0
+        self._show_diverted_count(n)
+        return n
+
+    def _show_diverted_count(self, n: int) -> None:
+        self._diverted_known = min(self._diverted_known, n)
+        self.diverted_button.setText(self.tr("上级分流 {n} 件待分派").format(n=n))
+        self.diverted_button.setVisible(n > 0 and self.county is None)
+
+    def _forget_divert_dialog(self, dialog: DivertDialog) -> None:
+        if self.divert_dialog is dialog:
+            self.divert_dialog = None
+
+    def _on_diverted_requested(self) -> None:
+        self.open_diverted_cases()
+
+    def _on_divert_requested(self) -> None:
+        self.open_divert_dialog()
+
+    def _on_diverted(self, diversion: Diversion) -> None:
+        self.statusBar().showMessage(self.tr("已将 {case_no} 分流至{hall}（{code}）").format(
+            case_no=diversion.case_no, hall=diversion.to_hall_name, code=diversion.to_hall), 15000)
+        self.form.focus_first_field()
+
+    def _on_divert_cancelled(self, case_no: str) -> None:
+        self.statusBar().showMessage(self.tr("已登记 {case_no}，未分流（可用 Ctrl+D 分流）").format(case_no=case_no),
+                                     15000)
+        self.form.focus_first_field()
+
+    def _on_sync_status_refreshed(self, _status: object) -> None:
+        self.update_diverted_count()
+
+    def _on_sync_finished(self, report: RoundReport) -> None:
+        waiting = self.update_diverted_count()
+        new, self._diverted_known = waiting - self._diverted_known, waiting
+        if new > 0:
+            self.statusBar().showMessage(self.tr("收到县级分流案件 {n} 件").format(n=new), 30000)
+        elif report.pulled:
+            self.statusBar().showMessage(self.tr("已从县级库收到 {n} 条记录").format(n=report.pulled), 10000)
+        if self.diverted_dialog is not None and self.diverted_dialog.isVisible():
+            self.diverted_dialog.reload()
+
     def _forget_window(self, window: QWidget) -> None:
         if window in self.terminals:
             self.terminals.remove(window)
@@ -327,6 +454,7 @@ class MainWindow(QMainWindow):
         self.open_rooms_dialog()
 
     def _on_ticket_issued(self, issued: IssuedTicket) -> None:
+        self._refresh_sync_status()
         self.statusBar().showMessage(self.tr("{case_no}：排队号 {label}，{room}").format(
             case_no=issued.ticket.case_no, label=issued.ticket.label,
             room=f"{issued.room.number}号{issued.room.name}"), 10000)
@@ -339,19 +467,29 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(self.tr("回执未打印"), 10000)
 
     def _on_registered(self, result: RegistrationResult) -> None:
+        self._refresh_sync_status()
         if result.is_repeat:
             text = self.tr("已记为案件 {case_no} 的重复访").format(case_no=result.case_no)
         else:
             text = self.tr("已登记 {case_no}").format(case_no=result.case_no)
         self.statusBar().showMessage(text, 10000)
+        if self.county is not None:
+            self.open_divert_dialog(result.case_no, summary=self.form.banner.summary.text())
+
+    def _refresh_sync_status(self) -> None:
+        if self.sync_bar is not None:
+            self.sync_bar.refresh()
 
     def showEvent(self, event: QShowEvent) -> None:  # noqa: N802 - Qt's name
         super().showEvent(event)
         self.form.focus_first_field()
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt's name
-        if self.search_dialog is not None:
-            self.search_dialog.close()
+        if self.sync_bar is not None:
+            self.sync_bar.shutdown()
+        for dialog in (self.search_dialog, self.diverted_dialog, self.divert_dialog):
+            if dialog is not None:
+                dialog.close()
         for window in [*self.terminals, *self.displays]:
             window.close()
         super().closeEvent(event)

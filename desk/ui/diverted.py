@@ -1,0 +1,381 @@
+"""上级分流 at the hall: the cases the county diverted here, each with its whole history, routed to a room with the
+same proposal / confirm / override step as a walk-in; a routed case leaves the list."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from PySide6.QtCore import (
+    QAbstractTableModel,
+    QEvent,
+    QItemSelection,
+    QModelIndex,
+    QObject,
+    QPersistentModelIndex,
+    Qt,
+    Signal,
+)
+from PySide6.QtGui import QKeyEvent, QKeySequence, QShortcut
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QDialog,
+    QDialogButtonBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QPushButton,
+    QSizePolicy,
+    QSplitter,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
+
+from desk.errors import DeskError
+from desk.forms.routing import RoutingPanel, override_rooms, room_title
+from desk.ui.case_history import CaseHistoryView
+from desk.ui.models.case_table import CaseEventTableModel, china_time
+
+if TYPE_CHECKING:
+    from desk.services.hall import DivertedCase, HallService, IssuedTicket
+    from desk.services.registration import RegistrationService
+    from desk.store.repositories import CaseDetail
+    from desk.ui.printing import CaseReceipts
+
+logger = logging.getLogger(__name__)
+
+_Index = QModelIndex | QPersistentModelIndex
+DONE_COLOUR = "#2e7d32"
+ERROR_COLOUR = "#c62828"
+
+
+class DivertedTableModel(QAbstractTableModel):
+    """The diverted cases, longest waiting first: number, category, applicant, when diverted, and why."""
+
+    REASON = 4  # the column of the reason, which stretches
+
+    def __init__(self, cases: Sequence[DivertedCase] = (), parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._rows = list(cases)
+
+    def set_cases(self, cases: Sequence[DivertedCase]) -> None:
+        self.beginResetModel()
+        self._rows = list(cases)
+        self.endResetModel()
+
+    def case_at(self, row: int) -> DivertedCase:
+        return self._rows[row]
+
+    def row_of(self, case_no: str) -> int | None:
+        return next((i for i, c in enumerate(self._rows) if c.case_no == case_no), None)
+
+    def rowCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008 N802 - Qt's signature
+        return 0 if parent.isValid() else len(self._rows)
+
+    def columnCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008 N802 - Qt's signature
+        return 0 if parent.isValid() else len(self._headers())
+
+    def _headers(self) -> list[str]:
+        return [self.tr("案件编号"), self.tr("纠纷类别"), self.tr("申请人"), self.tr("分流时间"), self.tr("分流理由")]
+
+    def headerData(self, section: int, orientation: Qt.Orientation,  # noqa: N802 - Qt's name
+                   role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        headers = self._headers()
+        if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal:
+            return headers[section] if 0 <= section < len(headers) else None
+        return None
+
+    def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid() or not 0 <= index.row() < len(self._rows):
+            return None
+        c = self._rows[index.row()]
+        if role == Qt.ItemDataRole.DisplayRole:
+            return self._cell(c, index.column())
+        if role == Qt.ItemDataRole.ToolTipRole:
+            if index.column() == self.REASON and c.reason:
+                return c.reason
+            if index.column() == 2 and c.applicant_id_masked:
+                return c.applicant_id_masked
+            if index.column() == 3:
+                return china_time(c.diverted_at or c.registered_at)
+        return None
+
+    def _cell(self, c: DivertedCase, column: int) -> str:
+        if column == 0:
+            return c.case_no
+        if column == 1:
+            return c.category_name
+        if column == 2:
+            return c.applicant_name
+        if column == 3:
+            return china_time(c.diverted_at or c.registered_at)[5:]  # "11-27 10:05": diversions are recent
+        if column == 4:
+            return c.reason or "—"
+        return ""
+
+
+class _HistoryModel(CaseEventTableModel):
+    """The case history, with the diversion's reason in its note (where the shared model has none)."""
+
+    def _cell(self, item: Any, column: int) -> str:
+        text = str(super()._cell(item, column))
+        if column == 3 and not text and getattr(item, "kind", "") == "diverted":
+            reason = str(item.payload.get("reason") or "")
+            return self.tr("由县级分流至本中心") + (self.tr("，理由：{reason}").format(reason=reason) if reason else "")
+        return text
+
+
+class DivertedCasesDialog(QDialog):
+    """The hall's list of diverted cases (Up/Down to choose, the history on the right); Enter on a case moves to
+    its routing step, where Enter gives the ticket to the proposed room and one click overrides; Esc in the
+    routing step goes back to the list, Esc in the list closes. F9 prints the receipt of the case just routed."""
+
+    sig_ticket_issued = Signal(object)
+    """A diverted case got its ticket; carries the `IssuedTicket`."""
+
+    sig_count_changed = Signal(int)
+    """The list was read again; carries how many diverted cases wait."""
+
+    def __init__(self, hall: HallService, registration: RegistrationService, *,
+                 receipts: CaseReceipts | None = None, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._hall = hall
+        self._registration = registration
+        self._receipts = receipts
+        self._category_names = {c.code: c.name for c in registration.categories()}
+        self._current: CaseDetail | None = None
+        self.last_issued: IssuedTicket | None = None
+        self.setWindowTitle(self.tr("上级分流案件"))
+        screen = self.screen()
+        avail = screen.availableGeometry() if screen is not None else None
+        self.resize(min(1280, avail.width()) if avail else 1280, min(860, avail.height() - 40) if avail else 860)
+
+        # The list and the chosen case's history side by side; the routing step below, full width (its room
+        # buttons need it).
+        layout = QVBoxLayout(self)
+        splitter = QSplitter(Qt.Orientation.Horizontal, self)
+        left = QWidget(splitter)
+        left_layout = QVBoxLayout(left)
+        left_layout.setContentsMargins(0, 0, 0, 0)
+        self.count_label = QLabel(left)
+        bold = self.count_label.font()
+        bold.setBold(True)
+        self.count_label.setFont(bold)
+        left_layout.addWidget(self.count_label)
+        self.model = DivertedTableModel(parent=self)
+        self.view = QTableView(left)
+        self.view.setModel(self.model)
+        self.view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.view.verticalHeader().setVisible(False)
+        header = self.view.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(DivertedTableModel.REASON, QHeaderView.ResizeMode.Stretch)
+        self.view.setWordWrap(False)
+        self.view.setTextElideMode(Qt.TextElideMode.ElideRight)
+        left_layout.addWidget(self.view, 1)
+        self.hint = QLabel(self.tr("↑↓ 选择案件，回车进入分派；Esc 关闭"), left)
+        self.hint.setStyleSheet("color: #555;")
+        left_layout.addWidget(self.hint)
+
+        self.history = CaseHistoryView(category_names=self._category_names, room_names=self._room_names(),
+                                       parent=splitter)
+        # The history says why the county sent the case here.
+        self.history.event_model = _HistoryModel(category_names=self._category_names,
+                                                 room_names=self._room_names(), parent=self.history)
+        self.history.event_view.setModel(self.history.event_model)
+        # The routing step below takes its height: the narrative gets three lines (it scrolls), the history the rest.
+        fm = self.history.narrative.fontMetrics()
+        self.history.narrative.setMaximumHeight(fm.lineSpacing() * 3 + 14)
+        splitter.addWidget(left)
+        splitter.addWidget(self.history)
+        splitter.setStretchFactor(0, 1)
+        splitter.setStretchFactor(1, 1)
+        splitter.setChildrenCollapsible(False)
+        splitter.setSizes([560, 700])
+        layout.addWidget(splitter, 1)
+        self.routing = RoutingPanel(self)
+        layout.addWidget(self.routing)
+
+        bottom = QHBoxLayout()
+        self.result_label = QLabel(self)
+        self.result_label.setTextFormat(Qt.TextFormat.PlainText)
+        self.result_label.setWordWrap(True)
+        self.result_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.print_button = QPushButton(self.tr("打印回执 (F9)"), self)
+        self.print_button.setAutoDefault(False)
+        self.print_button.setVisible(receipts is not None)
+        self.print_button.setEnabled(False)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close, self)
+        close = buttons.button(QDialogButtonBox.StandardButton.Close)
+        close.setText(self.tr("关闭"))
+        close.setAutoDefault(False)  # Enter belongs to the list and the routing step, never to "close"
+        buttons.rejected.connect(self.reject)
+        bottom.addWidget(self.result_label, 1)
+        bottom.addWidget(self.print_button)
+        bottom.addWidget(buttons)
+        layout.addLayout(bottom)
+
+        self.view.selectionModel().selectionChanged.connect(self._on_selection_changed)
+        self.view.doubleClicked.connect(self._on_row_activated)
+        self.view.installEventFilter(self)
+        self.routing.sig_confirmed.connect(self._on_route_confirmed)
+        self.routing.sig_override_requested.connect(self._on_route_overridden)
+        self.routing.sig_skipped.connect(self._on_route_skipped)
+        self.print_button.clicked.connect(self._on_print_requested)
+        f9 = QShortcut(QKeySequence(Qt.Key.Key_F9), self)
+        f9.activated.connect(self._on_print_requested)
+        self.reload()
+
+    def _room_names(self) -> dict[str, str]:
+        try:
+            return {r.code: room_title(r) for r in self._hall.rooms()}
+        except DeskError:
+            return {}
+
+    # --- the list ---------------------------------------------------------------------------------
+
+    def reload(self, *, select: str | None = None) -> int:
+        """Read the list again, keeping (or moving to) the selected case; returns how many wait."""
+        keep = select or (self._current.case_no if self._current is not None else None)
+        try:
+            cases = self._hall.diverted_cases()
+        except DeskError as e:
+            self._say(e.message, error=True)
+            return self.model.rowCount()
+        self.model.set_cases(cases)
+        self.count_label.setText(self.tr("待分派的上级分流案件：{n} 件").format(n=len(cases)) if cases
+                                 else self.tr("没有待分派的上级分流案件"))
+        row = self.model.row_of(keep) if keep else None
+        if cases:
+            self.view.selectRow(row if row is not None else 0)
+        else:
+            self._show_case(None)
+        self.sig_count_changed.emit(len(cases))
+        return len(cases)
+
+    def select_case(self, case_no: str) -> bool:
+        row = self.model.row_of(case_no)
+        if row is None:
+            return False
+        self.view.selectRow(row)
+        return True
+
+    @property
+    def current_case(self) -> str | None:
+        return self._current.case_no if self._current is not None else None
+
+    def _show_case(self, case_no: str | None) -> None:
+        if case_no is None:
+            self._current = None
+            self.history.hide()
+            self.routing.hide()
+            return
+        try:
+            detail = self._registration.case(case_no)
+        except DeskError as e:
+            self._say(e.message, error=True)
+            return
+        self._current = detail
+        self.history.show()
+        self.history.show_case(detail)
+        self.history.event_view.scrollToTop()  # a diverted case's history is short: from its registration on
+        self.history.heading.setText(self.tr("{case_no}　上级分流 · 待分派功能室").format(case_no=case_no))
+        self._offer_route(detail)
+
+    def _offer_route(self, detail: CaseDetail) -> None:
+        try:
+            proposal = self._hall.propose(detail.case_no)
+            rooms = self._hall.rooms()
+        except DeskError as e:
+            self.routing.hide()
+            self._say(e.message, error=True)
+            return
+        proposed = next((r for r in rooms if r.code == proposal.room_code), None)
+        self.routing.show_proposal(proposal, proposed, override_rooms(rooms, proposal, detail.headcount))
+
+    def route_current(self) -> None:
+        """Enter on a case: to its routing step (the confirm button, or the first override when none fits)."""
+        if self._current is None or not self.routing.isVisible():
+            return
+        if self.routing.confirm_button.isVisible():
+            self.routing.confirm_button.setFocus()
+        else:
+            first = next(iter(self.routing.override_buttons.values()), None)
+            if first is not None:
+                first.setFocus()
+
+    # --- routing --------------------------------------------------------------------------------
+
+    def issue_ticket(self, room_code: str | None = None, *, reason: str = "") -> IssuedTicket | None:
+        """Give the selected case its ticket (proposed room, or `room_code` as an override); it leaves the list."""
+        if self._current is None:
+            return None
+        case_no = self._current.case_no
+        try:
+            issued = self._hall.issue_ticket(case_no, room_code=room_code, override_reason=reason)
+        except DeskError as e:
+            logger.info("ticket for diverted case %s refused: %s", case_no, type(e).__name__)
+            self.routing.show_error(e.message)
+            return None
+        self.last_issued = issued
+        self._current = None
+        self._say(self.tr("{case_no}：排队号 {label}，请到{room}{where}（前面 {ahead} 人）").format(
+            case_no=case_no, label=issued.ticket.label, room=room_title(issued.room),
+            where=f"（{issued.room.location}）" if issued.room.location else "", ahead=issued.ahead))
+        self.print_button.setEnabled(self._receipts is not None)
+        self.reload()
+        self.view.setFocus()
+        self.sig_ticket_issued.emit(issued)
+        return issued
+
+    def print_receipt(self) -> bool:
+        """F9: the receipt (with the ticket) of the case just routed, on the default printer."""
+        if self._receipts is None or self.last_issued is None:
+            return False
+        case_no = self.last_issued.ticket.case_no
+        try:
+            printer = self._receipts.print_receipt(case_no)
+        except DeskError as e:
+            self._say(self.tr("回执未打印：{why}").format(why=e.message), error=True)
+            return False
+        self._say(self.tr("{case_no} 的回执已送到打印机“{printer}”").format(case_no=case_no, printer=printer))
+        return True
+
+    def _say(self, text: str, *, error: bool = False) -> None:
+        self.result_label.setStyleSheet(f"color: {ERROR_COLOUR if error else DONE_COLOUR}; font-weight: bold;")
+        self.result_label.setText(text)
+
+    # --- events ---------------------------------------------------------------------------------
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt's name
+        if (watched is self.view and event.type() == QEvent.Type.KeyPress and isinstance(event, QKeyEvent)
+                and event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter)):
+            self.route_current()
+            return True
+        return super().eventFilter(watched, event)
+
+    def _on_selection_changed(self, selected: QItemSelection, _deselected: QItemSelection) -> None:
+        rows = selected.indexes()
+        if rows:
+            case_no = self.model.case_at(rows[0].row()).case_no
+            if self._current is None or self._current.case_no != case_no:
+                self._show_case(case_no)
+
+    def _on_row_activated(self, _index: QModelIndex) -> None:
+        self.route_current()
+
+    def _on_route_confirmed(self) -> None:
+        self.issue_ticket()
+
+    def _on_route_overridden(self, room_code: str, reason: str) -> None:
+        self.issue_ticket(room_code, reason=reason)
+
+    def _on_route_skipped(self) -> None:
+        self.view.setFocus()
+
+    def _on_print_requested(self) -> None:
+        self.print_receipt()
