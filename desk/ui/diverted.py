@@ -4,11 +4,9 @@ same proposal / confirm / override step as a walk-in; a routed case leaves the l
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import (
-    QAbstractTableModel,
     QEvent,
     QItemSelection,
     QModelIndex,
@@ -36,10 +34,11 @@ from PySide6.QtWidgets import (
 from desk.errors import DeskError
 from desk.forms.routing import RoutingPanel, override_rooms, room_title
 from desk.ui.case_history import CaseHistoryView
-from desk.ui.models.case_table import CaseEventTableModel, china_time
+from desk.ui.models.case_table import CaseEventTableModel
+from desk.ui.models.diverted_table import DivertedTableModel
 
 if TYPE_CHECKING:
-    from desk.services.hall import DivertedCase, HallService, IssuedTicket
+    from desk.services.hall import HallService, IssuedTicket
     from desk.services.registration import RegistrationService
     from desk.store.repositories import CaseDetail
     from desk.ui.printing import CaseReceipts
@@ -49,71 +48,6 @@ logger = logging.getLogger(__name__)
 _Index = QModelIndex | QPersistentModelIndex
 DONE_COLOUR = "#2e7d32"
 ERROR_COLOUR = "#c62828"
-
-
-class DivertedTableModel(QAbstractTableModel):
-    """The diverted cases, longest waiting first: number, category, applicant, when diverted, and why."""
-
-    REASON = 4  # the column of the reason, which stretches
-
-    def __init__(self, cases: Sequence[DivertedCase] = (), parent: QObject | None = None) -> None:
-        super().__init__(parent)
-        self._rows = list(cases)
-
-    def set_cases(self, cases: Sequence[DivertedCase]) -> None:
-        self.beginResetModel()
-        self._rows = list(cases)
-        self.endResetModel()
-
-    def case_at(self, row: int) -> DivertedCase:
-        return self._rows[row]
-
-    def row_of(self, case_no: str) -> int | None:
-        return next((i for i, c in enumerate(self._rows) if c.case_no == case_no), None)
-
-    def rowCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008 N802 - Qt's signature
-        return 0 if parent.isValid() else len(self._rows)
-
-    def columnCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008 N802 - Qt's signature
-        return 0 if parent.isValid() else len(self._headers())
-
-    def _headers(self) -> list[str]:
-        return [self.tr("案件编号"), self.tr("纠纷类别"), self.tr("申请人"), self.tr("分流时间"), self.tr("分流理由")]
-
-    def headerData(self, section: int, orientation: Qt.Orientation,  # noqa: N802 - Qt's name
-                   role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        headers = self._headers()
-        if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal:
-            return headers[section] if 0 <= section < len(headers) else None
-        return None
-
-    def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid() or not 0 <= index.row() < len(self._rows):
-            return None
-        c = self._rows[index.row()]
-        if role == Qt.ItemDataRole.DisplayRole:
-            return self._cell(c, index.column())
-        if role == Qt.ItemDataRole.ToolTipRole:
-            if index.column() == self.REASON and c.reason:
-                return c.reason
-            if index.column() == 2 and c.applicant_id_masked:
-                return c.applicant_id_masked
-            if index.column() == 3:
-                return china_time(c.diverted_at or c.registered_at)
-        return None
-
-    def _cell(self, c: DivertedCase, column: int) -> str:
-        if column == 0:
-            return c.case_no
-        if column == 1:
-            return c.category_name
-        if column == 2:
-            return c.applicant_name
-        if column == 3:
-            return china_time(c.diverted_at or c.registered_at)[5:]  # "11-27 10:05": diversions are recent
-        if column == 4:
-            return c.reason or "—"
-        return ""
 
 
 class _HistoryModel(CaseEventTableModel):

@@ -25,8 +25,9 @@ from desk.store.models import CaseRow, Hall
 from desk.store.session import Store, open_store
 from desk.sync.engine import Syncer, sync_status
 from desk.ui.divert_dialog import DivertDialog
-from desk.ui.diverted import DivertedCasesDialog, DivertedTableModel
+from desk.ui.diverted import DivertedCasesDialog
 from desk.ui.main_window import MainWindow
+from desk.ui.models.diverted_table import DivertedTableModel
 from desk.ui.sync_bar import SyncStatusBar
 from tests.conftest import create_pg_database, drop_pg_database, valid_id, visit
 
