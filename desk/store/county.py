@@ -15,7 +15,7 @@ import datetime as dt
 import json
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
@@ -25,8 +25,10 @@ from sqlalchemy.orm import Session
 from desk.core.ids import new_id
 from desk.errors import DeskError
 from desk.store import projections
+from desk.store.base import Base
+from desk.store.bulk import insert_rows
 from desk.store.fold import EVENT_COLUMNS, EventData, event_of
-from desk.store.models import CaseEvent, CaseHolder, Hall, OutboxRow, SyncAlert, SyncMeta
+from desk.store.models import CaseEvent, CaseHolder, CaseRow, Hall, OutboxRow, SyncAlert, SyncMeta
 from desk.store.session import Store
 
 SEQ_LOCK = 0x6465736B  # "desk"
@@ -73,6 +75,17 @@ def store_role(store: Store) -> str:
 
 def take_seq_lock(session: Session) -> None:
     session.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": SEQ_LOCK})
+
+
+def lock_cases(session: Session, case_ids: Sequence[str]) -> None:
+    """Before folding cases again from their log (PostgreSQL): wait for any transaction that is changing one of
+    them (a terminal of the hall, a diversion at the county) and keep the others off until the commit, so the
+    fold sees every event. Taken before the sequence lock, in the order a county transaction takes them.
+    (SQLite: the IMMEDIATE transaction keeps every other writer out already.)"""
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    for chunk in projections._chunks(list(case_ids)):
+        session.execute(sa.select(CaseRow.id).where(CaseRow.id.in_(chunk)).order_by(CaseRow.id).with_for_update())
 
 
 def _next_seqs(session: Session, n: int) -> list[int]:
@@ -134,10 +147,12 @@ def receive_push(session: Session, hall: HallIdentity, events: Sequence[EventDat
                           "（本机可能从旧备份恢复），整批未写入，请联系县级管理员")
     new = [e for e in events if e.hall_seq > acked]
     if new:
-        earlier = projections.load_events(session, sorted({e.case_id for e in new}))
+        lock_cases(session, sorted({e.case_id for e in new}))
         take_seq_lock(session)
-        new = [replace(e, seq=s) for e, s in zip(new, _next_seqs(session, len(new)), strict=True)]
-        _copy_events(session, new)
+        # Read the cases' events only now: a push of another hall that touched them may have committed while
+        # this one waited for the lock, and folding without its events would leave the projections behind.
+        earlier = projections.load_events(session, sorted({e.case_id for e in new}))
+        _copy_events(session, new, _next_seqs(session, len(new)))
         projections.ingest(session, new, earlier)
         publish(session, new, earlier)
         row.acked_seq = new[-1].hall_seq
@@ -146,15 +161,29 @@ def receive_push(session: Session, hall: HallIdentity, events: Sequence[EventDat
     return int(row.acked_seq)
 
 
-def _copy_events(session: Session, events: Sequence[EventData]) -> None:
-    """COPY the rows into case_events (psycopg), the fastest way in."""
+def event_id_at(session: Session, hall_code: str, hall_seq: int) -> str | None:
+    """The id of the event the county holds under this hall's number (None if it holds none)."""
+    return session.scalar(sa.select(CaseEvent.id).where(CaseEvent.hall_code == hall_code,
+                                                       CaseEvent.hall_seq == hall_seq))
+
+
+def _copy_events(session: Session, events: Sequence[EventData], seqs: Sequence[int]) -> None:
+    """COPY the rows, with their county seqs, into case_events (psycopg), the fastest way in."""
+    import psycopg  # the county's driver, loaded already when this runs
+
     conn: Any = session.connection().connection.driver_connection
-    cols = ", ".join(EVENT_COLUMNS)
-    with conn.cursor() as cur, cur.copy(f"COPY case_events ({cols}) FROM STDIN") as copy:
-        for e in events:
-            copy.write_row((e.id, e.hall_code, e.hall_seq, e.case_id, e.kind,
-                            json.dumps(e.payload, ensure_ascii=False, separators=(",", ":")),
-                            e.occurred_at.astimezone(dt.UTC).replace(tzinfo=None), e.actor, e.schema_version, e.seq))
+    sql = f"COPY case_events ({', '.join(EVENT_COLUMNS)}) FROM STDIN"
+    try:
+        with conn.cursor() as cur, cur.copy(sql) as copy:
+            for e, seq in zip(events, seqs, strict=True):
+                payload = e.raw_payload or json.dumps(e.payload, ensure_ascii=False, separators=(",", ":"))
+                copy.write_row((e.id, e.hall_code, e.hall_seq, e.case_id, e.kind, payload,
+                                e.occurred_at.astimezone(dt.UTC).replace(tzinfo=None), e.actor, e.schema_version,
+                                seq))
+    except psycopg.Error as e:
+        # The driver's own error, raised past SQLAlchemy: wrap it as SQLAlchemy would (a statement cancelled
+        # by the county's statement_timeout would otherwise escape the Syncer as no SyncError at all).
+        raise sa.exc.DBAPIError.instance(sql, None, e, psycopg.Error) from e
 
 
 # --- the outbox --------------------------------------------------------------------------------------------
@@ -187,10 +216,8 @@ def publish(session: Session, new: Sequence[EventData], earlier: dict[str, list[
         for h in sorted(after):
             send = evs if h in before else [*earlier.get(cid, []), *evs]
             outbox += [{"hall_code": h, "event_id": e.id} for e in send if e.hall_code != h]
-    if new_holders:
-        session.execute(sa.insert(CaseHolder), new_holders)
-    for i in range(0, len(outbox), 5000):
-        session.execute(sa.insert(OutboxRow), outbox[i:i + 5000])
+    insert_rows(session, Base.metadata.tables["case_holders"], new_holders)
+    insert_rows(session, Base.metadata.tables["county_outbox"], outbox)
 
 
 def publish_local(session: Session) -> None:
@@ -242,7 +269,9 @@ def take_in(session: Session, events: Sequence[EventData]) -> int:
     new = list({e.id: e for e in events if e.id not in have}.values())
     if not new:
         return 0
-    earlier = projections.load_events(session, sorted({e.case_id for e in new}))
+    case_ids = sorted({e.case_id for e in new})
+    lock_cases(session, case_ids)
+    earlier = projections.load_events(session, case_ids)
     session.execute(sa.insert(CaseEvent), [{c: getattr(e, c) for c in EVENT_COLUMNS} for e in new])
     projections.ingest(session, new, earlier)
     return len(new)

@@ -9,6 +9,7 @@ A row is a dict keyed by column name; an event is anything with the `case_events
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -49,6 +50,8 @@ class EventData:
     actor: str
     schema_version: int = 1
     seq: int | None = None
+    # the payload's JSON text as the sending store holds it, when it was read raw: sent on as it is
+    raw_payload: str | None = field(default=None, compare=False, repr=False)
 
 
 EVENT_COLUMNS = ("id", "hall_code", "hall_seq", "case_id", "kind", "payload", "occurred_at", "actor",
@@ -58,6 +61,19 @@ EVENT_COLUMNS = ("id", "hall_code", "hall_seq", "case_id", "kind", "payload", "o
 def event_of(row: Sequence[Any]) -> EventData:
     """An EventData from a row of the EVENT_COLUMNS."""
     return EventData(*row)
+
+
+def event_of_raw(row: Sequence[Any]) -> EventData:
+    """An EventData from a row of the EVENT_COLUMNS read without SQLAlchemy's type processing (fast): the
+    payload as JSON text (SQLite) or decoded (PostgreSQL), the time as text (SQLite) or naive UTC."""
+    id_, hall_code, hall_seq, case_id, kind, payload, occurred_at, actor, schema_version, seq = row
+    raw = None
+    if isinstance(payload, str):
+        raw, payload = payload, json.loads(payload)
+    if isinstance(occurred_at, str):
+        occurred_at = dt.datetime.fromisoformat(occurred_at)
+    return EventData(id_, hall_code, int(hall_seq), case_id, kind, payload, occurred_at.replace(tzinfo=dt.UTC),
+                     actor, int(schema_version), seq, raw)
 
 
 def order_key(ev: Event) -> tuple[bool, dt.datetime, str, int, str]:

@@ -17,6 +17,8 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from desk.store import fold
+from desk.store.base import Base
+from desk.store.bulk import insert_rows
 from desk.store.fold import CaseState, EventData, Row
 from desk.store.models import CaseEvent, CaseRow, PartyRow, TicketRow
 
@@ -29,6 +31,8 @@ EVENT_ORDER = (REGISTRATION_LAST, CaseEvent.occurred_at, CaseEvent.hall_code, Ca
 CASE_COLUMNS = tuple(c.key for c in CaseRow.__table__.columns)
 PARTY_COLUMNS = tuple(c.key for c in PartyRow.__table__.columns)
 TICKET_COLUMNS = tuple(c.key for c in TicketRow.__table__.columns)
+
+CASES, PARTIES, TICKETS = (Base.metadata.tables[t] for t in ("cases", "parties", "tickets"))
 
 CHUNK = 2000  # ids per IN (...) list
 
@@ -144,9 +148,8 @@ def replace_projections(session: Session, states: dict[str, CaseState], *, exist
     cases = [s.case for s in states.values() if s.case is not None]
     parties = [p for s in states.values() if s.case is not None for p in s.parties]
     tickets = [t for s in states.values() if s.case is not None for t in s.tickets.values()]
-    for table, rows in ((CaseRow, cases), (PartyRow, parties), (TicketRow, tickets)):
-        for i in range(0, len(rows), 5000):
-            session.execute(sa.insert(table), rows[i:i + 5000])
+    for table, rows in ((CASES, cases), (PARTIES, parties), (TICKETS, tickets)):
+        insert_rows(session, table, rows)
 
 
 def refold(session: Session, case_ids: Iterable[str]) -> None:

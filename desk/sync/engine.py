@@ -16,6 +16,7 @@ import logging
 import re
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import sqlalchemy as sa
@@ -25,7 +26,7 @@ from desk.core.clock import Clock, SystemClock
 from desk.errors import DeskError
 from desk.store import county
 from desk.store.county import BatchRefused, HallIdentity
-from desk.store.fold import EVENT_COLUMNS, EventData, event_of
+from desk.store.fold import EVENT_COLUMNS, EventData, event_of_raw
 from desk.store.models import CaseEvent, CategoryRow, DepartmentRow, Hall, SyncState
 from desk.store.session import HEAD_REVISION, MIGRATIONS, Store, create_engine
 
@@ -33,6 +34,8 @@ logger = logging.getLogger(__name__)
 
 PEER = "county"
 BATCH = 5000
+UNPUSHED = sa.text(f"SELECT {', '.join(EVENT_COLUMNS)} FROM case_events "
+                   "WHERE hall_code = :hall AND hall_seq > :after ORDER BY hall_seq LIMIT :n")
 CONNECT_TIMEOUT_S = 10
 
 
@@ -231,7 +234,8 @@ class Syncer:
 
     @staticmethod
     def _state(s: sa.orm.Session) -> SyncState:
-        state = s.get(SyncState, PEER)
+        # locked: terminals of a hall on PostgreSQL each sync in the background and must take turns
+        state = s.get(SyncState, PEER, with_for_update=True)
         if state is None:
             state = SyncState(peer=PEER, pushed_seq=0, pulled_seq=0, reference_version=0, last_error="")
             s.add(state)
@@ -244,36 +248,58 @@ class Syncer:
         with self.county.unit_of_work() as cs:
             check_schema(cs)
             acked = county.receive_push(cs, hall, [], self.clock.now())
+            theirs = county.event_id_at(cs, hall.code, acked)
         with self.local.read() as s:
             last_seq = int(s.scalar(sa.select(Hall.last_seq).where(Hall.code == hall.code)) or 0)
+            mine = s.scalar(sa.select(CaseEvent.id).where(CaseEvent.hall_code == hall.code,
+                                                          CaseEvent.hall_seq == acked))
+        detail = ""
         if acked > last_seq:
             detail = (f"县级库已收到本中心至第 {acked} 号事件，本机只到第 {last_seq} 号：本机数据库可能从旧备份恢复。"
                       "同步已停止，请联系县级管理员")
+        elif acked and mine != theirs:
+            # Restored from a backup and written to since: the numbers after the backup were used again for
+            # other events. Only what follows `acked` would be sent, so the county would never notice.
+            detail = (f"本机第 {acked} 号事件与县级库已收到的不是同一事件：本机数据库可能从旧备份恢复后又登记了新事件。"
+                      "同步已停止，请联系县级管理员")
+        if detail:
             county.alert(self.county, hall.code, "reused", detail, self.clock.now())
             raise SyncRefused(detail)
         self._set_pushed(acked)
         sent = 0
-        while acked < last_seq:
-            events = self._unpushed(hall.code, acked)
-            if not events:
-                break
-            try:
-                with self.county.unit_of_work() as cs:
-                    check_schema(cs)
-                    acked = county.receive_push(cs, hall, events, self.clock.now())
-            except BatchRefused as e:
-                county.alert(self.county, hall.code, e.kind, e.message, self.clock.now())
-                raise
-            self._set_pushed(acked)
-            sent += len(events)
+        if acked >= last_seq:
+            return sent, acked
+        # The next batch is read from the hall's store while the county takes in this one.
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="sync-read") as reader:
+            ahead = reader.submit(self._unpushed, hall.code, acked)
+            while True:
+                events = ahead.result()
+                if not events:
+                    break
+                if events[0].hall_seq != acked + 1:  # the county acknowledged other than expected: read again
+                    events = self._unpushed(hall.code, acked)
+                    if not events:
+                        break
+                if len(events) == self.batch:
+                    ahead = reader.submit(self._unpushed, hall.code, events[-1].hall_seq)
+                try:
+                    with self.county.unit_of_work() as cs:
+                        check_schema(cs)
+                        acked = county.receive_push(cs, hall, events, self.clock.now())
+                except BatchRefused as e:
+                    county.alert(self.county, hall.code, e.kind, e.message, self.clock.now())
+                    raise
+                self._set_pushed(acked)
+                sent += len(events)
+                if len(events) < self.batch:
+                    break
         return sent, acked
 
     def _unpushed(self, hall_code: str, after: int) -> list[EventData]:
-        cols = [getattr(CaseEvent, c) for c in EVENT_COLUMNS]
+        # read raw (no type processing): the payload's JSON text goes on to the county as it is
         with self.local.read() as s:
-            rows = s.execute(sa.select(*cols).where(CaseEvent.hall_code == hall_code, CaseEvent.hall_seq > after)
-                             .order_by(CaseEvent.hall_seq).limit(self.batch))
-            return [event_of(r) for r in rows]
+            rows = s.connection().execute(UNPUSHED, {"hall": hall_code, "after": after, "n": self.batch})
+            return [event_of_raw(r) for r in rows]
 
     def _set_pushed(self, acked: int) -> None:
         with self.local.unit_of_work() as s:

@@ -1,0 +1,65 @@
+"""Writing many rows at once: COPY on PostgreSQL, executemany on SQLite."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from desk.store.base import UTCDateTime
+
+
+def _naive_utc(v: dt.datetime | None) -> dt.datetime | None:
+    return None if v is None else v.astimezone(dt.UTC).replace(tzinfo=None)
+
+
+def _json(v: Any) -> str | None:
+    return None if v is None else json.dumps(v, ensure_ascii=False, separators=(",", ":"))
+
+
+def _converter(column: sa.Column[Any]) -> Callable[[Any], Any] | None:
+    """How a row value goes into COPY's text format, as the column type would bind it (None: as it is)."""
+    if isinstance(column.type, UTCDateTime):
+        return _naive_utc
+    if isinstance(column.type, sa.JSON):
+        return _json
+    return None
+
+
+def copy_rows(session: Session, table: sa.Table, rows: Sequence[dict[str, Any]]) -> None:
+    """COPY the rows (dicts keyed by column name, all with the same keys) into the table, in this session's
+    transaction (psycopg); columns the rows lack take their defaults."""
+    import psycopg  # the PostgreSQL driver, loaded already when this runs
+
+    if not rows:
+        return
+    columns = [c for c in table.columns if c.key in rows[0]]  # the others take their defaults
+    keys = [c.key for c in columns]
+    convert = [(i, f) for i, c in enumerate(columns) if (f := _converter(c)) is not None]
+    sql = f"COPY {table.name} ({', '.join(c.name for c in columns)}) FROM STDIN"
+    conn: Any = session.connection().connection.driver_connection
+    try:
+        with conn.cursor() as cur, cur.copy(sql) as copy:
+            for row in rows:
+                values = [row[k] for k in keys]
+                for i, f in convert:
+                    values[i] = f(values[i])
+                copy.write_row(values)
+    except psycopg.Error as e:
+        # raised past SQLAlchemy: wrap it as SQLAlchemy would, so callers see one kind of database error
+        raise sa.exc.DBAPIError.instance(sql, None, e, psycopg.Error) from e
+
+
+def insert_rows(session: Session, table: sa.Table, rows: Sequence[dict[str, Any]]) -> None:
+    """Insert many rows: COPY on PostgreSQL, one executemany per 5,000 rows elsewhere."""
+    if not rows:
+        return
+    if session.get_bind().dialect.name == "postgresql":
+        copy_rows(session, table, rows)
+        return
+    for i in range(0, len(rows), 5000):
+        session.execute(table.insert(), rows[i:i + 5000])
