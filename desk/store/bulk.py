@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
 from collections.abc import Callable, Sequence
 from typing import Any
 
+import orjson
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
@@ -18,7 +18,7 @@ def _naive_utc(v: dt.datetime | None) -> dt.datetime | None:
 
 
 def _json(v: Any) -> str | None:
-    return None if v is None else json.dumps(v, ensure_ascii=False, separators=(",", ":"))
+    return None if v is None else orjson.dumps(v).decode()
 
 
 def _converter(column: sa.Column[Any]) -> Callable[[Any], Any] | None:
@@ -34,6 +34,7 @@ def copy_rows(session: Session, table: sa.Table, rows: Sequence[dict[str, Any]])
     """COPY the rows (dicts keyed by column name, all with the same keys) into the table, in this session's
     transaction (psycopg); columns the rows lack take their defaults."""
     import psycopg  # the PostgreSQL driver, loaded already when this runs
+    from psycopg.copy import QueuedLibpqWriter  # sends on a thread of its own while rows are formatted
 
     if not rows:
         return
@@ -43,7 +44,7 @@ def copy_rows(session: Session, table: sa.Table, rows: Sequence[dict[str, Any]])
     sql = f"COPY {table.name} ({', '.join(c.name for c in columns)}) FROM STDIN"
     conn: Any = session.connection().connection.driver_connection
     try:
-        with conn.cursor() as cur, cur.copy(sql) as copy:
+        with conn.cursor() as cur, cur.copy(sql, writer=QueuedLibpqWriter(cur)) as copy:
             for row in rows:
                 values = [row[k] for k in keys]
                 for i, f in convert:

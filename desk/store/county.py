@@ -12,12 +12,12 @@ becomes a holder (a diversion) is sent the case's whole history.
 from __future__ import annotations
 
 import datetime as dt
-import json
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
@@ -170,13 +170,14 @@ def event_id_at(session: Session, hall_code: str, hall_seq: int) -> str | None:
 def _copy_events(session: Session, events: Sequence[EventData], seqs: Sequence[int]) -> None:
     """COPY the rows, with their county seqs, into case_events (psycopg), the fastest way in."""
     import psycopg  # the county's driver, loaded already when this runs
+    from psycopg.copy import QueuedLibpqWriter  # sends on a thread of its own while rows are formatted
 
     conn: Any = session.connection().connection.driver_connection
     sql = f"COPY case_events ({', '.join(EVENT_COLUMNS)}) FROM STDIN"
     try:
-        with conn.cursor() as cur, cur.copy(sql) as copy:
+        with conn.cursor() as cur, cur.copy(sql, writer=QueuedLibpqWriter(cur)) as copy:
             for e, seq in zip(events, seqs, strict=True):
-                payload = e.raw_payload or json.dumps(e.payload, ensure_ascii=False, separators=(",", ":"))
+                payload = e.raw_payload or orjson.dumps(e.payload).decode()
                 copy.write_row((e.id, e.hall_code, e.hall_seq, e.case_id, e.kind, payload,
                                 e.occurred_at.astimezone(dt.UTC).replace(tzinfo=None), e.actor, e.schema_version,
                                 seq))

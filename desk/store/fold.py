@@ -9,10 +9,11 @@ A row is a dict keyed by column name; an event is anything with the `case_events
 from __future__ import annotations
 
 import datetime as dt
-import json
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
+
+import orjson
 
 Row = dict[str, Any]
 
@@ -69,7 +70,7 @@ def event_of_raw(row: Sequence[Any]) -> EventData:
     id_, hall_code, hall_seq, case_id, kind, payload, occurred_at, actor, schema_version, seq = row
     raw = None
     if isinstance(payload, str):
-        raw, payload = payload, json.loads(payload)
+        raw, payload = payload, orjson.loads(payload)
     if isinstance(occurred_at, str):
         occurred_at = dt.datetime.fromisoformat(occurred_at)
     return EventData(id_, hall_code, int(hall_seq), case_id, kind, payload, occurred_at.replace(tzinfo=dt.UTC),
