@@ -126,6 +126,7 @@ def receive_push(session: Session, hall: HallIdentity, events: Sequence[EventDat
     row = register_hall(session, hall, now)
     acked = int(row.acked_seq)
     if not events:
+        row.last_push_at = now  # "last contact": an idle round counts
         return acked
     seqs = [e.hall_seq for e in events]
     if any(e.hall_code != hall.code for e in events):

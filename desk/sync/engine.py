@@ -105,9 +105,19 @@ def sync_status(local: Store) -> SyncStatus:
                       max(0, last_seq - int(state.pushed_seq)), int(state.pushed_seq), int(state.pulled_seq))
 
 
+def _is_connect_failure(orig: BaseException) -> bool:
+    """A connection that could not be made or was lost (not a refused statement)."""
+    text = str(orig)
+    return (type(orig).__name__ in ("OperationalError", "ConnectionTimeout")
+            and ("connect" in text or "server closed" in text or "terminat" in text or "timeout" in text))
+
+
 def open_county(url: str) -> Store:
     """Connect to the county store (no migrations: the county is upgraded by `desk county init`)."""
-    u = make_url(url)
+    try:
+        u = make_url(url)
+    except sa.exc.ArgumentError:
+        raise SyncError("县级数据库地址无效：应形如 postgresql+psycopg://用户@主机:5432/库名") from None
     if u.get_backend_name() != "postgresql":
         raise SyncError(f"县级数据库应为 PostgreSQL：{safe_url(url)}")
     if "connect_timeout" not in u.query:  # a dead rural link fails a round in seconds, not minutes
@@ -214,9 +224,9 @@ class Syncer:
         orig = getattr(e, "orig", None) or e
         detail = scrub(str(orig).strip().splitlines()[0] if str(orig).strip() else type(orig).__name__,
                        self.county_url)
-        if isinstance(e, (sa.exc.OperationalError, OSError)):
+        if isinstance(e, OSError) or getattr(e, "connection_invalidated", False) or _is_connect_failure(orig):
             return f"无法连接县级数据库（{where}）：{detail}；本机继续工作，稍后自动重试"
-        return f"与县级数据库同步出错（{where}）：{detail}"
+        return f"与县级数据库同步出错，本轮未完成（{where}）：{detail}；稍后自动重试"
 
     def _drop_connections(self) -> None:
         if self._county is not None:

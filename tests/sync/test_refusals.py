@@ -262,3 +262,11 @@ def test_the_county_password_never_shows(
     assert any("sync failed" in t for t in texts)  # the log did record the failure
     for text in texts:
         assert password not in text and quote(password, safe="") not in text
+
+
+def test_a_malformed_county_url_is_a_plain_failure_recorded_for_the_status_bar(make_hall: Callable[..., Store]) -> None:
+    hall = make_hall(HALL_A)
+    syncer = Syncer(hall, "这不是地址")
+    with pytest.raises(SyncError, match="县级数据库地址无效"):
+        syncer.run_once()
+    assert "县级数据库地址无效" in sync_status(hall).last_error
