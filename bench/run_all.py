@@ -4,6 +4,8 @@
 2. The 1,000,000-case stores are generated once -- bench/data/search-1m.db and the PostgreSQL database
    `desk_bench` -- and reused while they are there (`--regenerate` makes them again).
 3. Registration on SQLite (bench_register), then search on both engines (bench_search).
+4. Their own sections after that: routing (hall_day), the hall (bench_hall), receipts, the status page, and
+   county sync (bench_sync: push vs a bare COPY, the idle round, memory while pushing; PostgreSQL only).
 `--quick` measures fewer samples; the stores are the same.
 """
 
@@ -379,6 +381,11 @@ def main(argv: list[str] | None = None) -> int:
     from bench import bench_status
 
     bench_status.update_results(args.output, seconds=5 if args.quick else 10)  # ~20 s: the status page server
+    if not args.no_postgres:
+        from bench import bench_sync
+
+        # ~6 min (~1 with --quick): pushes of 100,000 and 1,000,000 events to fresh county databases
+        bench_sync.update_results(args.output, quick=args.quick)
     print(f"wrote {args.output}")
     return 0
 

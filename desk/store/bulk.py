@@ -14,7 +14,9 @@ from desk.store.base import UTCDateTime
 
 
 def _naive_utc(v: dt.datetime | None) -> dt.datetime | None:
-    return None if v is None else v.astimezone(dt.UTC).replace(tzinfo=None)
+    if v is None:
+        return None
+    return (v if v.tzinfo is dt.UTC else v.astimezone(dt.UTC)).replace(tzinfo=None)
 
 
 def _json(v: Any) -> str | None:

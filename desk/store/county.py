@@ -88,9 +88,12 @@ def lock_cases(session: Session, case_ids: Sequence[str]) -> None:
         session.execute(sa.select(CaseRow.id).where(CaseRow.id.in_(chunk)).order_by(CaseRow.id).with_for_update())
 
 
-def _next_seqs(session: Session, n: int) -> list[int]:
-    rows = session.execute(sa.text("SELECT nextval('case_event_seq') FROM generate_series(1, :n)"), {"n": n})
-    return [int(r[0]) for r in rows]
+def _next_seqs(session: Session, n: int) -> range:
+    """`n` consecutive county seqs, in one statement. Only under SEQ_LOCK: no other transaction takes any
+    between the nextval and the setval."""
+    last: int = session.execute(sa.text("SELECT setval('case_event_seq', nextval('case_event_seq') + :n - 1)"),
+                           {"n": n}).scalar_one()
+    return range(int(last) - n + 1, int(last) + 1)
 
 
 # --- pushes from a hall ------------------------------------------------------------------------------------
@@ -148,11 +151,14 @@ def receive_push(session: Session, hall: HallIdentity, events: Sequence[EventDat
                           "（本机可能从旧备份恢复），整批未写入，请联系县级管理员")
     new = [e for e in events if e.hall_seq > acked]
     if new:
-        lock_cases(session, sorted({e.case_id for e in new}))
+        # A case registered in this very batch is new to the county: nothing else can hold or touch it yet.
+        born = {e.case_id for e in new if e.kind == "registered"}
+        older = sorted({e.case_id for e in new} - born)
+        lock_cases(session, older)
         take_seq_lock(session)
         # Read the cases' events only now: a push of another hall that touched them may have committed while
         # this one waited for the lock, and folding without its events would leave the projections behind.
-        earlier = projections.load_events(session, sorted({e.case_id for e in new}))
+        earlier = projections.load_events(session, older)
         _copy_events(session, new, _next_seqs(session, len(new)))
         projections.ingest(session, new, earlier)
         publish(session, new, earlier)
@@ -179,9 +185,10 @@ def _copy_events(session: Session, events: Sequence[EventData], seqs: Sequence[i
         with conn.cursor() as cur, cur.copy(sql, writer=QueuedLibpqWriter(cur)) as copy:
             for e, seq in zip(events, seqs, strict=True):
                 payload = e.raw_payload or orjson.dumps(e.payload).decode()
-                copy.write_row((e.id, e.hall_code, e.hall_seq, e.case_id, e.kind, payload,
-                                e.occurred_at.astimezone(dt.UTC).replace(tzinfo=None), e.actor, e.schema_version,
-                                seq))
+                at = e.occurred_at
+                at = (at.astimezone(dt.UTC) if at.utcoffset() else at).replace(tzinfo=None)
+                copy.write_row((e.id, e.hall_code, e.hall_seq, e.case_id, e.kind, payload, at, e.actor,
+                                e.schema_version, seq))
     except psycopg.Error as e:
         # The driver's own error, raised past SQLAlchemy: wrap it as SQLAlchemy would (a statement cancelled
         # by the county's statement_timeout would otherwise escape the Syncer as no SyncError at all).

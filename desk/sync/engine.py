@@ -151,6 +151,7 @@ class Syncer:
         self.clock = clock or SystemClock()
         self.batch = batch
         self._county = county_store
+        self._pushed: int | None = None
 
     @property
     def county(self) -> Store:
@@ -312,10 +313,13 @@ class Syncer:
             return [event_of_raw(r) for r in rows]
 
     def _set_pushed(self, acked: int) -> None:
+        if acked == self._pushed:  # what this Syncer last wrote: no write transaction for an idle round
+            return
         with self.local.unit_of_work() as s:
             state = self._state(s)
             if state.pushed_seq != acked:
                 state.pushed_seq = acked
+        self._pushed = acked
 
     # --- pull ----------------------------------------------------------------------------------------------
 
