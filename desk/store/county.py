@@ -12,6 +12,7 @@ becomes a holder (a diversion) is sent the case's whole history.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -28,7 +29,7 @@ from desk.store import projections
 from desk.store.base import Base
 from desk.store.bulk import insert_rows
 from desk.store.fold import EVENT_COLUMNS, EventData, event_of
-from desk.store.models import CaseEvent, CaseHolder, CaseRow, Hall, OutboxRow, SyncAlert, SyncMeta
+from desk.store.models import CaseEvent, CaseHolder, CaseRow, Hall, OutboxRow, RoomRow, SyncAlert, SyncMeta
 from desk.store.session import Store
 
 SEQ_LOCK = 0x6465736B  # "desk"
@@ -166,6 +167,31 @@ def receive_push(session: Session, hall: HallIdentity, events: Sequence[EventDat
     row.last_push_at = now
     session.flush()
     return int(row.acked_seq)
+
+
+ROOM_COLUMNS = ("id", "hall_code", "code", "name", "kind", "prefix", "capacity", "location", "categories",
+                "primary_categories", "is_open", "position", "staff", "departments")
+
+
+def hall_rooms(session: Session, hall_code: str) -> tuple[str, list[dict[str, Any]]]:
+    """A hall's rooms as plain rows, and their digest (what changes when a room is edited)."""
+    rows = [{c: getattr(r, c) for c in ROOM_COLUMNS}
+            for r in session.scalars(sa.select(RoomRow).where(RoomRow.hall_code == hall_code).order_by(RoomRow.code))]
+    digest = hashlib.sha256(orjson.dumps(rows, option=orjson.OPT_SORT_KEYS)).hexdigest()
+    return digest, rows
+
+
+def offer_rooms(session: Session, hall_code: str, digest: str, rows: Sequence[dict[str, Any]]) -> bool:
+    """Keep the county's copy of a hall's rooms (the status page names the room and where it is); the rows are
+    replaced only when their digest differs from the one last sent. Returns whether they were."""
+    hall = session.get(Hall, hall_code)
+    if hall is None or hall.rooms_digest == digest:
+        return False
+    session.execute(sa.delete(RoomRow).where(RoomRow.hall_code == hall_code))
+    session.add_all(RoomRow(**r) for r in rows)
+    hall.rooms_digest = digest
+    session.flush()
+    return True
 
 
 def event_id_at(session: Session, hall_code: str, hall_seq: int) -> str | None:

@@ -27,6 +27,8 @@ class Hall(Base):
     acked_seq: Mapped[int] = mapped_column(sa.BigInteger, default=0, server_default="0")
     registered_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     last_push_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    # County side: the digest of the rooms this hall last sent up (see county.offer_rooms)
+    rooms_digest: Mapped[str] = mapped_column(sa.String(64), default="", server_default="")
 
 
 class Counter(Base):

@@ -256,10 +256,14 @@ class Syncer:
     # --- push ----------------------------------------------------------------------------------------------
 
     def _push(self, hall: HallIdentity) -> tuple[int, int]:
+        with self.local.read() as s:
+            digest, rooms = county.hall_rooms(s, hall.code)
         with self.county.unit_of_work() as cs:
             check_schema(cs)
             acked = county.receive_push(cs, hall, [], self.clock.now())
             theirs = county.event_id_at(cs, hall.code, acked)
+            if county.offer_rooms(cs, hall.code, digest, rooms):
+                logger.info("rooms of hall %s sent to the county", hall.code)
         with self.local.read() as s:
             last_seq = int(s.scalar(sa.select(Hall.last_seq).where(Hall.code == hall.code)) or 0)
             mine = s.scalar(sa.select(CaseEvent.id).where(CaseEvent.hall_code == hall.code,

@@ -70,3 +70,32 @@ def test_a_case_registered_at_the_county_itself_stays_there_until_diverted(count
         assert s.scalar(sa.select(sa.func.count()).select_from(OutboxRow)) == 0
         assert s.scalar(sa.select(CaseEvent.seq).where(CaseEvent.kind == "registered")) is not None
     assert r.case_no.startswith("620702-")
+
+
+def test_the_halls_rooms_go_up_so_the_county_status_page_names_the_room(county: Store, make_hall: object) -> None:
+    from desk.services.hall import HallService
+    from desk.store.models import RoomRow
+
+    clock = FixedClock(NOW)
+    hall = make_hall(HALL_B)  # type: ignore[operator]
+    case_no = RegistrationService(hall, clock).register(visit(), new_case=True).case_no
+    issued = HallService(hall, clock).issue_ticket(case_no)
+    syncer = Syncer(hall, "", county_store=county, clock=clock)
+    syncer.run_once()
+    with county.read() as s:
+        rooms = {r.code: r for r in s.scalars(sa.select(RoomRow).where(RoomRow.hall_code == HALL_B))}
+        token = s.scalar(sa.select(CaseRow.status_token).where(CaseRow.case_no == case_no))
+    assert issued.room.code in rooms and len(rooms) == 9
+    status = StatusService(county, clock).status(str(token))
+    assert status is not None and status.room is not None and rooms[issued.room.code].name in status.room
+    assert status.location == rooms[issued.room.code].location
+    # a room closed at the hall is closed at the county after the next round; an idle round rewrites nothing
+    HallService(hall, clock).set_room_open(issued.room.code, False)
+    syncer.run_once()
+    with county.read() as s:
+        assert s.scalar(sa.select(RoomRow.is_open).where(RoomRow.hall_code == HALL_B,
+                                                         RoomRow.code == issued.room.code)) is False
+        ids = set(s.scalars(sa.select(RoomRow.id).where(RoomRow.hall_code == HALL_B)))
+    syncer.run_once()
+    with county.read() as s:
+        assert set(s.scalars(sa.select(RoomRow.id).where(RoomRow.hall_code == HALL_B))) == ids
