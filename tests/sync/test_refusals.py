@@ -18,8 +18,8 @@ from desk.store.county import BatchRefused, HallIdentity
 from desk.store.fold import EventData
 from desk.store.models import CaseEvent, CaseRow, Hall, OutboxRow, SyncAlert, SyncState
 from desk.store.projections import as_event_data
-from desk.store.session import Store, open_store
-from desk.sync.engine import Syncer, SyncError, SyncRefused, sync_status
+from desk.store.session import HEAD_REVISION, Store, open_store
+from desk.sync.engine import KNOWN_REVISIONS, Syncer, SyncError, SyncRefused, sync_status
 from tests.sync.conftest import HALL_A, HALL_B, assert_converged, assert_plain_chinese, busy_day, event_ids
 
 pytestmark = pytest.mark.postgres
@@ -195,7 +195,7 @@ def test_a_resent_batch_with_other_events_under_known_numbers_is_refused(
 
 @pytest.mark.parametrize(("revision", "says"), [
     ("20991231_0099", "比本机软件新"),
-    ("20261127_0003", "较旧"),
+    (KNOWN_REVISIONS[-2], "较旧"),
 ])
 def test_a_county_on_another_schema_refuses_before_anything_is_written(
         county: Store, county_url: str, make_hall: Callable[..., Store], clock: FixedClock,
@@ -218,7 +218,7 @@ def test_a_county_on_another_schema_refuses_before_anything_is_written(
         assert state is not None and state.pushed_seq == 0 and state.last_success_at is None
     # once the software matches again, the same hall goes through
     with county.unit_of_work() as s:
-        s.execute(sa.text("UPDATE alembic_version SET version_num = '20261127_0004'"))
+        s.execute(sa.text("UPDATE alembic_version SET version_num = :v"), {"v": HEAD_REVISION})
     make_syncer(hall, county_url).run_once()
     assert_converged(county, {HALL_A: hall})
 
