@@ -203,7 +203,8 @@ class Syncer:
             try:
                 result: RoundReport | SyncError = self.run_once()
             except SyncError as e:
-                logger.warning("sync failed: %s", e.message)
+                if on_round is None:  # otherwise the caller reports it
+                    logger.warning("sync failed: %s", e.message)
                 result = e
             if on_round is not None:
                 on_round(result)

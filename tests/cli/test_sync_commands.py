@@ -98,3 +98,23 @@ def test_sync_needs_a_county_and_never_prints_its_password(tmp_path: Path) -> No
     assert "无法连接县级数据库" in r.stderr
     assert "S3cret-pw" not in r.stderr + r.stdout
     assert "desk:***@127.0.0.1:1" in r.stderr
+
+
+def test_sync_every_runs_rounds_until_interrupted(county_db: str, tmp_path: Path) -> None:
+    import signal
+    import time
+
+    hall = f"sqlite:///{tmp_path / 'h.db'}"
+    assert desk("county", "init", db=county_db).returncode == 0
+    assert desk("init", db=hall).returncode == 0
+    proc = subprocess.Popen([sys.executable, "-m", "desk", "sync", "--county", county_db, "--every", "0.3",
+                             "--db", hall], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert proc.stdout is not None
+    first = proc.stdout.readline()
+    second = proc.stdout.readline()  # the next round, 0.3 s later
+    time.sleep(0.1)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0, err
+    assert "目录已更新" in first and "上传 0 条，下载 0 条" in second
+    assert "Traceback" not in err
