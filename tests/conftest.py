@@ -12,7 +12,11 @@ import pytest
 
 os.environ["QT_QPA_PLATFORM"] = "offscreen"
 
+import sqlalchemy as sa  # noqa: E402
+from sqlalchemy.engine import make_url  # noqa: E402
+
 from desk.core.clock import FixedClock  # noqa: E402
+from desk.services.county import init_county  # noqa: E402
 from desk.services.registration import RegistrationService  # noqa: E402
 from desk.services.setup import init_hall  # noqa: E402
 from desk.store.session import Store, open_store  # noqa: E402
@@ -165,3 +169,47 @@ def visit(**overrides: object) -> dict[str, object]:
     }
     data.update(overrides)
     return data
+
+
+# --- the county store (PostgreSQL) ---------------------------------------------------------------------
+
+
+def _admin(admin_url: str, sql: str) -> None:
+    eng = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    try:
+        with eng.connect() as c:
+            c.exec_driver_sql(sql)
+    finally:
+        eng.dispose()
+
+
+@pytest.fixture(scope="session")
+def county_template(pg_server: str) -> Iterator[str]:
+    """An initialised county database, made once per session; each test's county is a copy of it (a copy
+    takes a third of the time of migrating a fresh database)."""
+    name, url = create_pg_database(pg_server)
+    try:
+        store = open_store(url)
+        init_county(store, code="620702", name="甘州区综治中心")
+        store.dispose()
+        yield name
+    finally:
+        drop_pg_database(pg_server, name)
+
+
+@pytest.fixture
+def county_url(pg_server: str, county_template: str) -> Iterator[str]:
+    """A fresh PostgreSQL database made into the county store; dropped afterwards."""
+    name = f"desk_test_{uuid.uuid4().hex[:12]}"
+    _admin(pg_server, f'CREATE DATABASE "{name}" TEMPLATE "{county_template}"')
+    try:
+        yield make_url(pg_server).set(database=name).render_as_string(hide_password=False)
+    finally:
+        drop_pg_database(pg_server, name)
+
+
+@pytest.fixture
+def county(county_url: str) -> Iterator[Store]:
+    store = open_store(county_url)
+    yield store
+    store.dispose()

@@ -203,8 +203,8 @@ class Syncer:
             try:
                 result: RoundReport | SyncError = self.run_once()
             except SyncError as e:
-                if on_round is None:  # otherwise the caller reports it
-                    logger.warning("sync failed: %s", e.message)
+                # a caller with on_round reports it itself: then the log only records it
+                logger.log(logging.WARNING if on_round is None else logging.INFO, "sync failed: %s", e.message)
                 result = e
             if on_round is not None:
                 on_round(result)

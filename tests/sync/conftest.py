@@ -8,18 +8,15 @@ import random
 import re
 import shutil
 import sqlite3
-import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from sqlalchemy.engine import make_url
 
 from desk.core.clock import FixedClock
 from desk.core.synthetic import make_visit
-from desk.services.county import init_county
 from desk.services.hall import HallService
 from desk.services.registration import RegistrationService
 from desk.services.setup import init_hall
@@ -33,47 +30,6 @@ from tests.sync.proxy import PgProxy
 
 COUNTY_CODE = "620702"
 HALL_A, HALL_B = "620702001", "620702002"
-
-
-def _admin(admin_url: str, sql: str) -> None:
-    eng = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    try:
-        with eng.connect() as c:
-            c.exec_driver_sql(sql)
-    finally:
-        eng.dispose()
-
-
-@pytest.fixture(scope="session")
-def county_template(pg_server: str) -> Iterator[str]:
-    """An initialised county database, made once per session; each test's county is a copy of it (a copy
-    takes a third of the time of migrating a fresh database)."""
-    name, url = create_pg_database(pg_server)
-    try:
-        store = open_store(url)
-        init_county(store, code=COUNTY_CODE, name="甘州区综治中心")
-        store.dispose()
-        yield name
-    finally:
-        drop_pg_database(pg_server, name)
-
-
-@pytest.fixture
-def county_url(pg_server: str, county_template: str) -> Iterator[str]:
-    """A fresh PostgreSQL database made into the county store; dropped afterwards."""
-    name = f"desk_test_{uuid.uuid4().hex[:12]}"
-    _admin(pg_server, f'CREATE DATABASE "{name}" TEMPLATE "{county_template}"')
-    try:
-        yield make_url(pg_server).set(database=name).render_as_string(hide_password=False)
-    finally:
-        drop_pg_database(pg_server, name)
-
-
-@pytest.fixture
-def county(county_url: str) -> Iterator[Store]:
-    store = open_store(county_url)
-    yield store
-    store.dispose()
 
 
 @pytest.fixture

@@ -17,7 +17,7 @@ from pytestqt.qtbot import QtBot
 from desk.app import Services, build_main_window, build_room_terminal, build_services
 from desk.core.clock import CHINA_TZ, FixedClock
 from desk.core.parties import mask_id_number
-from desk.services.county import CountyService, init_county
+from desk.services.county import CountyService
 from desk.services.hall import DivertedCase
 from desk.services.registration import RegistrationService
 from desk.services.setup import init_hall
@@ -29,7 +29,7 @@ from desk.ui.diverted import DivertedCasesDialog
 from desk.ui.main_window import MainWindow
 from desk.ui.models.diverted_table import DivertedTableModel
 from desk.ui.sync_bar import SyncStatusBar
-from tests.conftest import create_pg_database, drop_pg_database, valid_id, visit
+from tests.conftest import valid_id, visit
 
 UNREACHABLE = "postgresql+psycopg://x:secret@127.0.0.1:1/none"
 ROUND_MS = 30_000
@@ -167,26 +167,6 @@ def test_a_room_terminal_shows_the_sync_state_and_leaves_syncing_to_the_desk(
 
 
 # --- a real county (PostgreSQL) ------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def county_url(pg_server: str) -> Iterator[str]:
-    """A fresh PostgreSQL database made into the county store (desk county init); dropped afterwards."""
-    name, url = create_pg_database(pg_server)
-    try:
-        store = open_store(url)
-        init_county(store, code="620702", name="甘州区综治中心")
-        store.dispose()
-        yield url
-    finally:
-        drop_pg_database(pg_server, name)
-
-
-@pytest.fixture
-def county(county_url: str) -> Iterator[Store]:
-    store = open_store(county_url)
-    yield store
-    store.dispose()
 
 
 @pytest.fixture
