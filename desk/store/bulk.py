@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import orjson
@@ -32,29 +32,39 @@ def _converter(column: sa.Column[Any]) -> Callable[[Any], Any] | None:
     return None
 
 
-def copy_rows(session: Session, table: sa.Table, rows: Sequence[dict[str, Any]]) -> None:
-    """COPY the rows (dicts keyed by column name, all with the same keys) into the table, in this session's
-    transaction (psycopg); columns the rows lack take their defaults."""
+def copy_tuples(session: Session, table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
+    """COPY rows, already in COPY's terms (naive UTC times, JSON as text), into the table, in this session's
+    transaction (psycopg). A driver error is raised as SQLAlchemy would raise it (a statement cancelled by
+    the server's statement_timeout included), so callers see one kind of database error."""
     import psycopg  # the PostgreSQL driver, loaded already when this runs
     from psycopg.copy import QueuedLibpqWriter  # sends on a thread of its own while rows are formatted
 
-    if not rows:
-        return
-    columns = [c for c in table.columns if c.key in rows[0]]  # the others take their defaults
-    keys = [c.key for c in columns]
-    convert = [(i, f) for i, c in enumerate(columns) if (f := _converter(c)) is not None]
-    sql = f"COPY {table.name} ({', '.join(c.name for c in columns)}) FROM STDIN"
+    sql = f"COPY {table} ({', '.join(columns)}) FROM STDIN"
     conn: Any = session.connection().connection.driver_connection
     try:
         with conn.cursor() as cur, cur.copy(sql, writer=QueuedLibpqWriter(cur)) as copy:
             for row in rows:
-                values = [row[k] for k in keys]
-                for i, f in convert:
-                    values[i] = f(values[i])
-                copy.write_row(values)
+                copy.write_row(row)
     except psycopg.Error as e:
-        # raised past SQLAlchemy: wrap it as SQLAlchemy would, so callers see one kind of database error
         raise sa.exc.DBAPIError.instance(sql, None, e, psycopg.Error) from e
+
+
+def copy_rows(session: Session, table: sa.Table, rows: Sequence[dict[str, Any]]) -> None:
+    """COPY the rows (dicts keyed by column name, all with the same keys) into the table, converting values as
+    the column types would bind them; columns the rows lack take their defaults."""
+    if not rows:
+        return
+    columns = [c for c in table.columns if c.key in rows[0]]
+    keys = [c.key for c in columns]
+    convert = [(i, f) for i, c in enumerate(columns) if (f := _converter(c)) is not None]
+
+    def values(row: dict[str, Any]) -> list[Any]:
+        out = [row[k] for k in keys]
+        for i, f in convert:
+            out[i] = f(out[i])
+        return out
+
+    copy_tuples(session, table.name, [c.name for c in columns], map(values, rows))
 
 
 def insert_rows(session: Session, table: sa.Table, rows: Sequence[dict[str, Any]]) -> None:

@@ -27,7 +27,7 @@ from desk.core.ids import new_id
 from desk.errors import DeskError
 from desk.store import projections
 from desk.store.base import Base
-from desk.store.bulk import insert_rows
+from desk.store.bulk import copy_tuples, insert_rows
 from desk.store.fold import EVENT_COLUMNS, EventData, event_of
 from desk.store.models import CaseEvent, CaseHolder, CaseRow, Hall, OutboxRow, RoomRow, SyncAlert, SyncMeta
 from desk.store.session import Store
@@ -201,24 +201,14 @@ def event_id_at(session: Session, hall_code: str, hall_seq: int) -> str | None:
 
 
 def _copy_events(session: Session, events: Sequence[EventData], seqs: Sequence[int]) -> None:
-    """COPY the rows, with their county seqs, into case_events (psycopg), the fastest way in."""
-    import psycopg  # the county's driver, loaded already when this runs
-    from psycopg.copy import QueuedLibpqWriter  # sends on a thread of its own while rows are formatted
+    """COPY the events, with their county seqs, into case_events: the payload's JSON text as the hall sent it."""
+    def row(e: EventData, seq: int) -> tuple[Any, ...]:
+        at = e.occurred_at
+        at = (at.astimezone(dt.UTC) if at.utcoffset() else at).replace(tzinfo=None)
+        payload = e.raw_payload or orjson.dumps(e.payload).decode()
+        return (e.id, e.hall_code, e.hall_seq, e.case_id, e.kind, payload, at, e.actor, e.schema_version, seq)
 
-    conn: Any = session.connection().connection.driver_connection
-    sql = f"COPY case_events ({', '.join(EVENT_COLUMNS)}) FROM STDIN"
-    try:
-        with conn.cursor() as cur, cur.copy(sql, writer=QueuedLibpqWriter(cur)) as copy:
-            for e, seq in zip(events, seqs, strict=True):
-                payload = e.raw_payload or orjson.dumps(e.payload).decode()
-                at = e.occurred_at
-                at = (at.astimezone(dt.UTC) if at.utcoffset() else at).replace(tzinfo=None)
-                copy.write_row((e.id, e.hall_code, e.hall_seq, e.case_id, e.kind, payload, at, e.actor,
-                                e.schema_version, seq))
-    except psycopg.Error as e:
-        # The driver's own error, raised past SQLAlchemy: wrap it as SQLAlchemy would (a statement cancelled
-        # by the county's statement_timeout would otherwise escape the Syncer as no SyncError at all).
-        raise sa.exc.DBAPIError.instance(sql, None, e, psycopg.Error) from e
+    copy_tuples(session, "case_events", EVENT_COLUMNS, map(row, events, seqs))
 
 
 # --- the outbox --------------------------------------------------------------------------------------------

@@ -370,7 +370,8 @@ def open_store(url: str, *, migrate_schema: bool = True) -> Store:
             engine.dispose()
             raise StoreError(f"无法打开数据库：{e.orig}") from e
     store = Store(engine)
-    if engine.dialect.name == "postgresql" and current_revision(engine) == HEAD_REVISION:
+    # a county store: its transactions give new events their county seq (migrate() has just made it current)
+    if engine.dialect.name == "postgresql" and (migrate_schema or current_revision(engine) == HEAD_REVISION):
         from desk.store import county
 
         if county.store_role(store) == "county":
