@@ -51,11 +51,13 @@ run: install
 test: install postgres
 	$(VENV)/bin/lint-imports
 	$(VENV)/bin/ruff check desk tests bench tools
+	$(VENV)/bin/ruff format --check desk tests bench tools main.py
 	$(VENV)/bin/mypy
 	QT_QPA_PLATFORM=offscreen $(PY) -m pytest -q
 
 lint: install
-	$(VENV)/bin/ruff check desk tests bench
+	$(VENV)/bin/ruff check desk tests bench tools
+	$(VENV)/bin/ruff format --check desk tests bench tools main.py
 	$(VENV)/bin/mypy
 
 bench: install

@@ -73,8 +73,12 @@ def fill(store: Store, n: int) -> float:
     started = time.perf_counter()
     for i in range(n):
         clock.advance(seconds=1)
-        visit = {"category": "邻里纠纷", "headcount": 1, "narrative": "邻里通道纠纷。",
-                 "parties": [{"role": "applicant", "name": "排队人", "phone": f"139{i:08d}"}]}
+        visit = {
+            "category": "邻里纠纷",
+            "headcount": 1,
+            "narrative": "邻里通道纠纷。",
+            "parties": [{"role": "applicant", "name": "排队人", "phone": f"139{i:08d}"}],
+        }
         hall.issue_ticket(reg.register(visit, new_case=True).case_no, room_code="R01")
         if i and i % 2000 == 0:
             print(f"  {i:,} tickets", flush=True)
@@ -93,7 +97,9 @@ def time_calls(hall: HallService, room: str, n: int) -> Timing:
 
 def time_bare_update(store: Store, n: int) -> Timing:
     with store.unit_of_work() as s:
-        s.connection().exec_driver_sql("CREATE TABLE IF NOT EXISTS bench_scratch (id INTEGER PRIMARY KEY, state TEXT)")
+        s.connection().exec_driver_sql(
+            "CREATE TABLE IF NOT EXISTS bench_scratch (id INTEGER PRIMARY KEY, state TEXT)"
+        )
         s.connection().exec_driver_sql("DELETE FROM bench_scratch")
         for i in range(n):
             s.connection().exec_driver_sql("INSERT INTO bench_scratch VALUES (?, 'waiting')", (i,))
@@ -102,13 +108,16 @@ def time_bare_update(store: Store, n: int) -> Timing:
         t0 = time.perf_counter_ns()
         with store.unit_of_work() as s:
             s.connection().exec_driver_sql(
-                "UPDATE bench_scratch SET state = 'called' WHERE id = ? AND state = 'waiting'", (i,))
+                "UPDATE bench_scratch SET state = 'called' WHERE id = ? AND state = 'waiting'", (i,)
+            )
         samples.append(time.perf_counter_ns() - t0)
     return Timing.of(samples)
 
 
 def display_delay(url: str, hall: HallService, n: int, poll: float) -> Timing:
-    proc = subprocess.Popen([sys.executable, "-c", POLLER, url, str(poll), str(n)], stdout=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", POLLER, url, str(poll), str(n)], stdout=subprocess.PIPE, text=True
+    )
     assert proc.stdout is not None
     assert proc.stdout.readline().strip() == "ready"
     delays = []
@@ -146,12 +155,14 @@ def describe(r: HallResult) -> str:
     c, b, t, d = r.call_next, r.bare_update, r.take_over, r.display_delay
     ok = "PASS" if c.p99 <= CALL_BUDGET_MS else "FAIL"
     ok_d = "PASS" if d.max <= DISPLAY_BUDGET_S * 1000 else "FAIL"
-    return (f"call next ({r.waiting:,} waiting, SQLite): p50={c.p50:.2f} p95={c.p95:.2f} p99={c.p99:.2f} "
-            f"max={c.max:.2f} ms [{ok} <= {CALL_BUDGET_MS:g} ms p99]; bare conditional UPDATE+COMMIT "
-            f"p99={b.p99:.2f} ms (ratio {c.p99 / b.p99:.1f}x)\n"
-            f"take-over call (empty room takes from the long queue): p50={t.p50:.2f} p99={t.p99:.2f} ms\n"
-            f"display delay across processes (poll {r.display_poll_s:g} s): p50={d.p50:.0f} p95={d.p95:.0f} "
-            f"max={d.max:.0f} ms [{ok_d} <= {DISPLAY_BUDGET_S * 1000:.0f} ms]")
+    return (
+        f"call next ({r.waiting:,} waiting, SQLite): p50={c.p50:.2f} p95={c.p95:.2f} p99={c.p99:.2f} "
+        f"max={c.max:.2f} ms [{ok} <= {CALL_BUDGET_MS:g} ms p99]; bare conditional UPDATE+COMMIT "
+        f"p99={b.p99:.2f} ms (ratio {c.p99 / b.p99:.1f}x)\n"
+        f"take-over call (empty room takes from the long queue): p50={t.p50:.2f} p99={t.p99:.2f} ms\n"
+        f"display delay across processes (poll {r.display_poll_s:g} s): p50={d.p50:.0f} p95={d.p95:.0f} "
+        f"max={d.max:.0f} ms [{ok_d} <= {DISPLAY_BUDGET_S * 1000:.0f} ms]"
+    )
 
 
 START_MARKER = "<!-- bench_hall:start -->"
@@ -165,28 +176,30 @@ def render(r: HallResult) -> str:
     ok = "PASS" if c.p99 <= CALL_BUDGET_MS else "**FAIL**"
     ok_d = "PASS" if d.max <= DISPLAY_BUDGET_S * 1000 else "**FAIL**"
     when = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
-    return "\n".join([
-        START_MARKER,
-        "## The hall: call next and the display (`bench/bench_hall.py`)",
-        "",
-        f"Written by `python -m bench.bench_hall --write-results` on {when} ({platform.node()}, same machine as "
-        "above). SQLite file store as shipped (WAL, `synchronous=FULL`, background checkpointer); room R01 filled "
-        f"through the real services with {r.waiting:,}+ waiting tickets ({r.fill_seconds:.0f} s to fill).",
-        "",
-        "| work | budget | measured | baseline | ratio | result |",
-        "|---|---|---|---|---|---|",
-        f"| call next, {r.waiting:,} waiting (`HallService.call_next`, commit durable) | ≤ {CALL_BUDGET_MS:g} ms p99 | "
-        f"p99 {c.p99:.2f} ms (p50 {c.p50:.2f}, max {c.max:.2f}) | bare conditional UPDATE + COMMIT p99 {b.p99:.2f} ms | "
-        f"{c.p99 / b.p99:.1f}× | {ok} |",
-        f"| call next in an empty room that takes the longest-waiting visitor over from the {r.waiting:,}-long queue "
-        f"| ≤ {CALL_BUDGET_MS:g} ms p99 | p99 {t.p99:.2f} ms (p50 {t.p50:.2f}) | the same bare UPDATE p99 "
-        f"{b.p99:.2f} ms | {t.p99 / b.p99:.1f}× | {'PASS' if t.p99 <= CALL_BUDGET_MS else '**FAIL**'} |",
-        f"| a call seen by another process polling the change mark every {r.display_poll_s:g} s (the hall display) "
-        f"| ≤ {DISPLAY_BUDGET_S * 1000:.0f} ms | p50 {d.p50:.0f} ms, p95 {d.p95:.0f} ms, max {d.max:.0f} ms "
-        f"(n={d.n}) | the poll interval {r.display_poll_s * 1000:.0f} ms | {d.max / (r.display_poll_s * 1000):.1f}× | "
-        f"{ok_d} |",
-        END_MARKER,
-    ])
+    return "\n".join(
+        [
+            START_MARKER,
+            "## The hall: call next and the display (`bench/bench_hall.py`)",
+            "",
+            f"Written by `python -m bench.bench_hall --write-results` on {when} ({platform.node()}, same machine as "
+            "above). SQLite file store as shipped (WAL, `synchronous=FULL`, background checkpointer); room R01 filled "
+            f"through the real services with {r.waiting:,}+ waiting tickets ({r.fill_seconds:.0f} s to fill).",
+            "",
+            "| work | budget | measured | baseline | ratio | result |",
+            "|---|---|---|---|---|---|",
+            f"| call next, {r.waiting:,} waiting (`HallService.call_next`, commit durable) | ≤ {CALL_BUDGET_MS:g} ms p99 | "
+            f"p99 {c.p99:.2f} ms (p50 {c.p50:.2f}, max {c.max:.2f}) | bare conditional UPDATE + COMMIT p99 {b.p99:.2f} ms | "
+            f"{c.p99 / b.p99:.1f}× | {ok} |",
+            f"| call next in an empty room that takes the longest-waiting visitor over from the {r.waiting:,}-long queue "
+            f"| ≤ {CALL_BUDGET_MS:g} ms p99 | p99 {t.p99:.2f} ms (p50 {t.p50:.2f}) | the same bare UPDATE p99 "
+            f"{b.p99:.2f} ms | {t.p99 / b.p99:.1f}× | {'PASS' if t.p99 <= CALL_BUDGET_MS else '**FAIL**'} |",
+            f"| a call seen by another process polling the change mark every {r.display_poll_s:g} s (the hall display) "
+            f"| ≤ {DISPLAY_BUDGET_S * 1000:.0f} ms | p50 {d.p50:.0f} ms, p95 {d.p95:.0f} ms, max {d.max:.0f} ms "
+            f"(n={d.n}) | the poll interval {r.display_poll_s * 1000:.0f} ms | {d.max / (r.display_poll_s * 1000):.1f}× | "
+            f"{ok_d} |",
+            END_MARKER,
+        ]
+    )
 
 
 def write_section(section: str, path: Path) -> None:

@@ -31,10 +31,18 @@ START_MARKER = "<!-- bench_receipt:start -->"
 END_MARKER = "<!-- bench_receipt:end -->"
 
 DATA = ReceiptData(
-    center_name="甘州区东街街道综治中心", center_phone="0936-8212335", case_no="620702001-2026-000123",
-    category="邻里纠纷", registered_at=dt.datetime(2026, 11, 27, 2, 0, tzinfo=dt.UTC), applicant_masked_name="张*丰",
-    applicant_masked_id="620702********1238", ticket="A012", room_name="1号人民调解室", room_location="一楼东侧",
-    estimated_wait_minutes=15, status_url="https://zz.example.gov.cn/s/Xq3vB0kT9mZpL2rW8sYdQA",
+    center_name="甘州区东街街道综治中心",
+    center_phone="0936-8212335",
+    case_no="620702001-2026-000123",
+    category="邻里纠纷",
+    registered_at=dt.datetime(2026, 11, 27, 2, 0, tzinfo=dt.UTC),
+    applicant_masked_name="张*丰",
+    applicant_masked_id="620702********1238",
+    ticket="A012",
+    room_name="1号人民调解室",
+    room_location="一楼东侧",
+    estimated_wait_minutes=15,
+    status_url="https://zz.example.gov.cn/s/Xq3vB0kT9mZpL2rW8sYdQA",
     printed_at=dt.datetime(2026, 11, 27, 2, 0, tzinfo=dt.UTC),
 )
 
@@ -85,9 +93,11 @@ def run(*, renders: int = 300) -> ReceiptResult:
 def describe(r: ReceiptResult) -> str:
     t, a, b = r.receipt_80mm, r.receipt_a5, r.baseline
     ok = "PASS" if t.p99 <= BUDGET_MS else "FAIL"
-    return (f"receipt 80mm: p50={t.p50:.2f} p95={t.p95:.2f} p99={t.p99:.2f} max={t.max:.2f} ms [{ok} <= {BUDGET_MS:g} ms]"
-            f"; A5 p50={a.p50:.2f} p99={a.p99:.2f} ms; empty page (same canvas) p50={b.p50:.2f} p99={b.p99:.2f} ms "
-            f"(ratio p50 {t.p50 / b.p50:.1f}x); PDF {r.pdf_bytes:,} bytes")
+    return (
+        f"receipt 80mm: p50={t.p50:.2f} p95={t.p95:.2f} p99={t.p99:.2f} max={t.max:.2f} ms [{ok} <= {BUDGET_MS:g} ms]"
+        f"; A5 p50={a.p50:.2f} p99={a.p99:.2f} ms; empty page (same canvas) p50={b.p50:.2f} p99={b.p99:.2f} ms "
+        f"(ratio p50 {t.p50 / b.p50:.1f}x); PDF {r.pdf_bytes:,} bytes"
+    )
 
 
 def render(r: ReceiptResult) -> str:
@@ -97,24 +107,26 @@ def render(r: ReceiptResult) -> str:
     ok = "PASS" if t.p99 <= BUDGET_MS else "**FAIL**"
     ok_a = "PASS" if a.p99 <= BUDGET_MS else "**FAIL**"
     when = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
-    return "\n".join([
-        START_MARKER,
-        "## Printing: one receipt PDF (`bench/bench_receipt.py`)",
-        "",
-        f"Written by `python -m bench.bench_receipt --write-results` on {when} ({platform.node()}, same machine as "
-        f"above). {r.renders} renders each after 20 warm-up renders, in one process (the CJK font is parsed once). "
-        "A receipt: centre, title, ticket, room, the case fields, the QR code as vector squares, embedded font "
-        f"subset; {r.pdf_bytes:,} bytes. Baseline: the same canvas setup with one line of Chinese, saved.",
-        "",
-        "| work | budget | measured | baseline | ratio (p50) | result |",
-        "|---|---|---|---|---|---|",
-        f"| receipt, 80 mm roll (`render_receipt`) | ≤ {BUDGET_MS:g} ms | p50 {t.p50:.2f} ms, p95 {t.p95:.2f}, "
-        f"p99 {t.p99:.2f} (max {t.max:.2f}) | empty page p50 {b.p50:.2f} ms, p99 {b.p99:.2f} | "
-        f"{t.p50 / b.p50:.1f}× | {ok} |",
-        f"| receipt, A5 | ≤ {BUDGET_MS:g} ms | p50 {a.p50:.2f} ms, p95 {a.p95:.2f}, p99 {a.p99:.2f} "
-        f"(max {a.max:.2f}) | the same | {a.p50 / b.p50:.1f}× | {ok_a} |",
-        END_MARKER,
-    ])
+    return "\n".join(
+        [
+            START_MARKER,
+            "## Printing: one receipt PDF (`bench/bench_receipt.py`)",
+            "",
+            f"Written by `python -m bench.bench_receipt --write-results` on {when} ({platform.node()}, same machine as "
+            f"above). {r.renders} renders each after 20 warm-up renders, in one process (the CJK font is parsed once). "
+            "A receipt: centre, title, ticket, room, the case fields, the QR code as vector squares, embedded font "
+            f"subset; {r.pdf_bytes:,} bytes. Baseline: the same canvas setup with one line of Chinese, saved.",
+            "",
+            "| work | budget | measured | baseline | ratio (p50) | result |",
+            "|---|---|---|---|---|---|",
+            f"| receipt, 80 mm roll (`render_receipt`) | ≤ {BUDGET_MS:g} ms | p50 {t.p50:.2f} ms, p95 {t.p95:.2f}, "
+            f"p99 {t.p99:.2f} (max {t.max:.2f}) | empty page p50 {b.p50:.2f} ms, p99 {b.p99:.2f} | "
+            f"{t.p50 / b.p50:.1f}× | {ok} |",
+            f"| receipt, A5 | ≤ {BUDGET_MS:g} ms | p50 {a.p50:.2f} ms, p95 {a.p95:.2f}, p99 {a.p99:.2f} "
+            f"(max {a.max:.2f}) | the same | {a.p50 / b.p50:.1f}× | {ok_a} |",
+            END_MARKER,
+        ]
+    )
 
 
 def write_section(section: str, path: Path) -> None:

@@ -158,9 +158,18 @@ def measure(store: Store, *, label: str, n: int, warmup: int, seed: int, new_cas
         cur.close()
         raw.close()
     background = (checkpointer.checkpoints - checkpoints_before) if checkpointer else 0
-    return RegisterResult(label, cases_before, new_case, Timing.of(reg_ns), Timing.of(bare_ns),
-                          Timing.of(check_ns), journal, sync, wal_autocheckpoint=wal_autocheckpoint,
-                          background_checkpoints=background)
+    return RegisterResult(
+        label,
+        cases_before,
+        new_case,
+        Timing.of(reg_ns),
+        Timing.of(bare_ns),
+        Timing.of(check_ns),
+        journal,
+        sync,
+        wal_autocheckpoint=wal_autocheckpoint,
+        background_checkpoints=background,
+    )
 
 
 def _sqlite_autocheckpoint(dbapi_conn: Any, _record: Any) -> None:
@@ -168,8 +177,17 @@ def _sqlite_autocheckpoint(dbapi_conn: Any, _record: Any) -> None:
     dbapi_conn.execute("PRAGMA wal_autocheckpoint=1000")
 
 
-def _measure_store(path: Path, *, label: str, n: int, warmup: int, seed: int, new_case: bool, init: bool,
-                   autocheckpoint: bool) -> RegisterResult:
+def _measure_store(
+    path: Path,
+    *,
+    label: str,
+    n: int,
+    warmup: int,
+    seed: int,
+    new_case: bool,
+    init: bool,
+    autocheckpoint: bool,
+) -> RegisterResult:
     store = open_store(sqlite_url(path))
     try:
         if autocheckpoint:
@@ -186,19 +204,36 @@ def _measure_store(path: Path, *, label: str, n: int, warmup: int, seed: int, ne
     return dataclasses.replace(result, fsync_delay_ms=delay, autocheckpoint=autocheckpoint)
 
 
-def run_fresh(*, n: int = 2000, warmup: int = 50, seed: int = 7, path: Path | None = None,
-              autocheckpoint: bool = False) -> RegisterResult:
+def run_fresh(
+    *, n: int = 2000, warmup: int = 50, seed: int = 7, path: Path | None = None, autocheckpoint: bool = False
+) -> RegisterResult:
     """Registrations into a new store (initialised like `desk init`). `autocheckpoint=True` is an experiment, not
     the product: the store's connections get SQLite's default `wal_autocheckpoint=1000` back, so the commit that
     crosses 1,000 WAL pages runs the checkpoint (as the store did before its background checkpointer)."""
     path = path or DATA_DIR / "register.db"
     _remove_db(path)
-    return _measure_store(path, label="empty store", n=n, warmup=warmup, seed=seed, new_case=True, init=True,
-                          autocheckpoint=autocheckpoint)
+    return _measure_store(
+        path,
+        label="empty store",
+        n=n,
+        warmup=warmup,
+        seed=seed,
+        new_case=True,
+        init=True,
+        autocheckpoint=autocheckpoint,
+    )
 
 
-def run_on_copy(source: Path, *, n: int = 500, warmup: int = 20, seed: int = 8, new_case: bool = False,
-                path: Path | None = None, autocheckpoint: bool = False) -> RegisterResult:
+def run_on_copy(
+    source: Path,
+    *,
+    n: int = 500,
+    warmup: int = 20,
+    seed: int = 8,
+    new_case: bool = False,
+    path: Path | None = None,
+    autocheckpoint: bool = False,
+) -> RegisterResult:
     """Registrations into a copy of a big generated store; `new_case=False` is the window's default path,
     which first looks for an open case of the same applicant and category (a repeat visit)."""
     path = path or DATA_DIR / "register-big.db"
@@ -209,8 +244,16 @@ def run_on_copy(source: Path, *, n: int = 500, warmup: int = 20, seed: int = 8, 
     finally:
         src.close()
     shutil.copyfile(source, path)
-    return _measure_store(path, label="copy of the generated store", n=n, warmup=warmup, seed=seed,
-                          new_case=new_case, init=False, autocheckpoint=autocheckpoint)
+    return _measure_store(
+        path,
+        label="copy of the generated store",
+        n=n,
+        warmup=warmup,
+        seed=seed,
+        new_case=new_case,
+        init=False,
+        autocheckpoint=autocheckpoint,
+    )
 
 
 def build_fsync_shim() -> Path | None:
@@ -223,12 +266,15 @@ def build_fsync_shim() -> Path | None:
     if cc is None:
         return None
     DATA_DIR.mkdir(parents=True, exist_ok=True)
-    done = subprocess.run([cc, "-shared", "-fPIC", "-O2", "-o", str(out), str(src), "-ldl"], capture_output=True)
+    done = subprocess.run(
+        [cc, "-shared", "-fPIC", "-O2", "-o", str(out), str(src), "-ldl"], capture_output=True
+    )
     return out if done.returncode == 0 else None
 
 
-def run_simulated_disk(delay_ms: float, *, n: int = 500, autocheckpoint: bool = False,
-                       copy_of: Path | None = None) -> RegisterResult | None:
+def run_simulated_disk(
+    delay_ms: float, *, n: int = 500, autocheckpoint: bool = False, copy_of: Path | None = None
+) -> RegisterResult | None:
     """`run_fresh` (or `run_on_copy(copy_of)`) in a child process whose fsync/fdatasync each wait `delay_ms`
     first; None without a C compiler for the shim."""
     shim = build_fsync_shim()
@@ -237,8 +283,17 @@ def run_simulated_disk(delay_ms: float, *, n: int = 500, autocheckpoint: bool = 
     name = f"register-sim-{delay_ms:g}ms"
     out = DATA_DIR / f"{name}.json"
     env = {**os.environ, "LD_PRELOAD": str(shim), "FSYNC_DELAY_US": str(int(delay_ms * 1000))}
-    cmd = [sys.executable, "-m", "bench.bench_register", "--n", str(n), "--json", str(out),
-           "--db-file", str(DATA_DIR / f"{name}.db")]
+    cmd = [
+        sys.executable,
+        "-m",
+        "bench.bench_register",
+        "--n",
+        str(n),
+        "--json",
+        str(out),
+        "--db-file",
+        str(DATA_DIR / f"{name}.db"),
+    ]
     if copy_of is not None:
         cmd += ["--copy-of", str(copy_of)]
     if autocheckpoint:
@@ -253,25 +308,37 @@ def run_simulated_disk(delay_ms: float, *, n: int = 500, autocheckpoint: bool = 
 def describe(r: RegisterResult) -> str:
     t, b = r.register, r.bare_commit
     disk = f"; fsync +{r.fsync_delay_ms:g} ms simulated" if r.fsync_delay_ms else ""
-    disk += (f"; wal_autocheckpoint={r.wal_autocheckpoint} (experiment: checkpoints in commits)" if r.autocheckpoint
-             else f"; wal_autocheckpoint={r.wal_autocheckpoint}, {r.background_checkpoints} background checkpoints")
-    return (f"register ({r.label}, {r.cases_before:,} cases, new_case={r.new_case}; {r.journal_mode}, "
-            f"synchronous={r.synchronous}{disk}): n={t.n} p50={t.p50:.2f} p95={t.p95:.2f} p99={t.p99:.2f} "
-            f"max={t.max:.2f} ms  [{'PASS' if r.passed else 'FAIL'} <= {BUDGET_P99_MS:g} ms p99]\n"
-            f"  bare INSERT+COMMIT: p50={b.p50:.2f} p95={b.p95:.2f} p99={b.p99:.2f} ms;  ratio p50 "
-            f"{r.ratio_p50:.1f}x, p99 {r.ratio_p99:.1f}x;  validation alone p50={r.check_only.p50:.2f} ms")
+    disk += (
+        f"; wal_autocheckpoint={r.wal_autocheckpoint} (experiment: checkpoints in commits)"
+        if r.autocheckpoint
+        else f"; wal_autocheckpoint={r.wal_autocheckpoint}, {r.background_checkpoints} background checkpoints"
+    )
+    return (
+        f"register ({r.label}, {r.cases_before:,} cases, new_case={r.new_case}; {r.journal_mode}, "
+        f"synchronous={r.synchronous}{disk}): n={t.n} p50={t.p50:.2f} p95={t.p95:.2f} p99={t.p99:.2f} "
+        f"max={t.max:.2f} ms  [{'PASS' if r.passed else 'FAIL'} <= {BUDGET_P99_MS:g} ms p99]\n"
+        f"  bare INSERT+COMMIT: p50={b.p50:.2f} p95={b.p95:.2f} p99={b.p99:.2f} ms;  ratio p50 "
+        f"{r.ratio_p50:.1f}x, p99 {r.ratio_p99:.1f}x;  validation alone p50={r.check_only.p50:.2f} ms"
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m bench.bench_register", description=__doc__.splitlines()[0])
     p.add_argument("--n", type=int, default=2000)
-    p.add_argument("--copy-of", type=Path, metavar="DB",
-                   help="register into a copy of this generated store (default path, new_case=False) "
-                        "instead of an empty one")
+    p.add_argument(
+        "--copy-of",
+        type=Path,
+        metavar="DB",
+        help="register into a copy of this generated store (default path, new_case=False) "
+        "instead of an empty one",
+    )
     p.add_argument("--db-file", type=Path, metavar="FILE", help="the scratch store (default in bench/data/)")
-    p.add_argument("--sqlite-autocheckpoint", action="store_true",
-                   help="experiment: turn SQLite's automatic WAL checkpoint (in commits) back on, as before the "
-                        "store's background checkpointer")
+    p.add_argument(
+        "--sqlite-autocheckpoint",
+        action="store_true",
+        help="experiment: turn SQLite's automatic WAL checkpoint (in commits) back on, as before the "
+        "store's background checkpointer",
+    )
     p.add_argument("--json", type=Path, metavar="FILE", help="also write the result as JSON")
     args = p.parse_args(argv)
     auto = args.sqlite_autocheckpoint

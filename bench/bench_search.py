@@ -78,8 +78,12 @@ def sample_cases(store: Store, n: int, rng: random.Random) -> list[tuple[str, st
     """`n` random cases (id, case number, parties), chosen by case number from the per-year counters."""
     with store.unit_of_work() as s:
         hall = s.scalars(sa.select(Hall).where(Hall.is_local)).one()
-        years = [(int(c.name.split(":")[1]), c.value) for c in
-                 s.scalars(sa.select(Counter).where(Counter.hall_code == hall.code, Counter.name.like("case:%")))]
+        years = [
+            (int(c.name.split(":")[1]), c.value)
+            for c in s.scalars(
+                sa.select(Counter).where(Counter.hall_code == hall.code, Counter.name.like("case:%"))
+            )
+        ]
         weights = [v for _, v in years]
         numbers: set[str] = set()
         while len(numbers) < min(n, sum(weights)):
@@ -88,12 +92,14 @@ def sample_cases(store: Store, n: int, rng: random.Random) -> list[tuple[str, st
         found = []
         ordered = sorted(numbers)
         for i in range(0, len(ordered), 500):
-            chunk = ordered[i:i + 500]
+            chunk = ordered[i : i + 500]
             cases = s.execute(sa.select(CaseRow.id, CaseRow.case_no).where(CaseRow.case_no.in_(chunk))).all()
             parties: dict[str, list[PartyRow]] = {}
             for p in s.scalars(sa.select(PartyRow).where(PartyRow.case_id.in_([c.id for c in cases]))):
                 parties.setdefault(p.case_id, []).append(p)
-            found += [(c.id, c.case_no, sorted(parties.get(c.id, []), key=lambda p: p.position)) for c in cases]
+            found += [
+                (c.id, c.case_no, sorted(parties.get(c.id, []), key=lambda p: p.position)) for c in cases
+            ]
         rng.shuffle(found)
         return found
 
@@ -127,8 +133,9 @@ class StatementLog:
         self.engine = engine
         self.statements: list[tuple[str, Any]] = []
 
-    def _record(self, _conn: Any, _cursor: Any, statement: str, parameters: Any, _context: Any,
-                _executemany: bool) -> None:
+    def _record(
+        self, _conn: Any, _cursor: Any, statement: str, parameters: Any, _context: Any, _executemany: bool
+    ) -> None:
         if statement.lstrip().upper().startswith("SELECT"):
             self.statements.append((statement, parameters))
 
@@ -178,8 +185,11 @@ def run(url: str, *, n: int = 300, warmup: int = 30, seed: int = 11, plans: bool
         with store.engine.connect() as c:
             n_cases = int(c.exec_driver_sql("SELECT count(*) FROM cases").scalar() or 0)
             n_parties = int(c.exec_driver_sql("SELECT count(*) FROM parties").scalar() or 0)
-            version = str(c.exec_driver_sql(
-                "SELECT sqlite_version()" if store.dialect == "sqlite" else "SHOW server_version").scalar())
+            version = str(
+                c.exec_driver_sql(
+                    "SELECT sqlite_version()" if store.dialect == "sqlite" else "SHOW server_version"
+                ).scalar()
+            )
         queries, case_ids = make_queries(store, n + warmup, seed)
 
         def get_case(case_id: str) -> Any:
@@ -211,9 +221,17 @@ def run(url: str, *, n: int = 300, warmup: int = 30, seed: int = 11, plans: bool
             assert row is not None
             base.append(ns)
 
-        kinds = [KindResult(k, Timing.of(samples[k]), sum(hits[k]) / len(hits[k]),
-                            sum(found[k]) / len(found[k]), tuple(q for q, _ in queries[k][warmup:warmup + 3]))
-                 for k in KINDS if samples[k]]
+        kinds = [
+            KindResult(
+                k,
+                Timing.of(samples[k]),
+                sum(hits[k]) / len(hits[k]),
+                sum(found[k]) / len(found[k]),
+                tuple(q for q, _ in queries[k][warmup : warmup + 3]),
+            )
+            for k in KINDS
+            if samples[k]
+        ]
         result = SearchResult(store.dialect, version, n_cases, n_parties, kinds, Timing.of(base))
         if plans:
             for k in KINDS:
@@ -228,9 +246,11 @@ def describe(r: SearchResult) -> str:
     lines = [f"search on {r.dialect} {r.server_version}: {r.cases:,} cases, {r.parties:,} parties"]
     for k in r.kinds:
         t = k.timing
-        lines.append(f"  {KINDS[k.kind]:<48} p50={t.p50:6.2f} p95={t.p95:6.2f} p99={t.p99:6.2f} ms  "
-                     f"{t.p95 / r.baseline.p95:5.1f}x base  hits {k.mean_hits:5.1f}  found {k.found_share:4.0%}  "
-                     f"[{'PASS' if k.passed else 'FAIL'}]")
+        lines.append(
+            f"  {KINDS[k.kind]:<48} p50={t.p50:6.2f} p95={t.p95:6.2f} p99={t.p99:6.2f} ms  "
+            f"{t.p95 / r.baseline.p95:5.1f}x base  hits {k.mean_hits:5.1f}  found {k.found_share:4.0%}  "
+            f"[{'PASS' if k.passed else 'FAIL'}]"
+        )
     b = r.baseline
     lines.append(f"  {BASELINE:<48} p50={b.p50:6.2f} p95={b.p95:6.2f} p99={b.p99:6.2f} ms")
     return "\n".join(lines)

@@ -66,8 +66,9 @@ class StatusResult:
         return self.status.rps >= RPS_BUDGET and self.status.latency.p99 <= P99_BUDGET_MS
 
 
-async def _connection(port: int, paths: list[str], deadline: float, samples: list[int], errors: list[int],
-                      rng: random.Random) -> None:
+async def _connection(
+    port: int, paths: list[str], deadline: float, samples: list[int], errors: list[int], rng: random.Random
+) -> None:
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
     try:
         while time.perf_counter() < deadline:
@@ -96,13 +97,20 @@ def drive(port: int, paths: list[str], seconds: float, connections: int) -> Phas
     async def main() -> float:
         t0 = time.perf_counter()
         deadline = t0 + seconds
-        await asyncio.gather(*(_connection(port, paths, deadline, samples, errors, rng)
-                               for _ in range(connections)))
+        await asyncio.gather(
+            *(_connection(port, paths, deadline, samples, errors, rng) for _ in range(connections))
+        )
         return time.perf_counter() - t0
 
     elapsed = asyncio.run(main())
-    return Phase("/s/{token}" if len(paths) > 1 else paths[0], len(samples), elapsed,
-                 len(samples) / elapsed, errors[0], Timing.of(samples))
+    return Phase(
+        "/s/{token}" if len(paths) > 1 else paths[0],
+        len(samples),
+        elapsed,
+        len(samples) / elapsed,
+        errors[0],
+        Timing.of(samples),
+    )
 
 
 LOADER = """
@@ -116,8 +124,13 @@ print(json.dumps(asdict(drive(port, paths, seconds, conns))))
 
 
 def _load(port: int, paths: list[str], seconds: float, connections: int) -> Phase:
-    out = subprocess.run([sys.executable, "-c", LOADER, str(port), str(seconds), str(connections)],
-                         input=json.dumps(paths), capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(
+        [sys.executable, "-c", LOADER, str(port), str(seconds), str(connections)],
+        input=json.dumps(paths),
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     d = json.loads(out)
     return Phase(d["path"], d["requests"], d["seconds"], d["rps"], d["errors"], Timing(**d["latency"]))
 
@@ -143,12 +156,20 @@ def run(*, seconds: float = 10.0, connections: int = 16) -> StatusResult:
     path, fallback = _store()
     with sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True) as c:
         cases = int(c.execute("SELECT count(*) FROM cases").fetchone()[0])
-        tokens = [r[0] for r in c.execute("SELECT status_token FROM cases WHERE rowid IN "
-                                          "(SELECT abs(random()) % (SELECT max(rowid) FROM cases) FROM cases "
-                                          "LIMIT 5000)")]
+        tokens = [
+            r[0]
+            for r in c.execute(
+                "SELECT status_token FROM cases WHERE rowid IN "
+                "(SELECT abs(random()) % (SELECT max(rowid) FROM cases) FROM cases "
+                "LIMIT 5000)"
+            )
+        ]
     port = _free_port()
-    server = subprocess.Popen([sys.executable, "-c", SERVER, f"sqlite:///{path}", str(port)],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    server = subprocess.Popen(
+        [sys.executable, "-c", SERVER, f"sqlite:///{path}", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         deadline = time.monotonic() + 30
         while True:
@@ -171,16 +192,21 @@ def run(*, seconds: float = 10.0, connections: int = 16) -> StatusResult:
 
 def describe(r: StatusResult) -> str:
     s, h = r.status, r.healthz
-    return (f"status page on {r.cases:,} cases, {r.connections} connections: {s.rps:,.0f} req/s, p50 "
-            f"{s.latency.p50:.2f} ms, p99 {s.latency.p99:.2f} ms ({s.errors} non-200); /healthz {h.rps:,.0f} req/s, "
-            f"p99 {h.latency.p99:.2f} ms; status/healthz throughput {s.rps / h.rps:.2f}")
+    return (
+        f"status page on {r.cases:,} cases, {r.connections} connections: {s.rps:,.0f} req/s, p50 "
+        f"{s.latency.p50:.2f} ms, p99 {s.latency.p99:.2f} ms ({s.errors} non-200); /healthz {h.rps:,.0f} req/s, "
+        f"p99 {h.latency.p99:.2f} ms; status/healthz throughput {s.rps / h.rps:.2f}"
+    )
 
 
 def render(r: StatusResult) -> str:
     s, h = r.status, r.healthz
     ok = "PASS" if r.passed else "**FAIL**"
-    store = (f"a {r.cases:,}-case store generated for this benchmark (bench/data/search-1m.db was missing)"
-             if r.generated_fallback else f"bench/data/{r.store} ({r.cases:,} cases)")
+    store = (
+        f"a {r.cases:,}-case store generated for this benchmark (bench/data/search-1m.db was missing)"
+        if r.generated_fallback
+        else f"bench/data/{r.store} ({r.cases:,} cases)"
+    )
     lines = [
         START_MARKER,
         "## The status page (`bench/bench_status.py`)",

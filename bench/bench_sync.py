@@ -89,7 +89,9 @@ S = 1_000_000  # microseconds per second
 def _uuid7(rng: random.Random, ms: int) -> str:
     """A UUIDv7 string (the layout of desk.core.ids.uuid7) from a seeded generator."""
     rand = rng.getrandbits(74)
-    value = (ms & 0xFFFF_FFFF_FFFF) << 80 | 0x7 << 76 | (rand >> 62) << 64 | 0b10 << 62 | (rand & ((1 << 62) - 1))
+    value = (
+        (ms & 0xFFFF_FFFF_FFFF) << 80 | 0x7 << 76 | (rand >> 62) << 64 | 0b10 << 62 | (rand & ((1 << 62) - 1))
+    )
     h = f"{value:032x}"
     return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
@@ -103,7 +105,9 @@ class Layout:
     """The default hall layout (resources/catalog): which room takes a category, prefixes, who mediates."""
 
     prefix: dict[str, str]
-    route: dict[str, str]  # category -> the room routing proposes (its primary room, else the first that takes it)
+    route: dict[
+        str, str
+    ]  # category -> the room routing proposes (its primary room, else the first that takes it)
     others: dict[str, list[str]]  # category -> the other rooms that take it (overrides, transfers)
     mediators: dict[str, list[str]]
 
@@ -133,11 +137,18 @@ class Layout:
         return Layout({r["code"]: r["prefix"] for r in rooms}, route, others, mediators)
 
 
-ROUTE_REASONS = ["预计等候{m}分钟，与其他可选功能室相同；此室是该类纠纷的专门调解室",
-                 "预计等候{m}分钟，为可选功能室中最短；此室是该类纠纷的专门调解室",
-                 "预计等候{m}分钟；此室可受理该类纠纷且容纳来访人数"]
+ROUTE_REASONS = [
+    "预计等候{m}分钟，与其他可选功能室相同；此室是该类纠纷的专门调解室",
+    "预计等候{m}分钟，为可选功能室中最短；此室是该类纠纷的专门调解室",
+    "预计等候{m}分钟；此室可受理该类纠纷且容纳来访人数",
+]
 OVERRIDE_REASONS = ["来访人要求由熟悉的调解员接待", "专门调解室排队过长", "当事人一方已在该室等候"]
-TRANSFER_REASONS = ["需法律顾问参与", "涉及劳动关系，转劳动争议调解室", "需心理疏导后再调解", "当事人要求更换调解员"]
+TRANSFER_REASONS = [
+    "需法律顾问参与",
+    "涉及劳动关系，转劳动争议调解室",
+    "需心理疏导后再调解",
+    "当事人要求更换调解员",
+]
 WAIT_MEAN_S = 20 * 60
 SERVICE_MEDIAN_S = 30 * 60
 
@@ -148,12 +159,17 @@ class HallDays:
     are scheduled when it is made and come out of a heap when their time is due, so the log interleaves as a
     real day does."""
 
-    def __init__(self, n_events: int, *, seed: int, hall_code: str, deadline_days: dict[str, int],
-                 layout: Layout) -> None:
+    def __init__(
+        self, n_events: int, *, seed: int, hall_code: str, deadline_days: dict[str, int], layout: Layout
+    ) -> None:
         self.n_events = n_events
         # ~5.7 events a case (see `_schedule`); a margin so the factory never runs dry before n_events.
-        self.factory = CaseFactory(cases=max(50, int(n_events / 5.0) + 50), seed=seed, hall_code=hall_code,
-                                   deadline_days=deadline_days)
+        self.factory = CaseFactory(
+            cases=max(50, int(n_events / 5.0) + 50),
+            seed=seed,
+            hall_code=hall_code,
+            deadline_days=deadline_days,
+        )
         self.rng = random.Random(seed + 1)
         self.hall_code = hall_code
         self.layout = layout
@@ -181,17 +197,40 @@ class HallDays:
         overridden = bool(others) and rng.random() < 0.05
         room = rng.choice(others) if overridden else proposed
         t = reg_us + rng.randrange(60, 240) * S
-        self._later(t, "routed", case_id, desk, {
-            "room": room, "proposed": proposed, "reason": rng.choice(ROUTE_REASONS).format(m=rng.randrange(0, 40)),
-            "overridden": overridden, "override_reason": rng.choice(OVERRIDE_REASONS) if overridden else ""})
+        self._later(
+            t,
+            "routed",
+            case_id,
+            desk,
+            {
+                "room": room,
+                "proposed": proposed,
+                "reason": rng.choice(ROUTE_REASONS).format(m=rng.randrange(0, 40)),
+                "overridden": overridden,
+                "override_reason": rng.choice(OVERRIDE_REASONS) if overridden else "",
+            },
+        )
         birth = payload["parties"][0]["birth_date"]
-        reasons = [r.value for r in q.priority_reasons(
-            birth_date=dt.date.fromisoformat(birth) if birth else None, today=_local_date(t),
-            risk_flags=payload["risk_flags"])]
+        reasons = [
+            r.value
+            for r in q.priority_reasons(
+                birth_date=dt.date.fromisoformat(birth) if birth else None,
+                today=_local_date(t),
+                risk_flags=payload["risk_flags"],
+            )
+        ]
         ticket_id = _uuid7(rng, t // 1000)
         key_us = t - 15 * 60 * S if reasons else t
-        ticket = {"ticket_id": ticket_id, "room": room, "day": None, "number": None, "label": None,
-                  "priority_reasons": reasons, "arrival_at": iso_utc(t), "queue_key": iso_utc(key_us)}
+        ticket = {
+            "ticket_id": ticket_id,
+            "room": room,
+            "day": None,
+            "number": None,
+            "label": None,
+            "priority_reasons": reasons,
+            "arrival_at": iso_utc(t),
+            "queue_key": iso_utc(key_us),
+        }
         self._later(t, "ticket_issued", case_id, desk, ticket)
         self._visit(case_id, ticket, t, category, transfers=1)
 
@@ -210,7 +249,9 @@ class HallDays:
             recalls = 2 if rng.random() < 0.4 else 1
             for i in range(1, recalls + 1):
                 t += rng.randrange(60, 120) * S
-                self._later(t, "recalled", case_id, mediator, {"terminal": terminal, "recall": i, "ticket_id": tid})
+                self._later(
+                    t, "recalled", case_id, mediator, {"terminal": terminal, "recall": i, "ticket_id": tid}
+                )
             if recalls == 2 and rng.random() < 0.5:
                 t += 60 * S
                 self._later(t, "no_show", case_id, mediator, {"ticket_id": tid})
@@ -221,10 +262,19 @@ class HallDays:
         others = [r for r in self.layout.others[category] if r != room]
         if transfers and others and rng.random() < 0.04:
             t += service // 2
-            new = {"ticket_id": _uuid7(rng, t // 1000), "room": rng.choice(others), "day": None, "number": None,
-                   "label": None, "priority_reasons": ticket["priority_reasons"], "arrival_at": ticket["arrival_at"],
-                   "queue_key": ticket["queue_key"], "from_ticket_id": tid, "from_room": room,
-                   "reason": rng.choice(TRANSFER_REASONS)}
+            new = {
+                "ticket_id": _uuid7(rng, t // 1000),
+                "room": rng.choice(others),
+                "day": None,
+                "number": None,
+                "label": None,
+                "priority_reasons": ticket["priority_reasons"],
+                "arrival_at": ticket["arrival_at"],
+                "queue_key": ticket["queue_key"],
+                "from_ticket_id": tid,
+                "from_room": room,
+                "reason": rng.choice(TRANSFER_REASONS),
+            }
             self._later(t, "transferred", case_id, mediator, new)
             self._visit(case_id, new, t, category, transfers=transfers - 1)
             return
@@ -237,19 +287,36 @@ class HallDays:
         self.kinds[ev["kind"]] += 1
         self.first_at = self.first_at or ev["occurred_at"]
         self.last_at = ev["occurred_at"]
-        return (ev["id"], self.hall_code, self.hall_seq, ev["case_id"], ev["kind"], ev["payload"], ev["occurred_at"],
-                ev["actor"], 1, None)
+        return (
+            ev["id"],
+            self.hall_code,
+            self.hall_seq,
+            ev["case_id"],
+            ev["kind"],
+            ev["payload"],
+            ev["occurred_at"],
+            ev["actor"],
+            1,
+            None,
+        )
 
     def _due(self) -> tuple[Any, ...]:
         at, _, us, kind, case_id, actor, payload = heapq.heappop(self._pending)
         if kind in ("ticket_issued", "transferred"):  # the number is taken when the ticket is printed
             day = _local_date(us)
             prefix = self.layout.prefix[payload["room"]]
-            n = self.ticket_counters[(day.isoformat(), prefix)] = self.ticket_counters.get((day.isoformat(), prefix),
-                                                                                           0) + 1
+            n = self.ticket_counters[(day.isoformat(), prefix)] = (
+                self.ticket_counters.get((day.isoformat(), prefix), 0) + 1
+            )
             payload.update(day=day.isoformat(), number=n, label=q.ticket_label(prefix, n))
-        ev = {"id": _uuid7(self.rng, us // 1000), "case_id": case_id, "kind": kind, "payload": json.dumps(payload),
-              "occurred_at": at, "actor": actor}
+        ev = {
+            "id": _uuid7(self.rng, us // 1000),
+            "case_id": case_id,
+            "kind": kind,
+            "payload": json.dumps(payload),
+            "occurred_at": at,
+            "actor": actor,
+        }
         return self._row(ev)
 
     def batches(self, size: int = 20_000) -> Iterator[list[tuple[Any, ...]]]:
@@ -267,7 +334,9 @@ class HallDays:
                     payload = json.loads(ev["payload"])
                     _, year, number = payload["case_no"].rsplit("-", 2)
                     self.case_counters[int(year)] = int(number)
-                    reg_us = (dt.datetime.fromisoformat(ev["occurred_at"]) - EPOCH) // dt.timedelta(microseconds=1)
+                    reg_us = (dt.datetime.fromisoformat(ev["occurred_at"]) - EPOCH) // dt.timedelta(
+                        microseconds=1
+                    )
                     self._schedule(ev["case_id"], reg_us, payload, ev["actor"])
                 if len(out) >= size:
                     yield out
@@ -318,8 +387,9 @@ def reset_hall(path: Path) -> None:
         con.execute("DELETE FROM sync_state")
 
 
-def make_hall_store(path: Path, events: int, *, seed: int = SEED, reuse: bool = True,
-                    quiet: bool = False) -> tuple[HallStore, bool]:
+def make_hall_store(
+    path: Path, events: int, *, seed: int = SEED, reuse: bool = True, quiet: bool = False
+) -> tuple[HallStore, bool]:
     """A hall store of `events` events at `path`; (its figures, whether an earlier one was reused)."""
     if reuse and (got := _reusable(path, events)) is not None:
         reset_hall(path)
@@ -335,22 +405,30 @@ def make_hall_store(path: Path, events: int, *, seed: int = SEED, reuse: bool = 
     try:
         hall = init_hall(store)
         with store.engine.connect() as c:
-            deadlines = {str(code): str(cls) for code, cls in c.execute(sa.text(
-                "SELECT code, deadline_class FROM categories WHERE active"))}
+            deadlines = {
+                str(code): str(cls)
+                for code, cls in c.execute(
+                    sa.text("SELECT code, deadline_class FROM categories WHERE active")
+                )
+            }
     finally:
         store.dispose()
     from desk.core.catalog import DEADLINE_DAYS
 
     deadline_days = {code: DEADLINE_DAYS[cls] for code, cls in deadlines.items()}
-    days = HallDays(events, seed=seed, hall_code=hall.hall_code, deadline_days=deadline_days, layout=Layout.load())
+    days = HallDays(
+        events, seed=seed, hall_code=hall.hall_code, deadline_days=deadline_days, layout=Layout.load()
+    )
     if not quiet:
         print(f"  generating a hall store of {events:,} events: {path}", flush=True)
     with contextlib.closing(sqlite3.connect(path, isolation_level=None)) as con:
         con.execute("PRAGMA journal_mode=WAL")
         con.execute("PRAGMA synchronous=OFF")  # generation only: the app's connections use FULL
         con.execute("PRAGMA cache_size=-500000")
-        indexes = con.execute("SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL "
-                              "AND tbl_name = 'case_events'").fetchall()
+        indexes = con.execute(
+            "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL "
+            "AND tbl_name = 'case_events'"
+        ).fetchall()
         con.execute("BEGIN")
         for name, _ in indexes:
             con.execute(f'DROP INDEX "{name}"')
@@ -366,12 +444,20 @@ def make_hall_store(path: Path, events: int, *, seed: int = SEED, reuse: bool = 
             "INSERT INTO counters (hall_code, name, value) VALUES (?, ?, ?) "
             "ON CONFLICT (hall_code, name) DO UPDATE SET value = excluded.value",
             [(hall.hall_code, f"case:{y}", n) for y, n in sorted(days.case_counters.items())]
-            + [(hall.hall_code, f"ticket:{d}:{p}", n) for (d, p), n in sorted(days.ticket_counters.items())])
+            + [(hall.hall_code, f"ticket:{d}:{p}", n) for (d, p), n in sorted(days.ticket_counters.items())],
+        )
         con.execute("COMMIT")
         con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-    stats = HallStore(str(path), days.hall_seq, days.kinds["registered"], dict(days.kinds.most_common()),
-                      days.first_at, days.last_at, time.perf_counter() - started,
-                      dt.datetime.now(dt.UTC).isoformat(timespec="seconds"))
+    stats = HallStore(
+        str(path),
+        days.hall_seq,
+        days.kinds["registered"],
+        dict(days.kinds.most_common()),
+        days.first_at,
+        days.last_at,
+        time.perf_counter() - started,
+        dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+    )
     _stats_file(path).write_text(json.dumps(asdict(stats), ensure_ascii=False, indent=2), encoding="utf-8")
     return stats, False
 
@@ -400,10 +486,16 @@ def _kind_shapes(path: Path) -> dict[str, Any]:
     out: dict[str, Any] = {}
     with contextlib.closing(sqlite3.connect(path)) as con:
         for kind, payload, occurred, hall_seq, sv, seq in con.execute(
-                "SELECT kind, payload, occurred_at, hall_seq, schema_version, seq FROM case_events "
-                "WHERE hall_seq IN (SELECT min(hall_seq) FROM case_events GROUP BY kind)"):
-            out[kind] = (_shape(json.loads(payload)), f"{type(occurred).__name__}:{len(occurred)}",
-                         type(hall_seq).__name__, sv, seq)
+            "SELECT kind, payload, occurred_at, hall_seq, schema_version, seq FROM case_events "
+            "WHERE hall_seq IN (SELECT min(hall_seq) FROM case_events GROUP BY kind)"
+        ):
+            out[kind] = (
+                _shape(json.loads(payload)),
+                f"{type(occurred).__name__}:{len(occurred)}",
+                type(hall_seq).__name__,
+                sv,
+                seq,
+            )
     return out
 
 
@@ -450,8 +542,11 @@ def check_shapes(generated: Path) -> ShapeCheck:
             store.dispose()
         real = _kind_shapes(path)
     mine = _kind_shapes(generated)
-    return ShapeCheck(sorted(real), sorted(k for k in real if k in mine and mine[k] != real[k]),
-                      sorted(k for k in real if k not in mine))
+    return ShapeCheck(
+        sorted(real),
+        sorted(k for k in real if k in mine and mine[k] != real[k]),
+        sorted(k for k in real if k not in mine),
+    )
 
 
 # --- PostgreSQL: the county databases ---------------------------------------------------------------------
@@ -487,8 +582,10 @@ def county_counts(url: str) -> dict[str, int]:
     eng = sa.create_engine(url)
     try:
         with eng.connect() as c:
-            return {t: int(c.exec_driver_sql(f"SELECT count(*) FROM {t}").scalar() or 0)
-                    for t in ("case_events", "cases", "parties", "tickets", "case_holders", "county_outbox")}
+            return {
+                t: int(c.exec_driver_sql(f"SELECT count(*) FROM {t}").scalar() or 0)
+                for t in ("case_events", "cases", "parties", "tickets", "case_holders", "county_outbox")
+            }
     finally:
         eng.dispose()
 
@@ -526,8 +623,20 @@ def copy_rows(path: Path) -> tuple[list[tuple[Any, ...]], float, float]:
             j0 = time.perf_counter_ns()
             json.loads(payload)  # not needed by the COPY: timed to show what decoding for the fold costs
             json_ns += time.perf_counter_ns() - j0
-            rows.append((eid, hall, hall_seq, case_id, kind, payload, dt.datetime.fromisoformat(occurred), actor, sv,
-                         i))
+            rows.append(
+                (
+                    eid,
+                    hall,
+                    hall_seq,
+                    case_id,
+                    kind,
+                    payload,
+                    dt.datetime.fromisoformat(occurred),
+                    actor,
+                    sv,
+                    i,
+                )
+            )
     return rows, time.perf_counter() - t0, json_ns / 1e9
 
 
@@ -550,8 +659,9 @@ def dump_tables(url: str) -> dict[str, bytes]:
     return out
 
 
-def bare_copy(url: str, rows: list[tuple[Any, ...]], others: dict[str, bytes] | None = None,
-              repeat: int = 3) -> list[float]:
+def bare_copy(
+    url: str, rows: list[tuple[Any, ...]], others: dict[str, bytes] | None = None, repeat: int = 3
+) -> list[float]:
     """COPY + COMMIT of the events (and, given `others`, of the other tables' rows too) into empty tables;
     the time of each repetition."""
     import psycopg
@@ -656,7 +766,7 @@ IDLE_STEPS = {  # label -> what it covers (rows of the idle-round table, in this
     "round": "run_once",
     "hall identity": "Syncer._hall: a SQLite read",
     "push handshake": "Syncer._push: county transaction (schema check, register_hall FOR UPDATE, last_push_at), "
-                      "hall last_seq read, _set_pushed",
+    "hall last_seq read, _set_pushed",
     "  schema check": "check_schema",
     "  receive_push([])": "receive_push with no events",
     "  _set_pushed": "a SQLite write transaction, even when nothing changes",
@@ -699,12 +809,16 @@ class WorkerResult:
     breakdown: dict[str, float] = field(default_factory=dict)
     calls: dict[str, int] = field(default_factory=dict)
     profile: str | None = None
-    load: list[float] = field(default_factory=list)  # 1-minute load average before the push, after, after idle
+    load: list[float] = field(
+        default_factory=list
+    )  # 1-minute load average before the push, after, after idle
     idle_steps: dict[str, float] = field(default_factory=dict)  # ms per idle round, by step (extra rounds)
     idle_calls: dict[str, float] = field(default_factory=dict)  # calls per idle round, by step
 
 
-def worker(hall_path: Path, county_url: str, *, idle: int, breakdown: bool, profile: Path | None) -> WorkerResult:
+def worker(
+    hall_path: Path, county_url: str, *, idle: int, breakdown: bool, profile: Path | None
+) -> WorkerResult:
     from desk.store.session import open_store
     from desk.sync import engine
 
@@ -735,9 +849,17 @@ def worker(hall_path: Path, county_url: str, *, idle: int, breakdown: bool, prof
         prof.dump_stats(str(profile))
     watch.restore()
     engine.Syncer._set_pushed = original_set_pushed  # type: ignore[method-assign]
-    res = WorkerResult(report.pushed, push_s, max(0, len(samples) - 1), rss_start, samples, _rss_kib()[1],
-                       breakdown=dict(watch.seconds), calls=dict(watch.calls),
-                       profile=str(profile) if profile else None)
+    res = WorkerResult(
+        report.pushed,
+        push_s,
+        max(0, len(samples) - 1),
+        rss_start,
+        samples,
+        _rss_kib()[1],
+        breakdown=dict(watch.seconds),
+        calls=dict(watch.calls),
+        profile=str(profile) if profile else None,
+    )
     load.append(os.getloadavg()[0])
     for i in range(idle + 5):  # 5 warm-up rounds
         t1 = time.perf_counter_ns()
@@ -762,15 +884,29 @@ def worker(hall_path: Path, county_url: str, *, idle: int, breakdown: bool, prof
     return res
 
 
-def run_worker(hall_path: Path, county_url: str, *, idle: int, breakdown: bool = False,
-               profile: Path | None = None) -> WorkerResult:
+def run_worker(
+    hall_path: Path, county_url: str, *, idle: int, breakdown: bool = False, profile: Path | None = None
+) -> WorkerResult:
     """`worker` in a fresh process, so its memory is the push's alone."""
     with tempfile.NamedTemporaryFile(suffix=".json", delete=False) as f:
         out = Path(f.name)
     try:
-        cmd = [sys.executable, "-m", "bench.bench_sync", "--worker", json.dumps({
-            "hall": str(hall_path), "county": county_url, "idle": idle, "breakdown": breakdown,
-            "profile": str(profile) if profile else None, "out": str(out)})]
+        cmd = [
+            sys.executable,
+            "-m",
+            "bench.bench_sync",
+            "--worker",
+            json.dumps(
+                {
+                    "hall": str(hall_path),
+                    "county": county_url,
+                    "idle": idle,
+                    "breakdown": breakdown,
+                    "profile": str(profile) if profile else None,
+                    "out": str(out),
+                }
+            ),
+        ]
         subprocess.run(cmd, check=True, cwd=Path(__file__).resolve().parent.parent)
         d = json.loads(out.read_text(encoding="utf-8"))
         d["rss"] = [tuple(x) for x in d["rss"]]
@@ -781,8 +917,13 @@ def run_worker(hall_path: Path, county_url: str, *, idle: int, breakdown: bool =
 
 def _worker_main(spec: str) -> int:
     a = json.loads(spec)
-    res = worker(Path(a["hall"]), a["county"], idle=a["idle"], breakdown=a["breakdown"],
-                 profile=Path(a["profile"]) if a["profile"] else None)
+    res = worker(
+        Path(a["hall"]),
+        a["county"],
+        idle=a["idle"],
+        breakdown=a["breakdown"],
+        profile=Path(a["profile"]) if a["profile"] else None,
+    )
     Path(a["out"]).write_text(json.dumps(asdict(res)), encoding="utf-8")
     return 0
 
@@ -835,8 +976,13 @@ class PushMeasure:
         return self.worker.events / self.worker.push_s if self.worker.push_s else 0.0
 
 
-ENGINE_FILES = ("desk/sync/engine.py", "desk/store/county.py", "desk/store/projections.py", "desk/store/fold.py",
-                "desk/store/bulk.py")
+ENGINE_FILES = (
+    "desk/sync/engine.py",
+    "desk/store/county.py",
+    "desk/store/projections.py",
+    "desk/store/fold.py",
+    "desk/store/bulk.py",
+)
 
 
 def engine_fingerprint() -> str:
@@ -875,12 +1021,24 @@ class SyncResult:
         return self.main.worker.push_s / self.copy.median if self.copy else math.nan
 
 
-def run(*, small: int = 1_000, events: int = 100_000, big: int = 1_000_000, idle: int = 60,
-        profile: bool = True, keep: bool = False, quick: bool = False) -> SyncResult:
+def run(
+    *,
+    small: int = 1_000,
+    events: int = 100_000,
+    big: int = 1_000_000,
+    idle: int = 60,
+    profile: bool = True,
+    keep: bool = False,
+    quick: bool = False,
+) -> SyncResult:
     t_start = time.perf_counter()
     DATA_DIR.mkdir(parents=True, exist_ok=True)
-    res = SyncResult(dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"), quick, ShapeCheck([], [], []),
-                     engine=engine_fingerprint())
+    res = SyncResult(
+        dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        quick,
+        ShapeCheck([], [], []),
+        engine=engine_fingerprint(),
+    )
     problem = pg_available()
     if problem:
         res.problem = problem
@@ -898,18 +1056,26 @@ def run(*, small: int = 1_000, events: int = 100_000, big: int = 1_000_000, idle
             path = DATA_DIR / f"sync-hall-{n}.db"
             halls.append(path)
             hall, reused = make_hall_store(path, n)
-            print(f"[sync] hall store {n:,} events ({hall.cases:,} cases): "
-                  f"{'reused' if reused else f'generated in {hall.seconds:.1f} s'}", flush=True)
+            print(
+                f"[sync] hall store {n:,} events ({hall.cases:,} cases): "
+                f"{'reused' if reused else f'generated in {hall.seconds:.1f} s'}",
+                flush=True,
+            )
             if tag == "small":
                 res.shapes = check_shapes(path)
-                print(f"[sync] event shapes vs the real services: {'same' if res.shapes.ok else res.shapes}",
-                      flush=True)
+                print(
+                    f"[sync] event shapes vs the real services: {'same' if res.shapes.ok else res.shapes}",
+                    flush=True,
+                )
             url = county(tag)
             print(f"[sync] push {n:,} events into {DB_PREFIX + tag}", flush=True)
             w = run_worker(path, url, idle=idle, breakdown=tag == "main")
             res.pushes.append(PushMeasure(tag, hall, reused, w, county_counts(url)))
-            print(f"[sync]   {w.push_s:.2f} s ({w.events / w.push_s:,.0f} events/s); idle round p50 "
-                  f"{statistics.median(w.idle_ms):.2f} ms, max {max(w.idle_ms):.2f} ms", flush=True)
+            print(
+                f"[sync]   {w.push_s:.2f} s ({w.events / w.push_s:,.0f} events/s); idle round p50 "
+                f"{statistics.median(w.idle_ms):.2f} ms, max {max(w.idle_ms):.2f} ms",
+                flush=True,
+            )
             others = dump_tables(url) if tag == "main" else {}
             drop_databases([DB_PREFIX + tag])
             if tag == "main":
@@ -921,9 +1087,14 @@ def run(*, small: int = 1_000, events: int = 100_000, big: int = 1_000_000, idle
                 drop_databases([DB_PREFIX + "copy"])
                 counts = {t: v for t, v in res.pushes[-1].counts.items() if t != "case_events"}
                 res.copy = CopyResult(n, times, prep_s, json_s, counts, all_times)
-                print(f"[sync] bare COPY of the {n:,} events: " + ", ".join(f"{t:.2f}" for t in times)
-                      + " s; with the other rows the push writes: " + ", ".join(f"{t:.2f}" for t in all_times)
-                      + " s", flush=True)
+                print(
+                    f"[sync] bare COPY of the {n:,} events: "
+                    + ", ".join(f"{t:.2f}" for t in times)
+                    + " s; with the other rows the push writes: "
+                    + ", ".join(f"{t:.2f}" for t in all_times)
+                    + " s",
+                    flush=True,
+                )
             if tag == "main" and profile:
                 reset_hall(path)
                 url = county("prof")
@@ -960,18 +1131,24 @@ def describe(r: SyncResult) -> str:
     lines = []
     if r.copy:
         m = r.main.worker
-        lines.append(f"push {m.events:,} events: {m.push_s:.2f} s ({m.events / m.push_s:,.0f}/s); bare COPY "
-                     f"{r.copy.median:.2f} s ({r.copy.rows / r.copy.median:,.0f}/s); ratio {r.ratio:.1f}x "
-                     f"[{'PASS' if r.ratio <= COPY_RATIO_BUDGET else 'FAIL'} <= {COPY_RATIO_BUDGET:g}x]")
+        lines.append(
+            f"push {m.events:,} events: {m.push_s:.2f} s ({m.events / m.push_s:,.0f}/s); bare COPY "
+            f"{r.copy.median:.2f} s ({r.copy.rows / r.copy.median:,.0f}/s); ratio {r.ratio:.1f}x "
+            f"[{'PASS' if r.ratio <= COPY_RATIO_BUDGET else 'FAIL'} <= {COPY_RATIO_BUDGET:g}x]"
+        )
     for p in r.pushes:
         t = _idle(p.worker.idle_ms)
-        lines.append(f"idle round after pushing {p.hall.events:,} events: p50={t.p50:.2f} p95={t.p95:.2f} "
-                     f"max={t.max:.2f} ms [{'PASS' if t.p95 <= IDLE_BUDGET_MS else 'FAIL'} p95 <= {IDLE_BUDGET_MS:g} ms]")
+        lines.append(
+            f"idle round after pushing {p.hall.events:,} events: p50={t.p50:.2f} p95={t.p95:.2f} "
+            f"max={t.max:.2f} ms [{'PASS' if t.p95 <= IDLE_BUDGET_MS else 'FAIL'} p95 <= {IDLE_BUDGET_MS:g} ms]"
+        )
     big = r.pushes[-1]
     s = big.worker.rss
     if len(s) > 2:
-        lines.append(f"memory pushing {big.hall.events:,} events: RSS after batch 1 {s[1][1] / 1024:.0f} MiB, "
-                     f"at the end {s[-1][1] / 1024:.0f} MiB, peak {big.worker.peak_kib / 1024:.0f} MiB")
+        lines.append(
+            f"memory pushing {big.hall.events:,} events: RSS after batch 1 {s[1][1] / 1024:.0f} MiB, "
+            f"at the end {s[-1][1] / 1024:.0f} MiB, peak {big.worker.peak_kib / 1024:.0f} MiB"
+        )
     return "\n".join(lines)
 
 
@@ -986,7 +1163,7 @@ def memory_figures(w: WorkerResult) -> tuple[int, int, int, float]:
     if len(s) < 3:
         return 0, 0, 0, math.nan
     half = s[len(s) // 2]
-    tail = s[len(s) // 2:]
+    tail = s[len(s) // 2 :]
     xs, ys = [float(x[0]) for x in tail], [float(x[1]) for x in tail]
     slope = statistics.linear_regression(xs, ys).slope if len(tail) > 1 and len(set(xs)) > 1 else 0.0
     return s[0][1], half[1], s[-1][1], slope * 100_000
@@ -1001,7 +1178,8 @@ def render(r: SyncResult) -> str:
         return "\n".join(out)
     main, m = r.main, r.main.worker
     hall = main.hall
-    add(f"Written by `python -m bench.bench_sync{' --quick' if r.quick else ''} --write-results` on {r.started} "
+    add(
+        f"Written by `python -m bench.bench_sync{' --quick' if r.quick else ''} --write-results` on {r.started} "
         f"({platform.node()}, same machine as above; run took {r.seconds / 60:.1f} min). The hall: a SQLite file "
         "store (as shipped: WAL, `synchronous=FULL`) holding a hall's log of real days -- registrations with "
         "their parties (`bench.generate.CaseFactory`) and each visitor's way through the queue with the payloads "
@@ -1011,79 +1189,107 @@ def render(r: SyncResult) -> str:
         "(batch 5,000) in a fresh process and is timed from call to return; the idle rounds follow in the same "
         "process with the same `Syncer` (connections warm; 5 warm-up rounds not counted), judged on their p95 as the "
         "search budget is (a round runs in the background; the max is shown). The code measured (sha256): "
-        f"{r.engine or 'not recorded'}.")
+        f"{r.engine or 'not recorded'}."
+    )
     add("")
     add("| work | budget | measured | baseline | ratio | result |")
     add("|---|---|---|---|---|---|")
     c = r.copy
-    add(f"| push {m.events:,} events to a fresh county (one `run_once`, {m.batches} batches) | within "
+    add(
+        f"| push {m.events:,} events to a fresh county (one `run_once`, {m.batches} batches) | within "
         f"{COPY_RATIO_BUDGET:g}× of a bare COPY | {m.push_s:.2f} s ({main.rate:,.0f} events/s) | bare COPY of the "
         f"same rows {c.median:.2f} s ({c.rows / c.median:,.0f} rows/s, median of {len(c.seconds)}) | "
-        f"{r.ratio:.1f}× | {_ok(r.ratio <= COPY_RATIO_BUDGET)} |")
+        f"{r.ratio:.1f}× | {_ok(r.ratio <= COPY_RATIO_BUDGET)} |"
+    )
     if c.all_seconds:
         written = ", ".join(f"{v:,} {k}" for k, v in c.all_rows.items() if v)
-        add(f"| (for comparison) the same push vs a bare COPY of every row it writes | — | {m.push_s:.2f} s | COPY of "
+        add(
+            f"| (for comparison) the same push vs a bare COPY of every row it writes | — | {m.push_s:.2f} s | COPY of "
             f"the {c.rows:,} events and the {written} rows the push wrote, one transaction, {c.all_median:.2f} s "
-            f"(median of {len(c.all_seconds)}) | {m.push_s / c.all_median:.1f}× | — |")
+            f"(median of {len(c.all_seconds)}) | {m.push_s / c.all_median:.1f}× | — |"
+        )
     for p in r.pushes:
         t = _idle(p.worker.idle_ms)
         cc = p.counts
-        add(f"| sync round with nothing to do, after pushing {p.hall.events:,} events (county: "
+        add(
+            f"| sync round with nothing to do, after pushing {p.hall.events:,} events (county: "
             f"{cc['case_events']:,} events, {cc['cases']:,} cases, {cc['parties']:,} parties, {cc['tickets']:,} "
             f"tickets; hall: {p.hall.events:,} events) | ≤ {IDLE_BUDGET_MS:g} ms p95 | p95 {t.p95:.2f} ms (p50 "
-            f"{t.p50:.2f}, max {t.max:.2f}; n={t.n}) | — | — | {_ok(t.p95 <= IDLE_BUDGET_MS)} |")
+            f"{t.p50:.2f}, max {t.max:.2f}; n={t.n}) | — | — | {_ok(t.p95 <= IDLE_BUDGET_MS)} |"
+        )
     big = r.pushes[-1]
     first, half, end, per100k = memory_figures(big.worker)
     if first:
         flat = per100k < 1024  # under 1 MiB per 100,000 events once warm
-        add(f"| memory while pushing {big.worker.events:,} events in one `run_once` ({big.worker.batches} "
+        add(
+            f"| memory while pushing {big.worker.events:,} events in one `run_once` ({big.worker.batches} "
             f"batches) | flat | VmRSS after batch 1 {_mib(first)}, half-way {_mib(half)}, at the end "
             f"{_mib(end)}; peak {_mib(big.worker.peak_kib)} | RSS before the push {_mib(big.worker.rss_start_kib)} "
             f"| {per100k / 1024:+.2f} MiB per 100,000 events over the second half (least squares) | "
-            f"{_ok(flat)} |")
+            f"{_ok(flat)} |"
+        )
     add("")
-    loads = "; ".join(f"{p.hall.events:,} events: {' → '.join(f'{x:.1f}' for x in p.worker.load)}"
-                      for p in r.pushes if p.worker.load)
-    add("The machine is shared (other work may run meanwhile). Its 1-minute load average before each push → after "
-        f"it → after its idle rounds: {loads}.")
+    loads = "; ".join(
+        f"{p.hall.events:,} events: {' → '.join(f'{x:.1f}' for x in p.worker.load)}"
+        for p in r.pushes
+        if p.worker.load
+    )
+    add(
+        "The machine is shared (other work may run meanwhile). Its 1-minute load average before each push → after "
+        f"it → after its idle rounds: {loads}."
+    )
     add("")
     kinds = ", ".join(f"{k} {v / hall.events:.1%}" for k, v in hall.kinds.items())
-    add(f"The {hall.events:,}-event hall: {hall.cases:,} cases registered {hall.first_at[:10]} .. "
+    add(
+        f"The {hall.events:,}-event hall: {hall.cases:,} cases registered {hall.first_at[:10]} .. "
         f"{hall.last_at[:10]}; {kinds}. Generated in {hall.seconds:.1f} s"
         f"{' (an earlier run' + chr(39) + 's store, reused)' if main.reused else ''}; the "
         f"{big.hall.events:,}-event one in {big.hall.seconds:.0f} s{' (reused)' if big.reused else ''} "
         "(`bench_sync.make_hall_store`: bulk inserts, no projections -- a push reads only the log). "
         f"Compared with the events the real `RegistrationService` and `HallService` write for the same steps "
         f"({', '.join(r.shapes.kinds)}): payload keys and stored formats "
-        f"{'the same' if r.shapes.ok else 'DIFFER: ' + ', '.join(r.shapes.differing + r.shapes.missing)}.")
+        f"{'the same' if r.shapes.ok else 'DIFFER: ' + ', '.join(r.shapes.differing + r.shapes.missing)}."
+    )
     add("")
-    add(f"Baseline: `COPY case_events ({', '.join(EVENT_COLUMNS)}) FROM STDIN` (psycopg `cursor.copy`, "
+    add(
+        f"Baseline: `COPY case_events ({', '.join(EVENT_COLUMNS)}) FROM STDIN` (psycopg `cursor.copy`, "
         "`write_row`) of the same rows (the payload's JSON text as the hall stores it, naive UTC timestamps, a "
         "county seq), into the empty `case_events` (with its indexes) of a fresh county schema, then COMMIT, one "
         "transaction; rows prepared in memory before the clock starts: "
-        + ", ".join(f"{t:.2f}" for t in c.seconds) + " s. Reading them from the hall's SQLite file took "
+        + ", ".join(f"{t:.2f}" for t in c.seconds)
+        + " s. Reading them from the hall's SQLite file took "
         f"{c.prepare_s - c.json_s:.2f} s with plain sqlite3, and decoding their payloads (json.loads, which the fold needs "
         f"and the baseline does not) {c.json_s:.2f} s more. The second baseline adds, in the same transaction, "
         "COPYs of the rows the push wrote into the other tables (read back from its county), "
-        + ", ".join(f"{t:.2f}" for t in c.all_seconds) + " s.")
+        + ", ".join(f"{t:.2f}" for t in c.all_seconds)
+        + " s."
+    )
     add("")
-    add(f"Where the push's {m.push_s:.2f} s go (wall clock of the engine's steps, timed in place by wrapping "
-        "them; indented rows are part of the row above):")
+    add(
+        f"Where the push's {m.push_s:.2f} s go (wall clock of the engine's steps, timed in place by wrapping "
+        "them; indented rows are part of the row above):"
+    )
     add("")
     add("| step | calls | seconds | share of the push |")
     add("|---|---|---|---|")
-    accounted = sum(secs for label, secs in m.breakdown.items() if not label.startswith(" ") and label != READ_AHEAD)
+    accounted = sum(
+        secs for label, secs in m.breakdown.items() if not label.startswith(" ") and label != READ_AHEAD
+    )
     for label, secs in sorted(m.breakdown.items(), key=lambda kv: _ORDER.get(kv[0].strip(), 99)):
         name = label.strip().replace("|", "/")
         indent = "&nbsp;" * (len(label) - len(label.lstrip(" ")))
         add(f"| {indent}{name} | {m.calls.get(label, 0):,} | {secs:.2f} | {secs / m.push_s:.0%} |")
-    add(f"| everything else on the main thread (waiting for the reader thread, the Syncer's own Python, sessions, "
+    add(
+        f"| everything else on the main thread (waiting for the reader thread, the Syncer's own Python, sessions, "
         "hall reads of last_seq, handshake) | | "
-        f"{m.push_s - accounted:.2f} | {(m.push_s - accounted) / m.push_s:.0%} |")
+        f"{m.push_s - accounted:.2f} | {(m.push_s - accounted) / m.push_s:.0%} |"
+    )
     add("")
     if r.profile_lines:
-        add(f"<details><summary>cProfile of the same push (another fresh county; {r.profile_push_s:.2f} s under "
-            "the profiler; the main thread only)</summary>")
+        add(
+            f"<details><summary>cProfile of the same push (another fresh county; {r.profile_push_s:.2f} s under "
+            "the profiler; the main thread only)</summary>"
+        )
         add("")
         add("```")
         for label, secs in r.profile_groups:
@@ -1097,16 +1303,20 @@ def render(r: SyncResult) -> str:
     w = big.worker
     if w.idle_steps:
         n_idle = max(10, len(w.idle_ms) // 3)
-        add(f"Where an idle round's time goes, after the {big.hall.events:,}-event push ({n_idle} more rounds "
-            "with the steps timed, not among those measured above; indented rows are part of the row above):")
+        add(
+            f"Where an idle round's time goes, after the {big.hall.events:,}-event push ({n_idle} more rounds "
+            "with the steps timed, not among those measured above; indented rows are part of the row above):"
+        )
         add("")
         add("| step | what it does | calls per round | ms per round |")
         add("|---|---|---|---|")
         for label, what in IDLE_STEPS.items():
             if label in w.idle_steps:
                 indent = "&nbsp;" * 4 * (label != label.lstrip(" "))
-                add(f"| {indent}{label.strip()} | {what} | {w.idle_calls.get(label, 0):g} | "
-                    f"{w.idle_steps[label]:.2f} |")
+                add(
+                    f"| {indent}{label.strip()} | {what} | {w.idle_calls.get(label, 0):g} | "
+                    f"{w.idle_steps[label]:.2f} |"
+                )
         add("")
     s = [x for x in big.worker.rss if x[0] > 0]
     if len(s) > 10:
@@ -1115,42 +1325,76 @@ def render(r: SyncResult) -> str:
         early, late = statistics.fmean(durations[:k]), statistics.fmean(durations[-k:])
         step = max(1, len(s) // 10)
         picks = s[::step] + ([s[-1]] if (len(s) - 1) % step else [])
-        add(f"VmRSS of the pushing process while it pushed {big.worker.events:,} events (before the push: "
-            f"{_mib(big.worker.rss_start_kib)}):")
+        add(
+            f"VmRSS of the pushing process while it pushed {big.worker.events:,} events (before the push: "
+            f"{_mib(big.worker.rss_start_kib)}):"
+        )
         add("")
         add("| events acknowledged | " + " | ".join(f"{x[0]:,}" for x in picks) + " |")
         add("|---|" + "---|" * len(picks))
         add("| VmRSS | " + " | ".join(_mib(x[1]) for x in picks) + " |")
         add("| seconds | " + " | ".join(f"{x[2]:.0f}" for x in picks) + " |")
         add("")
-        add(f"A batch of {big.worker.events // max(1, big.worker.batches):,} events took {early:.2f} s on average over the "
+        add(
+            f"A batch of {big.worker.events // max(1, big.worker.batches):,} events took {early:.2f} s on average over the "
             f"first tenth of the push and {late:.2f} s over the last ({late / early:.2f}×): the county's tables and "
-            "indexes grow under it.")
+            "indexes grow under it."
+        )
         add("")
     add(END_MARKER)
     return "\n".join(out)
 
 
-_ORDER = {label.strip(): i for i, label in enumerate([
-    READ_MAIN, READ_AHEAD, "county: schema check", "county: receive_push",
-    "lock the touched cases", "load the touched cases' earlier events", "seq lock", "county seqs (nextval)",
-    "COPY into case_events", "projections: ingest", "fold (Python)",
-    "write cases, parties, tickets", "outbox + case_holders", "county: COMMIT",
-    "hall: record the acknowledgment (SQLite commit)", "pull (nothing to pull)", "reference data",
-    "hall: record the round (SQLite commit)"])}
+_ORDER = {
+    label.strip(): i
+    for i, label in enumerate(
+        [
+            READ_MAIN,
+            READ_AHEAD,
+            "county: schema check",
+            "county: receive_push",
+            "lock the touched cases",
+            "load the touched cases' earlier events",
+            "seq lock",
+            "county seqs (nextval)",
+            "COPY into case_events",
+            "projections: ingest",
+            "fold (Python)",
+            "write cases, parties, tickets",
+            "outbox + case_holders",
+            "county: COMMIT",
+            "hall: record the acknowledgment (SQLite commit)",
+            "pull (nothing to pull)",
+            "reference data",
+            "hall: record the round (SQLite commit)",
+        ]
+    )
+}
 
 
 def from_json(d: dict[str, Any]) -> SyncResult:
     """A SyncResult from its `--json` dump (to render it again without measuring)."""
+
     def worker_of(w: dict[str, Any]) -> WorkerResult:
         return WorkerResult(**{**w, "rss": [tuple(x) for x in w["rss"]]})
 
-    pushes = [PushMeasure(p["label"], HallStore(**p["hall"]), p["reused"], worker_of(p["worker"]), p["counts"])
-              for p in d["pushes"]]
+    pushes = [
+        PushMeasure(p["label"], HallStore(**p["hall"]), p["reused"], worker_of(p["worker"]), p["counts"])
+        for p in d["pushes"]
+    ]
     return SyncResult(
-        d["started"], d["quick"], ShapeCheck(**d["shapes"]), pushes, CopyResult(**d["copy"]) if d["copy"] else None,
-        [(a, b) for a, b in d["profile_groups"]], d["profile_lines"], d["profile_push_s"], d["seconds"], d["problem"],
-        d.get("engine", ""))
+        d["started"],
+        d["quick"],
+        ShapeCheck(**d["shapes"]),
+        pushes,
+        CopyResult(**d["copy"]) if d["copy"] else None,
+        [(a, b) for a, b in d["profile_groups"]],
+        d["profile_lines"],
+        d["profile_push_s"],
+        d["seconds"],
+        d["problem"],
+        d.get("engine", ""),
+    )
 
 
 def write_section(section: str, path: Path) -> None:
@@ -1161,31 +1405,48 @@ QUICK = {"small": 500, "events": 10_000, "big": 50_000, "idle": 30}
 
 
 def update_results(path: Path, *, quick: bool = False) -> SyncResult:
-    r = run(small=QUICK["small"], events=QUICK["events"], big=QUICK["big"], idle=QUICK["idle"], quick=True) \
-        if quick else run()
+    r = (
+        run(small=QUICK["small"], events=QUICK["events"], big=QUICK["big"], idle=QUICK["idle"], quick=True)
+        if quick
+        else run()
+    )
     print(describe(r), flush=True)
     write_section(render(r), path)
     return r
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m bench.bench_sync",
-                                description=__doc__.splitlines()[0] if __doc__ else None)
+    p = argparse.ArgumentParser(
+        prog="python -m bench.bench_sync", description=__doc__.splitlines()[0] if __doc__ else None
+    )
     p.add_argument("--events", type=int, default=100_000, help="events of the push compared with a bare COPY")
-    p.add_argument("--big", type=int, default=1_000_000,
-                   help="events of the push whose memory is sampled (0: skip it)")
-    p.add_argument("--small", type=int, default=1_000, help="events of the small store (idle round, small tables)")
+    p.add_argument(
+        "--big", type=int, default=1_000_000, help="events of the push whose memory is sampled (0: skip it)"
+    )
+    p.add_argument(
+        "--small", type=int, default=1_000, help="events of the small store (idle round, small tables)"
+    )
     p.add_argument("--idle", type=int, default=60, help="idle rounds measured after each push")
-    p.add_argument("--quick", action="store_true",
-                   help=f"a smoke run: {QUICK['events']:,} / {QUICK['big']:,} / {QUICK['small']:,} events, "
-                        f"{QUICK['idle']} idle rounds")
+    p.add_argument(
+        "--quick",
+        action="store_true",
+        help=f"a smoke run: {QUICK['events']:,} / {QUICK['big']:,} / {QUICK['small']:,} events, "
+        f"{QUICK['idle']} idle rounds",
+    )
     p.add_argument("--no-profile", action="store_true", help="skip the cProfile run of the main push")
-    p.add_argument("--keep", action="store_true", help="keep every hall store in bench/data (the big one is "
-                                                       "deleted otherwise)")
+    p.add_argument(
+        "--keep",
+        action="store_true",
+        help="keep every hall store in bench/data (the big one is deleted otherwise)",
+    )
     p.add_argument("--json", type=Path, help="also write the figures as JSON")
     p.add_argument("--write-results", action="store_true", help="(re)write its section of bench/RESULTS.md")
-    p.add_argument("--render", type=Path, metavar="JSON", help="only render a --json dump again (with "
-                                                                "--write-results: into RESULTS.md)")
+    p.add_argument(
+        "--render",
+        type=Path,
+        metavar="JSON",
+        help="only render a --json dump again (with --write-results: into RESULTS.md)",
+    )
     p.add_argument("--worker", help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if args.worker:
@@ -1198,10 +1459,20 @@ def main(argv: list[str] | None = None) -> int:
         else:
             print(render(r))
         return 0
-    sizes = dict(QUICK) if args.quick else {"small": args.small, "events": args.events, "big": args.big,
-                                             "idle": args.idle}
-    r = run(small=sizes["small"], events=sizes["events"], big=sizes["big"], idle=sizes["idle"],
-            profile=not args.no_profile, keep=args.keep, quick=args.quick)
+    sizes = (
+        dict(QUICK)
+        if args.quick
+        else {"small": args.small, "events": args.events, "big": args.big, "idle": args.idle}
+    )
+    r = run(
+        small=sizes["small"],
+        events=sizes["events"],
+        big=sizes["big"],
+        idle=sizes["idle"],
+        profile=not args.no_profile,
+        keep=args.keep,
+        quick=args.quick,
+    )
     print(describe(r))
     if args.json:
         args.json.write_text(json.dumps(asdict(r), indent=2, default=str), encoding="utf-8")

@@ -67,7 +67,9 @@ def pg_database_exists(url: str | URL) -> bool:
     eng = _admin_engine(url)
     try:
         with eng.connect() as c:
-            return bool(c.execute(sa.text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}).scalar())
+            return bool(
+                c.execute(sa.text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}).scalar()
+            )
     finally:
         eng.dispose()
 
@@ -84,7 +86,7 @@ def pg_create_database(url: str | URL, *, replace: bool = False) -> None:
                 c.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
             exists = c.execute(sa.text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}).scalar()
             if not exists:
-                c.exec_driver_sql(f'CREATE DATABASE "{name}" TEMPLATE template0 ENCODING \'UTF8\'')
+                c.exec_driver_sql(f"CREATE DATABASE \"{name}\" TEMPLATE template0 ENCODING 'UTF8'")
     finally:
         eng.dispose()
 
@@ -103,8 +105,9 @@ class Timing:
     @staticmethod
     def of(samples_ns: list[int]) -> Timing:
         ms = sorted(s / 1e6 for s in samples_ns)
-        return Timing(len(ms), percentile(ms, 50), percentile(ms, 95), percentile(ms, 99), ms[-1],
-                      statistics.fmean(ms))
+        return Timing(
+            len(ms), percentile(ms, 50), percentile(ms, 95), percentile(ms, 99), ms[-1], statistics.fmean(ms)
+        )
 
 
 def percentile(sorted_values: list[float], p: float) -> float:

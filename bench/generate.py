@@ -53,19 +53,48 @@ END_DAY = dt.date(2026, 11, 27)  # exclusive: the store ends the day before "tod
 OPENING = dt.time(8, 30)
 OPEN_SECONDS = 9 * 3600  # 08:30-17:30 China time
 
-CHANNEL_WEIGHTS = {"walk_in": 72, "hotline_12345": 9, "grid": 8, "police": 5, "petition": 3,
-                   "court_pre_litigation": 3}
+CHANNEL_WEIGHTS = {
+    "walk_in": 72,
+    "hotline_12345": 9,
+    "grid": 8,
+    "police": 5,
+    "petition": 3,
+    "court_pre_litigation": 3,
+}
 ACTORS = ["前台", "前台", "前台", "窗口2", "窗口3"]
 # Organisations that turn up as respondents (wages, property management, consumer and contract disputes).
-ORGANISATIONS = ["张掖市鑫源建筑工程有限公司", "甘州区宏达劳务有限公司", "张掖市丹霞物业服务有限公司",
-                 "临泽县金谷农机销售部", "高台县绿洲农业专业合作社", "山丹县马场畜牧有限公司",
-                 "民乐县丰源粮油贸易有限公司", "张掖市祁连山旅游开发有限公司", "甘州区万家乐超市",
-                 "张掖市第二建筑安装工程公司"]
-ORG_CATEGORIES = {"labour": 0.6, "property_management": 0.8, "consumer": 0.7, "contract": 0.3,
-                  "production_business": 0.2, "pollution": 0.5}
+ORGANISATIONS = [
+    "张掖市鑫源建筑工程有限公司",
+    "甘州区宏达劳务有限公司",
+    "张掖市丹霞物业服务有限公司",
+    "临泽县金谷农机销售部",
+    "高台县绿洲农业专业合作社",
+    "山丹县马场畜牧有限公司",
+    "民乐县丰源粮油贸易有限公司",
+    "张掖市祁连山旅游开发有限公司",
+    "甘州区万家乐超市",
+    "张掖市第二建筑安装工程公司",
+]
+ORG_CATEGORIES = {
+    "labour": 0.6,
+    "property_management": 0.8,
+    "consumer": 0.7,
+    "contract": 0.3,
+    "production_business": 0.2,
+    "pollution": 0.5,
+}
 # Details appended to the category's narrative, so the text varies from case to case.
-DETAILS = ["", "", "双方系同村村民。", "村委会已调解一次未果。", "涉及金额约{n}元。", "申请人情绪较为激动。",
-           "纠纷已持续{m}个月。", "申请人提供了相关书面材料。", "请求中心组织双方当面调解。"]
+DETAILS = [
+    "",
+    "",
+    "双方系同村村民。",
+    "村委会已调解一次未果。",
+    "涉及金额约{n}元。",
+    "申请人情绪较为激动。",
+    "纠纷已持续{m}个月。",
+    "申请人提供了相关书面材料。",
+    "请求中心组织双方当面调解。",
+]
 REPEAT_SHARE = 0.04  # cases visited again while open
 RETURNING_SHARE = 0.04  # applicants who had an earlier case (a new dispute)
 
@@ -132,8 +161,16 @@ def iso_utc(us: int) -> str:
 class CaseFactory:
     """Makes the cases of a store in the order they were registered, with the events and rows of each."""
 
-    def __init__(self, *, cases: int, seed: int, hall_code: str, deadline_days: dict[str, int],
-                 first_day: dt.date = FIRST_DAY, end_day: dt.date = END_DAY) -> None:
+    def __init__(
+        self,
+        *,
+        cases: int,
+        seed: int,
+        hall_code: str,
+        deadline_days: dict[str, int],
+        first_day: dt.date = FIRST_DAY,
+        end_day: dt.date = END_DAY,
+    ) -> None:
         self.n_cases = cases
         self.rng = random.Random(seed)
         self.hall_code = hall_code
@@ -146,12 +183,16 @@ class CaseFactory:
         self._initials: dict[str, str] = {}
         self._used_ids: set[str] = set()
         self._returning: list[Person] = []  # applicants who may come back with a new dispute
-        self._pending: list[tuple[int, int, dict[str, Any]]] = []  # repeat visits not yet due: (time, n, event)
+        self._pending: list[
+            tuple[int, int, dict[str, Any]]
+        ] = []  # repeat visits not yet due: (time, n, event)
         self._tie = itertools.count()
         codes = [c for c in synthetic.CATEGORY_WEIGHTS if c in deadline_days]
         self._categories = codes
-        self._category_cum = [self._cum([self._season(code, month) * synthetic.CATEGORY_WEIGHTS[code]
-                                         for code in codes]) for month in range(13)]
+        self._category_cum = [
+            self._cum([self._season(code, month) * synthetic.CATEGORY_WEIGHTS[code] for code in codes])
+            for month in range(13)
+        ]
         self._channels, self._channel_cum = list(CHANNEL_WEIGHTS), self._cum(list(CHANNEL_WEIGHTS.values()))
         self._region_cum = self._cum(synthetic.REGION_WEIGHTS)
         born0 = dt.date(1940, 1, 1)
@@ -178,8 +219,20 @@ class CaseFactory:
         """How many cases each day gets: weekdays, a rising trend, seasons; exactly `n_cases` in all."""
         days = [self.first_day + dt.timedelta(days=i) for i in range((self.end_day - self.first_day).days)]
         weekday = (1.0, 1.0, 1.0, 1.0, 0.95, 0.2, 0.08)
-        month = {1: 1.1, 2: 0.7, 3: 1.1, 4: 1.15, 5: 1.1, 6: 1.0, 7: 1.0, 8: 0.95, 9: 1.0, 10: 0.8, 11: 1.0,
-                 12: 1.1}
+        month = {
+            1: 1.1,
+            2: 0.7,
+            3: 1.1,
+            4: 1.15,
+            5: 1.1,
+            6: 1.0,
+            7: 1.0,
+            8: 0.95,
+            9: 1.0,
+            10: 0.8,
+            11: 1.0,
+            12: 1.1,
+        }
         span = max(1, len(days) - 1)
         weights = [weekday[d.weekday()] * month[d.month] * (0.7 + 0.6 * i / span) for i, d in enumerate(days)]
         total = sum(weights)
@@ -201,7 +254,13 @@ class CaseFactory:
     def uuid7(self, ms: int) -> str:
         """A UUIDv7 string (the layout of desk.core.ids.uuid7) with random bits from the seeded generator."""
         rand = self.rng.getrandbits(74)
-        value = (ms & 0xFFFF_FFFF_FFFF) << 80 | 0x7 << 76 | (rand >> 62) << 64 | 0b10 << 62 | (rand & ((1 << 62) - 1))
+        value = (
+            (ms & 0xFFFF_FFFF_FFFF) << 80
+            | 0x7 << 76
+            | (rand >> 62) << 64
+            | 0b10 << 62
+            | (rand & ((1 << 62) - 1))
+        )
         h = f"{value:032x}"
         return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
@@ -238,13 +297,19 @@ class CaseFactory:
             birth = born.isoformat()
             sex = "男" if int(id_number[16]) % 2 == 1 else "女"
         phone = synthetic.make_phone(rng) if id_number is None or rng.random() < phone_share else None
-        address = rng.choice(synthetic.VILLAGES) + f"{rng.randrange(1, 30)}号" if rng.random() < address_share else ""
+        address = (
+            rng.choice(synthetic.VILLAGES) + f"{rng.randrange(1, 30)}号"
+            if rng.random() < address_share
+            else ""
+        )
         return Person(name, self.initials(name), False, id_number, phone, address, birth, sex)
 
     def organisation(self) -> Person:
         rng = self.rng
         phone = f"0936-{rng.randrange(8000000, 8999999)}" if rng.random() < 0.7 else synthetic.make_phone(rng)
-        return Person(rng.choice(ORGANISATIONS), "", True, None, phone, rng.choice(synthetic.VILLAGES), None, None)
+        return Person(
+            rng.choice(ORGANISATIONS), "", True, None, phone, rng.choice(synthetic.VILLAGES), None, None
+        )
 
     def parties(self, category: str) -> list[tuple[str, Person]]:
         rng = self.rng
@@ -268,8 +333,16 @@ class CaseFactory:
 
     # --- payloads, as RegistrationService writes them -------------------------------------------------
 
-    def visit_payload(self, category: str, channel: str, headcount: int, narrative: str, flags: list[str],
-                      parties: list[tuple[str, Person]], ms: int) -> dict[str, Any]:
+    def visit_payload(
+        self,
+        category: str,
+        channel: str,
+        headcount: int,
+        narrative: str,
+        flags: list[str],
+        parties: list[tuple[str, Person]],
+        ms: int,
+    ) -> dict[str, Any]:
         return {
             "category": category,
             "channel": channel,
@@ -277,9 +350,18 @@ class CaseFactory:
             "narrative": narrative,
             "risk_flags": flags,
             "parties": [
-                {"id": self.uuid7(ms), "role": role, "name": p.name, "name_initials": p.initials,
-                 "is_organisation": p.is_organisation, "id_number": p.id_number, "phone": p.phone,
-                 "address": p.address, "birth_date": p.birth_date, "sex": p.sex}
+                {
+                    "id": self.uuid7(ms),
+                    "role": role,
+                    "name": p.name,
+                    "name_initials": p.initials,
+                    "is_organisation": p.is_organisation,
+                    "id_number": p.id_number,
+                    "phone": p.phone,
+                    "address": p.address,
+                    "birth_date": p.birth_date,
+                    "sex": p.sex,
+                }
                 for role, p in parties
             ],
         }
@@ -302,10 +384,21 @@ class CaseFactory:
         detail = rng.choice(DETAILS).format(n=rng.randrange(2, 300) * 100, m=rng.randrange(1, 24))
         return synthetic.NARRATIVES[category] + detail
 
-    def event(self, *, case_id: str, kind: str, payload: dict[str, Any], us: int, actor: str) -> dict[str, Any]:
-        return {"id": self.uuid7(us // 1000), "hall_code": self.hall_code, "hall_seq": 0, "case_id": case_id,
-                "kind": kind, "payload": json.dumps(payload), "occurred_at": db_time(us), "actor": actor,
-                "schema_version": 1, "seq": None}
+    def event(
+        self, *, case_id: str, kind: str, payload: dict[str, Any], us: int, actor: str
+    ) -> dict[str, Any]:
+        return {
+            "id": self.uuid7(us // 1000),
+            "hall_code": self.hall_code,
+            "hall_seq": 0,
+            "case_id": case_id,
+            "kind": kind,
+            "payload": json.dumps(payload),
+            "occurred_at": db_time(us),
+            "actor": actor,
+            "schema_version": 1,
+            "seq": None,
+        }
 
     # --- the cases --------------------------------------------------------------------------------------
 
@@ -322,8 +415,9 @@ class CaseFactory:
     def make_case(self, batch: Batch, reg_us: int, day: dt.date, open_us: int) -> None:
         rng = self.rng
         ms = reg_us // 1000
-        category = self._categories[bisect.bisect(self._category_cum[day.month],
-                                                  rng.random() * self._category_cum[day.month][-1])]
+        category = self._categories[
+            bisect.bisect(self._category_cum[day.month], rng.random() * self._category_cum[day.month][-1])
+        ]
         channel = self._channels[bisect.bisect(self._channel_cum, rng.random() * self._channel_cum[-1])]
         headcount = rng.choices((1, 2, 3, 6, 12), (70, 15, 8, 5, 2))[0]
         narrative = self.narrative(category)
@@ -338,44 +432,76 @@ class CaseFactory:
         payload = self.visit_payload(category, channel, headcount, narrative, flags, parties, ms)
         payload.update(case_no=case_no, status_token=self.status_token(), deadline_at=iso_utc(deadline_us))
         self._emit_due(batch, reg_us)
-        self._emit(batch, self.event(case_id=case_id, kind="registered", payload=payload, us=reg_us, actor=actor))
+        self._emit(
+            batch, self.event(case_id=case_id, kind="registered", payload=payload, us=reg_us, actor=actor)
+        )
 
         # Visits again while the case is open: each a repeat_visit event, folded into the case row now.
         all_flags, updated_us, repeats = set(flags), reg_us, 0
         if rng.random() < REPEAT_SHARE:
             n = rng.choices((1, 2, 3), (70, 22, 8))[0]
             span = self.deadline_days[category]
-            when = sorted(open_us + rng.randrange(1, span) * 86_400_000_000 + rng.randrange(OPEN_SECONDS * 10**6)
-                          for _ in range(n))
+            when = sorted(
+                open_us + rng.randrange(1, span) * 86_400_000_000 + rng.randrange(OPEN_SECONDS * 10**6)
+                for _ in range(n)
+            )
             for us in when:
                 if us >= self.end_us:
                     break
                 again = rng.choices((1, 2, 3, 6, 12), (70, 15, 8, 5, 2))[0]
                 repeat_flags = self.risk_flags(again, repeat=True)
-                visit = self.visit_payload(category, "walk_in", again, payload["narrative"], repeat_flags,
-                                           parties, us // 1000)
-                ev = self.event(case_id=case_id, kind="repeat_visit", us=us, actor=rng.choice(ACTORS),
-                                payload={"visit": visit, "risk_flags": repeat_flags})
+                visit = self.visit_payload(
+                    category, "walk_in", again, payload["narrative"], repeat_flags, parties, us // 1000
+                )
+                ev = self.event(
+                    case_id=case_id,
+                    kind="repeat_visit",
+                    us=us,
+                    actor=rng.choice(ACTORS),
+                    payload={"visit": visit, "risk_flags": repeat_flags},
+                )
                 heapq.heappush(self._pending, (us, next(self._tie), ev))
                 all_flags |= {"repeat_visit", *repeat_flags}
                 updated_us = max(updated_us, us)
                 repeats += 1
 
         reg_at = db_time(reg_us)
-        batch.cases.append({
-            "id": case_id, "case_no": case_no, "hall_code": self.hall_code, "category_code": category,
-            "channel": channel, "headcount": headcount, "narrative": payload["narrative"],
-            "risk_flags": json.dumps(sorted(all_flags)), "state": "registered", "repeat_visits": repeats,
-            "status_token": payload["status_token"], "registered_at": reg_at, "updated_at": db_time(updated_us),
-            "deadline_at": db_time(deadline_us), "actor": actor,
-        })
+        batch.cases.append(
+            {
+                "id": case_id,
+                "case_no": case_no,
+                "hall_code": self.hall_code,
+                "category_code": category,
+                "channel": channel,
+                "headcount": headcount,
+                "narrative": payload["narrative"],
+                "risk_flags": json.dumps(sorted(all_flags)),
+                "state": "registered",
+                "repeat_visits": repeats,
+                "status_token": payload["status_token"],
+                "registered_at": reg_at,
+                "updated_at": db_time(updated_us),
+                "deadline_at": db_time(deadline_us),
+                "actor": actor,
+            }
+        )
         for i, p in enumerate(payload["parties"]):
-            batch.parties.append({
-                "id": p["id"], "case_id": case_id, "position": i, "role": p["role"], "name": p["name"],
-                "name_initials": p["name_initials"], "is_organisation": p["is_organisation"],
-                "id_number": p["id_number"], "phone": p["phone"], "address": p["address"],
-                "birth_date": p["birth_date"], "sex": p["sex"],
-            })
+            batch.parties.append(
+                {
+                    "id": p["id"],
+                    "case_id": case_id,
+                    "position": i,
+                    "role": p["role"],
+                    "name": p["name"],
+                    "name_initials": p["name_initials"],
+                    "is_organisation": p["is_organisation"],
+                    "id_number": p["id_number"],
+                    "phone": p["phone"],
+                    "address": p["address"],
+                    "birth_date": p["birth_date"],
+                    "sex": p["sex"],
+                }
+            )
         self.n_parties += len(payload["parties"])
 
     def batches(self, size: int = 20_000) -> Iterator[Batch]:
@@ -415,12 +541,16 @@ def load_sqlite(path: Path, factory: CaseFactory, columns: dict[str, list[str]],
         con.execute("PRAGMA foreign_keys=ON")
         indexes = con.execute(
             "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL AND tbl_name IN "
-            "(?, ?, ?)", TABLES).fetchall()
+            "(?, ?, ?)",
+            TABLES,
+        ).fetchall()
         con.execute("BEGIN")
         for name, _sql in indexes:
             con.execute(f'DROP INDEX "{name}"')
-        inserts = {t: f"INSERT INTO {t} ({', '.join(cols)}) VALUES ({', '.join(':' + c for c in cols)})"
-                   for t, cols in columns.items()}
+        inserts = {
+            t: f"INSERT INTO {t} ({', '.join(cols)}) VALUES ({', '.join(':' + c for c in cols)})"
+            for t, cols in columns.items()
+        }
         done = rows = 0
         for batch in factory.batches():
             con.executemany(inserts["cases"], batch.cases)
@@ -447,7 +577,8 @@ def _finish_sqlite(con: sqlite3.Connection, factory: CaseFactory) -> None:
     con.executemany(
         "INSERT INTO counters (hall_code, name, value) VALUES (?, ?, ?) "
         "ON CONFLICT (hall_code, name) DO UPDATE SET value = excluded.value",
-        [(factory.hall_code, f"case:{year}", n) for year, n in sorted(factory.counters.items())])
+        [(factory.hall_code, f"case:{year}", n) for year, n in sorted(factory.counters.items())],
+    )
 
 
 def load_postgres(url: str, factory: CaseFactory, columns: dict[str, list[str]], progress: Progress) -> None:
@@ -460,11 +591,15 @@ def load_postgres(url: str, factory: CaseFactory, columns: dict[str, list[str]],
         # made from their own definitions (building an index once is far cheaper than 2M random inserts).
         cur.execute(
             "SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = current_schema() "
-            "AND tablename = ANY(%s) AND indexname NOT IN (SELECT conname FROM pg_constraint)", (list(TABLES),))
+            "AND tablename = ANY(%s) AND indexname NOT IN (SELECT conname FROM pg_constraint)",
+            (list(TABLES),),
+        )
         indexes = cur.fetchall()
         cur.execute(
             "SELECT conrelid::regclass::text, conname, pg_get_constraintdef(oid) FROM pg_constraint "
-            "WHERE contype = 'f' AND conrelid::regclass::text = ANY(%s)", (list(TABLES),))
+            "WHERE contype = 'f' AND conrelid::regclass::text = ANY(%s)",
+            (list(TABLES),),
+        )
         foreign_keys = cur.fetchall()
         for table, name, _ in foreign_keys:
             cur.execute(f'ALTER TABLE "{table}" DROP CONSTRAINT "{name}"')
@@ -473,7 +608,11 @@ def load_postgres(url: str, factory: CaseFactory, columns: dict[str, list[str]],
         getters = {t: operator.itemgetter(*cols) for t, cols in columns.items()}
         done = rows = 0
         for batch in factory.batches():
-            for table, data in (("cases", batch.cases), ("parties", batch.parties), ("case_events", batch.events)):
+            for table, data in (
+                ("cases", batch.cases),
+                ("parties", batch.parties),
+                ("case_events", batch.events),
+            ):
                 get = getters[table]
                 with cur.copy(f"COPY {table} ({', '.join(columns[table])}) FROM STDIN") as copy:
                     for row in data:
@@ -492,7 +631,8 @@ def load_postgres(url: str, factory: CaseFactory, columns: dict[str, list[str]],
         cur.executemany(
             "INSERT INTO counters (hall_code, name, value) VALUES (%s, %s, %s) "
             "ON CONFLICT (hall_code, name) DO UPDATE SET value = excluded.value",
-            [(factory.hall_code, f"case:{year}", n) for year, n in sorted(factory.counters.items())])
+            [(factory.hall_code, f"case:{year}", n) for year, n in sorted(factory.counters.items())],
+        )
         con.commit()
     # What autovacuum would do on a live server after such a load: statistics and the visibility map.
     with psycopg.connect(psycopg_conninfo(url), autocommit=True) as con:
@@ -500,8 +640,9 @@ def load_postgres(url: str, factory: CaseFactory, columns: dict[str, list[str]],
         con.execute("VACUUM ANALYZE")
 
 
-def generate(url: str, *, cases: int, seed: int = 20261127, replace: bool = False, quiet: bool = False
-             ) -> GenerationStats:
+def generate(
+    url: str, *, cases: int, seed: int = 20261127, replace: bool = False, quiet: bool = False
+) -> GenerationStats:
     """Make a store of `cases` cases at `url` (created; an existing store must be empty unless `replace`)."""
     started = time.perf_counter()
     path = sqlite_path(url)
@@ -519,8 +660,12 @@ def generate(url: str, *, cases: int, seed: int = 20261127, replace: bool = Fals
         with store.engine.connect() as c:
             if c.execute(sa.text("SELECT count(*) FROM case_events")).scalar():
                 raise SystemExit(f"{url} already holds events: use --replace to start again")
-            deadlines: dict[str, int] = {str(code): DEADLINE_DAYS[str(cls)] for code, cls in c.execute(
-                sa.text("SELECT code, deadline_class FROM categories WHERE active"))}
+            deadlines: dict[str, int] = {
+                str(code): DEADLINE_DAYS[str(cls)]
+                for code, cls in c.execute(
+                    sa.text("SELECT code, deadline_class FROM categories WHERE active")
+                )
+            }
         columns = {t: _columns(store.engine, t) for t in TABLES}
     finally:
         store.dispose()
@@ -540,13 +685,22 @@ def generate(url: str, *, cases: int, seed: int = 20261127, replace: bool = Fals
     else:
         load_postgres(url, factory, columns, progress)
     stats = GenerationStats(
-        url=url, cases=cases, events=factory.n_events, parties=factory.n_parties,
-        seconds=time.perf_counter() - started, seed=seed, first_day=factory.first_day.isoformat(),
+        url=url,
+        cases=cases,
+        events=factory.n_events,
+        parties=factory.n_parties,
+        seconds=time.perf_counter() - started,
+        seed=seed,
+        first_day=factory.first_day.isoformat(),
         last_day=(factory.end_day - dt.timedelta(days=1)).isoformat(),
-        generated_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"))
+        generated_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+    )
     if not quiet:
-        print(f"done: {stats.cases:,} cases, {stats.events:,} events, {stats.parties:,} parties = "
-              f"{stats.rows:,} rows in {stats.seconds:.1f} s ({stats.rows_per_s:,.0f} rows/s)", flush=True)
+        print(
+            f"done: {stats.cases:,} cases, {stats.events:,} events, {stats.parties:,} parties = "
+            f"{stats.rows:,} rows in {stats.seconds:.1f} s ({stats.rows_per_s:,.0f} rows/s)",
+            flush=True,
+        )
     return stats
 
 
@@ -619,21 +773,38 @@ def check_store(url: str) -> CheckReport:
             hall = s.scalars(sa.select(Hall).where(Hall.is_local)).one()
             last_seq = hall.last_seq
             max_seq = s.scalar(sa.select(sa.func.max(CaseEvent.hall_seq))) or 0
-            n_year = s.scalar(sa.select(Counter.value).where(Counter.hall_code == hall.code,
-                                                              Counter.name == f"case:{year}")) or 0
-            n_year_rows = s.scalar(sa.select(sa.func.count()).select_from(CaseRow).where(
-                CaseRow.case_no.like(f"{hall.code}-{year}-%"))) or 0
+            n_year = (
+                s.scalar(
+                    sa.select(Counter.value).where(
+                        Counter.hall_code == hall.code, Counter.name == f"case:{year}"
+                    )
+                )
+                or 0
+            )
+            n_year_rows = (
+                s.scalar(
+                    sa.select(sa.func.count())
+                    .select_from(CaseRow)
+                    .where(CaseRow.case_no.like(f"{hall.code}-{year}-%"))
+                )
+                or 0
+            )
         svc = RegistrationService(store, SystemClock(), actor="bench")
         names = {c.code: c.name for c in svc.categories()}
         result = svc.register(synthetic.make_visit(random.Random(1), categories=names), new_case=True)
 
         # Compare the raw rows of the real registration with a generated one, as the database holds them.
-        raw_event = sa.text("SELECT hall_seq, payload, occurred_at FROM case_events WHERE case_id = :c "
-                            "AND kind = 'registered'")
-        raw_case = sa.text("SELECT registered_at, updated_at, deadline_at, risk_flags FROM cases WHERE id = :c")
+        raw_event = sa.text(
+            "SELECT hall_seq, payload, occurred_at FROM case_events WHERE case_id = :c "
+            "AND kind = 'registered'"
+        )
+        raw_case = sa.text(
+            "SELECT registered_at, updated_at, deadline_at, risk_flags FROM cases WHERE id = :c"
+        )
         with store.engine.connect() as c:
-            generated_id = c.execute(sa.text("SELECT case_id FROM case_events WHERE hall_seq = :s"),
-                                     {"s": max(1, last_seq)}).scalar()
+            generated_id = c.execute(
+                sa.text("SELECT case_id FROM case_events WHERE hall_seq = :s"), {"s": max(1, last_seq)}
+            ).scalar()
             shapes = []
             seq = c.execute(raw_event, {"c": result.case_id}).one()[0]
             for case_id in (result.case_id, generated_id):
@@ -642,15 +813,25 @@ def check_store(url: str) -> CheckReport:
                 occurred = event_row[2]
                 payload: dict[str, Any] = json.loads(stored) if isinstance(stored, str) else stored
                 row = c.execute(raw_case, {"c": case_id}).one()
-                formats = [f"{type(v).__name__}:{len(str(v))}" for v in (occurred, *row[:3], payload["deadline_at"])]
+                formats = [
+                    f"{type(v).__name__}:{len(str(v))}" for v in (occurred, *row[:3], payload["deadline_at"])
+                ]
                 shapes.append((_shape(payload), formats))
         expected_no = case_number(hall.code, year, n_year + 1)
         return CheckReport(
-            cases=n_cases, projection_rows=len(before), rebuild_identical=before == after,
-            next_case_no=result.case_no, next_hall_seq=int(seq),
-            continues_numbering=(last_seq == max_seq and seq == last_seq + 1 and result.case_no == expected_no
-                                 and n_year == n_year_rows),
-            same_shapes=shapes[0] == shapes[1])
+            cases=n_cases,
+            projection_rows=len(before),
+            rebuild_identical=before == after,
+            next_case_no=result.case_no,
+            next_hall_seq=int(seq),
+            continues_numbering=(
+                last_seq == max_seq
+                and seq == last_seq + 1
+                and result.case_no == expected_no
+                and n_year == n_year_rows
+            ),
+            same_shapes=shapes[0] == shapes[1],
+        )
     finally:
         store.dispose()
 
@@ -662,8 +843,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seed", type=int, default=20261127)
     p.add_argument("--replace", action="store_true", help="delete the SQLite file / drop the database first")
     p.add_argument("--stats", type=Path, metavar="FILE", help="also write the generator's figures as JSON")
-    p.add_argument("--check", action="store_true",
-                   help="then prove the store consistent (projection rebuild; slow beyond ~10,000 cases)")
+    p.add_argument(
+        "--check",
+        action="store_true",
+        help="then prove the store consistent (projection rebuild; slow beyond ~10,000 cases)",
+    )
     args = p.parse_args(argv)
     stats = generate(args.db, cases=args.cases, seed=args.seed, replace=args.replace)
     if args.stats:

@@ -98,19 +98,35 @@ FIRST_DAY = dt.date(2026, 3, 2)  # day i of a run is FIRST_DAY + i (the weekday 
 OPENS = dt.time(8, 30)
 DAY_MINUTES = 540.0  # 08:30-17:30
 LUNCH = (210.0, 330.0)  # 12:00-14:00, in minutes after 08:30
-LUNCH_CLOSED = frozenset({"R02", "R03", "R05", "R07"})  # stationed specialists; R01, R04, R06 keep a duty at lunch
+LUNCH_CLOSED = frozenset(
+    {"R02", "R03", "R05", "R07"}
+)  # stationed specialists; R01, R04, R06 keep a duty at lunch
 MEDIATORS = {"R01": 2}  # mediators per room (others 1) when resources/catalog/mediators.json is missing
 VISITORS_PER_DAY = 90.0  # expected arrivals: a busy day of a township center
 SWEEP = (60.0, 75.0, 90.0, 105.0)  # expected visitors a day in the load sweep
 # Relative arrival rate through the day (minutes after 08:30, rate), linear in between: a morning peak, a lunch dip.
-ARRIVAL_PROFILE = ((0.0, 1.2), (30.0, 2.0), (150.0, 2.0), (210.0, 1.0), (225.0, 0.5), (320.0, 0.5),
-                   (335.0, 1.1), (450.0, 1.0), (540.0, 0.4))
+ARRIVAL_PROFILE = (
+    (0.0, 1.2),
+    (30.0, 2.0),
+    (150.0, 2.0),
+    (210.0, 1.0),
+    (225.0, 0.5),
+    (320.0, 0.5),
+    (335.0, 1.1),
+    (450.0, 1.0),
+    (540.0, 0.4),
+)
 HEADCOUNTS = ((1, 70), (2, 15), (3, 8), (6, 5), (12, 2))  # as desk.core.synthetic.make_visit draws them
 # The real mean handling time (minutes) of each room kind, which routing does not know: it starts from the product's
 # DEFAULT_HANDLING_MINUTES and learns each room's recent mean.
 TRUE_HANDLING_MINUTES = {
-    "人民调解室": 24.0, "法律援助室": 30.0, "心理咨询室": 45.0, "信访接待室": 28.0,
-    "诉调对接室": 38.0, "警调对接室": 22.0, "劳动争议调解室": 30.0,
+    "人民调解室": 24.0,
+    "法律援助室": 30.0,
+    "心理咨询室": 45.0,
+    "信访接待室": 28.0,
+    "诉调对接室": 38.0,
+    "警调对接室": 22.0,
+    "劳动争议调解室": 30.0,
 }
 HANDLING_SIGMA = 0.6  # of the log; coefficient of variation ~0.66
 HANDLING_MIN = 4.0
@@ -119,15 +135,21 @@ GROUP_VISIT_FACTOR = 1.5
 RECENT_WINDOW = RECENT_SERVICES * 20  # HallService._loads reads the hall's last this many finished services
 TAKE_OVER_CANDIDATES = 20  # HallService._take_over looks at this many longest-queued fitting tickets
 CALL_MINUTES = 2.0
-NO_SHOW_MINUTES = (1 + NO_SHOW_AFTER_RECALLS) * CALL_MINUTES  # the call and the recalls, then the ticket is skipped
+NO_SHOW_MINUTES = (
+    1 + NO_SHOW_AFTER_RECALLS
+) * CALL_MINUTES  # the call and the recalls, then the ticket is skipped
 NO_SHOW_SHARE = 0.05
 ELDERLY_SHARE, DISABLED_SHARE, PREGNANT_SHARE = 0.025, 0.008, 0.004
 CRISIS_SHARE, CIVIL_TO_CRIMINAL_SHARE, EXTREME_SHARE = 0.005, 0.008, 0.002
 GOAL_P90_REDUCTION = 0.25
 CRISIS_HEAD_START = dt.timedelta(hours=24)  # the crisis-first experiment: ahead of everyone waiting
-VERIFY_DAYS = 3  # the first days of a run are also driven through the real HallService (verify_against_service)
+VERIFY_DAYS = (
+    3  # the first days of a run are also driven through the real HallService (verify_against_service)
+)
 EPS = 1e-6  # minutes: waits equal up to float noise are equal
-NOT_RESERVED_KIND = "心理咨询室（不保留）"  # the no-reserve ablation shows the counselling room to routing as this
+NOT_RESERVED_KIND = (
+    "心理咨询室（不保留）"  # the no-reserve ablation shows the counselling room to routing as this
+)
 
 
 @dataclass(frozen=True)
@@ -139,7 +161,9 @@ class Room:
     primary_for: frozenset[str]  # rooms.json "primary": the categories this room is the dedicated room for
     capacity: int
     position: int  # in rooms.json
-    number: int  # "3 号人民调解室": the digits of the code, as HallService's RoomView.number; RoomLoad.position
+    number: (
+        int  # "3 号人民调解室": the digits of the code, as HallService's RoomView.number; RoomLoad.position
+    )
     mediators: int  # RoomView.servers: resident and rotating staff, at least 1
     lunch_closed: bool
 
@@ -170,10 +194,20 @@ def load_rooms(path: Path | None = None, mediators: dict[str, int] | None = None
         if not r["categories"]:
             continue  # video conference and analysis rooms take no visitors
         digits = "".join(ch for ch in r["code"] if ch.isdigit())
-        rooms.append(Room(code=r["code"], name=r["name"], kind=r["kind"], categories=frozenset(r["categories"]),
-                          primary_for=frozenset(r.get("primary", [])), capacity=int(r["capacity"]), position=i,
-                          number=int(digits) if digits else i + 1, mediators=max(1, staff.get(r["code"], 1)),
-                          lunch_closed=r["code"] in LUNCH_CLOSED))
+        rooms.append(
+            Room(
+                code=r["code"],
+                name=r["name"],
+                kind=r["kind"],
+                categories=frozenset(r["categories"]),
+                primary_for=frozenset(r.get("primary", [])),
+                capacity=int(r["capacity"]),
+                position=i,
+                number=int(digits) if digits else i + 1,
+                mediators=max(1, staff.get(r["code"], 1)),
+                lunch_closed=r["code"] in LUNCH_CLOSED,
+            )
+        )
     return rooms
 
 
@@ -184,7 +218,9 @@ def dedicated_table(rooms: Sequence[Room]) -> dict[str, str]:
     for c in CATEGORY_WEIGHTS:
         owners = [r.code for r in rooms if c in r.primary_for]
         if len(owners) != 1:
-            raise ValueError(f"rooms.json: category {c} is primary in {len(owners)} rooms ({owners}); expected one")
+            raise ValueError(
+                f"rooms.json: category {c} is primary in {len(owners)} rooms ({owners}); expected one"
+            )
         table[c] = owners[0]
     return table
 
@@ -199,7 +235,9 @@ class Visitor:
     risk_flags: tuple[str, ...]
     reasons: tuple[PriorityReason, ...]
     no_show: bool
-    complexity: float  # a standard normal draw: how long this visitor's matter takes, whichever room serves it
+    complexity: (
+        float  # a standard normal draw: how long this visitor's matter takes, whichever room serves it
+    )
 
     @property
     def priority(self) -> bool:
@@ -267,14 +305,26 @@ def make_day(seed: int, day: int, visitors_per_day: float = VISITORS_PER_DAY) ->
         born = dt.date(today.year - age, 1, 1) + dt.timedelta(days=rng.randrange(0, 365))
         if (born.month, born.day) > (today.month, today.day):
             born = dt.date(today.year - age, 1, 1)  # keep the age exact
-        declared = [r for r, share in (("disabled", DISABLED_SHARE), ("pregnant", PREGNANT_SHARE))
-                    if rng.random() < share]
+        declared = [
+            r
+            for r, share in (("disabled", DISABLED_SHARE), ("pregnant", PREGNANT_SHARE))
+            if rng.random() < share
+        ]
         reasons = priority_reasons(birth_date=born, today=today, declared=declared, risk_flags=flags)
         no_show = rng.random() < NO_SHOW_SHARE and not flags
-        visitors.append(Visitor(number=len(visitors) + 1, arrival=t, arrived_at=clock.now(),
-                                category=rng.choices(codes, weights)[0], headcount=headcount,
-                                risk_flags=tuple(flags), reasons=reasons, no_show=no_show,
-                                complexity=rng.gauss(0.0, 1.0)))
+        visitors.append(
+            Visitor(
+                number=len(visitors) + 1,
+                arrival=t,
+                arrived_at=clock.now(),
+                category=rng.choices(codes, weights)[0],
+                headcount=headcount,
+                risk_flags=tuple(flags),
+                reasons=reasons,
+                no_show=no_show,
+                complexity=rng.gauss(0.0, 1.0),
+            )
+        )
     return visitors
 
 
@@ -288,9 +338,13 @@ class Variant:
     primary: bool = True  # RoomLoad.primary_for from rooms.json (off: empty)
     reserve: bool = True  # the counselling room shown to propose_room as one (off: under NOT_RESERVED_KIND)
     take_over: bool = True  # call_next(take_over=True) when a mediator becomes free (off: take_over=False)
-    schedule: bool = False  # experiment: a room closing for lunch before one's expected call is offered as closed
+    schedule: bool = (
+        False  # experiment: a room closing for lunch before one's expected call is offered as closed
+    )
     transfer_on_close: bool = False  # experiment: a closing room's waiting tickets re-routed and transferred
-    crisis_first: bool = False  # experiment: a person in crisis queues ahead of everyone waiting in their room
+    crisis_first: bool = (
+        False  # experiment: a person in crisis queues ahead of everyone waiting in their room
+    )
 
 
 SHIPPED = Variant()
@@ -319,11 +373,17 @@ class History:
 class RoomState:
     room: Room
     is_open: bool = True
-    queue: list[tuple[dt.datetime, int, Visitor]] = field(default_factory=list)  # a heap by (queue_key, number)
-    serving: list[Visitor | None] = field(default_factory=list)  # per mediator: called (a no-show) or being received
+    queue: list[tuple[dt.datetime, int, Visitor]] = field(
+        default_factory=list
+    )  # a heap by (queue_key, number)
+    serving: list[Visitor | None] = field(
+        default_factory=list
+    )  # per mediator: called (a no-show) or being received
     busy: float = 0.0  # mediator-minutes serving or calling, 08:30-17:30
     idle: float = 0.0  # mediator-minutes open and free, 08:30-17:30
-    idle_could_take: float = 0.0  # ... while a visitor this room could take over waits in another room's queue
+    idle_could_take: float = (
+        0.0  # ... while a visitor this room could take over waits in another room's queue
+    )
     open_time: float = 0.0  # mediator-minutes open, 08:30-17:30
     overtime: float = 0.0  # mediator-minutes serving after 17:30
     last_end: float = 0.0
@@ -336,8 +396,12 @@ class RoomState:
 def can_take_over(room: Room, v: Visitor) -> bool:
     """Whether `HallService._take_over` lets `room` take `v` from another room's queue (whether the room is open is
     checked apart)."""
-    return (room.kind != COUNSELLING_KIND and v.category in room.categories and v.headcount <= room.capacity
-            and not v.crisis)
+    return (
+        room.kind != COUNSELLING_KIND
+        and v.category in room.categories
+        and v.headcount <= room.capacity
+        and not v.crisis
+    )
 
 
 @dataclass(frozen=True)
@@ -373,9 +437,16 @@ class DayResult:
 class Hall:
     """One day of the hall under one policy. `history` carries the finished services over from the previous day."""
 
-    def __init__(self, rooms: Sequence[Room], *, with_priority: bool, take_over: bool = False,
-                 transfer_on_close: bool = False, crisis_first: bool = False, history: History | None = None
-                 ) -> None:
+    def __init__(
+        self,
+        rooms: Sequence[Room],
+        *,
+        with_priority: bool,
+        take_over: bool = False,
+        transfer_on_close: bool = False,
+        crisis_first: bool = False,
+        history: History | None = None,
+    ) -> None:
         self.rooms = {r.code: RoomState(r, serving=[None] * r.mediators) for r in rooms}
         self.with_priority = with_priority
         self.take_over = take_over
@@ -392,15 +463,29 @@ class Hall:
         r = s.room
         kind = r.kind
         if not variant.reserve and kind == COUNSELLING_KIND and not (visitor and visitor.crisis):
-            kind = NOT_RESERVED_KIND  # propose_room keeps only a room of COUNSELLING_KIND for persons in crisis
-        load = RoomLoad(code=r.code, name=r.name, kind=kind, categories=r.categories, capacity=r.capacity,
-                        is_open=s.is_open, waiting=len(s.queue),
-                        mean_handling_minutes=handling_minutes(r.kind, self.history.recent(code)),
-                        position=r.number, serving=s.busy_mediators if variant.ahead else 0,
-                        servers=r.mediators if variant.ahead else 1,
-                        primary_for=r.primary_for if variant.primary else frozenset())
-        if (variant.schedule and load.is_open and r.lunch_closed
-                and self.now < LUNCH[0] <= self.now + load.expected_wait_minutes):
+            kind = (
+                NOT_RESERVED_KIND  # propose_room keeps only a room of COUNSELLING_KIND for persons in crisis
+            )
+        load = RoomLoad(
+            code=r.code,
+            name=r.name,
+            kind=kind,
+            categories=r.categories,
+            capacity=r.capacity,
+            is_open=s.is_open,
+            waiting=len(s.queue),
+            mean_handling_minutes=handling_minutes(r.kind, self.history.recent(code)),
+            position=r.number,
+            serving=s.busy_mediators if variant.ahead else 0,
+            servers=r.mediators if variant.ahead else 1,
+            primary_for=r.primary_for if variant.primary else frozenset(),
+        )
+        if (
+            variant.schedule
+            and load.is_open
+            and r.lunch_closed
+            and self.now < LUNCH[0] <= self.now + load.expected_wait_minutes
+        ):
             load = dataclasses.replace(load, is_open=False)
         return load
 
@@ -433,9 +518,16 @@ class Hall:
         r = s.room
         if not s.is_open or r.kind == COUNSELLING_KIND or not r.categories:
             return None
-        fitting = sorted(((entry, other) for other in self.rooms.values() if other is not s for entry in other.queue
-                          if entry[2].category in r.categories and entry[2].headcount <= r.capacity),
-                         key=lambda x: x[0][:2])[:TAKE_OVER_CANDIDATES]
+        fitting = sorted(
+            (
+                (entry, other)
+                for other in self.rooms.values()
+                if other is not s
+                for entry in other.queue
+                if entry[2].category in r.categories and entry[2].headcount <= r.capacity
+            ),
+            key=lambda x: x[0][:2],
+        )[:TAKE_OVER_CANDIDATES]
         for entry, other in fitting:
             if entry[2].crisis:
                 continue
@@ -486,10 +578,17 @@ class Hall:
             s.serving[m] = v
             duration = NO_SHOW_MINUTES if v.no_show else v.handling(s.room.kind)
             outcomes[v.number] = Outcome(
-                room=s.room.code, first_room=self.queued[v.number], start=self.now, duration=duration,
-                wait=None if v.no_show else self.now - v.arrival, fallback=v.number in fallbacks,
-                caught_by_break=v.number in caught, taken_over=v.number in taken, estimate=estimates[v.number][0],
-                estimate_old=estimates[v.number][1])
+                room=s.room.code,
+                first_room=self.queued[v.number],
+                start=self.now,
+                duration=duration,
+                wait=None if v.no_show else self.now - v.arrival,
+                fallback=v.number in fallbacks,
+                caught_by_break=v.number in caught,
+                taken_over=v.number in taken,
+                estimate=estimates[v.number][0],
+                estimate_old=estimates[v.number][1],
+            )
             push(self.now + duration, 0, "end", s.room.code, m)
             return True
 
@@ -508,9 +607,13 @@ class Hall:
                     key -= CRISIS_HEAD_START
                 entry = (key, v.number, v)
                 ahead = sum(e[:2] < entry[:2] for e in s.queue)
-                load = self.load(room)  # as shipped, whatever routed them: what HallService.issue_ticket states
-                estimates[v.number] = (round(expected_wait(ahead, load)),
-                                       estimated_wait_minutes(ahead, load.mean_handling_minutes))
+                load = self.load(
+                    room
+                )  # as shipped, whatever routed them: what HallService.issue_ticket states
+                estimates[v.number] = (
+                    round(expected_wait(ahead, load)),
+                    estimated_wait_minutes(ahead, load.mean_handling_minutes),
+                )
                 heapq.heappush(s.queue, entry)
                 call_next(s)
             elif kind == "end":
@@ -561,8 +664,11 @@ def fixed_room(v: Visitor, rooms: dict[str, RoomState], table: dict[str, str]) -
     code = table[v.category]
     if rooms[code].room.capacity >= v.headcount:
         return code
-    fits = sorted((s.room.capacity, s.room.position, c) for c, s in rooms.items()
-                  if v.category in s.room.categories and s.room.capacity >= v.headcount)
+    fits = sorted(
+        (s.room.capacity, s.room.position, c)
+        for c, s in rooms.items()
+        if v.category in s.room.categories and s.room.capacity >= v.headcount
+    )
     if fits:
         return fits[0][2]
     return max(rooms.values(), key=lambda s: (s.room.capacity, -s.room.position)).room.code
@@ -573,6 +679,7 @@ def fixed_router(table: dict[str, str]) -> Router:
         if v.number in hall.queued:  # asked again at a closing: a table does not move anyone
             return hall.queued[v.number], True
         return fixed_room(v, hall.rooms, table), False
+
     return route
 
 
@@ -583,40 +690,59 @@ def desk_choice(v: Visitor, hall: Hall, loads: Sequence[RoomLoad]) -> str:
     no open room holds them, the dedicated room (or, for a group, a room of the category that holds it)."""
     if not any(hall.rooms[x.code].is_open and x.capacity >= v.headcount for x in loads):
         return fixed_room(v, hall.rooms, dedicated_table([s.room for s in hall.rooms.values()]))
-    real = [dataclasses.replace(x, kind=hall.rooms[x.code].room.kind, is_open=hall.rooms[x.code].is_open)
-            for x in loads]
+    real = [
+        dataclasses.replace(x, kind=hall.rooms[x.code].room.kind, is_open=hall.rooms[x.code].is_open)
+        for x in loads
+    ]
     return desk_choice_of(v, real)
 
 
 def desk_choice_of(v: Visitor, loads: Sequence[RoomLoad]) -> str:
     """`desk_choice` on the loads the desk sees (open rooms that hold the group exist)."""
     open_fit = [x for x in loads if x.is_open and x.capacity >= v.headcount]
-    return min(open_fit, key=lambda x: (x.kind == COUNSELLING_KIND and not v.crisis, v.category not in x.categories,
-                                        x.expected_wait_minutes, x.position)).code
+    return min(
+        open_fit,
+        key=lambda x: (
+            x.kind == COUNSELLING_KIND and not v.crisis,
+            v.category not in x.categories,
+            x.expected_wait_minutes,
+            x.position,
+        ),
+    ).code
 
 
 def product_router(variant: Variant = SHIPPED) -> Router:
     """`propose_room` on the hall as it is now (`HallService.issue_ticket`); when it proposes no room (every room of
     the category closed, or none holds the group) the desk chooses (`desk_choice`)."""
+
     def route(v: Visitor, hall: Hall) -> tuple[str, bool]:
         loads = hall.loads(variant, v)
-        p = propose_room(category_code=v.category, headcount=v.headcount, risk_flags=v.risk_flags, rooms=loads)
-        if p.room_code is None and variant.schedule:  # every room of the category about to close: take the soonest
+        p = propose_room(
+            category_code=v.category, headcount=v.headcount, risk_flags=v.risk_flags, rooms=loads
+        )
+        if (
+            p.room_code is None and variant.schedule
+        ):  # every room of the category about to close: take the soonest
             loads = hall.loads(dataclasses.replace(variant, schedule=False), v)
-            p = propose_room(category_code=v.category, headcount=v.headcount, risk_flags=v.risk_flags, rooms=loads)
+            p = propose_room(
+                category_code=v.category, headcount=v.headcount, risk_flags=v.risk_flags, rooms=loads
+            )
         if p.room_code is None:
             return desk_choice(v, hall, loads), True
         return p.room_code, False
+
     return route
 
 
 def frozen_router(first: dict[int, str], final: dict[int, str]) -> Router:
     """Every visitor to the room another run first queued them in (and, at a closing, to the room they were
     transferred to): the queue rule changes, the routes do not. Take-overs are decided again as the day goes."""
+
     def route(v: Visitor, hall: Hall) -> tuple[str, bool]:
         if v.number in hall.queued:
             return final[v.number], final[v.number] == hall.queued[v.number]
         return first[v.number], False
+
     return route
 
 
@@ -637,8 +763,13 @@ def balanced_table(rooms: Sequence[Room]) -> dict[str, str]:
 
     def util(code: str, category: str) -> float:
         r = by_code[code]
-        return (CATEGORY_WEIGHTS[category] / total * TRUE_HANDLING_MINUTES.get(r.kind, 30.0) * mean_factor
-                / (r.mediators * r.open_minutes))
+        return (
+            CATEGORY_WEIGHTS[category]
+            / total
+            * TRUE_HANDLING_MINUTES.get(r.kind, 30.0)
+            * mean_factor
+            / (r.mediators * r.open_minutes)
+        )
 
     best: tuple[float, float] = (math.inf, math.inf)
     best_choice: tuple[str, ...] = ()
@@ -680,11 +811,18 @@ class Policy:
             return fixed_router(self.table)
         return product_router(self.variant)
 
-    def hall(self, rooms: Sequence[Room], *, with_priority: bool = True, history: History | None = None) -> Hall:
+    def hall(
+        self, rooms: Sequence[Room], *, with_priority: bool = True, history: History | None = None
+    ) -> Hall:
         product = self.table is None
-        return Hall(rooms, with_priority=with_priority, take_over=product and self.variant.take_over,
-                    transfer_on_close=product and self.variant.transfer_on_close,
-                    crisis_first=product and self.variant.crisis_first, history=history)
+        return Hall(
+            rooms,
+            with_priority=with_priority,
+            take_over=product and self.variant.take_over,
+            transfer_on_close=product and self.variant.transfer_on_close,
+            crisis_first=product and self.variant.crisis_first,
+            history=history,
+        )
 
 
 PRODUCT = "product"
@@ -693,33 +831,70 @@ NO_TAKE_OVER = "no-take-over"
 
 def policies(rooms: Sequence[Room]) -> list[Policy]:
     return [
-        Policy("fixed", "baseline: fixed table, each category in its dedicated room (rooms.json `primary`)",
-               table=dedicated_table(rooms)),
+        Policy(
+            "fixed",
+            "baseline: fixed table, each category in its dedicated room (rooms.json `primary`)",
+            table=dedicated_table(rooms),
+        ),
         Policy("balanced", "baseline: fixed table, the best-balanced one", table=balanced_table(rooms)),
-        Policy("first", "baseline: fixed table, the first room in rooms.json listing the category",
-               table=first_listed_table(rooms)),
+        Policy(
+            "first",
+            "baseline: fixed table, the first room in rooms.json listing the category",
+            table=first_listed_table(rooms),
+        ),
         Policy(PRODUCT, "the product as shipped"),
-        Policy(NO_TAKE_OVER, "product without take-over (call_next(take_over=False))",
-               variant=Variant(take_over=False)),
-        Policy("no-reserve", "product without the counselling reserve of propose_room",
-               variant=Variant(reserve=False)),
-        Policy("no-primary", "product without primary_for (ties: fewest categories, then the hall's order)",
-               variant=Variant(primary=False)),
-        Policy("no-ahead", "product without serving/servers in RoomLoad (expected wait = waiting × mean)",
-               variant=Variant(ahead=False)),
-        Policy("plus-schedule", "experiment (not shipped): product + a room closing for lunch before one's turn "
-               "is not offered", variant=Variant(schedule=True)),
-        Policy("plus-transfer", "experiment (not shipped): product + a closing room's waiting tickets re-routed "
-               "and transferred", variant=Variant(transfer_on_close=True)),
-        Policy("plus-crisis-first", "experiment (not shipped): product + a person in crisis is called next in "
-               "their room", variant=Variant(crisis_first=True)),
+        Policy(
+            NO_TAKE_OVER,
+            "product without take-over (call_next(take_over=False))",
+            variant=Variant(take_over=False),
+        ),
+        Policy(
+            "no-reserve",
+            "product without the counselling reserve of propose_room",
+            variant=Variant(reserve=False),
+        ),
+        Policy(
+            "no-primary",
+            "product without primary_for (ties: fewest categories, then the hall's order)",
+            variant=Variant(primary=False),
+        ),
+        Policy(
+            "no-ahead",
+            "product without serving/servers in RoomLoad (expected wait = waiting × mean)",
+            variant=Variant(ahead=False),
+        ),
+        Policy(
+            "plus-schedule",
+            "experiment (not shipped): product + a room closing for lunch before one's turn is not offered",
+            variant=Variant(schedule=True),
+        ),
+        Policy(
+            "plus-transfer",
+            "experiment (not shipped): product + a closing room's waiting tickets re-routed and transferred",
+            variant=Variant(transfer_on_close=True),
+        ),
+        Policy(
+            "plus-crisis-first",
+            "experiment (not shipped): product + a person in crisis is called next in their room",
+            variant=Variant(crisis_first=True),
+        ),
     ]
 
 
 SWEEP_KEYS = ("fixed", "balanced", PRODUCT, NO_TAKE_OVER)
 ROBUSTNESS_SEEDS = 5  # the run's seed and the next four, at the run's load
-ROBUSTNESS_KEYS = ("fixed", "balanced", PRODUCT, NO_TAKE_OVER, "no-reserve", "no-primary", "no-ahead",
-                   "plus-schedule", "plus-transfer", "plus-crisis-first")
+ROBUSTNESS_KEYS = (
+    "fixed",
+    "balanced",
+    PRODUCT,
+    NO_TAKE_OVER,
+    "no-reserve",
+    "no-primary",
+    "no-ahead",
+    "plus-schedule",
+    "plus-transfer",
+    "plus-crisis-first",
+)
 
 
 # ------------------------------------------------------------------------------------------------------ figures
@@ -777,8 +952,9 @@ class PolicyFigures:
     room_share: dict[str, float]
 
 
-def figures(policy: Policy, days: list[list[Visitor]], results: list[DayResult], rooms: Sequence[Room]
-            ) -> PolicyFigures:
+def figures(
+    policy: Policy, days: list[list[Visitor]], results: list[DayResult], rooms: Sequence[Room]
+) -> PolicyFigures:
     dedicated = dedicated_table(rooms)
     waits: list[float] = []
     prio: list[float] = []
@@ -830,20 +1006,33 @@ def figures(policy: Policy, days: list[list[Visitor]], results: list[DayResult],
             room_open[code] += s.open_time
         overtime.append(max(0.0, max(s.last_end for s in res.rooms.values()) - DAY_MINUTES))
     n_days = len(days)
-    longest = sorted(flagged, reverse=True)[:max(1, len(flagged) // 100)]
+    longest = sorted(flagged, reverse=True)[: max(1, len(flagged) // 100)]
     return PolicyFigures(
-        policy=policy, all=WaitStats.of(waits), priority=WaitStats.of(prio), ordinary=WaitStats.of(ordinary),
-        crisis=WaitStats.of(crisis), caught=WaitStats.of(caught),
-        longest_caught=sum(c for _, c in longest) / len(longest), estimate_bias=statistics.fmean(err),
-        estimate_mae=statistics.fmean(abs(e) for e in err), estimate_old_bias=statistics.fmean(err_old),
-        estimate_old_mae=statistics.fmean(abs(e) for e in err_old), no_shows=no_shows, fallbacks=fallbacks,
-        transfers=transfers, take_overs=take_overs,
-        dedicated_share=in_dedicated / eligible if eligible else math.nan, daily_p90=daily,
-        idle_h=idle / 60 / n_days, idle_could_take_h=idle_ct / 60 / n_days,
+        policy=policy,
+        all=WaitStats.of(waits),
+        priority=WaitStats.of(prio),
+        ordinary=WaitStats.of(ordinary),
+        crisis=WaitStats.of(crisis),
+        caught=WaitStats.of(caught),
+        longest_caught=sum(c for _, c in longest) / len(longest),
+        estimate_bias=statistics.fmean(err),
+        estimate_mae=statistics.fmean(abs(e) for e in err),
+        estimate_old_bias=statistics.fmean(err_old),
+        estimate_old_mae=statistics.fmean(abs(e) for e in err_old),
+        no_shows=no_shows,
+        fallbacks=fallbacks,
+        transfers=transfers,
+        take_overs=take_overs,
+        dedicated_share=in_dedicated / eligible if eligible else math.nan,
+        daily_p90=daily,
+        idle_h=idle / 60 / n_days,
+        idle_could_take_h=idle_ct / 60 / n_days,
         utilisation=busy / open_time if open_time else math.nan,
-        overtime_mean=statistics.fmean(overtime), overtime_max=max(overtime),
+        overtime_mean=statistics.fmean(overtime),
+        overtime_max=max(overtime),
         room_utilisation={c: room_busy[c] / room_open[c] if room_open[c] else math.nan for c in room_busy},
-        room_share={c: room_n[c] / sum(room_n.values()) for c in room_n})
+        room_share={c: room_n[c] / sum(room_n.values()) for c in room_n},
+    )
 
 
 @dataclass(frozen=True)
@@ -869,8 +1058,15 @@ def _touched(moves: Sequence[Move], rooms: set[str], since: float, until: float)
     return any(since <= m.at <= until and (m.source in rooms or m.target in rooms) for m in moves)
 
 
-def priority_check(label: str, rooms: Sequence[Room], days: list[list[Visitor]], on: list[DayResult],
-                   off: list[DayResult], *, with_bound: bool = True) -> PriorityCheck:
+def priority_check(
+    label: str,
+    rooms: Sequence[Room],
+    days: list[list[Visitor]],
+    on: list[DayResult],
+    off: list[DayResult],
+    *,
+    with_bound: bool = True,
+) -> PriorityCheck:
     """Ordinary visitors' waits with (`on`) against without (`off`) the priority rule. The bound is checked only
     when `off` kept everyone's first room (`with_bound`): with rooms chosen again it says nothing."""
     by_code = {r.code: r for r in rooms}
@@ -892,9 +1088,13 @@ def priority_check(label: str, rooms: Sequence[Room], days: list[list[Visitor]],
                 increases.append(inc)
             if not with_bound:
                 continue
-            bound = sum(a.outcomes[p.number].duration for p in priority_visitors
-                        if p.arrival > v.arrival and a.outcomes[p.number].room == oa.room
-                        and a.outcomes[p.number].start < oa.start)
+            bound = sum(
+                a.outcomes[p.number].duration
+                for p in priority_visitors
+                if p.arrival > v.arrival
+                and a.outcomes[p.number].room == oa.room
+                and a.outcomes[p.number].start < oa.start
+            )
             over = max(over, inc - bound)
             if inc - bound > 1.0:
                 beyond += 1
@@ -903,14 +1103,28 @@ def priority_check(label: str, rooms: Sequence[Room], days: list[list[Visitor]],
                     multi += 1
                 elif room.lunch_closed:
                     lunch += 1
-                elif _touched([*a.take_overs, *b.take_overs], {oa.first_room, oa.room, ob.first_room, ob.room},
-                              v.arrival, max(oa.start, ob.start)):
+                elif _touched(
+                    [*a.take_overs, *b.take_overs],
+                    {oa.first_room, oa.room, ob.first_room, ob.room},
+                    v.arrival,
+                    max(oa.start, ob.start),
+                ):
                     moved += 1
                 else:
                     other += 1
-    return PriorityCheck(label, n, longer, statistics.fmean(increases) if increases else 0.0, worst,
-                         beyond if with_bound else -1, max(over, 0.0) if with_bound else math.nan, multi, lunch,
-                         moved, other)
+    return PriorityCheck(
+        label,
+        n,
+        longer,
+        statistics.fmean(increases) if increases else 0.0,
+        worst,
+        beyond if with_bound else -1,
+        max(over, 0.0) if with_bound else math.nan,
+        multi,
+        lunch,
+        moved,
+        other,
+    )
 
 
 @dataclass(frozen=True)
@@ -920,13 +1134,23 @@ class VersusFixed:
     ordinary: int
     longer: int
     worst: float
-    longer_by_priority: int  # longer than under the table; not longer with the priority rule off (same first rooms)
+    longer_by_priority: (
+        int  # longer than under the table; not longer with the priority rule off (same first rooms)
+    )
     worst_by_priority: float  # the most one of those waited beyond the table
-    margin_by_priority: float  # the most one of those waited less than under the table with the priority rule off
+    margin_by_priority: (
+        float  # the most one of those waited less than under the table with the priority rule off
+    )
 
 
-def versus(key: str, against: str, days: list[list[Visitor]], res: list[DayResult], base: list[DayResult],
-           res_off: list[DayResult]) -> VersusFixed:
+def versus(
+    key: str,
+    against: str,
+    days: list[list[Visitor]],
+    res: list[DayResult],
+    base: list[DayResult],
+    res_off: list[DayResult],
+) -> VersusFixed:
     n = longer = by_priority = 0
     worst = worst_by_priority = margin = 0.0
     for i, visitors in enumerate(days):
@@ -982,25 +1206,42 @@ class Report:
     sweep: list[SweepRow]
     robustness: list[Robustness]
     code: str  # which routing, queue and hall code was run or mirrored
-    terminal_gates_call_next: bool  # the room terminal disables 叫下一位 while its own room has nobody waiting
+    terminal_gates_call_next: (
+        bool  # the room terminal disables 叫下一位 while its own room has nobody waiting
+    )
     verification: Verification | None  # the product policy against the real HallService
     promise_names_take_over: bool  # queue.py's comment on the priority promise mentions take-over
 
 
-def _simulate(rooms: Sequence[Room], days: list[list[Visitor]], policy: Policy, *, with_priority: bool = True,
-              routers: Sequence[Router] | None = None) -> list[DayResult]:
+def _simulate(
+    rooms: Sequence[Room],
+    days: list[list[Visitor]],
+    policy: Policy,
+    *,
+    with_priority: bool = True,
+    routers: Sequence[Router] | None = None,
+) -> list[DayResult]:
     """The days one after another in one hall: the finished services (routing's means) carry over."""
     history = History()
-    return [policy.hall(rooms, with_priority=with_priority, history=history).run(
-                vs, routers[i] if routers is not None else policy.router()) for i, vs in enumerate(days)]
+    return [
+        policy.hall(rooms, with_priority=with_priority, history=history).run(
+            vs, routers[i] if routers is not None else policy.router()
+        )
+        for i, vs in enumerate(days)
+    ]
 
 
-def _frozen_off(rooms: Sequence[Room], days: list[list[Visitor]], results: list[DayResult], policy: Policy
-                ) -> list[DayResult]:
+def _frozen_off(
+    rooms: Sequence[Room], days: list[list[Visitor]], results: list[DayResult], policy: Policy
+) -> list[DayResult]:
     """The first rooms of `results` (and where each visitor was transferred at a closing), the priority rule off;
     take-overs happen again as the day goes."""
-    routers = [frozen_router({n: o.first_room for n, o in res.outcomes.items()},
-                             {n: o.room for n, o in res.outcomes.items()}) for res in results]
+    routers = [
+        frozen_router(
+            {n: o.first_room for n, o in res.outcomes.items()}, {n: o.room for n, o in res.outcomes.items()}
+        )
+        for res in results
+    ]
     return _simulate(rooms, days, policy, with_priority=False, routers=routers)
 
 
@@ -1040,21 +1281,30 @@ def verify_against_service(days: int, seed: int, visitors_per_day: float = VISIT
         try:
             init_hall(store)
             clock = FixedClock(day_start(0))
-            day = _ServiceDay(rooms, clock, RegistrationService(store, clock, actor="hall_day"),
-                              HallService(store, clock, actor="hall_day", terminal="hall_day"))
+            day = _ServiceDay(
+                rooms,
+                clock,
+                RegistrationService(store, clock, actor="hall_day"),
+                HallService(store, clock, actor="hall_day", terminal="hall_day"),
+            )
             for d, visitors in enumerate(run_days):
                 issued_as, called = day.run(d, visitors)
                 for v in visitors:
                     o = simulated[d].outcomes[v.number]
                     n += 1
                     room, at = called[v.number]
-                    if ((o.first_room, o.estimate, o.fallback) != issued_as[v.number] or o.room != room
-                            or abs(o.start - at) > 1e-3):
+                    if (
+                        (o.first_room, o.estimate, o.fallback) != issued_as[v.number]
+                        or o.room != room
+                        or abs(o.start - at) > 1e-3
+                    ):
                         differ += 1
                         if len(examples) < 5:
-                            examples.append(f"day {d} visitor {v.number}: simulated {o.first_room}/{o.estimate}/"
-                                            f"{o.fallback} called in {o.room} at {o.start:.2f}; service "
-                                            f"{issued_as[v.number]} called in {room} at {at:.2f}")
+                            examples.append(
+                                f"day {d} visitor {v.number}: simulated {o.first_room}/{o.estimate}/"
+                                f"{o.fallback} called in {o.room} at {o.start:.2f}; service "
+                                f"{issued_as[v.number]} called in {room} at {at:.2f}"
+                            )
         finally:
             store.dispose()
     return Verification(days, n, differ, tuple(examples))
@@ -1063,20 +1313,23 @@ def verify_against_service(days: int, seed: int, visitors_per_day: float = VISIT
 class _ServiceDay:
     """One day of the real services, driven by the simulation's events (`verify_against_service`)."""
 
-    def __init__(self, rooms: Sequence[Room], clock: FixedClock, registration: RegistrationService,
-                 hall: HallService) -> None:
+    def __init__(
+        self, rooms: Sequence[Room], clock: FixedClock, registration: RegistrationService, hall: HallService
+    ) -> None:
         self.rooms = {r.code: r for r in rooms}
         self.clock = clock
         self.registration = registration
         self.hall = hall
         self.serial = itertools.count(1)
 
-    def run(self, d: int, visitors: Sequence[Visitor]) -> tuple[dict[int, tuple[str, int, bool]],
-                                                                dict[int, tuple[str, float]]]:
+    def run(
+        self, d: int, visitors: Sequence[Visitor]
+    ) -> tuple[dict[int, tuple[str, int, bool]], dict[int, tuple[str, float]]]:
         """(first room, stated wait, desk fallback) and (room called, call time) of each visitor."""
         self.by_case: dict[str, Visitor] = {}
         self.serving: dict[str, list[tuple[str, Visitor] | None]] = {
-            r.code: [None] * r.mediators for r in self.rooms.values()}
+            r.code: [None] * r.mediators for r in self.rooms.values()
+        }
         self.is_open = dict.fromkeys(self.rooms, True)
         self.called: dict[int, tuple[str, float]] = {}
         self.events: list[tuple[float, int, int, str, str, int]] = []
@@ -1096,21 +1349,39 @@ class _ServiceDay:
                 v = visitors[idx]
                 born = "19500101" if PriorityReason.ELDERLY in v.reasons else "19850101"
                 body = f"620702{born}{next(self.serial) % 1000:03d}"
-                case_no = self.registration.register({
-                    "category": v.category, "channel": "walk_in", "headcount": v.headcount,
-                    "narrative": "模拟来访：核对分室与叫号。",
-                    "risk_flags": [f for f in v.risk_flags if f != RiskFlag.GROUP_VISIT.value],
-                    "parties": [{"role": "applicant", "name": "来访人", "id_number": body + id_check_char(body),
-                                 "phone": f"139{next(self.serial):08d}"}]}, new_case=True).case_no
+                case_no = self.registration.register(
+                    {
+                        "category": v.category,
+                        "channel": "walk_in",
+                        "headcount": v.headcount,
+                        "narrative": "模拟来访：核对分室与叫号。",
+                        "risk_flags": [f for f in v.risk_flags if f != RiskFlag.GROUP_VISIT.value],
+                        "parties": [
+                            {
+                                "role": "applicant",
+                                "name": "来访人",
+                                "id_number": body + id_check_char(body),
+                                "phone": f"139{next(self.serial):08d}",
+                            }
+                        ],
+                    },
+                    new_case=True,
+                ).case_no
                 self.by_case[case_no] = v
-                declared = [r.value for r in v.reasons if r in (PriorityReason.DISABLED, PriorityReason.PREGNANT)]
+                declared = [
+                    r.value for r in v.reasons if r in (PriorityReason.DISABLED, PriorityReason.PREGNANT)
+                ]
                 try:
                     issued = hall.issue_ticket(case_no, declared_priority=declared)
                     fell_back = False
                 except ValidationError:  # no room proposed: the desk chooses, as desk_choice
                     loads = [x for x in hall.loads() if x.code in self.rooms]
-                    issued = hall.issue_ticket(case_no, room_code=desk_choice_of(v, loads),
-                                               override_reason="hall_day", declared_priority=declared)
+                    issued = hall.issue_ticket(
+                        case_no,
+                        room_code=desk_choice_of(v, loads),
+                        override_reason="hall_day",
+                        declared_priority=declared,
+                    )
                     fell_back = True
                 issued_as[v.number] = (issued.ticket.room_code, issued.estimated_wait_minutes, fell_back)
                 self.press(issued.ticket.room_code, t)
@@ -1152,11 +1423,18 @@ class _ServiceDay:
 
 
 def code_version() -> str:
-    return ", ".join(f"{p} sha256 {hashlib.sha256((REPO / p).read_bytes()).hexdigest()[:12]}" for p in MEASURED_CODE)
+    return ", ".join(
+        f"{p} sha256 {hashlib.sha256((REPO / p).read_bytes()).hexdigest()[:12]}" for p in MEASURED_CODE
+    )
 
 
-def run(days: int = 30, seed: int = 1, visitors_per_day: float = VISITORS_PER_DAY, sweep: Sequence[float] = SWEEP,
-        verify_days: int = VERIFY_DAYS) -> Report:
+def run(
+    days: int = 30,
+    seed: int = 1,
+    visitors_per_day: float = VISITORS_PER_DAY,
+    sweep: Sequence[float] = SWEEP,
+    verify_days: int = VERIFY_DAYS,
+) -> Report:
     t0 = time.perf_counter()
     rooms = load_rooms()
     pols = policies(rooms)
@@ -1170,19 +1448,37 @@ def run(days: int = 30, seed: int = 1, visitors_per_day: float = VISITORS_PER_DA
     for key in (PRODUCT, NO_TAKE_OVER, "fixed"):
         pol = by_key[key]
         frozen = _frozen_off(rooms, all_days, results[key], pol)
-        same = "the same first rooms, take-overs decided again" if pol.hall(rooms).take_over else "the same rooms"
-        checks.append(priority_check(f"{key}: priority rule off, {same}", rooms, all_days, results[key], frozen))
+        same = (
+            "the same first rooms, take-overs decided again"
+            if pol.hall(rooms).take_over
+            else "the same rooms"
+        )
+        checks.append(
+            priority_check(f"{key}: priority rule off, {same}", rooms, all_days, results[key], frozen)
+        )
         if key == "fixed":
             continue
         if key == PRODUCT:
             rerouted = _simulate(rooms, all_days, pol, with_priority=False)
-            checks.append(priority_check(f"{key}: priority rule off, rooms chosen again", rooms, all_days,
-                                         results[key], rerouted, with_bound=False))
-        comparisons.extend(versus(key, against, all_days, results[key], results[against], frozen)
-                           for against in ("fixed", "balanced"))
+            checks.append(
+                priority_check(
+                    f"{key}: priority rule off, rooms chosen again",
+                    rooms,
+                    all_days,
+                    results[key],
+                    rerouted,
+                    with_bound=False,
+                )
+            )
+        comparisons.extend(
+            versus(key, against, all_days, results[key], results[against], frozen)
+            for against in ("fixed", "balanced")
+        )
     base = figs["fixed"].daily_p90
-    goal_days = {k: sum(p90 <= (1 - GOAL_P90_REDUCTION) * b for p90, b in zip(f.daily_p90, base, strict=True))
-                 for k, f in figs.items()}
+    goal_days = {
+        k: sum(p90 <= (1 - GOAL_P90_REDUCTION) * b for p90, b in zip(f.daily_p90, base, strict=True))
+        for k, f in figs.items()
+    }
 
     rows: list[SweepRow] = []
     for load in sweep:
@@ -1206,22 +1502,49 @@ def run(days: int = 30, seed: int = 1, visitors_per_day: float = VISITORS_PER_DA
             res = results[key] if sd == seed else _simulate(rooms, seed_days, by_key[key])
             f = figs[key] if sd == seed else figures(by_key[key], seed_days, res, rooms)
             per_seed[key].append((f.all.p90, f.all.mean))
-            crisis[key].extend(w for vs, r in zip(seed_days, res, strict=True) for v in vs
-                               if v.crisis and (w := r.outcomes[v.number].wait) is not None)
-    robustness = [Robustness(k, [x[0] for x in v], [x[1] for x in v],
-                             sum(a[0] < b[0] for a, b in zip(v, per_seed[PRODUCT], strict=True)),
-                             WaitStats.of(crisis[k]))
-                  for k, v in per_seed.items()]
+            crisis[key].extend(
+                w
+                for vs, r in zip(seed_days, res, strict=True)
+                for v in vs
+                if v.crisis and (w := r.outcomes[v.number].wait) is not None
+            )
+    robustness = [
+        Robustness(
+            k,
+            [x[0] for x in v],
+            [x[1] for x in v],
+            sum(a[0] < b[0] for a, b in zip(v, per_seed[PRODUCT], strict=True)),
+            WaitStats.of(crisis[k]),
+        )
+        for k, v in per_seed.items()
+    ]
 
     n_visitors = sum(len(vs) for vs in all_days)
     share = sum(v.priority for vs in all_days for v in vs) / n_visitors
     tables = {k: by_key[k].table or {} for k in ("fixed", "balanced", "first")}
-    verification = (verify_against_service(min(verify_days, days), seed, visitors_per_day) if verify_days > 0
-                    else None)
-    return Report(days, seed, visitors_per_day, time.perf_counter() - t0, n_visitors, share, rooms, tables, figs,
-                  checks, comparisons, goal_days, rows, robustness, code_version(),
-                  _source_has(ROOM_TERMINAL, TERMINAL_GATE), verification,
-                  bool(TAKE_OVER_WORDS.search(_source(QUEUE_MODULE))))
+    verification = (
+        verify_against_service(min(verify_days, days), seed, visitors_per_day) if verify_days > 0 else None
+    )
+    return Report(
+        days,
+        seed,
+        visitors_per_day,
+        time.perf_counter() - t0,
+        n_visitors,
+        share,
+        rooms,
+        tables,
+        figs,
+        checks,
+        comparisons,
+        goal_days,
+        rows,
+        robustness,
+        code_version(),
+        _source_has(ROOM_TERMINAL, TERMINAL_GATE),
+        verification,
+        bool(TAKE_OVER_WORDS.search(_source(QUEUE_MODULE))),
+    )
 
 
 # ------------------------------------------------------------------------------------------------------ output
@@ -1234,8 +1557,10 @@ def reduction(rep: Report, key: str, against: str = "fixed") -> float:
 
 
 def _table_text(table: dict[str, str]) -> str:
-    return "; ".join(f"{room}: " + ", ".join(c for c in CATEGORY_WEIGHTS if table[c] == room)
-                     for room in sorted(set(table.values())))
+    return "; ".join(
+        f"{room}: " + ", ".join(c for c in CATEGORY_WEIGHTS if table[c] == room)
+        for room in sorted(set(table.values()))
+    )
 
 
 def _beyond(c: PriorityCheck) -> str:
@@ -1245,8 +1570,11 @@ def _beyond(c: PriorityCheck) -> str:
 
 
 def _rooms_text(rep: Report) -> str:
-    return ", ".join(f"{r.code} {r.name} ({r.mediators} mediator{'s' if r.mediators > 1 else ''}"
-                     f"{', closed 12:00–14:00' if r.lunch_closed else ''})" for r in rep.rooms)
+    return ", ".join(
+        f"{r.code} {r.name} ({r.mediators} mediator{'s' if r.mediators > 1 else ''}"
+        f"{', closed 12:00–14:00' if r.lunch_closed else ''})"
+        for r in rep.rooms
+    )
 
 
 def model_text(rep: Report) -> str:
@@ -1298,7 +1626,8 @@ def model_text(rep: Report) -> str:
         f"shipped, on top of the product): `plus-schedule` — a room that closes for lunch before the newcomer's "
         f"expected call is offered as closed; `plus-transfer` — when a room closes, each waiting ticket is re-routed "
         f"by `propose_room` and transferred (keeping its queue key, as `HallService.transfer` does); "
-        f"`plus-crisis-first` — a person in crisis queues ahead of everyone waiting in their room.")
+        f"`plus-crisis-first` — a person in crisis queues ahead of everyone waiting in their room."
+    )
 
 
 def render(rep: Report) -> str:
@@ -1309,92 +1638,128 @@ def render(rep: Report) -> str:
     flags = f" --visitors {rep.visitors_per_day:g}" if rep.visitors_per_day != VISITORS_PER_DAY else ""
     if verified != min(VERIFY_DAYS, rep.days):
         flags += f" --verify-days {verified}"
-    add(f"Written by `python -m bench.hall_day --days {rep.days} --seed {rep.seed}{flags} --write-results` "
+    add(
+        f"Written by `python -m bench.hall_day --days {rep.days} --seed {rep.seed}{flags} --write-results` "
         f"({rep.seconds:.1f} s; {rep.code}). A discrete-event simulation of {rep.days} seeded days in one hall that "
         "runs the real `propose_room`, `expected_wait` and `handling_minutes` (`desk/core/routing.py`) and "
         "`queue_key`/`priority_reasons` (`desk/core/queue.py`) on a simulated clock, mirrors what `HallService` "
         "(`desk/services/hall.py`) does around them (the room loads, the stated wait, call-next's take-over), and "
         "compares the product as shipped with fixed category → room tables and with ablations on the same visitors "
         "(common random numbers). A wait runs from taking the ticket to being called, in minutes; no-shows are left "
-        "out; figures are pooled over all days. " + verification_text(rep))
+        "out; figures are pooled over all days. " + verification_text(rep)
+    )
     add("")
     add(findings(rep))
     add("")
     add("**Model.** " + model_text(rep))
     add("")
-    add("| policy | served | mean | p50 | p90 | max | p90 vs baseline | days p90 ≥ 25% below | priority mean / p90 "
+    add(
+        "| policy | served | mean | p50 | p90 | max | p90 vs baseline | days p90 ≥ 25% below | priority mean / p90 "
         "/ max | ordinary mean / p90 / max | crisis mean / max | caught by lunch: n, mean | in the dedicated room | "
         "idle mediator-h/day | of it, while a visitor it could take over waited elsewhere | take-overs + closing "
-        "transfers a day | utilisation | overtime mean / max (min) |")
+        "transfers a day | utilisation | overtime mean / max (min) |"
+    )
     add("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for k, f in rep.figures.items():
         a, p, o = f.all, f.priority, f.ordinary
         vs_base = "—" if k == "fixed" else f"{-reduction(rep, k):+.0%}"
-        add(f"| `{k}` {f.policy.label} | {a.n:,} | {_m(a.mean)} | {_m(a.p50)} | {_m(a.p90)} | {_m(a.max)} | "
+        add(
+            f"| `{k}` {f.policy.label} | {a.n:,} | {_m(a.mean)} | {_m(a.p50)} | {_m(a.p90)} | {_m(a.max)} | "
             f"{vs_base} | {rep.goal_days[k]}/{rep.days} | {_m(p.mean)} / {_m(p.p90)} / {_m(p.max)} "
             f"| {_m(o.mean)} / {_m(o.p90)} / {_m(o.max)} | {_m(f.crisis.mean)} / {_m(f.crisis.max)} | "
             f"{f.caught.n}, {_m(f.caught.mean)} | {f.dedicated_share:.0%} | {f.idle_h:.1f} | "
             f"{f.idle_could_take_h:.1f} | {f.take_overs / rep.days:.1f} + {f.transfers / rep.days:.1f} | "
-            f"{f.utilisation:.0%} | {f.overtime_mean:.0f} / {f.overtime_max:.0f} |")
+            f"{f.utilisation:.0%} | {f.overtime_mean:.0f} / {f.overtime_max:.0f} |"
+        )
     add("")
     add("Visitors per room (share) and each room's utilisation (busy ÷ open mediator-time, 08:30–17:30):")
     add("")
     add("| policy | " + " | ".join(f"{r.code} {r.name} ({r.mediators})" for r in rep.rooms) + " |")
     add("|---|" + "---|" * len(rep.rooms))
     for k, f in rep.figures.items():
-        add(f"| {k} | " + " | ".join(
-            f"{f.room_share[r.code]:.0%} · {f.room_utilisation[r.code]:.0%}" for r in rep.rooms) + " |")
+        add(
+            f"| {k} | "
+            + " | ".join(f"{f.room_share[r.code]:.0%} · {f.room_utilisation[r.code]:.0%}" for r in rep.rooms)
+            + " |"
+        )
     add("")
-    add(f"Load sweep (seed {rep.seed}, {rep.days} days at each load; p90 / mean wait in minutes; the product's "
-        f"utilisation):")
+    add(
+        f"Load sweep (seed {rep.seed}, {rep.days} days at each load; p90 / mean wait in minutes; the product's "
+        f"utilisation):"
+    )
     add("")
-    add("| visitors a day (expected / drawn) | utilisation | " + " | ".join(SWEEP_KEYS) +
-        " | product vs dedicated | product vs best-balanced | overtime dedicated / product (min/day) |")
+    add(
+        "| visitors a day (expected / drawn) | utilisation | "
+        + " | ".join(SWEEP_KEYS)
+        + " | product vs dedicated | product vs best-balanced | overtime dedicated / product (min/day) |"
+    )
     add("|---|---|" + "---|" * len(SWEEP_KEYS) + "---|---|---|")
     for r in rep.sweep:
         q90 = r.p90
-        add(f"| {r.visitors_per_day:g} / {r.visitors / rep.days:.1f} | {r.utilisation:.0%} | "
+        add(
+            f"| {r.visitors_per_day:g} / {r.visitors / rep.days:.1f} | {r.utilisation:.0%} | "
             + " | ".join(f"{_m(q90[k])} / {_m(r.mean[k])}" for k in SWEEP_KEYS)
             + f" | {q90[PRODUCT] / q90['fixed'] - 1:+.0%} | {q90[PRODUCT] / q90['balanced'] - 1:+.0%} | "
-              f"{r.overtime['fixed']:.0f} / {r.overtime[PRODUCT]:.0f} |")
+            f"{r.overtime['fixed']:.0f} / {r.overtime[PRODUCT]:.0f} |"
+        )
     add("")
-    add(f"Robustness: {ROBUSTNESS_SEEDS} seeds ({rep.seed}–{rep.seed + ROBUSTNESS_SEEDS - 1}) × {rep.days} days at "
+    add(
+        f"Robustness: {ROBUSTNESS_SEEDS} seeds ({rep.seed}–{rep.seed + ROBUSTNESS_SEEDS - 1}) × {rep.days} days at "
         f"{rep.visitors_per_day:g} a day; p90 / mean wait per seed, persons in crisis (all seeds pooled), and on how "
-        f"many seeds the p90 is below the shipped product's:")
+        f"many seeds the p90 is below the shipped product's:"
+    )
     add("")
-    add("| policy | " + " | ".join(f"seed {rep.seed + i}" for i in range(ROBUSTNESS_SEEDS)) +
-        " | average | crisis mean / p90 / max | p90 below the product's |")
+    add(
+        "| policy | "
+        + " | ".join(f"seed {rep.seed + i}" for i in range(ROBUSTNESS_SEEDS))
+        + " | average | crisis mean / p90 / max | p90 below the product's |"
+    )
     add("|---|" + "---|" * ROBUSTNESS_SEEDS + "---|---|---|")
     for rb in rep.robustness:
-        add(f"| {rb.key} | " + " | ".join(f"{p:.1f} / {m:.1f}" for p, m in zip(rb.p90, rb.mean, strict=True))
+        add(
+            f"| {rb.key} | "
+            + " | ".join(f"{p:.1f} / {m:.1f}" for p, m in zip(rb.p90, rb.mean, strict=True))
             + f" | {statistics.fmean(rb.p90):.1f} / {statistics.fmean(rb.mean):.1f} | "
-              f"{_m(rb.crisis.mean)} / {_m(rb.crisis.p90)} / {_m(rb.crisis.max)} | "
-              f"{'—' if rb.key == PRODUCT else f'{rb.better_p90}/{len(rb.p90)}'} |")
+            f"{_m(rb.crisis.mean)} / {_m(rb.crisis.p90)} / {_m(rb.crisis.max)} | "
+            f"{'—' if rb.key == PRODUCT else f'{rb.better_p90}/{len(rb.p90)}'} |"
+        )
     add("")
-    add("The priority rule, ordinary visitors (\"longer\": by more than 10⁻⁶ min). \"Beyond the promise\": the wait "
+    add(
+        'The priority rule, ordinary visitors ("longer": by more than 10⁻⁶ min). "Beyond the promise": the wait '
         "grew by more than a minute beyond the service of the priority visitors who arrived after them and were "
         "called before them in the room they were called in (the bound `desk/core/queue.py` states for a room with "
         "one mediator that stays open), split by where: two-mediator room / single-mediator room that closes for "
         "lunch / single-mediator room open "
         "all day with a take-over into or out of their room while they waited (in either run) / elsewhere. With "
-        "rooms chosen again the bound does not apply (—):")
+        "rooms chosen again the bound does not apply (—):"
+    )
     add("")
-    add("| comparison | ordinary visitors | waited longer | mean increase of those | worst increase | "
-        "beyond the promise (2 mediators / lunch / take-over / other) | worst beyond it |")
+    add(
+        "| comparison | ordinary visitors | waited longer | mean increase of those | worst increase | "
+        "beyond the promise (2 mediators / lunch / take-over / other) | worst beyond it |"
+    )
     add("|---|---|---|---|---|---|---|")
     for c in rep.checks:
-        add(f"| {c.label} | {c.ordinary:,} | {c.longer:,} | {_m(c.mean_increase)} | {_m(c.worst)} | {_beyond(c)} | "
-            f"{_m(c.worst_beyond_bound)} |")
+        add(
+            f"| {c.label} | {c.ordinary:,} | {c.longer:,} | {_m(c.mean_increase)} | {_m(c.worst)} | {_beyond(c)} | "
+            f"{_m(c.worst_beyond_bound)} |"
+        )
     add("")
-    add("Ordinary visitors who waited longer than under a fixed table (the same visitor on the same day); \"because "
-        "of priority\": longer than under the table, but not with the priority rule off (the same first rooms):")
+    add(
+        'Ordinary visitors who waited longer than under a fixed table (the same visitor on the same day); "because '
+        'of priority": longer than under the table, but not with the priority rule off (the same first rooms):'
+    )
     add("")
-    add("| policy | against | ordinary visitors | waited longer | worst difference | because of priority | "
-        "worst difference of those |")
+    add(
+        "| policy | against | ordinary visitors | waited longer | worst difference | because of priority | "
+        "worst difference of those |"
+    )
     add("|---|---|---|---|---|---|---|")
     for vf in rep.versus:
-        add(f"| {vf.key} | {vf.against} | {vf.ordinary:,} | {vf.longer:,} ({vf.longer / vf.ordinary:.0%}) | "
-            f"{_m(vf.worst)} | {vf.longer_by_priority} | {_m(vf.worst_by_priority)} |")
+        add(
+            f"| {vf.key} | {vf.against} | {vf.ordinary:,} | {vf.longer:,} ({vf.longer / vf.ordinary:.0%}) | "
+            f"{_m(vf.worst)} | {vf.longer_by_priority} | {_m(vf.worst_by_priority)} |"
+        )
     add(END_MARKER)
     return "\n".join(out)
 
@@ -1403,14 +1768,20 @@ def verification_text(rep: Report) -> str:
     ver = rep.verification
     if ver is None:
         return "The mirror of `HallService` was not checked in this run (`--verify-days 0`)."
-    what = (f"the first {ver.days} days ({ver.visitors:,} visitors) were also driven through the real "
-            f"`RegistrationService`/`HallService` on a temporary SQLite store (`issue_ticket`, `call_next`, `claim`, "
-            f"`finish`, `recall`, `no_show`, `set_room_open`)")
+    what = (
+        f"the first {ver.days} days ({ver.visitors:,} visitors) were also driven through the real "
+        f"`RegistrationService`/`HallService` on a temporary SQLite store (`issue_ticket`, `call_next`, `claim`, "
+        f"`finish`, `recall`, `no_show`, `set_room_open`)"
+    )
     if ver.differ == 0:
-        return (f"The mirror is checked: {what}, and every visitor got the same first room, stated wait, room called "
-                f"and call time as under the `{PRODUCT}` policy.")
-    return (f"**The mirror is out of date:** {what}, and {ver.differ} of {ver.visitors:,} visitors differ from the "
-            f"`{PRODUCT}` policy (first room, stated wait, room called or call time), e.g. {ver.examples[0]}.")
+        return (
+            f"The mirror is checked: {what}, and every visitor got the same first room, stated wait, room called "
+            f"and call time as under the `{PRODUCT}` policy."
+        )
+    return (
+        f"**The mirror is out of date:** {what}, and {ver.differ} of {ver.visitors:,} visitors differ from the "
+        f"`{PRODUCT}` policy (first room, stated wait, room called or call time), e.g. {ver.examples[0]}."
+    )
 
 
 def _lower(a: float, b: float, words: tuple[str, str, str] = ("lower", "higher", "the same")) -> str:
@@ -1452,8 +1823,11 @@ def findings(rep: Report) -> str:
         worst = f"The **maximum** is worse ({_m(f.all.max)} against {_m(base.all.max)} min);"
     else:
         worst = f"The maximum is {_m(f.all.max)} against {_m(base.all.max)} min;"
-    vs_balanced = (f"{red_bal:.0%} below even the best-balanced fixed table" if red_bal > 0 else
-                   f"{-red_bal:.0%} above the best-balanced fixed table")
+    vs_balanced = (
+        f"{red_bal:.0%} below even the best-balanced fixed table"
+        if red_bal > 0
+        else f"{-red_bal:.0%} above the best-balanced fixed table"
+    )
     goal1 = (
         f"**Goal 1 — p90 wait at least {GOAL_P90_REDUCTION:.0%} below the fixed table: {verdict}.** The product as "
         f"shipped: p90 {_m(f.all.p90)} min against {_m(base.all.p90)} for the dedicated-room table, {red:.0%} lower; "
@@ -1468,17 +1842,22 @@ def findings(rep: Report) -> str:
         f"take over waited in another room's queue is {f.idle_could_take_h:.1f} h a day, against "
         f"{base.idle_could_take_h:.1f} under the table. {worst} of the 1% longest waits, {f.longest_caught:.0%} are "
         f"visitors routed in the morning to a room that then closed for lunch with them in its queue "
-        f"({f.caught.n} such visitors in all, mean wait {_m(f.caught.mean)} min).")
+        f"({f.caught.n} such visitors in all, mean wait {_m(f.caught.mean)} min)."
+    )
 
     if vs.longer_by_priority == 0:
-        goal2 = ("**Goal 2 — no ordinary visitor waiting longer than under the fixed table because of priority: "
-                 "met.**")
+        goal2 = (
+            "**Goal 2 — no ordinary visitor waiting longer than under the fixed table because of priority: "
+            "met.**"
+        )
     else:
-        goal2 = (f"**Goal 2 — no ordinary visitor waiting longer than under the fixed table because of priority: "
-                 f"missed for {vs.longer_by_priority} of {vs.ordinary:,}** (the worst of them "
-                 f"{_m(vs.worst_by_priority)} min beyond the table; with the priority rule off each of them waited at "
-                 f"most {_m(vs.margin_by_priority)} min less than under the table, and the priority rule added "
-                 f"more than that margin to their wait).")
+        goal2 = (
+            f"**Goal 2 — no ordinary visitor waiting longer than under the fixed table because of priority: "
+            f"missed for {vs.longer_by_priority} of {vs.ordinary:,}** (the worst of them "
+            f"{_m(vs.worst_by_priority)} min beyond the table; with the priority rule off each of them waited at "
+            f"most {_m(vs.margin_by_priority)} min less than under the table, and the priority rule added "
+            f"more than that margin to their wait)."
+        )
     promise = (
         f"`desk/core/queue.py` promises that in a room with one mediator that stays open an ordinary visitor's wait "
         f"grows by at most the service of the priority visitors arriving within 15 minutes after them; "
@@ -1486,19 +1865,25 @@ def findings(rep: Report) -> str:
         f"after them and were called before them in their room: {same.beyond_multi} in the two-mediator room and "
         f"{same.beyond_lunch} in rooms that close for lunch (the two exceptions the comment names), "
         f"{same.beyond_take_over} in single-mediator rooms open all day "
-        f"with a take-over into or out of their room while they waited, and {same.beyond_other} elsewhere.")
+        f"with a take-over into or out of their room while they waited, and {same.beyond_other} elsewhere."
+    )
     if same.beyond_take_over:
-        named = "which the comment names" if rep.promise_names_take_over else "which the comment does not name"
-        promise += (f" Take-over is a third exception, {named}: it lets rooms share visitors, so a change of order "
-                    f"in one room changes when another room's mediator is free and whom they take over, as a second "
-                    f"mediator does within a room.")
+        named = (
+            "which the comment names" if rep.promise_names_take_over else "which the comment does not name"
+        )
+        promise += (
+            f" Take-over is a third exception, {named}: it lets rooms share visitors, so a change of order "
+            f"in one room changes when another room's mediator is free and whom they take over, as a second "
+            f"mediator does within a room."
+        )
     goal2 += (
         f" {vs.longer:,} ordinary visitors ({vs.longer / vs.ordinary:.0%}) wait longer than under the table (worst "
         f"{_m(vs.worst)} min); {vs.longer - vs.longer_by_priority:,} of them would also with the priority rule off "
         f"(the same first rooms): for those, routing and take-over, not priority, decide it. The priority rule "
         f"itself, with against without it: the same first rooms (take-overs decided again), {same.longer} of "
         f"{same.ordinary:,} ordinary visitors waited longer (mean {_m(same.mean_increase)}, worst {_m(same.worst)} "
-        f"min); rooms chosen again, {rerouted.longer} (worst {_m(rerouted.worst)} min). " + promise)
+        f"min); rooms chosen again, {rerouted.longer} (worst {_m(rerouted.worst)} min). " + promise
+    )
 
     crisis_vs_fixed = _lower(rob[PRODUCT].crisis.mean, rob["fixed"].crisis.mean, ("less", "more", "as long"))
     crisis_text = (
@@ -1508,17 +1893,21 @@ def findings(rep: Report) -> str:
         f"{crisis_vs_fixed} than under the dedicated-room table: mean / p90 / max {crisis(PRODUCT)} min ({seeds} "
         f"seeds pooled) against {crisis('fixed')}; without the reserve (`no-reserve`, {counselling.name} proposed "
         f"for those disputes too) {crisis('no-reserve')}; with a person in crisis also called next in their room "
-        f"(`plus-crisis-first`, not shipped) {crisis('plus-crisis-first')}.")
+        f"(`plus-crisis-first`, not shipped) {crisis('plus-crisis-first')}."
+    )
     util = rep.figures["no-reserve"].room_utilisation[counselling.code], f.room_utilisation[counselling.code]
     if avg_p90("no-reserve") < avg_p90(PRODUCT):
         crisis_text += (
             f" The reserve has a price for everyone else: {counselling.name}'s counsellor, one of the hall's "
             f"{sum(r.mediators for r in rep.rooms)} mediators, is busy {util[1]:.0%} of the open time as shipped "
             f"against {util[0]:.0%} without the reserve, and without it the hall does {avg('no-reserve')} min "
-            f"against {avg(PRODUCT)} as shipped ({better('no-reserve')}).")
+            f"against {avg(PRODUCT)} as shipped ({better('no-reserve')})."
+        )
     else:
-        crisis_text += (f" Without the reserve everyone else does no better: {avg('no-reserve')} min against "
-                        f"{avg(PRODUCT)} as shipped.")
+        crisis_text += (
+            f" Without the reserve everyone else does no better: {avg('no-reserve')} min against "
+            f"{avg(PRODUCT)} as shipped."
+        )
 
     def part(key: str, what: str) -> str:
         return f"without {what} (`{key}`) {avg(key)}, {better(key)}"
@@ -1529,27 +1918,38 @@ def findings(rep: Report) -> str:
         f"{avg(PRODUCT)} min): {part(NO_TAKE_OVER, 'take-over')}, crisis {crisis(NO_TAKE_OVER)}; "
         f"{part('no-ahead', '`serving`/`servers` in the load')}; {part('no-primary', '`primary_for`')} "
         f"({prim.dedicated_share:.0%} of visitors called in their dedicated room in this run, against "
-        f"{f.dedicated_share:.0%} as shipped); the reserve above. ")
+        f"{f.dedicated_share:.0%} as shipped); the reserve above. "
+    )
     if abs(avg_p90("no-primary") - avg_p90(PRODUCT)) < 1.0:
-        ablations += ("`primary_for` decides where ties go, not how long people wait: the average p90 moves by less "
-                      "than a minute. ")
+        ablations += (
+            "`primary_for` decides where ties go, not how long people wait: the average p90 moves by less "
+            "than a minute. "
+        )
     est_better = _lower(f.estimate_mae, f.estimate_old_mae, ("closer to", "further from", "as close to"))
     ablations += (
         f"*The stated wait:* `round(expected_wait(ahead, load))` against the actual wait, as shipped: mean error "
         f"{f.estimate_bias:+.1f} min, mean absolute error {f.estimate_mae:.1f}; the formula before "
         f"(`queue.estimated_wait_minutes`, ahead × mean) {f.estimate_old_bias:+.1f} / {f.estimate_old_mae:.1f}, "
-        f"so the ticket's figure is {est_better} the real wait.")
+        f"so the ticket's figure is {est_better} the real wait."
+    )
 
     sched, trans = rep.figures["plus-schedule"], rep.figures["plus-transfer"]
-    tail_only = all(avg_p90(k) >= avg_p90(PRODUCT) - 1.0 and rep.figures[k].all.max < f.all.max
-                    for k in ("plus-schedule", "plus-transfer"))
+    tail_only = all(
+        avg_p90(k) >= avg_p90(PRODUCT) - 1.0 and rep.figures[k].all.max < f.all.max
+        for k in ("plus-schedule", "plus-transfer")
+    )
     experiments = (
         f"**Lunch, experiments not shipped.** Not offering a room that closes before one's expected call "
         f"(`plus-schedule`: {sched.caught.n} caught by lunch against {f.caught.n}, max {_m(sched.all.max)} against "
         f"{_m(f.all.max)}; {avg('plus-schedule')}, {better('plus-schedule')}) or transferring a closing room's queue "
         f"(`plus-transfer`: {trans.caught.n} caught, max {_m(trans.all.max)}; {avg('plus-transfer')}, "
-        f"{better('plus-transfer')})" + (" shortens the longest waits, not p90." if tail_only else
-                                 ": their effect on p90 and on the longest waits is in the tables."))
+        f"{better('plus-transfer')})"
+        + (
+            " shortens the longest waits, not p90."
+            if tail_only
+            else ": their effect on p90 and on the longest waits is in the tables."
+        )
+    )
 
     caveat = (
         f"**Where the take-over happens.** `call_next` takes over only when a mediator presses 叫下一位 with nobody "
@@ -1557,11 +1957,14 @@ def findings(rep: Report) -> str:
         f"mediators never do is the `{NO_TAKE_OVER}` row ({avg(NO_TAKE_OVER)} min, p90 "
         f"{1 - avg_p90(NO_TAKE_OVER) / avg_p90('fixed'):.0%} below the table on average). Pressing it again while "
         f"idle could help only while a room sat idle with a visitor it could take over waiting elsewhere: "
-        f"{f.idle_could_take_h:.1f} mediator-hours a day as shipped.")
+        f"{f.idle_could_take_h:.1f} mediator-hours a day as shipped."
+    )
     if rep.terminal_gates_call_next:
-        caveat += (f" That is the hall run from the room terminals today: `{ROOM_TERMINAL}` disables 叫下一位, and "
-                   f"with it F5, while its own room has nobody waiting, so the take-over cannot be reached from the "
-                   f"terminal (`desk call` reaches it).")
+        caveat += (
+            f" That is the hall run from the room terminals today: `{ROOM_TERMINAL}` disables 叫下一位, and "
+            f"with it F5, while its own room has nobody waiting, so the take-over cannot be reached from the "
+            f"terminal (`desk call` reaches it)."
+        )
     return "\n\n".join([goal1, goal2, crisis_text, ablations, experiments, caveat])
 
 
@@ -1580,69 +1983,100 @@ def update_results(path: Path = RESULTS, *, days: int = 30, seed: int = 1) -> Re
 
 
 def print_report(rep: Report) -> None:
-    print(f"hall_day: {rep.days} days, seed {rep.seed}, {rep.visitors:,} visitors ({rep.visitors / rep.days:.0f}/day), "
-          f"priority {rep.priority_share:.1%}, {rep.seconds:.1f} s; {rep.code}")
+    print(
+        f"hall_day: {rep.days} days, seed {rep.seed}, {rep.visitors:,} visitors ({rep.visitors / rep.days:.0f}/day), "
+        f"priority {rep.priority_share:.1%}, {rep.seconds:.1f} s; {rep.code}"
+    )
     print(verification_text(rep))
     for example in rep.verification.examples if rep.verification else ():
         print(f"  {example}")
-    print("rooms (× mediators): " + ", ".join(f"{r.code}×{r.mediators}{' closed at lunch' if r.lunch_closed else ''}"
-                                              for r in rep.rooms))
+    print(
+        "rooms (× mediators): "
+        + ", ".join(
+            f"{r.code}×{r.mediators}{' closed at lunch' if r.lunch_closed else ''}" for r in rep.rooms
+        )
+    )
     print()
-    head = (f"{'policy':<15}{'served':>7}{'mean':>7}{'p50':>7}{'p90':>7}{'max':>7}{'vs base':>8}{'days':>7}"
-            f"{'prio mean/p90/max':>20}{'ord mean/p90/max':>20}{'crisis mean/max':>16}{'caught':>12}{'dedic':>6}"
-            f"{'idle':>6}{'could':>6}{'moves':>6}{'util':>6}{'overtime':>10}")
+    head = (
+        f"{'policy':<15}{'served':>7}{'mean':>7}{'p50':>7}{'p90':>7}{'max':>7}{'vs base':>8}{'days':>7}"
+        f"{'prio mean/p90/max':>20}{'ord mean/p90/max':>20}{'crisis mean/max':>16}{'caught':>12}{'dedic':>6}"
+        f"{'idle':>6}{'could':>6}{'moves':>6}{'util':>6}{'overtime':>10}"
+    )
     print(head)
     print("-" * len(head))
     for k, f in rep.figures.items():
         a, p, o = f.all, f.priority, f.ordinary
-        print(f"{k:<15}{a.n:>7}{a.mean:>7.1f}{a.p50:>7.1f}{a.p90:>7.1f}{a.max:>7.1f}{-reduction(rep, k):>+8.0%}"
-              f"{rep.goal_days[k]:>4}/{rep.days:<2}{p.mean:>8.1f}/{p.p90:>5.1f}/{p.max:>5.1f}"
-              f"{o.mean:>8.1f}/{o.p90:>5.1f}/{o.max:>5.1f}{_m(f.crisis.mean):>9}/{_m(f.crisis.max):>6}"
-              f"{f.caught.n:>6}/{_m(f.caught.mean):>5}{f.dedicated_share:>6.0%}{f.idle_h:>6.1f}"
-              f"{f.idle_could_take_h:>6.1f}{(f.take_overs + f.transfers) / rep.days:>6.1f}{f.utilisation:>6.0%}"
-              f"{f.overtime_mean:>6.0f}/{f.overtime_max:<3.0f}")
-    print("waits in minutes. vs base: p90 against the dedicated-room table; days: days whose p90 is >= 25% below "
-          "the table's;\ncaught: visitors whose room closed for lunch while they waited (n/mean wait); dedic: share "
-          "called in their category's\ndedicated room; idle/could: idle mediator-hours a day / of them while a "
-          "visitor the room could take over waited elsewhere;\nmoves: take-overs and closing transfers a day; "
-          "overtime: minutes past 17:30 until the last service ends (mean/max a day)")
+        print(
+            f"{k:<15}{a.n:>7}{a.mean:>7.1f}{a.p50:>7.1f}{a.p90:>7.1f}{a.max:>7.1f}{-reduction(rep, k):>+8.0%}"
+            f"{rep.goal_days[k]:>4}/{rep.days:<2}{p.mean:>8.1f}/{p.p90:>5.1f}/{p.max:>5.1f}"
+            f"{o.mean:>8.1f}/{o.p90:>5.1f}/{o.max:>5.1f}{_m(f.crisis.mean):>9}/{_m(f.crisis.max):>6}"
+            f"{f.caught.n:>6}/{_m(f.caught.mean):>5}{f.dedicated_share:>6.0%}{f.idle_h:>6.1f}"
+            f"{f.idle_could_take_h:>6.1f}{(f.take_overs + f.transfers) / rep.days:>6.1f}{f.utilisation:>6.0%}"
+            f"{f.overtime_mean:>6.0f}/{f.overtime_max:<3.0f}"
+        )
+    print(
+        "waits in minutes. vs base: p90 against the dedicated-room table; days: days whose p90 is >= 25% below "
+        "the table's;\ncaught: visitors whose room closed for lunch while they waited (n/mean wait); dedic: share "
+        "called in their category's\ndedicated room; idle/could: idle mediator-hours a day / of them while a "
+        "visitor the room could take over waited elsewhere;\nmoves: take-overs and closing transfers a day; "
+        "overtime: minutes past 17:30 until the last service ends (mean/max a day)"
+    )
     for k, f in rep.figures.items():
         print(f"  {k:<15}{f.policy.label}")
     print()
     print("visitors per room · utilisation")
     print(f"{'':<15}" + "".join(f"{r.code + '×' + str(r.mediators):>11}" for r in rep.rooms))
     for k, f in rep.figures.items():
-        print(f"{k:<15}" + "".join(f"{f'{f.room_share[r.code]:.0%}·{f.room_utilisation[r.code]:.0%}':>11}"
-                                   for r in rep.rooms))
+        print(
+            f"{k:<15}"
+            + "".join(
+                f"{f'{f.room_share[r.code]:.0%}·{f.room_utilisation[r.code]:.0%}':>11}" for r in rep.rooms
+            )
+        )
     print()
     f = rep.figures[PRODUCT]
-    print(f"ticket's stated wait minus actual (product): as shipped mean {f.estimate_bias:+.1f}, |mean| "
-          f"{f.estimate_mae:.1f} min; the formula before (estimated_wait_minutes) {f.estimate_old_bias:+.1f}, "
-          f"{f.estimate_old_mae:.1f}")
+    print(
+        f"ticket's stated wait minus actual (product): as shipped mean {f.estimate_bias:+.1f}, |mean| "
+        f"{f.estimate_mae:.1f} min; the formula before (estimated_wait_minutes) {f.estimate_old_bias:+.1f}, "
+        f"{f.estimate_old_mae:.1f}"
+    )
     print()
     print("load sweep, p90 / mean wait (min): " + ", ".join(SWEEP_KEYS))
     for r in rep.sweep:
-        print(f"  {r.visitors_per_day:>4g}/day ({r.visitors / rep.days:5.1f} drawn, product utilisation "
-              f"{r.utilisation:3.0%}): " + "  ".join(f"{r.p90[k]:6.1f}/{r.mean[k]:5.1f}" for k in SWEEP_KEYS))
+        print(
+            f"  {r.visitors_per_day:>4g}/day ({r.visitors / rep.days:5.1f} drawn, product utilisation "
+            f"{r.utilisation:3.0%}): " + "  ".join(f"{r.p90[k]:6.1f}/{r.mean[k]:5.1f}" for k in SWEEP_KEYS)
+        )
     print()
     print(f"robustness, p90 / mean wait over seeds {rep.seed}..{rep.seed + ROBUSTNESS_SEEDS - 1}:")
     for rb in rep.robustness:
-        print(f"  {rb.key:<15}" + "  ".join(f"{p:6.1f}/{m:5.1f}" for p, m in zip(rb.p90, rb.mean, strict=True))
-              + f"   average {statistics.fmean(rb.p90):6.1f}/{statistics.fmean(rb.mean):5.1f}"
-              + f"   crisis mean/p90/max {_m(rb.crisis.mean)}/{_m(rb.crisis.p90)}/{_m(rb.crisis.max)}"
-              + ("" if rb.key == PRODUCT else f"   p90 below product {rb.better_p90}/{len(rb.p90)}"))
+        print(
+            f"  {rb.key:<15}"
+            + "  ".join(f"{p:6.1f}/{m:5.1f}" for p, m in zip(rb.p90, rb.mean, strict=True))
+            + f"   average {statistics.fmean(rb.p90):6.1f}/{statistics.fmean(rb.mean):5.1f}"
+            + f"   crisis mean/p90/max {_m(rb.crisis.mean)}/{_m(rb.crisis.p90)}/{_m(rb.crisis.max)}"
+            + ("" if rb.key == PRODUCT else f"   p90 below product {rb.better_p90}/{len(rb.p90)}")
+        )
     print()
-    print("priority rule, ordinary visitors: longer/of, mean and worst increase, beyond queue.py's promise "
-          "(2 mediators / lunch / take-over / other), worst beyond")
+    print(
+        "priority rule, ordinary visitors: longer/of, mean and worst increase, beyond queue.py's promise "
+        "(2 mediators / lunch / take-over / other), worst beyond"
+    )
     for c in rep.checks:
-        print(f"  {c.label:<68}{c.longer:>5}/{c.ordinary:<6}{c.mean_increase:>6.1f}{c.worst:>7.1f}  {_beyond(c):>20}"
-              f"{_m(c.worst_beyond_bound):>7}")
+        print(
+            f"  {c.label:<68}{c.longer:>5}/{c.ordinary:<6}{c.mean_increase:>6.1f}{c.worst:>7.1f}  {_beyond(c):>20}"
+            f"{_m(c.worst_beyond_bound):>7}"
+        )
     print()
-    print("ordinary visitors waiting longer than under a fixed table: count, worst, because of priority, "
-          "worst of those")
+    print(
+        "ordinary visitors waiting longer than under a fixed table: count, worst, because of priority, "
+        "worst of those"
+    )
     for vf in rep.versus:
-        print(f"  {vf.key:<15} vs {vf.against:<9}{vf.longer:>5}/{vf.ordinary:<6}({vf.longer / vf.ordinary:.0%})"
-              f"{vf.worst:>8.1f}{vf.longer_by_priority:>5}{vf.worst_by_priority:>8.1f}")
+        print(
+            f"  {vf.key:<15} vs {vf.against:<9}{vf.longer:>5}/{vf.ordinary:<6}({vf.longer / vf.ordinary:.0%})"
+            f"{vf.worst:>8.1f}{vf.longer_by_priority:>5}{vf.worst_by_priority:>8.1f}"
+        )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -1650,8 +2084,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--days", type=int, default=30)
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--visitors", type=float, default=VISITORS_PER_DAY, help="expected visitors a day")
-    p.add_argument("--verify-days", type=int, default=VERIFY_DAYS,
-                   help="days driven through the real HallService too, to check the mirror (0: none)")
+    p.add_argument(
+        "--verify-days",
+        type=int,
+        default=VERIFY_DAYS,
+        help="days driven through the real HallService too, to check the mirror (0: none)",
+    )
     p.add_argument("--write-results", action="store_true", help="(re)write this section of RESULTS.md")
     p.add_argument("--output", type=Path, default=RESULTS, help="the RESULTS.md to write the section into")
     args = p.parse_args(argv)

@@ -55,7 +55,9 @@ class Results:
     quick: bool
     machine: Machine
     checks: dict[str, CheckReport] = field(default_factory=dict)
-    generation: dict[str, tuple[GenerationStats, bool]] = field(default_factory=dict)  # engine -> (stats, reused)
+    generation: dict[str, tuple[GenerationStats, bool]] = field(
+        default_factory=dict
+    )  # engine -> (stats, reused)
     register: list[bench_register.RegisterResult] = field(default_factory=list)
     simulated: list[bench_register.RegisterResult] = field(default_factory=list)
     search: list[bench_search.SearchResult] = field(default_factory=list)
@@ -98,11 +100,18 @@ def machine_info(pg: bool) -> Machine:
         eng.dispose()
     mem_kib = float(_first("/proc/meminfo", "MemTotal", ":").split()[0] or 0)
     return Machine(
-        cpu=_first("/proc/cpuinfo", "model name", ":"), cores=len(os.sched_getaffinity(0)), ram_gib=mem_kib / 2**20,
+        cpu=_first("/proc/cpuinfo", "model name", ":"),
+        cores=len(os.sched_getaffinity(0)),
+        ram_gib=mem_kib / 2**20,
         os=f"{_first('/etc/os-release', 'PRETTY_NAME', '=')}, Linux {platform.release()}",
-        python=platform.python_version(), sqlalchemy=sa.__version__, psycopg=psycopg.__version__,
-        sqlite=sqlite3.sqlite_version, postgres=postgres, filesystem=_filesystem(DATA_DIR),
-        fsync=bench_register.fsync_latency())
+        python=platform.python_version(),
+        sqlalchemy=sa.__version__,
+        psycopg=psycopg.__version__,
+        sqlite=sqlite3.sqlite_version,
+        postgres=postgres,
+        filesystem=_filesystem(DATA_DIR),
+        fsync=bench_register.fsync_latency(),
+    )
 
 
 def _count_cases(url: str) -> int:
@@ -116,11 +125,18 @@ def _count_cases(url: str) -> int:
         eng.dispose()
 
 
-def ensure_store(engine: str, url: str, stats_file: Path, *, exists: bool, regenerate: bool
-                 ) -> tuple[GenerationStats, bool]:
+def ensure_store(
+    engine: str, url: str, stats_file: Path, *, exists: bool, regenerate: bool
+) -> tuple[GenerationStats, bool]:
     """The 1M-case store at `url`, generated unless a complete one is there; (its generator figures, reused)."""
     stats = read_stats(stats_file)
-    if not regenerate and exists and stats is not None and stats.cases == CASES and _count_cases(url) == CASES:
+    if (
+        not regenerate
+        and exists
+        and stats is not None
+        and stats.cases == CASES
+        and _count_cases(url) == CASES
+    ):
         print(f"[{engine}] reusing the {CASES:,}-case store generated {stats.generated_at}", flush=True)
         return stats, True
     print(f"[{engine}] generating the {CASES:,}-case store", flush=True)
@@ -155,13 +171,22 @@ def run(quick: bool, postgres: bool, regenerate: bool) -> Results:
             c.exec_driver_sql(f'DROP DATABASE IF EXISTS "{PG_CHECK_DATABASE}" WITH (FORCE)')
         eng.dispose()
 
-    res.generation["SQLite"] = ensure_store("SQLite", f"sqlite:///{SQLITE_STORE}",
-                                            DATA_DIR / "search-1m.sqlite.json", exists=SQLITE_STORE.exists(),
-                                            regenerate=regenerate)
+    res.generation["SQLite"] = ensure_store(
+        "SQLite",
+        f"sqlite:///{SQLITE_STORE}",
+        DATA_DIR / "search-1m.sqlite.json",
+        exists=SQLITE_STORE.exists(),
+        regenerate=regenerate,
+    )
     if pg:
         url = pg_url(PG_DATABASE)
-        res.generation["PostgreSQL"] = ensure_store("PostgreSQL", url, DATA_DIR / "search-1m.postgresql.json",
-                                                    exists=pg_database_exists(url), regenerate=regenerate)
+        res.generation["PostgreSQL"] = ensure_store(
+            "PostgreSQL",
+            url,
+            DATA_DIR / "search-1m.postgresql.json",
+            exists=pg_database_exists(url),
+            regenerate=regenerate,
+        )
 
     print("[register] SQLite", flush=True)
     res.register.append(bench_register.run_fresh(n=500 if quick else 2000))
@@ -175,8 +200,12 @@ def run(quick: bool, postgres: bool, regenerate: bool) -> Results:
         for copy_of in stores:
             for delay in SIMULATED_FLUSH_MS:
                 for auto in (True, False):
-                    r = bench_register.run_simulated_disk(delay, n=(500 if quick else 1000) if copy_of is None
-                                                          else 500, autocheckpoint=auto, copy_of=copy_of)
+                    r = bench_register.run_simulated_disk(
+                        delay,
+                        n=(500 if quick else 1000) if copy_of is None else 500,
+                        autocheckpoint=auto,
+                        copy_of=copy_of,
+                    )
                     if r is not None:
                         res.simulated.append(r)
                         print(bench_register.describe(r), flush=True)
@@ -210,10 +239,12 @@ def render(res: Results) -> str:
     add = out.append
     add("# Benchmark results")
     add("")
-    add(f"Written by `python -m bench.run_all{' --quick' if res.quick else ''}` on "
+    add(
+        f"Written by `python -m bench.run_all{' --quick' if res.quick else ''}` on "
         f"{res.started:%Y-%m-%d %H:%M} UTC (run took {res.seconds / 60:.1f} min). Budgets: the performance table of "
         "DESIGN.md. Times are wall-clock latencies of the real code paths, in milliseconds, measured warm "
-        "(after a warm-up pass; the stores are in the OS page cache). Each run rewrites this file.")
+        "(after a warm-up pass; the stores are in the OS page cache). Each run rewrites this file."
+    )
     add("")
     add("## Machine")
     add("")
@@ -226,7 +257,9 @@ def render(res: Results) -> str:
     add(f"| Python | {m.python} (SQLAlchemy {m.sqlalchemy}, psycopg {m.psycopg}) |")
     add(f"| SQLite | {m.sqlite} (the library Python's sqlite3 module loads) |")
     add(f"| PostgreSQL | {m.postgres or 'not measured'} (127.0.0.1:5432, default server settings) |")
-    add(f"| disk | {m.filesystem}; append 4 KiB + fsync: p50 {_ms(m.fsync.p50)} ms, p99 {_ms(m.fsync.p99)} ms |")
+    add(
+        f"| disk | {m.filesystem}; append 4 KiB + fsync: p50 {_ms(m.fsync.p50)} ms, p99 {_ms(m.fsync.p99)} ms |"
+    )
     add("")
 
     add("## Summary")
@@ -234,23 +267,31 @@ def render(res: Results) -> str:
     add("| work | engine | budget | measured | baseline | ratio | result |")
     add("|---|---|---|---|---|---|---|")
     for r in res.register:
-        add(f"| register a visitor, {r.label} ({r.cases_before:,} cases), commit durable | SQLite | ≤ 20 ms p99 | "
+        add(
+            f"| register a visitor, {r.label} ({r.cases_before:,} cases), commit durable | SQLite | ≤ 20 ms p99 | "
             f"p99 {_ms(r.register.p99)} ms (p50 {_ms(r.register.p50)}) | bare INSERT+COMMIT p99 "
-            f"{_ms(r.bare_commit.p99)} ms | {r.ratio_p99:.1f}× | {_ok(r.passed)} |")
+            f"{_ms(r.bare_commit.p99)} ms | {r.ratio_p99:.1f}× | {_ok(r.passed)} |"
+        )
     for r in res.simulated:
-        add(f"| register a visitor, {r.label} ({r.cases_before:,} cases), WAL autocheckpoint "
+        add(
+            f"| register a visitor, {r.label} ({r.cases_before:,} cases), WAL autocheckpoint "
             f"{'on in the commit (experiment: the old configuration)' if r.autocheckpoint else 'off, background checkpointer (as shipped)'} | SQLite, simulated disk: flush "
             f"+{r.fsync_delay_ms:g} ms | ≤ 20 ms p99 | p99 {_ms(r.register.p99)} ms (p50 {_ms(r.register.p50)}) | "
-            f"bare INSERT+COMMIT p99 {_ms(r.bare_commit.p99)} ms | {r.ratio_p99:.1f}× | {_ok(r.passed)} |")
+            f"bare INSERT+COMMIT p99 {_ms(r.bare_commit.p99)} ms | {r.ratio_p99:.1f}× | {_ok(r.passed)} |"
+        )
     for s in res.search:
         engine = "SQLite" if s.dialect == "sqlite" else "PostgreSQL"
         for k in s.kinds:
-            add(f"| find among {s.cases:,} cases: {bench_search.KINDS[k.kind]} | {engine} | ≤ 50 ms p95 | "
+            add(
+                f"| find among {s.cases:,} cases: {bench_search.KINDS[k.kind]} | {engine} | ≤ 50 ms p95 | "
                 f"p95 {_ms(k.timing.p95)} ms (p50 {_ms(k.timing.p50)}) | PK get p95 {_ms(s.baseline.p95)} ms | "
-                f"{k.timing.p95 / s.baseline.p95:.1f}× | {_ok(k.passed)} |")
+                f"{k.timing.p95 / s.baseline.p95:.1f}× | {_ok(k.passed)} |"
+            )
     for engine, (g, _) in res.generation.items():
-        add(f"| generate {g.cases:,} cases ({g.rows:,} rows) | {engine} | minutes | {g.seconds:.0f} s | — | "
-            f"{g.rows_per_s:,.0f} rows/s | {_ok(g.seconds < 600)} |")
+        add(
+            f"| generate {g.cases:,} cases ({g.rows:,} rows) | {engine} | minutes | {g.seconds:.0f} s | — | "
+            f"{g.rows_per_s:,.0f} rows/s | {_ok(g.seconds < 600)} |"
+        )
     add("")
 
     add("## Generator (`python -m bench.generate`)")
@@ -258,89 +299,121 @@ def render(res: Results) -> str:
     add("| engine | cases | events | parties | rows | time | rows/s | generated |")
     add("|---|---|---|---|---|---|---|---|")
     for engine, (g, reused) in res.generation.items():
-        add(f"| {engine} | {g.cases:,} | {g.events:,} | {g.parties:,} | {g.rows:,} | {g.seconds:.1f} s | "
-            f"{g.rows_per_s:,.0f} | {g.generated_at}{' (reused by this run)' if reused else ' (this run)'} |")
+        add(
+            f"| {engine} | {g.cases:,} | {g.events:,} | {g.parties:,} | {g.rows:,} | {g.seconds:.1f} s | "
+            f"{g.rows_per_s:,.0f} | {g.generated_at}{' (reused by this run)' if reused else ' (this run)'} |"
+        )
     add("")
     days = next(iter(res.generation.values()))[0] if res.generation else None
-    add((f"Cases registered {days.first_day} .. {days.last_day} " if days else "Cases registered ")
+    add(
+        (f"Cases registered {days.first_day} .. {days.last_day} " if days else "Cases registered ")
         + "(08:30-17:30 China time, fewer on weekends, a rising trend, seasons); `case_events` holds one `registered` "
         "event per case plus the `repeat_visit` events; rows counted are events + cases + parties. The time "
         "includes building the secondary indexes (dropped during the load), and on PostgreSQL `VACUUM ANALYZE`. "
-        "The SQLite store is given no `ANALYZE` statistics, like the stores the app grows.")
+        "The SQLite store is given no `ANALYZE` statistics, like the stores the app grows."
+    )
     add("")
-    add("Consistency check on a 3,000-case store (`--check`): projections rebuilt from the log equal the generated "
+    add(
+        "Consistency check on a 3,000-case store (`--check`): projections rebuilt from the log equal the generated "
         "rows; a registration through the real `RegistrationService` then takes the next case number and "
-        "`hall_seq`; its payload keys and stored time formats are those of the generated rows.")
+        "`hall_seq`; its payload keys and stored time formats are those of the generated rows."
+    )
     add("")
-    add("| engine | cases | projection rows | rebuild identical | next case number | next hall_seq | "
-        "same shapes | result |")
+    add(
+        "| engine | cases | projection rows | rebuild identical | next case number | next hall_seq | "
+        "same shapes | result |"
+    )
     add("|---|---|---|---|---|---|---|---|")
     for engine, c in res.checks.items():
-        add(f"| {engine} | {c.cases:,} | {c.projection_rows:,} | {c.rebuild_identical} | {c.next_case_no} | "
-            f"{c.next_hall_seq:,} | {c.same_shapes} | {_ok(c.ok)} |")
+        add(
+            f"| {engine} | {c.cases:,} | {c.projection_rows:,} | {c.rebuild_identical} | {c.next_case_no} | "
+            f"{c.next_hall_seq:,} | {c.same_shapes} | {_ok(c.ok)} |"
+        )
     add("")
 
     add("## Registration (`bench/bench_register.py`, SQLite)")
     add("")
-    add("`RegistrationService.register` timed from call to return (after the commit) on a file store opened by "
+    add(
+        "`RegistrationService.register` timed from call to return (after the commit) on a file store opened by "
         "`open_store` (WAL, `synchronous=FULL`, `BEGIN IMMEDIATE`, `wal_autocheckpoint=0` with the store's background checkpointer — read back from the connection, not assumed). "
         "Baseline: a single-row `INSERT` + `COMMIT` into a scratch table of the same database on a connection of "
-        "the same engine, interleaved with the registrations. \"validation\" is `RegistrationService.check` alone.")
+        'the same engine, interleaved with the registrations. "validation" is `RegistrationService.check` alone.'
+    )
     add("")
-    add("| store | new_case | n | p50 | p95 | p99 | max | bare commit p50 / p99 | ratio p50 / p99 | "
-        "validation p50 | budget p99 ≤ 20 ms |")
+    add(
+        "| store | new_case | n | p50 | p95 | p99 | max | bare commit p50 / p99 | ratio p50 / p99 | "
+        "validation p50 | budget p99 ≤ 20 ms |"
+    )
     add("|---|---|---|---|---|---|---|---|---|---|---|")
     for r in res.register:
         t, b = r.register, r.bare_commit
-        add(f"| {r.label} ({r.cases_before:,} cases; {r.journal_mode}, synchronous={r.synchronous}) | "
+        add(
+            f"| {r.label} ({r.cases_before:,} cases; {r.journal_mode}, synchronous={r.synchronous}) | "
             f"{r.new_case} | {t.n} | {_ms(t.p50)} | {_ms(t.p95)} | {_ms(t.p99)} | {_ms(t.max)} | "
             f"{_ms(b.p50)} / {_ms(b.p99)} | {r.ratio_p50:.1f}× / {r.ratio_p99:.1f}× | {_ms(r.check_only.p50)} | "
-            f"{_ok(r.passed)} |")
+            f"{_ok(r.passed)} |"
+        )
     add("")
-    add("`new_case=False` is the window's default path: it first looks for an open case of the same applicant "
-        "and category (a repeat visit). The copy of the 1M store is made for the run and deleted after it.")
+    add(
+        "`new_case=False` is the window's default path: it first looks for an open case of the same applicant "
+        "and category (a repeat visit). The copy of the 1M store is made for the run and deleted after it."
+    )
     add("")
     if res.simulated:
         add("### Slower disks (simulated)")
         add("")
-        add(f"This machine's disk acknowledges a flush in {_ms(m.fsync.p50)} ms (a virtual disk with a write-back "
+        add(
+            f"This machine's disk acknowledges a flush in {_ms(m.fsync.p50)} ms (a virtual disk with a write-back "
             "cache); the PCs of a hall have SSDs or hard disks whose flush takes longer. Here every "
             "`fsync`/`fdatasync` of the process first waits the given time (LD_PRELOAD shim "
             "`bench/fsync_delay.c`: latency only, not bandwidth). As shipped, the store's connections get "
             "`PRAGMA wal_autocheckpoint=0` and a background thread of the store checkpoints the WAL after "
-            "commits, so no registration pays for a checkpoint; \"on in the commit\" is the old configuration, "
-            "SQLite's own automatic checkpoint, kept as an experiment for comparison.")
+            'commits, so no registration pays for a checkpoint; "on in the commit" is the old configuration, '
+            "SQLite's own automatic checkpoint, kept as an experiment for comparison."
+        )
         add("")
-        add("| store | new_case | added flush latency | WAL autocheckpoint | n | p50 | p95 | p99 | max | "
-            "bare commit p50 / p99 | budget p99 ≤ 20 ms |")
+        add(
+            "| store | new_case | added flush latency | WAL autocheckpoint | n | p50 | p95 | p99 | max | "
+            "bare commit p50 / p99 | budget p99 ≤ 20 ms |"
+        )
         add("|---|---|---|---|---|---|---|---|---|---|---|")
         for r in res.simulated:
             t, b = r.register, r.bare_commit
-            add(f"| {r.label} ({r.cases_before:,} cases) | {r.new_case} | {r.fsync_delay_ms:g} ms | "
+            add(
+                f"| {r.label} ({r.cases_before:,} cases) | {r.new_case} | {r.fsync_delay_ms:g} ms | "
                 f"{'on in the commit (experiment: the old configuration)' if r.autocheckpoint else 'off, background checkpointer (as shipped)'} | {t.n} | {_ms(t.p50)} | {_ms(t.p95)} | {_ms(t.p99)} | {_ms(t.max)} | {_ms(b.p50)} / "
-                f"{_ms(b.p99)} | {_ok(r.passed)} |")
+                f"{_ms(b.p99)} | {_ok(r.passed)} |"
+            )
         add("")
 
     for s in res.search:
         engine = "SQLite" if s.dialect == "sqlite" else "PostgreSQL"
         add(f"## Search (`bench/bench_search.py`, {engine} {s.server_version})")
         add("")
-        add(f"{s.cases:,} cases, {s.parties:,} parties. `RegistrationService.search` (a unit of work around "
+        add(
+            f"{s.cases:,} cases, {s.parties:,} parties. `RegistrationService.search` (a unit of work around "
             "`search_cases`, as the window calls it) with keys of random real cases; kinds measured round-robin. "
-            "Baseline: `session.get(CaseRow, id)` in a unit of work. \"hits\": cases returned (limit 50); "
-            "\"found\": the case the key came from is among them (for prefixes of common names it need not be).")
+            'Baseline: `session.get(CaseRow, id)` in a unit of work. "hits": cases returned (limit 50); '
+            '"found": the case the key came from is among them (for prefixes of common names it need not be).'
+        )
         add("")
-        add("| key | n | p50 | p95 | p99 | max | p95 ÷ baseline p95 | hits | found | examples | "
-            "budget p95 ≤ 50 ms |")
+        add(
+            "| key | n | p50 | p95 | p99 | max | p95 ÷ baseline p95 | hits | found | examples | "
+            "budget p95 ≤ 50 ms |"
+        )
         add("|---|---|---|---|---|---|---|---|---|---|---|")
         for k in s.kinds:
             t = k.timing
-            add(f"| {bench_search.KINDS[k.kind]} | {t.n} | {_ms(t.p50)} | {_ms(t.p95)} | {_ms(t.p99)} | "
+            add(
+                f"| {bench_search.KINDS[k.kind]} | {t.n} | {_ms(t.p50)} | {_ms(t.p95)} | {_ms(t.p99)} | "
                 f"{_ms(t.max)} | {t.p95 / s.baseline.p95:.1f}× | {k.mean_hits:.1f} | {k.found_share:.0%} | "
-                f"{', '.join(k.examples)} | {_ok(k.passed)} |")
+                f"{', '.join(k.examples)} | {_ok(k.passed)} |"
+            )
         b = s.baseline
-        add(f"| {bench_search.BASELINE} | {b.n} | {_ms(b.p50)} | {_ms(b.p95)} | {_ms(b.p99)} | {_ms(b.max)} | "
-            "1.0× | | | | |")
+        add(
+            f"| {bench_search.BASELINE} | {b.n} | {_ms(b.p50)} | {_ms(b.p95)} | {_ms(b.p99)} | {_ms(b.max)} | "
+            "1.0× | | | | |"
+        )
         add("")
         add("<details><summary>Query plans (one search of each kind)</summary>")
         add("")

@@ -64,7 +64,9 @@ def setup_logging(directory: Path | None = None) -> tuple[Path, list[logging.Han
     directory = directory or log_dir()
     directory.mkdir(parents=True, exist_ok=True)
     path = directory / LOG_FILE
-    file_handler = logging.handlers.RotatingFileHandler(path, maxBytes=2_000_000, backupCount=5, encoding="utf-8")
+    file_handler = logging.handlers.RotatingFileHandler(
+        path, maxBytes=2_000_000, backupCount=5, encoding="utf-8"
+    )
     file_handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     console = logging.StreamHandler()
     console.setLevel(logging.WARNING)
@@ -121,8 +123,9 @@ class ErrorReporter:
         if isinstance(exc, DeskError):
             text = exc.message
         else:
-            text = _tr("程序出现了意外错误，刚才的操作可能没有完成，请核对后重试。\n错误已记入日志：{path}").format(
-                path=self._log_path)
+            text = _tr(
+                "程序出现了意外错误，刚才的操作可能没有完成，请核对后重试。\n错误已记入日志：{path}"
+            ).format(path=self._log_path)
         box = QMessageBox(QMessageBox.Icon.Critical, _tr("一厅通 · 程序错误"), text)
         box.setDetailedText("".join(traceback.format_exception(exc_type, exc, tb)))
         box.finished.connect(self._on_finished)
@@ -138,7 +141,9 @@ def install_translators(app: QApplication, language: str) -> list[QTranslator]:
     the desk's own `.qm` from resources/i18n/ unless the language is Chinese, the source language."""
     installed: list[QTranslator] = []
     qt = QTranslator(app)
-    if qt.load(QLocale(language), "qtbase", "_", QLibraryInfo.path(QLibraryInfo.LibraryPath.TranslationsPath)):
+    if qt.load(
+        QLocale(language), "qtbase", "_", QLibraryInfo.path(QLibraryInfo.LibraryPath.TranslationsPath)
+    ):
         app.installTranslator(qt)
         installed.append(qt)
     else:
@@ -219,24 +224,48 @@ class Services:
     """The county's use cases (上级分流), when the store is the county's."""
 
 
-def build_services(store: Store, clock: Clock, *, actor: str = "前台", terminal: str = "",
-                   no_show_after_recalls: int = 2, settings: Settings | None = None, county_url: str = "",
-                   sync_interval_s: float | None = None) -> Services:
+def build_services(
+    store: Store,
+    clock: Clock,
+    *,
+    actor: str = "前台",
+    terminal: str = "",
+    no_show_after_recalls: int = 2,
+    settings: Settings | None = None,
+    county_url: str = "",
+    sync_interval_s: float | None = None,
+) -> Services:
     """`county_url` is the county to sync with ("" = none configured; `main` resolves it from the settings and
     the environment); `sync_interval_s` defaults to the settings' `sync_interval_s`."""
     settings = settings or Settings()
 
     def new_hall() -> HallService:
-        return HallService(store, clock, actor=actor, terminal=terminal, no_show_after_recalls=no_show_after_recalls)
+        return HallService(
+            store, clock, actor=actor, terminal=terminal, no_show_after_recalls=no_show_after_recalls
+        )
 
     documents = DocumentService(store, clock, settings, actor=actor)
     county = CountyService(store, clock, actor=actor)
     is_county = county.is_county()
-    sync = None if is_county else SyncSetup(
-        county_url, sync_interval_s if sync_interval_s is not None else settings.sync_interval_s,
-        lambda: sync_status(store), lambda: county_syncer(store, county_url, clock))
-    return Services(RegistrationService(store, clock, actor=actor), new_hall(), new_hall, documents,
-                    StatusService(store, clock), sync, county if is_county else None)
+    sync = (
+        None
+        if is_county
+        else SyncSetup(
+            county_url,
+            sync_interval_s if sync_interval_s is not None else settings.sync_interval_s,
+            lambda: sync_status(store),
+            lambda: county_syncer(store, county_url, clock),
+        )
+    )
+    return Services(
+        RegistrationService(store, clock, actor=actor),
+        new_hall(),
+        new_hall,
+        documents,
+        StatusService(store, clock),
+        sync,
+        county if is_county else None,
+    )
 
 
 def build_sync_bar(sync: SyncSetup, *, run: bool, clock: Clock | None = None) -> SyncStatusBar:
@@ -252,16 +281,28 @@ def build_sync_bar(sync: SyncSetup, *, run: bool, clock: Clock | None = None) ->
 
 
 def build_main_window(
-    services: Services, *, store_label: str = "", clock: Clock | None = None, speech_engine: str = "",
+    services: Services,
+    *,
+    store_label: str = "",
+    clock: Clock | None = None,
+    speech_engine: str = "",
     receipt_printer: ReceiptPrinter | None = None,
 ) -> MainWindow:
     """The desk's window, wired to its services; the tests build it the same way (with a printer of their own:
     `receipt_printer` defaults to the system's default printer)."""
     receipts = CaseReceipts(services.documents, receipt_printer)
     sync_bar = build_sync_bar(services.sync, run=True, clock=clock) if services.sync is not None else None
-    return MainWindow(services.registration, hall=services.hall, new_hall=services.new_hall,
-                      store_label=store_label, clock=clock, speech_engine=speech_engine, receipts=receipts,
-                      sync_bar=sync_bar, county=services.county)
+    return MainWindow(
+        services.registration,
+        hall=services.hall,
+        new_hall=services.new_hall,
+        store_label=store_label,
+        clock=clock,
+        speech_engine=speech_engine,
+        receipts=receipts,
+        sync_bar=sync_bar,
+        county=services.county,
+    )
 
 
 def build_room_terminal(services: Services, room: str) -> RoomTerminal:
@@ -275,8 +316,9 @@ def build_room_terminal(services: Services, room: str) -> RoomTerminal:
 
 def build_hall_display(services: Services, *, speech_engine: str = "") -> HallDisplay:
     """`desk --role display`: the hall's calling screen, speaking through `speech_engine` ("" = default)."""
-    return HallDisplay(services.hall, hall_name=services.registration.hall.name,
-                       announcer=Announcer(speech_engine))
+    return HallDisplay(
+        services.hall, hall_name=services.registration.hall.name, announcer=Announcer(speech_engine)
+    )
 
 
 def build_kiosk(services: Services) -> Kiosk:
@@ -320,9 +362,15 @@ def main(*, db_url: str, role: str = "desk", room: str | None = None, terminal: 
         window: QWidget
         try:
             store = open_store(db_url)
-            services = build_services(store, SystemClock(), actor=ROOM_ACTOR if role == "room" else settings.actor,
-                                      terminal=terminal, no_show_after_recalls=settings.no_show_after_recalls,
-                                      settings=settings, county_url=resolve_county_url(settings=settings))
+            services = build_services(
+                store,
+                SystemClock(),
+                actor=ROOM_ACTOR if role == "room" else settings.actor,
+                terminal=terminal,
+                no_show_after_recalls=settings.no_show_after_recalls,
+                settings=settings,
+                county_url=resolve_county_url(settings=settings),
+            )
             _ensure_hall(store, services.registration)
             if role == "room":
                 assert room is not None
@@ -332,8 +380,9 @@ def main(*, db_url: str, role: str = "desk", room: str | None = None, terminal: 
             elif role == "kiosk":
                 window = build_kiosk(services)
             else:
-                window = build_main_window(services, store_label=describe_store(db_url),
-                                           speech_engine=settings.speech_engine)
+                window = build_main_window(
+                    services, store_label=describe_store(db_url), speech_engine=settings.speech_engine
+                )
         except DeskError as e:
             logger.error("cannot start the %s window: %s", role, e.message)
             QMessageBox.critical(None, APP_TITLE, e.message)

@@ -18,14 +18,23 @@ EXIT_OK, EXIT_ERROR, EXIT_INVALID, EXIT_NOBODY_WAITING = 0, 1, 2, 3
 ROLES = ("desk", "room", "display", "kiosk")
 DOCUMENT_FORMATS = ("80mm", "a5", "a4-sheet", "agreement")  # = desk.services.documents.DOCUMENT_FORMATS
 # the `document` of the document_printed event: both receipt formats are one document (a reprint is a 补打 of either)
-PRINTED_DOCUMENTS = {"80mm": "receipt", "a5": "receipt", "a4-sheet": "registration_sheet", "agreement": "agreement"}
+PRINTED_DOCUMENTS = {
+    "80mm": "receipt",
+    "a5": "receipt",
+    "a4-sheet": "registration_sheet",
+    "agreement": "agreement",
+}
 
 
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="desk", description="一厅通：综治中心接待大厅工作台")
     p.add_argument("--db", metavar="URL", help="数据库地址（默认读 DESK_DB_URL，否则用本机内置 SQLite）")
-    p.add_argument("--role", choices=ROLES, default="desk",
-                   help="窗口角色：desk 前台登记（默认）、room 功能室终端、display 大厅叫号屏、kiosk 自助查询机")
+    p.add_argument(
+        "--role",
+        choices=ROLES,
+        default="desk",
+        help="窗口角色：desk 前台登记（默认）、room 功能室终端、display 大厅叫号屏、kiosk 自助查询机",
+    )
     p.add_argument("--room", metavar="ID", help="功能室代码（--role room 时必填，如 R01）")
     p.add_argument("--terminal", metavar="NAME", help="本终端名称（默认：主机名）")
     sub = p.add_subparsers(dest="command")
@@ -55,12 +64,19 @@ def _parser() -> argparse.ArgumentParser:
     call.add_argument("--room", required=True, metavar="ID", help="功能室代码，如 R01")
     call.add_argument("--terminal", metavar="NAME", default="", help="叫号终端名称")
 
-    rec = sub.add_parser("receipt", help="生成案件的回执或文书 PDF（受理回执、来访登记表、调解协议书），并记录打印")
+    rec = sub.add_parser(
+        "receipt", help="生成案件的回执或文书 PDF（受理回执、来访登记表、调解协议书），并记录打印"
+    )
     rec.add_argument("--db", metavar="URL", default=argparse.SUPPRESS)
     rec.add_argument("case_no", metavar="CASE_NO", help="案件编号")
     rec.add_argument("--out", required=True, metavar="FILE.pdf", help="输出的 PDF 文件")
-    rec.add_argument("--format", dest="fmt", choices=DOCUMENT_FORMATS, default="80mm",
-                     help="80mm 热敏回执（默认）、a5 回执、a4-sheet 来访登记表、agreement 人民调解协议书")
+    rec.add_argument(
+        "--format",
+        dest="fmt",
+        choices=DOCUMENT_FORMATS,
+        default="80mm",
+        help="80mm 热敏回执（默认）、a5 回执、a4-sheet 来访登记表、agreement 人民调解协议书",
+    )
     rec.add_argument("--reprint", action="store_true", help="补打（此前已打印过时自动标为补打）")
 
     srv = sub.add_parser("status-server", help="运行群众扫码查询办理进度的网页服务（/s/<令牌>，/healthz）")
@@ -69,8 +85,11 @@ def _parser() -> argparse.ArgumentParser:
     srv.add_argument("--port", type=int, default=8080, help="端口（默认 8080）")
     sync = sub.add_parser("sync", help="与县级数据库同步：上传本中心的事件，下载分流来的案件和县级目录")
     sync.add_argument("--db", metavar="URL", default=argparse.SUPPRESS)
-    sync.add_argument("--county", metavar="URL",
-                      help="县级 PostgreSQL 地址（默认读 DESK_COUNTY_URL，否则读设置文件的 county_db_url）")
+    sync.add_argument(
+        "--county",
+        metavar="URL",
+        help="县级 PostgreSQL 地址（默认读 DESK_COUNTY_URL，否则读设置文件的 county_db_url）",
+    )
     when = sync.add_mutually_exclusive_group()
     when.add_argument("--once", action="store_true", help="同步一轮后退出（默认）")
     when.add_argument("--every", type=float, metavar="SECONDS", help="每隔若干秒同步一轮，直到中断")
@@ -81,7 +100,9 @@ def _parser() -> argparse.ArgumentParser:
     cinit.add_argument("--db", metavar="URL", required=True, help="县级 PostgreSQL 地址")
     cinit.add_argument("--code", default="620702", help="县级代码（行政区划代码，默认 620702）")
     cinit.add_argument("--name", default="甘州区综治中心", help="县级中心名称")
-    div = csub.add_parser("divert", help="在县级登记一次来访并分流到下级综治中心（JSON 与 desk register 相同）")
+    div = csub.add_parser(
+        "divert", help="在县级登记一次来访并分流到下级综治中心（JSON 与 desk register 相同）"
+    )
     div.add_argument("--db", metavar="URL", help="县级 PostgreSQL 地址（默认读 DESK_COUNTY_URL）")
     div.add_argument("--file", metavar="visit.json", help="来访 JSON 文件（- 表示标准输入）")
     div.add_argument("--case", metavar="CASE_NO", help="分流已登记的案件（代替 --file）")
@@ -101,11 +122,21 @@ def main(argv: list[str] | None = None) -> int:
             return EXIT_INVALID
         from desk.app import main as gui_main  # Qt only here
 
-        return gui_main(db_url=resolve_db_url(args.db), role=args.role, room=args.room, terminal=args.terminal)
+        return gui_main(
+            db_url=resolve_db_url(args.db), role=args.role, room=args.room, terminal=args.terminal
+        )
     try:
-        handler = {"init": _cmd_init, "register": _cmd_register, "cases": _cmd_cases, "rooms": _cmd_rooms,
-                   "call": _cmd_call, "receipt": _cmd_receipt,
-                   "status-server": _cmd_status_server, "sync": _cmd_sync, "county": _cmd_county}[args.command]
+        handler = {
+            "init": _cmd_init,
+            "register": _cmd_register,
+            "cases": _cmd_cases,
+            "rooms": _cmd_rooms,
+            "call": _cmd_call,
+            "receipt": _cmd_receipt,
+            "status-server": _cmd_status_server,
+            "sync": _cmd_sync,
+            "county": _cmd_county,
+        }[args.command]
         return handler(args)
     except ValidationError as e:
         for p in e.problems:
@@ -134,7 +165,9 @@ def _cmd_init(args: argparse.Namespace) -> int:
 
     store = _open(args)
     report = init_hall(store, hall_code=args.hall_code, hall_name=args.hall_name)
-    print(f"综治中心 {report.hall_code} {report.hall_name}：{report.categories} 个纠纷类别，{report.rooms} 个功能室")
+    print(
+        f"综治中心 {report.hall_code} {report.hall_name}：{report.categories} 个纠纷类别，{report.rooms} 个功能室"
+    )
     if args.demo:
         from desk.services.demo import add_demo_day
 
@@ -182,9 +215,15 @@ def _cmd_cases(args: argparse.Namespace) -> int:
     names = {c.code: c.name for c in svc.categories()}
     if args.json:
         rows = [
-            {"case_no": c.case_no, "category": names.get(c.category_code, c.category_code), "state": c.state,
-             "registered_at": c.registered_at.isoformat(), "applicant": c.applicant_name,
-             "applicant_id": c.applicant_id_masked, "repeat_visits": c.repeat_visits}
+            {
+                "case_no": c.case_no,
+                "category": names.get(c.category_code, c.category_code),
+                "state": c.state,
+                "registered_at": c.registered_at.isoformat(),
+                "applicant": c.applicant_name,
+                "applicant_id": c.applicant_id_masked,
+                "repeat_visits": c.repeat_visits,
+            }
             for c in found
         ]
         print(json.dumps(rows, ensure_ascii=False, indent=2))
@@ -195,8 +234,10 @@ def _cmd_cases(args: argparse.Namespace) -> int:
     for c in found:
         when = c.registered_at.astimezone(CHINA_TZ).strftime("%Y-%m-%d %H:%M")
         state = CaseState(c.state).label
-        print(f"{c.case_no}  {when}  {state:<4}  {names.get(c.category_code, c.category_code):<8}  "
-              f"{c.applicant_name}  {c.applicant_id_masked}")
+        print(
+            f"{c.case_no}  {when}  {state:<4}  {names.get(c.category_code, c.category_code):<8}  "
+            f"{c.applicant_name}  {c.applicant_id_masked}"
+        )
     return EXIT_OK
 
 
@@ -210,9 +251,25 @@ def _hall(store: Any, terminal: str = "") -> Any:
 def _cmd_rooms(args: argparse.Namespace) -> int:
     rooms = _hall(_open(args)).rooms()
     if args.json:
-        print(json.dumps([{"id": r.code, "name": r.name, "kind": r.kind, "prefix": r.prefix, "open": r.is_open,
-                           "waiting": r.waiting, "location": r.location, "capacity": r.capacity} for r in rooms],
-                         ensure_ascii=False, indent=2))
+        print(
+            json.dumps(
+                [
+                    {
+                        "id": r.code,
+                        "name": r.name,
+                        "kind": r.kind,
+                        "prefix": r.prefix,
+                        "open": r.is_open,
+                        "waiting": r.waiting,
+                        "location": r.location,
+                        "capacity": r.capacity,
+                    }
+                    for r in rooms
+                ],
+                ensure_ascii=False,
+                indent=2,
+            )
+        )
         return EXIT_OK
     for r in rooms:
         state = "开放" if r.is_open else "关闭"
@@ -248,7 +305,9 @@ def _cmd_receipt(args: argparse.Namespace) -> int:
     pdf = _render_document(docs, args.case_no, args.fmt, reprint=reprint)
     out = Path(args.out)
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent if str(out.parent) else ".")
+        fd, tmp = tempfile.mkstemp(
+            prefix=f".{out.name}.", suffix=".tmp", dir=out.parent if str(out.parent) else "."
+        )
         try:
             with os.fdopen(fd, "wb") as f:
                 f.write(pdf)
@@ -292,16 +351,20 @@ def _cmd_sync(args: argparse.Namespace) -> int:
 
     url = resolve_county_url(args.county)
     if not url:
-        raise DeskError("未配置县级数据库：用 --county URL、环境变量 DESK_COUNTY_URL 或设置文件的 county_db_url")
+        raise DeskError(
+            "未配置县级数据库：用 --county URL、环境变量 DESK_COUNTY_URL 或设置文件的 county_db_url"
+        )
     syncer = Syncer(_open(args), url)
 
     def show(result: RoundReport | SyncError) -> None:
         if isinstance(result, SyncError):
             print(f"同步失败：{result.message}", file=sys.stderr)
         else:
-            print(f"已与 {safe_url(url)} 同步：上传 {result.pushed} 条，下载 {result.pulled} 条"
-                  + ("，目录已更新" if result.reference_updated else "")
-                  + f"（{result.seconds * 1000:.0f} 毫秒）")
+            print(
+                f"已与 {safe_url(url)} 同步：上传 {result.pushed} 条，下载 {result.pulled} 条"
+                + ("，目录已更新" if result.reference_updated else "")
+                + f"（{result.seconds * 1000:.0f} 毫秒）"
+            )
 
     try:
         if args.every:
@@ -339,22 +402,41 @@ def _cmd_county(args: argparse.Namespace) -> int:
 
         store = open_store(args.db)
         r = init_county(store, code=args.code, name=args.name)
-        print(f"县级库 {r.code} {r.name}：{r.categories} 个纠纷类别，{r.departments} 个部门（目录第 {r.reference_version} 版）")
+        print(
+            f"县级库 {r.code} {r.name}：{r.categories} 个纠纷类别，{r.departments} 个部门（目录第 {r.reference_version} 版）"
+        )
         return EXIT_OK
     svc = CountyService(_county_store(args.db), SystemClock(), actor="县级命令行")
     if args.county_command == "halls":
         halls = svc.halls()
         if args.json:
-            print(json.dumps([{"code": h.code, "name": h.name, "acked_seq": h.acked_seq,
-                               "last_push_at": h.last_push_at.isoformat() if h.last_push_at else None,
-                               "alerts": h.alerts} for h in halls], ensure_ascii=False, indent=2))
+            print(
+                json.dumps(
+                    [
+                        {
+                            "code": h.code,
+                            "name": h.name,
+                            "acked_seq": h.acked_seq,
+                            "last_push_at": h.last_push_at.isoformat() if h.last_push_at else None,
+                            "alerts": h.alerts,
+                        }
+                        for h in halls
+                    ],
+                    ensure_ascii=False,
+                    indent=2,
+                )
+            )
         else:
             from desk.core.clock import CHINA_TZ
 
             for h in halls:
-                seen = h.last_push_at.astimezone(CHINA_TZ).strftime("%Y-%m-%d %H:%M") if h.last_push_at else "—"
-                print(f"{h.code}\t{h.name}\t已收至第 {h.acked_seq} 号\t最近同步 {seen}"
-                      + (f"\t告警 {h.alerts} 条" if h.alerts else ""))
+                seen = (
+                    h.last_push_at.astimezone(CHINA_TZ).strftime("%Y-%m-%d %H:%M") if h.last_push_at else "—"
+                )
+                print(
+                    f"{h.code}\t{h.name}\t已收至第 {h.acked_seq} 号\t最近同步 {seen}"
+                    + (f"\t告警 {h.alerts} 条" if h.alerts else "")
+                )
         return EXIT_OK
     if bool(args.file) == bool(args.case):
         raise DeskError("请给出 --file visit.json（新登记并分流）或 --case CASE_NO（分流已有案件）之一")

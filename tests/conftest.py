@@ -163,8 +163,13 @@ def visit(**overrides: object) -> dict[str, object]:
         "headcount": 1,
         "narrative": "邻居在院墙外堆放杂物占用通道，多次沟通未果。",
         "parties": [
-            {"role": "applicant", "name": "张三", "id_number": valid_id("62070219850101123"),
-             "phone": "13912345678", "address": "甘州区东街街道1号"},
+            {
+                "role": "applicant",
+                "name": "张三",
+                "id_number": valid_id("62070219850101123"),
+                "phone": "13912345678",
+                "address": "甘州区东街街道1号",
+            },
         ],
     }
     data.update(overrides)

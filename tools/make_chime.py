@@ -22,8 +22,11 @@ def _tone(freq: float, seconds: float) -> list[float]:
     for i in range(int(RATE * seconds)):
         t = i / RATE
         envelope = min(1.0, t / 0.01) * math.exp(-3.2 * t)
-        wave_ = (math.sin(2 * math.pi * freq * t) + 0.35 * math.sin(4 * math.pi * freq * t)
-                 + 0.12 * math.sin(6 * math.pi * freq * t)) / 1.47
+        wave_ = (
+            math.sin(2 * math.pi * freq * t)
+            + 0.35 * math.sin(4 * math.pi * freq * t)
+            + 0.12 * math.sin(6 * math.pi * freq * t)
+        ) / 1.47
         out.append(0.6 * envelope * wave_)
     return out
 

@@ -59,11 +59,22 @@ def seed_morning(services: object, clock: FixedClock) -> dict[str, list[TicketVi
         data["risk_flags"] = []
         data["headcount"] = min(int(data["headcount"]), 3)
         if i == 13:  # a 76-year-old with a neighbour dispute
-            data = {"category": "邻里纠纷", "channel": "walk_in", "headcount": 1,
-                    "narrative": "邻居在两家院墙之间的公共通道上堆放柴草，占用通道，电动车无法通行，多次沟通未果。",
-                    "parties": [{"role": "applicant", "name": "马桂兰", "id_number": _id("62070219500312202"),
-                                 "phone": "13909368812", "address": "甘州区东街街道南关社区3组27号"},
-                                {"role": "respondent", "name": "李建国", "phone": "13893657702"}]}
+            data = {
+                "category": "邻里纠纷",
+                "channel": "walk_in",
+                "headcount": 1,
+                "narrative": "邻居在两家院墙之间的公共通道上堆放柴草，占用通道，电动车无法通行，多次沟通未果。",
+                "parties": [
+                    {
+                        "role": "applicant",
+                        "name": "马桂兰",
+                        "id_number": _id("62070219500312202"),
+                        "phone": "13909368812",
+                        "address": "甘州区东街街道南关社区3组27号",
+                    },
+                    {"role": "respondent", "name": "李建国", "phone": "13893657702"},
+                ],
+            }
         case = reg.register(data, new_case=True)
         if hall.propose(case.case_no).room_code is None:
             continue
@@ -107,11 +118,21 @@ def main(argv: list[str] | None = None) -> int:
         services = build_services(store, clock, actor="前台一号窗口", terminal="前台1")
         tickets = seed_morning(services, clock)
         clock.set(_at(9, 5))
-        for room, finished, called in (("R02", 1, 1), ("R04", 1, 0), ("R05", 1, 1), ("R07", 1, 1),
-                                       ("R06", 0, 1)):
+        for room, finished, called in (
+            ("R02", 1, 1),
+            ("R04", 1, 0),
+            ("R05", 1, 1),
+            ("R07", 1, 1),
+            ("R06", 0, 1),
+        ):
             if room in tickets:
-                serve_some(HallService(store, clock, actor="值班调解员", terminal=f"{room}终端"), clock, room,
-                           finished=finished, called=called)
+                serve_some(
+                    HallService(store, clock, actor="值班调解员", terminal=f"{room}终端"),
+                    clock,
+                    room,
+                    finished=finished,
+                    called=called,
+                )
 
         # Room 1: two served this morning, one being received now (with the whole history on the right).
         room_hall = HallService(store, clock, actor="功能室终端", terminal="R01终端")
@@ -136,8 +157,12 @@ def main(argv: list[str] | None = None) -> int:
         QTest.qWait(200)
         terminal.grab().save(str(args.out / "room-terminal.png"))
 
-        display = HallDisplay(HallService(store, clock, terminal="大厅屏"), hall_name=services.registration.hall.name,
-                              flash_ms=60_000, hold_ms=10)
+        display = HallDisplay(
+            HallService(store, clock, terminal="大厅屏"),
+            hall_name=services.registration.hall.name,
+            flash_ms=60_000,
+            hold_ms=10,
+        )
         display.resize(1920, 1080)
         display.show()
         QTest.qWait(200)

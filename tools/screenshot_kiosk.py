@@ -56,11 +56,23 @@ def main(argv: list[str] | None = None) -> int:
         for n, name in enumerate(NAMES, start=1):
             clock.advance(minutes=4)
             body = f"62070219600312{n:03d}"
-            case = services.registration.register({
-                "category": "邻里纠纷", "channel": "walk_in", "headcount": 1,
-                "narrative": "邻居在院墙之间的公共通道上堆放柴草，占用通道。",
-                "parties": [{"role": "applicant", "name": name, "id_number": body + id_check_char(body),
-                             "phone": f"139093688{n:02d}"}]}, new_case=True)
+            case = services.registration.register(
+                {
+                    "category": "邻里纠纷",
+                    "channel": "walk_in",
+                    "headcount": 1,
+                    "narrative": "邻居在院墙之间的公共通道上堆放柴草，占用通道。",
+                    "parties": [
+                        {
+                            "role": "applicant",
+                            "name": name,
+                            "id_number": body + id_check_char(body),
+                            "phone": f"139093688{n:02d}",
+                        }
+                    ],
+                },
+                new_case=True,
+            )
             services.hall.issue_ticket(case.case_no, room_code="R01")
             case_no = case.case_no
         clock.advance(minutes=2)

@@ -51,10 +51,17 @@ def _id(body17: str) -> str:
 def _queue_two_visitors(services: Services) -> None:
     """Two earlier visitors already wait in room 1, so the proposal and the wait are not all zeros."""
     for name, body in (("赵春花", "62070219790521304"), ("杨德胜", "62070219660910201")):
-        case = services.registration.register({
-            "category": "婚姻家庭纠纷", "channel": "walk_in", "headcount": 1,
-            "narrative": "夫妻双方因赡养老人问题发生争执，请求调解。",
-            "parties": [{"role": "applicant", "name": name, "id_number": _id(body), "phone": "13909360000"}]})
+        case = services.registration.register(
+            {
+                "category": "婚姻家庭纠纷",
+                "channel": "walk_in",
+                "headcount": 1,
+                "narrative": "夫妻双方因赡养老人问题发生争执，请求调解。",
+                "parties": [
+                    {"role": "applicant", "name": name, "id_number": _id(body), "phone": "13909360000"}
+                ],
+            }
+        )
         services.hall.issue_ticket(case.case_no)
 
 
@@ -78,8 +85,9 @@ def main(argv: list[str] | None = None) -> int:
         clock = FixedClock(dt.datetime(2026, 11, 27, 10, 12, tzinfo=CHINA_TZ))
         services = build_services(store, clock, actor="前台一号窗口", terminal="前台1")
         _queue_two_visitors(services)
-        window = build_main_window(services, store_label="数据库：本机 SQLite（示例）", clock=clock,
-                                   speech_engine="mock")
+        window = build_main_window(
+            services, store_label="数据库：本机 SQLite（示例）", clock=clock, speech_engine="mock"
+        )
         window.resize(1180, 820)
         window.show()
         QTest.qWaitForWindowActive(window)  # focus moves (and fields are checked) only in an active window
@@ -94,9 +102,12 @@ def main(argv: list[str] | None = None) -> int:
         _type(row.phone_edit, "13893657702")
         _type(row.address_edit, "甘州区东街街道南关社区3组29号")
         _type(form.category_edit, "ljjf")
-        _type(form.narrative_edit, "邻居李建国在两家院墙之间的公共通道上堆放柴草和建筑材料，"
-                                   "占用通道约两米，电动车无法通行。多次当面沟通未果，请求中心协调，"
-                                   "恢复通道通行。")
+        _type(
+            form.narrative_edit,
+            "邻居李建国在两家院墙之间的公共通道上堆放柴草和建筑材料，"
+            "占用通道约两米，电动车无法通行。多次当面沟通未果，请求中心协调，"
+            "恢复通道通行。",
+        )
         QTest.qWait(100)  # let the layouts settle before the grab
         window.grab().save(str(args.out / "registration.png"))
 
@@ -113,8 +124,10 @@ def main(argv: list[str] | None = None) -> int:
             print("no ticket:", form.routing.message.text(), file=sys.stderr)
             return 1
         window.grab().save(str(args.out / "registration-done.png"))
-        print(f"registered {form.banner.case_no_label.text()}, ticket {form.banner.ticket_label.text()}; "
-              f"screenshots in {args.out}")
+        print(
+            f"registered {form.banner.case_no_label.text()}, ticket {form.banner.ticket_label.text()}; "
+            f"screenshots in {args.out}"
+        )
         window.close()
         store.dispose()
     return 0

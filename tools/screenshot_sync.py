@@ -41,8 +41,11 @@ from desk.ui.main_window import MainWindow  # noqa: E402
 ROOT = Path(__file__).resolve().parent.parent
 DAY = dt.date(2026, 11, 27)
 HALL = "620702001"  # the seeded hall: 甘州区东街街道综治中心
-OTHER_HALLS = (("620702002", "甘州区西街街道综治中心"), ("620702103", "甘州区梁家墩镇综治中心"),
-               ("620702104", "甘州区党寨镇综治中心"))
+OTHER_HALLS = (
+    ("620702002", "甘州区西街街道综治中心"),
+    ("620702103", "甘州区梁家墩镇综治中心"),
+    ("620702104", "甘州区党寨镇综治中心"),
+)
 UNREACHABLE = "postgresql+psycopg://zongzhi:example-password@127.0.0.1:1/county"  # nothing listens there
 
 
@@ -63,22 +66,52 @@ def _wait(signal: SignalInstance, timeout_ms: int = 30_000) -> None:
     signal.disconnect(loop.quit)
 
 
-def _visit(category: str, name: str, id_body: str, narrative: str, *, respondent: str = "") -> dict[str, object]:
-    parties: list[dict[str, object]] = [{"role": "applicant", "name": name, "id_number": _id(id_body),
-                                         "phone": "13909360000"}]
+def _visit(
+    category: str, name: str, id_body: str, narrative: str, *, respondent: str = ""
+) -> dict[str, object]:
+    parties: list[dict[str, object]] = [
+        {"role": "applicant", "name": name, "id_number": _id(id_body), "phone": "13909360000"}
+    ]
     if respondent:
         parties.append({"role": "respondent", "name": respondent, "phone": "13893650000"})
-    return {"category": category, "channel": "walk_in", "headcount": 1, "narrative": narrative, "parties": parties}
+    return {
+        "category": category,
+        "channel": "walk_in",
+        "headcount": 1,
+        "narrative": narrative,
+        "parties": parties,
+    }
 
 
 DIVERTED = (
-    (_visit("山林土地纠纷", "王建军", "62070219710402101",
+    (
+        _visit(
+            "山林土地纠纷",
+            "王建军",
+            "62070219710402101",
             "与邻组村民因承包地界址发生争执，对方在界址处种植树木，多次协商未果，到县综治中心反映。",
-            respondent="刘永福"), "纠纷发生地属东街街道南关社区，由属地中心调处"),
-    (_visit("物业纠纷", "陈丽萍", "62070219880917202",
-            "小区物业公司未按约定维修漏水的屋顶，业主拒交物业费，双方矛盾激化。"), "涉及辖区内小区，请属地中心组织物业、业主调解"),
-    (_visit("婚姻家庭纠纷", "杨秀英", "62070219620130204",
-            "子女对赡养老人的费用分担有分歧，老人来县综治中心求助。"), ""),
+            respondent="刘永福",
+        ),
+        "纠纷发生地属东街街道南关社区，由属地中心调处",
+    ),
+    (
+        _visit(
+            "物业纠纷",
+            "陈丽萍",
+            "62070219880917202",
+            "小区物业公司未按约定维修漏水的屋顶，业主拒交物业费，双方矛盾激化。",
+        ),
+        "涉及辖区内小区，请属地中心组织物业、业主调解",
+    ),
+    (
+        _visit(
+            "婚姻家庭纠纷",
+            "杨秀英",
+            "62070219620130204",
+            "子女对赡养老人的费用分担有分歧，老人来县综治中心求助。",
+        ),
+        "",
+    ),
 )
 
 
@@ -92,8 +125,10 @@ def _drop(admin: str, name: str) -> None:
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__)
     p.add_argument("--out", type=Path, default=ROOT / "docs" / "screenshots")
-    p.add_argument("--pg", default=os.environ.get("DESK_TEST_PG_URL",
-                                                  "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"))
+    p.add_argument(
+        "--pg",
+        default=os.environ.get("DESK_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"),
+    )
     args = p.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
 
@@ -131,7 +166,9 @@ def _shoot(out: Path, county_url: str, tmp: Path, stores: list[Store]) -> int:
         store = open_store(f"sqlite:///{tmp / f'{code}.db'}")
         stores.append(store)
         init_hall(store, hall_code=code, hall_name=hall_name)
-        RegistrationService(store, clock).register(_visit("邻里纠纷", "张三", "62070219850101123", "邻里之间因通道发生争执。"))
+        RegistrationService(store, clock).register(
+            _visit("邻里纠纷", "张三", "62070219850101123", "邻里之间因通道发生争执。")
+        )
         clock.advance(minutes=7)
         syncer = Syncer(store, county_url, clock=clock)
         syncer.run_once()
@@ -143,13 +180,16 @@ def _shoot(out: Path, county_url: str, tmp: Path, stores: list[Store]) -> int:
     clock.set(_at(9, 0))
     services = build_services(hall, clock, actor="前台一号窗口", terminal="前台1", county_url=county_url)
     reg = services.registration
-    for i, (who, body) in enumerate((("赵春花", "62070219790521304"), ("杨德胜", "62070219660910201"),
-                                     ("李桂芳", "62070219750612208"))):
+    for i, (who, body) in enumerate(
+        (("赵春花", "62070219790521304"), ("杨德胜", "62070219660910201"), ("李桂芳", "62070219750612208"))
+    ):
         clock.advance(minutes=9 + i)
         case = reg.register(_visit("婚姻家庭纠纷", who, body, "夫妻双方因赡养老人问题发生争执，请求调解。"))
         services.hall.issue_ticket(case.case_no)
 
-    window = build_main_window(services, store_label="数据库：本机 SQLite（示例）", clock=clock, speech_engine="mock")
+    window = build_main_window(
+        services, store_label="数据库：本机 SQLite（示例）", clock=clock, speech_engine="mock"
+    )
     window.resize(1180, 820)
     window.show()
     QTest.qWaitForWindowActive(window)
@@ -184,8 +224,11 @@ def _shoot(out: Path, county_url: str, tmp: Path, stores: list[Store]) -> int:
 
     county_window = _county_window(county, clock)
     case = RegistrationService(county, clock, actor="县综治中心").register(
-        _visit("征地拆迁纠纷", "孙立平", "62070219690815103", "对征地补偿标准有异议，多次到县里反映。"))
-    divert = county_window.open_divert_dialog(case.case_no, summary="征地拆迁纠纷 · 申请人 孙立平 · 10:12 登记")
+        _visit("征地拆迁纠纷", "孙立平", "62070219690815103", "对征地补偿标准有异议，多次到县里反映。")
+    )
+    divert = county_window.open_divert_dialog(
+        case.case_no, summary="征地拆迁纠纷 · 申请人 孙立平 · 10:12 登记"
+    )
     assert divert is not None
     divert.reason_edit.setText("涉及梁家墩镇征地项目，由属地中心会同镇政府调处")
     divert.select_hall("620702103")
@@ -197,8 +240,9 @@ def _shoot(out: Path, county_url: str, tmp: Path, stores: list[Store]) -> int:
     # The same desk when the county cannot be reached (a wrong address; the password is never shown).
     window.close()
     unreachable = build_services(hall, clock, actor="前台一号窗口", terminal="前台1", county_url=UNREACHABLE)
-    failing = build_main_window(unreachable, store_label="数据库：本机 SQLite（示例）", clock=clock,
-                                speech_engine="mock")
+    failing = build_main_window(
+        unreachable, store_label="数据库：本机 SQLite（示例）", clock=clock, speech_engine="mock"
+    )
     failing.resize(1180, 820)
     failing.show()
     QTest.qWaitForWindowActive(failing)
@@ -217,7 +261,9 @@ def _shoot(out: Path, county_url: str, tmp: Path, stores: list[Store]) -> int:
 
 def _county_window(county: Store, clock: FixedClock) -> MainWindow:
     services = build_services(county, clock, actor="县综治中心")
-    window = build_main_window(services, store_label="数据库：县级 PostgreSQL（示例）", clock=clock, speech_engine="mock")
+    window = build_main_window(
+        services, store_label="数据库：县级 PostgreSQL（示例）", clock=clock, speech_engine="mock"
+    )
     window.resize(1180, 820)
     window.show()
     return window

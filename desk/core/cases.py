@@ -122,12 +122,15 @@ def parse_narrative(raw: str, *, field_name: str = "narrative") -> str:
         raise ValidationError.single(field_name, "请填写纠纷事由")
     n = text.length(s)
     if n > NARRATIVE_MAX:
-        raise ValidationError.single(field_name, f"纠纷事由最多{NARRATIVE_MAX}字，现为{n}字，请精简{n - NARRATIVE_MAX}字")
+        raise ValidationError.single(
+            field_name, f"纠纷事由最多{NARRATIVE_MAX}字，现为{n}字，请精简{n - NARRATIVE_MAX}字"
+        )
     bad = text.first_control(s, allow_line_breaks=True)
     if bad:
         pos, ch = bad
         raise ValidationError.single(
-            field_name, f"纠纷事由第{pos}个字符是不可见的控制字符 {text.describe(ch)}（多为粘贴带入），请删除后重试"
+            field_name,
+            f"纠纷事由第{pos}个字符是不可见的控制字符 {text.describe(ch)}（多为粘贴带入），请删除后重试",
         )
     return s
 
@@ -152,9 +155,7 @@ def parse_headcount(raw: object, *, field_name: str = "headcount") -> int:
     return n
 
 
-def parse_visit(
-    data: Mapping[str, object], *, categories: Sequence[Category], today: dt.date
-) -> Visit:
+def parse_visit(data: Mapping[str, object], *, categories: Sequence[Category], today: dt.date) -> Visit:
     """Check a whole visit (the form's fields or `desk register`'s JSON); report every problem at once."""
     problems: list[FieldProblem] = []
 
@@ -227,5 +228,11 @@ def parse_visit(
     if problems:
         raise ValidationError(problems)
     assert category is not None and channel is not None
-    return Visit(category=category, channel=channel, headcount=headcount, narrative=narrative,
-                 parties=tuple(parties), risk_flags=frozenset(flags))
+    return Visit(
+        category=category,
+        channel=channel,
+        headcount=headcount,
+        narrative=narrative,
+        parties=tuple(parties),
+        risk_flags=frozenset(flags),
+    )

@@ -34,9 +34,33 @@ def pinyin_keys(text: str) -> tuple[str, str]:
 
 # Surnames read differently from the same character in ordinary words (曾 zēng, not céng; 单 shàn, not dān).
 SURNAME_READINGS = {
-    "尉迟": "yc", "万俟": "mq", "曾": "z", "单": "s", "解": "x", "仇": "q", "查": "z", "区": "o", "乐": "y",
-    "翟": "z", "覃": "q", "缪": "m", "盖": "g", "种": "c", "秘": "b", "朴": "p", "召": "s", "句": "g", "员": "y",
-    "宓": "f", "折": "s", "隗": "w", "冼": "x", "洗": "x", "繁": "p", "能": "n", "长孙": "zs",
+    "尉迟": "yc",
+    "万俟": "mq",
+    "曾": "z",
+    "单": "s",
+    "解": "x",
+    "仇": "q",
+    "查": "z",
+    "区": "o",
+    "乐": "y",
+    "翟": "z",
+    "覃": "q",
+    "缪": "m",
+    "盖": "g",
+    "种": "c",
+    "秘": "b",
+    "朴": "p",
+    "召": "s",
+    "句": "g",
+    "员": "y",
+    "宓": "f",
+    "折": "s",
+    "隗": "w",
+    "冼": "x",
+    "洗": "x",
+    "繁": "p",
+    "能": "n",
+    "长孙": "zs",
 }
 # Characters beyond pypinyin's tables that appear in names (𠮷 is a variant of 吉, jí).
 EXTRA_INITIALS = {"𠮷": "j"}

@@ -44,8 +44,30 @@ class IdNumber:
         return day.year - b.year - ((day.month, day.day) < (b.month, b.day))
 
 
-COMPOUND_SURNAMES = frozenset({"欧阳", "司马", "上官", "诸葛", "东方", "皇甫", "尉迟", "令狐", "长孙", "万俟", "慕容",
-                               "夏侯", "公孙", "端木", "宇文", "司徒", "独孤", "南宫", "西门", "轩辕"})
+COMPOUND_SURNAMES = frozenset(
+    {
+        "欧阳",
+        "司马",
+        "上官",
+        "诸葛",
+        "东方",
+        "皇甫",
+        "尉迟",
+        "令狐",
+        "长孙",
+        "万俟",
+        "慕容",
+        "夏侯",
+        "公孙",
+        "端木",
+        "宇文",
+        "司徒",
+        "独孤",
+        "南宫",
+        "西门",
+        "轩辕",
+    }
+)
 
 
 def mask_name(name: str) -> str:
@@ -265,7 +287,9 @@ def parse_org_name(raw: str, *, field_name: str = "name") -> str:
         raise ValidationError.single(field_name, f"单位名称最多{ORG_NAME_MAX}个字，现为{text.length(s)}个字")
     bad = text.first_control(s)
     if bad:
-        raise ValidationError.single(field_name, f"单位名称含有控制字符 {text.describe(bad[1])}（第{bad[0]}个字符）")
+        raise ValidationError.single(
+            field_name, f"单位名称含有控制字符 {text.describe(bad[1])}（第{bad[0]}个字符）"
+        )
     return s
 
 
@@ -278,7 +302,9 @@ def parse_address(raw: str, *, field_name: str = "address") -> str:
         raise ValidationError.single(field_name, f"住址最多{ADDRESS_MAX}个字，现为{text.length(s)}个字")
     bad = text.first_control(s)
     if bad:
-        raise ValidationError.single(field_name, f"住址含有控制字符 {text.describe(bad[1])}（第{bad[0]}个字符）")
+        raise ValidationError.single(
+            field_name, f"住址含有控制字符 {text.describe(bad[1])}（第{bad[0]}个字符）"
+        )
     return s
 
 
@@ -295,8 +321,12 @@ class PartyRole(enum.StrEnum):
         return {"applicant": "申请人", "respondent": "被申请人", "other": "第三人"}[self.value]
 
 
-ROLE_ALIASES = {"申请人": PartyRole.APPLICANT, "被申请人": PartyRole.RESPONDENT, "第三人": PartyRole.OTHER,
-                "third_party": PartyRole.OTHER}
+ROLE_ALIASES = {
+    "申请人": PartyRole.APPLICANT,
+    "被申请人": PartyRole.RESPONDENT,
+    "第三人": PartyRole.OTHER,
+    "third_party": PartyRole.OTHER,
+}
 
 
 @dataclass(frozen=True)
@@ -359,5 +389,14 @@ def parse_party(data: dict[str, object], *, today: dt.date) -> Party:
     if problems:
         raise ValidationError(problems)
     assert role is not None and name is not None
-    return Party(role=role, name=name, is_organisation=is_org, id_number=id_number, phone=phone,
-                 address=address, birth_date=birth, sex=sex, warnings=warnings)
+    return Party(
+        role=role,
+        name=name,
+        is_organisation=is_org,
+        id_number=id_number,
+        phone=phone,
+        address=address,
+        birth_date=birth,
+        sex=sex,
+        warnings=warnings,
+    )

@@ -18,7 +18,9 @@ from desk.core.cases import RiskFlag
 # who is ahead in the room it takes from: bench/hall_day.py measures all three.)
 PRIORITY_HEAD_START = dt.timedelta(minutes=15)
 ELDERLY_AGE = 70
-NO_SHOW_AFTER_RECALLS = 2  # configurable per hall; a ticket called, then recalled this often, may be marked no-show
+NO_SHOW_AFTER_RECALLS = (
+    2  # configurable per hall; a ticket called, then recalled this often, may be marked no-show
+)
 
 
 class PriorityReason(enum.StrEnum):
@@ -29,7 +31,9 @@ class PriorityReason(enum.StrEnum):
 
     @property
     def label(self) -> str:
-        return {"elderly": "70岁以上老人", "disabled": "残疾人", "pregnant": "孕妇", "high_risk": "高风险"}[self.value]
+        return {"elderly": "70岁以上老人", "disabled": "残疾人", "pregnant": "孕妇", "high_risk": "高风险"}[
+            self.value
+        ]
 
 
 HIGH_RISK_FLAGS = frozenset(
@@ -79,7 +83,11 @@ TRANSITIONS: dict[str, frozenset[TicketState]] = {
 
 
 def priority_reasons(
-    *, birth_date: dt.date | None, today: dt.date, declared: Iterable[str] = (), risk_flags: Iterable[str] = ()
+    *,
+    birth_date: dt.date | None,
+    today: dt.date,
+    declared: Iterable[str] = (),
+    risk_flags: Iterable[str] = (),
 ) -> tuple[PriorityReason, ...]:
     """Why a visitor is served first, if at all: age from the ID number, declared needs, high-risk flags."""
     reasons: list[PriorityReason] = []

@@ -9,8 +9,17 @@ from desk.core.cases import RiskFlag
 
 COUNSELLING_KIND = "心理咨询室"
 # The kinds of room of "one hall + N rooms" (DOMAIN.md), and how staff are stationed in them.
-ROOM_KINDS = ("人民调解室", "法律援助室", "心理咨询室", "信访接待室", "诉调对接室", "警调对接室", "劳动争议调解室",
-              "视频会商室", "研判分析室")
+ROOM_KINDS = (
+    "人民调解室",
+    "法律援助室",
+    "心理咨询室",
+    "信访接待室",
+    "诉调对接室",
+    "警调对接室",
+    "劳动争议调解室",
+    "视频会商室",
+    "研判分析室",
+)
 STATION_MODES = {"resident": "常驻", "rotating": "轮驻", "on_call": "随叫随驻"}
 # Before a room has handled anything today, its expected handling time (minutes) by kind.
 DEFAULT_HANDLING_MINUTES = {
@@ -83,8 +92,12 @@ def propose_room(
         counselling = [r for r in rooms if r.kind == COUNSELLING_KIND and r.is_open]
         if counselling:
             best = min(counselling, key=lambda r: (r.expected_wait_minutes, r.position))
-            return Proposal(best.code, f"心理危机：先到{best.name}疏导", best.expected_wait_minutes,
-                            tuple(r.code for r in counselling))
+            return Proposal(
+                best.code,
+                f"心理危机：先到{best.name}疏导",
+                best.expected_wait_minutes,
+                tuple(r.code for r in counselling),
+            )
     handling = [r for r in rooms if category_code in r.categories]
     if not handling:
         return Proposal(None, "没有功能室受理此类纠纷，请手动选择", None, ())
@@ -94,12 +107,21 @@ def propose_room(
     fitting = [r for r in open_rooms if r.capacity >= headcount]
     if not fitting:
         biggest = max(r.capacity for r in open_rooms)
-        return Proposal(None, f"来访{headcount}人，开放的功能室最多容纳{biggest}人，请手动选择或改到大厅接待", None, ())
+        return Proposal(
+            None, f"来访{headcount}人，开放的功能室最多容纳{biggest}人，请手动选择或改到大厅接待", None, ()
+        )
     others = [r for r in fitting if r.kind != COUNSELLING_KIND]
     if others:
         fitting = others  # the counsellor stays free for the next person in crisis
-    ranked = sorted(fitting, key=lambda r: (r.expected_wait_minutes, category_code not in r.primary_for,
-                                            len(r.categories), r.position))
+    ranked = sorted(
+        fitting,
+        key=lambda r: (
+            r.expected_wait_minutes,
+            category_code not in r.primary_for,
+            len(r.categories),
+            r.position,
+        ),
+    )
     best = ranked[0]
     wait = best.expected_wait_minutes
     if len(ranked) == 1:
@@ -107,8 +129,11 @@ def propose_room(
     elif wait < ranked[1].expected_wait_minutes:
         why = f"受理此类纠纷的开放功能室中预计等候最短（{wait:.0f}分钟，前面{best.waiting}人）"
     else:
-        why = (f"预计等候{wait:.0f}分钟，与其他可选功能室相同；此室是该类纠纷的专门调解室"
-               if category_code in best.primary_for else f"预计等候{wait:.0f}分钟，与其他可选功能室相同，此室更专门")
+        why = (
+            f"预计等候{wait:.0f}分钟，与其他可选功能室相同；此室是该类纠纷的专门调解室"
+            if category_code in best.primary_for
+            else f"预计等候{wait:.0f}分钟，与其他可选功能室相同，此室更专门"
+        )
     if headcount >= 5:
         why += f"；可容纳{best.capacity}人"
     return Proposal(best.code, why, wait, tuple(r.code for r in ranked))

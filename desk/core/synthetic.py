@@ -10,11 +10,28 @@ SURNAMES = "王李张刘陈杨赵黄周吴徐孙胡朱高林何郭马罗梁宋�
 COMPOUND_SURNAMES = ["欧阳", "司马", "上官", "诸葛", "东方", "皇甫", "尉迟", "令狐"]
 GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂英华玉兰建国红梅志春生海燕晓东文斌鹏辉宇浩亮琴云峰霞雪梅凤秀兰德福玉珍"
 # Yugur, Tibetan, Hui and Uyghur names as people write them, with the middle dot.
-MINORITY = ["阿依古丽·买买提", "才让·多杰", "卓玛·拉姆", "安玉·索朗", "扎西·次仁", "马·阿卜杜拉", "古丽娜·热合曼", "巴特尔·苏和"]
+MINORITY = [
+    "阿依古丽·买买提",
+    "才让·多杰",
+    "卓玛·拉姆",
+    "安玉·索朗",
+    "扎西·次仁",
+    "马·阿卜杜拉",
+    "古丽娜·热合曼",
+    "巴特尔·苏和",
+]
 RARE = ["𠮷祥", "𠮷庆华"]  # a surname outside the BMP
 REGIONS = ["620702", "620721", "620722", "620723", "620724", "620725"]
 REGION_WEIGHTS = [40, 6, 14, 10, 12, 10]
-VILLAGES = ["甘州区东街街道", "甘州区梁家墩镇", "民乐县洪水镇", "临泽县沙河镇", "高台县城关镇", "山丹县清泉镇", "肃南县红湾寺镇"]
+VILLAGES = [
+    "甘州区东街街道",
+    "甘州区梁家墩镇",
+    "民乐县洪水镇",
+    "临泽县沙河镇",
+    "高台县城关镇",
+    "山丹县清泉镇",
+    "肃南县红湾寺镇",
+]
 NARRATIVES = {
     "marriage_family": "因家庭赡养问题与子女发生争执，要求协调赡养费。",
     "neighbour": "邻居在院墙外堆放杂物占用通道，多次沟通未果。",
@@ -35,9 +52,23 @@ NARRATIVES = {
     "other": "其他矛盾纠纷，请求中心协调处理。",
 }
 CATEGORY_WEIGHTS = {
-    "marriage_family": 14, "neighbour": 16, "housing_homestead": 8, "contract": 7, "production_business": 3,
-    "damages": 8, "forest_land": 9, "land_requisition": 3, "pollution": 2, "labour": 10, "medical": 2,
-    "traffic": 6, "property_management": 4, "consumer": 3, "irrigation": 6, "grassland": 3, "other": 4,
+    "marriage_family": 14,
+    "neighbour": 16,
+    "housing_homestead": 8,
+    "contract": 7,
+    "production_business": 3,
+    "damages": 8,
+    "forest_land": 9,
+    "land_requisition": 3,
+    "pollution": 2,
+    "labour": 10,
+    "medical": 2,
+    "traffic": 6,
+    "property_management": 4,
+    "consumer": 3,
+    "irrigation": 6,
+    "grassland": 3,
+    "other": 4,
 }
 ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 
@@ -74,16 +105,33 @@ def make_visit(rng: random.Random, *, categories: dict[str, str]) -> dict[str, A
     code = rng.choices(list(CATEGORY_WEIGHTS), list(CATEGORY_WEIGHTS.values()))[0]
     headcount = rng.choices([1, 2, 3, 6, 12], [70, 15, 8, 5, 2])[0]
     parties: list[dict[str, Any]] = [
-        {"role": "applicant", "name": make_name(rng), "id_number": make_id_number(rng), "phone": make_phone(rng),
-         "address": rng.choice(VILLAGES) + f"{rng.randrange(1, 30)}号"},
+        {
+            "role": "applicant",
+            "name": make_name(rng),
+            "id_number": make_id_number(rng),
+            "phone": make_phone(rng),
+            "address": rng.choice(VILLAGES) + f"{rng.randrange(1, 30)}号",
+        },
     ]
     if rng.random() < 0.8:
-        parties.append({"role": "respondent", "name": make_name(rng),
-                        "id_number": make_id_number(rng) if rng.random() < 0.5 else "", "phone": make_phone(rng)})
+        parties.append(
+            {
+                "role": "respondent",
+                "name": make_name(rng),
+                "id_number": make_id_number(rng) if rng.random() < 0.5 else "",
+                "phone": make_phone(rng),
+            }
+        )
     flags = []
     if rng.random() < 0.02:
         flags.append("psychological_crisis")
     if rng.random() < 0.02:
         flags.append("civil_to_criminal")
-    return {"category": categories.get(code, code), "channel": "walk_in", "headcount": headcount,
-            "narrative": NARRATIVES[code], "parties": parties, "risk_flags": flags}
+    return {
+        "category": categories.get(code, code),
+        "channel": "walk_in",
+        "headcount": headcount,
+        "narrative": NARRATIVES[code],
+        "parties": parties,
+        "risk_flags": flags,
+    }

@@ -84,7 +84,9 @@ class ReceiptPrinting(Protocol):
         """Print on the default printer without a dialog; returns the printer's name."""
         ...
 
-    def preview_receipt(self, case_no: str, *, reprint: bool = False, parent: QWidget | None = None) -> QWidget:
+    def preview_receipt(
+        self, case_no: str, *, reprint: bool = False, parent: QWidget | None = None
+    ) -> QWidget:
         """Open the print preview (not blocking) and return it."""
         ...
 
@@ -200,14 +202,23 @@ class PartyRow(QFrame):
         self.remove_button = QPushButton(self.tr("删除"), self)
         self.remove_button.setToolTip(self.tr("删除这名当事人"))
         self.remove_button.setAutoDefault(False)
-        for w, label in ((self.name_edit, "姓名"), (self.id_edit, "身份证号"), (self.phone_edit, "联系电话"),
-                         (self.address_edit, "住址")):
+        for w, label in (
+            (self.name_edit, "姓名"),
+            (self.id_edit, "身份证号"),
+            (self.phone_edit, "联系电话"),
+            (self.address_edit, "住址"),
+        ):
             w.setAccessibleName(self.tr(label))
 
         self.messages = {f: FieldMessage(self) for f in self.FIELDS}
         columns: list[tuple[QWidget, str | None]] = [
-            (self.role_combo, "role"), (self.org_box, None), (self.name_edit, "name"), (self.id_edit, "id_number"),
-            (self.phone_edit, "phone"), (self.address_edit, "address"), (self.remove_button, None),
+            (self.role_combo, "role"),
+            (self.org_box, None),
+            (self.name_edit, "name"),
+            (self.id_edit, "id_number"),
+            (self.phone_edit, "phone"),
+            (self.address_edit, "address"),
+            (self.remove_button, None),
         ]
         widths = party_column_widths(self.fontMetrics().horizontalAdvance("0"))
         for col, (widget, field) in enumerate(columns):
@@ -222,12 +233,24 @@ class PartyRow(QFrame):
         self.remove_button.clicked.connect(self._on_remove_clicked)
 
     def editors(self) -> dict[str, QWidget]:
-        return {"role": self.role_combo, "name": self.name_edit, "id_number": self.id_edit,
-                "phone": self.phone_edit, "address": self.address_edit}
+        return {
+            "role": self.role_combo,
+            "name": self.name_edit,
+            "id_number": self.id_edit,
+            "phone": self.phone_edit,
+            "address": self.address_edit,
+        }
 
     def focus_chain(self) -> list[QWidget]:
-        return [self.role_combo, self.org_box, self.name_edit, self.id_edit, self.phone_edit, self.address_edit,
-                self.remove_button]
+        return [
+            self.role_combo,
+            self.org_box,
+            self.name_edit,
+            self.id_edit,
+            self.phone_edit,
+            self.address_edit,
+            self.remove_button,
+        ]
 
     def line_edits(self) -> list[QLineEdit]:
         return [self.name_edit, self.id_edit, self.phone_edit, self.address_edit]
@@ -263,7 +286,7 @@ def party_column_widths(digit: int) -> list[int]:
 
 
 class KnownPersonPanel(QFrame):
-    """"此人已有 N 件案件": the applicant's earlier cases, with a choice to record this visit on an open one."""
+    """ "此人已有 N 件案件": the applicant's earlier cases, with a choice to record this visit on an open one."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -311,8 +334,12 @@ class KnownPersonPanel(QFrame):
         ordered = sorted(cases, key=lambda c: not _is_open(c.state))  # stable: newest first within each group
         self.title.setText(self.tr("此人已有 {n} 件案件").format(n=len(cases)))
         for row, c in enumerate(ordered[:KNOWN_CASES_SHOWN]):
-            cells = (c.case_no, f"{c.registered_at.astimezone(CHINA_TZ):%Y-%m-%d}",
-                     category_names.get(c.category_code, c.category_code), _state_label(c.state))
+            cells = (
+                c.case_no,
+                f"{c.registered_at.astimezone(CHINA_TZ):%Y-%m-%d}",
+                category_names.get(c.category_code, c.category_code),
+                _state_label(c.state),
+            )
             for col, text in enumerate(cells):
                 label = QLabel(text, self._rows)
                 label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -433,7 +460,9 @@ class ResultBanner(QFrame):
         self.preview_button = QPushButton(self.tr("预览 (Shift+F9)"), self.print_row)
         for b in (self.print_button, self.preview_button):
             b.setAutoDefault(False)
-            b.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # F9 prints; the cursor stays with the next visitor's name
+            b.setFocusPolicy(
+                Qt.FocusPolicy.NoFocus
+            )  # F9 prints; the cursor stays with the next visitor's name
             row.addWidget(b)
         self.print_message = FieldMessage(self.print_row)
         self.print_message.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
@@ -465,9 +494,13 @@ class ResultBanner(QFrame):
         room = issued.room
         where = f" · {room.location}" if room.location else ""
         line = self.tr("请到 {room}{where} · 预计等候约 {wait} 分钟（前面 {ahead} 人）").format(
-            room=room_title(room), where=where, wait=issued.estimated_wait_minutes, ahead=issued.ahead)
-        reasons = [PriorityReason(r).label for r in issued.ticket.priority_reasons
-                   if r in {p.value for p in PriorityReason}]
+            room=room_title(room), where=where, wait=issued.estimated_wait_minutes, ahead=issued.ahead
+        )
+        reasons = [
+            PriorityReason(r).label
+            for r in issued.ticket.priority_reasons
+            if r in {p.value for p in PriorityReason}
+        ]
         if reasons:
             line += self.tr("；优先：{why}").format(why="、".join(reasons))
         if issued.overridden:
@@ -476,11 +509,17 @@ class ResultBanner(QFrame):
 
     def show_held_ticket(self, ticket: TicketView, room: RoomView | None) -> None:
         """The case already holds a ticket (a repeat visit while still queued): show it instead of a new one."""
-        state = TicketState(ticket.state).label if ticket.state in {s.value for s in TicketState} else ticket.state
+        state = (
+            TicketState(ticket.state).label
+            if ticket.state in {s.value for s in TicketState}
+            else ticket.state
+        )
         where = ticket.room_code
         if room is not None:
             where = room_title(room) + (f" · {room.location}" if room.location else "")
-        self._set_ticket(ticket.label, self.tr("此案已有排队号，{where}，{state}").format(where=where, state=state))
+        self._set_ticket(
+            ticket.label, self.tr("此案已有排队号，{where}，{state}").format(where=where, state=state)
+        )
 
     def _set_ticket(self, label: str, line: str) -> None:
         self.ticket_label.setText(label)
@@ -497,14 +536,20 @@ class ResultBanner(QFrame):
     def show_result(self, result: RegistrationResult, summary: str, *, chosen: bool) -> None:
         if result.is_repeat:
             self.setStyleSheet(
-                "QFrame#resultBanner { background: #fff3e0; border: 2px solid #fb8c00; border-radius: 6px; }")
+                "QFrame#resultBanner { background: #fff3e0; border: 2px solid #fb8c00; border-radius: 6px; }"
+            )
             self.caption.setText(
                 self.tr("已记为案件 {case_no} 的重复访").format(case_no=result.case_no)
-                + ("" if chosen else self.tr("（此人有同类未结案件；如是另一件纠纷，请重新登记并勾选“另立新案”）"))
+                + (
+                    ""
+                    if chosen
+                    else self.tr("（此人有同类未结案件；如是另一件纠纷，请重新登记并勾选“另立新案”）")
+                )
             )
         else:
             self.setStyleSheet(
-                "QFrame#resultBanner { background: #e8f5e9; border: 2px solid #43a047; border-radius: 6px; }")
+                "QFrame#resultBanner { background: #e8f5e9; border: 2px solid #43a047; border-radius: 6px; }"
+            )
             self.caption.setText(self.tr("登记成功，案件编号"))
         self.case_no_label.setText(result.case_no)
         self.clear_ticket()
@@ -566,8 +611,13 @@ class RegistrationForm(QWidget):
     """Printing the receipt failed (the case stays registered); carries the message shown."""
 
     def __init__(
-        self, service: RegistrationService, *, hall: HallService | None = None, clock: Clock | None = None,
-        receipts: ReceiptPrinting | None = None, parent: QWidget | None = None,
+        self,
+        service: RegistrationService,
+        *,
+        hall: HallService | None = None,
+        clock: Clock | None = None,
+        receipts: ReceiptPrinting | None = None,
+        parent: QWidget | None = None,
     ) -> None:
         """`receipts` prints the receipt of the case just registered; without it the form offers no printing."""
         super().__init__(parent)
@@ -648,8 +698,13 @@ class RegistrationForm(QWidget):
         self._watch(edit, kind, message)
         return edit
 
-    def _watch(self, edit: QLineEdit, kind: str, message: FieldMessage,
-               organisation: Callable[[], bool] | None = None) -> None:
+    def _watch(
+        self,
+        edit: QLineEdit,
+        kind: str,
+        message: FieldMessage,
+        organisation: Callable[[], bool] | None = None,
+    ) -> None:
         """Check `edit` as focus leaves it, forget the verdict as soon as it is edited, submit on Enter."""
         self._specs[edit] = _FieldSpec(kind, message, organisation or (lambda: False))
         edit.installEventFilter(self)
@@ -662,14 +717,18 @@ class RegistrationForm(QWidget):
         grid.setHorizontalSpacing(8)
         grid.setVerticalSpacing(2)
         self.messages: dict[str, FieldMessage] = {
-            f: FieldMessage(group) for f in ("name", "id_number", "phone", "address")}
+            f: FieldMessage(group) for f in ("name", "id_number", "phone", "address")
+        }
         m = self.messages
         self.name_edit = self._line(group, "name", m["name"])
         self.id_edit = self._line(group, "id_number", m["id_number"], placeholder=self.tr("18位，末位可为X"))
         self.phone_edit = self._line(group, "phone", m["phone"], placeholder=self.tr("手机或带区号的座机"))
         self.address_edit = self._line(group, "address", m["address"])
-        fields = [(self.tr("姓名"), self.name_edit, "name"), (self.tr("身份证号"), self.id_edit, "id_number"),
-                  (self.tr("联系电话"), self.phone_edit, "phone")]
+        fields = [
+            (self.tr("姓名"), self.name_edit, "name"),
+            (self.tr("身份证号"), self.id_edit, "id_number"),
+            (self.tr("联系电话"), self.phone_edit, "phone"),
+        ]
         for i, (text, edit, f) in enumerate(fields):
             label = QLabel(text, group)
             label.setBuddy(edit)
@@ -710,8 +769,16 @@ class RegistrationForm(QWidget):
         header.setContentsMargins(0, 0, 0, 0)
         header.setHorizontalSpacing(8)
         widths = party_column_widths(self.fontMetrics().horizontalAdvance("0"))
-        for col, text in enumerate((self.tr("身份"), self.tr("是否单位"), self.tr("姓名/名称"), self.tr("身份证号"),
-                                    self.tr("联系电话"), self.tr("住址"))):
+        for col, text in enumerate(
+            (
+                self.tr("身份"),
+                self.tr("是否单位"),
+                self.tr("姓名/名称"),
+                self.tr("身份证号"),
+                self.tr("联系电话"),
+                self.tr("住址"),
+            )
+        ):
             label = QLabel(text, self._party_header)
             label.setStyleSheet("color: #555;")
             if col < len(widths):
@@ -853,8 +920,12 @@ class RegistrationForm(QWidget):
         """Add a further party row and return it; the caller decides where focus goes."""
         row = PartyRow(role=role, parent=self._party_header.parentWidget())
         row.sig_remove_requested.connect(self._on_remove_party_requested)
-        for field, edit in (("name", row.name_edit), ("id_number", row.id_edit), ("phone", row.phone_edit),
-                            ("address", row.address_edit)):
+        for field, edit in (
+            ("name", row.name_edit),
+            ("id_number", row.id_edit),
+            ("phone", row.phone_edit),
+            ("address", row.address_edit),
+        ):
             self._watch(edit, field, row.messages[field], organisation=row.org_box.isChecked)
         row.role_combo.currentIndexChanged.connect(lambda _i, m=row.messages["role"]: m.clear_message())
         self.party_rows.append(row)
@@ -918,7 +989,11 @@ class RegistrationForm(QWidget):
         if not n:
             return
         row = self.category_list.currentRow()
-        row = 0 if row < 0 or not self.category_list.currentItem().isSelected() else max(0, min(n - 1, row + step))
+        row = (
+            0
+            if row < 0 or not self.category_list.currentItem().isSelected()
+            else max(0, min(n - 1, row + step))
+        )
         self.category_list.setCurrentRow(row)
         self.category_list.scrollToItem(self.category_list.currentItem())
         self.category_message.clear_message()
@@ -1006,14 +1081,16 @@ class RegistrationForm(QWidget):
 
     def visit_data(self) -> dict[str, Any]:
         """The visit as typed, in the service's dict shape; nothing is checked here."""
-        parties: list[dict[str, object]] = [{
-            "role": PartyRole.APPLICANT.value,
-            "is_organisation": False,
-            "name": self.name_edit.text(),
-            "id_number": self.id_edit.text(),
-            "phone": self.phone_edit.text(),
-            "address": self.address_edit.text(),
-        }]
+        parties: list[dict[str, object]] = [
+            {
+                "role": PartyRole.APPLICANT.value,
+                "is_organisation": False,
+                "name": self.name_edit.text(),
+                "id_number": self.id_edit.text(),
+                "phone": self.phone_edit.text(),
+                "address": self.address_edit.text(),
+            }
+        ]
         parties += [row.data() for row in self.party_rows]
         return {
             "category": self.selected_category() or self.category_edit.text(),
@@ -1026,8 +1103,11 @@ class RegistrationForm(QWidget):
 
     def has_unsaved_text(self) -> bool:
         edits = [self.name_edit, self.id_edit, self.phone_edit, self.address_edit, self.category_edit]
-        return (any(e.text().strip() for e in edits) or bool(self.narrative_edit.toPlainText().strip())
-                or any(row.has_text() for row in self.party_rows))
+        return (
+            any(e.text().strip() for e in edits)
+            or bool(self.narrative_edit.toPlainText().strip())
+            or any(row.has_text() for row in self.party_rows)
+        )
 
     def submit(self) -> RegistrationResult | None:
         """Register the visit as typed. On success the form is cleared for the next visitor; when refused,
@@ -1094,8 +1174,11 @@ class RegistrationForm(QWidget):
         proposed = next((r for r in rooms if r.code == proposal.room_code), None)
         self._route = _PendingRoute(case_no, proposal, tuple(declared_priority))
         self.routing.show_proposal(proposal, proposed, override_rooms(rooms, proposal, headcount))
-        target = self.routing.confirm_button if proposed is not None else next(
-            iter(self.routing.override_buttons.values()), self.name_edit)
+        target = (
+            self.routing.confirm_button
+            if proposed is not None
+            else next(iter(self.routing.override_buttons.values()), self.name_edit)
+        )
         self._focus(target)
         self.sig_route_proposed.emit(proposal)
 
@@ -1105,8 +1188,12 @@ class RegistrationForm(QWidget):
             return None
         route = self._route
         try:
-            issued = self._hall.issue_ticket(route.case_no, room_code=room_code, override_reason=reason,
-                                             declared_priority=route.declared_priority)
+            issued = self._hall.issue_ticket(
+                route.case_no,
+                room_code=room_code,
+                override_reason=reason,
+                declared_priority=route.declared_priority,
+            )
         except DeskError as e:
             logger.info("ticket for %s refused: %s", route.case_no, type(e).__name__)
             self.routing.show_error(e.message)
@@ -1282,7 +1369,7 @@ class RegistrationForm(QWidget):
         return ""
 
     def message_level(self, path: str) -> str:
-        """"error", "warning" or "" for the message at a field path."""
+        """ "error", "warning" or "" for the message at a field path."""
         for p, _w, message in self._targets():
             if p == path:
                 return message.level
@@ -1341,12 +1428,25 @@ class RegistrationForm(QWidget):
 
     def _update_tab_order(self) -> None:
         """Tab follows what the eye sees, also after rows and the known-person choices come and go."""
-        chain: list[QWidget] = [self.name_edit, self.id_edit, self.phone_edit, self.address_edit,
-                                *self.known_panel.focus_chain(), self.add_party_button]
+        chain: list[QWidget] = [
+            self.name_edit,
+            self.id_edit,
+            self.phone_edit,
+            self.address_edit,
+            *self.known_panel.focus_chain(),
+            self.add_party_button,
+        ]
         for row in self.party_rows:
             chain += row.focus_chain()
-        chain += [self.category_edit, self.channel_combo, self.headcount_spin, self.narrative_edit,
-                  *self.risk_boxes.values(), *self.priority_boxes.values(), self.submit_button]
+        chain += [
+            self.category_edit,
+            self.channel_combo,
+            self.headcount_spin,
+            self.narrative_edit,
+            *self.risk_boxes.values(),
+            *self.priority_boxes.values(),
+            self.submit_button,
+        ]
         for a, b in zip(chain, chain[1:], strict=False):
             QWidget.setTabOrder(a, b)
 

@@ -32,7 +32,7 @@ ERROR_COLOUR = "#c62828"
 
 
 def room_title(room: RoomView) -> str:
-    """"3号人民调解室", as the display and the ticket say it."""
+    """ "3号人民调解室", as the display and the ticket say it."""
     return f"{room.number}号{room.name}"
 
 
@@ -63,7 +63,8 @@ class RoutingPanel(QFrame):
         super().__init__(parent)
         self.setObjectName("routingPanel")
         self.setStyleSheet(
-            "QFrame#routingPanel { background: #e3f2fd; border: 2px solid #1e88e5; border-radius: 6px; }")
+            "QFrame#routingPanel { background: #e3f2fd; border: 2px solid #1e88e5; border-radius: 6px; }"
+        )
         layout = QVBoxLayout(self)
         layout.setContentsMargins(16, 8, 16, 8)
         layout.setSpacing(4)
@@ -83,7 +84,9 @@ class RoutingPanel(QFrame):
 
         actions = QHBoxLayout()
         self.confirm_button = QPushButton(self.tr("确认取号 (Enter)"), self)
-        self.confirm_button.setAutoDefault(True)  # Enter on the focused button confirms, also outside a dialog
+        self.confirm_button.setAutoDefault(
+            True
+        )  # Enter on the focused button confirms, also outside a dialog
         bold = QFont(self.confirm_button.font())
         bold.setBold(True)
         self.confirm_button.setFont(bold)
@@ -123,8 +126,14 @@ class RoutingPanel(QFrame):
         escape.activated.connect(self.sig_skipped)
         self.hide()
 
-    def show_proposal(self, proposal: Proposal, proposed: RoomView | None, alternatives: Sequence[RoomView],
-                      *, ahead: int | None = None) -> None:
+    def show_proposal(
+        self,
+        proposal: Proposal,
+        proposed: RoomView | None,
+        alternatives: Sequence[RoomView],
+        *,
+        ahead: int | None = None,
+    ) -> None:
         """Show a proposal; with no proposed room (none fits) only the override buttons remain."""
         self.message.hide()
         self.override_reason_edit.clear()
@@ -132,8 +141,11 @@ class RoutingPanel(QFrame):
             where = f" · {proposed.location}" if proposed.location else ""
             wait = round(proposal.expected_wait_minutes or 0)
             queue = self.tr("前面 {n} 人").format(n=ahead if ahead is not None else proposed.waiting)
-            self.room_label.setText(self.tr("建议：{room}{where} · 预计等候约 {wait} 分钟（{queue}）").format(
-                room=room_title(proposed), where=where, wait=wait, queue=queue))
+            self.room_label.setText(
+                self.tr("建议：{room}{where} · 预计等候约 {wait} 分钟（{queue}）").format(
+                    room=room_title(proposed), where=where, wait=wait, queue=queue
+                )
+            )
             self.reason_label.setText(self.tr("为何分到此室：{reason}").format(reason=proposal.reason))
             self.reason_label.setStyleSheet("")
         else:
@@ -153,8 +165,10 @@ class RoutingPanel(QFrame):
                 w.hide()
                 w.deleteLater()
         self.override_buttons = {}
-        groups = [(self.tr("受理此类纠纷："), [r for r in rooms if r.code in handling]),
-                  (self.tr("其他功能室："), [r for r in rooms if r.code not in handling])]
+        groups = [
+            (self.tr("受理此类纠纷："), [r for r in rooms if r.code in handling]),
+            (self.tr("其他功能室："), [r for r in rooms if r.code not in handling]),
+        ]
         row = 0
         for caption, group in groups:
             if not group:
@@ -163,7 +177,9 @@ class RoutingPanel(QFrame):
             label.setStyleSheet("color: #555;")
             self._override_grid.addWidget(label, row, 0)
             for i, r in enumerate(group):
-                button = QPushButton(self.tr("{room} · 等候{n}人").format(room=room_title(r), n=r.waiting), self)
+                button = QPushButton(
+                    self.tr("{room} · 等候{n}人").format(room=room_title(r), n=r.waiting), self
+                )
                 button.setAutoDefault(False)
                 if r.code not in handling:
                     button.setToolTip(self.tr("此室通常不受理此类纠纷"))

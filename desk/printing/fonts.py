@@ -50,8 +50,9 @@ def cover(text: str, font_name: str = CJK_FONT_NAME) -> str:
         for code in missing:
             face.charToGlyph[code] = face.charToGlyph.get(box, 0)
             face.charWidths[code] = face.charWidths.get(box, face.defaultWidth)
-        logger.info("font %s lacks %s; drawn as %s", font_name, " ".join(f"U+{c:04X}" for c in sorted(missing)),
-                    TOFU)
+        logger.info(
+            "font %s lacks %s; drawn as %s", font_name, " ".join(f"U+{c:04X}" for c in sorted(missing)), TOFU
+        )
     return text
 
 

@@ -40,10 +40,12 @@ class Layout:
 
 
 LAYOUTS = {
-    "80mm": Layout(page_width=80 * mm, margin_x=4 * mm, margin_y=4 * mm, scale=1.0, qr_size=36 * mm,
-                   fixed_height=None),
-    "a5": Layout(page_width=A5[0], margin_x=16 * mm, margin_y=12 * mm, scale=1.2, qr_size=44 * mm,
-                 fixed_height=A5[1]),
+    "80mm": Layout(
+        page_width=80 * mm, margin_x=4 * mm, margin_y=4 * mm, scale=1.0, qr_size=36 * mm, fixed_height=None
+    ),
+    "a5": Layout(
+        page_width=A5[0], margin_x=16 * mm, margin_y=12 * mm, scale=1.2, qr_size=44 * mm, fixed_height=A5[1]
+    ),
 }
 
 
@@ -54,10 +56,23 @@ def _text(value: str) -> str:
 
 class _Styles:
     def __init__(self, font: str, k: float) -> None:
-        def style(name: str, size: float, *, align: int = TA_LEFT, leading: float = 1.35,
-                  color: colors.Color = colors.black) -> ParagraphStyle:
-            return ParagraphStyle(name, fontName=font, fontSize=size * k, leading=size * k * leading,
-                                  alignment=align, wordWrap="CJK", textColor=color)
+        def style(
+            name: str,
+            size: float,
+            *,
+            align: int = TA_LEFT,
+            leading: float = 1.35,
+            color: colors.Color = colors.black,
+        ) -> ParagraphStyle:
+            return ParagraphStyle(
+                name,
+                fontName=font,
+                fontSize=size * k,
+                leading=size * k * leading,
+                alignment=align,
+                wordWrap="CJK",
+                textColor=color,
+            )
 
         self.center = style("center", 10.5, align=TA_CENTER)
         self.title = style("title", 16, align=TA_CENTER, leading=1.25)
@@ -76,20 +91,35 @@ def _fields(rows: list[tuple[str, str]], st: _Styles, width: float, k: float) ->
     label_w = 17 * mm * k
     data = [[Paragraph(_text(label), st.label), Paragraph(_text(value), st.value)] for label, value in rows]
     t = Table(data, colWidths=[label_w, width - label_w], hAlign="LEFT")
-    t.setStyle(TableStyle([
-        ("FONTNAME", (0, 0), (-1, -1), register_cjk_font()),  # not the default Helvetica, which is not embedded
-        ("VALIGN", (0, 0), (-1, -1), "TOP"),
-        ("LEFTPADDING", (0, 0), (-1, -1), 0),
-        ("RIGHTPADDING", (0, 0), (-1, -1), 0),
-        ("TOPPADDING", (0, 0), (-1, -1), 0.6 * k),
-        ("BOTTOMPADDING", (0, 0), (-1, -1), 0.6 * k),
-    ]))
+    t.setStyle(
+        TableStyle(
+            [
+                (
+                    "FONTNAME",
+                    (0, 0),
+                    (-1, -1),
+                    register_cjk_font(),
+                ),  # not the default Helvetica, which is not embedded
+                ("VALIGN", (0, 0), (-1, -1), "TOP"),
+                ("LEFTPADDING", (0, 0), (-1, -1), 0),
+                ("RIGHTPADDING", (0, 0), (-1, -1), 0),
+                ("TOPPADDING", (0, 0), (-1, -1), 0.6 * k),
+                ("BOTTOMPADDING", (0, 0), (-1, -1), 0.6 * k),
+            ]
+        )
+    )
     return t
 
 
 def _rule(k: float, dashed: bool = True) -> HRFlowable:
-    return HRFlowable(width="100%", thickness=0.6 * k, color=colors.black, spaceBefore=2.2 * mm * k,
-                      spaceAfter=2.2 * mm * k, dash=(2, 2) if dashed else None)
+    return HRFlowable(
+        width="100%",
+        thickness=0.6 * k,
+        color=colors.black,
+        spaceBefore=2.2 * mm * k,
+        spaceAfter=2.2 * mm * k,
+        dash=(2, 2) if dashed else None,
+    )
 
 
 def _wait_text(minutes: int) -> str:
@@ -107,14 +137,30 @@ def receipt_flowables(data: ReceiptData, layout: Layout, width: float) -> list[F
         Paragraph("受理回执", st.title),
     ]
     if data.reprint:
-        when = f" · {data.printed_at.astimezone(CHINA_TZ).strftime(TIME_FORMAT)} 重新打印" if data.printed_at else ""
+        when = (
+            f" · {data.printed_at.astimezone(CHINA_TZ).strftime(TIME_FORMAT)} 重新打印"
+            if data.printed_at
+            else ""
+        )
         bar = Table([[Paragraph(_text(f"补打{when}"), st.reprint)]], colWidths=[width])
-        bar.setStyle(TableStyle([("FONTNAME", (0, 0), (-1, -1), register_cjk_font()), ("BACKGROUND", (0, 0), (-1, -1), colors.black),
-                                 ("TOPPADDING", (0, 0), (-1, -1), 1.2 * k), ("BOTTOMPADDING", (0, 0), (-1, -1), 2.2 * k)]))
+        bar.setStyle(
+            TableStyle(
+                [
+                    ("FONTNAME", (0, 0), (-1, -1), register_cjk_font()),
+                    ("BACKGROUND", (0, 0), (-1, -1), colors.black),
+                    ("TOPPADDING", (0, 0), (-1, -1), 1.2 * k),
+                    ("BOTTOMPADDING", (0, 0), (-1, -1), 2.2 * k),
+                ]
+            )
+        )
         out += [Spacer(0, 1.5 * mm * k), bar]
     out.append(_rule(k, dashed=False))
     if data.ticket:
-        out += [Paragraph("您的排队号", st.ticket_label), Spacer(0, 1 * mm * k), Paragraph(_text(data.ticket), st.ticket)]
+        out += [
+            Paragraph("您的排队号", st.ticket_label),
+            Spacer(0, 1 * mm * k),
+            Paragraph(_text(data.ticket), st.ticket),
+        ]
         if data.room_name:
             out += [Spacer(0, 0.8 * mm * k), Paragraph(_text(f"请到 {data.room_name} 等候叫号"), st.room)]
             if data.room_location:
@@ -122,23 +168,34 @@ def receipt_flowables(data: ReceiptData, layout: Layout, width: float) -> list[F
     else:
         out.append(Paragraph("请在大厅等候区稍候，工作人员将为您安排", st.room))
     out.append(_rule(k))
-    rows = [("案件编号", data.case_no),
-            ("登记时间", data.registered_at.astimezone(CHINA_TZ).strftime(TIME_FORMAT))]
+    rows = [
+        ("案件编号", data.case_no),
+        ("登记时间", data.registered_at.astimezone(CHINA_TZ).strftime(TIME_FORMAT)),
+    ]
     if data.ticket and data.estimated_wait_minutes is not None:
         rows.append(("预计等候", _wait_text(data.estimated_wait_minutes)))
     rows.append(("申请人", data.applicant_masked_name))
     if data.applicant_masked_id:
         rows.append(("证件号码", data.applicant_masked_id))
     rows.append(("纠纷类别", data.category))
-    out += [_fields(rows, st, width, k), _rule(k),
-            QrCode(data.status_url, max_size=layout.qr_size), Spacer(0, 1 * mm * k),
-            Paragraph("扫码查询办理进度", st.caption), _rule(k)]
+    out += [
+        _fields(rows, st, width, k),
+        _rule(k),
+        QrCode(data.status_url, max_size=layout.qr_size),
+        Spacer(0, 1 * mm * k),
+        Paragraph("扫码查询办理进度", st.caption),
+        _rule(k),
+    ]
     phones = f"服务热线 {data.hotline}"
     if data.center_phone:
         phones += f"　中心电话 {data.center_phone}"
-    out += [Paragraph(_text(phones), st.caption), Spacer(0, 1.5 * mm * k),
-            Paragraph(_text(PRIVACY_NOTE), st.note), Spacer(0, 1 * mm * k),
-            Paragraph("请妥善保管本回执，凭号入室。", st.note)]
+    out += [
+        Paragraph(_text(phones), st.caption),
+        Spacer(0, 1.5 * mm * k),
+        Paragraph(_text(PRIVACY_NOTE), st.note),
+        Spacer(0, 1 * mm * k),
+        Paragraph("请妥善保管本回执，凭号入室。", st.note),
+    ]
     return out
 
 
@@ -167,10 +224,13 @@ def render_receipt(data: ReceiptData, *, fmt: str = "80mm") -> bytes:
     font = register_cjk_font()
     height = _place(Canvas(io.BytesIO(), initialFontName=font), flowables, 0, 0, width, draw=False)
     page_height = layout.fixed_height or height + 2 * layout.margin_y
-    fit = min(1.0, (page_height - 2 * layout.margin_y) / height)  # A5: an unusually long receipt is shrunk to fit
+    fit = min(
+        1.0, (page_height - 2 * layout.margin_y) / height
+    )  # A5: an unusually long receipt is shrunk to fit
     buf = io.BytesIO()
-    c = Canvas(buf, pagesize=(layout.page_width, page_height), pageCompression=1,
-               initialFontName=font)  # no stray (unembedded) Helvetica in the PDF
+    c = Canvas(
+        buf, pagesize=(layout.page_width, page_height), pageCompression=1, initialFontName=font
+    )  # no stray (unembedded) Helvetica in the PDF
     c.setTitle(f"受理回执 {data.case_no}")
     c.setAuthor(data.center_name)
     c.setCreator("一厅通")

@@ -37,8 +37,11 @@ def seed_departments(store: Store) -> int:
         for i, d in enumerate(deps):
             row = existing.get(d["code"])
             if row is None:
-                s.add(DepartmentRow(code=d["code"], name=d["name"], phone=d.get("phone", ""), position=i,
-                                    active=True))
+                s.add(
+                    DepartmentRow(
+                        code=d["code"], name=d["name"], phone=d.get("phone", ""), position=i, active=True
+                    )
+                )
             else:
                 row.name, row.phone, row.position = d["name"], d.get("phone", ""), i
     return len(deps)
@@ -54,7 +57,9 @@ def init_county(store: Store, *, code: str, name: str) -> CountyReport:
     with store.unit_of_work() as s:
         role = county.get_meta(s, county.ROLE)
         local = s.scalars(sa.select(Hall).where(Hall.is_local)).first()
-        if role != "county" and (local is not None or s.scalar(sa.select(sa.func.count()).select_from(CaseEvent))):
+        if role != "county" and (
+            local is not None or s.scalar(sa.select(sa.func.count()).select_from(CaseEvent))
+        ):
             raise DeskError("此数据库已是某综治中心的本地库，不能改作县级库")
         if local is None:
             if s.get(Hall, code) is not None:
@@ -109,16 +114,27 @@ class CountyService:
     def halls(self) -> list[HallEntry]:
         """The halls registry: every hall that has synced, with what the county holds of it."""
         with self._store.read() as s:
-            alerts = dict(s.execute(sa.select(SyncAlert.hall_code, sa.func.count()).group_by(SyncAlert.hall_code))
-                          .all())
-            return [HallEntry(h.code, h.name, int(h.acked_seq), h.registered_at, h.last_push_at,
-                              int(alerts.get(h.code, 0)))
-                    for h in s.scalars(sa.select(Hall).where(Hall.is_local.is_(False)).order_by(Hall.code))]
+            alerts = dict(
+                s.execute(sa.select(SyncAlert.hall_code, sa.func.count()).group_by(SyncAlert.hall_code)).all()
+            )
+            return [
+                HallEntry(
+                    h.code,
+                    h.name,
+                    int(h.acked_seq),
+                    h.registered_at,
+                    h.last_push_at,
+                    int(alerts.get(h.code, 0)),
+                )
+                for h in s.scalars(sa.select(Hall).where(Hall.is_local.is_(False)).order_by(Hall.code))
+            ]
 
     def alerts(self, limit: int = 50) -> list[tuple[dt.datetime, str, str, str]]:
         with self._store.read() as s:
-            return [(a.at, a.hall_code, a.kind, a.detail)
-                    for a in s.scalars(sa.select(SyncAlert).order_by(SyncAlert.at.desc()).limit(limit))]
+            return [
+                (a.at, a.hall_code, a.kind, a.detail)
+                for a in s.scalars(sa.select(SyncAlert).order_by(SyncAlert.at.desc()).limit(limit))
+            ]
 
     def divert_visit(self, data: Mapping[str, object], *, to_hall: str, reason: str = "") -> Diversion:
         """Register a visit at the county (the same checks as at a window) and divert it to a hall."""
@@ -137,9 +153,15 @@ class CountyService:
                 raise NotFound(f"案件 {case_no} 不存在")
             if case.hall_code == to_hall and case.state == "diverted":
                 raise ValidationError.single("to_hall", f"案件 {case_no} 已分流至{hall.name}")
-            append_event(s, hall_code=self._local_code(s), case_id=case.id, kind="diverted",
-                         occurred_at=self._clock.now(), actor=self.actor,
-                         payload={"to_hall": to_hall, "from_hall": case.hall_code, "reason": reason.strip()})
+            append_event(
+                s,
+                hall_code=self._local_code(s),
+                case_id=case.id,
+                kind="diverted",
+                occurred_at=self._clock.now(),
+                actor=self.actor,
+                payload={"to_hall": to_hall, "from_hall": case.hall_code, "reason": reason.strip()},
+            )
             result = Diversion(case_no, case.id, to_hall, hall.name)
         logger.info("case %s diverted to hall %s", case_no, to_hall)
         return result
@@ -150,7 +172,9 @@ class CountyService:
                 return self._hall(code, rs)
         hall = s.get(Hall, code)
         if hall is None or hall.is_local:
-            raise ValidationError.single("to_hall", f"综治中心 {code} 尚未在县级库登记（它首次同步时自动登记）")
+            raise ValidationError.single(
+                "to_hall", f"综治中心 {code} 尚未在县级库登记（它首次同步时自动登记）"
+            )
         return hall
 
     @staticmethod

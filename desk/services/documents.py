@@ -44,11 +44,23 @@ class DocumentService:
             detail, hall, categories, ticket, room = self._load(s, case_no)
             wait = None
             if ticket is not None and ticket.state == "waiting":
-                ahead = s.scalar(sa.select(sa.func.count()).select_from(TicketRow).where(
-                    TicketRow.hall_code == ticket.hall_code, TicketRow.room_code == ticket.room_code,
-                    TicketRow.state == "waiting", TicketRow.queue_key < ticket.queue_key)) or 0
+                ahead = (
+                    s.scalar(
+                        sa.select(sa.func.count())
+                        .select_from(TicketRow)
+                        .where(
+                            TicketRow.hall_code == ticket.hall_code,
+                            TicketRow.room_code == ticket.room_code,
+                            TicketRow.state == "waiting",
+                            TicketRow.queue_key < ticket.queue_key,
+                        )
+                    )
+                    or 0
+                )
                 wait = self._wait_minutes(int(ahead), ticket.room_code)
-        applicant = next((p for p in detail.parties if p.role == PartyRole.APPLICANT.value), detail.parties[0])
+        applicant = next(
+            (p for p in detail.parties if p.role == PartyRole.APPLICANT.value), detail.parties[0]
+        )
         number = "".join(ch for ch in room.code if ch.isdigit()) if room else ""
         return ReceiptData(
             center_name=hall.name if hall else "",
@@ -56,7 +68,9 @@ class DocumentService:
             case_no=detail.case_no,
             category=categories.get(detail.category_code, detail.category_code),
             registered_at=detail.registered_at,
-            applicant_masked_name=mask_name(applicant.name) if not applicant.is_organisation else applicant.name,
+            applicant_masked_name=mask_name(applicant.name)
+            if not applicant.is_organisation
+            else applicant.name,
             applicant_masked_id=mask_id_number(applicant.id_number) if applicant.id_number else "",
             ticket=ticket.label if ticket is not None else None,
             room_name=(f"{int(number)}号{room.name}" if number else room.name) if room else None,
@@ -67,19 +81,26 @@ class DocumentService:
             printed_at=self._clock.now(),
         )
 
-    def _load(self, s: Session, case_no: str) -> tuple[
-            repo.CaseDetail, repo.HallInfo | None, dict[str, str], TicketRow | None, RoomRow | None]:
+    def _load(
+        self, s: Session, case_no: str
+    ) -> tuple[repo.CaseDetail, repo.HallInfo | None, dict[str, str], TicketRow | None, RoomRow | None]:
         """The case, its hall, the category names, and its latest ticket with that ticket's room."""
         detail = repo.case_detail(s, case_no=case_no)
         if detail is None:
             raise NotFound(f"案件 {case_no} 不存在")
         categories = {c.code: c.name for c in repo.load_categories(s)}
-        ticket = s.scalars(sa.select(TicketRow).where(TicketRow.case_id == detail.id)
-                           .order_by(TicketRow.updated_at.desc(), TicketRow.number.desc())).first()
+        ticket = s.scalars(
+            sa.select(TicketRow)
+            .where(TicketRow.case_id == detail.id)
+            .order_by(TicketRow.updated_at.desc(), TicketRow.number.desc())
+        ).first()
         room = None
         if ticket is not None:
-            room = s.scalars(sa.select(RoomRow).where(RoomRow.hall_code == ticket.hall_code,
-                                                      RoomRow.code == ticket.room_code)).first()
+            room = s.scalars(
+                sa.select(RoomRow).where(
+                    RoomRow.hall_code == ticket.hall_code, RoomRow.code == ticket.room_code
+                )
+            ).first()
         return detail, repo.local_hall(s), categories, ticket, room
 
     def _wait_minutes(self, ahead: int, room_code: str) -> int | None:
@@ -104,22 +125,44 @@ class DocumentService:
             registered_at=detail.registered_at,
             registered_by=registered.actor if registered else "",
             narrative=detail.narrative,
-            risk_flags=tuple(RISK_LABELS[RiskFlag(f)] for f in detail.risk_flags if f in RiskFlag._value2member_map_),
+            risk_flags=tuple(
+                RISK_LABELS[RiskFlag(f)] for f in detail.risk_flags if f in RiskFlag._value2member_map_
+            ),
             parties=tuple(
-                PartyParticulars(role=PartyRole(p.role).label, name=p.name, sex=p.sex, birth_date=p.birth_date,
-                                 id_number=p.id_number, phone=p.phone, address=p.address,
-                                 is_organisation=p.is_organisation)
+                PartyParticulars(
+                    role=PartyRole(p.role).label,
+                    name=p.name,
+                    sex=p.sex,
+                    birth_date=p.birth_date,
+                    id_number=p.id_number,
+                    phone=p.phone,
+                    address=p.address,
+                    is_organisation=p.is_organisation,
+                )
                 for p in detail.parties
             ),
             room_name=room.name if room else None,
             ticket=ticket.label if ticket else None,
         )
 
-    def agreement_data(self, case_no: str, *, terms: tuple[str, ...] = (), performance: str = "",
-                       performance_deadline: dt.date | None = None, mediators: tuple[str, ...] = ()) -> AgreementData:
+    def agreement_data(
+        self,
+        case_no: str,
+        *,
+        terms: tuple[str, ...] = (),
+        performance: str = "",
+        performance_deadline: dt.date | None = None,
+        mediators: tuple[str, ...] = (),
+    ) -> AgreementData:
         sheet = self.sheet_data(case_no)
-        return AgreementData(sheet=sheet, facts=sheet.narrative, terms=terms, performance=performance,
-                             performance_deadline=performance_deadline, mediators=mediators)
+        return AgreementData(
+            sheet=sheet,
+            facts=sheet.narrative,
+            terms=terms,
+            performance=performance,
+            performance_deadline=performance_deadline,
+            mediators=mediators,
+        )
 
     def record_printed(self, case_no: str, *, document: str, reprint: bool) -> None:
         """Printing is a case event; a reprint (补打) is marked as one."""
@@ -128,8 +171,15 @@ class DocumentService:
             detail = repo.case_detail(s, case_no=case_no)
             if detail is None:
                 raise NotFound(f"案件 {case_no} 不存在")
-            append_event(s, hall_code=detail.hall_code, case_id=detail.id, kind="document_printed",
-                         occurred_at=now, actor=self.actor, payload={"document": document, "reprint": reprint})
+            append_event(
+                s,
+                hall_code=detail.hall_code,
+                case_id=detail.id,
+                kind="document_printed",
+                occurred_at=now,
+                actor=self.actor,
+                payload={"document": document, "reprint": reprint},
+            )
         logger.info("printed %s for %s (reprint=%s)", document, case_no, reprint)
 
     def was_printed(self, case_no: str, document: str) -> bool:
@@ -138,4 +188,6 @@ class DocumentService:
             detail = repo.case_detail(s, case_no=case_no)
         if detail is None:
             raise NotFound(f"案件 {case_no} 不存在")
-        return any(e.kind == "document_printed" and e.payload.get("document") == document for e in detail.events)
+        return any(
+            e.kind == "document_printed" and e.payload.get("document") == document for e in detail.events
+        )

@@ -152,8 +152,15 @@ class MediatorView:
 class HallService:
     """Use cases of the hall's rooms and queue. `actor` is who is signed in; `terminal` names the PC."""
 
-    def __init__(self, store: Store, clock: Clock, *, actor: str = "前台", terminal: str = "",
-                 no_show_after_recalls: int = q.NO_SHOW_AFTER_RECALLS) -> None:
+    def __init__(
+        self,
+        store: Store,
+        clock: Clock,
+        *,
+        actor: str = "前台",
+        terminal: str = "",
+        no_show_after_recalls: int = q.NO_SHOW_AFTER_RECALLS,
+    ) -> None:
         self._store = store
         self._clock = clock
         self.actor = actor
@@ -187,7 +194,9 @@ class HallService:
                 .group_by(TicketRow.room_code)
             ).all()
         )
-        rows = s.scalars(sa.select(RoomRow).where(RoomRow.hall_code == self.hall_code).order_by(RoomRow.position))
+        rows = s.scalars(
+            sa.select(RoomRow).where(RoomRow.hall_code == self.hall_code).order_by(RoomRow.position)
+        )
         return [_room_view(r, int(waiting.get(r.code, 0))) for r in rows]
 
     def room(self, code: str) -> RoomView:
@@ -255,7 +264,13 @@ class HallService:
                 problems.append(FieldProblem("staff", "驻室人员中有不在调解员名册里的人"))
             if problems:
                 raise ValidationError(problems)
-            row.name, row.kind, row.prefix, row.capacity, row.location = name, kind.strip(), prefix, capacity, location
+            row.name, row.kind, row.prefix, row.capacity, row.location = (
+                name,
+                kind.strip(),
+                prefix,
+                capacity,
+                location,
+            )
             row.categories = list(dict.fromkeys(categories))
             if primary_categories is not None:
                 row.primary_categories = [c for c in dict.fromkeys(primary_categories) if c in row.categories]
@@ -266,7 +281,9 @@ class HallService:
             return _room_view(row, 0)
 
     def _room_row(self, s: Session, code: str) -> RoomRow:
-        row = s.scalars(sa.select(RoomRow).where(RoomRow.hall_code == self.hall_code, RoomRow.code == code)).first()
+        row = s.scalars(
+            sa.select(RoomRow).where(RoomRow.hall_code == self.hall_code, RoomRow.code == code)
+        ).first()
         if row is None:
             raise NotFound(f"功能室 {code} 不存在")
         return row
@@ -274,7 +291,8 @@ class HallService:
     def mediators(self) -> list[MediatorView]:
         with self._store.read() as s:
             rows = s.scalars(
-                sa.select(MediatorRow).where(MediatorRow.hall_code == self.hall_code, MediatorRow.active)
+                sa.select(MediatorRow)
+                .where(MediatorRow.hall_code == self.hall_code, MediatorRow.active)
                 .order_by(MediatorRow.name)
             )
             return [MediatorView(m.id, m.name, m.grade, tuple(m.specialties), m.phone) for m in rows]
@@ -315,8 +333,15 @@ class HallService:
             if problems:
                 raise ValidationError(problems)
             if mediator_id is None:
-                row = MediatorRow(id=new_id(), hall_code=self.hall_code, name=clean_name, grade=grade,
-                                  specialties=list(dict.fromkeys(specialties)), phone=clean_phone, active=True)
+                row = MediatorRow(
+                    id=new_id(),
+                    hall_code=self.hall_code,
+                    name=clean_name,
+                    grade=grade,
+                    specialties=list(dict.fromkeys(specialties)),
+                    phone=clean_phone,
+                    active=True,
+                )
                 s.add(row)
             else:
                 found = s.get(MediatorRow, mediator_id)
@@ -368,24 +393,40 @@ class HallService:
         serving = dict(
             s.execute(
                 sa.select(TicketRow.room_code, sa.func.count())
-                .where(TicketRow.hall_code == self.hall_code,
-                       TicketRow.state.in_([TicketState.CALLED.value, TicketState.SERVING.value]))
+                .where(
+                    TicketRow.hall_code == self.hall_code,
+                    TicketRow.state.in_([TicketState.CALLED.value, TicketState.SERVING.value]),
+                )
                 .group_by(TicketRow.room_code)
             ).all()
         )
         return [
-            RoomLoad(code=r.code, name=r.name, kind=r.kind, categories=frozenset(r.categories), capacity=r.capacity,
-                     is_open=r.is_open, waiting=r.waiting, mean_handling_minutes=handling_minutes(
-                         r.kind, recent.get(r.code, [])), position=r.number, serving=int(serving.get(r.code, 0)),
-                     servers=r.servers, primary_for=frozenset(r.primary_categories))
+            RoomLoad(
+                code=r.code,
+                name=r.name,
+                kind=r.kind,
+                categories=frozenset(r.categories),
+                capacity=r.capacity,
+                is_open=r.is_open,
+                waiting=r.waiting,
+                mean_handling_minutes=handling_minutes(r.kind, recent.get(r.code, [])),
+                position=r.number,
+                serving=int(serving.get(r.code, 0)),
+                servers=r.servers,
+                primary_for=frozenset(r.primary_categories),
+            )
             for r in self._rooms(s)
         ]
 
     def propose(self, case_no: str) -> Proposal:
         with self._store.read() as s:
             case = self._case_row(s, case_no)
-            return propose_room(category_code=case.category_code, headcount=case.headcount,
-                                risk_flags=case.risk_flags, rooms=self._loads(s))
+            return propose_room(
+                category_code=case.category_code,
+                headcount=case.headcount,
+                risk_flags=case.risk_flags,
+                rooms=self._loads(s),
+            )
 
     def issue_ticket(
         self,
@@ -399,14 +440,22 @@ class HallService:
         now = self._clock.now()
         with self._store.unit_of_work() as s:
             case = self._case_row(s, case_no)
-            if s.scalar(sa.select(TicketRow.label).where(
+            if s.scalar(
+                sa.select(TicketRow.label).where(
                     TicketRow.case_id == case.id,
-                    TicketRow.state.in_([TicketState.WAITING.value, TicketState.CALLED.value,
-                                         TicketState.PARKED.value]))):
+                    TicketRow.state.in_(
+                        [TicketState.WAITING.value, TicketState.CALLED.value, TicketState.PARKED.value]
+                    ),
+                )
+            ):
                 raise Conflict(f"案件 {case_no} 已有排队号，请勿重复取号")
             loads = self._loads(s)
-            proposal = propose_room(category_code=case.category_code, headcount=case.headcount,
-                                    risk_flags=case.risk_flags, rooms=loads)
+            proposal = propose_room(
+                category_code=case.category_code,
+                headcount=case.headcount,
+                risk_flags=case.risk_flags,
+                rooms=loads,
+            )
             chosen = room_code or proposal.room_code
             if chosen is None:
                 raise ValidationError.single("room", proposal.reason)
@@ -416,19 +465,42 @@ class HallService:
             if not room.is_open:
                 raise ValidationError.single("room", f"{room.name}现未开放，请选择其他功能室")
             overridden = chosen != proposal.room_code
-            append_event(s, hall_code=self.hall_code, case_id=case.id, kind="routed", occurred_at=now,
-                         actor=self.actor, payload={"room": chosen, "proposed": proposal.room_code,
-                                                    "reason": proposal.reason, "overridden": overridden,
-                                                    "override_reason": override_reason.strip()})
-            applicant = s.scalars(sa.select(PartyRow).where(PartyRow.case_id == case.id,
-                                                           PartyRow.role == "applicant").order_by(PartyRow.position)
-                                  ).first()
-            reasons = q.priority_reasons(birth_date=applicant.birth_date if applicant else None,
-                                         today=local_date(now), declared=declared_priority,
-                                         risk_flags=case.risk_flags)
+            append_event(
+                s,
+                hall_code=self.hall_code,
+                case_id=case.id,
+                kind="routed",
+                occurred_at=now,
+                actor=self.actor,
+                payload={
+                    "room": chosen,
+                    "proposed": proposal.room_code,
+                    "reason": proposal.reason,
+                    "overridden": overridden,
+                    "override_reason": override_reason.strip(),
+                },
+            )
+            applicant = s.scalars(
+                sa.select(PartyRow)
+                .where(PartyRow.case_id == case.id, PartyRow.role == "applicant")
+                .order_by(PartyRow.position)
+            ).first()
+            reasons = q.priority_reasons(
+                birth_date=applicant.birth_date if applicant else None,
+                today=local_date(now),
+                declared=declared_priority,
+                risk_flags=case.risk_flags,
+            )
             payload = self._new_ticket_payload(s, room, arrival=now, reasons=[r.value for r in reasons])
-            append_event(s, hall_code=self.hall_code, case_id=case.id, kind="ticket_issued", occurred_at=now,
-                         actor=self.actor, payload=payload)
+            append_event(
+                s,
+                hall_code=self.hall_code,
+                case_id=case.id,
+                kind="ticket_issued",
+                occurred_at=now,
+                actor=self.actor,
+                payload=payload,
+            )
             s.flush()
             ticket = self._ticket_view(s, str(payload["ticket_id"]))
             ahead = self._ahead(s, ticket)
@@ -437,7 +509,13 @@ class HallService:
         return IssuedTicket(ticket, room, ahead, round(expected_wait(ahead, load)), proposal, overridden)
 
     def _new_ticket_payload(
-        self, s: Session, room: RoomView, *, arrival: dt.datetime, reasons: list[str], key: dt.datetime | None = None
+        self,
+        s: Session,
+        room: RoomView,
+        *,
+        arrival: dt.datetime,
+        reasons: list[str],
+        key: dt.datetime | None = None,
     ) -> dict[str, object]:
         day = local_date(self._clock.now())
         number = bump_counter(s, self.hall_code, f"ticket:{day.isoformat()}:{room.prefix}")
@@ -453,25 +531,48 @@ class HallService:
         }
 
     def _ahead(self, s: Session, t: TicketView) -> int:
-        return int(s.scalar(
-            sa.select(sa.func.count()).select_from(TicketRow).where(
-                TicketRow.hall_code == self.hall_code, TicketRow.room_code == t.room_code,
-                TicketRow.state == TicketState.WAITING.value, TicketRow.id != t.id,
-                sa.or_(TicketRow.queue_key < t.queue_key,
-                       sa.and_(TicketRow.queue_key == t.queue_key, TicketRow.number < _number(s, t.id))))
-        ) or 0)
+        return int(
+            s.scalar(
+                sa.select(sa.func.count())
+                .select_from(TicketRow)
+                .where(
+                    TicketRow.hall_code == self.hall_code,
+                    TicketRow.room_code == t.room_code,
+                    TicketRow.state == TicketState.WAITING.value,
+                    TicketRow.id != t.id,
+                    sa.or_(
+                        TicketRow.queue_key < t.queue_key,
+                        sa.and_(TicketRow.queue_key == t.queue_key, TicketRow.number < _number(s, t.id)),
+                    ),
+                )
+            )
+            or 0
+        )
 
     # --- the queue ------------------------------------------------------------------------------------
 
-    def queue(self, room_code: str, *, include: Sequence[TicketState] = (
-            TicketState.WAITING, TicketState.CALLED, TicketState.PARKED, TicketState.SERVING,
-            TicketState.NO_SHOW)) -> list[TicketView]:
+    def queue(
+        self,
+        room_code: str,
+        *,
+        include: Sequence[TicketState] = (
+            TicketState.WAITING,
+            TicketState.CALLED,
+            TicketState.PARKED,
+            TicketState.SERVING,
+            TicketState.NO_SHOW,
+        ),
+    ) -> list[TicketView]:
         """The room's tickets of today in serving order: waiting ones by queue key, the others after."""
         with self._store.read() as s:
             rows = s.execute(
-                sa.select(TicketRow, CaseRow.case_no).join(CaseRow, CaseRow.id == TicketRow.case_id)
-                .where(TicketRow.hall_code == self.hall_code, TicketRow.room_code == room_code,
-                       TicketRow.state.in_([x.value for x in include]))
+                sa.select(TicketRow, CaseRow.case_no)
+                .join(CaseRow, CaseRow.id == TicketRow.case_id)
+                .where(
+                    TicketRow.hall_code == self.hall_code,
+                    TicketRow.room_code == room_code,
+                    TicketRow.state.in_([x.value for x in include]),
+                )
                 .order_by(TicketRow.queue_key, TicketRow.number)
             ).all()
         return [_ticket_view(t, no) for t, no in rows]
@@ -499,8 +600,11 @@ class HallService:
     def _next_waiting(self, s: Session, room_code: str) -> str | None:
         pick = (
             sa.select(TicketRow.id)
-            .where(TicketRow.hall_code == self.hall_code, TicketRow.room_code == room_code,
-                   TicketRow.state == TicketState.WAITING.value)
+            .where(
+                TicketRow.hall_code == self.hall_code,
+                TicketRow.room_code == room_code,
+                TicketRow.state == TicketState.WAITING.value,
+            )
             .order_by(TicketRow.queue_key, TicketRow.number)
             .limit(1)
         )
@@ -516,9 +620,13 @@ class HallService:
         pick = (
             sa.select(TicketRow, CaseRow.category_code, CaseRow.headcount, CaseRow.risk_flags)
             .join(CaseRow, CaseRow.id == TicketRow.case_id)
-            .where(TicketRow.hall_code == self.hall_code, TicketRow.room_code != room_code,
-                   TicketRow.state == TicketState.WAITING.value,
-                   CaseRow.category_code.in_(room.categories), CaseRow.headcount <= room.capacity)
+            .where(
+                TicketRow.hall_code == self.hall_code,
+                TicketRow.room_code != room_code,
+                TicketRow.state == TicketState.WAITING.value,
+                CaseRow.category_code.in_(room.categories),
+                CaseRow.headcount <= room.capacity,
+            )
             .order_by(TicketRow.queue_key, TicketRow.number)
             .limit(20)
         )
@@ -529,11 +637,21 @@ class HallService:
                 continue
             if not self._take(s, t.id, {TicketState.WAITING}, TicketState.TRANSFERRED, now):
                 continue
-            payload = self._new_ticket_payload(s, room, arrival=t.arrival_at, reasons=list(t.priority_reasons),
-                                               key=t.queue_key)
-            payload.update(from_ticket_id=t.id, from_room=t.room_code, reason="空闲功能室接手等候最久的来访人")
-            append_event(s, hall_code=self.hall_code, case_id=t.case_id, kind="transferred", occurred_at=now,
-                         actor=self.actor, payload=payload)
+            payload = self._new_ticket_payload(
+                s, room, arrival=t.arrival_at, reasons=list(t.priority_reasons), key=t.queue_key
+            )
+            payload.update(
+                from_ticket_id=t.id, from_room=t.room_code, reason="空闲功能室接手等候最久的来访人"
+            )
+            append_event(
+                s,
+                hall_code=self.hall_code,
+                case_id=t.case_id,
+                kind="transferred",
+                occurred_at=now,
+                actor=self.actor,
+                payload=payload,
+            )
             s.flush()
             return str(payload["ticket_id"])
         return None
@@ -542,8 +660,13 @@ class HallService:
         """Call a chosen waiting ticket out of order; the reason is recorded."""
         if not reason.strip():
             raise ValidationError.single("reason", "不按顺序叫号须说明理由")
-        return self._step(ticket_id, "call", TicketState.CALLED, "called",
-                          {"terminal": self.terminal, "out_of_order_reason": reason.strip()})
+        return self._step(
+            ticket_id,
+            "call",
+            TicketState.CALLED,
+            "called",
+            {"terminal": self.terminal, "out_of_order_reason": reason.strip()},
+        )
 
     def recall(self, ticket_id: str) -> TicketView:
         """重呼: announce a called ticket again."""
@@ -569,7 +692,8 @@ class HallService:
             t = self._ticket_row(s, ticket_id)
             if t.state == TicketState.CALLED.value and t.recalls < recalls_needed:
                 raise ValidationError.single(
-                    "ticket", f"{t.label} 已重呼{t.recalls}次，须重呼{recalls_needed}次仍未到才能记为过号")
+                    "ticket", f"{t.label} 已重呼{t.recalls}次，须重呼{recalls_needed}次仍未到才能记为过号"
+                )
         return self._step(ticket_id, "no_show", TicketState.NO_SHOW, "no_show", {})
 
     def requeue(self, ticket_id: str) -> TicketView:
@@ -578,8 +702,13 @@ class HallService:
         with self._store.unit_of_work() as s:
             t = self._ticket_row(s, ticket_id)
             self._require(t, "requeue")
-            self._event(s, ticket_id, "requeued", now, {"queue_key": q.queue_key(
-                now, priority=bool(t.priority_reasons)).isoformat()})
+            self._event(
+                s,
+                ticket_id,
+                "requeued",
+                now,
+                {"queue_key": q.queue_key(now, priority=bool(t.priority_reasons)).isoformat()},
+            )
             return self._ticket_view(s, ticket_id)
 
     def abandon(self, ticket_id: str) -> TicketView:
@@ -599,15 +728,19 @@ class HallService:
         text = scanned.strip()
         token = text.rstrip("/").rsplit("/", 1)[-1]
         with self._store.read() as s:
-            case = s.scalars(sa.select(CaseRow).where(sa.or_(CaseRow.status_token == token,
-                                                               CaseRow.case_no == text))).first()
+            case = s.scalars(
+                sa.select(CaseRow).where(sa.or_(CaseRow.status_token == token, CaseRow.case_no == text))
+            ).first()
             query = sa.select(TicketRow.id).where(
                 TicketRow.hall_code == self.hall_code,
-                TicketRow.state.in_([TicketState.WAITING.value, TicketState.CALLED.value]))
+                TicketRow.state.in_([TicketState.WAITING.value, TicketState.CALLED.value]),
+            )
             if case is not None:
                 query = query.where(TicketRow.case_id == case.id)
             else:
-                query = query.where(TicketRow.label == text.upper(), TicketRow.day == local_date(self._clock.now()))
+                query = query.where(
+                    TicketRow.label == text.upper(), TicketRow.day == local_date(self._clock.now())
+                )
             ticket_id = s.scalar(query.order_by(TicketRow.updated_at.desc()).limit(1))
         if ticket_id is None:
             raise NotFound("未找到可接待的排队号：请核对回执，或该号已被接待")
@@ -628,11 +761,19 @@ class HallService:
                 raise NotFound(f"功能室 {to_room} 不存在")
             if not self._take(s, ticket_id, set(q.TRANSITIONS["transfer"]), TicketState.TRANSFERRED, now):
                 raise Conflict(f"{t.label} 刚被其他终端处理，请刷新")
-            payload = self._new_ticket_payload(s, room, arrival=t.arrival_at, reasons=list(t.priority_reasons),
-                                               key=t.queue_key)
+            payload = self._new_ticket_payload(
+                s, room, arrival=t.arrival_at, reasons=list(t.priority_reasons), key=t.queue_key
+            )
             payload.update(from_ticket_id=ticket_id, from_room=t.room_code, reason=reason.strip())
-            append_event(s, hall_code=self.hall_code, case_id=t.case_id, kind="transferred", occurred_at=now,
-                         actor=self.actor, payload=payload)
+            append_event(
+                s,
+                hall_code=self.hall_code,
+                case_id=t.case_id,
+                kind="transferred",
+                occurred_at=now,
+                actor=self.actor,
+                payload=payload,
+            )
             s.flush()
             return self._ticket_view(s, str(payload["ticket_id"]))
 
@@ -644,16 +785,30 @@ class HallService:
         with self._store.read() as s:
             rooms = {r.code: r for r in self._rooms(s)}
             rows = s.scalars(
-                sa.select(TicketRow).where(TicketRow.hall_code == self.hall_code, TicketRow.day == today,
-                                           TicketRow.called_at.is_not(None))
-                .order_by(TicketRow.called_at.desc()).limit(limit)
+                sa.select(TicketRow)
+                .where(
+                    TicketRow.hall_code == self.hall_code,
+                    TicketRow.day == today,
+                    TicketRow.called_at.is_not(None),
+                )
+                .order_by(TicketRow.called_at.desc())
+                .limit(limit)
             )
             out = []
             for t in rows:
                 r = rooms.get(t.room_code)
                 assert t.called_at is not None
-                out.append(CallView(t.label, t.room_code, r.name if r else t.room_code, r.number if r else 0,
-                                    r.location if r else "", t.called_at, t.recalls))
+                out.append(
+                    CallView(
+                        t.label,
+                        t.room_code,
+                        r.name if r else t.room_code,
+                        r.number if r else 0,
+                        r.location if r else "",
+                        t.called_at,
+                        t.recalls,
+                    )
+                )
             return out
 
     def change_mark(self) -> int:
@@ -661,8 +816,14 @@ class HallService:
         to refresh. (Room edits have their own counter: `halls.last_seq` numbers events only, gap-free.)"""
         with self._store.read() as s:
             events = s.scalar(sa.select(Hall.last_seq).where(Hall.code == self.hall_code)) or 0
-            edits = s.scalar(sa.select(Counter.value).where(Counter.hall_code == self.hall_code,
-                                                            Counter.name == ROOM_EDITS)) or 0
+            edits = (
+                s.scalar(
+                    sa.select(Counter.value).where(
+                        Counter.hall_code == self.hall_code, Counter.name == ROOM_EDITS
+                    )
+                )
+                or 0
+            )
             return int(events) + int(edits)
 
     def diverted_cases(self) -> list[DivertedCase]:
@@ -670,47 +831,73 @@ class HallService:
         reason is the one given with the latest diversion."""
         with self._store.read() as s:
             cases = s.execute(
-                sa.select(CaseRow, CategoryRow.name).outerjoin(CategoryRow, CategoryRow.code == CaseRow.category_code)
+                sa.select(CaseRow, CategoryRow.name)
+                .outerjoin(CategoryRow, CategoryRow.code == CaseRow.category_code)
                 .where(CaseRow.state == "diverted", CaseRow.hall_code == self.hall_code)
             ).all()
             ids = [c.id for c, _ in cases]
             applicants: dict[str, PartyRow] = {}
             diversions: dict[str, CaseEvent] = {}
-            for chunk in (ids[i:i + 500] for i in range(0, len(ids), 500)):
-                for p in s.scalars(sa.select(PartyRow).where(PartyRow.case_id.in_(chunk), PartyRow.role == "applicant")
-                                   .order_by(PartyRow.position)):
+            for chunk in (ids[i : i + 500] for i in range(0, len(ids), 500)):
+                for p in s.scalars(
+                    sa.select(PartyRow)
+                    .where(PartyRow.case_id.in_(chunk), PartyRow.role == "applicant")
+                    .order_by(PartyRow.position)
+                ):
                     applicants.setdefault(p.case_id, p)
-                for e in s.scalars(sa.select(CaseEvent).where(CaseEvent.case_id.in_(chunk),
-                                                              CaseEvent.kind == "diverted")
-                                   .order_by(CaseEvent.occurred_at, CaseEvent.seq)):
+                for e in s.scalars(
+                    sa.select(CaseEvent)
+                    .where(CaseEvent.case_id.in_(chunk), CaseEvent.kind == "diverted")
+                    .order_by(CaseEvent.occurred_at, CaseEvent.seq)
+                ):
                     diversions[e.case_id] = e  # the latest wins
             out = []
             for c, category in cases:
                 a, d = applicants.get(c.id), diversions.get(c.id)
                 payload = d.payload if d is not None else {}
-                out.append(DivertedCase(
-                    case_no=c.case_no, category_code=c.category_code, category_name=category or c.category_code,
-                    applicant_name=a.name if a else "",
-                    applicant_id_masked=mask_id_number(a.id_number) if a and a.id_number else "",
-                    headcount=c.headcount, registered_at=c.registered_at,
-                    diverted_at=d.occurred_at if d is not None else None, diverted_by=d.actor if d is not None else "",
-                    from_hall=str(payload.get("from_hall") or ""), reason=str(payload.get("reason") or "")))
+                out.append(
+                    DivertedCase(
+                        case_no=c.case_no,
+                        category_code=c.category_code,
+                        category_name=category or c.category_code,
+                        applicant_name=a.name if a else "",
+                        applicant_id_masked=mask_id_number(a.id_number) if a and a.id_number else "",
+                        headcount=c.headcount,
+                        registered_at=c.registered_at,
+                        diverted_at=d.occurred_at if d is not None else None,
+                        diverted_by=d.actor if d is not None else "",
+                        from_hall=str(payload.get("from_hall") or ""),
+                        reason=str(payload.get("reason") or ""),
+                    )
+                )
         return sorted(out, key=lambda x: (x.diverted_at or x.registered_at, x.case_no))
 
     def diverted_count(self) -> int:
         """How many diverted cases wait to be routed here: one indexed count, cheap enough to poll."""
         with self._store.read() as s:
-            return int(s.scalar(sa.select(sa.func.count()).select_from(CaseRow).where(
-                CaseRow.state == "diverted", CaseRow.hall_code == self.hall_code)) or 0)
+            return int(
+                s.scalar(
+                    sa.select(sa.func.count())
+                    .select_from(CaseRow)
+                    .where(CaseRow.state == "diverted", CaseRow.hall_code == self.hall_code)
+                )
+                or 0
+            )
 
     def active_ticket(self, case_no: str) -> TicketView | None:
         """The case's ticket that is still in a queue (waiting, called or parked), if any."""
         with self._store.read() as s:
             row = s.execute(
-                sa.select(TicketRow, CaseRow.case_no).join(CaseRow, CaseRow.id == TicketRow.case_id)
-                .where(CaseRow.case_no == case_no, TicketRow.state.in_(
-                    [TicketState.WAITING.value, TicketState.CALLED.value, TicketState.PARKED.value]))
-                .order_by(TicketRow.updated_at.desc()).limit(1)
+                sa.select(TicketRow, CaseRow.case_no)
+                .join(CaseRow, CaseRow.id == TicketRow.case_id)
+                .where(
+                    CaseRow.case_no == case_no,
+                    TicketRow.state.in_(
+                        [TicketState.WAITING.value, TicketState.CALLED.value, TicketState.PARKED.value]
+                    ),
+                )
+                .order_by(TicketRow.updated_at.desc())
+                .limit(1)
             ).first()
             return None if row is None else _ticket_view(row[0], row[1])
 
@@ -736,11 +923,14 @@ class HallService:
     def _require(self, t: TicketRow, step: str) -> None:
         allowed = q.TRANSITIONS[step]
         if TicketState(t.state) not in allowed:
-            raise Conflict(f"{t.label} 当前为“{TicketState(t.state).label}”，不能{_STEP_LABELS[step]}"
-                           + (f"（{t.terminal} 终端）" if t.terminal and t.state in ("called", "serving") else ""))
+            raise Conflict(
+                f"{t.label} 当前为“{TicketState(t.state).label}”，不能{_STEP_LABELS[step]}"
+                + (f"（{t.terminal} 终端）" if t.terminal and t.state in ("called", "serving") else "")
+            )
 
-    def _take(self, s: Session, ticket_id: str, allowed: set[TicketState], to: TicketState,
-              now: dt.datetime) -> bool:
+    def _take(
+        self, s: Session, ticket_id: str, allowed: set[TicketState], to: TicketState, now: dt.datetime
+    ) -> bool:
         """The conditional UPDATE: move the ticket only if it is still in an allowed state."""
         res = s.execute(
             sa.update(TicketRow)
@@ -750,7 +940,9 @@ class HallService:
         )
         return bool(getattr(res, "rowcount", 0) == 1)
 
-    def _step(self, ticket_id: str, step: str, to: TicketState, kind: str, payload: dict[str, object]) -> TicketView:
+    def _step(
+        self, ticket_id: str, step: str, to: TicketState, kind: str, payload: dict[str, object]
+    ) -> TicketView:
         now = self._clock.now()
         with self._store.unit_of_work() as s:
             t = self._ticket_row(s, ticket_id)
@@ -762,15 +954,34 @@ class HallService:
             s.flush()
             return self._ticket_view(s, ticket_id)
 
-    def _event(self, s: Session, ticket_id: str, kind: str, now: dt.datetime, payload: dict[str, object]) -> None:
+    def _event(
+        self, s: Session, ticket_id: str, kind: str, now: dt.datetime, payload: dict[str, object]
+    ) -> None:
         case_id = s.scalar(sa.select(TicketRow.case_id).where(TicketRow.id == ticket_id))
         assert case_id is not None
-        append_event(s, hall_code=self.hall_code, case_id=case_id, kind=kind, occurred_at=now, actor=self.actor,
-                     payload={**payload, "ticket_id": ticket_id})
+        append_event(
+            s,
+            hall_code=self.hall_code,
+            case_id=case_id,
+            kind=kind,
+            occurred_at=now,
+            actor=self.actor,
+            payload={**payload, "ticket_id": ticket_id},
+        )
 
 
-_STEP_LABELS = {"call": "叫号", "recall": "重呼", "park": "暂离", "unpark": "回到队列", "no_show": "记为过号",
-                "requeue": "重新排队", "claim": "接待", "transfer": "转室", "abandon": "记为离开", "finish": "结束接待"}
+_STEP_LABELS = {
+    "call": "叫号",
+    "recall": "重呼",
+    "park": "暂离",
+    "unpark": "回到队列",
+    "no_show": "记为过号",
+    "requeue": "重新排队",
+    "claim": "接待",
+    "transfer": "转室",
+    "abandon": "记为离开",
+    "finish": "结束接待",
+}
 
 
 def _number(s: Session, ticket_id: str) -> int:
@@ -779,14 +990,39 @@ def _number(s: Session, ticket_id: str) -> int:
 
 def _room_view(r: RoomRow, waiting: int) -> RoomView:
     digits = "".join(ch for ch in r.code if ch.isdigit())
-    return RoomView(r.code, r.name, r.kind, r.prefix, r.capacity, r.location, tuple(r.categories), r.is_open,
-                    int(digits) if digits else r.position + 1, waiting, tuple(r.staff), tuple(r.departments),
-                    tuple(r.primary_categories))
+    return RoomView(
+        r.code,
+        r.name,
+        r.kind,
+        r.prefix,
+        r.capacity,
+        r.location,
+        tuple(r.categories),
+        r.is_open,
+        int(digits) if digits else r.position + 1,
+        waiting,
+        tuple(r.staff),
+        tuple(r.departments),
+        tuple(r.primary_categories),
+    )
 
 
 def _ticket_view(t: TicketRow, case_no: str) -> TicketView:
-    return TicketView(t.id, t.case_id, case_no, t.label, t.room_code, t.state, tuple(t.priority_reasons),
-                      t.arrival_at, t.queue_key, t.recalls, t.called_at, t.called_by, t.terminal)
+    return TicketView(
+        t.id,
+        t.case_id,
+        case_no,
+        t.label,
+        t.room_code,
+        t.state,
+        tuple(t.priority_reasons),
+        t.arrival_at,
+        t.queue_key,
+        t.recalls,
+        t.called_at,
+        t.called_by,
+        t.terminal,
+    )
 
 
 def local_time(moment: dt.datetime) -> str:

@@ -94,17 +94,27 @@ class RegistrationService:
                 if target is None:
                     raise NotFound(f"案件 {repeat_of} 不存在")
                 if target.state not in OPEN_STATES:
-                    raise ValidationError.single("repeat_of", f"案件 {repeat_of} 已办结，不能记为重复访；请另立新案")
+                    raise ValidationError.single(
+                        "repeat_of", f"案件 {repeat_of} 已办结，不能记为重复访；请另立新案"
+                    )
             elif not new_case:
                 a = visit.applicant
                 earlier = repo.open_cases_of_applicant(
-                    s, id_number=a.id_number, phone=None if a.id_number else a.phone,
-                    category_code=visit.category.code, open_states=OPEN_STATES,
+                    s,
+                    id_number=a.id_number,
+                    phone=None if a.id_number else a.phone,
+                    category_code=visit.category.code,
+                    open_states=OPEN_STATES,
                 )
                 target = earlier[0] if earlier else None
             if target is not None:
                 append_event(
-                    s, hall_code=hall.code, case_id=target.id, kind="repeat_visit", occurred_at=now, actor=self.actor,
+                    s,
+                    hall_code=hall.code,
+                    case_id=target.id,
+                    kind="repeat_visit",
+                    occurred_at=now,
+                    actor=self.actor,
                     payload={"visit": _visit_payload(visit), "risk_flags": sorted(visit.risk_flags)},
                 )
                 result = RegistrationResult(target.id, target.case_no, True, visit.warnings)
@@ -118,8 +128,15 @@ class RegistrationService:
                     status_token=status_token(),
                     deadline_at=(now + dt.timedelta(days=visit.category.deadline_days)).isoformat(),
                 )
-                append_event(s, hall_code=hall.code, case_id=case_id, kind="registered", payload=payload,
-                             occurred_at=now, actor=self.actor)
+                append_event(
+                    s,
+                    hall_code=hall.code,
+                    case_id=case_id,
+                    kind="registered",
+                    payload=payload,
+                    occurred_at=now,
+                    actor=self.actor,
+                )
                 result = RegistrationResult(case_id, no, False, visit.warnings)
         logger.info("registered %s (repeat=%s)", result.case_no, result.is_repeat)
         return result
@@ -176,7 +193,11 @@ def visit_as_dict(visit: Visit) -> dict[str, Any]:
         "narrative": visit.narrative,
         "risk_flags": sorted(visit.risk_flags),
         "parties": [
-            {k: v for k, v in dataclasses.asdict(p).items() if k in ("role", "name", "id_number", "phone", "address")}
+            {
+                k: v
+                for k, v in dataclasses.asdict(p).items()
+                if k in ("role", "name", "id_number", "phone", "address")
+            }
             for p in visit.parties
         ],
     }

@@ -46,11 +46,23 @@ def seed_categories(store: Store) -> int:
                 raise DeskError(f"类别目录中“{c['name']}”的期限类别 {c['deadline_class']} 无效")
             row = existing.get(c["code"])
             if row is None:
-                s.add(CategoryRow(code=c["code"], name=c["name"], deadline_class=c["deadline_class"],
-                                  aliases=c.get("aliases", []), position=i, active=True))
+                s.add(
+                    CategoryRow(
+                        code=c["code"],
+                        name=c["name"],
+                        deadline_class=c["deadline_class"],
+                        aliases=c.get("aliases", []),
+                        position=i,
+                        active=True,
+                    )
+                )
             else:
                 row.name, row.deadline_class, row.aliases, row.position = (
-                    c["name"], c["deadline_class"], c.get("aliases", []), i)
+                    c["name"],
+                    c["deadline_class"],
+                    c.get("aliases", []),
+                    i,
+                )
     return len(cats)
 
 
@@ -67,8 +79,13 @@ def init_hall(store: Store, *, hall_code: str | None = None, hall_name: str | No
                 raise DeskError(f"综治中心代码“{code}”无效：应为6至12位数字的行政区划代码，如 620702001")
             local = s.get(Hall, code)
             if local is None:
-                local = Hall(code=code, name=hall_name or layout["hall"]["name"], phone=layout["hall"]["phone"],
-                             last_seq=0, is_local=True)
+                local = Hall(
+                    code=code,
+                    name=hall_name or layout["hall"]["name"],
+                    phone=layout["hall"]["phone"],
+                    last_seq=0,
+                    is_local=True,
+                )
                 s.add(local)
             else:
                 local.is_local = True
@@ -76,13 +93,27 @@ def init_hall(store: Store, *, hall_code: str | None = None, hall_name: str | No
         elif hall_code and hall_code != local.code:
             raise DeskError(f"此数据库已属于综治中心 {local.code}，不能改为 {hall_code}")
         s.flush()
-        n_rooms = s.scalar(sa.select(sa.func.count()).select_from(RoomRow).where(RoomRow.hall_code == local.code))
+        n_rooms = s.scalar(
+            sa.select(sa.func.count()).select_from(RoomRow).where(RoomRow.hall_code == local.code)
+        )
         if not n_rooms:
             for i, r in enumerate(layout["rooms"]):
-                s.add(RoomRow(id=new_id(), hall_code=local.code, code=r["code"], name=r["name"], kind=r["kind"],
-                              prefix=r["prefix"], capacity=r["capacity"], location=r["location"],
-                              categories=r["categories"], primary_categories=r.get("primary", []),
-                              is_open=True, position=i))
+                s.add(
+                    RoomRow(
+                        id=new_id(),
+                        hall_code=local.code,
+                        code=r["code"],
+                        name=r["name"],
+                        kind=r["kind"],
+                        prefix=r["prefix"],
+                        capacity=r["capacity"],
+                        location=r["location"],
+                        categories=r["categories"],
+                        primary_categories=r.get("primary", []),
+                        is_open=True,
+                        position=i,
+                    )
+                )
             n_rooms = len(layout["rooms"])
             s.flush()
             _seed_staff(s, local.code)
@@ -98,8 +129,17 @@ def _seed_staff(s: Any, hall_code: str) -> None:
     staff: dict[str, list[dict[str, str]]] = {}
     for m in data["mediators"]:
         mid = new_id()
-        s.add(MediatorRow(id=mid, hall_code=hall_code, name=m["name"], grade=m["grade"],
-                          specialties=m["specialties"], phone=m["phone"], active=True))
+        s.add(
+            MediatorRow(
+                id=mid,
+                hall_code=hall_code,
+                name=m["name"],
+                grade=m["grade"],
+                specialties=m["specialties"],
+                phone=m["phone"],
+                active=True,
+            )
+        )
         for placement in m["rooms"]:
             staff.setdefault(placement["room"], []).append({"mediator_id": mid, "mode": placement["mode"]})
     departments: dict[str, list[dict[str, str]]] = {}

@@ -49,31 +49,55 @@ class StatusService:
             case = s.scalars(sa.select(CaseRow).where(CaseRow.status_token == token)).first()
             if case is None:
                 return None
-            ticket = s.scalars(sa.select(TicketRow).where(TicketRow.case_id == case.id)
-                               .order_by(TicketRow.updated_at.desc(), TicketRow.number.desc())).first()
+            ticket = s.scalars(
+                sa.select(TicketRow)
+                .where(TicketRow.case_id == case.id)
+                .order_by(TicketRow.updated_at.desc(), TicketRow.number.desc())
+            ).first()
             room = None
             ahead = None
             if ticket is not None:
-                room = s.scalars(sa.select(RoomRow).where(RoomRow.hall_code == ticket.hall_code,
-                                                          RoomRow.code == ticket.room_code)).first()
+                room = s.scalars(
+                    sa.select(RoomRow).where(
+                        RoomRow.hall_code == ticket.hall_code, RoomRow.code == ticket.room_code
+                    )
+                ).first()
                 if ticket.state == "waiting":
-                    ahead = int(s.scalar(sa.select(sa.func.count()).select_from(TicketRow).where(
-                        TicketRow.hall_code == ticket.hall_code, TicketRow.room_code == ticket.room_code,
-                        TicketRow.state == "waiting", sa.or_(
-                            TicketRow.queue_key < ticket.queue_key,
-                            sa.and_(TicketRow.queue_key == ticket.queue_key, TicketRow.number < ticket.number))))
-                        or 0)
+                    ahead = int(
+                        s.scalar(
+                            sa.select(sa.func.count())
+                            .select_from(TicketRow)
+                            .where(
+                                TicketRow.hall_code == ticket.hall_code,
+                                TicketRow.room_code == ticket.room_code,
+                                TicketRow.state == "waiting",
+                                sa.or_(
+                                    TicketRow.queue_key < ticket.queue_key,
+                                    sa.and_(
+                                        TicketRow.queue_key == ticket.queue_key,
+                                        TicketRow.number < ticket.number,
+                                    ),
+                                ),
+                            )
+                        )
+                        or 0
+                    )
         digits = "".join(ch for ch in room.code if ch.isdigit()) if room else ""
         room_name = (f"{int(digits)}号{room.name}" if digits else room.name) if room else None
         location = room.location if room else None
         label = ticket.label if ticket else None
-        stage, detail, next_step = _describe(case.state, ticket.state if ticket else None, label, ahead, room_name)
+        stage, detail, next_step = _describe(
+            case.state, ticket.state if ticket else None, label, ahead, room_name
+        )
         updated = max(case.updated_at, ticket.updated_at) if ticket else case.updated_at
-        return CaseStatus(stage, detail, next_step, label, ahead, room_name, location, updated, case.case_no[-6:])
+        return CaseStatus(
+            stage, detail, next_step, label, ahead, room_name, location, updated, case.case_no[-6:]
+        )
 
 
-def _describe(state: str, ticket_state: str | None, ticket: str | None, ahead: int | None,
-              room: str | None) -> tuple[str, str, str]:
+def _describe(
+    state: str, ticket_state: str | None, ticket: str | None, ahead: int | None, room: str | None
+) -> tuple[str, str, str]:
     if state in ("closed", "resolved"):
         return "已办结", "您的矛盾纠纷已办结", "工作人员将回访了解协议履行情况，如有问题请拨打 12345"
     if state == "followed_up":
@@ -83,7 +107,11 @@ def _describe(state: str, ticket_state: str | None, ticket: str | None, ahead: i
     if state == "in_mediation" or ticket_state == "serving":
         return "调解中", f"正在{room or '功能室'}调解", "请配合调解员工作；调解结果将在此更新"
     if ticket_state == "called":
-        return "排队中", f"正在叫号：请持 {ticket} 号到{room or '功能室'}", "请立即前往；过号后可到前台重新排队"
+        return (
+            "排队中",
+            f"正在叫号：请持 {ticket} 号到{room or '功能室'}",
+            "请立即前往；过号后可到前台重新排队",
+        )
     if ticket_state == "parked":
         return "排队中", f"排队号 {ticket} 暂离，已为您保留位置", "回到大厅后请告知工作人员"
     if ticket_state == "waiting":

@@ -34,8 +34,11 @@ from desk.services.status import HOTLINE, CaseStatus, StatusService
 from desk.store.session import Store, open_store
 
 SECURITY_HEADERS: tuple[tuple[bytes, bytes], ...] = (
-    (b"content-security-policy", b"default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; "
-                                 b"base-uri 'none'; form-action 'none'; frame-ancestors 'none'"),
+    (
+        b"content-security-policy",
+        b"default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; "
+        b"base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+    ),
     (b"x-content-type-options", b"nosniff"),
     (b"referrer-policy", b"no-referrer"),
     (b"x-frame-options", b"DENY"),
@@ -55,8 +58,14 @@ class RateLimiter:
     The number of keys is capped (the least recently seen are dropped), so a flood of addresses cannot grow it
     without bound."""
 
-    def __init__(self, limit: int, window_s: float, *, max_keys: int = 50_000,
-                 now: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        limit: int,
+        window_s: float,
+        *,
+        max_keys: int = 50_000,
+        now: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.limit = limit
         self.window_s = window_s
         self._max_keys = max_keys
@@ -124,19 +133,20 @@ footer{text-align:center;font-size:13px;color:#8a93a3;padding:4px 16px 24px}
 
 def _page(title: str, body: str, *, refresh: bool = False) -> str:
     meta_refresh = f'<meta http-equiv="refresh" content="{REFRESH_S}">' if refresh else ""
-    return ("<!DOCTYPE html>\n"
-            '<html lang="zh-CN"><head><meta charset="utf-8">'
-            '<meta name="viewport" content="width=device-width, initial-scale=1">'
-            '<meta name="robots" content="noindex, nofollow">'
-            f"{meta_refresh}<title>{html.escape(title)}</title><style>{CSS}</style></head><body>"
-            '<header><h1>综治中心 · 办理进度</h1><p>矛盾纠纷调处化解 一站式受理</p></header>'
-            f"<main>{body}</main>"
-            "<footer>本页只显示办理进度，不显示个人信息。</footer></body></html>\n")
+    return (
+        "<!DOCTYPE html>\n"
+        '<html lang="zh-CN"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        '<meta name="robots" content="noindex, nofollow">'
+        f"{meta_refresh}<title>{html.escape(title)}</title><style>{CSS}</style></head><body>"
+        "<header><h1>综治中心 · 办理进度</h1><p>矛盾纠纷调处化解 一站式受理</p></header>"
+        f"<main>{body}</main>"
+        "<footer>本页只显示办理进度，不显示个人信息。</footer></body></html>\n"
+    )
 
 
 def _hotline_card(text: str) -> str:
-    return (f'<section class="card hotline">{html.escape(text)}'
-            f'<a href="tel:{HOTLINE}">{HOTLINE}</a></section>')
+    return f'<section class="card hotline">{html.escape(text)}<a href="tel:{HOTLINE}">{HOTLINE}</a></section>'
 
 
 def render_status(s: CaseStatus) -> str:
@@ -150,8 +160,13 @@ def render_status(s: CaseStatus) -> str:
         parts.append(f'<div class="ticket"><b>{e(s.ticket)}</b><span>排队号<br>{e(who)}</span></div>')
     if s.stage in STAGES:
         reached = STAGES.index(s.stage)
-        parts.append('<ol class="steps">' + "".join(
-            f'<li{" class=on" if i <= reached else ""}>{name}</li>' for i, name in enumerate(STAGES)) + "</ol>")
+        parts.append(
+            '<ol class="steps">'
+            + "".join(
+                f"<li{' class=on' if i <= reached else ''}>{name}</li>" for i, name in enumerate(STAGES)
+            )
+            + "</ol>"
+        )
     parts.append("</section>")
     rows = []
     if s.room:
@@ -161,19 +176,30 @@ def render_status(s: CaseStatus) -> str:
     rows.append(("下一步", s.next_step))
     rows.append(("更新时间", s.updated_at.astimezone(CHINA_TZ).strftime("%Y年%m月%d日 %H:%M")))
     rows.append(("回执编号尾号", s.case_no_tail))
-    parts.append('<section class="card"><dl>' + "".join(f"<dt>{e(k)}</dt><dd>{e(v)}</dd>" for k, v in rows)
-                 + "</dl></section>")
+    parts.append(
+        '<section class="card"><dl>'
+        + "".join(f"<dt>{e(k)}</dt><dd>{e(v)}</dd>" for k, v in rows)
+        + "</dl></section>"
+    )
     parts.append(_hotline_card("咨询、投诉或查询进度，请拨打"))
     return _page(f"{s.stage} · 办理进度", "".join(parts), refresh=s.stage in ("排队中", "调解中"))
 
 
-NOT_FOUND_PAGE = _page("未找到", (
-    '<section class="card"><p class="stage">未找到</p>'
-    '<p class="detail">没有找到对应的办理进度。请核对回执上的二维码是否完整，重新扫描；'
-    "或到中心前台查询。</p></section>" + _hotline_card("也可拨打热线查询"))).encode("utf-8")
-TOO_MANY_PAGE = _page("查询过于频繁", (
-    '<section class="card"><p class="stage">查询过于频繁</p>'
-    '<p class="detail">请稍等一分钟后再刷新本页。</p></section>' + _hotline_card("急事请拨打"))).encode("utf-8")
+NOT_FOUND_PAGE = _page(
+    "未找到",
+    (
+        '<section class="card"><p class="stage">未找到</p>'
+        '<p class="detail">没有找到对应的办理进度。请核对回执上的二维码是否完整，重新扫描；'
+        "或到中心前台查询。</p></section>" + _hotline_card("也可拨打热线查询")
+    ),
+).encode("utf-8")
+TOO_MANY_PAGE = _page(
+    "查询过于频繁",
+    (
+        '<section class="card"><p class="stage">查询过于频繁</p>'
+        '<p class="detail">请稍等一分钟后再刷新本页。</p></section>' + _hotline_card("急事请拨打")
+    ),
+).encode("utf-8")
 
 
 def _html(body: bytes, status: int, headers: dict[str, str] | None = None) -> Response:
@@ -197,15 +223,23 @@ class SecurityHeaders:
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 names = {k.lower() for k, _ in message.get("headers", [])}
-                message["headers"] = [*message.get("headers", []),
-                                      *((k, v) for k, v in SECURITY_HEADERS if k not in names)]
+                message["headers"] = [
+                    *message.get("headers", []),
+                    *((k, v) for k, v in SECURITY_HEADERS if k not in names),
+                ]
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
 
 
-def create_app(store_url_or_store: str | Store, *, clock: Clock | None = None, rate_limit: int = 30,
-               rate_window_s: float = 60, now: Callable[[], float] = time.monotonic) -> Starlette:
+def create_app(
+    store_url_or_store: str | Store,
+    *,
+    clock: Clock | None = None,
+    rate_limit: int = 30,
+    rate_window_s: float = 60,
+    now: Callable[[], float] = time.monotonic,
+) -> Starlette:
     """The status web app on a store (an opened `Store`, or a URL that is opened here and closed on shutdown)."""
     owned = isinstance(store_url_or_store, str)
     store = open_store(store_url_or_store) if isinstance(store_url_or_store, str) else store_url_or_store
@@ -243,10 +277,11 @@ def create_app(store_url_or_store: str | Store, *, clock: Clock | None = None, r
             if owned:
                 store.dispose()
 
-    routes = [Route("/s/{token:path}", status_page, methods=["GET", "HEAD"]),
-              Route("/healthz", healthz, methods=["GET", "HEAD"])]
-    app = Starlette(routes=routes, exception_handlers={HTTPException: not_found},
-                    lifespan=lifespan)
+    routes = [
+        Route("/s/{token:path}", status_page, methods=["GET", "HEAD"]),
+        Route("/healthz", healthz, methods=["GET", "HEAD"]),
+    ]
+    app = Starlette(routes=routes, exception_handlers={HTTPException: not_found}, lifespan=lifespan)
     app.add_middleware(SecurityHeaders)
     app.state.store = store
     app.state.limiter = limiter
@@ -278,13 +313,19 @@ def install_log_filter() -> None:
         access.addFilter(TokenLogFilter())
 
 
-def serve(db_url: str, *, host: str = "127.0.0.1", port: int = 8080, access_log: bool = True,
-          rate_limit: int = 30, **config: Any) -> None:
+def serve(
+    db_url: str,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 8080,
+    access_log: bool = True,
+    rate_limit: int = 30,
+    **config: Any,
+) -> None:
     """Run the status server (uvicorn, one process) until interrupted."""
     import uvicorn
 
     app = create_app(db_url, rate_limit=rate_limit)
-    cfg = uvicorn.Config(app, host=host, port=port, access_log=access_log,
-                         server_header=False, **config)
+    cfg = uvicorn.Config(app, host=host, port=port, access_log=access_log, server_header=False, **config)
     install_log_filter()  # after Config: it (re)configures uvicorn's loggers
     uvicorn.Server(cfg).run()

@@ -75,4 +75,4 @@ def insert_rows(session: Session, table: sa.Table, rows: Sequence[dict[str, Any]
         copy_rows(session, table, rows)
         return
     for i in range(0, len(rows), 5000):
-        session.execute(table.insert(), rows[i:i + 5000])
+        session.execute(table.insert(), rows[i : i + 5000])

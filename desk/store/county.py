@@ -69,7 +69,7 @@ def set_meta(session: Session, key: str, value: str) -> None:
 
 
 def store_role(store: Store) -> str:
-    """"county" or "hall" (a store that never said is a hall)."""
+    """ "county" or "hall" (a store that never said is a hall)."""
     with store.read() as s:
         return get_meta(s, ROLE) or "hall"
 
@@ -86,14 +86,17 @@ def lock_cases(session: Session, case_ids: Sequence[str]) -> None:
     if session.get_bind().dialect.name != "postgresql":
         return
     for chunk in projections._chunks(list(case_ids)):
-        session.execute(sa.select(CaseRow.id).where(CaseRow.id.in_(chunk)).order_by(CaseRow.id).with_for_update())
+        session.execute(
+            sa.select(CaseRow.id).where(CaseRow.id.in_(chunk)).order_by(CaseRow.id).with_for_update()
+        )
 
 
 def _next_seqs(session: Session, n: int) -> range:
     """`n` consecutive county seqs, in one statement. Only under SEQ_LOCK: no other transaction takes any
     between the nextval and the setval."""
-    last: int = session.execute(sa.text("SELECT setval('case_event_seq', nextval('case_event_seq') + :n - 1)"),
-                           {"n": n}).scalar_one()
+    last: int = session.execute(
+        sa.text("SELECT setval('case_event_seq', nextval('case_event_seq') + :n - 1)"), {"n": n}
+    ).scalar_one()
     return range(int(last) - n + 1, int(last) + 1)
 
 
@@ -105,9 +108,19 @@ def register_hall(session: Session, hall: HallIdentity, now: dt.datetime) -> Hal
     for this transaction, so two pushes of one hall take turns."""
     row = session.scalar(sa.select(Hall).where(Hall.code == hall.code).with_for_update())
     if row is None:
-        ins = pg_insert(Hall).values(
-            code=hall.code, name=hall.name, phone=hall.phone, last_seq=0, is_local=False, acked_seq=0,
-            registered_at=now).on_conflict_do_nothing()
+        ins = (
+            pg_insert(Hall)
+            .values(
+                code=hall.code,
+                name=hall.name,
+                phone=hall.phone,
+                last_seq=0,
+                is_local=False,
+                acked_seq=0,
+                registered_at=now,
+            )
+            .on_conflict_do_nothing()
+        )
         session.execute(ins)
         row = session.scalar(sa.select(Hall).where(Hall.code == hall.code).with_for_update())
         assert row is not None
@@ -138,18 +151,29 @@ def receive_push(session: Session, hall: HallIdentity, events: Sequence[EventDat
     if seqs != list(range(seqs[0], seqs[0] + len(seqs))):
         raise BatchRefused("gap", f"综治中心 {hall.code} 的事件序号不连续，整批未写入")
     if seqs[0] > acked + 1:
-        raise BatchRefused("gap", f"综治中心 {hall.code} 的事件缺号：县级库已有至第 {acked} 号，本批从第 {seqs[0]} 号开始，"
-                                  "整批未写入")
+        raise BatchRefused(
+            "gap",
+            f"综治中心 {hall.code} 的事件缺号：县级库已有至第 {acked} 号，本批从第 {seqs[0]} 号开始，"
+            "整批未写入",
+        )
     seen = [e for e in events if e.hall_seq <= acked]
     if seen:
-        known: dict[int, str] = {int(n): str(i) for n, i in session.execute(
-            sa.select(CaseEvent.hall_seq, CaseEvent.id).where(
-                CaseEvent.hall_code == hall.code, CaseEvent.hall_seq.between(seen[0].hall_seq, seen[-1].hall_seq)))}
+        known: dict[int, str] = {
+            int(n): str(i)
+            for n, i in session.execute(
+                sa.select(CaseEvent.hall_seq, CaseEvent.id).where(
+                    CaseEvent.hall_code == hall.code,
+                    CaseEvent.hall_seq.between(seen[0].hall_seq, seen[-1].hall_seq),
+                )
+            )
+        }
         reused = [e.hall_seq for e in seen if known.get(e.hall_seq) != e.id]
         if reused:
             raise BatchRefused(
-                "reused", f"综治中心 {hall.code} 的第 {reused[0]} 号事件与县级库已收到的不是同一事件"
-                          "（本机可能从旧备份恢复），整批未写入，请联系县级管理员")
+                "reused",
+                f"综治中心 {hall.code} 的第 {reused[0]} 号事件与县级库已收到的不是同一事件"
+                "（本机可能从旧备份恢复），整批未写入，请联系县级管理员",
+            )
     new = [e for e in events if e.hall_seq > acked]
     if new:
         # A case registered in this very batch is new to the county: nothing else can hold or touch it yet.
@@ -169,14 +193,32 @@ def receive_push(session: Session, hall: HallIdentity, events: Sequence[EventDat
     return int(row.acked_seq)
 
 
-ROOM_COLUMNS = ("id", "hall_code", "code", "name", "kind", "prefix", "capacity", "location", "categories",
-                "primary_categories", "is_open", "position", "staff", "departments")
+ROOM_COLUMNS = (
+    "id",
+    "hall_code",
+    "code",
+    "name",
+    "kind",
+    "prefix",
+    "capacity",
+    "location",
+    "categories",
+    "primary_categories",
+    "is_open",
+    "position",
+    "staff",
+    "departments",
+)
 
 
 def hall_rooms(session: Session, hall_code: str) -> tuple[str, list[dict[str, Any]]]:
     """A hall's rooms as plain rows, and their digest (what changes when a room is edited)."""
-    rows = [{c: getattr(r, c) for c in ROOM_COLUMNS}
-            for r in session.scalars(sa.select(RoomRow).where(RoomRow.hall_code == hall_code).order_by(RoomRow.code))]
+    rows = [
+        {c: getattr(r, c) for c in ROOM_COLUMNS}
+        for r in session.scalars(
+            sa.select(RoomRow).where(RoomRow.hall_code == hall_code).order_by(RoomRow.code)
+        )
+    ]
     digest = hashlib.sha256(orjson.dumps(rows, option=orjson.OPT_SORT_KEYS)).hexdigest()
     return digest, rows
 
@@ -196,12 +238,14 @@ def offer_rooms(session: Session, hall_code: str, digest: str, rows: Sequence[di
 
 def event_id_at(session: Session, hall_code: str, hall_seq: int) -> str | None:
     """The id of the event the county holds under this hall's number (None if it holds none)."""
-    return session.scalar(sa.select(CaseEvent.id).where(CaseEvent.hall_code == hall_code,
-                                                       CaseEvent.hall_seq == hall_seq))
+    return session.scalar(
+        sa.select(CaseEvent.id).where(CaseEvent.hall_code == hall_code, CaseEvent.hall_seq == hall_seq)
+    )
 
 
 def _copy_events(session: Session, events: Sequence[EventData], seqs: Sequence[int]) -> None:
     """COPY the events, with their county seqs, into case_events: the payload's JSON text as the hall sent it."""
+
     def row(e: EventData, seq: int) -> tuple[Any, ...]:
         at = e.occurred_at
         at = (at.astimezone(dt.UTC) if at.utcoffset() else at).replace(tzinfo=None)
@@ -221,8 +265,9 @@ def publish(session: Session, new: Sequence[EventData], earlier: dict[str, list[
     remote = set(session.scalars(sa.select(Hall.code).where(Hall.is_local.is_(False))))
     holders: dict[str, set[str]] = defaultdict(set)
     for chunk in projections._chunks(case_ids):
-        for cid, code in session.execute(sa.select(CaseHolder.case_id, CaseHolder.hall_code)
-                                         .where(CaseHolder.case_id.in_(chunk))):
+        for cid, code in session.execute(
+            sa.select(CaseHolder.case_id, CaseHolder.hall_code).where(CaseHolder.case_id.in_(chunk))
+        ):
             holders[cid].add(code)
     by_case: dict[str, list[EventData]] = defaultdict(list)
     for e in new:
@@ -275,9 +320,11 @@ def outbox_since(session: Session, hall_code: str, after: int, limit: int) -> li
     """The next events queued for a hall, by outbox seq."""
     cols = [getattr(CaseEvent, c) for c in EVENT_COLUMNS]
     rows = session.execute(
-        sa.select(OutboxRow.seq, *cols).join(CaseEvent, CaseEvent.id == OutboxRow.event_id)
+        sa.select(OutboxRow.seq, *cols)
+        .join(CaseEvent, CaseEvent.id == OutboxRow.event_id)
         .where(OutboxRow.hall_code == hall_code, OutboxRow.seq > after)
-        .order_by(OutboxRow.seq).limit(limit)
+        .order_by(OutboxRow.seq)
+        .limit(limit)
     )
     return [(int(r[0]), event_of(r[1:])) for r in rows]
 

@@ -19,7 +19,10 @@ def next_hall_seq(session: Session, hall_code: str) -> int:
     """The hall's next event number; the row lock (PostgreSQL) or the IMMEDIATE transaction (SQLite)
     serialises writers, so numbers are gap-free: a rolled-back transaction gives its number back."""
     seq = session.execute(
-        sa.update(Hall).where(Hall.code == hall_code).values(last_seq=Hall.last_seq + 1).returning(Hall.last_seq)
+        sa.update(Hall)
+        .where(Hall.code == hall_code)
+        .values(last_seq=Hall.last_seq + 1)
+        .returning(Hall.last_seq)
     ).scalar_one_or_none()
     if seq is None:
         raise LookupError(f"hall {hall_code} is not in the store")

@@ -55,8 +55,18 @@ class EventData:
     raw_payload: str | None = field(default=None, compare=False, repr=False)
 
 
-EVENT_COLUMNS = ("id", "hall_code", "hall_seq", "case_id", "kind", "payload", "occurred_at", "actor",
-                 "schema_version", "seq")
+EVENT_COLUMNS = (
+    "id",
+    "hall_code",
+    "hall_seq",
+    "case_id",
+    "kind",
+    "payload",
+    "occurred_at",
+    "actor",
+    "schema_version",
+    "seq",
+)
 
 
 def event_of(row: Sequence[Any]) -> EventData:
@@ -73,8 +83,19 @@ def event_of_raw(row: Sequence[Any]) -> EventData:
         raw, payload = payload, orjson.loads(payload)
     if isinstance(occurred_at, str):
         occurred_at = dt.datetime.fromisoformat(occurred_at)
-    return EventData(id_, hall_code, int(hall_seq), case_id, kind, payload, occurred_at.replace(tzinfo=dt.UTC),
-                     actor, int(schema_version), seq, raw)
+    return EventData(
+        id_,
+        hall_code,
+        int(hall_seq),
+        case_id,
+        kind,
+        payload,
+        occurred_at.replace(tzinfo=dt.UTC),
+        actor,
+        int(schema_version),
+        seq,
+        raw,
+    )
 
 
 def order_key(ev: Event) -> tuple[bool, dt.datetime, str, int, str]:
@@ -184,7 +205,9 @@ def _repeat_visit(state: CaseState, ev: Event) -> None:
     if case is None:
         return
     case["repeat_visits"] += 1
-    case["risk_flags"] = sorted(set(case["risk_flags"]) | {"repeat_visit"} | set(ev.payload.get("risk_flags", [])))
+    case["risk_flags"] = sorted(
+        set(case["risk_flags"]) | {"repeat_visit"} | set(ev.payload.get("risk_flags", []))
+    )
     _touch(state, ev)
 
 
@@ -278,8 +301,14 @@ def _called(state: CaseState, ev: Event) -> None:
     t = state.tickets.get(ev.payload["ticket_id"])
     if t is None:
         return
-    t.update(state="called", called_at=ev.occurred_at, called_by=ev.actor, terminal=ev.payload.get("terminal"),
-             recalls=0, updated_at=ev.occurred_at)
+    t.update(
+        state="called",
+        called_at=ev.occurred_at,
+        called_by=ev.actor,
+        terminal=ev.payload.get("terminal"),
+        recalls=0,
+        updated_at=ev.occurred_at,
+    )
     _touch(state, ev)
 
 
@@ -297,8 +326,12 @@ def _requeued(state: CaseState, ev: Event) -> None:
     t = state.tickets.get(ev.payload["ticket_id"])
     if t is None:
         return
-    t.update(state="waiting", recalls=0, queue_key=dt.datetime.fromisoformat(ev.payload["queue_key"]),
-             updated_at=ev.occurred_at)
+    t.update(
+        state="waiting",
+        recalls=0,
+        queue_key=dt.datetime.fromisoformat(ev.payload["queue_key"]),
+        updated_at=ev.occurred_at,
+    )
     _touch(state, ev)
 
 
@@ -306,8 +339,13 @@ def _requeued(state: CaseState, ev: Event) -> None:
 def _claimed(state: CaseState, ev: Event) -> None:
     t = state.tickets.get(ev.payload["ticket_id"])
     if t is not None:
-        t.update(state="serving", served_at=ev.occurred_at, called_by=ev.actor, terminal=ev.payload.get("terminal"),
-                 updated_at=ev.occurred_at)
+        t.update(
+            state="serving",
+            served_at=ev.occurred_at,
+            called_by=ev.actor,
+            terminal=ev.payload.get("terminal"),
+            updated_at=ev.occurred_at,
+        )
     if state.case is not None:
         state.case["state"] = "in_mediation"
         _touch(state, ev)

@@ -188,8 +188,12 @@ class PartyRow(Base):
         # text_pattern_ops: PostgreSQL's LIKE 'prefix%' uses the index whatever the database collation.
         # The case id (UUIDv7, time-ordered) rides along so "newest first" comes from the index.
         sa.Index("ix_parties_name_case_id", "name", "case_id", postgresql_ops={"name": "text_pattern_ops"}),
-        sa.Index("ix_parties_name_initials_case_id", "name_initials", "case_id",
-                 postgresql_ops={"name_initials": "text_pattern_ops"}),
+        sa.Index(
+            "ix_parties_name_initials_case_id",
+            "name_initials",
+            "case_id",
+            postgresql_ops={"name_initials": "text_pattern_ops"},
+        ),
     )
 
     id: Mapped[str] = mapped_column(ID, primary_key=True)
@@ -248,8 +252,9 @@ class OutboxRow(Base):
     __tablename__ = "county_outbox"
     __table_args__ = (sa.Index("ix_county_outbox_hall_code_seq", "hall_code", "seq"),)
 
-    seq: Mapped[int] = mapped_column(sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True,
-                                     autoincrement=True)
+    seq: Mapped[int] = mapped_column(
+        sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True, autoincrement=True
+    )
     hall_code: Mapped[str] = mapped_column(sa.String(12))
     event_id: Mapped[str] = mapped_column(ID)
 

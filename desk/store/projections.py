@@ -25,8 +25,14 @@ from desk.store.models import CaseEvent, CaseRow, PartyRow, TicketRow
 # Order within a case (fold.order_key): the registration first, then occurred_at, then (for events of one hall
 # at the same instant) the hall's own sequence, then the id, so a fold is deterministic whatever order the events
 # arrived in.
-REGISTRATION_LAST = (CaseEvent.kind != "registered")
-EVENT_ORDER = (REGISTRATION_LAST, CaseEvent.occurred_at, CaseEvent.hall_code, CaseEvent.hall_seq, CaseEvent.id)
+REGISTRATION_LAST = CaseEvent.kind != "registered"
+EVENT_ORDER = (
+    REGISTRATION_LAST,
+    CaseEvent.occurred_at,
+    CaseEvent.hall_code,
+    CaseEvent.hall_seq,
+    CaseEvent.id,
+)
 
 CASE_COLUMNS = tuple(c.key for c in CaseRow.__table__.columns)
 PARTY_COLUMNS = tuple(c.key for c in PartyRow.__table__.columns)
@@ -41,14 +47,19 @@ def event_order(session: Session) -> tuple[Any, ...]:
     """EVENT_ORDER as the database must sort it: text in code point order (PostgreSQL: COLLATE "C"), the same
     as Python's, so a fold in SQL order and one sorted in Python agree."""
     if session.get_bind().dialect.name == "postgresql":
-        return (REGISTRATION_LAST, CaseEvent.occurred_at, CaseEvent.hall_code.collate("C"), CaseEvent.hall_seq,
-                CaseEvent.id.collate("C"))
+        return (
+            REGISTRATION_LAST,
+            CaseEvent.occurred_at,
+            CaseEvent.hall_code.collate("C"),
+            CaseEvent.hall_seq,
+            CaseEvent.id.collate("C"),
+        )
     return EVENT_ORDER
 
 
 def _chunks(items: Sequence[str], size: int = CHUNK) -> Iterator[Sequence[str]]:
     for i in range(0, len(items), size):
-        yield items[i:i + size]
+        yield items[i : i + size]
 
 
 def _as_row(obj: Any, columns: Sequence[str]) -> Row:
@@ -56,8 +67,18 @@ def _as_row(obj: Any, columns: Sequence[str]) -> Row:
 
 
 def as_event_data(ev: CaseEvent) -> EventData:
-    return EventData(ev.id, ev.hall_code, ev.hall_seq, ev.case_id, ev.kind, ev.payload, ev.occurred_at, ev.actor,
-                     ev.schema_version, ev.seq)
+    return EventData(
+        ev.id,
+        ev.hall_code,
+        ev.hall_seq,
+        ev.case_id,
+        ev.kind,
+        ev.payload,
+        ev.occurred_at,
+        ev.actor,
+        ev.schema_version,
+        ev.seq,
+    )
 
 
 # --- the live path ---------------------------------------------------------------------------------------
@@ -74,8 +95,13 @@ def apply_event(session: Session, event: CaseEvent) -> None:
         refold(session, [event.case_id])
         return
     case = session.get(CaseRow, event.case_id)
-    tickets = list(session.scalars(
-        sa.select(TicketRow).where(TicketRow.case_id == event.case_id).execution_options(populate_existing=True)))
+    tickets = list(
+        session.scalars(
+            sa.select(TicketRow)
+            .where(TicketRow.case_id == event.case_id)
+            .execution_options(populate_existing=True)
+        )
+    )
     state = CaseState(
         case=None if case is None else _as_row(case, CASE_COLUMNS),
         tickets={t.id: _as_row(t, TICKET_COLUMNS) for t in tickets},
@@ -106,7 +132,9 @@ def _update(obj: Any, row: Row) -> None:
 
 def _sorts_before_latest(session: Session, event: CaseEvent) -> bool:
     latest = session.execute(
-        sa.select(REGISTRATION_LAST, CaseEvent.occurred_at, CaseEvent.hall_code, CaseEvent.hall_seq, CaseEvent.id)
+        sa.select(
+            REGISTRATION_LAST, CaseEvent.occurred_at, CaseEvent.hall_code, CaseEvent.hall_seq, CaseEvent.id
+        )
         .where(CaseEvent.case_id == event.case_id, CaseEvent.id != event.id)
         .order_by(*(c.desc() for c in event_order(session)))
         .limit(1)
@@ -130,8 +158,12 @@ def load_events(session: Session, case_ids: Sequence[str]) -> dict[str, list[Eve
 def _forget(session: Session, case_ids: set[str]) -> None:
     """Detach the ORM copies of these cases' projected rows (they are about to be replaced)."""
     for obj in list(session.identity_map.values()):
-        if isinstance(obj, CaseRow) and obj.id in case_ids or \
-                isinstance(obj, (PartyRow, TicketRow)) and obj.case_id in case_ids:
+        if (
+            isinstance(obj, CaseRow)
+            and obj.id in case_ids
+            or isinstance(obj, (PartyRow, TicketRow))
+            and obj.case_id in case_ids
+        ):
             session.expunge(obj)
 
 

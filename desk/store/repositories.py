@@ -91,7 +91,10 @@ def local_hall(session: Session) -> HallInfo | None:
 
 
 def room_count(session: Session, hall_code: str) -> int:
-    return int(session.scalar(sa.select(sa.func.count()).select_from(RoomRow).where(RoomRow.hall_code == hall_code)) or 0)
+    return int(
+        session.scalar(sa.select(sa.func.count()).select_from(RoomRow).where(RoomRow.hall_code == hall_code))
+        or 0
+    )
 
 
 def _summaries(session: Session, case_ids: Sequence[str]) -> list[CaseSummary]:
@@ -102,9 +105,9 @@ def _summaries(session: Session, case_ids: Sequence[str]) -> list[CaseSummary]:
     ).all()
     applicants: dict[str, PartyRow] = {}
     for p in session.scalars(
-        sa.select(PartyRow).where(PartyRow.case_id.in_(case_ids), PartyRow.role == "applicant").order_by(
-            PartyRow.position
-        )
+        sa.select(PartyRow)
+        .where(PartyRow.case_id.in_(case_ids), PartyRow.role == "applicant")
+        .order_by(PartyRow.position)
     ):
         applicants.setdefault(p.case_id, p)
     out = []
@@ -126,7 +129,9 @@ def _summaries(session: Session, case_ids: Sequence[str]) -> list[CaseSummary]:
     return out
 
 
-def cases_of_person(session: Session, *, id_number: str | None = None, phone: str | None = None) -> list[CaseSummary]:
+def cases_of_person(
+    session: Session, *, id_number: str | None = None, phone: str | None = None
+) -> list[CaseSummary]:
     """Every case in which the person (by ID number, else phone) is a party, newest first."""
     conds = []
     if id_number:
@@ -140,7 +145,12 @@ def cases_of_person(session: Session, *, id_number: str | None = None, phone: st
 
 
 def open_cases_of_applicant(
-    session: Session, *, id_number: str | None, phone: str | None, category_code: str, open_states: Sequence[str]
+    session: Session,
+    *,
+    id_number: str | None,
+    phone: str | None,
+    category_code: str,
+    open_states: Sequence[str],
 ) -> list[CaseSummary]:
     """Open cases of the same category in which this person is a party: a return about one is a repeat visit."""
     cond = PartyRow.id_number == id_number if id_number else PartyRow.phone == phone
@@ -155,7 +165,9 @@ def open_cases_of_applicant(
     return _summaries(session, ids)
 
 
-def _prefix(session: Session, column: sa.orm.InstrumentedAttribute[str], prefix: str) -> sa.ColumnElement[bool]:
+def _prefix(
+    session: Session, column: sa.orm.InstrumentedAttribute[str], prefix: str
+) -> sa.ColumnElement[bool]:
     """`column` starts with `prefix`, in a form each engine answers from its index."""
     if session.get_bind().dialect.name == "postgresql":
         escaped = re.sub(r"([\\%_])", r"\\\1", prefix)
@@ -194,14 +206,26 @@ def search_cases(session: Session, text: str, *, limit: int = 50) -> list[CaseSu
         ids = list(session.scalars(sa.select(CaseRow.id).where(CaseRow.case_no == key)))
     elif kind in ("id", "phone"):
         column = PartyRow.id_number if kind == "id" else PartyRow.phone
-        ids = list(session.scalars(
-            sa.select(PartyRow.case_id).where(column == key).order_by(PartyRow.case_id.desc()).limit(limit)))
+        ids = list(
+            session.scalars(
+                sa.select(PartyRow.case_id)
+                .where(column == key)
+                .order_by(PartyRow.case_id.desc())
+                .limit(limit)
+            )
+        )
     else:
         # Exact name (or initials) first, newest first from the (key, case_id) index; then longer names that
         # start with it. Case ids are UUIDv7, so descending id is newest registration first.
         column = PartyRow.name_initials if kind == "initials" else PartyRow.name
-        ids = list(session.scalars(
-            sa.select(PartyRow.case_id).where(column == key).order_by(PartyRow.case_id.desc()).limit(limit)))
+        ids = list(
+            session.scalars(
+                sa.select(PartyRow.case_id)
+                .where(column == key)
+                .order_by(PartyRow.case_id.desc())
+                .limit(limit)
+            )
+        )
         if len(ids) < limit:
             more = session.scalars(
                 sa.select(PartyRow.case_id)
@@ -215,16 +239,16 @@ def search_cases(session: Session, text: str, *, limit: int = 50) -> list[CaseSu
     return [found[i] for i in ids if i in found]
 
 
-def case_detail(session: Session, *, case_no: str | None = None, case_id: str | None = None) -> CaseDetail | None:
+def case_detail(
+    session: Session, *, case_no: str | None = None, case_id: str | None = None
+) -> CaseDetail | None:
     stmt = sa.select(CaseRow)
     stmt = stmt.where(CaseRow.case_no == case_no) if case_no else stmt.where(CaseRow.id == case_id)
     c = session.scalars(stmt).first()
     if c is None:
         return None
     parties = session.scalars(sa.select(PartyRow).where(PartyRow.case_id == c.id).order_by(PartyRow.position))
-    events = session.scalars(
-        sa.select(CaseEvent).where(CaseEvent.case_id == c.id).order_by(*EVENT_ORDER)
-    )
+    events = session.scalars(sa.select(CaseEvent).where(CaseEvent.case_id == c.id).order_by(*EVENT_ORDER))
     return CaseDetail(
         id=c.id,
         case_no=c.case_no,
@@ -240,7 +264,9 @@ def case_detail(session: Session, *, case_no: str | None = None, case_id: str | 
         registered_at=c.registered_at,
         deadline_at=c.deadline_at,
         parties=tuple(
-            PartyView(p.id, p.role, p.name, p.is_organisation, p.id_number, p.phone, p.address, p.birth_date, p.sex)
+            PartyView(
+                p.id, p.role, p.name, p.is_organisation, p.id_number, p.phone, p.address, p.birth_date, p.sex
+            )
             for p in parties
         ),
         events=tuple(EventView(e.id, e.hall_seq, e.kind, e.occurred_at, e.actor, e.payload) for e in events),

@@ -136,15 +136,21 @@ def run_alembic(engine: sa.Engine, direction: str, target: str) -> None:
 def sqlite_file(engine: sa.Engine) -> Path | None:
     """The database file of a file-backed SQLite engine, else None."""
     u = engine.url
-    if u.get_backend_name() != "sqlite" or not u.database or u.database == ":memory:" \
-            or u.database.startswith("file:"):
+    if (
+        u.get_backend_name() != "sqlite"
+        or not u.database
+        or u.database == ":memory:"
+        or u.database.startswith("file:")
+    ):
         return None
     return Path(u.database)
 
 
 WAL_QUIET_S = 0.5  # checkpoint once no commit came for this long...
 WAL_MAX_DELAY_S = 2.0  # ...or this long after the first commit not yet checkpointed
-WAL_CAP_BYTES = 64 * 1024 * 1024  # a WAL file larger than this is truncated (once no reader or writer is busy)
+WAL_CAP_BYTES = (
+    64 * 1024 * 1024
+)  # a WAL file larger than this is truncated (once no reader or writer is busy)
 
 _live_checkpointers: weakref.WeakSet[WalCheckpointer] = weakref.WeakSet()
 
@@ -167,8 +173,14 @@ class WalCheckpointer:
     gives way at once to a writer or a reader rather than making them wait. Failures are logged, never raised.
     """
 
-    def __init__(self, path: Path, *, quiet_s: float = WAL_QUIET_S, max_delay_s: float = WAL_MAX_DELAY_S,
-                 cap_bytes: int = WAL_CAP_BYTES) -> None:
+    def __init__(
+        self,
+        path: Path,
+        *,
+        quiet_s: float = WAL_QUIET_S,
+        max_delay_s: float = WAL_MAX_DELAY_S,
+        cap_bytes: int = WAL_CAP_BYTES,
+    ) -> None:
         self.path = path.resolve()
         self.wal = self.path.with_name(self.path.name + "-wal")
         self.quiet_s = quiet_s
@@ -179,7 +191,9 @@ class WalCheckpointer:
         self._wake = threading.Event()
         self._closing = threading.Event()
         self._conn: sqlite3.Connection | None = None
-        self._thread = threading.Thread(target=self._run, name=f"desk-wal-checkpoint {path.name}", daemon=True)
+        self._thread = threading.Thread(
+            target=self._run, name=f"desk-wal-checkpoint {path.name}", daemon=True
+        )
         self._thread.start()
         _live_checkpointers.add(self)
 
@@ -225,7 +239,9 @@ class WalCheckpointer:
                 try:
                     self._conn.close()
                 except sqlite3.Error:
-                    logger.warning("could not close the checkpoint connection of %s", self.path, exc_info=True)
+                    logger.warning(
+                        "could not close the checkpoint connection of %s", self.path, exc_info=True
+                    )
                 self._conn = None
 
     def _wait_for_quiet(self) -> None:
@@ -245,8 +261,9 @@ class WalCheckpointer:
     def _connection(self) -> sqlite3.Connection:
         if self._conn is None:
             # mode=rw: never create a database that is not there (a deleted store stays deleted)
-            conn = sqlite3.connect(f"{self.path.as_uri()}?mode=rw", uri=True, isolation_level=None,
-                                   check_same_thread=True)
+            conn = sqlite3.connect(
+                f"{self.path.as_uri()}?mode=rw", uri=True, isolation_level=None, check_same_thread=True
+            )
             try:
                 conn.execute("PRAGMA busy_timeout=0")  # give way to readers and writers at once
                 conn.execute("PRAGMA synchronous=FULL")  # the database file is synced after each checkpoint
@@ -270,8 +287,12 @@ class WalCheckpointer:
             if complete:
                 self.checkpoints += 1
             else:
-                logger.debug("WAL checkpoint of %s incomplete (%s of %s frames); again after the next commit",
-                             self.path, done, log)
+                logger.debug(
+                    "WAL checkpoint of %s incomplete (%s of %s frames); again after the next commit",
+                    self.path,
+                    done,
+                    log,
+                )
         except sqlite3.OperationalError as e:
             if "locked" in str(e) or "busy" in str(e):
                 logger.debug("WAL checkpoint of %s deferred: %s", self.path, e)

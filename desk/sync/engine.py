@@ -34,8 +34,10 @@ logger = logging.getLogger(__name__)
 
 PEER = "county"
 BATCH = 5000
-UNPUSHED = sa.text(f"SELECT {', '.join(EVENT_COLUMNS)} FROM case_events "
-                   "WHERE hall_code = :hall AND hall_seq > :after ORDER BY hall_seq LIMIT :n")
+UNPUSHED = sa.text(
+    f"SELECT {', '.join(EVENT_COLUMNS)} FROM case_events "
+    "WHERE hall_code = :hall AND hall_seq > :after ORDER BY hall_seq LIMIT :n"
+)
 CONNECT_TIMEOUT_S = 10
 
 
@@ -101,15 +103,22 @@ def sync_status(local: Store) -> SyncStatus:
     last_seq = int(hall.last_seq) if hall else 0
     if state is None:
         return SyncStatus(None, None, "", last_seq, 0, 0)
-    return SyncStatus(state.last_success_at, state.last_attempt_at, state.last_error,
-                      max(0, last_seq - int(state.pushed_seq)), int(state.pushed_seq), int(state.pulled_seq))
+    return SyncStatus(
+        state.last_success_at,
+        state.last_attempt_at,
+        state.last_error,
+        max(0, last_seq - int(state.pushed_seq)),
+        int(state.pushed_seq),
+        int(state.pulled_seq),
+    )
 
 
 def _is_connect_failure(orig: BaseException) -> bool:
     """A connection that could not be made or was lost (not a refused statement)."""
     text = str(orig)
-    return (type(orig).__name__ in ("OperationalError", "ConnectionTimeout")
-            and ("connect" in text or "server closed" in text or "terminat" in text or "timeout" in text))
+    return type(orig).__name__ in ("OperationalError", "ConnectionTimeout") and (
+        "connect" in text or "server closed" in text or "terminat" in text or "timeout" in text
+    )
 
 
 def open_county(url: str) -> Store:
@@ -137,15 +146,26 @@ def check_schema(session: sa.orm.Session) -> None:
             raise SyncRefused("所连接的数据库不是县级库（未用 desk county init 建立）")
         return
     if rev in KNOWN_REVISIONS:
-        raise SyncRefused(f"县级数据库结构版本较旧（{rev}），请先在县级运行 desk county init 升级；本批未写入")
-    raise SyncRefused(f"县级数据库结构版本（{rev}）比本机软件新（{HEAD_REVISION}），请先升级本机软件；本批未写入")
+        raise SyncRefused(
+            f"县级数据库结构版本较旧（{rev}），请先在县级运行 desk county init 升级；本批未写入"
+        )
+    raise SyncRefused(
+        f"县级数据库结构版本（{rev}）比本机软件新（{HEAD_REVISION}），请先升级本机软件；本批未写入"
+    )
 
 
 class Syncer:
     """Sync one hall's store with the county store."""
 
-    def __init__(self, local: Store, county_url: str, *, clock: Clock | None = None, batch: int = BATCH,
-                 county_store: Store | None = None) -> None:
+    def __init__(
+        self,
+        local: Store,
+        county_url: str,
+        *,
+        clock: Clock | None = None,
+        batch: int = BATCH,
+        county_store: Store | None = None,
+    ) -> None:
         self.local = local
         self.county_url = county_url
         self.clock = clock or SystemClock()
@@ -192,19 +212,31 @@ class Syncer:
         self._record(now, success=True)
         report = RoundReport(pushed, pulled, acked, ref, time.perf_counter() - started)
         if pushed or pulled or ref:
-            logger.info("sync with %s: pushed %d, pulled %d%s", safe_url(self.county_url), pushed, pulled,
-                        ", reference data updated" if ref else "")
+            logger.info(
+                "sync with %s: pushed %d, pulled %d%s",
+                safe_url(self.county_url),
+                pushed,
+                pulled,
+                ", reference data updated" if ref else "",
+            )
         return report
 
-    def run_every(self, seconds: float, *, stop: Callable[[], bool] = lambda: False,
-                  on_round: Callable[[RoundReport | SyncError], None] | None = None) -> None:
+    def run_every(
+        self,
+        seconds: float,
+        *,
+        stop: Callable[[], bool] = lambda: False,
+        on_round: Callable[[RoundReport | SyncError], None] | None = None,
+    ) -> None:
         """Rounds every `seconds` until `stop()`; a failed round is reported and retried at the next tick."""
         while not stop():
             try:
                 result: RoundReport | SyncError = self.run_once()
             except SyncError as e:
                 # a caller with on_round reports it itself: then the log only records it
-                logger.log(logging.WARNING if on_round is None else logging.INFO, "sync failed: %s", e.message)
+                logger.log(
+                    logging.WARNING if on_round is None else logging.INFO, "sync failed: %s", e.message
+                )
                 result = e
             if on_round is not None:
                 on_round(result)
@@ -224,8 +256,9 @@ class Syncer:
     def _explain(self, e: BaseException) -> str:
         where = safe_url(self.county_url)
         orig = getattr(e, "orig", None) or e
-        detail = scrub(str(orig).strip().splitlines()[0] if str(orig).strip() else type(orig).__name__,
-                       self.county_url)
+        detail = scrub(
+            str(orig).strip().splitlines()[0] if str(orig).strip() else type(orig).__name__, self.county_url
+        )
         if isinstance(e, OSError) or getattr(e, "connection_invalidated", False) or _is_connect_failure(orig):
             return f"无法连接县级数据库（{where}）：{detail}；本机继续工作，稍后自动重试"
         return f"与县级数据库同步出错，本轮未完成（{where}）：{detail}；稍后自动重试"
@@ -267,17 +300,22 @@ class Syncer:
                 logger.info("rooms of hall %s sent to the county", hall.code)
         with self.local.read() as s:
             last_seq = int(s.scalar(sa.select(Hall.last_seq).where(Hall.code == hall.code)) or 0)
-            mine = s.scalar(sa.select(CaseEvent.id).where(CaseEvent.hall_code == hall.code,
-                                                          CaseEvent.hall_seq == acked))
+            mine = s.scalar(
+                sa.select(CaseEvent.id).where(CaseEvent.hall_code == hall.code, CaseEvent.hall_seq == acked)
+            )
         detail = ""
         if acked > last_seq:
-            detail = (f"县级库已收到本中心至第 {acked} 号事件，本机只到第 {last_seq} 号：本机数据库可能从旧备份恢复。"
-                      "同步已停止，请联系县级管理员")
+            detail = (
+                f"县级库已收到本中心至第 {acked} 号事件，本机只到第 {last_seq} 号：本机数据库可能从旧备份恢复。"
+                "同步已停止，请联系县级管理员"
+            )
         elif acked and mine != theirs:
             # Restored from a backup and written to since: the numbers after the backup were used again for
             # other events. Only what follows `acked` would be sent, so the county would never notice.
-            detail = (f"本机第 {acked} 号事件与县级库已收到的不是同一事件：本机数据库可能从旧备份恢复后又登记了新事件。"
-                      "同步已停止，请联系县级管理员")
+            detail = (
+                f"本机第 {acked} 号事件与县级库已收到的不是同一事件：本机数据库可能从旧备份恢复后又登记了新事件。"
+                "同步已停止，请联系县级管理员"
+            )
         if detail:
             county.alert(self.county, hall.code, "reused", detail, self.clock.now())
             raise SyncRefused(detail)
@@ -357,20 +395,36 @@ class Syncer:
                 have = int(state.reference_version) if state else 0
             if version <= have:
                 return False
-            categories = [(c.code, c.name, c.deadline_class, list(c.aliases), c.position, c.active)
-                          for c in cs.scalars(sa.select(CategoryRow))]
-            departments = [(d.code, d.name, d.phone, d.position, d.active)
-                           for d in cs.scalars(sa.select(DepartmentRow))]
+            categories = [
+                (c.code, c.name, c.deadline_class, list(c.aliases), c.position, c.active)
+                for c in cs.scalars(sa.select(CategoryRow))
+            ]
+            departments = [
+                (d.code, d.name, d.phone, d.position, d.active) for d in cs.scalars(sa.select(DepartmentRow))
+            ]
         with self.local.unit_of_work() as s:
             cats = {c.code: c for c in s.scalars(sa.select(CategoryRow))}
             for code, name, cls, aliases, position, active in categories:
                 row = cats.get(code)
                 if row is None:
-                    s.add(CategoryRow(code=code, name=name, deadline_class=cls, aliases=aliases, position=position,
-                                      active=active))
+                    s.add(
+                        CategoryRow(
+                            code=code,
+                            name=name,
+                            deadline_class=cls,
+                            aliases=aliases,
+                            position=position,
+                            active=active,
+                        )
+                    )
                 else:
                     row.name, row.deadline_class, row.aliases, row.position, row.active = (
-                        name, cls, aliases, position, active)
+                        name,
+                        cls,
+                        aliases,
+                        position,
+                        active,
+                    )
             deps = {d.code: d for d in s.scalars(sa.select(DepartmentRow))}
             for code, name, phone, position, active in departments:
                 drow = deps.get(code)

@@ -58,8 +58,12 @@ class CaseHistoryView(QWidget):
     """Read-only view of a case as the service returns it (`RegistrationService.case`); `show_case` replaces it."""
 
     def __init__(
-        self, detail: CaseDetail | None = None, *, category_names: Mapping[str, str] | None = None,
-        room_names: Mapping[str, str] | None = None, parent: QWidget | None = None,
+        self,
+        detail: CaseDetail | None = None,
+        *,
+        category_names: Mapping[str, str] | None = None,
+        room_names: Mapping[str, str] | None = None,
+        parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
         self.detail: CaseDetail | None = None
@@ -76,8 +80,15 @@ class CaseHistoryView(QWidget):
         self._facts = QGridLayout()
         self._facts.setHorizontalSpacing(12)
         self._fact_values: list[QLabel] = []
-        captions = [self.tr("纠纷类别"), self.tr("来源渠道"), self.tr("登记时间"), self.tr("办理期限"),
-                    self.tr("来访人数"), self.tr("重复访"), self.tr("风险标记")]
+        captions = [
+            self.tr("纠纷类别"),
+            self.tr("来源渠道"),
+            self.tr("登记时间"),
+            self.tr("办理期限"),
+            self.tr("来访人数"),
+            self.tr("重复访"),
+            self.tr("风险标记"),
+        ]
         for i, name in enumerate(captions):
             row, col = divmod(i, 2)
             caption = QLabel(name, self)
@@ -110,8 +121,9 @@ class CaseHistoryView(QWidget):
 
     def show_case(self, detail: CaseDetail) -> None:
         self.detail = detail
-        self.heading.setText(self.tr("{case_no}　{state}").format(case_no=detail.case_no,
-                                                                 state=state_label(detail.state)))
+        self.heading.setText(
+            self.tr("{case_no}　{state}").format(case_no=detail.case_no, state=state_label(detail.state))
+        )
         values = [
             self._names.get(detail.category_code, detail.category_code),
             channel_label(detail.channel),
@@ -125,9 +137,11 @@ class CaseHistoryView(QWidget):
             label.setText(value)
         self.party_model.set_parties(detail.parties)
         shown = min(max(len(detail.parties), 1), 4)
-        self.party_view.setFixedHeight(self.party_view.horizontalHeader().sizeHint().height()
-                                       + self.party_view.verticalHeader().defaultSectionSize() * shown
-                                       + 2 * self.party_view.frameWidth())
+        self.party_view.setFixedHeight(
+            self.party_view.horizontalHeader().sizeHint().height()
+            + self.party_view.verticalHeader().defaultSectionSize() * shown
+            + 2 * self.party_view.frameWidth()
+        )
         self.narrative.setPlainText(detail.narrative)
         self.event_model.set_events(detail.events)
         self.event_view.scrollToBottom()
@@ -138,9 +152,14 @@ class CaseHistoryDialog(QDialog):
     the history is read again (`reload`) and shows the print."""
 
     def __init__(
-        self, detail: CaseDetail, *, category_names: Mapping[str, str] | None = None,
-        room_names: Mapping[str, str] | None = None, receipts: CaseReceipts | None = None,
-        reload: Callable[[str], CaseDetail] | None = None, parent: QWidget | None = None,
+        self,
+        detail: CaseDetail,
+        *,
+        category_names: Mapping[str, str] | None = None,
+        room_names: Mapping[str, str] | None = None,
+        receipts: CaseReceipts | None = None,
+        reload: Callable[[str], CaseDetail] | None = None,
+        parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
         self.detail = detail

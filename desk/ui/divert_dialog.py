@@ -33,10 +33,11 @@ HALL_CODE_ROLE = Qt.ItemDataRole.UserRole + 1
 
 
 def hall_line(hall: HallEntry) -> str:
-    """"620702001  东街街道综治中心 · 最近上传 11-27 10:12": the code first, so typing digits finds a hall."""
+    """ "620702001  东街街道综治中心 · 最近上传 11-27 10:12": the code first, so typing digits finds a hall."""
     if hall.last_push_at is not None:
         line = _tr("{code}  {name} · 最近上传 {time}").format(
-            code=hall.code, name=hall.name, time=f"{hall.last_push_at.astimezone(CHINA_TZ):%m-%d %H:%M}")
+            code=hall.code, name=hall.name, time=f"{hall.last_push_at.astimezone(CHINA_TZ):%m-%d %H:%M}"
+        )
     else:
         line = _tr("{code}  {name} · 尚未上传记录").format(code=hall.code, name=hall.name)
     return line + (_tr(" · {n} 条同步告警").format(n=hall.alerts) if hall.alerts else "")
@@ -53,8 +54,9 @@ class DivertDialog(QDialog):
     sig_diverted = Signal(object)
     """The case was diverted; carries the `Diversion`."""
 
-    def __init__(self, county: CountyService, *, case_no: str = "", summary: str = "",
-                 parent: QWidget | None = None) -> None:
+    def __init__(
+        self, county: CountyService, *, case_no: str = "", summary: str = "", parent: QWidget | None = None
+    ) -> None:
         """With `case_no` the dialog diverts that case (just registered); without, the supervisor types one."""
         super().__init__(parent)
         self._county = county
@@ -97,8 +99,12 @@ class DivertDialog(QDialog):
         layout.addWidget(self.message)
 
         self.buttons = QDialogButtonBox(self)
-        self.divert_button = self.buttons.addButton(self.tr("分流 (Enter)"), QDialogButtonBox.ButtonRole.AcceptRole)
-        self.cancel_button = self.buttons.addButton(self.tr("取消 (Esc)"), QDialogButtonBox.ButtonRole.RejectRole)
+        self.divert_button = self.buttons.addButton(
+            self.tr("分流 (Enter)"), QDialogButtonBox.ButtonRole.AcceptRole
+        )
+        self.cancel_button = self.buttons.addButton(
+            self.tr("取消 (Esc)"), QDialogButtonBox.ButtonRole.RejectRole
+        )
         self.divert_button.setDefault(True)
         self.cancel_button.setAutoDefault(False)
         self.buttons.accepted.connect(self._on_divert_requested)
@@ -121,8 +127,11 @@ class DivertDialog(QDialog):
             item = QListWidgetItem(hall_line(h), self.hall_list)
             item.setData(HALL_CODE_ROLE, h.code)
         rows = max(1, min(len(self.halls), 8))
-        self.hall_list.setFixedHeight(self.hall_list.sizeHintForRow(0) * rows + 2 * self.hall_list.frameWidth() + 4
-                                      if self.halls else self.hall_list.fontMetrics().height() * 2)
+        self.hall_list.setFixedHeight(
+            self.hall_list.sizeHintForRow(0) * rows + 2 * self.hall_list.frameWidth() + 4
+            if self.halls
+            else self.hall_list.fontMetrics().height() * 2
+        )
         if self.halls:
             self.hall_list.setCurrentRow(0)
         else:

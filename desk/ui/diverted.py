@@ -57,7 +57,9 @@ class _HistoryModel(CaseEventTableModel):
         text = str(super()._cell(item, column))
         if column == 3 and not text and getattr(item, "kind", "") == "diverted":
             reason = str(item.payload.get("reason") or "")
-            return self.tr("由县级分流至本中心") + (self.tr("，理由：{reason}").format(reason=reason) if reason else "")
+            return self.tr("由县级分流至本中心") + (
+                self.tr("，理由：{reason}").format(reason=reason) if reason else ""
+            )
         return text
 
 
@@ -72,8 +74,14 @@ class DivertedCasesDialog(QDialog):
     sig_count_changed = Signal(int)
     """The list was read again; carries how many diverted cases wait."""
 
-    def __init__(self, hall: HallService, registration: RegistrationService, *,
-                 receipts: CaseReceipts | None = None, parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        hall: HallService,
+        registration: RegistrationService,
+        *,
+        receipts: CaseReceipts | None = None,
+        parent: QWidget | None = None,
+    ) -> None:
         super().__init__(parent)
         self._hall = hall
         self._registration = registration
@@ -84,7 +92,9 @@ class DivertedCasesDialog(QDialog):
         self.setWindowTitle(self.tr("上级分流案件"))
         screen = self.screen()
         avail = screen.availableGeometry() if screen is not None else None
-        self.resize(min(1280, avail.width()) if avail else 1280, min(860, avail.height() - 40) if avail else 860)
+        self.resize(
+            min(1280, avail.width()) if avail else 1280, min(860, avail.height() - 40) if avail else 860
+        )
 
         # The list and the chosen case's history side by side; the routing step below, full width (its room
         # buttons need it).
@@ -115,11 +125,13 @@ class DivertedCasesDialog(QDialog):
         self.hint.setStyleSheet("color: #555;")
         left_layout.addWidget(self.hint)
 
-        self.history = CaseHistoryView(category_names=self._category_names, room_names=self._room_names(),
-                                       parent=splitter)
+        self.history = CaseHistoryView(
+            category_names=self._category_names, room_names=self._room_names(), parent=splitter
+        )
         # The history says why the county sent the case here.
-        self.history.event_model = _HistoryModel(category_names=self._category_names,
-                                                 room_names=self._room_names(), parent=self.history)
+        self.history.event_model = _HistoryModel(
+            category_names=self._category_names, room_names=self._room_names(), parent=self.history
+        )
         self.history.event_view.setModel(self.history.event_model)
         # The routing step below takes its height: the narrative gets three lines (it scrolls), the history the rest.
         fm = self.history.narrative.fontMetrics()
@@ -181,8 +193,11 @@ class DivertedCasesDialog(QDialog):
             self._say(e.message, error=True)
             return self.model.rowCount()
         self.model.set_cases(cases)
-        self.count_label.setText(self.tr("待分派的上级分流案件：{n} 件").format(n=len(cases)) if cases
-                                 else self.tr("没有待分派的上级分流案件"))
+        self.count_label.setText(
+            self.tr("待分派的上级分流案件：{n} 件").format(n=len(cases))
+            if cases
+            else self.tr("没有待分派的上级分流案件")
+        )
         row = self.model.row_of(keep) if keep else None
         if cases:
             self.view.selectRow(row if row is not None else 0)
@@ -257,9 +272,15 @@ class DivertedCasesDialog(QDialog):
             return None
         self.last_issued = issued
         self._current = None
-        self._say(self.tr("{case_no}：排队号 {label}，请到{room}{where}（前面 {ahead} 人）").format(
-            case_no=case_no, label=issued.ticket.label, room=room_title(issued.room),
-            where=f"（{issued.room.location}）" if issued.room.location else "", ahead=issued.ahead))
+        self._say(
+            self.tr("{case_no}：排队号 {label}，请到{room}{where}（前面 {ahead} 人）").format(
+                case_no=case_no,
+                label=issued.ticket.label,
+                room=room_title(issued.room),
+                where=f"（{issued.room.location}）" if issued.room.location else "",
+                ahead=issued.ahead,
+            )
+        )
         self.print_button.setEnabled(self._receipts is not None)
         self.reload()
         self.view.setFocus()
@@ -280,14 +301,20 @@ class DivertedCasesDialog(QDialog):
         return True
 
     def _say(self, text: str, *, error: bool = False) -> None:
-        self.result_label.setStyleSheet(f"color: {ERROR_COLOUR if error else DONE_COLOUR}; font-weight: bold;")
+        self.result_label.setStyleSheet(
+            f"color: {ERROR_COLOUR if error else DONE_COLOUR}; font-weight: bold;"
+        )
         self.result_label.setText(text)
 
     # --- events ---------------------------------------------------------------------------------
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt's name
-        if (watched is self.view and event.type() == QEvent.Type.KeyPress and isinstance(event, QKeyEvent)
-                and event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter)):
+        if (
+            watched is self.view
+            and event.type() == QEvent.Type.KeyPress
+            and isinstance(event, QKeyEvent)
+            and event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter)
+        ):
             self.route_current()
             return True
         return super().eventFilter(watched, event)

@@ -218,8 +218,11 @@ class HallDisplay(QWidget):
     def _show_call(self, call: CallView, *, fresh: bool) -> None:
         self.current = call
         self.ticket_label.setText(call.ticket)
-        self.room_label.setText(self.tr("→ {number}号{name}").format(number=call.room_number, name=call.room_name)
-                                if call.room_number else self.tr("→ {name}").format(name=call.room_name))
+        self.room_label.setText(
+            self.tr("→ {number}号{name}").format(number=call.room_number, name=call.room_name)
+            if call.room_number
+            else self.tr("→ {name}").format(name=call.room_name)
+        )
         self.where_label.setText(call.location)
         self.where_label.setVisible(bool(call.location))
         self.call_panel.setAccessibleName(call.text)
@@ -256,8 +259,9 @@ class HallDisplay(QWidget):
         shown = [r for r in self.rooms if r.is_open and (r.categories or r.waiting)]
         columns = 3
         for i, r in enumerate(shown):
-            label = QLabel(self.tr("{number}号{name}　{n} 人").format(number=r.number, name=r.name, n=r.waiting),
-                           self)
+            label = QLabel(
+                self.tr("{number}号{name}　{n} 人").format(number=r.number, name=r.name, n=r.waiting), self
+            )
             label.setFont(self._waiting_font)
             self.waiting_labels[r.code] = label
             row, col = divmod(i, columns)
@@ -267,10 +271,13 @@ class HallDisplay(QWidget):
 
     def _paint_panel(self, *, flash: bool) -> None:
         background = FLASH if flash else PANEL
-        ticket, room, where = (("#0d2440", "#0d2440", "#12325a") if flash else (TICKET_COLOUR, TEXT, WHERE_COLOUR))
+        ticket, room, where = (
+            ("#0d2440", "#0d2440", "#12325a") if flash else (TICKET_COLOUR, TEXT, WHERE_COLOUR)
+        )
         self.call_panel.setStyleSheet(
             f"QFrame#callPanel {{ background: {background}; border-radius: 16px; }}"
-            f"QLabel {{ background: transparent; }}")
+            f"QLabel {{ background: transparent; }}"
+        )
         self.ticket_label.setStyleSheet(f"color: {ticket};")
         self.room_label.setStyleSheet(f"color: {room};")
         self.where_label.setStyleSheet(f"color: {where};")

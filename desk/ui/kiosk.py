@@ -67,7 +67,8 @@ class Kiosk(QWidget):
         self.setStyleSheet(
             f"QWidget#kiosk {{ background: {BACKGROUND}; }} QLabel {{ color: {TEXT}; background: transparent; }}"
             f"QFrame#statusPanel, QFrame#notFoundPanel, QFrame#welcomePanel {{ background: {PANEL};"
-            " border-radius: 16px; }")
+            " border-radius: 16px; }"
+        )
 
         # The scanner's keystrokes land here. A 1×1 transparent line edit rather than a hidden one: a hidden
         # widget cannot hold the focus. No input method: a Chinese IME would swallow the URL's letters.
@@ -129,8 +130,9 @@ class Kiosk(QWidget):
         self.room_label = QLabel(shown)
         self.next_label = QLabel(shown)
         self.updated_label = QLabel(shown)
-        self.back_label = QLabel(self.tr("本页将在 {seconds} 秒后自动返回").format(
-            seconds=max(1, round(idle_ms / 1000))), shown)
+        self.back_label = QLabel(
+            self.tr("本页将在 {seconds} 秒后自动返回").format(seconds=max(1, round(idle_ms / 1000))), shown
+        )
         self.stage_label.setStyleSheet(f"color: {TICKET_COLOUR};")
         self.ticket_label.setStyleSheet(f"color: {TICKET_COLOUR};")
         self.room_label.setStyleSheet(f"color: {WHERE_COLOUR};")
@@ -155,8 +157,10 @@ class Kiosk(QWidget):
         box.setSpacing(28)
         self.not_found_label = QLabel(self.tr("未找到该回执的办理信息，请到前台咨询"), missing)
         self.not_found_label.setStyleSheet(f"color: {NOT_FOUND_COLOUR};")
-        self.not_found_hint = QLabel(self.tr("请确认扫描的是本中心出具的回执；也可拨打服务热线 {hotline}").format(
-            hotline=HOTLINE), missing)
+        self.not_found_hint = QLabel(
+            self.tr("请确认扫描的是本中心出具的回执；也可拨打服务热线 {hotline}").format(hotline=HOTLINE),
+            missing,
+        )
         box.addStretch(1)
         for w in (self.not_found_label, self.not_found_hint):
             w.setAlignment(Qt.AlignmentFlag.AlignCenter)
@@ -223,8 +227,11 @@ class Kiosk(QWidget):
         self.room_label.setText(where)
         self.room_label.setVisible(bool(where))
         self.next_label.setText(found.next_step)
-        self.updated_label.setText(self.tr("更新于 {time}　·　回执尾号 {tail}").format(
-            time=found.updated_at.astimezone(CHINA_TZ).strftime("%Y-%m-%d %H:%M"), tail=found.case_no_tail))
+        self.updated_label.setText(
+            self.tr("更新于 {time}　·　回执尾号 {tail}").format(
+                time=found.updated_at.astimezone(CHINA_TZ).strftime("%Y-%m-%d %H:%M"), tail=found.case_no_tail
+            )
+        )
         self.footer_label.setText(self._footer(found.hotline))
         self.pages.setCurrentIndex(STATUS)
         self.sig_status_shown.emit(found)

@@ -58,8 +58,13 @@ class CaseSearchDialog(QDialog):
     sig_case_opened = Signal(object)
     """A case's history dialog was opened; carries the `CaseHistoryDialog`."""
 
-    def __init__(self, service: RegistrationService, *, receipts: CaseReceipts | None = None,
-                 parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        service: RegistrationService,
+        *,
+        receipts: CaseReceipts | None = None,
+        parent: QWidget | None = None,
+    ) -> None:
         super().__init__(parent)
         self._service = service
         self._receipts = receipts
@@ -126,8 +131,13 @@ class CaseSearchDialog(QDialog):
         except DeskError as e:
             QMessageBox.warning(self, self.tr("查找案件"), e.message)
             return None
-        dialog = CaseHistoryDialog(detail, category_names=self._category_names, receipts=self._receipts,
-                                   reload=self._service.case, parent=self)
+        dialog = CaseHistoryDialog(
+            detail,
+            category_names=self._category_names,
+            receipts=self._receipts,
+            reload=self._service.case,
+            parent=self,
+        )
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.destroyed.connect(lambda _obj=None, d=dialog: self._forget(d))
         self.history_dialogs.append(dialog)
@@ -136,8 +146,12 @@ class CaseSearchDialog(QDialog):
         return dialog
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt's name
-        if (watched is self.view and event.type() == QEvent.Type.KeyPress and isinstance(event, QKeyEvent)
-                and event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter)):
+        if (
+            watched is self.view
+            and event.type() == QEvent.Type.KeyPress
+            and isinstance(event, QKeyEvent)
+            and event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter)
+        ):
             self._on_row_activated(self.view.currentIndex())
             return True
         return super().eventFilter(watched, event)
@@ -158,10 +172,18 @@ class MainWindow(QMainWindow):
     """One window per desk: the registration form in the middle, the hall and the store in the status bar."""
 
     def __init__(
-        self, service: RegistrationService, *, hall: HallService, new_hall: Callable[[], HallService],
-        store_label: str = "", clock: Clock | None = None, speech_engine: str = "",
-        receipts: CaseReceipts | None = None, sync_bar: SyncStatusBar | None = None,
-        county: CountyService | None = None, parent: QWidget | None = None,
+        self,
+        service: RegistrationService,
+        *,
+        hall: HallService,
+        new_hall: Callable[[], HallService],
+        store_label: str = "",
+        clock: Clock | None = None,
+        speech_engine: str = "",
+        receipts: CaseReceipts | None = None,
+        sync_bar: SyncStatusBar | None = None,
+        county: CountyService | None = None,
+        parent: QWidget | None = None,
     ) -> None:
         """`hall` serves this desk (routing, tickets); `new_hall` gives each room terminal or calling screen
         opened from the menu a hall service of its own (its own on-duty mediator); `receipts` prints receipts
@@ -183,8 +205,9 @@ class MainWindow(QMainWindow):
         if county is not None:
             self.setWindowTitle(self.tr("一厅通 · {hall} · 县级").format(hall=hall_info.name))
         # At the county a registered case is diverted to a hall (the dialog), not routed to a room.
-        self.form = RegistrationForm(service, hall=hall if county is None else None, clock=clock,
-                                     receipts=receipts, parent=self)
+        self.form = RegistrationForm(
+            service, hall=hall if county is None else None, clock=clock, receipts=receipts, parent=self
+        )
         self.setCentralWidget(self.form)
         self.search_dialog: CaseSearchDialog | None = None
         self.diverted_dialog: DivertedCasesDialog | None = None
@@ -194,17 +217,23 @@ class MainWindow(QMainWindow):
         self.terminals: list[RoomTerminal] = []
         self.displays: list[HallDisplay] = []
 
-        self.hall_label = QLabel(self.tr("{name}（{code}）").format(name=hall_info.name, code=hall_info.code), self)
+        self.hall_label = QLabel(
+            self.tr("{name}（{code}）").format(name=hall_info.name, code=hall_info.code), self
+        )
         self.store_label = QLabel(store_label, self)
         # 上级分流 waiting here: a button in the status bar, shown while there are any (opens the list).
         self.diverted_button = QPushButton(self)
         self.diverted_button.setFlat(True)
         self.diverted_button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
-        self.diverted_button.setStyleSheet("QPushButton { color: #b45309; font-weight: bold; padding: 0 6px; }")
+        self.diverted_button.setStyleSheet(
+            "QPushButton { color: #b45309; font-weight: bold; padding: 0 6px; }"
+        )
         self.diverted_button.setToolTip(self.tr("县级分流到本中心、尚未分派功能室的案件（Ctrl+D）"))
         self.diverted_button.hide()
         self.diverted_button.clicked.connect(self._on_diverted_requested)
-        self._diverted_known = 0  # the fewest diverted cases seen waiting since the last round: news is above it
+        self._diverted_known = (
+            0  # the fewest diverted cases seen waiting since the last round: news is above it
+        )
         self.statusBar().addPermanentWidget(self.diverted_button)
         if sync_bar is not None:
             sync_bar.setParent(self)
@@ -281,8 +310,11 @@ class MainWindow(QMainWindow):
         if not self.form.has_unsaved_text():
             return True
         answer = QMessageBox.question(
-            self, self.tr("放弃未登记的内容"), self.tr("表单中有尚未登记的内容，确定要清空吗？"),
-            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, QMessageBox.StandardButton.No,
+            self,
+            self.tr("放弃未登记的内容"),
+            self.tr("表单中有尚未登记的内容，确定要清空吗？"),
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+            QMessageBox.StandardButton.No,
         )
         return answer == QMessageBox.StandardButton.Yes
 
@@ -323,8 +355,9 @@ class MainWindow(QMainWindow):
 
     def open_hall_display(self) -> HallDisplay:
         """The calling screen in a window (F11: full screen), e.g. on the hall's second monitor."""
-        display = HallDisplay(self._new_hall(), hall_name=self._service.hall.name,
-                              announcer=Announcer(self._speech_engine))
+        display = HallDisplay(
+            self._new_hall(), hall_name=self._service.hall.name, announcer=Announcer(self._speech_engine)
+        )
         display.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         display.destroyed.connect(lambda _obj=None, d=display: self._forget_window(d))
         self.displays.append(display)
@@ -342,7 +375,9 @@ class MainWindow(QMainWindow):
 
     def open_mediators_dialog(self) -> MediatorsDialog:
         if self.mediators_dialog is None:
-            self.mediators_dialog = MediatorsDialog(self._hall_service, self._service.categories(), parent=self)
+            self.mediators_dialog = MediatorsDialog(
+                self._hall_service, self._service.categories(), parent=self
+            )
         else:
             self.mediators_dialog.reload()
         self.mediators_dialog.show()
@@ -354,8 +389,9 @@ class MainWindow(QMainWindow):
     def open_diverted_cases(self) -> DivertedCasesDialog:
         """The cases the county diverted here (one dialog per window, read again each time it is opened)."""
         if self.diverted_dialog is None:
-            self.diverted_dialog = DivertedCasesDialog(self._hall_service, self._service, receipts=self.receipts,
-                                                       parent=self)
+            self.diverted_dialog = DivertedCasesDialog(
+                self._hall_service, self._service, receipts=self.receipts, parent=self
+            )
             self.diverted_dialog.sig_ticket_issued.connect(self._on_ticket_issued)
             self.diverted_dialog.sig_count_changed.connect(self._show_diverted_count)
         else:
@@ -409,13 +445,18 @@ class MainWindow(QMainWindow):
         self.open_divert_dialog()
 
     def _on_diverted(self, diversion: Diversion) -> None:
-        self.statusBar().showMessage(self.tr("已将 {case_no} 分流至{hall}（{code}）").format(
-            case_no=diversion.case_no, hall=diversion.to_hall_name, code=diversion.to_hall), 15000)
+        self.statusBar().showMessage(
+            self.tr("已将 {case_no} 分流至{hall}（{code}）").format(
+                case_no=diversion.case_no, hall=diversion.to_hall_name, code=diversion.to_hall
+            ),
+            15000,
+        )
         self.form.focus_first_field()
 
     def _on_divert_cancelled(self, case_no: str) -> None:
-        self.statusBar().showMessage(self.tr("已登记 {case_no}，未分流（可用 Ctrl+D 分流）").format(case_no=case_no),
-                                     15000)
+        self.statusBar().showMessage(
+            self.tr("已登记 {case_no}，未分流（可用 Ctrl+D 分流）").format(case_no=case_no), 15000
+        )
         self.form.focus_first_field()
 
     def _on_sync_status_refreshed(self, _status: object) -> None:
@@ -442,8 +483,9 @@ class MainWindow(QMainWindow):
         if not rooms:
             return
         labels = [f"{r.code}  {r.number}号{r.name}（{r.location}）" for r in rooms]
-        chosen, ok = QInputDialog.getItem(self, self.tr("功能室终端"), self.tr("打开哪个功能室的终端："), labels, 0,
-                                          False)
+        chosen, ok = QInputDialog.getItem(
+            self, self.tr("功能室终端"), self.tr("打开哪个功能室的终端："), labels, 0, False
+        )
         if ok and chosen in labels:
             self.open_room_terminal(rooms[labels.index(chosen)].code)
 
@@ -455,9 +497,14 @@ class MainWindow(QMainWindow):
 
     def _on_ticket_issued(self, issued: IssuedTicket) -> None:
         self._refresh_sync_status()
-        self.statusBar().showMessage(self.tr("{case_no}：排队号 {label}，{room}").format(
-            case_no=issued.ticket.case_no, label=issued.ticket.label,
-            room=f"{issued.room.number}号{issued.room.name}"), 10000)
+        self.statusBar().showMessage(
+            self.tr("{case_no}：排队号 {label}，{room}").format(
+                case_no=issued.ticket.case_no,
+                label=issued.ticket.label,
+                room=f"{issued.room.number}号{issued.room.name}",
+            ),
+            10000,
+        )
 
     def _on_receipt_printed(self, case_no: str, reprint: bool) -> None:
         text = self.tr("已补打 {case_no} 的回执") if reprint else self.tr("已打印 {case_no} 的回执")

@@ -37,7 +37,9 @@ class MediatorsDialog(QDialog):
     sig_saved = Signal(object)
     """A mediator was added or corrected (the `MediatorView`)."""
 
-    def __init__(self, hall: HallService, categories: Sequence[Category], parent: QWidget | None = None) -> None:
+    def __init__(
+        self, hall: HallService, categories: Sequence[Category], parent: QWidget | None = None
+    ) -> None:
         super().__init__(parent)
         self._hall = hall
         self._categories = list(categories)
@@ -62,8 +64,11 @@ class MediatorsDialog(QDialog):
         self.phone_edit = QLineEdit(self)
         self.messages = {f: FieldMessage(self) for f in ("name", "grade", "phone", "specialties")}
         form = QFormLayout()
-        for label, editor, key in ((self.tr("姓名"), self.name_edit, "name"), (self.tr("等级"), self.grade_edit, "grade"),
-                                   (self.tr("联系电话"), self.phone_edit, "phone")):
+        for label, editor, key in (
+            (self.tr("姓名"), self.name_edit, "name"),
+            (self.tr("等级"), self.grade_edit, "grade"),
+            (self.tr("联系电话"), self.phone_edit, "phone"),
+        ):
             column = QVBoxLayout()
             column.setSpacing(2)
             column.addWidget(editor)
@@ -164,9 +169,12 @@ class MediatorsDialog(QDialog):
         self._clear_messages()
         try:
             saved = self._hall.save_mediator(
-                self._current, name=self.name_edit.text(), grade=self.grade_edit.text(),
+                self._current,
+                name=self.name_edit.text(),
+                grade=self.grade_edit.text(),
                 specialties=[c for c, box in self.specialty_boxes.items() if box.isChecked()],
-                phone=self.phone_edit.text())
+                phone=self.phone_edit.text(),
+            )
         except ValidationError as e:
             for p in e.problems:
                 self.messages.get(p.field, self.messages["name"]).show_error(p.message)
@@ -184,10 +192,14 @@ class MediatorsDialog(QDialog):
         if self._current is None:
             return
         answer = QMessageBox.question(
-            self, self.tr("停用调解员"),
+            self,
+            self.tr("停用调解员"),
             self.tr("停用“{name}”？此人将从名册和各功能室的驻室人员中移除，已有的办理记录不受影响。").format(
-                name=self.name_edit.text()),
-            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, QMessageBox.StandardButton.No)
+                name=self.name_edit.text()
+            ),
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+            QMessageBox.StandardButton.No,
+        )
         if answer == QMessageBox.StandardButton.Yes:
             self.retire_current()
 

@@ -40,7 +40,9 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-MAX_RASTER_DPI = 600  # a 1200 dpi "printer" (Qt's PDF writer) would need 280 MB per A5 page for no visible gain
+MAX_RASTER_DPI = (
+    600  # a 1200 dpi "printer" (Qt's PDF writer) would need 280 MB per A5 page for no visible gain
+)
 RECEIPT = "receipt"
 
 
@@ -73,8 +75,11 @@ def load_pdf(pdf: bytes, parent: QObject) -> QPdfDocument:
     doc.load(buffer)  # a QBuffer is read at once: status is Ready or Error on return
     if doc.status() != QPdfDocument.Status.Ready or doc.pageCount() < 1:
         logger.error("PDF of %d bytes unreadable: %s", len(pdf), doc.error())
-        raise PrintError(_tr("要打印的文件无法读取（{error}），请重试；如仍不行，请联系技术人员。").format(
-            error=doc.error().name))
+        raise PrintError(
+            _tr("要打印的文件无法读取（{error}），请重试；如仍不行，请联系技术人员。").format(
+                error=doc.error().name
+            )
+        )
     return doc
 
 
@@ -122,8 +127,12 @@ class ReceiptPrinter(QObject):
     sig_paint_failed = Signal(str)
     """Painting for the preview (or the preview's own print button) failed; carries the message."""
 
-    def __init__(self, *, default_printer: Callable[[], QPrinter | None] = system_default_printer,
-                 parent: QObject | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        default_printer: Callable[[], QPrinter | None] = system_default_printer,
+        parent: QObject | None = None,
+    ) -> None:
         super().__init__(parent)
         self._default_printer = default_printer
 
@@ -135,8 +144,11 @@ class ReceiptPrinter(QObject):
         if printer is None:
             raise PrintError(no_default_printer_message())
         if not printer.isValid():
-            raise PrintError(self.tr("打印机“{name}”不可用：请检查打印机是否开机、已连接，"
-                                     "或在系统中另设默认打印机后重试。").format(name=printer_name(printer)))
+            raise PrintError(
+                self.tr(
+                    "打印机“{name}”不可用：请检查打印机是否开机、已连接，或在系统中另设默认打印机后重试。"
+                ).format(name=printer_name(printer))
+            )
         doc = load_pdf(pdf, self)
         try:
             if doc_name:
@@ -147,7 +159,9 @@ class ReceiptPrinter(QObject):
                 self.paint(doc, printer)
         finally:
             doc.deleteLater()
-        logger.info("printed %s (%d pages) on %s", doc_name or "document", doc.pageCount(), printer.printerName())
+        logger.info(
+            "printed %s (%d pages) on %s", doc_name or "document", doc.pageCount(), printer.printerName()
+        )
         return printer_name(printer)
 
     def _write_pdf(self, pdf: bytes, path: str) -> None:
@@ -156,7 +170,9 @@ class ReceiptPrinter(QObject):
                 f.write(pdf)
         except OSError as e:
             logger.warning("cannot write PDF to %s: %s", path, e.strerror)
-            raise PrintError(self.tr("无法保存 PDF 文件“{path}”：{why}").format(path=path, why=e.strerror)) from e
+            raise PrintError(
+                self.tr("无法保存 PDF 文件“{path}”：{why}").format(path=path, why=e.strerror)
+            ) from e
 
     def paint(self, doc: QPdfDocument, printer: QPrinter) -> None:
         """Draw every page of `doc` on `printer`, each page at its own size. Raises `PrintError`."""
@@ -164,21 +180,30 @@ class ReceiptPrinter(QObject):
         _use_page_layout(printer, page_layout(doc, 0))
         painter = QPainter()
         if not painter.begin(printer):
-            raise PrintError(self.tr("无法开始打印：打印机“{name}”没有响应。请检查打印机是否开机、联网、有纸，"
-                                     "然后重试。").format(name=printer_name(printer)))
+            raise PrintError(
+                self.tr(
+                    "无法开始打印：打印机“{name}”没有响应。请检查打印机是否开机、联网、有纸，然后重试。"
+                ).format(name=printer_name(printer))
+            )
         try:
             for page in range(doc.pageCount()):
                 if page:
                     _use_page_layout(printer, page_layout(doc, page))
                     if not printer.newPage():
-                        raise PrintError(self.tr("打印中断：打印机“{name}”不接受新的一页，请检查后重试。").format(
-                            name=printer_name(printer)))
+                        raise PrintError(
+                            self.tr("打印中断：打印机“{name}”不接受新的一页，请检查后重试。").format(
+                                name=printer_name(printer)
+                            )
+                        )
                 self._paint_page(doc, page, printer, painter)
         finally:
             ended = painter.end()
         if not ended or printer.printerState() == QPrinter.PrinterState.Error:
-            raise PrintError(self.tr("打印失败：打印机“{name}”报告错误。请检查打印机后重试。").format(
-                name=printer_name(printer)))
+            raise PrintError(
+                self.tr("打印失败：打印机“{name}”报告错误。请检查打印机后重试。").format(
+                    name=printer_name(printer)
+                )
+            )
 
     def _paint_page(self, doc: QPdfDocument, page: int, printer: QPrinter, painter: QPainter) -> None:
         points = doc.pagePointSize(page)
@@ -193,7 +218,10 @@ class ReceiptPrinter(QObject):
         # The PDF page at its size in device pixels, shrunk to the paper where the printer could not change its
         # page size (a preview, or a Windows driver in mid-job).
         paper = printer.paperRect(QPrinter.Unit.DevicePixel)
-        width, height = points.width() * printer.resolution() / 72, points.height() * printer.resolution() / 72
+        width, height = (
+            points.width() * printer.resolution() / 72,
+            points.height() * printer.resolution() / 72,
+        )
         scale = min(1.0, paper.width() / width, paper.height() / height) if width and height else 1.0
         painter.drawImage(QRectF(0, 0, width * scale, height * scale), page_image)
 
@@ -239,8 +267,13 @@ class CaseReceipts(QObject):
     """A receipt was printed and recorded; carries the case number and whether it was a reprint."""
 
     def __init__(
-        self, documents: DocumentService, printer: ReceiptPrinter | None = None, *, fmt: str = "80mm",
-        render: Callable[[ReceiptData, str], bytes] = render_receipt_pdf, parent: QObject | None = None,
+        self,
+        documents: DocumentService,
+        printer: ReceiptPrinter | None = None,
+        *,
+        fmt: str = "80mm",
+        render: Callable[[ReceiptData, str], bytes] = render_receipt_pdf,
+        parent: QObject | None = None,
     ) -> None:
         super().__init__(parent)
         self._documents = documents
@@ -252,7 +285,9 @@ class CaseReceipts(QObject):
         return self._render(self._documents.receipt_data(case_no, reprint=reprint), self._fmt)
 
     def _doc_name(self, case_no: str, reprint: bool) -> str:
-        return (self.tr("补打回执 {case_no}") if reprint else self.tr("受理回执 {case_no}")).format(case_no=case_no)
+        return (self.tr("补打回执 {case_no}") if reprint else self.tr("受理回执 {case_no}")).format(
+            case_no=case_no
+        )
 
     def print_receipt(self, case_no: str, *, reprint: bool = False) -> str:
         """Print on the default printer, no dialog; returns the printer's name. A `DeskError` (no printer, the
@@ -262,10 +297,13 @@ class CaseReceipts(QObject):
         self._record(case_no, reprint)
         return name
 
-    def preview_receipt(self, case_no: str, *, reprint: bool = False,
-                        parent: QWidget | None = None) -> PreviewDialog:
+    def preview_receipt(
+        self, case_no: str, *, reprint: bool = False, parent: QWidget | None = None
+    ) -> PreviewDialog:
         """Open the preview; the print is recorded when the clerk prints from it (the dialog is accepted)."""
-        dialog = self.printer.preview(self._pdf(case_no, reprint), parent, doc_name=self._doc_name(case_no, reprint))
+        dialog = self.printer.preview(
+            self._pdf(case_no, reprint), parent, doc_name=self._doc_name(case_no, reprint)
+        )
         dialog.accepted.connect(lambda: self._record(case_no, reprint))
         return dialog
 

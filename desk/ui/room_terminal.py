@@ -55,12 +55,18 @@ class TransferDialog(QDialog):
         super().__init__(parent)
         self.setWindowTitle(self.tr("转室"))
         layout = QVBoxLayout(self)
-        layout.addWidget(QLabel(self.tr("将 {label} 号转到其他功能室，保留原到达时间").format(label=ticket_label), self))
+        layout.addWidget(
+            QLabel(self.tr("将 {label} 号转到其他功能室，保留原到达时间").format(label=ticket_label), self)
+        )
         form = QFormLayout()
         self.room_combo = QComboBox(self)
         for r in rooms:
-            self.room_combo.addItem(self.tr("{number}号{name}（{location}，等候{n}人）").format(
-                number=r.number, name=r.name, location=r.location or "—", n=r.waiting), r.code)
+            self.room_combo.addItem(
+                self.tr("{number}号{name}（{location}，等候{n}人）").format(
+                    number=r.number, name=r.name, location=r.location or "—", n=r.waiting
+                ),
+                r.code,
+            )
         self.reason_edit = QLineEdit(self)
         self.reason_edit.setPlaceholderText(self.tr("必填，如：涉及劳动报酬，转劳动争议调解室"))
         form.addRow(self.tr("转到"), self.room_combo)
@@ -69,7 +75,9 @@ class TransferDialog(QDialog):
         self.message = QLabel(self)
         self.message.setStyleSheet(f"color: {ERROR_COLOUR};")
         layout.addWidget(self.message)
-        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel, self)
+        buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel, self
+        )
         buttons.button(QDialogButtonBox.StandardButton.Ok).setText(self.tr("转室"))
         buttons.button(QDialogButtonBox.StandardButton.Cancel).setText(self.tr("取消"))
         buttons.accepted.connect(self._on_accept_requested)
@@ -133,8 +141,11 @@ class RoomTerminal(QMainWindow):
         self._last_ticket_id: str | None = None
         self._category_names = {c.code: c.name for c in registration.categories()}
         self._room_names = {r.code: f"{r.number}号{r.name}" for r in hall.rooms()}
-        self.setWindowTitle(self.tr("一厅通 · {number}号{name} · 功能室终端").format(
-            number=self.room.number, name=self.room.name))
+        self.setWindowTitle(
+            self.tr("一厅通 · {number}号{name} · 功能室终端").format(
+                number=self.room.number, name=self.room.name
+            )
+        )
 
         central = QWidget(self)
         self.setCentralWidget(central)
@@ -169,8 +180,9 @@ class RoomTerminal(QMainWindow):
 
     def _build_header(self, parent: QWidget) -> QHBoxLayout:
         row = QHBoxLayout()
-        self.title_label = QLabel(self.tr("{number}号{name}").format(number=self.room.number, name=self.room.name),
-                                  parent)
+        self.title_label = QLabel(
+            self.tr("{number}号{name}").format(number=self.room.number, name=self.room.name), parent
+        )
         font = QFont(self.title_label.font())
         font.setPointSizeF(font.pointSizeF() * 1.8)
         font.setBold(True)
@@ -204,7 +216,9 @@ class RoomTerminal(QMainWindow):
         row = QHBoxLayout()
         label = QLabel(self.tr("扫码接待"), parent)
         self.scan_edit = QLineEdit(parent)
-        self.scan_edit.setPlaceholderText(self.tr("扫描回执上的二维码，或输入案件编号、排队号后按回车；↑↓选择队列中的号"))
+        self.scan_edit.setPlaceholderText(
+            self.tr("扫描回执上的二维码，或输入案件编号、排队号后按回车；↑↓选择队列中的号")
+        )
         self.scan_edit.setClearButtonEnabled(True)
         label.setBuddy(self.scan_edit)
         row.addWidget(label)
@@ -286,8 +300,9 @@ class RoomTerminal(QMainWindow):
         font.setBold(True)
         self.current_label.setFont(font)
         layout.addWidget(self.current_label)
-        self.history = CaseHistoryView(category_names=self._category_names, room_names=self._room_names,
-                                       parent=group)
+        self.history = CaseHistoryView(
+            category_names=self._category_names, room_names=self._room_names, parent=group
+        )
         self.history.hide()
         layout.addWidget(self.history, 1)
         layout.addStretch(0)
@@ -298,8 +313,12 @@ class RoomTerminal(QMainWindow):
         self.on_duty_combo.clear()
         self.on_duty_combo.addItem(self.tr("（请选择）"), "")
         for mediator, mode in self._hall.room_mediators(self.room.code):
-            self.on_duty_combo.addItem(self.tr("{name}（{grade}，{mode}）").format(
-                name=mediator.name, grade=mediator.grade, mode=STATION_MODES.get(mode, mode)), mediator.name)
+            self.on_duty_combo.addItem(
+                self.tr("{name}（{grade}，{mode}）").format(
+                    name=mediator.name, grade=mediator.grade, mode=STATION_MODES.get(mode, mode)
+                ),
+                mediator.name,
+            )
         self.on_duty_combo.blockSignals(False)
         self._on_on_duty_changed(self.on_duty_combo.currentIndex())
 
@@ -366,13 +385,18 @@ class RoomTerminal(QMainWindow):
         waiting = self.model.waiting_count()
         self.count_label.setText(self.tr("等候 {n} 人").format(n=waiting))
         # The rooms' settings may have renamed or moved the room meanwhile.
-        self.title_label.setText(self.tr("{number}号{name}").format(number=self.room.number, name=self.room.name))
+        self.title_label.setText(
+            self.tr("{number}号{name}").format(number=self.room.number, name=self.room.name)
+        )
         self.location_label.setText(self.room.location)
 
     def _restore_serving(self) -> None:
         """After a restart: the visitor this terminal was receiving is still its current case."""
-        mine = [t for t in self.model.tickets()
-                if t.state == TicketState.SERVING and t.terminal == self._hall.terminal]
+        mine = [
+            t
+            for t in self.model.tickets()
+            if t.state == TicketState.SERVING and t.terminal == self._hall.terminal
+        ]
         if mine:
             self._show_serving(mine[-1])
 
@@ -478,7 +502,9 @@ class RoomTerminal(QMainWindow):
             return None
         ticket = self._run("recall", lambda: self._hall.recall(t.id))
         if ticket is not None:
-            self._after(ticket, self.tr("已重呼 {label} 号（第 {n} 次）").format(label=ticket.label, n=ticket.recalls))
+            self._after(
+                ticket, self.tr("已重呼 {label} 号（第 {n} 次）").format(label=ticket.label, n=ticket.recalls)
+            )
         return ticket
 
     def call_selected(self, reason: str) -> TicketView | None:
@@ -546,8 +572,12 @@ class RoomTerminal(QMainWindow):
                 self._clear_serving()
             self._last_ticket_id = None
             self.refresh(force=True)
-            self.show_message(self.tr("{old} 号已转至{room}，新号 {label}").format(
-                old=t.label, room=self._room_names.get(to_room, to_room), label=ticket.label), error=False)
+            self.show_message(
+                self.tr("{old} 号已转至{room}，新号 {label}").format(
+                    old=t.label, room=self._room_names.get(to_room, to_room), label=ticket.label
+                ),
+                error=False,
+            )
         return ticket
 
     def finish_current(self) -> TicketView | None:
@@ -595,16 +625,20 @@ class RoomTerminal(QMainWindow):
         self.select_ticket(ticket.id)
         self._show_serving(ticket)
         self._update_buttons()
-        self.show_message(self.tr("已接待 {label} 号 · 案件 {case_no}").format(
-            label=ticket.label, case_no=ticket.case_no), error=False)
+        self.show_message(
+            self.tr("已接待 {label} 号 · 案件 {case_no}").format(label=ticket.label, case_no=ticket.case_no),
+            error=False,
+        )
         self.sig_claimed.emit(ticket)
         return ticket
 
     def _show_serving(self, ticket: TicketView) -> None:
         self.serving = ticket
         why = priority_label(ticket.priority_reasons)
-        self.current_label.setText(self.tr("正在接待 {label} 号 · 案件 {case_no}").format(
-            label=ticket.label, case_no=ticket.case_no) + (self.tr("（优先：{why}）").format(why=why) if why else ""))
+        self.current_label.setText(
+            self.tr("正在接待 {label} 号 · 案件 {case_no}").format(label=ticket.label, case_no=ticket.case_no)
+            + (self.tr("（优先：{why}）").format(why=why) if why else "")
+        )
         try:
             detail = self._registration.case(ticket.case_no)
         except DeskError as e:
@@ -642,8 +676,9 @@ class RoomTerminal(QMainWindow):
         t = self._need_target()
         if t is None:
             return
-        reason, ok = QInputDialog.getText(self, self.tr("指定叫号"),
-                                          self.tr("不按顺序叫 {label} 号的理由：").format(label=t.label))
+        reason, ok = QInputDialog.getText(
+            self, self.tr("指定叫号"), self.tr("不按顺序叫 {label} 号的理由：").format(label=t.label)
+        )
         if ok:
             self.call_selected(reason)
         self.scan_edit.setFocus()
@@ -679,8 +714,12 @@ class RoomTerminal(QMainWindow):
     # --- Qt ----------------------------------------------------------------------------------------
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt's name
-        if (watched is self.scan_edit and event.type() == QEvent.Type.KeyPress and isinstance(event, QKeyEvent)
-                and event.key() in (Qt.Key.Key_Up, Qt.Key.Key_Down)):
+        if (
+            watched is self.scan_edit
+            and event.type() == QEvent.Type.KeyPress
+            and isinstance(event, QKeyEvent)
+            and event.key() in (Qt.Key.Key_Up, Qt.Key.Key_Down)
+        ):
             n = self.model.rowCount()
             if n:
                 t = self.selected_ticket()

@@ -85,7 +85,9 @@ class RoomsDialog(QDialog):
     sig_saved = Signal(object)
     """A room was saved; carries the `RoomView` as stored."""
 
-    def __init__(self, hall: HallService, categories: Sequence[Category], parent: QWidget | None = None) -> None:
+    def __init__(
+        self, hall: HallService, categories: Sequence[Category], parent: QWidget | None = None
+    ) -> None:
         super().__init__(parent)
         self._hall = hall
         self._categories = list(categories)
@@ -383,10 +385,16 @@ class RoomsDialog(QDialog):
                 unplaced.append(p.message)
         for field, texts in shown.items():
             self.messages[field].show_error("；".join(dict.fromkeys(texts)))
-        self.message.show_error("；".join([self.tr("未保存：有 {n} 处需要更正").format(n=len(e.problems)),
-                                          *unplaced]))
-        editors = {"name": self.name_edit, "kind": self.kind_combo, "prefix": self.prefix_edit,
-                   "capacity": self.capacity_spin, "location": self.location_edit}
+        self.message.show_error(
+            "；".join([self.tr("未保存：有 {n} 处需要更正").format(n=len(e.problems)), *unplaced])
+        )
+        editors = {
+            "name": self.name_edit,
+            "kind": self.kind_combo,
+            "prefix": self.prefix_edit,
+            "capacity": self.capacity_spin,
+            "location": self.location_edit,
+        }
         first = next((editors[f] for f in FIELDS if f in shown and f in editors), None)
         if first is not None:
             first.setFocus()
@@ -400,8 +408,12 @@ class RoomsDialog(QDialog):
         if not self.is_dirty():
             return True
         answer = QMessageBox.question(
-            self, self.tr("功能室设置"), self.tr("当前功能室有未保存的修改，确定放弃吗？"),
-            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, QMessageBox.StandardButton.No)
+            self,
+            self.tr("功能室设置"),
+            self.tr("当前功能室有未保存的修改，确定放弃吗？"),
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+            QMessageBox.StandardButton.No,
+        )
         return answer == QMessageBox.StandardButton.Yes
 
     # --- slots -----------------------------------------------------------------------------------
@@ -409,7 +421,11 @@ class RoomsDialog(QDialog):
     def _on_room_chosen(self, row: int) -> None:
         if not 0 <= row < len(self._rooms):
             return
-        if self._current is not None and self._rooms[row].code != self._current.code and not self._confirm_discard():
+        if (
+            self._current is not None
+            and self._rooms[row].code != self._current.code
+            and not self._confirm_discard()
+        ):
             back = next((i for i, r in enumerate(self._rooms) if r.code == self._current.code), 0)
             self.room_list.blockSignals(True)
             self.room_list.setCurrentRow(back)

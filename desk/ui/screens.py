@@ -16,8 +16,11 @@ def toggle_full_screen(widget: QWidget) -> None:
 
 def install_screen_keys(widget: QWidget) -> None:
     """F11 toggles full screen, Esc leaves it, Ctrl+Q closes the screen."""
-    for keys, slot in (("F11", lambda: toggle_full_screen(widget)), ("Esc", widget.showNormal),
-                       ("Ctrl+Q", widget.close)):
+    for keys, slot in (
+        ("F11", lambda: toggle_full_screen(widget)),
+        ("Esc", widget.showNormal),
+        ("Ctrl+Q", widget.close),
+    ):
         QShortcut(QKeySequence(keys), widget).activated.connect(slot)
 
 

@@ -102,8 +102,11 @@ class _SpeechWorker(QObject):
             return None
         available = tts_class.availableEngines()
         if self._engine_name and self._engine_name not in available:
-            logger.warning("speech engine %r not installed (have %s); calls will chime", self._engine_name,
-                           ", ".join(available) or "none")
+            logger.warning(
+                "speech engine %r not installed (have %s); calls will chime",
+                self._engine_name,
+                ", ".join(available) or "none",
+            )
             return None
         if not available:
             logger.info("no speech engine installed; calls will chime")
@@ -152,8 +155,10 @@ class _SpeechWorker(QObject):
         self.sig_chimed.emit()
 
     def _on_engine_error(self, *args: object) -> None:
-        logger.warning("speech engine error: %s; calls will chime from now on",
-                       self._tts.errorString() if self._tts is not None else args)
+        logger.warning(
+            "speech engine error: %s; calls will chime from now on",
+            self._tts.errorString() if self._tts is not None else args,
+        )
         self._tts = None
 
 

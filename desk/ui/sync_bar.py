@@ -23,7 +23,9 @@ logger = logging.getLogger(__name__)
 
 STATUS_POLL_MS = 5000  # the waiting count follows other terminals' work this often (one cheap local read)
 SHUTDOWN_WAIT_MS = 15_000  # a round cut short by closing: the county connection gives up within its timeout
-ERROR_WIDTH_CHARS = 20  # the error's first clause is shown at most this wide (elided); the tooltip has all of it
+ERROR_WIDTH_CHARS = (
+    20  # the error's first clause is shown at most this wide (elided); the tooltip has all of it
+)
 ERROR_COLOUR = "#c62828"
 
 
@@ -67,8 +69,9 @@ class _SyncWorker(QObject):
             result = e.message
         except Exception:  # noqa: BLE001 - a worker thread has no excepthook dialog: log it and say so
             logger.exception("sync round failed unexpectedly")
-            result = QCoreApplication.translate("desk.ui.sync_bar",
-                                                "同步时出现意外错误，已记入日志；本机继续工作，稍后自动重试")
+            result = QCoreApplication.translate(
+                "desk.ui.sync_bar", "同步时出现意外错误，已记入日志；本机继续工作，稍后自动重试"
+            )
         if isinstance(result, RoundReport) and self._failing:
             logger.info("sync works again")
         self._failing = not isinstance(result, RoundReport)
@@ -91,8 +94,9 @@ class SyncRunner(QObject):
 
     _sig_run = Signal()
 
-    def __init__(self, make_syncer: Callable[[], Syncer], *, interval_s: float = 30,
-                 parent: QObject | None = None) -> None:
+    def __init__(
+        self, make_syncer: Callable[[], Syncer], *, interval_s: float = 30, parent: QObject | None = None
+    ) -> None:
         """`make_syncer` is called in the sync thread, on the first round."""
         super().__init__(parent)
         self._rounds = _Rounds(make_syncer)
@@ -195,7 +199,7 @@ def _stop_thread(thread: QThread) -> None:
 
 
 def sync_time(moment: dt.datetime, *, today: dt.date) -> str:
-    """"10:12" today, "11-26 10:12" on another day (China time)."""
+    """ "10:12" today, "11-26 10:12" on another day (China time)."""
     local = moment.astimezone(CHINA_TZ)
     return local.strftime("%H:%M") if local.date() == today else local.strftime("%m-%d %H:%M")
 
@@ -209,8 +213,14 @@ class SyncStatusBar(QWidget):
     """The widget shows a fresh state; carries the `SyncStatus` read."""
 
     def __init__(
-        self, status: Callable[[], SyncStatus], *, runner: SyncRunner | None = None, configured: bool = True,
-        clock: Clock | None = None, poll_ms: int = STATUS_POLL_MS, parent: QWidget | None = None,
+        self,
+        status: Callable[[], SyncStatus],
+        *,
+        runner: SyncRunner | None = None,
+        configured: bool = True,
+        clock: Clock | None = None,
+        poll_ms: int = STATUS_POLL_MS,
+        parent: QWidget | None = None,
     ) -> None:
         """`status` reads the hall's sync state from the local store (cheap); `runner` syncs, when this window
         does; `configured` is False when no county URL is set."""
@@ -250,7 +260,7 @@ class SyncStatusBar(QWidget):
         self.refresh()
 
     def sync_now(self) -> bool:
-        """"立即同步": a round now, in the background; False when none can start (not configured, running)."""
+        """ "立即同步": a round now, in the background; False when none can start (not configured, running)."""
         if self.runner is None or not self.configured:
             return False
         return self.runner.request_round()
@@ -277,8 +287,11 @@ class SyncStatusBar(QWidget):
             when = sync_time(status.last_success_at, today=local_date(self._clock.now()))
             self.state_label.setText(self.tr("已同步 {time}").format(time=when))
             self.state_label.setStyleSheet("color: #2e7d32;" if not self._error(status) else "")
-            self.state_label.setToolTip(self.tr("上次成功同步：{time}").format(
-                time=status.last_success_at.astimezone(CHINA_TZ).strftime("%Y-%m-%d %H:%M:%S")))
+            self.state_label.setToolTip(
+                self.tr("上次成功同步：{time}").format(
+                    time=status.last_success_at.astimezone(CHINA_TZ).strftime("%Y-%m-%d %H:%M:%S")
+                )
+            )
         else:
             self.state_label.setText(self.tr("尚未同步"))
             self.state_label.setStyleSheet("color: #b45309;")
@@ -287,9 +300,13 @@ class SyncStatusBar(QWidget):
         self.waiting_label.setToolTip(self.tr("本中心尚未被县级库确认收到的记录"))
         self._show_error(self._error(status) if self.configured else "")
         self.sync_button.setEnabled(self.configured and not running)
-        self.sync_button.setToolTip(self.tr("现在与县级库同步一次（每 {s} 秒也会自动同步）").format(
-            s=self.runner.interval_ms // 1000 if self.runner is not None else 0) if self.configured
-            else self._not_configured_hint())
+        self.sync_button.setToolTip(
+            self.tr("现在与县级库同步一次（每 {s} 秒也会自动同步）").format(
+                s=self.runner.interval_ms // 1000 if self.runner is not None else 0
+            )
+            if self.configured
+            else self._not_configured_hint()
+        )
         self.sig_refreshed.emit(status)
 
     def shutdown(self) -> None:
@@ -299,7 +316,9 @@ class SyncStatusBar(QWidget):
             self.runner.shutdown()
 
     def _not_configured_hint(self) -> str:
-        return self.tr("未配置县级数据库：在设置文件中设置 county_db_url，或设置环境变量 DESK_COUNTY_URL，然后重新启动")
+        return self.tr(
+            "未配置县级数据库：在设置文件中设置 county_db_url，或设置环境变量 DESK_COUNTY_URL，然后重新启动"
+        )
 
     def _error(self, status: SyncStatus) -> str:
         return status.last_error or self._failure

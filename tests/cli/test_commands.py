@@ -13,10 +13,18 @@ import pytest
 from tests.conftest import valid_id, visit
 
 
-def desk(*args: str, db: str, stdin: str | None = None, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+def desk(
+    *args: str, db: str, stdin: str | None = None, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     full_env = dict(os.environ, **(env or {}))
-    return subprocess.run([sys.executable, "-m", "desk", *args, "--db", db], capture_output=True, text=True,
-                          input=stdin, env=full_env, timeout=60)
+    return subprocess.run(
+        [sys.executable, "-m", "desk", *args, "--db", db],
+        capture_output=True,
+        text=True,
+        input=stdin,
+        env=full_env,
+        timeout=60,
+    )
 
 
 @pytest.fixture
@@ -55,14 +63,28 @@ def test_register_from_stdin_and_repeat_visit(db: str) -> None:
 
 
 def test_bad_input_exit_2_every_reason_nothing_written(db: str, tmp_path: Path) -> None:
-    bad = visit(narrative="a\x00b", headcount=-1, parties=[
-        {"role": "applicant", "name": "张3", "id_number": valid_id("62070219850101123")[:-1] + "0", "phone": "139"},
-    ])
+    bad = visit(
+        narrative="a\x00b",
+        headcount=-1,
+        parties=[
+            {
+                "role": "applicant",
+                "name": "张3",
+                "id_number": valid_id("62070219850101123")[:-1] + "0",
+                "phone": "139",
+            },
+        ],
+    )
     r = desk("register", "--file", write(tmp_path, bad), db=db)
     assert r.returncode == 2 and r.stdout == ""
     lines = r.stderr.strip().splitlines()
     assert {line.split(":")[0] for line in lines} == {
-        "narrative", "headcount", "parties[0].name", "parties[0].id_number", "parties[0].phone"}
+        "narrative",
+        "headcount",
+        "parties[0].name",
+        "parties[0].id_number",
+        "parties[0].phone",
+    }
     assert "校验位不符" in r.stderr and "U+0000" in r.stderr
     assert desk("cases", "--search", "张", db=db).stdout == ""
 
@@ -79,11 +101,14 @@ def test_unreadable_json_is_a_clear_error(db: str, tmp_path: Path) -> None:
 def test_db_from_environment_else_embedded_default(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'env.db'}"
     env = dict(os.environ, DESK_DB_URL=url)
-    r = subprocess.run([sys.executable, "-m", "desk", "init"], capture_output=True, text=True, env=env, timeout=60)
+    r = subprocess.run(
+        [sys.executable, "-m", "desk", "init"], capture_output=True, text=True, env=env, timeout=60
+    )
     assert r.returncode == 0 and (tmp_path / "env.db").exists()
     env.pop("DESK_DB_URL")
-    r = subprocess.run([sys.executable, "-m", "desk", "init", "--demo"], capture_output=True, text=True, env=env,
-                       timeout=120)
+    r = subprocess.run(
+        [sys.executable, "-m", "desk", "init", "--demo"], capture_output=True, text=True, env=env, timeout=120
+    )
     assert r.returncode == 0, r.stderr
     assert (Path(os.environ["DESK_DATA_DIR"]) / "desk.db").exists()  # the conftest's private data dir
     assert "已加入 40 条示例来访" in r.stdout
@@ -98,7 +123,9 @@ def test_init_with_hall_code(tmp_path: Path) -> None:
 
 
 def test_command_does_not_import_qt(db: str) -> None:
-    code = (f"import sys; from desk.cli import main; main(['cases', '--search', 'zs', '--db', {db!r}]); "
-            "print('PySide6' in sys.modules)")
+    code = (
+        f"import sys; from desk.cli import main; main(['cases', '--search', 'zs', '--db', {db!r}]); "
+        "print('PySide6' in sys.modules)"
+    )
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert r.stdout.strip().splitlines()[-1] == "False"

@@ -18,8 +18,13 @@ from tests.conftest import visit
 
 
 def desk(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "desk", *args], capture_output=True, text=True, timeout=120,
-                          env=dict(os.environ))
+    return subprocess.run(
+        [sys.executable, "-m", "desk", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=dict(os.environ),
+    )
 
 
 def fill_queue(url: str, n: int, room: str = "R01") -> list[str]:
@@ -29,8 +34,9 @@ def fill_queue(url: str, n: int, room: str = "R01") -> list[str]:
     hall = HallService(store, SystemClock())
     labels = []
     for i in range(n):
-        case_no = reg.register(visit(parties=[{"role": "applicant", "name": "排队", "phone": f"1380000{i:04d}"}]),
-                               new_case=True).case_no
+        case_no = reg.register(
+            visit(parties=[{"role": "applicant", "name": "排队", "phone": f"1380000{i:04d}"}]), new_case=True
+        ).case_no
         labels.append(hall.issue_ticket(case_no, room_code=room).ticket.label)
     store.dispose()
     return labels
@@ -43,8 +49,16 @@ def test_rooms_lists_rooms_with_waiting_counts(store_url: str) -> None:
     first = out.stdout.splitlines()[0]
     assert first.startswith("R01") and "人民调解室" in first and "开放" in first and "等候2人" in first
     rows = json.loads(desk("rooms", "--json", "--db", store_url).stdout)
-    assert rows[0] == {"id": "R01", "name": "人民调解室", "kind": "人民调解室", "prefix": "A", "open": True,
-                       "waiting": 2, "location": "一楼东侧", "capacity": 6}
+    assert rows[0] == {
+        "id": "R01",
+        "name": "人民调解室",
+        "kind": "人民调解室",
+        "prefix": "A",
+        "open": True,
+        "waiting": 2,
+        "location": "一楼东侧",
+        "capacity": 6,
+    }
     assert len(rows) == 9
 
 
@@ -61,9 +75,16 @@ def test_call_prints_ticket_then_exit_3_when_nobody_waits(store_url: str) -> Non
 @pytest.mark.slow
 def test_100_concurrent_calls_over_50_tickets_call_each_exactly_once(store_url: str) -> None:
     labels = fill_queue(store_url, 50)
-    procs = [subprocess.Popen([sys.executable, "-m", "desk", "call", "--room", "R01", "--terminal", f"T{i}",
-                               "--db", store_url], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                              env=dict(os.environ)) for i in range(100)]
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-m", "desk", "call", "--room", "R01", "--terminal", f"T{i}", "--db", store_url],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=dict(os.environ),
+        )
+        for i in range(100)
+    ]
     results = [(p.wait(timeout=300), p.stdout.read().strip(), p.stderr.read()) for p in procs]  # type: ignore[union-attr]
     for p in procs:
         p.stdout.close()  # type: ignore[union-attr]

@@ -23,8 +23,13 @@ APPLICANT_ID = valid_id("62070219850101123")
 
 
 def desk(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "desk", *args], capture_output=True, text=True, timeout=120,
-                          env=dict(os.environ))
+    return subprocess.run(
+        [sys.executable, "-m", "desk", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=dict(os.environ),
+    )
 
 
 def a_case(url: str, *, ticket: bool = True) -> str:
@@ -63,7 +68,9 @@ def test_receipt_then_reprint(store_url: str, tmp_path: Path) -> None:
     assert "补打" in pdftotext(out, tmp_path) and "补打" in second.stderr
     events = printed_events(store_url, case_no)
     assert [(e["document"], e["reprint"], e["actor"]) for e in events] == [
-        ("receipt", False, "命令行"), ("receipt", True, "命令行")]
+        ("receipt", False, "命令行"),
+        ("receipt", True, "命令行"),
+    ]
     assert not list(tmp_path.glob(".r.pdf.*"))  # no temp file left behind
 
 
@@ -107,10 +114,14 @@ def test_unwritable_output_exits_1_and_records_nothing(sqlite_url: str, tmp_path
 
 def test_no_qt_is_imported(sqlite_url: str, tmp_path: Path) -> None:
     case_no = a_case(sqlite_url)
-    code = ("import sys\nfrom desk.cli import main\n"
-            f"rc = main(['receipt', {case_no!r}, '--out', {str(tmp_path / 'r.pdf')!r}, '--db', {sqlite_url!r}])\n"
-            "assert rc == 0 and not any(m.startswith('PySide6') for m in sys.modules), rc\n")
-    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, env=dict(os.environ))
+    code = (
+        "import sys\nfrom desk.cli import main\n"
+        f"rc = main(['receipt', {case_no!r}, '--out', {str(tmp_path / 'r.pdf')!r}, '--db', {sqlite_url!r}])\n"
+        "assert rc == 0 and not any(m.startswith('PySide6') for m in sys.modules), rc\n"
+    )
+    r = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, env=dict(os.environ)
+    )
     assert r.returncode == 0, r.stderr
 
 

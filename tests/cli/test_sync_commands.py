@@ -31,23 +31,41 @@ def pg_hall_db(pg_server: str) -> object:
 
 
 def test_two_sqlite_halls_and_a_postgres_hall_sync_with_the_county(
-        county_db: str, pg_hall_db: str, tmp_path: Path) -> None:
+    county_db: str, pg_hall_db: str, tmp_path: Path
+) -> None:
     r = desk("county", "init", "--code", "620702", "--name", "甘州区综治中心", db=county_db)
     assert r.returncode == 0, r.stderr
     assert "县级库 620702 甘州区综治中心" in r.stdout
-    halls = {"620702001": f"sqlite:///{tmp_path / 'a.db'}", "620702002": f"sqlite:///{tmp_path / 'b.db'}",
-             "620702003": pg_hall_db}
+    halls = {
+        "620702001": f"sqlite:///{tmp_path / 'a.db'}",
+        "620702002": f"sqlite:///{tmp_path / 'b.db'}",
+        "620702003": pg_hall_db,
+    }
     cases: dict[str, str] = {}
     for i, (code, url) in enumerate(halls.items()):
         assert desk("init", "--hall-code", code, "--hall-name", f"第{i + 1}综治中心", db=url).returncode == 0
-        person = visit(parties=[{"role": "applicant", "name": f"王{'一二三'[i]}",
-                                 "id_number": valid_id(f"62070219850101{i}23")}])
+        person = visit(
+            parties=[
+                {
+                    "role": "applicant",
+                    "name": f"王{'一二三'[i]}",
+                    "id_number": valid_id(f"62070219850101{i}23"),
+                }
+            ]
+        )
         r = desk("register", "--file", write(tmp_path, person, f"v{i}.json"), db=url)
         assert r.returncode == 0, r.stderr
         cases[code] = r.stdout.strip()
     # all three halls sync at once
-    runs = [subprocess.Popen([sys.executable, "-m", "desk", "sync", "--county", county_db, "--once", "--db", url],
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for url in halls.values()]
+    runs = [
+        subprocess.Popen(
+            [sys.executable, "-m", "desk", "sync", "--county", county_db, "--once", "--db", url],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for url in halls.values()
+    ]
     for run in runs:
         out, err = run.communicate(timeout=60)
         assert run.returncode == 0, err
@@ -59,8 +77,17 @@ def test_two_sqlite_halls_and_a_postgres_hall_sync_with_the_county(
     assert all(h["acked_seq"] == 1 for h in listed.values())
 
     # the county registers a visit and diverts it to the second hall; only that hall receives it
-    r = desk("county", "divert", "--file", write(tmp_path, visit(), "d.json"), "--to-hall", "620702002",
-             "--reason", "属地管辖", db=county_db)
+    r = desk(
+        "county",
+        "divert",
+        "--file",
+        write(tmp_path, visit(), "d.json"),
+        "--to-hall",
+        "620702002",
+        "--reason",
+        "属地管辖",
+        db=county_db,
+    )
     assert r.returncode == 0, r.stderr
     diverted = r.stdout.strip()
     assert diverted.startswith("620702-2026-") or diverted.startswith("620702-")
@@ -93,7 +120,9 @@ def test_sync_needs_a_county_and_never_prints_its_password(tmp_path: Path) -> No
     assert r.returncode == 1
     assert "未配置县级数据库" in r.stderr
     # from the environment; a closed port: a plain failure, the password nowhere
-    r = desk("sync", db=hall, env={"DESK_COUNTY_URL": "postgresql+psycopg://desk:S3cret-pw@127.0.0.1:1/county"})
+    r = desk(
+        "sync", db=hall, env={"DESK_COUNTY_URL": "postgresql+psycopg://desk:S3cret-pw@127.0.0.1:1/county"}
+    )
     assert r.returncode == 1
     assert "无法连接县级数据库" in r.stderr
     assert "S3cret-pw" not in r.stderr + r.stdout
@@ -107,8 +136,12 @@ def test_sync_every_runs_rounds_until_interrupted(county_db: str, tmp_path: Path
     hall = f"sqlite:///{tmp_path / 'h.db'}"
     assert desk("county", "init", db=county_db).returncode == 0
     assert desk("init", db=hall).returncode == 0
-    proc = subprocess.Popen([sys.executable, "-m", "desk", "sync", "--county", county_db, "--every", "0.3",
-                             "--db", hall], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "desk", "sync", "--county", county_db, "--every", "0.3", "--db", hall],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     assert proc.stdout is not None
     first = proc.stdout.readline()
     second = proc.stdout.readline()  # the next round, 0.3 s later

@@ -38,9 +38,25 @@ def test_valid_visit() -> None:
 
 def test_catalog_has_domain_categories_with_deadlines() -> None:
     names = {c.name for c in CATALOG}
-    for required in ["婚姻家庭纠纷", "邻里纠纷", "房屋宅基地纠纷", "合同纠纷", "生产经营纠纷", "损害赔偿纠纷", "山林土地纠纷",
-                     "征地拆迁纠纷", "环境污染纠纷", "劳动争议纠纷", "医疗纠纷", "道路交通事故纠纷", "物业纠纷", "消费纠纷",
-                     "水利灌溉纠纷", "草原纠纷", "其他纠纷"]:
+    for required in [
+        "婚姻家庭纠纷",
+        "邻里纠纷",
+        "房屋宅基地纠纷",
+        "合同纠纷",
+        "生产经营纠纷",
+        "损害赔偿纠纷",
+        "山林土地纠纷",
+        "征地拆迁纠纷",
+        "环境污染纠纷",
+        "劳动争议纠纷",
+        "医疗纠纷",
+        "道路交通事故纠纷",
+        "物业纠纷",
+        "消费纠纷",
+        "水利灌溉纠纷",
+        "草原纠纷",
+        "其他纠纷",
+    ]:
         assert required in names
     assert all(c.deadline_days in (15, 30, 60) for c in CATALOG)
 
@@ -67,9 +83,20 @@ def test_name_initials() -> None:
     assert pinyin_keys("邻里纠纷") == ("lljf", "linlijiufen")
 
 
-@pytest.mark.parametrize(("name", "initials"), [("曾国藩", "zgf"), ("单雄信", "sxx"), ("尉迟恭", "ycg"), ("𠮷祥", "jx"),
-                                                ("王𠮷", "wj"), ("John Smith", "js"), ("长孙无忌", "zswj"),
-                                                ("解缙", "xj"), ("仇英", "qy")])
+@pytest.mark.parametrize(
+    ("name", "initials"),
+    [
+        ("曾国藩", "zgf"),
+        ("单雄信", "sxx"),
+        ("尉迟恭", "ycg"),
+        ("𠮷祥", "jx"),
+        ("王𠮷", "wj"),
+        ("John Smith", "js"),
+        ("长孙无忌", "zswj"),
+        ("解缙", "xj"),
+        ("仇英", "qy"),
+    ],
+)
 def test_surname_readings_and_rare_characters(name: str, initials: str) -> None:
     assert name_initials(name) == initials
 
@@ -95,8 +122,17 @@ def test_four_is_not_a_group_visit() -> None:
     assert RiskFlag.GROUP_VISIT not in check(headcount=4).risk_flags  # type: ignore[attr-defined]
 
 
-@pytest.mark.parametrize(("raw", "msg"), [(0, "至少为1"), (-3, "至少为1"), ("abc", "须为整数"), (1.5, "须为整数"),
-                                          (10000, "不能超过9999"), (True, "须为整数")])
+@pytest.mark.parametrize(
+    ("raw", "msg"),
+    [
+        (0, "至少为1"),
+        (-3, "至少为1"),
+        ("abc", "须为整数"),
+        (1.5, "须为整数"),
+        (10000, "不能超过9999"),
+        (True, "须为整数"),
+    ],
+)
 def test_bad_headcount(raw: object, msg: str) -> None:
     assert msg in problems(headcount=raw)["headcount"]
 
@@ -136,8 +172,12 @@ def test_parties_rules() -> None:
 
 
 def test_all_problems_at_once_with_party_paths() -> None:
-    p = problems(category="", narrative="", parties=[
-        {"role": "applicant", "name": "张三", "id_number": "123"},
-        {"role": "respondent", "name": "李4"},
-    ])
+    p = problems(
+        category="",
+        narrative="",
+        parties=[
+            {"role": "applicant", "name": "张三", "id_number": "123"},
+            {"role": "respondent", "name": "李4"},
+        ],
+    )
     assert set(p) == {"category", "narrative", "parties[0].id_number", "parties[1].name"}

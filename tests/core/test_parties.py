@@ -145,7 +145,9 @@ class TestPhone:
 
 
 class TestName:
-    @pytest.mark.parametrize("name", ["张三", "欧阳娜娜", "𠮷祥", "阿依古丽·买买提", "John Smith", "才让·多杰·扎西"])
+    @pytest.mark.parametrize(
+        "name", ["张三", "欧阳娜娜", "𠮷祥", "阿依古丽·买买提", "John Smith", "才让·多杰·扎西"]
+    )
     def test_accepted_exactly(self, name: str) -> None:
         assert parse_person_name(name) == name
 
@@ -189,7 +191,9 @@ class TestParty:
         assert p.role is PartyRole.RESPONDENT and p.id_number is None
 
     def test_organisation_party_may_have_digits(self) -> None:
-        p = parse_party({"role": "respondent", "name": "张掖市第3建筑有限公司", "is_organisation": True}, today=TODAY)
+        p = parse_party(
+            {"role": "respondent", "name": "张掖市第3建筑有限公司", "is_organisation": True}, today=TODAY
+        )
         assert p.name == "张掖市第3建筑有限公司"
 
     def test_every_problem_reported_with_its_field(self) -> None:
@@ -198,9 +202,19 @@ class TestParty:
         assert {p.field for p in e.value.problems} == {"role", "name", "id_number", "phone"}
 
 
-@pytest.mark.parametrize(("name", "masked"), [("张三", "张*"), ("张小三", "张*三"), ("欧阳娜娜", "欧阳**"), ("欧阳娜", "欧阳*"),
-                                              ("𠮷祥", "𠮷*"), ("阿依古丽·买买提", "阿***·***"), ("王", "王"),
-                                              ("诸葛亮", "诸葛*")])
+@pytest.mark.parametrize(
+    ("name", "masked"),
+    [
+        ("张三", "张*"),
+        ("张小三", "张*三"),
+        ("欧阳娜娜", "欧阳**"),
+        ("欧阳娜", "欧阳*"),
+        ("𠮷祥", "𠮷*"),
+        ("阿依古丽·买买提", "阿***·***"),
+        ("王", "王"),
+        ("诸葛亮", "诸葛*"),
+    ],
+)
 def test_mask_name(name: str, masked: str) -> None:
     from desk.core.parties import mask_name
 

@@ -8,20 +8,48 @@ from desk.core import queue as q
 from desk.core.routing import RoomLoad, handling_minutes, propose_room
 
 
-def room(code: str, kind: str = "人民调解室", cats: tuple[str, ...] = ("neighbour",), *, waiting: int = 0,
-         minutes: float = 20.0, capacity: int = 6, is_open: bool = True, position: int = 0, serving: int = 0,
-         servers: int = 1, primary: tuple[str, ...] = ()) -> RoomLoad:
-    return RoomLoad(code, f"{code}室", kind, frozenset(cats), capacity, is_open, waiting, minutes, position, serving,
-                    servers, frozenset(primary))
+def room(
+    code: str,
+    kind: str = "人民调解室",
+    cats: tuple[str, ...] = ("neighbour",),
+    *,
+    waiting: int = 0,
+    minutes: float = 20.0,
+    capacity: int = 6,
+    is_open: bool = True,
+    position: int = 0,
+    serving: int = 0,
+    servers: int = 1,
+    primary: tuple[str, ...] = (),
+) -> RoomLoad:
+    return RoomLoad(
+        code,
+        f"{code}室",
+        kind,
+        frozenset(cats),
+        capacity,
+        is_open,
+        waiting,
+        minutes,
+        position,
+        serving,
+        servers,
+        frozenset(primary),
+    )
 
 
-def propose(rooms: list[RoomLoad], category: str = "neighbour", headcount: int = 1, flags: tuple[str, ...] = ()):  # noqa: ANN201
+def propose(
+    rooms: list[RoomLoad], category: str = "neighbour", headcount: int = 1, flags: tuple[str, ...] = ()
+):  # noqa: ANN201
     return propose_room(category_code=category, headcount=headcount, risk_flags=flags, rooms=rooms)
 
 
 def test_shortest_expected_wait_among_open_rooms_that_handle_the_category() -> None:
-    rooms = [room("R01", waiting=3, position=1), room("R06", waiting=1, position=6),
-             room("R02", cats=("contract",), position=2)]
+    rooms = [
+        room("R01", waiting=3, position=1),
+        room("R06", waiting=1, position=6),
+        room("R02", cats=("contract",), position=2),
+    ]
     p = propose(rooms)
     assert p.room_code == "R06" and p.candidates == ("R06", "R01")
     assert "预计等候最短" in p.reason and "20分钟" in p.reason
@@ -80,7 +108,10 @@ def test_group_visit_needs_a_room_that_holds_the_headcount() -> None:
 
 
 def test_psychological_crisis_goes_to_counselling_first() -> None:
-    rooms = [room("R01", position=1), room("R03", kind="心理咨询室", cats=("marriage_family",), waiting=2, position=3)]
+    rooms = [
+        room("R01", position=1),
+        room("R03", kind="心理咨询室", cats=("marriage_family",), waiting=2, position=3),
+    ]
     p = propose(rooms, flags=("psychological_crisis",))
     assert p.room_code == "R03" and "心理危机" in p.reason
     closed = [rooms[0], room("R03", kind="心理咨询室", is_open=False, position=3)]
@@ -98,8 +129,10 @@ T0 = dt.datetime(2026, 11, 27, 1, 0, tzinfo=dt.UTC)
 
 def order(visitors: list[tuple[str, int, bool]]) -> list[str]:
     """Serving order of (name, arrival minute, priority) by the product's queue key and number."""
-    keyed = [(q.queue_key(T0 + dt.timedelta(minutes=m), priority=p), i, name)
-             for i, (name, m, p) in enumerate(visitors)]
+    keyed = [
+        (q.queue_key(T0 + dt.timedelta(minutes=m), priority=p), i, name)
+        for i, (name, m, p) in enumerate(visitors)
+    ]
     return [name for _, _, name in sorted(keyed)]
 
 
@@ -121,9 +154,9 @@ def test_priority_reasons() -> None:
     today = dt.date(2026, 11, 27)
     assert q.priority_reasons(birth_date=dt.date(1956, 11, 27), today=today) == (q.PriorityReason.ELDERLY,)
     assert q.priority_reasons(birth_date=dt.date(1956, 11, 28), today=today) == ()
-    assert q.priority_reasons(birth_date=None, today=today, declared=["pregnant"],
-                              risk_flags=["civil_to_criminal"]) == (q.PriorityReason.PREGNANT,
-                                                                    q.PriorityReason.HIGH_RISK)
+    assert q.priority_reasons(
+        birth_date=None, today=today, declared=["pregnant"], risk_flags=["civil_to_criminal"]
+    ) == (q.PriorityReason.PREGNANT, q.PriorityReason.HIGH_RISK)
     assert q.priority_reasons(birth_date=None, today=today, risk_flags=["group_visit"]) == ()
 
 

@@ -17,7 +17,9 @@ def need_poppler() -> None:
     missing = [t for t in ("pdftotext", "pdffonts", "pdftoppm") if shutil.which(t) is None]
     if missing:
         if os.environ.get("CI"):
-            pytest.fail(f"poppler-utils is missing ({', '.join(missing)}): `make install` should have installed it")
+            pytest.fail(
+                f"poppler-utils is missing ({', '.join(missing)}): `make install` should have installed it"
+            )
         pytest.skip(f"poppler-utils not installed ({', '.join(missing)}; make install adds it)")
 
 
@@ -32,8 +34,14 @@ def _file(pdf: bytes | Path, tmp: Path) -> Path:
 def pdftotext(pdf: bytes | Path, tmp: Path, *, layout: bool = True, first_page_only: bool = False) -> str:
     """The PDF's text: `-layout` keeps lines as printed; without it each table cell reads as a run."""
     need_poppler()
-    args = ["pdftotext", "-enc", "UTF-8"] + (["-layout"] if layout else []) + (["-l", "1"] if first_page_only else [])
-    return subprocess.run([*args, str(_file(pdf, tmp)), "-"], capture_output=True, text=True, check=True).stdout
+    args = (
+        ["pdftotext", "-enc", "UTF-8"]
+        + (["-layout"] if layout else [])
+        + (["-l", "1"] if first_page_only else [])
+    )
+    return subprocess.run(
+        [*args, str(_file(pdf, tmp)), "-"], capture_output=True, text=True, check=True
+    ).stdout
 
 
 def compact(text: str) -> str:
@@ -44,7 +52,9 @@ def compact(text: str) -> str:
 def embedded_fonts(pdf: bytes | Path, tmp: Path) -> list[tuple[str, bool]]:
     """(font name, embedded?) for every font of the PDF, from `pdffonts`."""
     need_poppler()
-    out = subprocess.run(["pdffonts", str(_file(pdf, tmp))], capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(
+        ["pdffonts", str(_file(pdf, tmp))], capture_output=True, text=True, check=True
+    ).stdout
     rows = []
     for line in out.splitlines()[2:]:
         cols = line.split()

@@ -40,5 +40,7 @@ def test_pdf_embeds_font_and_text_reads_back(pdf: Path) -> None:
     fonts = subprocess.run(["pdffonts", str(pdf)], capture_output=True, text=True, check=True).stdout
     row = next(line for line in fonts.splitlines() if "WenQuanYi" in line or "CJK" in line)
     assert " yes " in row  # the "emb" column
-    text = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
+    text = subprocess.run(
+        ["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True, check=True
+    ).stdout
     assert TEXT in text

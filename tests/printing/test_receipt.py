@@ -32,9 +32,23 @@ def docs(store: Store, clock: FixedClock) -> DocumentService:
 
 
 @pytest.fixture
-def receipt(service: RegistrationService, store: Store, clock: FixedClock, docs: DocumentService) -> ReceiptData:
-    r = service.register(visit(parties=[{"role": "applicant", "name": "张三丰", "id_number": APPLICANT_ID,
-                                         "phone": PHONE, "address": ADDRESS}], narrative=NARRATIVE))
+def receipt(
+    service: RegistrationService, store: Store, clock: FixedClock, docs: DocumentService
+) -> ReceiptData:
+    r = service.register(
+        visit(
+            parties=[
+                {
+                    "role": "applicant",
+                    "name": "张三丰",
+                    "id_number": APPLICANT_ID,
+                    "phone": PHONE,
+                    "address": ADDRESS,
+                }
+            ],
+            narrative=NARRATIVE,
+        )
+    )
     HallService(store, clock).issue_ticket(r.case_no)
     return docs.receipt_data(r.case_no)
 
@@ -44,10 +58,22 @@ def test_receipt_shows_its_fields_masked(receipt: ReceiptData, fmt: str, tmp_pat
     pdf = render_receipt(receipt, fmt=fmt)
     text = pdftotext(pdf, tmp_path)
     flat = compact(text)
-    for shown in ("甘州区东街街道综治中心", "受理回执", receipt.case_no, "A001", "请到 1号人民调解室 等候叫号",
-                  "位置：一楼东侧", "2026-11-27 10:00",  # 02:00 UTC is 10:00 China time
-                  "张*丰", "620702********" + APPLICANT_ID[-4:], "邻里纠纷", "扫码查询办理进度", "服务热线 12345",
-                  "0936-8212335", PRIVACY_NOTE):
+    for shown in (
+        "甘州区东街街道综治中心",
+        "受理回执",
+        receipt.case_no,
+        "A001",
+        "请到 1号人民调解室 等候叫号",
+        "位置：一楼东侧",
+        "2026-11-27 10:00",  # 02:00 UTC is 10:00 China time
+        "张*丰",
+        "620702********" + APPLICANT_ID[-4:],
+        "邻里纠纷",
+        "扫码查询办理进度",
+        "服务热线 12345",
+        "0936-8212335",
+        PRIVACY_NOTE,
+    ):
         assert shown in text, shown
     assert "预计等候" in flat and "补打" not in flat
     for secret in (APPLICANT_ID, PHONE, ADDRESS, "张三丰", NARRATIVE[:6], "院墙"):
@@ -81,13 +107,17 @@ def test_page_sizes(receipt: ReceiptData) -> None:
 
 
 def test_reprint_is_marked(receipt: ReceiptData, tmp_path: Path) -> None:
-    again = dataclasses.replace(receipt, reprint=True, printed_at=dt.datetime(2026, 11, 27, 3, 5, tzinfo=dt.UTC))
+    again = dataclasses.replace(
+        receipt, reprint=True, printed_at=dt.datetime(2026, 11, 27, 3, 5, tzinfo=dt.UTC)
+    )
     text = pdftotext(render_receipt(again), tmp_path)
     assert "补打 · 2026-11-27 11:05 重新打印" in text
 
 
 def test_without_ticket_it_says_to_wait(receipt: ReceiptData, tmp_path: Path) -> None:
-    data = dataclasses.replace(receipt, ticket=None, room_name=None, room_location=None, estimated_wait_minutes=None)
+    data = dataclasses.replace(
+        receipt, ticket=None, room_name=None, room_location=None, estimated_wait_minutes=None
+    )
     text = pdftotext(render_receipt(data), tmp_path)
     assert "请在大厅等候区稍候" in text and "预计等候" not in text and "排队号" not in text
     assert decode_qr(render_receipt(data), tmp_path) == [receipt.status_url]

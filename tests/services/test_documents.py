@@ -20,18 +20,39 @@ APPLICANT = valid_id("62070219850101123")
 
 @pytest.fixture
 def docs(store: Store, clock: FixedClock) -> DocumentService:
-    return DocumentService(store, clock, Settings(status_base_url="https://zz.example.gov.cn/s/"), actor="前台一号")
+    return DocumentService(
+        store, clock, Settings(status_base_url="https://zz.example.gov.cn/s/"), actor="前台一号"
+    )
 
 
-def test_receipt_shows_masked_identity_ticket_room_and_status_url(service: RegistrationService, store: Store,
-                                                                  clock: FixedClock, docs: DocumentService) -> None:
-    r = service.register(visit(parties=[{"role": "applicant", "name": "欧阳娜娜", "id_number": APPLICANT,
-                                         "phone": "13912345678", "address": "东街1号"}]))
+def test_receipt_shows_masked_identity_ticket_room_and_status_url(
+    service: RegistrationService, store: Store, clock: FixedClock, docs: DocumentService
+) -> None:
+    r = service.register(
+        visit(
+            parties=[
+                {
+                    "role": "applicant",
+                    "name": "欧阳娜娜",
+                    "id_number": APPLICANT,
+                    "phone": "13912345678",
+                    "address": "东街1号",
+                }
+            ]
+        )
+    )
     HallService(store, clock).issue_ticket(r.case_no)
     data = docs.receipt_data(r.case_no)
-    assert (data.applicant_masked_name, data.applicant_masked_id) == ("欧阳**", "620702********" + APPLICANT[-4:])
+    assert (data.applicant_masked_name, data.applicant_masked_id) == (
+        "欧阳**",
+        "620702********" + APPLICANT[-4:],
+    )
     assert (data.ticket, data.room_name, data.room_location, data.estimated_wait_minutes) == (
-        "A001", "1号人民调解室", "一楼东侧", 0)
+        "A001",
+        "1号人民调解室",
+        "一楼东侧",
+        0,
+    )
     token = service.case(r.case_no).status_token
     assert data.status_url == f"https://zz.example.gov.cn/s/{token}" and r.case_no not in data.status_url
     flat = repr(dataclasses.asdict(data))
@@ -54,7 +75,9 @@ def test_sheet_has_full_particulars(service: RegistrationService, docs: Document
     assert sheet.channel == "来访" and sheet.risk_flags == ("心理危机",) and sheet.registered_by == "测试前台"
 
 
-def test_printing_is_recorded_and_the_next_is_a_reprint(service: RegistrationService, docs: DocumentService) -> None:
+def test_printing_is_recorded_and_the_next_is_a_reprint(
+    service: RegistrationService, docs: DocumentService
+) -> None:
     r = service.register(visit())
     assert not docs.was_printed(r.case_no, "receipt")
     docs.record_printed(r.case_no, document="receipt", reprint=False)

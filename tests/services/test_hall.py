@@ -26,7 +26,9 @@ def hall(store: Store, clock: FixedClock) -> HallService:
     return HallService(store, clock, actor="刘秀英", terminal="R01-终端1")
 
 
-def walk_in(service: RegistrationService, n: int, *, id_number: str | None = None, **overrides: object) -> str:
+def walk_in(
+    service: RegistrationService, n: int, *, id_number: str | None = None, **overrides: object
+) -> str:
     party: dict[str, object] = {"role": "applicant", "name": "来访人", "phone": f"1390000{n:04d}"}
     if id_number:
         party["id_number"] = id_number
@@ -40,8 +42,9 @@ def kinds(store: Store, case_no: str) -> list[str]:
         return [e.kind for e in detail.events]
 
 
-def test_ticket_issued_in_proposed_room_with_wait_estimate(service: RegistrationService, hall: HallService,
-                                                           store: Store) -> None:
+def test_ticket_issued_in_proposed_room_with_wait_estimate(
+    service: RegistrationService, hall: HallService, store: Store
+) -> None:
     first = hall.issue_ticket(walk_in(service, 1))
     assert (first.ticket.label, first.room.code, first.ahead, first.overridden) == ("A001", "R01", 0, False)
     assert "专门调解室" in first.proposal.reason
@@ -57,8 +60,9 @@ def test_ticket_issued_in_proposed_room_with_wait_estimate(service: Registration
     assert third.ahead == 2 and third.estimated_wait_minutes == 12
     assert kinds(store, third.ticket.case_no) == ["registered", "routed", "ticket_issued"]
     with store.read() as s:
-        routed = s.scalars(sa.select(CaseEvent).where(CaseEvent.case_id == third.ticket.case_id,
-                                                      CaseEvent.kind == "routed")).one()
+        routed = s.scalars(
+            sa.select(CaseEvent).where(CaseEvent.case_id == third.ticket.case_id, CaseEvent.kind == "routed")
+        ).one()
     assert routed.payload["overridden"] is True and routed.payload["proposed"] == "R06"
     assert routed.payload["override_reason"] == "当事人要求" and routed.payload["room"] == "R01"
     with pytest.raises(Conflict, match="已有排队号"):
@@ -82,8 +86,9 @@ def test_numbers_restart_each_day(service: RegistrationService, hall: HallServic
     assert hall.issue_ticket(walk_in(service, 3), room_code="R01").ticket.label == "A001"
 
 
-def test_call_next_follows_the_priority_rule(service: RegistrationService, hall: HallService,
-                                             clock: FixedClock) -> None:
+def test_call_next_follows_the_priority_rule(
+    service: RegistrationService, hall: HallService, clock: FixedClock
+) -> None:
     a = hall.issue_ticket(walk_in(service, 1), room_code="R01")
     clock.advance(minutes=20)
     b = hall.issue_ticket(walk_in(service, 2), room_code="R01")
@@ -92,7 +97,12 @@ def test_call_next_follows_the_priority_rule(service: RegistrationService, hall:
     assert elder.ticket.priority_reasons == ("elderly",)
     assert elder.ahead == 1  # ahead of B (10 min earlier), behind A (30 min earlier)
     called = [hall.call_next("R01") for _ in range(4)]
-    assert [t.label if t else None for t in called] == [a.ticket.label, elder.ticket.label, b.ticket.label, None]
+    assert [t.label if t else None for t in called] == [
+        a.ticket.label,
+        elder.ticket.label,
+        b.ticket.label,
+        None,
+    ]
     assert called[0] is not None and called[0].terminal == "R01-终端1" and called[0].called_by == "刘秀英"
 
 
@@ -104,8 +114,9 @@ def test_out_of_order_call_needs_a_reason(service: RegistrationService, hall: Ha
     assert hall.call_ticket(later.ticket.id, reason="律师已到场").state == "called"
 
 
-def test_recall_no_show_and_return(service: RegistrationService, hall: HallService, store: Store,
-                                   clock: FixedClock) -> None:
+def test_recall_no_show_and_return(
+    service: RegistrationService, hall: HallService, store: Store, clock: FixedClock
+) -> None:
     t = hall.issue_ticket(walk_in(service, 1), room_code="R01").ticket
     hall.call_next("R01")
     with pytest.raises(ValidationError, match="须重呼2次"):
@@ -130,8 +141,9 @@ def test_park_keeps_the_place(service: RegistrationService, hall: HallService) -
     assert hall.call_next("R01").id == first.id  # type: ignore[union-attr]
 
 
-def test_transfer_keeps_the_original_arrival(service: RegistrationService, hall: HallService,
-                                             clock: FixedClock) -> None:
+def test_transfer_keeps_the_original_arrival(
+    service: RegistrationService, hall: HallService, clock: FixedClock
+) -> None:
     early = hall.issue_ticket(walk_in(service, 1), room_code="R01").ticket
     clock.advance(minutes=10)
     waiting_in_f = hall.issue_ticket(walk_in(service, 2), room_code="R06").ticket
@@ -151,8 +163,9 @@ def test_abandoned_is_counted_not_lost(service: RegistrationService, hall: HallS
     assert [x.label for x in hall.queue("R01", include=[TicketState.ABANDONED])] == [t.label]
 
 
-def test_claim_finish_and_mean_handling_time(service: RegistrationService, hall: HallService,
-                                             clock: FixedClock) -> None:
+def test_claim_finish_and_mean_handling_time(
+    service: RegistrationService, hall: HallService, clock: FixedClock
+) -> None:
     t = hall.issue_ticket(walk_in(service, 1), room_code="R01").ticket
     hall.call_next("R01")
     assert hall.claim(t.id).state == "serving"
@@ -173,8 +186,9 @@ def test_claim_by_scan_of_the_receipt(service: RegistrationService, hall: HallSe
     assert hall.claim_by_scan(u.label.lower()).id == u.id
 
 
-def test_two_terminals_claim_at_once_exactly_one_wins(store_url: str, store: Store, service: RegistrationService,
-                                                     hall: HallService, clock: FixedClock) -> None:
+def test_two_terminals_claim_at_once_exactly_one_wins(
+    store_url: str, store: Store, service: RegistrationService, hall: HallService, clock: FixedClock
+) -> None:
     t = hall.issue_ticket(walk_in(service, 1), room_code="R01").ticket
     results: list[str] = []
     barrier = threading.Barrier(2)
@@ -200,8 +214,9 @@ def test_two_terminals_claim_at_once_exactly_one_wins(store_url: str, store: Sto
     assert "接待中" in [r for r in results if r != "won"][0]
 
 
-def test_queue_steps_rebuild_from_the_log(service: RegistrationService, hall: HallService, store: Store,
-                                          clock: FixedClock) -> None:
+def test_queue_steps_rebuild_from_the_log(
+    service: RegistrationService, hall: HallService, store: Store, clock: FixedClock
+) -> None:
     tickets = [hall.issue_ticket(walk_in(service, i)).ticket for i in range(6)]
     hall.call_next(tickets[0].room_code)
     hall.recall(tickets[0].id)
@@ -225,7 +240,12 @@ def test_recent_calls_and_change_mark(service: RegistrationService, hall: HallSe
     hall.call_next("R03")
     assert hall.change_mark() > mark
     call = hall.recent_calls()[0]
-    assert (call.ticket, call.room_name, call.room_number, call.location) == (t.label, "心理咨询室", 3, "二楼左侧")
+    assert (call.ticket, call.room_name, call.room_number, call.location) == (
+        t.label,
+        "心理咨询室",
+        3,
+        "二楼左侧",
+    )
     assert call.text == f"请 {t.label} 号到 3号心理咨询室"
 
 
@@ -234,26 +254,47 @@ def test_rooms_edit_validation_and_mediators(hall: HallService) -> None:
     assert r1.waiting == 0 and len(r1.staff) == 2 and r1.departments == ()
     assert [m.name for m, mode in hall.room_mediators("R01")] == ["刘秀英", "马建国"]
     with pytest.raises(ValidationError) as e:
-        hall.update_room("R01", name="", kind="人民调解室", prefix="F", capacity=0, location="一楼",
-                         categories=["neighbour"])
+        hall.update_room(
+            "R01",
+            name="",
+            kind="人民调解室",
+            prefix="F",
+            capacity=0,
+            location="一楼",
+            categories=["neighbour"],
+        )
     assert {p.field for p in e.value.problems} == {"name", "prefix", "capacity"}
     assert "已由“警调对接室”使用" in e.value.message
-    edited = hall.update_room("R01", name="第一人民调解室", kind="人民调解室", prefix="a", capacity=8, location="一楼东侧",
-                              categories=["neighbour", "neighbour", "contract"],
-                              staff=[{"mediator_id": hall.mediators()[0].id, "mode": "on_call"}])
-    assert (edited.name, edited.prefix, edited.categories) == ("第一人民调解室", "A", ("neighbour", "contract"))
+    edited = hall.update_room(
+        "R01",
+        name="第一人民调解室",
+        kind="人民调解室",
+        prefix="a",
+        capacity=8,
+        location="一楼东侧",
+        categories=["neighbour", "neighbour", "contract"],
+        staff=[{"mediator_id": hall.mediators()[0].id, "mode": "on_call"}],
+    )
+    assert (edited.name, edited.prefix, edited.categories) == (
+        "第一人民调解室",
+        "A",
+        ("neighbour", "contract"),
+    )
 
 
 def test_every_step_moves_the_fixed_clock_forward_safely(hall: HallService, clock: FixedClock) -> None:
     assert hall.now() == clock.now() and hall.now().tzinfo is dt.UTC
 
 
-def test_free_room_takes_over_the_longest_waiting_visitor(service: RegistrationService, hall: HallService,
-                                                         clock: FixedClock, store: Store) -> None:
+def test_free_room_takes_over_the_longest_waiting_visitor(
+    service: RegistrationService, hall: HallService, clock: FixedClock, store: Store
+) -> None:
     early = hall.issue_ticket(walk_in(service, 1), room_code="R01").ticket
     clock.advance(minutes=5)
     hall.issue_ticket(walk_in(service, 2), room_code="R01")
-    crisis = hall.issue_ticket(walk_in(service, 3, risk_flags=["psychological_crisis"]), room_code="R01").ticket
+    crisis = hall.issue_ticket(
+        walk_in(service, 3, risk_flags=["psychological_crisis"]), room_code="R01"
+    ).ticket
     taken = hall.call_next("R06")  # nobody waits at the police-docking room, which also handles 邻里纠纷
     assert taken is not None and taken.label == "F001" and taken.case_no == early.case_no
     assert taken.arrival_at == early.arrival_at
@@ -265,7 +306,9 @@ def test_free_room_takes_over_the_longest_waiting_visitor(service: RegistrationS
     assert hall.call_next("R06", take_over=False) is None
 
 
-def test_room_edits_move_the_change_mark_and_active_ticket(service: RegistrationService, hall: HallService) -> None:
+def test_room_edits_move_the_change_mark_and_active_ticket(
+    service: RegistrationService, hall: HallService
+) -> None:
     mark = hall.change_mark()
     hall.set_room_open("R02", False)
     assert hall.change_mark() > mark
@@ -280,20 +323,34 @@ def test_room_edits_move_the_change_mark_and_active_ticket(service: Registration
 def test_room_staff_and_departments_are_checked(hall: HallService) -> None:
     mid = hall.mediators()[0].id
     with pytest.raises(ValidationError) as e:
-        hall.update_room("R01", name="人民调解室", kind="人民调解室", prefix="A", capacity=6, location="",
-                         categories=["neighbour"], staff=[{"mediator_id": mid, "mode": "resident"},
-                                                          {"mediator_id": mid, "mode": "on_call"},
-                                                          {"mediator_id": "nobody", "mode": "resident"}],
-                         departments=[{"name": "区司法局", "mode": "weekly"}])
+        hall.update_room(
+            "R01",
+            name="人民调解室",
+            kind="人民调解室",
+            prefix="A",
+            capacity=6,
+            location="",
+            categories=["neighbour"],
+            staff=[
+                {"mediator_id": mid, "mode": "resident"},
+                {"mediator_id": mid, "mode": "on_call"},
+                {"mediator_id": "nobody", "mode": "resident"},
+            ],
+            departments=[{"name": "区司法局", "mode": "weekly"}],
+        )
     fields = [p.field for p in e.value.problems]
     assert fields.count("staff") == 2 and "departments" in fields
 
 
 def test_mediator_roster(hall: HallService) -> None:
-    added = hall.save_mediator(None, name="扎西·次仁", grade="二级调解员", specialties=["grassland"], phone="139 0936 1234")
+    added = hall.save_mediator(
+        None, name="扎西·次仁", grade="二级调解员", specialties=["grassland"], phone="139 0936 1234"
+    )
     assert (added.name, added.phone, added.specialties) == ("扎西·次仁", "13909361234", ("grassland",))
     assert added.id in {m.id for m in hall.mediators()}
-    fixed = hall.save_mediator(added.id, name="扎西•次仁", grade="一级调解员", specialties=["grassland", "irrigation"])
+    fixed = hall.save_mediator(
+        added.id, name="扎西•次仁", grade="一级调解员", specialties=["grassland", "irrigation"]
+    )
     assert (fixed.grade, fixed.phone) == ("一级调解员", "")
     with pytest.raises(ValidationError) as e:
         hall.save_mediator(None, name="张3", phone="123", specialties=["astrology"], grade="级" * 21)
@@ -306,8 +363,9 @@ def test_mediator_roster(hall: HallService) -> None:
     assert [m.name for m, _mode in hall.room_mediators("R01")] == ["马建国"]
 
 
-def test_no_show_threshold_is_the_halls_setting(service: RegistrationService, store: Store,
-                                                clock: FixedClock) -> None:
+def test_no_show_threshold_is_the_halls_setting(
+    service: RegistrationService, store: Store, clock: FixedClock
+) -> None:
     strict = HallService(store, clock, no_show_after_recalls=0)
     t = strict.issue_ticket(walk_in(service, 1), room_code="R01").ticket
     strict.call_next("R01")

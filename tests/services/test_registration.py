@@ -20,23 +20,34 @@ ZHANG = valid_id("62070219850101123")
 def table_counts(store: Store) -> dict[str, object]:
     with store.unit_of_work() as s:
         return {
-            m.__tablename__: s.scalar(sa.select(sa.func.count()).select_from(m)) for m in (CaseEvent, CaseRow, PartyRow)
-        } | {"last_seq": s.scalar(sa.select(Hall.last_seq)), "counters": s.scalars(sa.select(Counter.value)).all()}
+            m.__tablename__: s.scalar(sa.select(sa.func.count()).select_from(m))
+            for m in (CaseEvent, CaseRow, PartyRow)
+        } | {
+            "last_seq": s.scalar(sa.select(Hall.last_seq)),
+            "counters": s.scalars(sa.select(Counter.value)).all(),
+        }
 
 
 @pytest.mark.parametrize(
     ("overrides", "field"),
     [
-        ({"parties": [{"role": "applicant", "name": "张三", "id_number": ZHANG[:-1] + "0"}]}, "parties[0].id_number"),
+        (
+            {"parties": [{"role": "applicant", "name": "张三", "id_number": ZHANG[:-1] + "0"}]},
+            "parties[0].id_number",
+        ),
         ({"narrative": "粘贴\x07的内容"}, "narrative"),
         ({"narrative": "长" * 2001}, "narrative"),
-        ({"parties": [{"role": "applicant", "name": "张\u202e三", "phone": "13912345678"}]}, "parties[0].name"),
+        (
+            {"parties": [{"role": "applicant", "name": "张\u202e三", "phone": "13912345678"}]},
+            "parties[0].name",
+        ),
         ({"category": "不存在的类别"}, "category"),
         ({"headcount": 0}, "headcount"),
     ],
 )
-def test_refused_visit_leaves_the_store_unchanged(service: RegistrationService, store: Store,
-                                                  overrides: dict[str, object], field: str) -> None:
+def test_refused_visit_leaves_the_store_unchanged(
+    service: RegistrationService, store: Store, overrides: dict[str, object], field: str
+) -> None:
     service.register(visit(parties=[{"role": "applicant", "name": "李四", "phone": "13800000000"}]))
     before = table_counts(store)
     with pytest.raises(ValidationError) as e:
@@ -45,7 +56,9 @@ def test_refused_visit_leaves_the_store_unchanged(service: RegistrationService, 
     assert table_counts(store) == before
 
 
-def test_same_person_same_matter_same_day_is_a_repeat_visit(service: RegistrationService, clock: FixedClock) -> None:
+def test_same_person_same_matter_same_day_is_a_repeat_visit(
+    service: RegistrationService, clock: FixedClock
+) -> None:
     first = service.register(visit())
     clock.advance(hours=3)
     again = service.register(visit(narrative="上午来过，对方仍未清理杂物。", headcount=6))
@@ -97,13 +110,32 @@ def test_person_cases_by_id_or_phone(service: RegistrationService) -> None:
 
 
 def test_search_by_every_kind_of_key(service: RegistrationService) -> None:
-    r = service.register(visit(parties=[
-        {"role": "applicant", "name": "欧阳娜娜", "id_number": ZHANG, "phone": "13912345678"},
-        {"role": "respondent", "name": "阿依古丽·买买提", "phone": "0936-8212345"},
-    ]))
-    service.register(visit(category="合同纠纷", parties=[{"role": "applicant", "name": "欧文", "phone": "13700001111"}]))
-    for query in [ZHANG, ZHANG.lower(), "13912345678", "139 1234 5678", "0936-8212345", "09368212345",
-                  r.case_no, "欧阳娜娜", "欧阳", "oynn", "OYNN", "阿依古丽·买买提", "阿依古丽•买"]:
+    r = service.register(
+        visit(
+            parties=[
+                {"role": "applicant", "name": "欧阳娜娜", "id_number": ZHANG, "phone": "13912345678"},
+                {"role": "respondent", "name": "阿依古丽·买买提", "phone": "0936-8212345"},
+            ]
+        )
+    )
+    service.register(
+        visit(category="合同纠纷", parties=[{"role": "applicant", "name": "欧文", "phone": "13700001111"}])
+    )
+    for query in [
+        ZHANG,
+        ZHANG.lower(),
+        "13912345678",
+        "139 1234 5678",
+        "0936-8212345",
+        "09368212345",
+        r.case_no,
+        "欧阳娜娜",
+        "欧阳",
+        "oynn",
+        "OYNN",
+        "阿依古丽·买买提",
+        "阿依古丽•买",
+    ]:
         assert r.case_no in [c.case_no for c in service.search(query)], query
     assert len(service.search("欧")) == 2
     assert service.search("'; DROP TABLE cases; --") == []
@@ -131,7 +163,9 @@ def test_concurrent_registrations_get_distinct_gap_free_numbers(store_url: str) 
         svc = RegistrationService(st, FixedClock(NOW))
         try:
             for i in range(5):
-                r = svc.register(visit(parties=[{"role": "applicant", "name": "并发", "phone": f"139{k:04d}{i:04d}"}]))
+                r = svc.register(
+                    visit(parties=[{"role": "applicant", "name": "并发", "phone": f"139{k:04d}{i:04d}"}])
+                )
                 with lock:
                     numbers.append(r.case_no)
         except BaseException as e:  # noqa: BLE001
@@ -155,7 +189,9 @@ def test_name_search_exact_first_then_newest_first(service: RegistrationService,
     made = []
     for i, name in enumerate(["王芳", "王芳华", "王芳", "王", "王芳"]):
         clock.advance(days=1)
-        made.append(service.register(visit(parties=[{"role": "applicant", "name": name, "phone": f"1390000{i:04d}"}])))
+        made.append(
+            service.register(visit(parties=[{"role": "applicant", "name": name, "phone": f"1390000{i:04d}"}]))
+        )
     exact = [made[4], made[2], made[0]]  # newest first
     assert [c.case_no for c in service.search("王芳")] == [r.case_no for r in exact] + [made[1].case_no]
     assert [c.case_no for c in service.search("王芳", limit=2)] == [made[4].case_no, made[2].case_no]

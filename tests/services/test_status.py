@@ -19,8 +19,9 @@ def status(store: Store, clock: FixedClock) -> StatusService:
     return StatusService(store, clock)
 
 
-def test_stages_follow_the_queue(service: RegistrationService, store: Store, clock: FixedClock,
-                                 status: StatusService) -> None:
+def test_stages_follow_the_queue(
+    service: RegistrationService, store: Store, clock: FixedClock, status: StatusService
+) -> None:
     hall = HallService(store, clock)
     first = service.register(visit(parties=[{"role": "applicant", "name": "李四", "phone": "13800000001"}]))
     r = service.register(visit())
@@ -30,8 +31,13 @@ def test_stages_follow_the_queue(service: RegistrationService, store: Store, clo
     hall.issue_ticket(first.case_no, room_code="R01")
     t = hall.issue_ticket(r.case_no, room_code="R01").ticket
     s = status.status(token)
-    assert s is not None and (s.stage, s.ticket, s.ahead, s.room, s.location) == ("排队中", "A002", 1, "1号人民调解室",
-                                                                                 "一楼东侧")
+    assert s is not None and (s.stage, s.ticket, s.ahead, s.room, s.location) == (
+        "排队中",
+        "A002",
+        1,
+        "1号人民调解室",
+        "一楼东侧",
+    )
     assert "前面还有 1 人" in s.detail and s.case_no_tail == r.case_no[-6:]
     hall.call_ticket(t.id, reason="预约")
     assert "正在叫号" in status.status(token).detail  # type: ignore[union-attr]
@@ -48,11 +54,16 @@ def test_nothing_personal(service: RegistrationService, status: StatusService) -
         assert secret not in flat
 
 
-@pytest.mark.parametrize("token", ["", "x", "A" * 22, "A" * 23, "'; DROP TABLE cases; --", "../../etc/passwd"])
+@pytest.mark.parametrize(
+    "token", ["", "x", "A" * 22, "A" * 23, "'; DROP TABLE cases; --", "../../etc/passwd"]
+)
 def test_unknown_or_malformed_token_is_none(status: StatusService, token: str) -> None:
     assert status.status(token) is None
 
 
 def test_token_from_scan() -> None:
-    assert token_from_scan(" https://zz.example.gov.cn/s/abcDEF_-123456789012345/\n") == "abcDEF_-123456789012345"
+    assert (
+        token_from_scan(" https://zz.example.gov.cn/s/abcDEF_-123456789012345/\n")
+        == "abcDEF_-123456789012345"
+    )
     assert token_from_scan("abc?utm=x") == "abc"

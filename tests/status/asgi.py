@@ -22,11 +22,20 @@ class Reply:
 
 def request(app: Any, target: str, *, method: str = "GET", client: str = "203.0.113.7") -> Reply:
     parts = urlsplit(target)
-    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": method,
-             "scheme": "http", "path": unquote(parts.path), "raw_path": parts.path.encode("ascii"),
-             "query_string": parts.query.encode("ascii"), "root_path": "",
-             "headers": [(b"host", b"status.test"), (b"user-agent", b"test")], "client": (client, 50000),
-             "server": ("status.test", 80)}
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": method,
+        "scheme": "http",
+        "path": unquote(parts.path),
+        "raw_path": parts.path.encode("ascii"),
+        "query_string": parts.query.encode("ascii"),
+        "root_path": "",
+        "headers": [(b"host", b"status.test"), (b"user-agent", b"test")],
+        "client": (client, 50000),
+        "server": ("status.test", 80),
+    }
     messages: list[dict[str, Any]] = []
 
     async def receive() -> dict[str, Any]:

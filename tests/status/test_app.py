@@ -20,8 +20,10 @@ from desk.store.session import Store
 from tests.conftest import valid_id, visit
 from tests.status.asgi import get, request
 
-CSP = ("default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; base-uri 'none'; "
-       "form-action 'none'; frame-ancestors 'none'")
+CSP = (
+    "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; base-uri 'none'; "
+    "form-action 'none'; frame-ancestors 'none'"
+)
 SECRETS = ("张三", valid_id("62070219850101123"), "13912345678", "甘州区东街街道1号", "堆放杂物", "邻居")
 
 
@@ -74,15 +76,27 @@ def test_stages_over_http(app: Any, service: RegistrationService, store: Store, 
         assert secret not in page.text
 
 
-@pytest.mark.parametrize(("stage", "shown"), [
-    ("已转办", "承办部门"), ("已办结", "回访"), ("已回访", "感谢"), ("已受理", "分派")])
+@pytest.mark.parametrize(
+    ("stage", "shown"), [("已转办", "承办部门"), ("已办结", "回访"), ("已回访", "感谢"), ("已受理", "分派")]
+)
 def test_every_stage_renders(stage: str, shown: str) -> None:
     from desk.services.status import _describe
 
-    state = {"已转办": "transferred", "已办结": "closed", "已回访": "followed_up", "已受理": "registered"}[stage]
+    state = {"已转办": "transferred", "已办结": "closed", "已回访": "followed_up", "已受理": "registered"}[
+        stage
+    ]
     got_stage, detail, next_step = _describe(state, None, None, None, None)
-    s = CaseStatus(got_stage, detail, next_step, None, None, None, None,
-                   dt.datetime(2026, 11, 27, 15, 59, tzinfo=dt.UTC), "000123")
+    s = CaseStatus(
+        got_stage,
+        detail,
+        next_step,
+        None,
+        None,
+        None,
+        None,
+        dt.datetime(2026, 11, 27, 15, 59, tzinfo=dt.UTC),
+        "000123",
+    )
     html = render_status(s)
     assert got_stage == stage and stage in html and shown in html
     assert "2026年11月27日 23:59" in html and "http-equiv" not in html
@@ -99,15 +113,24 @@ def test_nothing_personal_in_the_page(app: Any, service: RegistrationService) ->
 BAD_TOKENS = [
     "A" * 22,  # well-formed, unknown
     "zZ09_-zZ09_-zZ09_-zZ09",  # well-formed, unknown
-    "x", "A" * 23, "A" * 200, "%27%3B%20DROP%20TABLE%20cases%3B%20--", "..%2F..%2Fetc%2Fpasswd",
-    "a/b/c", "%E4%B8%AD%E6%96%87", "%00", "",
+    "x",
+    "A" * 23,
+    "A" * 200,
+    "%27%3B%20DROP%20TABLE%20cases%3B%20--",
+    "..%2F..%2Fetc%2Fpasswd",
+    "a/b/c",
+    "%E4%B8%AD%E6%96%87",
+    "%00",
+    "",
 ]
 
 
 def test_every_bad_token_gets_the_same_page(app: Any, service: RegistrationService) -> None:
     real = _token(service, service.register(visit()).case_no)
     near = real[:-1] + ("A" if real[-1] != "A" else "B")  # one character off a real token
-    replies = [get(app, f"/s/{t}") for t in [*BAD_TOKENS, near, real.lower() if real.lower() != real else near]]
+    replies = [
+        get(app, f"/s/{t}") for t in [*BAD_TOKENS, near, real.lower() if real.lower() != real else near]
+    ]
     replies.append(get(app, "/nothing-here"))
     replies.append(get(app, f"/S/{real}"))  # paths are case-sensitive: not the status page
     first = replies[0]
@@ -143,8 +166,13 @@ def test_rate_limiter_keys_are_capped() -> None:
 
 def test_security_headers_everywhere(app: Any, service: RegistrationService) -> None:
     token = _token(service, service.register(visit()).case_no)
-    replies = [get(app, f"/s/{token}"), get(app, "/s/nope"), get(app, "/healthz"), get(app, "/"),
-               request(app, f"/s/{token}", method="POST")]
+    replies = [
+        get(app, f"/s/{token}"),
+        get(app, "/s/nope"),
+        get(app, "/healthz"),
+        get(app, "/"),
+        request(app, f"/s/{token}", method="POST"),
+    ]
     assert [r.status for r in replies] == [200, 404, 200, 404, 405]
     for r in replies:
         assert r.headers["content-security-policy"] == CSP
@@ -166,12 +194,26 @@ def test_head_is_answered(app: Any, service: RegistrationService) -> None:
 
 def test_log_filter_hides_tokens() -> None:
     token = "abcDEF_-1234567890abcd"
-    record = logging.LogRecord("uvicorn.access", logging.INFO, __file__, 1, '%s - "%s %s HTTP/%s" %d',
-                               ("127.0.0.1:5000", "GET", f"/s/{token}?x=1", "1.1", 200), None)
+    record = logging.LogRecord(
+        "uvicorn.access",
+        logging.INFO,
+        __file__,
+        1,
+        '%s - "%s %s HTTP/%s" %d',
+        ("127.0.0.1:5000", "GET", f"/s/{token}?x=1", "1.1", 200),
+        None,
+    )
     assert TokenLogFilter().filter(record)
     assert token not in record.getMessage() and '"GET /s/***?x=1 HTTP/1.1" 200' in record.getMessage()
-    other = logging.LogRecord("uvicorn.access", logging.INFO, __file__, 1, '%s - "%s %s HTTP/%s" %d',
-                              ("127.0.0.1:5000", "GET", "/healthz", "1.1", 200), None)
+    other = logging.LogRecord(
+        "uvicorn.access",
+        logging.INFO,
+        __file__,
+        1,
+        '%s - "%s %s HTTP/%s" %d',
+        ("127.0.0.1:5000", "GET", "/healthz", "1.1", 200),
+        None,
+    )
     assert TokenLogFilter().filter(other) and "/healthz" in other.getMessage()
     assert redact(f"GET /s/{token} and /s/{token}/x") == "GET /s/*** and /s/***"
 
@@ -190,5 +232,7 @@ def test_cli_runs_the_server_on_the_resolved_store(monkeypatch: pytest.MonkeyPat
 
 
 def test_no_qt_in_the_status_server() -> None:
-    code = "import sys, desk.status, desk.status.app, desk.cli; assert 'PySide6' not in sys.modules, 'Qt loaded'"
+    code = (
+        "import sys, desk.status, desk.status.app, desk.cli; assert 'PySide6' not in sys.modules, 'Qt loaded'"
+    )
     subprocess.run([sys.executable, "-c", code], check=True)

@@ -44,8 +44,12 @@ def test_sigkill_loses_no_acknowledged_visit(store_url: str) -> None:
     acknowledged: list[str] = []
     rng = random.Random(20261127)
     for round_ in range(3):
-        proc = subprocess.Popen([sys.executable, "-c", LOOP, store_url, str(round_)], stdout=subprocess.PIPE,
-                                text=True, env=dict(os.environ))
+        proc = subprocess.Popen(
+            [sys.executable, "-c", LOOP, store_url, str(round_)],
+            stdout=subprocess.PIPE,
+            text=True,
+            env=dict(os.environ),
+        )
         assert proc.stdout is not None
         assert proc.stdout.readline().strip() == "ready"
         deadline = time.monotonic() + rng.uniform(0.3, 1.5)
@@ -67,8 +71,11 @@ def test_sigkill_loses_no_acknowledged_visit(store_url: str) -> None:
         n_cases = s.scalar(sa.select(sa.func.count()).select_from(CaseRow))
         n_events = s.scalar(sa.select(sa.func.count()).select_from(CaseEvent))
         assert n_cases == n_events == len(stored)
-        orphan = s.scalar(sa.select(sa.func.count()).select_from(CaseRow).where(
-            ~sa.exists().where(PartyRow.case_id == CaseRow.id)))
+        orphan = s.scalar(
+            sa.select(sa.func.count())
+            .select_from(CaseRow)
+            .where(~sa.exists().where(PartyRow.case_id == CaseRow.id))
+        )
         assert orphan == 0
         seqs = sorted(s.scalars(sa.select(CaseEvent.hall_seq)))
         assert seqs == list(range(1, len(seqs) + 1))

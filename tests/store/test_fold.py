@@ -66,7 +66,7 @@ def test_ingest_in_any_batches_and_order_equals_the_fold_of_all(store: Store, sq
             i = 0
             while i < len(shuffled):
                 n = rng.randint(1, 7)
-                county.take_in(s, shuffled[i:i + n])
+                county.take_in(s, shuffled[i : i + n])
                 i += n
             county.take_in(s, shuffled)  # a repeat changes nothing
             assert projection_snapshot(s) == expected

@@ -74,8 +74,9 @@ def test_sqlite_commits_never_checkpoint(sqlite_store: Store) -> None:
         assert s.execute(sa.text("PRAGMA synchronous")).scalar() == 2  # FULL: still durable
 
 
-def test_commits_are_checkpointed_in_the_background(sqlite_service: RegistrationService,
-                                                    sqlite_store: Store) -> None:
+def test_commits_are_checkpointed_in_the_background(
+    sqlite_service: RegistrationService, sqlite_store: Store
+) -> None:
     db = db_file(sqlite_store)
     checkpointer = sqlite_store.wal_checkpointer
     assert checkpointer is not None and checkpointer.alive
@@ -92,8 +93,9 @@ def test_commits_are_checkpointed_in_the_background(sqlite_service: Registration
         assert s.scalar(sa.select(sa.func.count()).select_from(CaseRow)) == 5
 
 
-def test_dispose_empties_the_wal_and_stops_the_thread(sqlite_service: RegistrationService,
-                                                      sqlite_store: Store) -> None:
+def test_dispose_empties_the_wal_and_stops_the_thread(
+    sqlite_service: RegistrationService, sqlite_store: Store
+) -> None:
     db = db_file(sqlite_store)
     for _ in range(3):
         sqlite_service.register(visit(), new_case=True)
@@ -102,8 +104,11 @@ def test_dispose_empties_the_wal_and_stops_the_thread(sqlite_service: Registrati
     assert checkpointer is not None
     sqlite_store.dispose()
     assert not checkpointer.alive
-    assert not [t for t in checkpointer_threads() if t.name.endswith(db.name) and t.is_alive()
-                and t is checkpointer._thread]
+    assert not [
+        t
+        for t in checkpointer_threads()
+        if t.name.endswith(db.name) and t.is_alive() and t is checkpointer._thread
+    ]
     assert wal_size(db) == 0
     # every commit is in the database file itself now
     raw = sqlite3.connect(db)
@@ -154,17 +159,26 @@ sys.exit(code)
 """
 
 
-def test_a_cli_process_that_never_disposes_leaves_the_wal_checkpointed(sqlite_url: str, tmp_path: Path) -> None:
+def test_a_cli_process_that_never_disposes_leaves_the_wal_checkpointed(
+    sqlite_url: str, tmp_path: Path
+) -> None:
     store = open_store(sqlite_url)
     init_hall(store)
     store.dispose()
     db = Path(sqlite_url.removeprefix("sqlite:///"))
     visit_file = tmp_path / "visit.json"
     visit_file.write_text(json.dumps(visit(), ensure_ascii=False), encoding="utf-8")
-    r = subprocess.run([sys.executable, "-c", CLI_EXIT, str(db), str(visit_file)], capture_output=True, text=True,
-                       timeout=120, env=dict(os.environ))
+    r = subprocess.run(
+        [sys.executable, "-c", CLI_EXIT, str(db), str(visit_file)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=dict(os.environ),
+    )
     assert r.returncode == 0, r.stderr
-    lines = dict(line.rsplit(" ", 1) for line in r.stdout.splitlines() if line.startswith(("before", "at exit")))
+    lines = dict(
+        line.rsplit(" ", 1) for line in r.stdout.splitlines() if line.startswith(("before", "at exit"))
+    )
     assert int(lines["before exit"]) > 0  # the registration is in the WAL...
     assert int(lines["at exit"]) == 0  # ...and the exit hook moved it into the database and emptied the WAL
     raw = sqlite3.connect(db)
@@ -203,10 +217,13 @@ def test_a_read_does_not_wait_for_an_open_write(store: Store, service: Registrat
         assert [c.case_no for c in found] == [earlier.case_no]
         assert service.case(earlier.case_no).case_no == earlier.case_no
         assert [c.case_no for c in service.person_cases(id_number=valid_id("62070219850101123"))] == [
-            earlier.case_no]
+            earlier.case_no
+        ]
         with store.read() as s:  # a snapshot: the open write is not visible
             assert s.scalar(sa.select(Counter.value).where(Counter.name == "test:open-write")) is None
-        assert not committed.is_set() and thread.is_alive()  # the writer was holding its transaction throughout
+        assert (
+            not committed.is_set() and thread.is_alive()
+        )  # the writer was holding its transaction throughout
     finally:
         release.set()
         thread.join(60)

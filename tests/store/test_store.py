@@ -54,7 +54,9 @@ def test_init_refuses_changing_hall_code(store: Store) -> None:
         init_hall(store, hall_code="620721001")
 
 
-def test_register_writes_event_and_projection_in_one_transaction(service: RegistrationService, store: Store) -> None:
+def test_register_writes_event_and_projection_in_one_transaction(
+    service: RegistrationService, store: Store
+) -> None:
     r = service.register(visit())
     assert r.case_no == "620702001-2026-000001" and not r.is_repeat
     with store.unit_of_work() as s:
@@ -95,7 +97,12 @@ def test_case_number_restarts_each_year(store: Store) -> None:
 def test_text_is_stored_exactly(service: RegistrationService, store: Store) -> None:
     narrative = "对方说：“'); DROP TABLE cases; --” 😡\n第二行 𠮷"
     parties = [
-        {"role": "applicant", "name": "𠮷祥", "id_number": valid_id("62072119900101002"), "phone": "13912345678"},
+        {
+            "role": "applicant",
+            "name": "𠮷祥",
+            "id_number": valid_id("62072119900101002"),
+            "phone": "13912345678",
+        },
         {"role": "respondent", "name": "阿依古丽•买买提"},
     ]
     r = service.register(visit(narrative=narrative, parties=parties))
@@ -106,8 +113,9 @@ def test_text_is_stored_exactly(service: RegistrationService, store: Store) -> N
         assert s.scalar(sa.select(sa.func.count()).select_from(CaseRow)) == 1
 
 
-def test_projection_rebuilt_from_the_log_equals_the_stored_one(service: RegistrationService, store: Store,
-                                                              clock: FixedClock) -> None:
+def test_projection_rebuilt_from_the_log_equals_the_stored_one(
+    service: RegistrationService, store: Store, clock: FixedClock
+) -> None:
     import random
 
     from desk.core.synthetic import make_visit
@@ -119,9 +127,19 @@ def test_projection_rebuilt_from_the_log_equals_the_stored_one(service: Registra
         service.register(make_visit(rng, categories=names))
     first = service.search("620702001-2026-000001")[0]
     detail = service.case(first.case_no)
-    service.register(visit(category=names[detail.category_code], parties=[dict(
-        role="applicant", name=detail.parties[0].name, id_number=detail.parties[0].id_number,
-        phone=detail.parties[0].phone)]))
+    service.register(
+        visit(
+            category=names[detail.category_code],
+            parties=[
+                dict(
+                    role="applicant",
+                    name=detail.parties[0].name,
+                    id_number=detail.parties[0].id_number,
+                    phone=detail.parties[0].phone,
+                )
+            ],
+        )
+    )
     with store.unit_of_work() as s:
         live = repo.projection_snapshot(s)
         assert s.scalar(sa.select(sa.func.count()).select_from(CaseEvent)) == 31

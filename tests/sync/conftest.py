@@ -44,8 +44,9 @@ def _hall_templates() -> dict[str, Path]:
 
 
 @pytest.fixture
-def make_hall(tmp_path: Path, _hall_templates: dict[str, Path],
-              tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[..., Store]]:
+def make_hall(
+    tmp_path: Path, _hall_templates: dict[str, Path], tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Callable[..., Store]]:
     """Open (and initialise) a hall store by hall code: on SQLite (a copy of one initialised once per session
     and code), or at `url`."""
     opened: list[Store] = []
@@ -85,12 +86,16 @@ def _busy_templates() -> dict[tuple[str, int, int], tuple[Path, list[str]]]:
 
 
 @pytest.fixture
-def busy_hall(make_hall: Callable[..., Store], clock: FixedClock, tmp_path: Path,
-              tmp_path_factory: pytest.TempPathFactory,
-              _busy_templates: dict[tuple[str, int, int], tuple[Path, list[str]]]
-              ) -> BusyHall:
+def busy_hall(
+    make_hall: Callable[..., Store],
+    clock: FixedClock,
+    tmp_path: Path,
+    tmp_path_factory: pytest.TempPathFactory,
+    _busy_templates: dict[tuple[str, int, int], tuple[Path, list[str]]],
+) -> BusyHall:
     """A SQLite hall after `busy_day(visitors, seed)` from NOW, and its case numbers: a copy of one made once per
     session (a busy day runs the real services, ~70 ms a visitor); the test's clock moves on past its events."""
+
     def make(code: str, *, visitors: int, seed: int = 1) -> tuple[Store, list[str]]:
         key = (code, visitors, seed)
         if key not in _busy_templates:
@@ -157,8 +162,9 @@ def assert_plain_chinese(e: SyncError, *, secret: str | None = None) -> None:
         assert secret not in e.message and secret not in str(e)
 
 
-def sync_until_ok(syncer: Syncer, *, attempts: int = 20,
-                  before_each: Callable[[], None] | None = None) -> tuple[RoundReport, list[SyncError]]:
+def sync_until_ok(
+    syncer: Syncer, *, attempts: int = 20, before_each: Callable[[], None] | None = None
+) -> tuple[RoundReport, list[SyncError]]:
     """Run rounds until one succeeds; every failure on the way must be a SyncError with a plain Chinese
     message (anything else propagates and fails the test)."""
     errors: list[SyncError] = []
@@ -222,9 +228,11 @@ def case_rows(store: Store, case_ids: set[str]) -> list[tuple[Any, ...]]:
     """The projected rows (cases, parties, tickets) of these cases, as plain sorted tuples."""
     rows: list[tuple[Any, ...]] = []
     with store.read() as s:
-        for name, table, key in (("cases", CaseRow.__table__, CaseRow.id),
-                                 ("parties", PartyRow.__table__, PartyRow.case_id),
-                                 ("tickets", TicketRow.__table__, TicketRow.case_id)):
+        for name, table, key in (
+            ("cases", CaseRow.__table__, CaseRow.id),
+            ("parties", PartyRow.__table__, PartyRow.case_id),
+            ("tickets", TicketRow.__table__, TicketRow.case_id),
+        ):
             for r in s.execute(sa.select(table).where(key.in_(sorted(case_ids)))):
                 rows.append((name, *(_plain(v) for v in r)))
     return sorted(rows, key=repr)

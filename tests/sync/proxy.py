@@ -133,7 +133,8 @@ class PgProxy:
         """The same database, reached through the proxy (and never over SSL, whose bytes could not be read)."""
         u = make_url(db_url).set(host="127.0.0.1", port=self.port)
         return u.update_query_dict({"sslmode": "disable", "gssencmode": "disable"}).render_as_string(
-            hide_password=False)
+            hide_password=False
+        )
 
     def cut(self) -> None:
         """Cut every open connection now."""
@@ -144,8 +145,16 @@ class PgProxy:
         for c in conns:
             c.close()
 
-    def cut_when(self, match: Matcher, *, moment: Moment = BEFORE, nth: int = 1, within: Matcher | None = None,
-                 nbytes: int = 0, then: Callable[[], None] | None = None) -> Trigger:
+    def cut_when(
+        self,
+        match: Matcher,
+        *,
+        moment: Moment = BEFORE,
+        nth: int = 1,
+        within: Matcher | None = None,
+        nbytes: int = 0,
+        then: Callable[[], None] | None = None,
+    ) -> Trigger:
         """Arm a one-shot trigger on the nth statement matching `match`; returns it (`trigger.fired` tells)."""
         t = Trigger(match, moment, nth, within, nbytes, then)
         with self._lock:
@@ -225,8 +234,9 @@ class PgProxy:
                 self.connections += 1
                 self._threads = [t for t in self._threads if t.is_alive()]
                 for target, name in ((self._client_to_server, "c2s"), (self._server_to_client, "s2c")):
-                    t = threading.Thread(target=target, args=(conn,), name=f"pg-proxy:{self.port}:{name}",
-                                         daemon=True)
+                    t = threading.Thread(
+                        target=target, args=(conn,), name=f"pg-proxy:{self.port}:{name}", daemon=True
+                    )
                     self._threads.append(t)
                     t.start()
 
@@ -374,7 +384,7 @@ def _split(buf: bytes, started: bool) -> tuple[bytes | None, bytes]:
     head = 5 if started else 4
     if len(buf) < head:
         return None, buf
-    length = struct.unpack("!i", buf[head - 4:head])[0]
+    length = struct.unpack("!i", buf[head - 4 : head])[0]
     end = head - 4 + length
     if len(buf) < end:
         return None, buf

@@ -46,9 +46,14 @@ def _hold_every_case(county: Store, halls: list[Store]) -> None:
 
 def _outbox(county: Store) -> list[tuple[int, str]]:
     with county.read() as s:
-        return [(int(q), e) for q, e in s.execute(
-            sa.select(OutboxRow.seq, OutboxRow.event_id).where(OutboxRow.hall_code == WATCHER)
-            .order_by(OutboxRow.seq))]
+        return [
+            (int(q), e)
+            for q, e in s.execute(
+                sa.select(OutboxRow.seq, OutboxRow.event_id)
+                .where(OutboxRow.hall_code == WATCHER)
+                .order_by(OutboxRow.seq)
+            )
+        ]
 
 
 class Puller:
@@ -76,10 +81,12 @@ class Puller:
 
 
 def test_a_pull_during_concurrent_pushes_and_diversions_skips_nothing(
-        county: Store, county_url: str, busy_hall: BusyHall, clock: FixedClock,
-        make_syncer: Callable[..., Syncer]) -> None:
-    halls = {code: busy_hall(code, visitors=v, seed=seed)[0]
-             for code, v, seed in ((HALL_A, 12, 1), (HALL_B, 4, 2), (HALL_C, 4, 3))}
+    county: Store, county_url: str, busy_hall: BusyHall, clock: FixedClock, make_syncer: Callable[..., Syncer]
+) -> None:
+    halls = {
+        code: busy_hall(code, visitors=v, seed=seed)[0]
+        for code, v, seed in ((HALL_A, 12, 1), (HALL_B, 4, 2), (HALL_C, 4, 3))
+    }
     _hold_every_case(county, list(halls.values()))
     syncers = [make_syncer(h, county_url, batch=3) for h in halls.values()]  # many small transactions
     puller = Puller(county)
@@ -93,6 +100,7 @@ def test_a_pull_during_concurrent_pushes_and_diversions_skips_nothing(
                 fn()
             except BaseException as e:  # noqa: BLE001 - reported by the test below
                 errors.append(e)
+
         return run
 
     def divert() -> None:
@@ -126,9 +134,15 @@ def _events(store: Store) -> list[EventData]:
 
 def _advisory_lock_waiters(county: Store) -> int:
     with county.read() as s:
-        return int(s.scalar(sa.text(
-            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted "
-            "AND objid = :k"), {"k": county_store.SEQ_LOCK}) or 0)
+        return int(
+            s.scalar(
+                sa.text(
+                    "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted AND objid = :k"
+                ),
+                {"k": county_store.SEQ_LOCK},
+            )
+            or 0
+        )
 
 
 def _two_pushes(county: Store, busy_hall: BusyHall) -> tuple[list[EventData], list[EventData]]:
@@ -139,7 +153,8 @@ def _two_pushes(county: Store, busy_hall: BusyHall) -> tuple[list[EventData], li
 
 
 def test_without_the_seq_lock_a_cursor_skips_the_row_that_commits_late(
-        county: Store, busy_hall: BusyHall, clock: FixedClock, monkeypatch: pytest.MonkeyPatch) -> None:
+    county: Store, busy_hall: BusyHall, clock: FixedClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Proof that the lock is needed: A's push takes its seqs first and commits last; B's commits between.
     A pull in between sees B's rows and moves its cursor past A's, which then never come."""
     events_a, events_b = _two_pushes(county, busy_hall)
@@ -147,7 +162,9 @@ def test_without_the_seq_lock_a_cursor_skips_the_row_that_commits_late(
     puller = Puller(county)
     with contextlib.ExitStack() as slow:
         s1 = slow.enter_context(county.unit_of_work())
-        county_store.receive_push(s1, HallIdentity(HALL_A, "甲"), events_a, clock.now())  # seqs taken, not committed
+        county_store.receive_push(
+            s1, HallIdentity(HALL_A, "甲"), events_a, clock.now()
+        )  # seqs taken, not committed
         with county.unit_of_work() as s2:  # not held up: there is no lock
             county_store.receive_push(s2, HallIdentity(HALL_B, "乙"), events_b, clock.now())
         puller.pull()
@@ -159,7 +176,8 @@ def test_without_the_seq_lock_a_cursor_skips_the_row_that_commits_late(
 
 
 def test_with_the_seq_lock_the_second_push_waits_and_nothing_is_skipped(
-        county: Store, busy_hall: BusyHall, clock: FixedClock) -> None:
+    county: Store, busy_hall: BusyHall, clock: FixedClock
+) -> None:
     events_a, events_b = _two_pushes(county, busy_hall)
     puller = Puller(county)
     failures: list[BaseException] = []
@@ -190,8 +208,8 @@ def test_with_the_seq_lock_the_second_push_waits_and_nothing_is_skipped(
 
 
 def test_two_halls_pushing_events_of_one_case_at_once_fold_the_union(
-        county: Store, county_url: str, busy_hall: BusyHall, clock: FixedClock,
-        make_syncer: Callable[..., Syncer]) -> None:
+    county: Store, county_url: str, busy_hall: BusyHall, clock: FixedClock, make_syncer: Callable[..., Syncer]
+) -> None:
     """A and B both hold a case and push their new events of it at the same moment. The second push waits
     while the first commits; it must fold the case from the log as it is once it may go on (with A's events),
     not as it was when it started."""
@@ -238,14 +256,25 @@ def test_two_halls_pushing_events_of_one_case_at_once_fold_the_union(
         syncer.run_once()
     assert_converged(county, {HALL_A: a, HALL_B: b})
     with county.read() as s:
-        states = sorted(s.scalars(sa.select(TicketRow.state).join(CaseRow, CaseRow.id == TicketRow.case_id)
-                                  .where(CaseRow.case_no == cases[0])))
+        states = sorted(
+            s.scalars(
+                sa.select(TicketRow.state)
+                .join(CaseRow, CaseRow.id == TicketRow.case_id)
+                .where(CaseRow.case_no == cases[0])
+            )
+        )
     assert states == ["done", "waiting", "waiting"]  # the first day's ticket, then A's and B's
 
 
 def test_a_pull_into_a_postgresql_hall_waits_for_a_terminal_writing_the_same_case(
-        county: Store, county_url: str, pg_hall_url: str, make_hall: Callable[..., Store], busy_hall: BusyHall,
-        clock: FixedClock, make_syncer: Callable[..., Syncer]) -> None:
+    county: Store,
+    county_url: str,
+    pg_hall_url: str,
+    make_hall: Callable[..., Store],
+    busy_hall: BusyHall,
+    clock: FixedClock,
+    make_syncer: Callable[..., Syncer],
+) -> None:
     """A hall on PostgreSQL (several terminals): a terminal is writing an event of a case just when the
     background sync pulls other events of it. The pull must fold the case with the terminal's event, not from
     what it read before that event committed."""
@@ -270,8 +299,15 @@ def test_a_pull_into_a_postgresql_hall_waits_for_a_terminal_writing_the_same_cas
     with contextlib.ExitStack() as terminal:
         s = terminal.enter_context(b.unit_of_work())
         clock.advance(minutes=1)
-        append_event(s, hall_code=HALL_B, case_id=case_id, kind="risk_flagged", payload={"flags": ["group_visit"]},
-                     occurred_at=clock.now(), actor="乙中心终端")
+        append_event(
+            s,
+            hall_code=HALL_B,
+            case_id=case_id,
+            kind="risk_flagged",
+            payload={"flags": ["group_visit"]},
+            occurred_at=clock.now(),
+            actor="乙中心终端",
+        )
         s.flush()  # the case's row is updated (and locked) by the terminal's transaction
         sync = threading.Thread(target=background_sync)
         sync.start()
@@ -287,7 +323,10 @@ def test_a_pull_into_a_postgresql_hall_waits_for_a_terminal_writing_the_same_cas
     with b.read() as s:
         case = s.get(CaseRow, case_id)
         assert case is not None and "group_visit" in case.risk_flags
-        assert s.scalar(sa.select(sa.func.count()).select_from(TicketRow).where(TicketRow.case_id == case_id)) == 2
+        assert (
+            s.scalar(sa.select(sa.func.count()).select_from(TicketRow).where(TicketRow.case_id == case_id))
+            == 2
+        )
 
 
 def _case_id(store: Store, case_no: str) -> str:
@@ -299,13 +338,20 @@ def _case_id(store: Store, case_no: str) -> str:
 
 def _lock_waiters(store: Store) -> int:
     with store.read() as s:
-        return int(s.scalar(sa.text("SELECT count(*) FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
-                                    "WHERE NOT l.granted AND a.datname = current_database()")) or 0)
+        return int(
+            s.scalar(
+                sa.text(
+                    "SELECT count(*) FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
+                    "WHERE NOT l.granted AND a.datname = current_database()"
+                )
+            )
+            or 0
+        )
 
 
 def test_a_push_waits_for_a_diversion_of_the_same_case_being_made_at_the_county(
-        county: Store, county_url: str, busy_hall: BusyHall, clock: FixedClock,
-        make_syncer: Callable[..., Syncer]) -> None:
+    county: Store, county_url: str, busy_hall: BusyHall, clock: FixedClock, make_syncer: Callable[..., Syncer]
+) -> None:
     """The county diverts a case while its hall pushes new events of it. The push waits for the diversion to
     commit (neither is aborted as a deadlock) and folds the case with it."""
     (a, cases), (b, _) = busy_hall(HALL_A, visitors=12, seed=1), busy_hall(HALL_B, visitors=4, seed=2)
@@ -326,14 +372,23 @@ def test_a_push_waits_for_a_diversion_of_the_same_case_being_made_at_the_county(
     with contextlib.ExitStack() as diverting:  # what CountyService.divert does, held open
         s = diverting.enter_context(county.unit_of_work())
         clock.advance(minutes=1)
-        append_event(s, hall_code=COUNTY_CODE, case_id=case_id, kind="diverted", occurred_at=clock.now(),
-                     actor="县级", payload={"to_hall": HALL_B, "from_hall": HALL_A, "reason": ""})
+        append_event(
+            s,
+            hall_code=COUNTY_CODE,
+            case_id=case_id,
+            kind="diverted",
+            occurred_at=clock.now(),
+            actor="县级",
+            payload={"to_hall": HALL_B, "from_hall": HALL_A, "reason": ""},
+        )
         s.flush()
         pushing = threading.Thread(target=push)
         pushing.start()
         deadline = time.monotonic() + 20
         while not _lock_waiters(county):
-            assert pushing.is_alive() and time.monotonic() < deadline, "the push did not wait for the diversion"
+            assert pushing.is_alive() and time.monotonic() < deadline, (
+                "the push did not wait for the diversion"
+            )
             time.sleep(0.02)
     pushing.join(20)
     assert not failures and not pushing.is_alive()

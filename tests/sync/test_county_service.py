@@ -54,7 +54,10 @@ def test_divert_a_visit_to_a_registered_hall(county: Store, make_hall: object) -
         assert sorted(kinds) == ["diverted", "registered"]
         # both events have their county seq and wait in the hall's outbox
         assert s.scalar(sa.select(sa.func.count()).select_from(CaseEvent).where(CaseEvent.seq.is_(None))) == 0
-        assert s.scalar(sa.select(sa.func.count()).select_from(OutboxRow).where(OutboxRow.hall_code == HALL_B)) == 2
+        assert (
+            s.scalar(sa.select(sa.func.count()).select_from(OutboxRow).where(OutboxRow.hall_code == HALL_B))
+            == 2
+        )
         token = case.status_token
     with pytest.raises(ValidationError, match="已分流至"):
         svc.divert(d.case_no, to_hall=HALL_B)
@@ -72,7 +75,9 @@ def test_a_case_registered_at_the_county_itself_stays_there_until_diverted(count
     assert r.case_no.startswith("620702-")
 
 
-def test_the_halls_rooms_go_up_so_the_county_status_page_names_the_room(county: Store, make_hall: object) -> None:
+def test_the_halls_rooms_go_up_so_the_county_status_page_names_the_room(
+    county: Store, make_hall: object
+) -> None:
     from desk.services.hall import HallService
     from desk.store.models import RoomRow
 
@@ -93,8 +98,14 @@ def test_the_halls_rooms_go_up_so_the_county_status_page_names_the_room(county: 
     HallService(hall, clock).set_room_open(issued.room.code, False)
     syncer.run_once()
     with county.read() as s:
-        assert s.scalar(sa.select(RoomRow.is_open).where(RoomRow.hall_code == HALL_B,
-                                                         RoomRow.code == issued.room.code)) is False
+        assert (
+            s.scalar(
+                sa.select(RoomRow.is_open).where(
+                    RoomRow.hall_code == HALL_B, RoomRow.code == issued.room.code
+                )
+            )
+            is False
+        )
         ids = set(s.scalars(sa.select(RoomRow.id).where(RoomRow.hall_code == HALL_B)))
     syncer.run_once()
     with county.read() as s:

@@ -70,14 +70,21 @@ def _case_id(store: Store, case_no: str) -> str:
 
 def _terminate_backends(admin_url: str, database: str) -> Callable[[], None]:
     """As if the county server restarted: every backend of its database is killed (and waited for)."""
+
     def kill() -> None:
         eng = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
         try:
             with eng.connect() as c:
-                c.execute(sa.text("SELECT pg_terminate_backend(pid, 5000) FROM pg_stat_activity "
-                                  "WHERE datname = :db AND pid <> pg_backend_pid()"), {"db": database})
+                c.execute(
+                    sa.text(
+                        "SELECT pg_terminate_backend(pid, 5000) FROM pg_stat_activity "
+                        "WHERE datname = :db AND pid <> pg_backend_pid()"
+                    ),
+                    {"db": database},
+                )
         finally:
             eng.dispose()
+
     return kill
 
 
@@ -99,8 +106,15 @@ CUT_POINTS: dict[str, Arm] = {
 }
 
 
-def _scenario(county: Store, halls: dict[str, Store], cases: dict[str, list[str]], syncers: dict[str, Syncer],
-              clock: FixedClock, proxy: PgProxy, arm: Arm) -> list[Trigger]:
+def _scenario(
+    county: Store,
+    halls: dict[str, Store],
+    cases: dict[str, list[str]],
+    syncers: dict[str, Syncer],
+    clock: FixedClock,
+    proxy: PgProxy,
+    arm: Arm,
+) -> list[Trigger]:
     """After busy days at both halls: diversions both ways, more work on the diverted cases, and every hall's
     sync sequence started with the cut armed. Returns the triggers armed (fired or not)."""
     a, b = halls[HALL_A], halls[HALL_B]
@@ -135,8 +149,14 @@ def _scenario(county: Store, halls: dict[str, Store], cases: dict[str, list[str]
 
 @pytest.mark.parametrize("cut", list(CUT_POINTS))
 def test_a_cut_at_any_point_loses_nothing(
-        cut: str, county: Store, county_url: str, busy_hall: BusyHall, clock: FixedClock,
-        proxy: PgProxy, make_syncer: Callable[..., Syncer]) -> None:
+    cut: str,
+    county: Store,
+    county_url: str,
+    busy_hall: BusyHall,
+    clock: FixedClock,
+    proxy: PgProxy,
+    make_syncer: Callable[..., Syncer],
+) -> None:
     (a, a_cases), (b, b_cases) = busy_hall(HALL_A, visitors=12, seed=1), busy_hall(HALL_B, visitors=4, seed=2)
     halls, cases = {HALL_A: a, HALL_B: b}, {HALL_A: a_cases, HALL_B: b_cases}
     url = proxy.url(county_url)
@@ -151,8 +171,15 @@ def test_a_cut_at_any_point_loses_nothing(
 
 
 def test_a_hall_on_postgresql_survives_the_same_cuts(
-        county: Store, county_url: str, pg_hall_url: str, make_hall: Callable[..., Store], busy_hall: BusyHall,
-        clock: FixedClock, proxy: PgProxy, make_syncer: Callable[..., Syncer]) -> None:
+    county: Store,
+    county_url: str,
+    pg_hall_url: str,
+    make_hall: Callable[..., Store],
+    busy_hall: BusyHall,
+    clock: FixedClock,
+    proxy: PgProxy,
+    make_syncer: Callable[..., Syncer],
+) -> None:
     """The hall's own store on PostgreSQL (a hall LAN): its connections do not go through the proxy, the
     county's do, and each sync sequence meets a different cut."""
     a, a_cases = busy_hall(HALL_A, visitors=12, seed=1)
@@ -168,8 +195,14 @@ def test_a_hall_on_postgresql_survives_the_same_cuts(
 
 @pytest.mark.parametrize("seed", [3])
 def test_random_cuts_from_a_seeded_rng_lose_nothing(
-        seed: int, county: Store, county_url: str, busy_hall: BusyHall, clock: FixedClock,
-        proxy: PgProxy, make_syncer: Callable[..., Syncer]) -> None:
+    seed: int,
+    county: Store,
+    county_url: str,
+    busy_hall: BusyHall,
+    clock: FixedClock,
+    proxy: PgProxy,
+    make_syncer: Callable[..., Syncer],
+) -> None:
     rng = random.Random(seed)
     (a, a_cases), (b, b_cases) = busy_hall(HALL_A, visitors=12, seed=1), busy_hall(HALL_B, visitors=4, seed=2)
     halls, cases = {HALL_A: a, HALL_B: b}, {HALL_A: a_cases, HALL_B: b_cases}
@@ -180,8 +213,9 @@ def test_random_cuts_from_a_seeded_rng_lose_nothing(
         for code in (HALL_A, HALL_B):
             # a cut somewhere in the next 60 kB of traffic, either way, at every attempt (the pushes of the
             # first phase are larger than that, so most attempts are cut and progress is made batch by batch)
-            _, errors = sync_until_ok(syncers[code], attempts=60,
-                                      before_each=lambda: proxy.cut_after(rng.randint(1, 60_000)))
+            _, errors = sync_until_ok(
+                syncers[code], attempts=60, before_each=lambda: proxy.cut_after(rng.randint(1, 60_000))
+            )
             proxy.disarm()
             failures += len(errors)
         if phase == 0:
@@ -196,8 +230,13 @@ def test_random_cuts_from_a_seeded_rng_lose_nothing(
 
 
 def test_the_acknowledgment_lost_after_the_county_committed_is_asked_again_not_doubled(
-        county: Store, county_url: str, busy_hall: BusyHall, clock: FixedClock,
-        proxy: PgProxy, make_syncer: Callable[..., Syncer]) -> None:
+    county: Store,
+    county_url: str,
+    busy_hall: BusyHall,
+    clock: FixedClock,
+    proxy: PgProxy,
+    make_syncer: Callable[..., Syncer],
+) -> None:
     hall, _ = busy_hall(HALL_A, visitors=12, seed=1)
     syncer = make_syncer(hall, proxy.url(county_url), batch=BATCH)
     trigger = proxy.cut_when(COMMIT, moment=REPLY, within=COPY_EVENTS)
@@ -218,8 +257,13 @@ def test_the_acknowledgment_lost_after_the_county_committed_is_asked_again_not_d
 
 
 def test_a_link_down_for_a_while_then_up_again(
-        county: Store, county_url: str, busy_hall: BusyHall, clock: FixedClock, proxy: PgProxy,
-        make_syncer: Callable[..., Syncer]) -> None:
+    county: Store,
+    county_url: str,
+    busy_hall: BusyHall,
+    clock: FixedClock,
+    proxy: PgProxy,
+    make_syncer: Callable[..., Syncer],
+) -> None:
     """Store and forward: while the county cannot be reached the hall keeps working, each round fails at once
     with a message saying so, and the first round after the link is back sends everything."""
     hall, _ = busy_hall(HALL_A, visitors=12, seed=1)
@@ -252,8 +296,15 @@ def test_a_link_down_for_a_while_then_up_again(
 
 @pytest.mark.parametrize("at", ["copy", "commit", "pull"])
 def test_the_county_restarting_mid_round(
-        at: str, county: Store, county_url: str, pg_server: str, busy_hall: BusyHall,
-        clock: FixedClock, proxy: PgProxy, make_syncer: Callable[..., Syncer]) -> None:
+    at: str,
+    county: Store,
+    county_url: str,
+    pg_server: str,
+    busy_hall: BusyHall,
+    clock: FixedClock,
+    proxy: PgProxy,
+    make_syncer: Callable[..., Syncer],
+) -> None:
     database = sa.engine.make_url(county_url).database
     assert database
     kill = _terminate_backends(pg_server, database)
@@ -283,8 +334,13 @@ def test_the_county_restarting_mid_round(
 
 
 def test_the_county_restarting_between_rounds_costs_no_failed_round(
-        county: Store, county_url: str, pg_server: str, make_hall: Callable[..., Store], clock: FixedClock,
-        make_syncer: Callable[..., Syncer]) -> None:
+    county: Store,
+    county_url: str,
+    pg_server: str,
+    make_hall: Callable[..., Store],
+    clock: FixedClock,
+    make_syncer: Callable[..., Syncer],
+) -> None:
     database = sa.engine.make_url(county_url).database
     assert database
     hall = make_hall(HALL_A)
@@ -299,8 +355,14 @@ def test_the_county_restarting_between_rounds_costs_no_failed_round(
 
 
 def test_a_statement_cancelled_at_the_county_mid_copy_is_a_sync_error(
-        county: Store, county_url: str, pg_server: str, busy_hall: BusyHall, clock: FixedClock,
-        proxy: PgProxy, make_syncer: Callable[..., Syncer]) -> None:
+    county: Store,
+    county_url: str,
+    pg_server: str,
+    busy_hall: BusyHall,
+    clock: FixedClock,
+    proxy: PgProxy,
+    make_syncer: Callable[..., Syncer],
+) -> None:
     """A county DBA's statement_timeout or pg_cancel_backend: the COPY fails but the connection lives."""
     database = sa.engine.make_url(county_url).database
 
@@ -308,8 +370,13 @@ def test_a_statement_cancelled_at_the_county_mid_copy_is_a_sync_error(
         eng = sa.create_engine(pg_server, isolation_level="AUTOCOMMIT")
         try:
             with eng.connect() as c:
-                c.execute(sa.text("SELECT pg_cancel_backend(pid) FROM pg_stat_activity "
-                                  "WHERE datname = :db AND query LIKE 'COPY case_events%'"), {"db": database})
+                c.execute(
+                    sa.text(
+                        "SELECT pg_cancel_backend(pid) FROM pg_stat_activity "
+                        "WHERE datname = :db AND query LIKE 'COPY case_events%'"
+                    ),
+                    {"db": database},
+                )
         finally:
             eng.dispose()
 
@@ -327,12 +394,15 @@ def test_a_statement_cancelled_at_the_county_mid_copy_is_a_sync_error(
 
 def _counts(county: Store) -> tuple[int, int, int, int]:
     with county.read() as s:
-        return tuple(int(s.scalar(sa.select(sa.func.count()).select_from(t)) or 0)  # type: ignore[return-value]
-                     for t in (CaseEvent, CaseRow, OutboxRow, CaseHolder))
+        return tuple(
+            int(s.scalar(sa.select(sa.func.count()).select_from(t)) or 0)  # type: ignore[return-value]
+            for t in (CaseEvent, CaseRow, OutboxRow, CaseHolder)
+        )
 
 
 def test_a_batch_the_county_already_has_is_skipped(
-        county: Store, busy_hall: BusyHall, clock: FixedClock) -> None:
+    county: Store, busy_hall: BusyHall, clock: FixedClock
+) -> None:
     a, _ = busy_hall(HALL_A, visitors=12, seed=1)
     with a.read() as s:
         events = [as_event_data(e) for e in s.scalars(sa.select(CaseEvent).order_by(CaseEvent.hall_seq))]
@@ -342,6 +412,7 @@ def test_a_batch_the_county_already_has_is_skipped(
         assert county_store.receive_push(cs, ident, events[:half], clock.now()) == half
     with county.read() as s:
         from desk.store.repositories import projection_snapshot
+
         snapshot = projection_snapshot(s)
     counts = _counts(county)
     for _ in range(2):  # the same batch again, twice
@@ -352,14 +423,19 @@ def test_a_batch_the_county_already_has_is_skipped(
             assert projection_snapshot(s) == snapshot
     # a batch overlapping what the county has: only the new part is taken in
     with county.unit_of_work() as cs:
-        assert county_store.receive_push(cs, ident, events[half - 3:], clock.now()) == len(events)
+        assert county_store.receive_push(cs, ident, events[half - 3 :], clock.now()) == len(events)
     assert event_ids(county) == sorted(e.id for e in events)
     assert_converged(county, {HALL_A: a})
 
 
 def test_a_second_process_of_the_hall_pushing_meanwhile_is_not_doubled(
-        county: Store, county_url: str, busy_hall: BusyHall, clock: FixedClock,
-        make_syncer: Callable[..., Syncer], monkeypatch: pytest.MonkeyPatch) -> None:
+    county: Store,
+    county_url: str,
+    busy_hall: BusyHall,
+    clock: FixedClock,
+    make_syncer: Callable[..., Syncer],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     """The app's background sync and a scheduled `desk sync` at once: one asked the county what it holds,
     then the other pushed everything; the first sends a batch the county already has."""
     hall, _ = busy_hall(HALL_A, visitors=12, seed=1)
@@ -376,7 +452,9 @@ def test_a_second_process_of_the_hall_pushing_meanwhile_is_not_doubled(
     monkeypatch.setattr(first, "_unpushed", after_the_handshake)
     report = first.run_once()
     assert calls[0] == 0 and report.pushed == BATCH  # it did send a batch the county had...
-    assert report.acked_seq == _acked(county, HALL_A) == _pushed_seq(hall)  # ...and learned the county has all
+    assert (
+        report.acked_seq == _acked(county, HALL_A) == _pushed_seq(hall)
+    )  # ...and learned the county has all
     assert_converged(county, {HALL_A: hall})
 
 
@@ -385,8 +463,14 @@ def test_a_second_process_of_the_hall_pushing_meanwhile_is_not_doubled(
 
 @pytest.mark.parametrize(("a_hours", "b_hours"), [(5, -7), (-9, 3)])
 def test_halls_with_clocks_hours_off_converge_and_fold_identically(
-        a_hours: int, b_hours: int, county: Store, county_url: str, make_hall: Callable[..., Store],
-        clock: FixedClock, make_syncer: Callable[..., Syncer]) -> None:
+    a_hours: int,
+    b_hours: int,
+    county: Store,
+    county_url: str,
+    make_hall: Callable[..., Store],
+    clock: FixedClock,
+    make_syncer: Callable[..., Syncer],
+) -> None:
     ca, cb = FixedClock(NOW + dt.timedelta(hours=a_hours)), FixedClock(NOW + dt.timedelta(hours=b_hours))
     a, b = make_hall(HALL_A), make_hall(HALL_B)
     sa_, sb = make_syncer(a, county_url, clock=ca), make_syncer(b, county_url, clock=cb)
@@ -408,8 +492,10 @@ def test_halls_with_clocks_hours_off_converge_and_fold_identically(
         syncer.run_once()
     assert_converged(county, {HALL_A: a, HALL_B: b})
     with county.read() as s:
-        stamps = {(e.hall_code, e.kind): e.occurred_at for e in s.scalars(sa.select(CaseEvent).where(
-            CaseEvent.case_id == _case_id(county, a_cases[0])))}
+        stamps = {
+            (e.hall_code, e.kind): e.occurred_at
+            for e in s.scalars(sa.select(CaseEvent).where(CaseEvent.case_id == _case_id(county, a_cases[0])))
+        }
         tickets = {t.id: t.state for t in s.scalars(sa.select(TicketRow))}
     # every place's events keep the time its own clock gave them, hours apart...
     assert stamps[(HALL_B, "claimed")] == cb.now() and stamps[("620702", "diverted")] == clock.now()
@@ -423,8 +509,12 @@ def test_halls_with_clocks_hours_off_converge_and_fold_identically(
 
 
 def test_two_halls_adding_events_to_one_case_both_keep_theirs(
-        county: Store, county_url: str, make_hall: Callable[..., Store], clock: FixedClock,
-        make_syncer: Callable[..., Syncer]) -> None:
+    county: Store,
+    county_url: str,
+    make_hall: Callable[..., Store],
+    clock: FixedClock,
+    make_syncer: Callable[..., Syncer],
+) -> None:
     a, b = make_hall(HALL_A), make_hall(HALL_B)
     sa_, sb = make_syncer(a, county_url), make_syncer(b, county_url)
     case_no = busy_day(a, clock, visitors=1)[0]
@@ -447,7 +537,9 @@ def test_two_halls_adding_events_to_one_case_both_keep_theirs(
         syncer.run_once()
     assert_converged(county, {HALL_A: a, HALL_B: b})
     with county.read() as s:
-        actors = sorted({e.actor for e in s.scalars(sa.select(CaseEvent).where(CaseEvent.case_id == case_id))})
+        actors = sorted(
+            {e.actor for e in s.scalars(sa.select(CaseEvent).where(CaseEvent.case_id == case_id))}
+        )
     assert {"乙中心调解员", "甲中心前台"} <= set(actors)
     rows = case_rows(county, {case_id})
     assert rows == case_rows(a, {case_id}) == case_rows(b, {case_id})

@@ -45,7 +45,9 @@ pytestmark = pytest.mark.postgres
 
 HALLS = (HALL_A, HALL_B)
 # Every table a sync fills at the county; the reference data (categories, departments, sync_meta) stays.
-COUNTY_TABLES = "case_events, cases, parties, tickets, case_holders, county_outbox, sync_alerts, counters, rooms"
+COUNTY_TABLES = (
+    "case_events, cases, parties, tickets, case_holders, county_outbox, sync_alerts, counters, rooms"
+)
 
 
 def _empty_county(county: Store) -> None:
@@ -59,7 +61,9 @@ def _empty_county(county: Store) -> None:
 class Context:
     """What every example shares: the county, the proxy, the halls' initialised stores to copy."""
 
-    def __init__(self, county: Store, url: str, proxy: PgProxy, templates: dict[str, Path], tmp: Path) -> None:
+    def __init__(
+        self, county: Store, url: str, proxy: PgProxy, templates: dict[str, Path], tmp: Path
+    ) -> None:
         self.county, self.url, self.proxy, self.templates, self.tmp = county, url, proxy, templates, tmp
         self.link = open_county(url)  # the county through the proxy, one engine for every example's Syncers
         self.examples = 0
@@ -79,12 +83,15 @@ def machine(ctx: Context) -> type[RuleBasedStateMachine]:
                 path = ctx.tmp / f"example{ctx.examples}-{code}.db"
                 shutil.copyfile(ctx.templates[code], path)
                 self.halls[code] = open_store(f"sqlite:///{path}")
-                self.syncers[code] = Syncer(self.halls[code], ctx.url, clock=self.clock, batch=4,
-                                            county_store=ctx.link)
+                self.syncers[code] = Syncer(
+                    self.halls[code], ctx.url, clock=self.clock, batch=4, county_store=ctx.link
+                )
             self.known: set[str] = set()  # halls the county has registered (after their first good round)
 
         def _hall(self, code: str) -> HallService:
-            return HallService(self.halls[code], self.clock, actor=f"调解员{code[-1]}", terminal=f"T{code[-1]}")
+            return HallService(
+                self.halls[code], self.clock, actor=f"调解员{code[-1]}", terminal=f"T{code[-1]}"
+            )
 
         def _tick(self) -> None:
             self.clock.advance(minutes=1)
@@ -117,12 +124,24 @@ def machine(ctx: Context) -> type[RuleBasedStateMachine]:
             with store.read() as s:
                 if step == "ticket":  # cases not in a queue already
                     in_queue = sa.select(TicketRow.case_id).where(TicketRow.state.in_(queued))
-                    choices = list(s.scalars(sa.select(CaseRow.case_no).where(CaseRow.id.not_in(in_queue))
-                                             .order_by(CaseRow.case_no)))
+                    choices = list(
+                        s.scalars(
+                            sa.select(CaseRow.case_no)
+                            .where(CaseRow.id.not_in(in_queue))
+                            .order_by(CaseRow.case_no)
+                        )
+                    )
                 else:
-                    wanted = {"call": ["waiting"], "claim": ["waiting", "called"], "finish": ["serving"]}[step]
-                    choices = list(s.scalars(sa.select(TicketRow.id).where(
-                        TicketRow.hall_code == code, TicketRow.state.in_(wanted)).order_by(TicketRow.id)))
+                    wanted = {"call": ["waiting"], "claim": ["waiting", "called"], "finish": ["serving"]}[
+                        step
+                    ]
+                    choices = list(
+                        s.scalars(
+                            sa.select(TicketRow.id)
+                            .where(TicketRow.hall_code == code, TicketRow.state.in_(wanted))
+                            .order_by(TicketRow.id)
+                        )
+                    )
             if not choices:
                 return
             chosen = choices[pick % len(choices)]
@@ -146,8 +165,11 @@ def machine(ctx: Context) -> type[RuleBasedStateMachine]:
         def issue_ticket(self, code: str, pick: int) -> None:
             self._queue_step(code, pick, "ticket")
 
-        @rule(code=st.sampled_from(HALLS), pick=st.integers(0, 10_000),
-              step=st.sampled_from(["call", "claim", "finish"]))
+        @rule(
+            code=st.sampled_from(HALLS),
+            pick=st.integers(0, 10_000),
+            step=st.sampled_from(["call", "claim", "finish"]),
+        )
         def serve(self, code: str, pick: int, step: str) -> None:
             self._queue_step(code, pick, step)
 
@@ -211,16 +233,29 @@ def machine(ctx: Context) -> type[RuleBasedStateMachine]:
 
 
 def test_any_interleaving_with_cuts_converges(
-        county: Store, county_url: str, proxy: PgProxy, make_hall: Callable[..., Store],
-        _hall_templates: dict[str, Path], tmp_path: Path) -> None:
+    county: Store,
+    county_url: str,
+    proxy: PgProxy,
+    make_hall: Callable[..., Store],
+    _hall_templates: dict[str, Path],
+    tmp_path: Path,
+) -> None:
     for code in HALLS:
         make_hall(code)  # makes (once per session) the initialised store each example copies
     ctx = Context(county, proxy.url(county_url), proxy, _hall_templates, tmp_path)
     set_hypothesis_home_dir(tmp_path / "hypothesis")  # its caches go to the test's directory, not the project
     try:
-        run_state_machine_as_test(machine(ctx), settings=settings(
-            max_examples=8, stateful_step_count=16, deadline=None, derandomize=True, database=None,
-            suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much]))
+        run_state_machine_as_test(
+            machine(ctx),
+            settings=settings(
+                max_examples=8,
+                stateful_step_count=16,
+                deadline=None,
+                derandomize=True,
+                database=None,
+                suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+            ),
+        )
     finally:
         set_hypothesis_home_dir(None)
         ctx.link.dispose()

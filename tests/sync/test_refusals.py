@@ -27,15 +27,20 @@ pytestmark = pytest.mark.postgres
 
 def _alerts(county: Store, hall_code: str) -> list[tuple[str, str]]:
     with county.read() as s:
-        return [(a.kind, a.detail) for a in s.scalars(sa.select(SyncAlert).where(SyncAlert.hall_code == hall_code))]
+        return [
+            (a.kind, a.detail)
+            for a in s.scalars(sa.select(SyncAlert).where(SyncAlert.hall_code == hall_code))
+        ]
 
 
 def _county_counts(county: Store, hall_code: str) -> tuple[int, int, int]:
     """The hall's events at the county, every projected case, every outbox row."""
     with county.read() as s:
-        return (int(s.scalar(sa.select(sa.func.count()).where(CaseEvent.hall_code == hall_code)) or 0),
-                int(s.scalar(sa.select(sa.func.count()).select_from(CaseRow)) or 0),
-                int(s.scalar(sa.select(sa.func.count()).select_from(OutboxRow)) or 0))
+        return (
+            int(s.scalar(sa.select(sa.func.count()).where(CaseEvent.hall_code == hall_code)) or 0),
+            int(s.scalar(sa.select(sa.func.count()).select_from(CaseRow)) or 0),
+            int(s.scalar(sa.select(sa.func.count()).select_from(OutboxRow)) or 0),
+        )
 
 
 def _acked(county: Store, hall_code: str) -> int | None:
@@ -45,16 +50,24 @@ def _acked(county: Store, hall_code: str) -> int | None:
 
 def _events(store: Store, hall_code: str) -> list[EventData]:
     with store.read() as s:
-        return [as_event_data(e) for e in s.scalars(
-            sa.select(CaseEvent).where(CaseEvent.hall_code == hall_code).order_by(CaseEvent.hall_seq))]
+        return [
+            as_event_data(e)
+            for e in s.scalars(
+                sa.select(CaseEvent).where(CaseEvent.hall_code == hall_code).order_by(CaseEvent.hall_seq)
+            )
+        ]
 
 
 # --- a gap ----------------------------------------------------------------------------------------------
 
 
 def test_a_gap_in_the_halls_numbers_is_refused_alerted_and_nothing_is_written(
-        county: Store, county_url: str, make_hall: Callable[..., Store], clock: FixedClock,
-        make_syncer: Callable[..., Syncer]) -> None:
+    county: Store,
+    county_url: str,
+    make_hall: Callable[..., Store],
+    clock: FixedClock,
+    make_syncer: Callable[..., Syncer],
+) -> None:
     hall = make_hall(HALL_A)
     busy_day(hall, clock, visitors=4)
     with hall.unit_of_work() as s:  # an event lost from the hall's log (a damaged store)
@@ -76,7 +89,8 @@ def test_a_gap_in_the_halls_numbers_is_refused_alerted_and_nothing_is_written(
 
 
 def test_a_batch_starting_past_the_acknowledged_number_is_refused(
-        county: Store, make_hall: Callable[..., Store], clock: FixedClock) -> None:
+    county: Store, make_hall: Callable[..., Store], clock: FixedClock
+) -> None:
     hall = make_hall(HALL_A)
     busy_day(hall, clock, visitors=3)
     events = _events(hall, HALL_A)
@@ -120,8 +134,14 @@ def restored(tmp_path: Path) -> Iterator[Callable[[Path], Store]]:
 
 
 def test_a_hall_restored_from_a_backup_older_than_the_county_knows_is_refused(
-        county: Store, county_url: str, make_hall: Callable[..., Store], clock: FixedClock,
-        make_syncer: Callable[..., Syncer], restored: Callable[[Path], Store], tmp_path: Path) -> None:
+    county: Store,
+    county_url: str,
+    make_hall: Callable[..., Store],
+    clock: FixedClock,
+    make_syncer: Callable[..., Syncer],
+    restored: Callable[[Path], Store],
+    tmp_path: Path,
+) -> None:
     hall = make_hall(HALL_A)
     busy_day(hall, clock, visitors=3, seed=1)
     _backup(hall, tmp_path / "backup.db")
@@ -142,8 +162,14 @@ def test_a_hall_restored_from_a_backup_older_than_the_county_knows_is_refused(
 
 
 def test_a_restored_hall_that_reused_its_numbers_for_new_events_is_refused(
-        county: Store, county_url: str, make_hall: Callable[..., Store], clock: FixedClock,
-        make_syncer: Callable[..., Syncer], restored: Callable[[Path], Store], tmp_path: Path) -> None:
+    county: Store,
+    county_url: str,
+    make_hall: Callable[..., Store],
+    clock: FixedClock,
+    make_syncer: Callable[..., Syncer],
+    restored: Callable[[Path], Store],
+    tmp_path: Path,
+) -> None:
     """Restored from a backup and then used for a morning: its numbers have caught up with (and passed) what
     the county holds, but numbers after the backup now name other events. Pushing only what follows the
     county's number would silently lose the county's copy of the old ones and the hall's new ones."""
@@ -158,7 +184,9 @@ def test_a_restored_hall_that_reused_its_numbers_for_new_events_is_refused(
     old = restored(tmp_path / "backup.db")
     busy_day(old, clock, visitors=6, seed=3)  # new events under the numbers the county already has, and more
     with old.read() as s:
-        assert (s.scalar(sa.select(Hall.last_seq).where(Hall.code == HALL_A)) or 0) > (_acked(county, HALL_A) or 0)
+        assert (s.scalar(sa.select(Hall.last_seq).where(Hall.code == HALL_A)) or 0) > (
+            _acked(county, HALL_A) or 0
+        )
     with pytest.raises(SyncRefused) as refused:
         make_syncer(old, county_url).run_once()
     assert_plain_chinese(refused.value)
@@ -169,8 +197,12 @@ def test_a_restored_hall_that_reused_its_numbers_for_new_events_is_refused(
 
 
 def test_a_resent_batch_with_other_events_under_known_numbers_is_refused(
-        county: Store, make_hall: Callable[..., Store], clock: FixedClock, tmp_path: Path,
-        restored: Callable[[Path], Store]) -> None:
+    county: Store,
+    make_hall: Callable[..., Store],
+    clock: FixedClock,
+    tmp_path: Path,
+    restored: Callable[[Path], Store],
+) -> None:
     hall = make_hall(HALL_A)
     busy_day(hall, clock, visitors=1, seed=1)
     _backup(hall, tmp_path / "backup.db")
@@ -193,13 +225,22 @@ def test_a_resent_batch_with_other_events_under_known_numbers_is_refused(
 # --- the county's schema ----------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("revision", "says"), [
-    ("20991231_0099", "比本机软件新"),
-    (KNOWN_REVISIONS[-2], "较旧"),
-])
+@pytest.mark.parametrize(
+    ("revision", "says"),
+    [
+        ("20991231_0099", "比本机软件新"),
+        (KNOWN_REVISIONS[-2], "较旧"),
+    ],
+)
 def test_a_county_on_another_schema_refuses_before_anything_is_written(
-        county: Store, county_url: str, make_hall: Callable[..., Store], clock: FixedClock,
-        make_syncer: Callable[..., Syncer], revision: str, says: str) -> None:
+    county: Store,
+    county_url: str,
+    make_hall: Callable[..., Store],
+    clock: FixedClock,
+    make_syncer: Callable[..., Syncer],
+    revision: str,
+    says: str,
+) -> None:
     hall = make_hall(HALL_A)
     busy_day(hall, clock, visitors=3)
     with county.unit_of_work() as s:
@@ -234,8 +275,8 @@ def _closed_port() -> int:
 
 @pytest.mark.parametrize("password", ["Zh1mA-kaI-men", "p@ss:w/rd%20?x"])
 def test_the_county_password_never_shows(
-        make_hall: Callable[..., Store], clock: FixedClock, caplog: pytest.LogCaptureFixture,
-        password: str) -> None:
+    make_hall: Callable[..., Store], clock: FixedClock, caplog: pytest.LogCaptureFixture, password: str
+) -> None:
     from urllib.parse import quote
 
     hall = make_hall(HALL_B)
@@ -264,7 +305,9 @@ def test_the_county_password_never_shows(
         assert password not in text and quote(password, safe="") not in text
 
 
-def test_a_malformed_county_url_is_a_plain_failure_recorded_for_the_status_bar(make_hall: Callable[..., Store]) -> None:
+def test_a_malformed_county_url_is_a_plain_failure_recorded_for_the_status_bar(
+    make_hall: Callable[..., Store],
+) -> None:
     hall = make_hall(HALL_A)
     syncer = Syncer(hall, "这不是地址")
     with pytest.raises(SyncError, match="县级数据库地址无效"):

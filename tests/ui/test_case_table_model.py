@@ -67,10 +67,19 @@ def test_case_model_passes_the_model_tester(
 
 
 def test_party_rows_mask_id_and_phone(sqlite_service: RegistrationService) -> None:
-    result = sqlite_service.register(visit(parties=[
-        {"role": "applicant", "name": "张三", "id_number": APPLICANT_ID, "phone": "13912345678"},
-        {"role": "respondent", "name": "某某物业公司", "is_organisation": True, "phone": "0936-8212345"},
-    ]))
+    result = sqlite_service.register(
+        visit(
+            parties=[
+                {"role": "applicant", "name": "张三", "id_number": APPLICANT_ID, "phone": "13912345678"},
+                {
+                    "role": "respondent",
+                    "name": "某某物业公司",
+                    "is_organisation": True,
+                    "phone": "0936-8212345",
+                },
+            ]
+        )
+    )
     model = PartyTableModel(sqlite_service.case(result.case_no).parties)
     rows = [[model.index(r, c).data() for c in range(model.columnCount())] for r in range(model.rowCount())]
     assert rows[0] == ["申请人", "张三", MASKED_ID, "139****5678", ""]
@@ -84,7 +93,12 @@ def test_event_rows_say_what_happened_in_chinese(
     sqlite_service.register(visit(headcount=6, risk_flags=["psychological_crisis"]), repeat_of=first.case_no)
     model = CaseEventTableModel(sqlite_service.case(first.case_no).events, category_names=names)
     rows = [[model.index(r, c).data() for c in range(4)] for r in range(model.rowCount())]
-    assert [model.headerData(c, Qt.Orientation.Horizontal) for c in range(4)] == ["时间", "事项", "经办人", "说明"]
+    assert [model.headerData(c, Qt.Orientation.Horizontal) for c in range(4)] == [
+        "时间",
+        "事项",
+        "经办人",
+        "说明",
+    ]
     assert rows[0] == ["2026-11-27 10:00", "登记受理", "测试前台", "邻里纠纷，来访，1人"]
     assert rows[1][1] == "重复访"
     assert rows[1][3] == "再次来访，6人；风险：集体访、心理危机"

@@ -52,8 +52,13 @@ def make_display(
     qtbot: QtBot, terminal_hall: Callable[[str], HallService], announcer: RecordingAnnouncer
 ) -> Callable[..., HallDisplay]:
     def make(**kwargs: object) -> HallDisplay:
-        options: dict[str, object] = {"hall_name": "甘州区东街街道综治中心", "announcer": announcer,
-                                      "poll_ms": 50, "flash_ms": 400, "hold_ms": 300}
+        options: dict[str, object] = {
+            "hall_name": "甘州区东街街道综治中心",
+            "announcer": announcer,
+            "poll_ms": 50,
+            "flash_ms": 400,
+            "hold_ms": 300,
+        }
         options.update(kwargs)
         d = HallDisplay(terminal_hall("大厅屏"), **options)  # type: ignore[arg-type]
         qtbot.addWidget(d)
@@ -81,7 +86,10 @@ def test_an_empty_hall_shows_the_waiting_counts_and_no_call(display: HallDisplay
 
 
 def test_a_call_from_any_terminal_shows_in_large_type_flashes_and_stays(
-    qtbot: QtBot, display: HallDisplay, services: Services, terminal_hall: Callable[[str], HallService],
+    qtbot: QtBot,
+    display: HallDisplay,
+    services: Services,
+    terminal_hall: Callable[[str], HallService],
     announcer: RecordingAnnouncer,
 ) -> None:
     arrive(services, 1)
@@ -106,8 +114,12 @@ def test_a_call_from_any_terminal_shows_in_large_type_flashes_and_stays(
 
 
 def test_calls_in_quick_succession_each_get_their_moment(
-    qtbot: QtBot, display: HallDisplay, services: Services, terminal_hall: Callable[[str], HallService],
-    clock: FixedClock, announcer: RecordingAnnouncer,
+    qtbot: QtBot,
+    display: HallDisplay,
+    services: Services,
+    terminal_hall: Callable[[str], HallService],
+    clock: FixedClock,
+    announcer: RecordingAnnouncer,
 ) -> None:
     arrive(services, 1)
     arrive(services, 2, room="R02", category="合同纠纷")
@@ -125,8 +137,12 @@ def test_calls_in_quick_succession_each_get_their_moment(
 
 
 def test_a_recall_is_a_new_call(
-    qtbot: QtBot, display: HallDisplay, services: Services, terminal_hall: Callable[[str], HallService],
-    clock: FixedClock, announcer: RecordingAnnouncer,
+    qtbot: QtBot,
+    display: HallDisplay,
+    services: Services,
+    terminal_hall: Callable[[str], HallService],
+    clock: FixedClock,
+    announcer: RecordingAnnouncer,
 ) -> None:
     issued = arrive(services, 1)
     room = terminal_hall("R01终端")
@@ -139,7 +155,9 @@ def test_a_recall_is_a_new_call(
 
 
 def test_on_start_the_last_call_is_shown_quietly(
-    make_display: Callable[..., HallDisplay], services: Services, terminal_hall: Callable[[str], HallService],
+    make_display: Callable[..., HallDisplay],
+    services: Services,
+    terminal_hall: Callable[[str], HallService],
     announcer: RecordingAnnouncer,
 ) -> None:
     arrive(services, 1)
@@ -153,7 +171,9 @@ def test_on_start_the_last_call_is_shown_quietly(
 
 
 def test_a_long_room_name_shrinks_but_stays_readable(
-    make_display: Callable[..., HallDisplay], services: Services, terminal_hall: Callable[[str], HallService],
+    make_display: Callable[..., HallDisplay],
+    services: Services,
+    terminal_hall: Callable[[str], HallService],
     qtbot: QtBot,
 ) -> None:
     display = make_display()
@@ -171,22 +191,46 @@ def test_the_display_follows_a_call_made_by_another_process(
     # Real time here: the other process has its own clock.
     registration = RegistrationService(sqlite_store, SystemClock(), actor="测试前台")
     hall = HallService(sqlite_store, SystemClock(), actor="测试前台", terminal="前台1")
-    case = registration.register({
-        "category": "邻里纠纷", "channel": "walk_in", "headcount": 1, "narrative": "邻居占用通道。",
-        "parties": [{"role": "applicant", "name": "王秀兰", "phone": "13912345678"}]})
+    case = registration.register(
+        {
+            "category": "邻里纠纷",
+            "channel": "walk_in",
+            "headcount": 1,
+            "narrative": "邻居占用通道。",
+            "parties": [{"role": "applicant", "name": "王秀兰", "phone": "13912345678"}],
+        }
+    )
     ticket = hall.issue_ticket(case.case_no).ticket
     display = HallDisplay(HallService(sqlite_store, SystemClock(), terminal="大厅屏"), poll_ms=100)
     qtbot.addWidget(display)
     display.show()
     assert display.current is None
 
-    done = subprocess.run([sys.executable, "-m", "desk", "call", "--room", ticket.room_code, "--db", sqlite_url,
-                           "--terminal", "硬件叫号器"], cwd=ROOT, env=dict(os.environ), capture_output=True,
-                          text=True, timeout=60)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "desk",
+            "call",
+            "--room",
+            ticket.room_code,
+            "--db",
+            sqlite_url,
+            "--terminal",
+            "硬件叫号器",
+        ],
+        cwd=ROOT,
+        env=dict(os.environ),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == ticket.label
 
-    qtbot.waitUntil(lambda: display.current is not None and display.current.ticket == ticket.label, timeout=1500)
+    qtbot.waitUntil(
+        lambda: display.current is not None and display.current.ticket == ticket.label, timeout=1500
+    )
     assert display.ticket_label.text() == ticket.label
 
 
@@ -269,7 +313,9 @@ def test_a_broken_engine_is_a_chime(
 
 
 def test_the_display_speaks_through_the_announcer(
-    qtbot: QtBot, make_display: Callable[..., HallDisplay], services: Services,
+    qtbot: QtBot,
+    make_display: Callable[..., HallDisplay],
+    services: Services,
     terminal_hall: Callable[[str], HallService],
 ) -> None:
     voice = Announcer("mock", strict_locale=False, chime=None)
@@ -283,8 +329,12 @@ def test_the_display_speaks_through_the_announcer(
 
 
 def test_a_store_that_is_away_for_a_moment_keeps_the_last_screen(
-    qtbot: QtBot, display: HallDisplay, services: Services, terminal_hall: Callable[[str], HallService],
-    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture,
+    qtbot: QtBot,
+    display: HallDisplay,
+    services: Services,
+    terminal_hall: Callable[[str], HallService],
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     arrive(services, 1)
     with qtbot.waitSignal(display.sig_call_shown):

@@ -88,7 +88,10 @@ def test_register_route_call_show_and_claim(
     terminal.set_on_duty("刘秀英")
     claimed = terminal.claim_selected()
     assert claimed is not None and claimed.state == "serving"
-    kinds = [terminal.history.event_model.index(r, 1).data() for r in range(terminal.history.event_model.rowCount())]
+    kinds = [
+        terminal.history.event_model.index(r, 1).data()
+        for r in range(terminal.history.event_model.rowCount())
+    ]
     assert kinds == ["登记受理", "分派功能室", "取号", "叫号", "接待"]
     events = services.registration.case(issued.ticket.case_no).events
     assert events[-1].actor == "刘秀英"
@@ -108,11 +111,18 @@ def test_one_click_overrides_and_the_override_is_recorded(
     assert issued.overridden and issued.room.code == "R06" and issued.ticket.label == "F001"
     assert form.banner.room_line.text().endswith("（前台改派）")
     routed = next(e for e in services.registration.case(issued.ticket.case_no).events if e.kind == "routed")
-    assert routed.payload == {**routed.payload, "room": "R06", "proposed": "R01", "overridden": True,
-                              "override_reason": "当事人要求民警在场"}
+    assert routed.payload == {
+        **routed.payload,
+        "room": "R06",
+        "proposed": "R01",
+        "overridden": True,
+        "override_reason": "当事人要求民警在场",
+    }
 
 
-def test_esc_leaves_the_case_without_a_ticket(qtbot: QtBot, form: RegistrationForm, services: Services) -> None:
+def test_esc_leaves_the_case_without_a_ticket(
+    qtbot: QtBot, form: RegistrationForm, services: Services
+) -> None:
     register_and_route(qtbot, form)
     qtbot.keyClick(form.routing.confirm_button, Qt.Key.Key_Escape)
     assert not form.routing.isVisible()
@@ -121,7 +131,9 @@ def test_esc_leaves_the_case_without_a_ticket(qtbot: QtBot, form: RegistrationFo
     qtbot.waitUntil(lambda: QApplication.focusWidget() is form.name_edit)
 
 
-def test_declared_priority_reaches_the_ticket(qtbot: QtBot, form: RegistrationForm, services: Services) -> None:
+def test_declared_priority_reaches_the_ticket(
+    qtbot: QtBot, form: RegistrationForm, services: Services
+) -> None:
     fill(qtbot, form)
     form.priority_boxes[next(iter(form.priority_boxes))].setChecked(True)  # 残疾人
     assert [b.text() for b in form.priority_boxes.values()] == ["残疾人", "孕妇"]
@@ -163,7 +175,10 @@ def test_when_no_room_fits_the_desk_chooses(qtbot: QtBot, form: RegistrationForm
 
 
 def test_an_elderly_visitor_goes_ahead_of_recent_arrivals_only(
-    qtbot: QtBot, form: RegistrationForm, services: Services, clock: FixedClock,
+    qtbot: QtBot,
+    form: RegistrationForm,
+    services: Services,
+    clock: FixedClock,
     terminal_hall: Callable[[str], HallService],
 ) -> None:
     early = arrive(services, 1)  # 10:00
@@ -181,8 +196,11 @@ def test_an_elderly_visitor_goes_ahead_of_recent_arrivals_only(
     qtbot.addWidget(terminal)
     terminal.show()
     # Ahead of the visitor who came 10 minutes earlier (< 15), not of the one who came 20 minutes earlier (> 15).
-    assert [t.label for t in terminal.model.tickets()] == [early.ticket.label, elderly.ticket.label,
-                                                            recent.ticket.label]
+    assert [t.label for t in terminal.model.tickets()] == [
+        early.ticket.label,
+        elderly.ticket.label,
+        recent.ticket.label,
+    ]
     assert terminal.model.index(1, 2).data() == "70岁以上老人"
     assert terminal.call_next() is not None and terminal.model.tickets()[0].label == early.ticket.label
     assert terminal.call_next() is not None

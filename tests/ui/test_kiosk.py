@@ -81,22 +81,34 @@ def test_scanning_a_receipt_shows_its_queue_place(qtbot: QtBot, kiosk: Kiosk, se
     assert kiosk.scan_input.text() == "" and kiosk.scan_input.hasFocus()
 
 
-def test_a_case_without_a_ticket_shows_no_empty_ticket(qtbot: QtBot, kiosk: Kiosk, services: Services) -> None:
-    case = services.registration.register({
-        "category": "邻里纠纷", "channel": "walk_in", "headcount": 1, "narrative": "院墙外堆放杂物。",
-        "parties": [{"role": "applicant", "name": "王秀兰", "phone": "13900000001"}]}, new_case=True)
+def test_a_case_without_a_ticket_shows_no_empty_ticket(
+    qtbot: QtBot, kiosk: Kiosk, services: Services
+) -> None:
+    case = services.registration.register(
+        {
+            "category": "邻里纠纷",
+            "channel": "walk_in",
+            "headcount": 1,
+            "narrative": "院墙外堆放杂物。",
+            "parties": [{"role": "applicant", "name": "王秀兰", "phone": "13900000001"}],
+        },
+        new_case=True,
+    )
     with qtbot.waitSignal(kiosk.sig_status_shown):
         scan(qtbot, kiosk, receipt_url(services, case.case_no))
     assert kiosk.stage_label.text() == "已受理"
     assert kiosk.ticket_label.isHidden() and kiosk.room_label.isHidden()
 
 
-@pytest.mark.parametrize("text", [
-    "https://zz.example.gov.cn/s/AAAAAAAAAAAAAAAAAAAAAA",  # well-formed, unknown
-    "https://zz.example.gov.cn/s/not-a-token",
-    "'; DROP TABLE cases; --",
-    "12345",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "https://zz.example.gov.cn/s/AAAAAAAAAAAAAAAAAAAAAA",  # well-formed, unknown
+        "https://zz.example.gov.cn/s/not-a-token",
+        "'; DROP TABLE cases; --",
+        "12345",
+    ],
+)
 def test_a_bad_token_sends_the_citizen_to_the_front_desk(qtbot: QtBot, kiosk: Kiosk, text: str) -> None:
     with qtbot.waitSignal(kiosk.sig_not_found):
         scan(qtbot, kiosk, text)
@@ -122,7 +134,9 @@ def test_returns_to_welcome_after_idle(qtbot: QtBot, make_kiosk: KioskFactory, s
         pass
 
 
-def test_a_scan_without_enter_is_discarded(qtbot: QtBot, make_kiosk: KioskFactory, services: Services) -> None:
+def test_a_scan_without_enter_is_discarded(
+    qtbot: QtBot, make_kiosk: KioskFactory, services: Services
+) -> None:
     kiosk = make_kiosk(stale_ms=100)
     first = arrive(services, 1)
     qtbot.keyClicks(kiosk.scan_input, "https://zz.exa")  # a misread: the scanner gave up half way
@@ -142,8 +156,14 @@ def test_an_empty_enter_does_nothing(qtbot: QtBot, kiosk: Kiosk) -> None:
 def test_nothing_personal_on_screen(qtbot: QtBot, kiosk: Kiosk, services: Services) -> None:
     first = arrive(services, 1)
     case = services.registration.case(first.ticket.case_no)
-    secrets = (NAMES[0], valid_id("62070219850101001"), "13900000001", "堆放杂物", case.case_no,
-               case.status_token)
+    secrets = (
+        NAMES[0],
+        valid_id("62070219850101001"),
+        "13900000001",
+        "堆放杂物",
+        case.case_no,
+        case.status_token,
+    )
     for page_shown in ("status", "not found", "welcome"):
         if page_shown == "status":
             with qtbot.waitSignal(kiosk.sig_status_shown):

@@ -30,7 +30,9 @@ APPLICANT_ID = valid_id("62070219850101123")
 
 @pytest.fixture
 def window(qtbot: QtBot, services: Services, clock: FixedClock) -> Iterator[MainWindow]:
-    w = build_main_window(services, store_label="数据库：本机 SQLite（测试）", clock=clock, speech_engine="mock")
+    w = build_main_window(
+        services, store_label="数据库：本机 SQLite（测试）", clock=clock, speech_engine="mock"
+    )
     qtbot.addWidget(w)
     with qtbot.waitActive(w):
         w.show()
@@ -96,7 +98,9 @@ def test_ctrl_n_on_an_empty_form_does_not_ask(
     assert not window.form.banner.isVisible()
 
 
-def test_ctrl_q_closes_after_confirmation(qtbot: QtBot, window: MainWindow, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_ctrl_q_closes_after_confirmation(
+    qtbot: QtBot, window: MainWindow, monkeypatch: pytest.MonkeyPatch
+) -> None:
     qtbot.keyClicks(window.form.name_edit, "Li")
     _answer(monkeypatch, QMessageBox.StandardButton.No)
     qtbot.keyClick(window.form.name_edit, Qt.Key.Key_Q, Qt.KeyboardModifier.ControlModifier)
@@ -123,8 +127,11 @@ def test_ctrl_f_finds_cases_and_double_click_opens_the_full_history(
 ) -> None:
     first = sqlite_service.register(visit())
     sqlite_service.register(visit(), repeat_of=first.case_no)
-    sqlite_service.register(visit(category="劳动争议纠纷", parties=[
-        {"role": "applicant", "name": "李四", "phone": "13898765432"}]))
+    sqlite_service.register(
+        visit(
+            category="劳动争议纠纷", parties=[{"role": "applicant", "name": "李四", "phone": "13898765432"}]
+        )
+    )
 
     qtbot.keyClick(window.form.name_edit, Qt.Key.Key_F, Qt.KeyboardModifier.ControlModifier)
     dialog = window.search_dialog
@@ -263,10 +270,15 @@ def test_the_hall_menu_opens_a_room_terminal_the_display_and_the_rooms_settings(
     qtbot: QtBot, window: MainWindow, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     assert [a.text() for a in (window.terminal_action, window.display_action, window.rooms_action)] == [
-        "功能室终端…", "大厅叫号屏", "功能室设置…"]
+        "功能室终端…",
+        "大厅叫号屏",
+        "功能室设置…",
+    ]
     offered: list[list[str]] = []
 
-    def get_item(_parent: object, _title: str, _label: str, items: list[str], *_args: object) -> tuple[str, bool]:
+    def get_item(
+        _parent: object, _title: str, _label: str, items: list[str], *_args: object
+    ) -> tuple[str, bool]:
         offered.append(items)
         return items[1], True
 
@@ -336,8 +348,14 @@ def _run_role(qapp: QApplication, window_type: type, **kwargs: object) -> tuple[
 
 
 def test_role_room_opens_the_terminal_of_that_room(qapp: QApplication, tmp_path: Path) -> None:
-    code, seen = _run_role(qapp, RoomTerminal, db_url=f"sqlite:///{tmp_path / 'd.db'}", role="room", room="R03",
-                           terminal="心理室电脑")
+    code, seen = _run_role(
+        qapp,
+        RoomTerminal,
+        db_url=f"sqlite:///{tmp_path / 'd.db'}",
+        role="room",
+        room="R03",
+        terminal="心理室电脑",
+    )
     assert code == 0
     assert len(seen) == 1
     terminal = seen[0]
@@ -356,8 +374,9 @@ def test_role_display_opens_the_calling_screen_full_screen(qapp: QApplication, t
     assert seen[0].windowState() & Qt.WindowState.WindowFullScreen
 
 
-def test_a_room_terminal_needs_a_known_room(qapp: QApplication, tmp_path: Path,
-                                           monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_room_terminal_needs_a_known_room(
+    qapp: QApplication, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     shown: list[str] = []
 
     def critical(_parent: object, _title: str, text: str, *_args: object) -> QMessageBox.StandardButton:
@@ -369,4 +388,8 @@ def test_a_room_terminal_needs_a_known_room(qapp: QApplication, tmp_path: Path,
     assert app_main(db_url=url, role="room") == 2
     assert app_main(db_url=url, role="room", room="R99") == 1
     assert app_main(db_url=url, role="lobby") == 2
-    assert shown == ["功能室终端需要指定功能室：--room 功能室代码", "功能室 R99 不存在", "未知的窗口角色：lobby"]
+    assert shown == [
+        "功能室终端需要指定功能室：--room 功能室代码",
+        "功能室 R99 不存在",
+        "未知的窗口角色：lobby",
+    ]

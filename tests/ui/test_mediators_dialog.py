@@ -42,7 +42,9 @@ def test_adding_a_mediator_with_enter(qtbot: QtBot, dialog: MediatorsDialog, ser
     assert dialog.status.text() == "已保存：扎西·次仁"
 
 
-def test_refusals_are_shown_per_field_and_nothing_is_stored(dialog: MediatorsDialog, services: Services) -> None:
+def test_refusals_are_shown_per_field_and_nothing_is_stored(
+    dialog: MediatorsDialog, services: Services
+) -> None:
     dialog.start_new()
     dialog.name_edit.setText("张3")
     dialog.phone_edit.setText("123")
@@ -54,8 +56,9 @@ def test_refusals_are_shown_per_field_and_nothing_is_stored(dialog: MediatorsDia
     assert len(services.hall.mediators()) == 8
 
 
-def test_retire_asks_first_and_removes_from_rooms(dialog: MediatorsDialog, services: Services,
-                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+def test_retire_asks_first_and_removes_from_rooms(
+    dialog: MediatorsDialog, services: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
     liu = names(dialog).index("刘秀英")
     dialog.roster.setCurrentRow(liu)
     answers = [QMessageBox.StandardButton.No, QMessageBox.StandardButton.Yes]

@@ -88,7 +88,9 @@ def read_pdf(path: Path) -> tuple[int, list[tuple[float, float]]]:
     """Pages and their sizes in points, read back with QtPdf."""
     doc = load_pdf(path.read_bytes(), QApplication.instance())
     try:
-        sizes = [(doc.pagePointSize(i).width(), doc.pagePointSize(i).height()) for i in range(doc.pageCount())]
+        sizes = [
+            (doc.pagePointSize(i).width(), doc.pagePointSize(i).height()) for i in range(doc.pageCount())
+        ]
         return doc.pageCount(), sizes
     finally:
         doc.deleteLater()
@@ -99,8 +101,9 @@ def pdf_text(path: Path) -> str:
         if os.environ.get("CI"):
             pytest.fail("poppler-utils is missing: `make install` should have installed it")
         pytest.skip("poppler-utils not installed (make install adds it)")
-    return subprocess.run(["pdftotext", "-enc", "UTF-8", str(path), "-"], capture_output=True, text=True,
-                          check=True).stdout
+    return subprocess.run(
+        ["pdftotext", "-enc", "UTF-8", str(path), "-"], capture_output=True, text=True, check=True
+    ).stdout
 
 
 def assert_size(actual: tuple[float, float], expected: tuple[float, float]) -> None:
@@ -196,10 +199,15 @@ def default_printer(tmp_path: Path) -> FakeDefaultPrinter:
 
 
 @pytest.fixture
-def window(qtbot: QtBot, services: Services, clock: FixedClock,
-           default_printer: FakeDefaultPrinter) -> Iterator[MainWindow]:
-    w = build_main_window(services, clock=clock, speech_engine="mock",
-                          receipt_printer=ReceiptPrinter(default_printer=default_printer))
+def window(
+    qtbot: QtBot, services: Services, clock: FixedClock, default_printer: FakeDefaultPrinter
+) -> Iterator[MainWindow]:
+    w = build_main_window(
+        services,
+        clock=clock,
+        speech_engine="mock",
+        receipt_printer=ReceiptPrinter(default_printer=default_printer),
+    )
     qtbot.addWidget(w)
     with qtbot.waitActive(w):
         w.show()
@@ -367,8 +375,9 @@ def test_case_receipts_render_the_receipt_data_for_the_case(
         seen.append((data, fmt))
         return tiny_pdf(A5)
 
-    receipts = CaseReceipts(services.documents, ReceiptPrinter(default_printer=default_printer), fmt="a5",
-                            render=render)
+    receipts = CaseReceipts(
+        services.documents, ReceiptPrinter(default_printer=default_printer), fmt="a5", render=render
+    )
     receipts.print_receipt(case_no, reprint=True)
     assert [(d.case_no, d.reprint, fmt) for d, fmt in seen] == [(case_no, True, "a5")]
     assert_size(read_pdf(default_printer.jobs[-1])[1][0], A5)
@@ -381,4 +390,3 @@ def test_printing_is_labelled_in_the_history() -> None:
     assert event_label("document_printed", {"document": "receipt", "reprint": True}) == "补打回执"
     assert event_label("document_printed", {"document": "agreement", "reprint": False}) == "打印调解协议书"
     assert event_label("registered", {}) == "登记受理"
-

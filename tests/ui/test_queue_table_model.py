@@ -25,12 +25,30 @@ from desk.ui.models.queue_table import (
 T0 = dt.datetime(2026, 11, 27, 2, 0, tzinfo=dt.UTC)  # 10:00 China time
 
 
-def ticket(label: str, *, minutes_before: float = 0, state: str = "waiting", reasons: tuple[str, ...] = (),
-           recalls: int = 0) -> TicketView:
+def ticket(
+    label: str,
+    *,
+    minutes_before: float = 0,
+    state: str = "waiting",
+    reasons: tuple[str, ...] = (),
+    recalls: int = 0,
+) -> TicketView:
     arrival = T0 - dt.timedelta(minutes=minutes_before)
-    return TicketView(id=f"id-{label}", case_id=f"case-{label}", case_no=f"620702001-2026-{label}", label=label,
-                      room_code="R01", state=state, priority_reasons=reasons, arrival_at=arrival,
-                      queue_key=arrival, recalls=recalls, called_at=None, called_by=None, terminal=None)
+    return TicketView(
+        id=f"id-{label}",
+        case_id=f"case-{label}",
+        case_no=f"620702001-2026-{label}",
+        label=label,
+        room_code="R01",
+        state=state,
+        priority_reasons=reasons,
+        arrival_at=arrival,
+        queue_key=arrival,
+        recalls=recalls,
+        called_at=None,
+        called_by=None,
+        terminal=None,
+    )
 
 
 def cells(model: QueueTableModel, row: int) -> list[str]:
@@ -38,8 +56,9 @@ def cells(model: QueueTableModel, row: int) -> list[str]:
 
 
 def test_columns_and_cells() -> None:
-    model = QueueTableModel([ticket("A001", minutes_before=25.5), ticket("A002", reasons=("elderly", "disabled"))],
-                            now=T0)
+    model = QueueTableModel(
+        [ticket("A001", minutes_before=25.5), ticket("A002", reasons=("elderly", "disabled"))], now=T0
+    )
     assert model.rowCount() == 2 and model.columnCount() == len(COLUMNS)
     headers = [model.headerData(c, Qt.Orientation.Horizontal) for c in range(model.columnCount())]
     assert headers == ["排队号", "等候", "优先", "状态", "到达", "案件编号"]
@@ -52,10 +71,21 @@ def test_columns_and_cells() -> None:
 
 
 def test_states_in_chinese_with_recalls_and_a_colour_for_called_and_serving() -> None:
-    model = QueueTableModel([ticket("A001", state="called", recalls=2), ticket("A002", state="serving"),
-                             ticket("A003", state="no_show"), ticket("A004")], now=T0)
+    model = QueueTableModel(
+        [
+            ticket("A001", state="called", recalls=2),
+            ticket("A002", state="serving"),
+            ticket("A003", state="no_show"),
+            ticket("A004"),
+        ],
+        now=T0,
+    )
     assert [model.index(r, COL_STATE).data() for r in range(4)] == [
-        "已叫号（重呼2次）", "接待中", "过号", "等候中"]
+        "已叫号（重呼2次）",
+        "接待中",
+        "过号",
+        "等候中",
+    ]
     assert model.index(0, 0).data(Qt.ItemDataRole.BackgroundRole) is not None
     assert model.index(1, 0).data(Qt.ItemDataRole.BackgroundRole) is not None
     assert model.index(3, 0).data(Qt.ItemDataRole.BackgroundRole) is None
@@ -96,6 +126,7 @@ def test_finding_rows_and_replacing_the_tickets(qtbot: QtBot) -> None:
 
 
 def test_the_model_keeps_qts_rules(qtmodeltester: ModelTester) -> None:
-    model = QueueTableModel([ticket("A001", state="called", recalls=1), ticket("A002", reasons=("pregnant",))],
-                            now=T0)
+    model = QueueTableModel(
+        [ticket("A001", state="called", recalls=1), ticket("A002", reasons=("pregnant",))], now=T0
+    )
     qtmodeltester.check(model)

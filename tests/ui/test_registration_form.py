@@ -48,9 +48,17 @@ def form(qtbot: QtBot, sqlite_service: RegistrationService, clock: FixedClock) -
     yield f
 
 
-def fill(qtbot: QtBot, form: RegistrationForm, *, name: str = "张三", id_number: str = APPLICANT_ID,
-         phone: str = "13912345678", address: str = "甘州区东街街道1号", category: str = "ljjf",
-         narrative: str = "邻居在院墙外堆放杂物占用通道，多次沟通未果。") -> None:
+def fill(
+    qtbot: QtBot,
+    form: RegistrationForm,
+    *,
+    name: str = "张三",
+    id_number: str = APPLICANT_ID,
+    phone: str = "13912345678",
+    address: str = "甘州区东街街道1号",
+    category: str = "ljjf",
+    narrative: str = "邻居在院墙外堆放杂物占用通道，多次沟通未果。",
+) -> None:
     type_text(qtbot, form.name_edit, name)
     if id_number:
         type_text(qtbot, form.id_edit, id_number)
@@ -357,7 +365,10 @@ def test_f2_adds_a_party_that_is_registered_with_the_visit(
     result = submit_with_enter(qtbot, form)
     parties = sqlite_service.case(result.case_no).parties
     assert [(p.role, p.name, p.is_organisation) for p in parties] == [
-        ("applicant", "张三", False), ("respondent", "李四", False), ("other", "张掖市某某物业管理有限公司", True)]
+        ("applicant", "张三", False),
+        ("respondent", "李四", False),
+        ("other", "张掖市某某物业管理有限公司", True),
+    ]
     assert parties[1].phone == "13898765432"
     assert form.party_rows == []
 
@@ -515,10 +526,26 @@ def test_tab_follows_the_visual_order(qtbot: QtBot, form: RegistrationForm) -> N
     row = form.add_party()
     form.name_edit.setFocus()
     qtbot.waitUntil(lambda: focused() is form.name_edit)
-    expected = [form.id_edit, form.phone_edit, form.address_edit, form.add_party_button, row.role_combo,
-                row.org_box, row.name_edit, row.id_edit, row.phone_edit, row.address_edit, row.remove_button,
-                form.category_edit, form.channel_combo, form.headcount_spin, form.narrative_edit,
-                *form.risk_boxes.values(), *form.priority_boxes.values(), form.submit_button]
+    expected = [
+        form.id_edit,
+        form.phone_edit,
+        form.address_edit,
+        form.add_party_button,
+        row.role_combo,
+        row.org_box,
+        row.name_edit,
+        row.id_edit,
+        row.phone_edit,
+        row.address_edit,
+        row.remove_button,
+        form.category_edit,
+        form.channel_combo,
+        form.headcount_spin,
+        form.narrative_edit,
+        *form.risk_boxes.values(),
+        *form.priority_boxes.values(),
+        form.submit_button,
+    ]
     seen = []
     for _ in expected:
         current = focused()
@@ -531,5 +558,8 @@ def test_tab_follows_the_visual_order(qtbot: QtBot, form: RegistrationForm) -> N
 def test_all_user_facing_strings_are_chinese(form: RegistrationForm) -> None:
     assert form.submit_button.text() == "登记 (Ctrl+Enter)"
     assert form.add_party_button.text() == "添加当事人 (F2)"
-    assert [form.channel_combo.itemText(i) for i in range(form.channel_combo.count())][:2] == ["来访", "12345热线"]
+    assert [form.channel_combo.itemText(i) for i in range(form.channel_combo.count())][:2] == [
+        "来访",
+        "12345热线",
+    ]
     assert [b.text() for b in form.risk_boxes.values()] == ["民转刑苗头", "极端行为倾向", "心理危机"]

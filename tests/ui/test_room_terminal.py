@@ -21,19 +21,29 @@ TerminalFactory = Callable[..., RoomTerminal]
 NAMES = ("王秀兰", "李建国", "张桂英", "刘志强", "陈玉梅", "杨德胜", "赵春花", "黄明亮", "周凤英", "吴国庆")
 
 
-def arrive(services: Services, n: int, *, room: str = "R01", category: str = "邻里纠纷",
-           birth: str = "19850101") -> IssuedTicket:
+def arrive(
+    services: Services, n: int, *, room: str = "R01", category: str = "邻里纠纷", birth: str = "19850101"
+) -> IssuedTicket:
     """Visitor n registers and gets a ticket for `room`."""
-    data = visit(category=category, parties=[{
-        "role": "applicant", "name": NAMES[n - 1], "id_number": valid_id(f"620702{birth}{n:03d}"),
-        "phone": f"139{n:08d}"}])
+    data = visit(
+        category=category,
+        parties=[
+            {
+                "role": "applicant",
+                "name": NAMES[n - 1],
+                "id_number": valid_id(f"620702{birth}{n:03d}"),
+                "phone": f"139{n:08d}",
+            }
+        ],
+    )
     case = services.registration.register(data, new_case=True)
     return services.hall.issue_ticket(case.case_no, room_code=room)
 
 
 @pytest.fixture
-def make_terminal(qtbot: QtBot, services: Services,
-                  terminal_hall: Callable[[str], HallService]) -> TerminalFactory:
+def make_terminal(
+    qtbot: QtBot, services: Services, terminal_hall: Callable[[str], HallService]
+) -> TerminalFactory:
     def make(room: str = "R01", name: str = "R01终端", *, active: bool = True) -> RoomTerminal:
         t = RoomTerminal(terminal_hall(name), services.registration, room, poll_ms=50)
         qtbot.addWidget(t)
@@ -219,12 +229,17 @@ def test_scanning_the_receipt_claims_and_shows_the_full_history(
     assert terminal.current_label.text() == f"正在接待 A001 号 · 案件 {issued.ticket.case_no}"
     assert terminal.history.isVisible()
     assert terminal.history.heading.text().startswith(issued.ticket.case_no)
-    kinds = [terminal.history.event_model.index(r, 1).data() for r in range(terminal.history.event_model.rowCount())]
+    kinds = [
+        terminal.history.event_model.index(r, 1).data()
+        for r in range(terminal.history.event_model.rowCount())
+    ]
     assert kinds == ["登记受理", "分派功能室", "取号", "叫号", "接待"]
     assert terminal.history.party_model.index(0, 1).data() == "王秀兰"
 
 
-def test_a_ticket_label_or_case_number_can_be_typed_instead(terminal: RoomTerminal, services: Services) -> None:
+def test_a_ticket_label_or_case_number_can_be_typed_instead(
+    terminal: RoomTerminal, services: Services
+) -> None:
     arrive(services, 1)
     second = arrive(services, 2)
     terminal.refresh()
@@ -325,7 +340,9 @@ def test_the_transfer_dialog_needs_a_reason(qtbot: QtBot, services: Services) ->
     dialog = TransferDialog(rooms, "A001")
     qtbot.addWidget(dialog)
     assert [dialog.room_combo.itemText(i) for i in range(2)] == [
-        "2号法律援助/律师调解室（一楼西侧，等候0人）", "6号警调对接室（一楼南侧，等候0人）"]
+        "2号法律援助/律师调解室（一楼西侧，等候0人）",
+        "6号警调对接室（一楼南侧，等候0人）",
+    ]
     dialog._on_accept_requested()
     assert dialog.message.text() == "转室须说明理由"
     assert dialog.result() == 0

@@ -49,7 +49,9 @@ def test_the_rooms_are_listed_and_the_first_is_shown(dialog: RoomsDialog) -> Non
     assert dialog.open_box.isChecked()
     assert "邻里纠纷" in checked_categories(dialog) and "劳动争议纠纷" not in checked_categories(dialog)
     assert [row.who.currentText() for row in dialog.staff_rows if isinstance(row.who, QComboBox)] == [
-        "刘秀英（金牌调解员）", "马建国（一级调解员）"]
+        "刘秀英（金牌调解员）",
+        "马建国（一级调解员）",
+    ]
     assert [row.mode_combo.currentText() for row in dialog.staff_rows] == ["常驻", "常驻"]
     assert not dialog.is_dirty()
 

@@ -38,7 +38,9 @@ HALL_B = "620702002"
 
 
 def _window(qtbot: QtBot, services: Services, clock: FixedClock) -> MainWindow:
-    w = build_main_window(services, store_label="数据库：本机 SQLite（测试）", clock=clock, speech_engine="mock")
+    w = build_main_window(
+        services, store_label="数据库：本机 SQLite（测试）", clock=clock, speech_engine="mock"
+    )
     qtbot.addWidget(w)
     with qtbot.waitActive(w):
         w.show()
@@ -96,8 +98,9 @@ def test_without_a_county_the_corner_says_how_to_configure_one(qtbot: QtBot, win
     assert bar.runner is None and not bar.sync_now()
 
 
-def test_the_waiting_count_follows_registrations_at_once(qtbot: QtBot, window: MainWindow,
-                                                         sqlite_store: Store) -> None:
+def test_the_waiting_count_follows_registrations_at_once(
+    qtbot: QtBot, window: MainWindow, sqlite_store: Store
+) -> None:
     bar = _bar(window)
     _register_in_form(qtbot, window)
     waiting = sync_status(sqlite_store).waiting
@@ -133,7 +136,9 @@ def test_a_failed_round_shows_its_error_in_plain_chinese_without_the_password(
     assert message.startswith("无法连接县级数据库（postgresql+psycopg://x:***@127.0.0.1:1/none）")
     assert bar.error_label.isVisible()
     assert bar.error_label.toolTip() == message == sync_status(sqlite_store).last_error
-    assert bar.error_label.text() == "无法连接县级数据库"  # its first clause; the address and the rest in the tooltip
+    assert (
+        bar.error_label.text() == "无法连接县级数据库"
+    )  # its first clause; the address and the rest in the tooltip
     assert bar.state_label.text() == "尚未同步"
     assert bar.waiting_label.text() == "待上传 1 条"
     assert bar.sync_button.isEnabled()
@@ -141,7 +146,9 @@ def test_a_failed_round_shows_its_error_in_plain_chinese_without_the_password(
     assert "secret" not in sync_status(sqlite_store).last_error
 
 
-def test_closing_the_window_stops_the_sync_thread(qtbot: QtBot, sqlite_store: Store, clock: FixedClock) -> None:
+def test_closing_the_window_stops_the_sync_thread(
+    qtbot: QtBot, sqlite_store: Store, clock: FixedClock
+) -> None:
     services = build_services(sqlite_store, clock, county_url=UNREACHABLE, sync_interval_s=0.05)
     window = _window(qtbot, services, clock)
     runner = _bar(window).runner
@@ -149,7 +156,9 @@ def test_closing_the_window_stops_the_sync_thread(qtbot: QtBot, sqlite_store: St
     with qtbot.waitSignal(runner.sig_failed, timeout=ROUND_MS):
         pass  # the timer starts rounds by itself
     window.close()
-    assert not runner.request_round()  # shut down: no more rounds, and the thread is gone (else Qt would warn)
+    assert (
+        not runner.request_round()
+    )  # shut down: no more rounds, and the thread is gone (else Qt would warn)
 
 
 def test_a_room_terminal_shows_the_sync_state_and_leaves_syncing_to_the_desk(
@@ -176,11 +185,17 @@ def hall_services(sqlite_store: Store, clock: FixedClock, county_url: str) -> Se
 
 @pytest.mark.postgres
 def test_sync_now_pushes_everything_to_the_county(
-    qtbot: QtBot, hall_services: Services, sqlite_store: Store, county: Store, clock: FixedClock,
+    qtbot: QtBot,
+    hall_services: Services,
+    sqlite_store: Store,
+    county: Store,
+    clock: FixedClock,
 ) -> None:
     reg = hall_services.registration
     for name in ("张三", "李四"):
-        reg.register(visit(parties=[{"role": "applicant", "name": name, "phone": "13912345678"}]), new_case=True)
+        reg.register(
+            visit(parties=[{"role": "applicant", "name": name, "phone": "13912345678"}]), new_case=True
+        )
     window = _window(qtbot, hall_services, clock)
     bar = _bar(window)
     waiting = sync_status(sqlite_store).waiting
@@ -196,17 +211,29 @@ def test_sync_now_pushes_everything_to_the_county(
 
 @pytest.mark.postgres
 def test_a_case_diverted_at_the_county_is_listed_and_routed_to_a_room(
-    qtbot: QtBot, hall_services: Services, county: Store, clock: FixedClock,
+    qtbot: QtBot,
+    hall_services: Services,
+    county: Store,
+    clock: FixedClock,
 ) -> None:
     window = _window(qtbot, hall_services, clock)
     _sync(qtbot, window)  # the hall registers itself with the county on its first round
     assert not window.diverted_button.isVisible()
 
     clock.advance(minutes=5)
-    data = visit(parties=[{"role": "applicant", "name": "马桂兰", "id_number": valid_id("62070219500312202"),
-                           "phone": "13909368812"}])
+    data = visit(
+        parties=[
+            {
+                "role": "applicant",
+                "name": "马桂兰",
+                "id_number": valid_id("62070219500312202"),
+                "phone": "13909368812",
+            }
+        ]
+    )
     diversion = CountyService(county, clock, actor="县综治中心").divert_visit(
-        data, to_hall=HALL_CODE, reason="纠纷发生地属该中心辖区")
+        data, to_hall=HALL_CODE, reason="纠纷发生地属该中心辖区"
+    )
     _sync(qtbot, window)
     assert window.diverted_button.isVisible()
     assert window.diverted_button.text() == "上级分流 1 件待分派"
@@ -219,10 +246,13 @@ def test_a_case_diverted_at_the_county_is_listed_and_routed_to_a_room(
     row = [dialog.model.index(0, c).data() for c in range(dialog.model.columnCount())]
     assert row == [diversion.case_no, "邻里纠纷", "马桂兰", "11-27 10:05", "纠纷发生地属该中心辖区"]
     assert dialog.model.index(0, 2).data(Qt.ItemDataRole.ToolTipRole) == mask_id_number(
-        valid_id("62070219500312202"))
+        valid_id("62070219500312202")
+    )
     assert dialog.current_case == diversion.case_no
     assert diversion.case_no in dialog.history.heading.text()
-    kinds = [dialog.history.event_model.index(r, 1).data() for r in range(dialog.history.event_model.rowCount())]
+    kinds = [
+        dialog.history.event_model.index(r, 1).data() for r in range(dialog.history.event_model.rowCount())
+    ]
     assert kinds == ["登记受理", "上级分流"]
     assert dialog.routing.isVisible() and dialog.routing.confirm_button.isVisible()
 
@@ -238,7 +268,9 @@ def test_a_case_diverted_at_the_county_is_listed_and_routed_to_a_room(
     assert hall_services.hall.active_ticket(diversion.case_no) is not None
     assert dialog.model.rowCount() == 0 and hall_services.hall.diverted_cases() == []
     assert issued.ticket.label in dialog.result_label.text()
-    assert window.statusBar().currentMessage().startswith(f"{diversion.case_no}：排队号 {issued.ticket.label}")
+    assert (
+        window.statusBar().currentMessage().startswith(f"{diversion.case_no}：排队号 {issued.ticket.label}")
+    )
     assert not window.diverted_button.isVisible()
 
     _sync(qtbot, window)  # the county learns the case is queued in the hall
@@ -251,8 +283,9 @@ def test_a_case_diverted_at_the_county_is_listed_and_routed_to_a_room(
 
 
 @pytest.fixture
-def county_window(qtbot: QtBot, county: Store, clock: FixedClock, county_url: str,
-                  tmp_path: Path) -> Iterator[MainWindow]:
+def county_window(
+    qtbot: QtBot, county: Store, clock: FixedClock, county_url: str, tmp_path: Path
+) -> Iterator[MainWindow]:
     hall = open_store(f"sqlite:///{tmp_path / 'hall-b.db'}")
     init_hall(hall, hall_code=HALL_B, hall_name="测试综治中心002")
     RegistrationService(hall, clock).register(visit())
@@ -267,7 +300,9 @@ def county_window(qtbot: QtBot, county: Store, clock: FixedClock, county_url: st
 
 @pytest.mark.postgres
 def test_at_the_county_a_registration_is_diverted_to_a_hall(
-    qtbot: QtBot, county_window: MainWindow, county: Store,
+    qtbot: QtBot,
+    county_window: MainWindow,
+    county: Store,
 ) -> None:
     window = county_window
     assert window.windowTitle().endswith("· 县级")
@@ -295,7 +330,10 @@ def test_at_the_county_a_registration_is_diverted_to_a_hall(
 
 @pytest.mark.postgres
 def test_at_the_county_any_case_is_diverted_by_its_number_and_esc_cancels(
-    qtbot: QtBot, county_window: MainWindow, county: Store, clock: FixedClock,
+    qtbot: QtBot,
+    county_window: MainWindow,
+    county: Store,
+    clock: FixedClock,
 ) -> None:
     window = county_window
     existing = RegistrationService(county, clock, actor="县综治中心").register(visit(), new_case=True).case_no
@@ -337,22 +375,67 @@ def test_at_the_county_any_case_is_diverted_by_its_number_and_esc_cancels(
 def test_the_diverted_table_model_shows_number_category_applicant_time_and_reason(qapp: QApplication) -> None:
     at = dt.datetime(2026, 11, 27, 2, 5, tzinfo=dt.UTC)
     cases = [
-        DivertedCase("620702-2026-000001", "neighbour", "邻里纠纷", "马桂兰", "620702********2028", 1, at, at,
-                     "县综治中心", "620702", "属地管辖"),
-        DivertedCase("620702-2026-000003", "family", "婚姻家庭纠纷", "杨秀英", "", 1, at, at, "县综治中心", "620702", ""),
+        DivertedCase(
+            "620702-2026-000001",
+            "neighbour",
+            "邻里纠纷",
+            "马桂兰",
+            "620702********2028",
+            1,
+            at,
+            at,
+            "县综治中心",
+            "620702",
+            "属地管辖",
+        ),
+        DivertedCase(
+            "620702-2026-000003",
+            "family",
+            "婚姻家庭纠纷",
+            "杨秀英",
+            "",
+            1,
+            at,
+            at,
+            "县综治中心",
+            "620702",
+            "",
+        ),
     ]
     model = DivertedTableModel(cases)
     assert (model.rowCount(), model.columnCount()) == (2, 5)
     assert model.row_of("620702-2026-000003") == 1 and model.row_of("x") is None
     assert [model.headerData(c, Qt.Orientation.Horizontal) for c in range(5)] == [
-        "案件编号", "纠纷类别", "申请人", "分流时间", "分流理由"]
+        "案件编号",
+        "纠纷类别",
+        "申请人",
+        "分流时间",
+        "分流理由",
+    ]
     assert [model.index(0, c).data() for c in range(5)] == [
-        "620702-2026-000001", "邻里纠纷", "马桂兰", "11-27 10:05", "属地管辖"]
+        "620702-2026-000001",
+        "邻里纠纷",
+        "马桂兰",
+        "11-27 10:05",
+        "属地管辖",
+    ]
     tips = [model.index(0, c).data(Qt.ItemDataRole.ToolTipRole) for c in range(5)]
     assert tips == [None, None, "620702********2028", "2026-11-27 10:05", "属地管辖"]
     registered = at - dt.timedelta(days=1)
-    model.set_cases([DivertedCase("620702-2026-000002", "family", "婚姻家庭纠纷", "", "", 2, registered, None, "", "",
-                                  "")])
-    assert [model.index(0, c).data() for c in range(5)] == [  # no diversion event (yet): the registration time
-        "620702-2026-000002", "婚姻家庭纠纷", "", registered.astimezone(CHINA_TZ).strftime("%m-%d %H:%M"), "—"]
+    model.set_cases(
+        [
+            DivertedCase(
+                "620702-2026-000002", "family", "婚姻家庭纠纷", "", "", 2, registered, None, "", "", ""
+            )
+        ]
+    )
+    assert [
+        model.index(0, c).data() for c in range(5)
+    ] == [  # no diversion event (yet): the registration time
+        "620702-2026-000002",
+        "婚姻家庭纠纷",
+        "",
+        registered.astimezone(CHINA_TZ).strftime("%m-%d %H:%M"),
+        "—",
+    ]
     assert model.index(0, 4).data(Qt.ItemDataRole.ToolTipRole) is None

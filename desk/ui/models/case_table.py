@@ -138,7 +138,9 @@ class _ListModel(QAbstractTableModel):
             return item
         return None
 
-    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+    def headerData(
+        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
+    ) -> Any:
         if role != Qt.ItemDataRole.DisplayRole:
             return None
         if orientation == Qt.Orientation.Horizontal:
@@ -154,7 +156,10 @@ class CaseTableModel(_ListModel):
     """Cases found by a search or a person look-up, newest first as the service returns them."""
 
     def __init__(
-        self, cases: Sequence[CaseSummary] = (), *, category_names: Mapping[str, str] | None = None,
+        self,
+        cases: Sequence[CaseSummary] = (),
+        *,
+        category_names: Mapping[str, str] | None = None,
         parent: Any = None,
     ) -> None:
         super().__init__(parent)
@@ -162,8 +167,14 @@ class CaseTableModel(_ListModel):
         self._rows = list(cases)
 
     def _headers(self) -> list[str]:
-        return [self.tr("案件编号"), self.tr("登记时间"), self.tr("状态"), self.tr("类别"), self.tr("申请人"),
-                self.tr("身份证号")]
+        return [
+            self.tr("案件编号"),
+            self.tr("登记时间"),
+            self.tr("状态"),
+            self.tr("类别"),
+            self.tr("申请人"),
+            self.tr("身份证号"),
+        ]
 
     def set_cases(self, cases: Sequence[CaseSummary]) -> None:
         self.beginResetModel()
@@ -204,7 +215,13 @@ class PartyTableModel(_ListModel):
         self.endResetModel()
 
     def _headers(self) -> list[str]:
-        return [self.tr("身份"), self.tr("姓名/名称"), self.tr("身份证号"), self.tr("联系电话"), self.tr("住址")]
+        return [
+            self.tr("身份"),
+            self.tr("姓名/名称"),
+            self.tr("身份证号"),
+            self.tr("联系电话"),
+            self.tr("住址"),
+        ]
 
     def _cell(self, item: Any, column: int) -> str:
         p: PartyView = item
@@ -225,8 +242,12 @@ class CaseEventTableModel(_ListModel):
     """A case's history, oldest first: when, what (in Chinese), who, and a short note."""
 
     def __init__(
-        self, events: Sequence[EventView] = (), *, category_names: Mapping[str, str] | None = None,
-        room_names: Mapping[str, str] | None = None, parent: Any = None,
+        self,
+        events: Sequence[EventView] = (),
+        *,
+        category_names: Mapping[str, str] | None = None,
+        room_names: Mapping[str, str] | None = None,
+        parent: Any = None,
     ) -> None:
         super().__init__(parent)
         self._category_names = dict(category_names or {})
@@ -262,7 +283,8 @@ class CaseEventTableModel(_ListModel):
         if e.kind == "registered":
             category = self._category_names.get(p.get("category", ""), p.get("category", ""))
             return self.tr("{category}，{channel}，{n}人").format(
-                category=category, channel=channel_label(p.get("channel", "")), n=p.get("headcount", 1))
+                category=category, channel=channel_label(p.get("channel", "")), n=p.get("headcount", 1)
+            )
         if e.kind == "repeat_visit":
             visit = p.get("visit") or {}
             note = self.tr("再次来访，{n}人").format(n=visit.get("headcount", 1))
@@ -279,17 +301,23 @@ class CaseEventTableModel(_ListModel):
             room = self._room(p.get("room"))
             if p.get("overridden"):
                 proposed = self._room(p.get("proposed")) or self.tr("无")
-                note = self.tr("{room}（前台改派，系统建议：{proposed}）").format(room=room, proposed=proposed)
+                note = self.tr("{room}（前台改派，系统建议：{proposed}）").format(
+                    room=room, proposed=proposed
+                )
                 reason = str(p.get("override_reason") or "")
                 return note + (self.tr("，理由：{reason}").format(reason=reason) if reason else "")
             return self.tr("{room}：{reason}").format(room=room, reason=p.get("reason", ""))
         if e.kind in ("ticket_issued", "transferred"):
-            note = self.tr("{label} 号，{room}").format(label=p.get("label", ""), room=self._room(p.get("room")))
+            note = self.tr("{label} 号，{room}").format(
+                label=p.get("label", ""), room=self._room(p.get("room"))
+            )
             if e.kind == "transferred":
                 note = self.tr("自{source}转至 ").format(source=self._room(p.get("from_room"))) + note
                 if p.get("reason"):
                     note += self.tr("，理由：{reason}").format(reason=p["reason"])
-            reasons = [PriorityReason(r).label for r in p.get("priority_reasons", []) if r in _PRIORITY_VALUES]
+            reasons = [
+                PriorityReason(r).label for r in p.get("priority_reasons", []) if r in _PRIORITY_VALUES
+            ]
             return note + (self.tr("；优先：{why}").format(why="、".join(reasons)) if reasons else "")
         if e.kind == "called":
             note = self.tr("终端 {terminal}").format(terminal=p.get("terminal") or "—")
@@ -304,4 +332,3 @@ class CaseEventTableModel(_ListModel):
 
 
 _PRIORITY_VALUES = frozenset(r.value for r in PriorityReason)
-

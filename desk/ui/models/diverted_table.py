@@ -42,10 +42,20 @@ class DivertedTableModel(QAbstractTableModel):
         return 0 if parent.isValid() else len(self._headers())
 
     def _headers(self) -> list[str]:
-        return [self.tr("案件编号"), self.tr("纠纷类别"), self.tr("申请人"), self.tr("分流时间"), self.tr("分流理由")]
+        return [
+            self.tr("案件编号"),
+            self.tr("纠纷类别"),
+            self.tr("申请人"),
+            self.tr("分流时间"),
+            self.tr("分流理由"),
+        ]
 
-    def headerData(self, section: int, orientation: Qt.Orientation,  # noqa: N802 - Qt's name
-                   role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+    def headerData(
+        self,
+        section: int,
+        orientation: Qt.Orientation,  # noqa: N802 - Qt's name
+        role: int = Qt.ItemDataRole.DisplayRole,
+    ) -> Any:
         headers = self._headers()
         if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal:
             return headers[section] if 0 <= section < len(headers) else None

@@ -20,16 +20,30 @@ def upgrade() -> None:
     with op.batch_alter_table("parties", schema=None) as batch_op:
         batch_op.drop_index("ix_parties_name")
         batch_op.drop_index("ix_parties_name_initials")
-        batch_op.create_index("ix_parties_name_case_id", ["name", "case_id"], unique=False,
-                              postgresql_ops={"name": "text_pattern_ops"})
-        batch_op.create_index("ix_parties_name_initials_case_id", ["name_initials", "case_id"], unique=False,
-                              postgresql_ops={"name_initials": "text_pattern_ops"})
+        batch_op.create_index(
+            "ix_parties_name_case_id",
+            ["name", "case_id"],
+            unique=False,
+            postgresql_ops={"name": "text_pattern_ops"},
+        )
+        batch_op.create_index(
+            "ix_parties_name_initials_case_id",
+            ["name_initials", "case_id"],
+            unique=False,
+            postgresql_ops={"name_initials": "text_pattern_ops"},
+        )
 
 
 def downgrade() -> None:
     with op.batch_alter_table("parties", schema=None) as batch_op:
         batch_op.drop_index("ix_parties_name_initials_case_id")
         batch_op.drop_index("ix_parties_name_case_id")
-        batch_op.create_index("ix_parties_name", ["name"], unique=False, postgresql_ops={"name": "text_pattern_ops"})
-        batch_op.create_index("ix_parties_name_initials", ["name_initials"], unique=False,
-                              postgresql_ops={"name_initials": "text_pattern_ops"})
+        batch_op.create_index(
+            "ix_parties_name", ["name"], unique=False, postgresql_ops={"name": "text_pattern_ops"}
+        )
+        batch_op.create_index(
+            "ix_parties_name_initials",
+            ["name_initials"],
+            unique=False,
+            postgresql_ops={"name_initials": "text_pattern_ops"},
+        )
