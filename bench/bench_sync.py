@@ -71,7 +71,7 @@ from bench.common import (
 from bench.generate import EPOCH, CaseFactory, _shape, db_time, iso_utc
 from desk.core import queue as q
 from desk.core.clock import CHINA_TZ
-from desk.store.fold import EVENT_COLUMNS
+from desk.store.events import EVENT_COLUMNS
 
 START_MARKER = "<!-- bench_sync:start -->"
 END_MARKER = "<!-- bench_sync:end -->"
@@ -174,6 +174,7 @@ class HallDays:
         self.hall_code = hall_code
         self.layout = layout
         self.hall_seq = 0
+        self.last_hlc = 0
         self.kinds: Counter[str] = Counter()
         self.case_counters: dict[int, int] = {}
         self.ticket_counters: dict[tuple[str, str], int] = {}
@@ -298,7 +299,18 @@ class HallDays:
             ev["actor"],
             1,
             None,
+            self._stamp(ev.get("hlc")),
         )
+
+    def _stamp(self, wall: int | None) -> int:
+        """The event's HLC stamp (desk.core.hlc): its wall clock, or one past the previous stamp."""
+        if wall is None:
+            wall = (
+                int(dt.datetime.fromisoformat(str(self.last_at)).replace(tzinfo=dt.UTC).timestamp() * 1000)
+                << 16
+            )
+        self.last_hlc = max(wall, self.last_hlc + 1)
+        return self.last_hlc
 
     def _due(self) -> tuple[Any, ...]:
         at, _, us, kind, case_id, actor, payload = heapq.heappop(self._pending)
@@ -316,6 +328,7 @@ class HallDays:
             "payload": json.dumps(payload),
             "occurred_at": at,
             "actor": actor,
+            "hlc": (us // 1000) << 16,
         }
         return self._row(ev)
 
@@ -439,7 +452,10 @@ def make_hall_store(
                 print(f"    {days.hall_seq:>9,} events  {time.perf_counter() - started:6.1f} s", flush=True)
         for _, sql in indexes:
             con.execute(sql)
-        con.execute("UPDATE halls SET last_seq = ? WHERE code = ?", (days.hall_seq, hall.hall_code))
+        con.execute(
+            "UPDATE halls SET last_seq = ?, last_hlc = ? WHERE code = ?",
+            (days.hall_seq, days.last_hlc, hall.hall_code),
+        )
         con.executemany(
             "INSERT INTO counters (hall_code, name, value) VALUES (?, ?, ?) "
             "ON CONFLICT (hall_code, name) DO UPDATE SET value = excluded.value",
@@ -618,8 +634,10 @@ def copy_rows(path: Path) -> tuple[list[tuple[Any, ...]], float, float]:
     json_ns = 0
     rows: list[tuple[Any, ...]] = []
     with contextlib.closing(sqlite3.connect(path)) as con:
-        cur = con.execute(f"SELECT {', '.join(EVENT_COLUMNS[:-1])} FROM case_events ORDER BY hall_seq")
-        for i, (eid, hall, hall_seq, case_id, kind, payload, occurred, actor, sv) in enumerate(cur, 1):
+        cur = con.execute(f"SELECT {', '.join(EVENT_COLUMNS)} FROM case_events ORDER BY hall_seq")
+        for i, (eid, hall, hall_seq, case_id, kind, payload, occurred, actor, sv, _seq, hlc) in enumerate(
+            cur, 1
+        ):
             j0 = time.perf_counter_ns()
             json.loads(payload)  # not needed by the COPY: timed to show what decoding for the fold costs
             json_ns += time.perf_counter_ns() - j0
@@ -635,6 +653,7 @@ def copy_rows(path: Path) -> tuple[list[tuple[Any, ...]], float, float]:
                     actor,
                     sv,
                     i,
+                    hlc,
                 )
             )
     return rows, time.perf_counter() - t0, json_ns / 1e9
@@ -734,12 +753,13 @@ class Stopwatch:
             self._undo.pop()()
 
 
-READ_MAIN = "hall: read a batch (SQLite, JSON decode, EventData)"
+READ_MAIN = "hall: read a batch (SQLite, JSON decode, Event)"
 READ_AHEAD = "hall: read the next batch on the reader thread (overlaps the county's work)"
 
 
 def _instrument(watch: Stopwatch, syncer: Any) -> None:
-    from desk.store import county, fold, projections
+    from desk.core import fold
+    from desk.store import county, projections
     from desk.sync import engine
 
     watch.wrap(engine.Syncer, "_unpushed", READ_MAIN, other_thread=READ_AHEAD)
@@ -937,7 +957,7 @@ PROFILE_GROUPS = [  # (label, file suffix, function): cumulative time of these f
     ("  projections.load_events", "desk/store/projections.py", "load_events"),
     ("  _copy_events", "desk/store/county.py", "_copy_events"),
     ("  projections.ingest", "desk/store/projections.py", "ingest"),
-    ("    fold.fold", "desk/store/fold.py", "fold"),
+    ("    fold.fold", "desk/core/fold.py", "fold"),
     ("    replace_projections", "desk/store/projections.py", "replace_projections"),
     ("  publish", "desk/store/county.py", "publish"),
     ("json.dumps (all callers)", "json/__init__.py", "dumps"),
@@ -980,7 +1000,7 @@ ENGINE_FILES = (
     "desk/sync/engine.py",
     "desk/store/county.py",
     "desk/store/projections.py",
-    "desk/store/fold.py",
+    "desk/core/fold.py",
     "desk/store/bulk.py",
 )
 

@@ -178,6 +178,7 @@ class CaseFactory:
         self.first_day, self.end_day = first_day, end_day
         self.end_us = self._day_open_us(end_day)
         self.hall_seq = 0
+        self.last_hlc = 0
         self.counters: dict[int, int] = {}  # local year -> last case number
         self.n_events = self.n_parties = 0
         self._initials: dict[str, str] = {}
@@ -398,6 +399,7 @@ class CaseFactory:
             "actor": actor,
             "schema_version": 1,
             "seq": None,
+            "hlc": (us // 1000) << 16,  # desk.core.hlc: milliseconds, then the logical counter (_emit)
         }
 
     # --- the cases --------------------------------------------------------------------------------------
@@ -405,6 +407,7 @@ class CaseFactory:
     def _emit(self, batch: Batch, event: dict[str, Any]) -> None:
         self.hall_seq += 1
         event["hall_seq"] = self.hall_seq
+        self.last_hlc = event["hlc"] = max(event["hlc"], self.last_hlc + 1)
         batch.events.append(event)
         self.n_events += 1
 
@@ -573,7 +576,10 @@ def load_sqlite(path: Path, factory: CaseFactory, columns: dict[str, list[str]],
 
 
 def _finish_sqlite(con: sqlite3.Connection, factory: CaseFactory) -> None:
-    con.execute("UPDATE halls SET last_seq = ? WHERE code = ?", (factory.hall_seq, factory.hall_code))
+    con.execute(
+        "UPDATE halls SET last_seq = ?, last_hlc = ? WHERE code = ?",
+        (factory.hall_seq, factory.last_hlc, factory.hall_code),
+    )
     con.executemany(
         "INSERT INTO counters (hall_code, name, value) VALUES (?, ?, ?) "
         "ON CONFLICT (hall_code, name) DO UPDATE SET value = excluded.value",
@@ -627,7 +633,10 @@ def load_postgres(url: str, factory: CaseFactory, columns: dict[str, list[str]],
             cur.execute(sql)
         for table, name, definition in foreign_keys:
             cur.execute(f'ALTER TABLE "{table}" ADD CONSTRAINT "{name}" {definition}')
-        cur.execute("UPDATE halls SET last_seq = %s WHERE code = %s", (factory.hall_seq, factory.hall_code))
+        cur.execute(
+            "UPDATE halls SET last_seq = %s, last_hlc = %s WHERE code = %s",
+            (factory.hall_seq, factory.last_hlc, factory.hall_code),
+        )
         cur.executemany(
             "INSERT INTO counters (hall_code, name, value) VALUES (%s, %s, %s) "
             "ON CONFLICT (hall_code, name) DO UPDATE SET value = excluded.value",

@@ -143,7 +143,7 @@ def parse_headcount(raw: object, *, field_name: str = "headcount") -> int:
 
         raw = unicodedata.normalize("NFKC", raw).strip() or "1"
     try:
-        n = int(raw)  # type: ignore[call-overload]
+        n: int = int(raw)  # type: ignore[call-overload]
     except (TypeError, ValueError):
         raise ValidationError.single(field_name, "来访人数须为整数") from None
     if isinstance(raw, float) and raw != n:

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 
 from desk.core.clock import Clock
+from desk.core.events import Diverted
 from desk.errors import DeskError, NotFound, ValidationError
 from desk.services.registration import RegistrationService
 from desk.services.setup import _load, seed_categories
@@ -157,10 +158,9 @@ class CountyService:
                 s,
                 hall_code=self._local_code(s),
                 case_id=case.id,
-                kind="diverted",
+                body=Diverted(to_hall=to_hall, from_hall=case.hall_code, reason=reason.strip()),
                 occurred_at=self._clock.now(),
                 actor=self.actor,
-                payload={"to_hall": to_hall, "from_hall": case.hall_code, "reason": reason.strip()},
             )
             result = Diversion(case_no, case.id, to_hall, hall.name)
         logger.info("case %s diverted to hall %s", case_no, to_hall)

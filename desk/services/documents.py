@@ -12,6 +12,7 @@ from desk.config import Settings
 from desk.core.cases import CHANNEL_LABELS, RISK_LABELS, Channel, RiskFlag
 from desk.core.clock import Clock
 from desk.core.documents import AgreementData, CaseSheetData, PartyParticulars, ReceiptData
+from desk.core.events import DocumentPrinted
 from desk.core.parties import PartyRole, mask_id_number, mask_name
 from desk.errors import NotFound
 from desk.store import repositories as repo
@@ -175,10 +176,9 @@ class DocumentService:
                 s,
                 hall_code=detail.hall_code,
                 case_id=detail.id,
-                kind="document_printed",
+                body=DocumentPrinted(document, reprint),
                 occurred_at=now,
                 actor=self.actor,
-                payload={"document": document, "reprint": reprint},
             )
         logger.info("printed %s for %s (reprint=%s)", document, case_no, reprint)
 
@@ -188,6 +188,4 @@ class DocumentService:
             detail = repo.case_detail(s, case_no=case_no)
         if detail is None:
             raise NotFound(f"案件 {case_no} 不存在")
-        return any(
-            e.kind == "document_printed" and e.payload.get("document") == document for e in detail.events
-        )
+        return any(isinstance(e.body, DocumentPrinted) and e.body.document == document for e in detail.events)

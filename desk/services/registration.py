@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from desk.core import events as ev
 from desk.core.cases import CaseState, Visit, parse_visit
 from desk.core.catalog import Category, find_categories, name_initials
 from desk.core.clock import CHINA_TZ, Clock, local_date
@@ -112,28 +113,25 @@ class RegistrationService:
                     s,
                     hall_code=hall.code,
                     case_id=target.id,
-                    kind="repeat_visit",
+                    body=ev.RepeatVisit(visit_record(visit), tuple(sorted(visit.risk_flags))),
                     occurred_at=now,
                     actor=self.actor,
-                    payload={"visit": _visit_payload(visit), "risk_flags": sorted(visit.risk_flags)},
                 )
                 result = RegistrationResult(target.id, target.case_no, True, visit.warnings)
             else:
                 case_id = new_id()
                 year = now.astimezone(CHINA_TZ).year
                 no = case_number(hall.code, year, bump_counter(s, hall.code, f"case:{year}"))
-                payload = _visit_payload(visit)
-                payload.update(
-                    case_no=no,
-                    status_token=status_token(),
-                    deadline_at=(now + dt.timedelta(days=visit.category.deadline_days)).isoformat(),
-                )
                 append_event(
                     s,
                     hall_code=hall.code,
                     case_id=case_id,
-                    kind="registered",
-                    payload=payload,
+                    body=ev.Registered(
+                        case_no=no,
+                        visit=visit_record(visit),
+                        status_token=status_token(),
+                        deadline_at=now + dt.timedelta(days=visit.category.deadline_days),
+                    ),
                     occurred_at=now,
                     actor=self.actor,
                 )
@@ -159,29 +157,30 @@ class RegistrationService:
         return detail
 
 
-def _visit_payload(visit: Visit) -> dict[str, Any]:
-    return {
-        "category": visit.category.code,
-        "channel": visit.channel.value,
-        "headcount": visit.headcount,
-        "narrative": visit.narrative,
-        "risk_flags": sorted(visit.risk_flags),
-        "parties": [
-            {
-                "id": new_id(),
-                "role": p.role.value,
-                "name": p.name,
-                "name_initials": name_initials(p.name) if not p.is_organisation else "",
-                "is_organisation": p.is_organisation,
-                "id_number": p.id_number,
-                "phone": p.phone,
-                "address": p.address,
-                "birth_date": p.birth_date.isoformat() if p.birth_date else None,
-                "sex": p.sex,
-            }
+def visit_record(visit: Visit) -> ev.VisitRecord:
+    """A checked visit as the log records it; each party gets its id here."""
+    return ev.VisitRecord(
+        category=visit.category.code,
+        channel=visit.channel.value,
+        headcount=visit.headcount,
+        narrative=visit.narrative,
+        risk_flags=tuple(sorted(visit.risk_flags)),
+        parties=tuple(
+            ev.PartyRecord(
+                id=new_id(),
+                role=p.role.value,
+                name=p.name,
+                name_initials=name_initials(p.name) if not p.is_organisation else "",
+                is_organisation=p.is_organisation,
+                id_number=p.id_number,
+                phone=p.phone,
+                address=p.address,
+                birth_date=p.birth_date,
+                sex=p.sex,
+            )
             for p in visit.parties
-        ],
-    }
+        ),
+    )
 
 
 def visit_as_dict(visit: Visit) -> dict[str, Any]:

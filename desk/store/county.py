@@ -23,12 +23,13 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
 
+from desk.core.events import Diverted, Event
 from desk.core.ids import new_id
 from desk.errors import DeskError
 from desk.store import projections
 from desk.store.base import Base
 from desk.store.bulk import copy_tuples, insert_rows
-from desk.store.fold import EVENT_COLUMNS, EventData, event_of
+from desk.store.events import EVENT_COLUMNS, advance_clock, as_event, event_of, payload_json, row_values
 from desk.store.models import CaseEvent, CaseHolder, CaseRow, Hall, OutboxRow, RoomRow, SyncAlert, SyncMeta
 from desk.store.session import Store
 
@@ -135,7 +136,7 @@ def alert(store: Store, hall_code: str, kind: str, detail: str, now: dt.datetime
         s.add(SyncAlert(id=new_id(), hall_code=hall_code, kind=kind, detail=detail[:500], at=now))
 
 
-def receive_push(session: Session, hall: HallIdentity, events: Sequence[EventData], now: dt.datetime) -> int:
+def receive_push(session: Session, hall: HallIdentity, events: Sequence[Event], now: dt.datetime) -> int:
     """Take in a batch of one hall's events, in hall_seq order; returns the hall_seq the county now holds
     everything up to. Events it already has are checked and skipped; a gap or a number reused for another
     event refuses the whole batch (`BatchRefused`). The projections and the outbox are updated in the same
@@ -176,6 +177,9 @@ def receive_push(session: Session, hall: HallIdentity, events: Sequence[EventDat
             )
     new = [e for e in events if e.hall_seq > acked]
     if new:
+        # The county's clock moves past what it takes in; its row is locked before the cases and the sequence
+        # lock, in the order a diversion at the county takes them.
+        advance_clock(session, max(e.hlc for e in new))
         # A case registered in this very batch is new to the county: nothing else can hold or touch it yet.
         born = {e.case_id for e in new if e.kind == "registered"}
         older = sorted({e.case_id for e in new} - born)
@@ -243,14 +247,25 @@ def event_id_at(session: Session, hall_code: str, hall_seq: int) -> str | None:
     )
 
 
-def _copy_events(session: Session, events: Sequence[EventData], seqs: Sequence[int]) -> None:
+def _copy_events(session: Session, events: Sequence[Event], seqs: Sequence[int]) -> None:
     """COPY the events, with their county seqs, into case_events: the payload's JSON text as the hall sent it."""
 
-    def row(e: EventData, seq: int) -> tuple[Any, ...]:
+    def row(e: Event, seq: int) -> tuple[Any, ...]:
         at = e.occurred_at
         at = (at.astimezone(dt.UTC) if at.utcoffset() else at).replace(tzinfo=None)
-        payload = e.raw_payload or orjson.dumps(e.payload).decode()
-        return (e.id, e.hall_code, e.hall_seq, e.case_id, e.kind, payload, at, e.actor, e.schema_version, seq)
+        return (
+            e.id,
+            e.hall_code,
+            e.hall_seq,
+            e.case_id,
+            e.kind,
+            payload_json(e),
+            at,
+            e.actor,
+            e.schema_version,
+            seq,
+            e.hlc,
+        )
 
     copy_tuples(session, "case_events", EVENT_COLUMNS, map(row, events, seqs))
 
@@ -258,7 +273,7 @@ def _copy_events(session: Session, events: Sequence[EventData], seqs: Sequence[i
 # --- the outbox --------------------------------------------------------------------------------------------
 
 
-def publish(session: Session, new: Sequence[EventData], earlier: dict[str, list[EventData]]) -> None:
+def publish(session: Session, new: Sequence[Event], earlier: dict[str, list[Event]]) -> None:
     """Queue new events for the halls that hold their cases (not back to the hall they came from); a hall
     a case was just diverted to gets the case's whole history."""
     case_ids = sorted({e.case_id for e in new})
@@ -269,7 +284,7 @@ def publish(session: Session, new: Sequence[EventData], earlier: dict[str, list[
             sa.select(CaseHolder.case_id, CaseHolder.hall_code).where(CaseHolder.case_id.in_(chunk))
         ):
             holders[cid].add(code)
-    by_case: dict[str, list[EventData]] = defaultdict(list)
+    by_case: dict[str, list[Event]] = defaultdict(list)
     for e in new:
         by_case[e.case_id].append(e)
     new_holders: list[dict[str, str]] = []
@@ -280,8 +295,8 @@ def publish(session: Session, new: Sequence[EventData], earlier: dict[str, list[
         for e in evs:
             if e.kind == "registered" and e.hall_code in remote:
                 after.add(e.hall_code)
-            elif e.kind == "diverted":
-                after.add(str(e.payload["to_hall"]))
+            elif isinstance(e.body, Diverted):
+                after.add(e.body.to_hall)
         new_holders += [{"case_id": cid, "hall_code": h} for h in sorted(after - before)]
         for h in sorted(after):
             send = evs if h in before else [*earlier.get(cid, []), *evs]
@@ -302,7 +317,7 @@ def publish_local(session: Session) -> None:
     for ev, seq in zip(appended, _next_seqs(session, len(appended)), strict=True):
         ev.seq = seq
     session.flush()
-    new = [projections.as_event_data(e) for e in appended]
+    new = [as_event(e) for e in appended]
     everything = projections.load_events(session, sorted({e.case_id for e in new}))
     earlier = {cid: [e for e in evs if e.id not in set(ids)] for cid, evs in everything.items()}
     publish(session, new, earlier)
@@ -316,7 +331,7 @@ def install(store: Store) -> None:
 # --- pulls by a hall ---------------------------------------------------------------------------------------
 
 
-def outbox_since(session: Session, hall_code: str, after: int, limit: int) -> list[tuple[int, EventData]]:
+def outbox_since(session: Session, hall_code: str, after: int, limit: int) -> list[tuple[int, Event]]:
     """The next events queued for a hall, by outbox seq."""
     cols = [getattr(CaseEvent, c) for c in EVENT_COLUMNS]
     rows = session.execute(
@@ -329,7 +344,7 @@ def outbox_since(session: Session, hall_code: str, after: int, limit: int) -> li
     return [(int(r[0]), event_of(r[1:])) for r in rows]
 
 
-def take_in(session: Session, events: Sequence[EventData]) -> int:
+def take_in(session: Session, events: Sequence[Event]) -> int:
     """A hall takes in events pulled from the county: those it lacks are inserted and their cases folded again
     from the union. Returns how many were new. Safe to repeat."""
     if not events:
@@ -342,8 +357,11 @@ def take_in(session: Session, events: Sequence[EventData]) -> int:
     if not new:
         return 0
     case_ids = sorted({e.case_id for e in new})
+    advance_clock(
+        session, max(e.hlc for e in new)
+    )  # before the cases: a terminal's append locks in that order
     lock_cases(session, case_ids)
     earlier = projections.load_events(session, case_ids)
-    session.execute(sa.insert(CaseEvent), [{c: getattr(e, c) for c in EVENT_COLUMNS} for e in new])
+    session.execute(sa.insert(CaseEvent), [row_values(e) for e in new])
     projections.ingest(session, new, earlier)
     return len(new)

@@ -1,18 +1,109 @@
-"""Appending to the case event log: gap-free per-hall sequence numbers, projections updated in the same transaction."""
+"""The case event log in the database: appending typed events (gap-free per-hall numbers, the store's HLC, the
+projections updated in the same transaction), and reading rows back as `desk.core.events.Event`s."""
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from typing import Any
 
+import orjson
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from desk.core import events as ev
+from desk.core.events import Event, EventBody
+from desk.core.hlc import next_stamp
 from desk.core.ids import new_id
 from desk.store.models import CaseEvent, Counter, Hall
-from desk.store.projections import apply_event
 
 SCHEMA_VERSION = 1
+
+# The columns of `case_events` as events travel between stores (`seq` is the county's arrival number).
+EVENT_COLUMNS = (
+    "id",
+    "hall_code",
+    "hall_seq",
+    "case_id",
+    "kind",
+    "payload",
+    "occurred_at",
+    "actor",
+    "schema_version",
+    "seq",
+    "hlc",
+)
+
+
+def event_of(row: Sequence[Any]) -> Event:
+    """An Event from a row of the EVENT_COLUMNS (as SQLAlchemy returns them: payload decoded, time aware)."""
+    id_, hall_code, hall_seq, case_id, kind, payload, occurred_at, actor, schema_version, seq, hlc = row
+    return Event(
+        id_,
+        hall_code,
+        int(hall_seq),
+        case_id,
+        ev.decode(kind, payload),
+        occurred_at,
+        actor,
+        int(hlc),
+        int(schema_version),
+        seq,
+    )
+
+
+def event_of_raw(row: Sequence[Any]) -> Event:
+    """An Event from a row of the EVENT_COLUMNS read without SQLAlchemy's type processing (fast): the payload
+    as JSON text (SQLite; kept as `raw_payload` to pass on unchanged) or decoded (PostgreSQL), the time as
+    text (SQLite) or naive UTC."""
+    id_, hall_code, hall_seq, case_id, kind, payload, occurred_at, actor, schema_version, seq, hlc = row
+    raw = None
+    if isinstance(payload, str):
+        raw, payload = payload, orjson.loads(payload)
+    if isinstance(occurred_at, str):
+        occurred_at = dt.datetime.fromisoformat(occurred_at)
+    return Event(
+        id_,
+        hall_code,
+        int(hall_seq),
+        case_id,
+        ev.decode(kind, payload),
+        occurred_at.replace(tzinfo=dt.UTC),
+        actor,
+        int(hlc),
+        int(schema_version),
+        seq,
+        raw,
+    )
+
+
+def as_event(row: CaseEvent) -> Event:
+    return event_of([getattr(row, c) for c in EVENT_COLUMNS])
+
+
+def payload_json(e: Event) -> str:
+    """The payload's JSON text: as the sending store held it when it was read raw, else encoded anew."""
+    return e.raw_payload or orjson.dumps(e.body.to_json()).decode()
+
+
+def row_values(e: Event) -> dict[str, Any]:
+    """The event as `case_events` column values, for an ORM insert."""
+    return {
+        "id": e.id,
+        "hall_code": e.hall_code,
+        "hall_seq": e.hall_seq,
+        "case_id": e.case_id,
+        "kind": e.kind,
+        "payload": e.body.to_json(),
+        "occurred_at": e.occurred_at,
+        "actor": e.actor,
+        "schema_version": e.schema_version,
+        "seq": e.seq,
+        "hlc": e.hlc,
+    }
+
+
+# --- the store's clock and counters -----------------------------------------------------------------------
 
 
 def next_hall_seq(session: Session, hall_code: str) -> int:
@@ -27,6 +118,28 @@ def next_hall_seq(session: Session, hall_code: str) -> int:
     if seq is None:
         raise LookupError(f"hall {hall_code} is not in the store")
     return int(seq)
+
+
+def take_stamp(session: Session, now: dt.datetime, case_id: str | None) -> int:
+    """The HLC stamp of an event appended now: greater than the wall clock, than every stamp this store has
+    appended or taken in (its local hall's `last_hlc`, locked here until commit, which serialises writers), and
+    than every stamp of the case. The store's clock moves to it."""
+    local = session.execute(
+        sa.select(Hall.code, Hall.last_hlc).where(Hall.is_local).with_for_update()
+    ).first()
+    if local is None:
+        raise LookupError("the store has no local hall")
+    case_top = None
+    if case_id is not None:
+        case_top = session.scalar(sa.select(sa.func.max(CaseEvent.hlc)).where(CaseEvent.case_id == case_id))
+    stamp = next_stamp(now, int(local.last_hlc), case_top)
+    session.execute(sa.update(Hall).where(Hall.code == local.code).values(last_hlc=stamp))
+    return stamp
+
+
+def advance_clock(session: Session, seen: int) -> None:
+    """Events taken in from elsewhere move the store's clock past their stamps."""
+    session.execute(sa.update(Hall).where(Hall.is_local, Hall.last_hlc < seen).values(last_hlc=seen))
 
 
 def bump_counter(session: Session, hall_code: str, name: str) -> int:
@@ -56,24 +169,34 @@ def append_event(
     *,
     hall_code: str,
     case_id: str,
-    kind: str,
-    payload: dict[str, Any],
+    body: EventBody | None = None,
     occurred_at: dt.datetime,
     actor: str,
-) -> CaseEvent:
-    event = CaseEvent(
+    kind: str | None = None,
+    payload: dict[str, Any] | None = None,
+) -> Event:
+    """Append one typed event to the log and fold it into the projections, in the caller's transaction."""
+    from desk.store.projections import apply_event
+
+    if body is None:  # TRANSITIONAL: kind + payload dict, until every service appends typed events
+        assert kind is not None and payload is not None
+        body = ev.decode(kind, payload)
+
+    new_case = isinstance(body, ev.Registered)
+    event = Event(
         id=new_id(),
         hall_code=hall_code,
         hall_seq=next_hall_seq(session, hall_code),
         case_id=case_id,
-        kind=kind,
-        payload=payload,
+        body=body,
         occurred_at=occurred_at,
         actor=actor,
+        hlc=take_stamp(session, occurred_at, None if new_case else case_id),
         schema_version=SCHEMA_VERSION,
     )
-    session.add(event)
+    row = CaseEvent(**row_values(event))
+    session.add(row)
     apply_event(session, event)
-    # a county store gives these their arrival seq and outbox entries before the commit (see county.py)
-    session.info.setdefault("appended_events", []).append(event)
+    # a county store gives these rows their arrival seq and outbox entries before the commit (see county.py)
+    session.info.setdefault("appended_events", []).append(row)
     return event

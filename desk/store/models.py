@@ -22,6 +22,8 @@ class Hall(Base):
     name: Mapped[str] = mapped_column(sa.String(100))
     phone: Mapped[str] = mapped_column(sa.String(20), default="")
     last_seq: Mapped[int] = mapped_column(sa.BigInteger, default=0)
+    # The store's hybrid logical clock, kept in its local hall's row: the greatest stamp appended or taken in.
+    last_hlc: Mapped[int] = mapped_column(sa.BigInteger, default=0, server_default="0")
     is_local: Mapped[bool] = mapped_column(default=False)
     # County side: the highest hall_seq received from this hall without a gap (every event up to it is here).
     acked_seq: Mapped[int] = mapped_column(sa.BigInteger, default=0, server_default="0")
@@ -143,18 +145,23 @@ class CaseEvent(Base):
     `hall_seq` is gap-free per hall; `seq` is the county's arrival order (empty in a hall)."""
 
     __tablename__ = "case_events"
-    __table_args__ = (sa.UniqueConstraint("hall_code", "hall_seq"),)
+    __table_args__ = (
+        sa.UniqueConstraint("hall_code", "hall_seq"),
+        sa.Index("ix_case_events_case_id_hlc", "case_id", "hlc"),
+    )
 
     id: Mapped[str] = mapped_column(ID, primary_key=True)
     hall_code: Mapped[str] = mapped_column(sa.String(12))
     hall_seq: Mapped[int] = mapped_column(sa.BigInteger)
-    case_id: Mapped[str] = mapped_column(ID, index=True)
+    case_id: Mapped[str] = mapped_column(ID)
     kind: Mapped[str] = mapped_column(sa.String(40))
     payload: Mapped[dict[str, Any]] = mapped_column(JSONType)
     occurred_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     actor: Mapped[str] = mapped_column(sa.String(60))
     schema_version: Mapped[int] = mapped_column(default=1)
     seq: Mapped[int | None] = mapped_column(sa.BigInteger, unique=True)
+    # hybrid logical clock stamp (desk/core/hlc.py): the order within a case, whatever the PCs' clocks say
+    hlc: Mapped[int] = mapped_column(sa.BigInteger)
 
 
 class CaseRow(Base):

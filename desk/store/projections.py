@@ -16,23 +16,17 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from desk.store import fold
+from desk.core import fold
+from desk.core.events import Event
+from desk.core.fold import CaseState, Row
 from desk.store.base import Base
 from desk.store.bulk import insert_rows
-from desk.store.fold import CaseState, EventData, Row
+from desk.store.events import EVENT_COLUMNS, event_of
 from desk.store.models import CaseEvent, CaseRow, PartyRow, TicketRow
 
-# Order within a case (fold.order_key): the registration first, then occurred_at, then (for events of one hall
-# at the same instant) the hall's own sequence, then the id, so a fold is deterministic whatever order the events
-# arrived in.
-REGISTRATION_LAST = CaseEvent.kind != "registered"
-EVENT_ORDER = (
-    REGISTRATION_LAST,
-    CaseEvent.occurred_at,
-    CaseEvent.hall_code,
-    CaseEvent.hall_seq,
-    CaseEvent.id,
-)
+# Order within a case (Event.order): the HLC stamp, then (for equal stamps written by two stores) the hall and
+# its own sequence, so a fold is causal and deterministic whatever order the events arrived in.
+EVENT_ORDER = (CaseEvent.hlc, CaseEvent.hall_code, CaseEvent.hall_seq)
 
 CASE_COLUMNS = tuple(c.key for c in CaseRow.__table__.columns)
 PARTY_COLUMNS = tuple(c.key for c in PartyRow.__table__.columns)
@@ -47,13 +41,7 @@ def event_order(session: Session) -> tuple[Any, ...]:
     """EVENT_ORDER as the database must sort it: text in code point order (PostgreSQL: COLLATE "C"), the same
     as Python's, so a fold in SQL order and one sorted in Python agree."""
     if session.get_bind().dialect.name == "postgresql":
-        return (
-            REGISTRATION_LAST,
-            CaseEvent.occurred_at,
-            CaseEvent.hall_code.collate("C"),
-            CaseEvent.hall_seq,
-            CaseEvent.id.collate("C"),
-        )
+        return (CaseEvent.hlc, CaseEvent.hall_code.collate("C"), CaseEvent.hall_seq)
     return EVENT_ORDER
 
 
@@ -66,33 +54,13 @@ def _as_row(obj: Any, columns: Sequence[str]) -> Row:
     return {c: getattr(obj, c) for c in columns}
 
 
-def as_event_data(ev: CaseEvent) -> EventData:
-    return EventData(
-        ev.id,
-        ev.hall_code,
-        ev.hall_seq,
-        ev.case_id,
-        ev.kind,
-        ev.payload,
-        ev.occurred_at,
-        ev.actor,
-        ev.schema_version,
-        ev.seq,
-    )
-
-
 # --- the live path ---------------------------------------------------------------------------------------
 
 
-def apply_event(session: Session, event: CaseEvent) -> None:
-    """Update the projections for one newly appended event, in the same transaction.
-
-    If the case already holds an event that sorts after this one (a clock set back, an event that came from
-    elsewhere with a later time), the case is folded again from its whole log instead."""
+def apply_event(session: Session, event: Event) -> None:
+    """Update the projections for one newly appended event, in the same transaction. Its stamp is greater than
+    every stamp of its case (events.take_stamp), so it folds onto the case's current rows as the last event."""
     if not fold.projects(event.kind):
-        return
-    if event.kind != "registered" and _sorts_before_latest(session, event):
-        refold(session, [event.case_id])
         return
     case = session.get(CaseRow, event.case_id)
     tickets = list(
@@ -130,28 +98,16 @@ def _update(obj: Any, row: Row) -> None:
             setattr(obj, key, value)
 
 
-def _sorts_before_latest(session: Session, event: CaseEvent) -> bool:
-    latest = session.execute(
-        sa.select(
-            REGISTRATION_LAST, CaseEvent.occurred_at, CaseEvent.hall_code, CaseEvent.hall_seq, CaseEvent.id
-        )
-        .where(CaseEvent.case_id == event.case_id, CaseEvent.id != event.id)
-        .order_by(*(c.desc() for c in event_order(session)))
-        .limit(1)
-    ).first()
-    return latest is not None and (bool(latest[0]), *latest[1:]) > fold.order_key(event)
-
-
 # --- bulk: refold, ingest, rebuild ------------------------------------------------------------------------
 
 
-def load_events(session: Session, case_ids: Sequence[str]) -> dict[str, list[EventData]]:
+def load_events(session: Session, case_ids: Sequence[str]) -> dict[str, list[Event]]:
     """All events of these cases, grouped by case."""
-    out: dict[str, list[EventData]] = defaultdict(list)
-    cols = [getattr(CaseEvent, c) for c in fold.EVENT_COLUMNS]
+    out: dict[str, list[Event]] = defaultdict(list)
+    cols = [getattr(CaseEvent, c) for c in EVENT_COLUMNS]
     for chunk in _chunks(list(case_ids)):
         for r in session.execute(sa.select(*cols).where(CaseEvent.case_id.in_(chunk))):
-            out[r.case_id].append(fold.event_of(r))
+            out[r.case_id].append(event_of(r))
     return out
 
 
@@ -192,10 +148,10 @@ def refold(session: Session, case_ids: Iterable[str]) -> None:
     replace_projections(session, {cid: fold.fold(events.get(cid, [])) for cid in ids}, existing=ids)
 
 
-def ingest(session: Session, new: Sequence[EventData], earlier: dict[str, list[EventData]]) -> None:
+def ingest(session: Session, new: Sequence[Event], earlier: dict[str, list[Event]]) -> None:
     """Project events just inserted into the log that came from elsewhere. `earlier` holds, by case, the events
     the store had before them (see `load_events`); those cases are folded again from the union."""
-    by_case: dict[str, list[EventData]] = defaultdict(list)
+    by_case: dict[str, list[Event]] = defaultdict(list)
     for ev in new:
         by_case[ev.case_id].append(ev)
     states: dict[str, CaseState] = {}
@@ -215,7 +171,7 @@ def rebuild(session: Session) -> int:
     session.execute(sa.delete(TicketRow))
     session.execute(sa.delete(PartyRow))
     session.execute(sa.delete(CaseRow))
-    cols = [getattr(CaseEvent, c) for c in fold.EVENT_COLUMNS]
+    cols = [getattr(CaseEvent, c) for c in EVENT_COLUMNS]
     order = event_order(session)
     rows = session.execute(sa.select(*cols).order_by(CaseEvent.case_id, *order)).yield_per(5000)
     count = 0
@@ -223,7 +179,7 @@ def rebuild(session: Session) -> int:
     current: str | None = None
     state = CaseState()
     for r in rows:
-        ev = fold.event_of(r)
+        ev = event_of(r)
         if ev.case_id != current:
             current, state = ev.case_id, CaseState()
             states[current] = state

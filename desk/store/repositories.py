@@ -11,11 +11,13 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from desk.core import events as ev
 from desk.core.catalog import Category
+from desk.core.events import EventBody
 from desk.core.ids import CASE_NO_RE
 from desk.core.parties import mask_id_number, normalise_id_number, normalise_name, normalise_phone
 from desk.store.models import CaseEvent, CaseRow, CategoryRow, Hall, PartyRow, RoomRow, TicketRow
-from desk.store.projections import EVENT_ORDER
+from desk.store.projections import event_order
 
 
 @dataclass(frozen=True)
@@ -53,12 +55,14 @@ class PartyView:
 
 @dataclass(frozen=True)
 class EventView:
+    """One event of a case's history as people read it: its typed payload, when (wall clock) and who."""
+
     id: str
     hall_seq: int
     kind: str
     occurred_at: dt.datetime
     actor: str
-    payload: dict[str, Any]
+    body: EventBody
 
 
 @dataclass(frozen=True)
@@ -248,7 +252,9 @@ def case_detail(
     if c is None:
         return None
     parties = session.scalars(sa.select(PartyRow).where(PartyRow.case_id == c.id).order_by(PartyRow.position))
-    events = session.scalars(sa.select(CaseEvent).where(CaseEvent.case_id == c.id).order_by(*EVENT_ORDER))
+    events = session.scalars(
+        sa.select(CaseEvent).where(CaseEvent.case_id == c.id).order_by(*event_order(session))
+    )
     return CaseDetail(
         id=c.id,
         case_no=c.case_no,
@@ -269,7 +275,10 @@ def case_detail(
             )
             for p in parties
         ),
-        events=tuple(EventView(e.id, e.hall_seq, e.kind, e.occurred_at, e.actor, e.payload) for e in events),
+        events=tuple(
+            EventView(e.id, e.hall_seq, e.kind, e.occurred_at, e.actor, ev.decode(e.kind, e.payload))
+            for e in events
+        ),
     )
 
 

@@ -23,10 +23,11 @@ import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
 from desk.core.clock import Clock, SystemClock
+from desk.core.events import Event
 from desk.errors import DeskError
 from desk.store import county
 from desk.store.county import BatchRefused, HallIdentity
-from desk.store.fold import EVENT_COLUMNS, EventData, event_of_raw
+from desk.store.events import EVENT_COLUMNS, event_of_raw
 from desk.store.models import CaseEvent, CategoryRow, DepartmentRow, Hall, SyncState
 from desk.store.session import HEAD_REVISION, MIGRATIONS, Store, create_engine
 
@@ -349,7 +350,7 @@ class Syncer:
                     break
         return sent, acked
 
-    def _unpushed(self, hall_code: str, after: int) -> list[EventData]:
+    def _unpushed(self, hall_code: str, after: int) -> list[Event]:
         # read raw (no type processing): the payload's JSON text goes on to the county as it is
         with self.local.read() as s:
             rows = s.connection().execute(UNPUSHED, {"hall": hall_code, "after": after, "n": self.batch})

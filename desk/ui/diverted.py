@@ -31,6 +31,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from desk.core.events import Diverted
 from desk.errors import DeskError
 from desk.forms.routing import RoutingPanel, override_rooms, room_title
 from desk.ui.case_history import CaseHistoryView
@@ -55,8 +56,9 @@ class _HistoryModel(CaseEventTableModel):
 
     def _cell(self, item: Any, column: int) -> str:
         text = str(super()._cell(item, column))
-        if column == 3 and not text and getattr(item, "kind", "") == "diverted":
-            reason = str(item.payload.get("reason") or "")
+        body = getattr(item, "body", None)
+        if column == 3 and not text and isinstance(body, Diverted):
+            reason = body.reason
             return self.tr("由县级分流至本中心") + (
                 self.tr("，理由：{reason}").format(reason=reason) if reason else ""
             )

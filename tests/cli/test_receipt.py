@@ -46,7 +46,7 @@ def printed_events(url: str, case_no: str) -> list[dict[str, object]]:
     store = open_store(url)
     try:
         case = RegistrationService(store, SystemClock()).case(case_no)
-        return [dict(e.payload, actor=e.actor) for e in case.events if e.kind == "document_printed"]
+        return [dict(e.body.to_json(), actor=e.actor) for e in case.events if e.kind == "document_printed"]
     finally:
         store.dispose()
 

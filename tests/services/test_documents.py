@@ -84,7 +84,7 @@ def test_printing_is_recorded_and_the_next_is_a_reprint(
     assert docs.was_printed(r.case_no, "receipt")
     docs.record_printed(r.case_no, document="receipt", reprint=True)
     printed = [e for e in service.case(r.case_no).events if e.kind == "document_printed"]
-    assert [e.payload["reprint"] for e in printed] == [False, True] and printed[0].actor == "前台一号"
+    assert [e.body.reprint for e in printed] == [False, True] and printed[0].actor == "前台一号"
 
 
 def test_status_url_joins_base_and_token() -> None:

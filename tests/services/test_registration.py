@@ -67,7 +67,7 @@ def test_same_person_same_matter_same_day_is_a_repeat_visit(
     assert detail.repeat_visits == 1
     assert {"repeat_visit", "group_visit"} <= set(detail.risk_flags)
     assert [e.kind for e in detail.events] == ["registered", "repeat_visit"]
-    assert detail.events[1].payload["visit"]["narrative"] == "上午来过，对方仍未清理杂物。"
+    assert detail.events[1].body.visit.narrative == "上午来过，对方仍未清理杂物。"
 
 
 def test_repeat_found_by_full_width_id_and_lowercase(service: RegistrationService) -> None:

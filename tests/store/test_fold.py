@@ -7,11 +7,12 @@ import random
 import sqlalchemy as sa
 
 from desk.core.clock import FixedClock
+from desk.core.fold import fold
 from desk.services.hall import HallService
 from desk.services.registration import RegistrationService
 from desk.services.setup import init_hall
 from desk.store import county, projections
-from desk.store.fold import fold
+from desk.store.events import as_event
 from desk.store.models import CaseEvent, CaseRow, TicketRow
 from desk.store.repositories import projection_snapshot
 from desk.store.session import Store, open_store
@@ -25,7 +26,7 @@ def _snapshot_after_rebuild(store: Store) -> tuple[list[tuple[object, ...]], lis
         return before, projection_snapshot(s)
 
 
-def test_a_clock_set_back_mid_case_still_folds_like_the_rebuild(store: Store) -> None:
+def test_a_clock_set_back_mid_case_folds_causally_like_the_rebuild(store: Store) -> None:
     clock = FixedClock(NOW)
     reg = RegistrationService(store, clock)
     hall = HallService(store, clock)
@@ -33,13 +34,19 @@ def test_a_clock_set_back_mid_case_still_folds_like_the_rebuild(store: Store) ->
     ticket = hall.issue_ticket(case_no).ticket
     clock.advance(minutes=10)
     hall.claim(ticket.id)
-    clock.advance(hours=-3)  # the PC's clock is corrected backwards: this event sorts before the claim
+    clock.advance(hours=-3)  # the PC's clock is corrected backwards: its wall time is before the claim's
     hall.finish(ticket.id)
     before, after = _snapshot_after_rebuild(store)
     assert before == after
     with store.read() as s:
-        # in case order the finish came before the claim, so the claim wins: the fold of the log says serving
-        assert s.scalar(sa.select(TicketRow.state).where(TicketRow.id == ticket.id)) == "serving"
+        # the finish was written after the claim, so it folds after it whatever the clock said (the old
+        # wall-clock order folded it first and the ticket stayed "serving" for ever)
+        assert s.scalar(sa.select(TicketRow.state).where(TicketRow.id == ticket.id)) == "done"
+        stamps = s.execute(
+            sa.select(CaseEvent.hall_seq, CaseEvent.hlc, CaseEvent.occurred_at).order_by(CaseEvent.hall_seq)
+        ).all()
+    assert [h for _, h, _ in stamps] == sorted(h for _, h, _ in stamps)  # HLC order agrees with hall_seq
+    assert stamps[-1][2] < stamps[-2][2]  # while the wall clock went back
 
 
 def test_ingest_in_any_batches_and_order_equals_the_fold_of_all(store: Store, sqlite_url: str) -> None:
@@ -54,7 +61,7 @@ def test_ingest_in_any_batches_and_order_equals_the_fold_of_all(store: Store, sq
             hall.claim(t.id)
             hall.finish(t.id)
     with store.read() as s:
-        events = [projections.as_event_data(e) for e in s.scalars(sa.select(CaseEvent))]
+        events = [as_event(e) for e in s.scalars(sa.select(CaseEvent))]
         expected = projection_snapshot(s)
     rng = random.Random(7)
     for _ in range(3):
@@ -82,7 +89,7 @@ def test_fold_ignores_the_order_it_is_given(sqlite_url: str) -> None:
     case_no = reg.register(visit(), new_case=True).case_no
     hall.issue_ticket(case_no)
     with store.read() as s:
-        events = [projections.as_event_data(e) for e in s.scalars(sa.select(CaseEvent))]
+        events = [as_event(e) for e in s.scalars(sa.select(CaseEvent))]
         state = s.scalar(sa.select(CaseRow.state))
     assert fold(events).case == fold(list(reversed(events))).case
     assert fold(events).case is not None and fold(events).case["state"] == state == "waiting"

@@ -14,14 +14,13 @@ import pytest
 import sqlalchemy as sa
 
 from desk.core.clock import FixedClock
+from desk.core.events import Event
 from desk.services.county import CountyService
 from desk.services.hall import HallService
 from desk.store import county as county_store
 from desk.store.county import HallIdentity
-from desk.store.events import append_event
-from desk.store.fold import EventData
+from desk.store.events import append_event, as_event
 from desk.store.models import CaseEvent, CaseHolder, CaseRow, Hall, OutboxRow, TicketRow
-from desk.store.projections import as_event_data
 from desk.store.session import Store
 from desk.sync.engine import Syncer
 from tests.conftest import visit
@@ -127,9 +126,9 @@ def test_a_pull_during_concurrent_pushes_and_diversions_skips_nothing(
     assert_converged(county, halls)
 
 
-def _events(store: Store) -> list[EventData]:
+def _events(store: Store) -> list[Event]:
     with store.read() as s:
-        return [as_event_data(e) for e in s.scalars(sa.select(CaseEvent).order_by(CaseEvent.hall_seq))]
+        return [as_event(e) for e in s.scalars(sa.select(CaseEvent).order_by(CaseEvent.hall_seq))]
 
 
 def _advisory_lock_waiters(county: Store) -> int:
@@ -145,7 +144,7 @@ def _advisory_lock_waiters(county: Store) -> int:
         )
 
 
-def _two_pushes(county: Store, busy_hall: BusyHall) -> tuple[list[EventData], list[EventData]]:
+def _two_pushes(county: Store, busy_hall: BusyHall) -> tuple[list[Event], list[Event]]:
     a, _ = busy_hall(HALL_A, visitors=12, seed=1)
     b, _ = busy_hall(HALL_B, visitors=4, seed=2)
     _hold_every_case(county, [a, b])
@@ -225,7 +224,7 @@ def test_two_halls_pushing_events_of_one_case_at_once_fold_the_union(
     clock.advance(minutes=1)
     HallService(b, clock).issue_ticket(cases[0])
 
-    def unpushed(store: Store, code: str) -> list[EventData]:
+    def unpushed(store: Store, code: str) -> list[Event]:
         with county.read() as s:
             acked = int(s.scalar(sa.select(Hall.acked_seq).where(Hall.code == code)) or 0)
         return [e for e in _events(store) if e.hall_code == code and e.hall_seq > acked]

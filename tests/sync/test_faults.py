@@ -17,8 +17,8 @@ from desk.services.county import CountyService
 from desk.services.hall import HallService
 from desk.store import county as county_store
 from desk.store.county import HallIdentity
+from desk.store.events import as_event
 from desk.store.models import CaseEvent, CaseHolder, CaseRow, Hall, OutboxRow, SyncState, TicketRow
-from desk.store.projections import as_event_data
 from desk.store.session import Store
 from desk.sync.engine import Syncer, SyncError, sync_status
 from tests.conftest import NOW, visit
@@ -405,7 +405,7 @@ def test_a_batch_the_county_already_has_is_skipped(
 ) -> None:
     a, _ = busy_hall(HALL_A, visitors=12, seed=1)
     with a.read() as s:
-        events = [as_event_data(e) for e in s.scalars(sa.select(CaseEvent).order_by(CaseEvent.hall_seq))]
+        events = [as_event(e) for e in s.scalars(sa.select(CaseEvent).order_by(CaseEvent.hall_seq))]
     ident = HallIdentity(HALL_A, "测试")
     half = len(events) // 2
     with county.unit_of_work() as cs:
@@ -443,7 +443,7 @@ def test_a_second_process_of_the_hall_pushing_meanwhile_is_not_doubled(
     unpushed = first._unpushed
     calls: list[int] = []
 
-    def after_the_handshake(hall_code: str, after: int) -> list[county_store.EventData]:
+    def after_the_handshake(hall_code: str, after: int) -> list[county_store.Event]:
         if not calls:
             second.run_once()
         calls.append(after)
@@ -503,6 +503,51 @@ def test_halls_with_clocks_hours_off_converge_and_fold_identically(
     assert abs(stamps[(HALL_B, "claimed")] - stamps[(HALL_A, "registered")]) > dt.timedelta(hours=2)
     # ...and nothing folds away: B's ticket on A's case (stamped maybe hours "before" it was registered) stands
     assert tickets[tb.id] == "serving" and tickets[ta.id] == "waiting"
+    # the case's causal order is the order its events were written in, whatever the clocks said
+    with county.read() as s:
+        kinds = list(
+            s.scalars(
+                sa.select(CaseEvent.kind)
+                .where(CaseEvent.case_id == _case_id(county, a_cases[0]))
+                .order_by(CaseEvent.hlc)
+            )
+        )
+    assert kinds[0] == "registered" and kinds[-4:] == ["diverted", "routed", "ticket_issued", "claimed"]
+
+
+def test_a_claim_on_a_clock_hours_behind_the_county_still_follows_the_diversion(
+    county: Store,
+    county_url: str,
+    make_hall: Callable[..., Store],
+    clock: FixedClock,
+    make_syncer: Callable[..., Syncer],
+) -> None:
+    """From the sync notes: a hall whose clock is hours behind the county claimed a case diverted to it; by wall
+    clock its claim came before the diversion, and the case stayed 已分流. Causal stamps put the claim after."""
+    behind = FixedClock(NOW - dt.timedelta(hours=4))
+    a = make_hall(HALL_A)
+    sync = make_syncer(a, county_url, clock=behind)
+    sync.run_once()  # the hall registers itself at the county
+    case_no = CountyService(county, clock).divert_visit(visit(), to_hall=HALL_A).case_no
+    sync.run_once()
+    hall = HallService(a, behind)
+    ticket = hall.issue_ticket(case_no).ticket
+    hall.claim(ticket.id)
+    sync.run_once()
+    assert_converged(county, {HALL_A: a})
+    for store in (a, county):
+        with store.read() as s:
+            case = s.scalars(sa.select(CaseRow).where(CaseRow.case_no == case_no)).one()
+            log = s.execute(
+                sa.select(CaseEvent.kind, CaseEvent.hlc, CaseEvent.occurred_at)
+                .where(CaseEvent.case_id == case.id)
+                .order_by(CaseEvent.hlc)
+            ).all()
+            assert (case.state, case.hall_code) == ("in_mediation", HALL_A)
+        kinds = [k for k, _, _ in log]
+        assert kinds == ["registered", "diverted", "routed", "ticket_issued", "claimed"]
+        at = {k: when for k, _, when in log}
+        assert at["claimed"] < at["diverted"] - dt.timedelta(hours=3)  # the wall clocks say otherwise
 
 
 # --- two halls on one case --------------------------------------------------------------------------------

@@ -1,5 +1,9 @@
 """Property: whatever two halls and the county do, in whatever order, with the link cut at random points of
-random rounds, two clean rounds per hall afterwards leave every store converged (assert_converged).
+random rounds, two clean rounds per hall afterwards leave every store converged (assert_converged), and every
+store's own events are stamped in the order it wrote them.
+
+The halls and the county each keep their own clock, hours apart, and a clock can be set hours back or ahead
+mid-example: the case's causal order (HLC stamps) must hold whatever the clocks say.
 
 A hypothesis state machine interleaves registrations, queue steps (ticket, call, claim, finish), diversions at
 the county (of existing cases and of visits registered there), and sync rounds through the cutting proxy. Each
@@ -34,7 +38,7 @@ from desk.errors import DeskError
 from desk.services.county import CountyService
 from desk.services.hall import HallService
 from desk.services.registration import RegistrationService
-from desk.store.models import CaseRow, Hall, TicketRow
+from desk.store.models import CaseEvent, CaseRow, Hall, TicketRow
 from desk.store.session import Store, open_store
 from desk.sync.engine import Syncer, SyncError, SyncRefused, open_county
 from tests.conftest import NOW, visit
@@ -55,7 +59,20 @@ def _empty_county(county: Store) -> None:
         s.execute(sa.text(f"TRUNCATE {COUNTY_TABLES} RESTART IDENTITY"))
         s.execute(sa.text("ALTER SEQUENCE case_event_seq RESTART"))
         s.execute(sa.delete(Hall).where(Hall.is_local.is_(False)))
-        s.execute(sa.update(Hall).values(last_seq=0))
+        s.execute(sa.update(Hall).values(last_seq=0, last_hlc=0))
+
+
+def _assert_stamped_in_writing_order(store: Store) -> None:
+    """Within each hall's events (as any store holds them), HLC order is hall_seq order: each was stamped after
+    everything its writer had seen, its own earlier events included."""
+    with store.read() as s:
+        rows = s.execute(
+            sa.select(CaseEvent.hall_code, CaseEvent.hlc).order_by(CaseEvent.hall_code, CaseEvent.hall_seq)
+        ).all()
+    last: dict[str, int] = {}
+    for hall_code, hlc in rows:
+        assert hlc > last.get(hall_code, -1), f"hall {hall_code}: a stamp out of writing order"
+        last[hall_code] = hlc
 
 
 class Context:
@@ -76,7 +93,9 @@ def machine(ctx: Context) -> type[RuleBasedStateMachine]:
             super().__init__()
             _empty_county(ctx.county)
             ctx.examples += 1
-            self.clock = FixedClock(NOW)
+            self.clock = FixedClock(NOW)  # the county's
+            # each hall's own clock; `morning` sets them hours apart from the county's
+            self.clocks = {code: FixedClock(NOW) for code in HALLS}
             self.halls: dict[str, Store] = {}
             self.syncers: dict[str, Syncer] = {}
             for code in HALLS:
@@ -84,28 +103,38 @@ def machine(ctx: Context) -> type[RuleBasedStateMachine]:
                 shutil.copyfile(ctx.templates[code], path)
                 self.halls[code] = open_store(f"sqlite:///{path}")
                 self.syncers[code] = Syncer(
-                    self.halls[code], ctx.url, clock=self.clock, batch=4, county_store=ctx.link
+                    self.halls[code], ctx.url, clock=self.clocks[code], batch=4, county_store=ctx.link
                 )
             self.known: set[str] = set()  # halls the county has registered (after their first good round)
 
         def _hall(self, code: str) -> HallService:
             return HallService(
-                self.halls[code], self.clock, actor=f"调解员{code[-1]}", terminal=f"T{code[-1]}"
+                self.halls[code], self.clocks[code], actor=f"调解员{code[-1]}", terminal=f"T{code[-1]}"
             )
 
         def _tick(self) -> None:
-            self.clock.advance(minutes=1)
+            for c in (self.clock, *self.clocks.values()):
+                c.advance(minutes=1)
 
         def _register(self, code: str, seed: int) -> str:
             self._tick()
-            reg = RegistrationService(self.halls[code], self.clock)
+            reg = RegistrationService(self.halls[code], self.clocks[code])
             names = {c.code: c.name for c in reg.categories()}
             ctx.stats["registered"] += 1
             return reg.register(make_visit(random.Random(seed), categories=names), new_case=True).case_no
 
-        @initialize(a=st.integers(1, 2), b=st.integers(0, 2), seed=st.integers(0, 2**32))
-        def morning(self, a: int, b: int, seed: int) -> None:
-            """Visitors already waiting when the example starts, so queue steps have something to work on."""
+        @initialize(
+            a=st.integers(1, 2),
+            b=st.integers(0, 2),
+            seed=st.integers(0, 2**32),
+            skew_a=st.integers(-12 * 60, 12 * 60),
+            skew_b=st.integers(-12 * 60, 12 * 60),
+        )
+        def morning(self, a: int, b: int, seed: int, skew_a: int, skew_b: int) -> None:
+            """Visitors already waiting when the example starts, so queue steps have something to work on; the
+            halls' clocks are up to 12 hours off the county's."""
+            self.clocks[HALL_A].advance(minutes=skew_a)
+            self.clocks[HALL_B].advance(minutes=skew_b)
             for code, n in ((HALL_A, a), (HALL_B, b)):
                 for i in range(n):
                     case_no = self._register(code, seed + i)
@@ -191,6 +220,12 @@ def machine(ctx: Context) -> type[RuleBasedStateMachine]:
                 return
             ctx.stats["diverted"] += 1
 
+        @rule(place=st.sampled_from((*HALLS, "county")), minutes=st.integers(-6 * 60, 6 * 60))
+        def set_clock(self, place: str, minutes: int) -> None:
+            """Someone corrects (or breaks) a PC's clock by hours, either way."""
+            (self.clock if place == "county" else self.clocks[place]).advance(minutes=minutes)
+            ctx.stats["clock set"] += 1
+
         @rule(code=st.sampled_from(HALLS))
         def sync(self, code: str) -> None:
             self._round(code, cut=None)
@@ -224,6 +259,8 @@ def machine(ctx: Context) -> type[RuleBasedStateMachine]:
                 for code in (*HALLS, *HALLS):  # twice each: B's pushes reach A in A's second round
                     self.syncers[code].run_once()
                 assert_converged(ctx.county, self.halls)
+                for store in (ctx.county, *self.halls.values()):
+                    _assert_stamped_in_writing_order(store)
             finally:
                 ctx.link.engine.dispose()
                 for store in self.halls.values():

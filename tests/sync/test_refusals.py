@@ -13,11 +13,11 @@ import pytest
 import sqlalchemy as sa
 
 from desk.core.clock import FixedClock
+from desk.core.events import Event
 from desk.store import county as county_store
 from desk.store.county import BatchRefused, HallIdentity
-from desk.store.fold import EventData
+from desk.store.events import as_event
 from desk.store.models import CaseEvent, CaseRow, Hall, OutboxRow, SyncAlert, SyncState
-from desk.store.projections import as_event_data
 from desk.store.session import HEAD_REVISION, Store, open_store
 from desk.sync.engine import KNOWN_REVISIONS, Syncer, SyncError, SyncRefused, sync_status
 from tests.sync.conftest import HALL_A, HALL_B, assert_converged, assert_plain_chinese, busy_day, event_ids
@@ -48,10 +48,10 @@ def _acked(county: Store, hall_code: str) -> int | None:
         return s.scalar(sa.select(Hall.acked_seq).where(Hall.code == hall_code))
 
 
-def _events(store: Store, hall_code: str) -> list[EventData]:
+def _events(store: Store, hall_code: str) -> list[Event]:
     with store.read() as s:
         return [
-            as_event_data(e)
+            as_event(e)
             for e in s.scalars(
                 sa.select(CaseEvent).where(CaseEvent.hall_code == hall_code).order_by(CaseEvent.hall_seq)
             )

@@ -96,7 +96,7 @@ def test_register_route_call_show_and_claim(
     events = services.registration.case(issued.ticket.case_no).events
     assert events[-1].actor == "刘秀英"
     routed = next(e for e in events if e.kind == "routed")
-    assert routed.payload["overridden"] is False and routed.payload["room"] == "R01"
+    assert routed.body.overridden is False and routed.body.room == "R01"
 
 
 def test_one_click_overrides_and_the_override_is_recorded(
@@ -111,8 +111,8 @@ def test_one_click_overrides_and_the_override_is_recorded(
     assert issued.overridden and issued.room.code == "R06" and issued.ticket.label == "F001"
     assert form.banner.room_line.text().endswith("（前台改派）")
     routed = next(e for e in services.registration.case(issued.ticket.case_no).events if e.kind == "routed")
-    assert routed.payload == {
-        **routed.payload,
+    assert routed.body.to_json() == {
+        **routed.body.to_json(),
         "room": "R06",
         "proposed": "R01",
         "overridden": True,

@@ -111,7 +111,7 @@ def assert_size(actual: tuple[float, float], expected: tuple[float, float]) -> N
 
 
 def printed(events: list[EventView]) -> list[dict[str, object]]:
-    return [dict(e.payload) for e in events if e.kind == "document_printed"]
+    return [e.body.to_json() for e in events if e.kind == "document_printed"]
 
 
 @pytest.fixture(autouse=True)
@@ -384,9 +384,10 @@ def test_case_receipts_render_the_receipt_data_for_the_case(
 
 
 def test_printing_is_labelled_in_the_history() -> None:
+    from desk.core.events import DocumentPrinted, RiskFlagged
     from desk.ui.models.case_table import event_label
 
-    assert event_label("document_printed", {"document": "receipt", "reprint": False}) == "打印回执"
-    assert event_label("document_printed", {"document": "receipt", "reprint": True}) == "补打回执"
-    assert event_label("document_printed", {"document": "agreement", "reprint": False}) == "打印调解协议书"
-    assert event_label("registered", {}) == "登记受理"
+    assert event_label(DocumentPrinted("receipt", False)) == "打印回执"
+    assert event_label(DocumentPrinted("receipt", True)) == "补打回执"
+    assert event_label(DocumentPrinted("agreement", False)) == "打印调解协议书"
+    assert event_label(RiskFlagged(("extreme",))) == "风险标记"

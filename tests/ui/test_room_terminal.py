@@ -90,7 +90,7 @@ def test_calls_and_claims_carry_the_on_duty_mediators_name(
     assert called is not None and called.called_by == "马建国"
     events = services.registration.case(first.ticket.case_no).events
     assert events[-1].kind == "called" and events[-1].actor == "马建国"
-    assert events[-1].payload["terminal"] == "R01终端"
+    assert events[-1].body.terminal == "R01终端"
 
 
 def test_the_queue_shows_minutes_waited_and_they_grow(
@@ -201,7 +201,7 @@ def test_out_of_order_call_asks_for_a_reason_that_is_recorded(
     qtbot.mouseClick(terminal.buttons["call_ticket"], Qt.MouseButton.LeftButton)
     assert states(terminal) == [("A001", "waiting"), ("A002", "called")]
     called = services.registration.case(second.ticket.case_no).events[-1]
-    assert called.kind == "called" and called.payload["out_of_order_reason"] == "当事人身体不适"
+    assert called.kind == "called" and called.body.out_of_order_reason == "当事人身体不适"
 
     terminal.select_ticket(terminal.model.tickets()[0].id)
     assert terminal.call_selected("  ") is None
@@ -332,7 +332,7 @@ def test_transfer_keeps_the_original_arrival(
     assert [t.case_no for t in r06] == [early.ticket.case_no, later.ticket.case_no]
     assert r06[0].arrival_at == early.ticket.arrival_at
     transferred = services.registration.case(early.ticket.case_no).events[-1]
-    assert transferred.kind == "transferred" and transferred.payload["reason"] == "涉及治安，转警调对接"
+    assert transferred.kind == "transferred" and transferred.body.reason == "涉及治安，转警调对接"
 
 
 def test_the_transfer_dialog_needs_a_reason(qtbot: QtBot, services: Services) -> None:

@@ -7,8 +7,9 @@ import logging
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtCore import QAbstractTableModel, QCoreApplication, QModelIndex, QPersistentModelIndex, Qt
 
+from desk.core import events as ev
 from desk.core.cases import CHANNEL_LABELS, CaseState, Channel, RiskFlag
 from desk.core.clock import CHINA_TZ
 from desk.core.parties import PartyRole, mask_id_number, parse_phone
@@ -25,25 +26,6 @@ ITEM_ROLE = Qt.ItemDataRole.UserRole + 1
 
 _Index = QModelIndex | QPersistentModelIndex
 
-EVENT_KIND_LABELS = {
-    "registered": "登记受理",
-    "repeat_visit": "重复访",
-    "risk_flagged": "风险标记",
-    "routed": "分派功能室",
-    "ticket_issued": "取号",
-    "called": "叫号",
-    "recalled": "重呼",
-    "parked": "暂离",
-    "unparked": "回到队列",
-    "no_show": "过号",
-    "requeued": "重新排队",
-    "claimed": "接待",
-    "transferred": "转室",
-    "abandoned": "离开",
-    "service_finished": "结束接待",
-    "document_printed": "打印文书",
-    "diverted": "上级分流",
-}
 # What a `document_printed` event printed: 打印回执, or 补打回执 for a reprint.
 DOCUMENT_LABELS = {
     "receipt": "回执",
@@ -54,13 +36,12 @@ DOCUMENT_LABELS = {
 }
 
 
-def event_label(kind: str, payload: Mapping[str, Any]) -> str:
-    """The event's kind in Chinese; a print names the document and whether it was a reprint (补打)."""
-    if kind == "document_printed":
-        document = str(payload.get("document") or "")
-        what = DOCUMENT_LABELS.get(document, document or "文书")
-        return ("补打" if payload.get("reprint") else "打印") + what
-    return EVENT_KIND_LABELS.get(kind, kind)
+def event_label(body: ev.EventBody) -> str:
+    """The event's kind in Chinese (translated); a print names the document and whether it was a reprint (补打)."""
+    if isinstance(body, ev.DocumentPrinted):
+        what = DOCUMENT_LABELS.get(body.document, body.document or "文书")
+        return ("补打" if body.reprint else "打印") + what
+    return QCoreApplication.translate(ev.LABEL_CONTEXT, ev.label_of(body))
 
 
 def china_time(moment: dt.datetime) -> str:
@@ -271,63 +252,57 @@ class CaseEventTableModel(_ListModel):
         if column == 0:
             return china_time(e.occurred_at)
         if column == 1:
-            return event_label(e.kind, e.payload)
+            return event_label(e.body)
         if column == 2:
             return e.actor
         if column == 3:
-            return self._note(e)
+            return self._note(e.body)
         return ""
 
-    def _note(self, e: EventView) -> str:
-        p = e.payload
-        if e.kind == "registered":
-            category = self._category_names.get(p.get("category", ""), p.get("category", ""))
+    def _note(self, body: ev.EventBody) -> str:
+        if isinstance(body, ev.Registered):
+            v = body.visit
+            category = self._category_names.get(v.category, v.category)
             return self.tr("{category}，{channel}，{n}人").format(
-                category=category, channel=channel_label(p.get("channel", "")), n=p.get("headcount", 1)
+                category=category, channel=channel_label(v.channel), n=v.headcount
             )
-        if e.kind == "repeat_visit":
-            visit = p.get("visit") or {}
-            note = self.tr("再次来访，{n}人").format(n=visit.get("headcount", 1))
-            flags = [f for f in p.get("risk_flags", []) if f != RiskFlag.REPEAT_VISIT]
+        if isinstance(body, ev.RepeatVisit):
+            note = self.tr("再次来访，{n}人").format(n=body.visit.headcount)
+            flags = [f for f in body.risk_flags if f != RiskFlag.REPEAT_VISIT]
             return note + (self.tr("；风险：{flags}").format(flags=risk_labels(flags)) if flags else "")
-        if e.kind == "risk_flagged":
-            return risk_labels(p.get("flags", []))
-        return self._hall_note(e)
+        if isinstance(body, ev.RiskFlagged):
+            return risk_labels(body.flags)
+        return self._hall_note(body)
 
-    def _hall_note(self, e: EventView) -> str:
+    def _hall_note(self, body: ev.EventBody) -> str:
         """Notes of the hall's events: where the case was sent and why, its ticket, calls, claims, transfers."""
-        p = e.payload
-        if e.kind == "routed":
-            room = self._room(p.get("room"))
-            if p.get("overridden"):
-                proposed = self._room(p.get("proposed")) or self.tr("无")
+        if isinstance(body, ev.Routed):
+            room = self._room(body.room)
+            if body.overridden:
+                proposed = self._room(body.proposed) or self.tr("无")
                 note = self.tr("{room}（前台改派，系统建议：{proposed}）").format(
                     room=room, proposed=proposed
                 )
-                reason = str(p.get("override_reason") or "")
+                reason = body.override_reason
                 return note + (self.tr("，理由：{reason}").format(reason=reason) if reason else "")
-            return self.tr("{room}：{reason}").format(room=room, reason=p.get("reason", ""))
-        if e.kind in ("ticket_issued", "transferred"):
-            note = self.tr("{label} 号，{room}").format(
-                label=p.get("label", ""), room=self._room(p.get("room"))
-            )
-            if e.kind == "transferred":
-                note = self.tr("自{source}转至 ").format(source=self._room(p.get("from_room"))) + note
-                if p.get("reason"):
-                    note += self.tr("，理由：{reason}").format(reason=p["reason"])
-            reasons = [
-                PriorityReason(r).label for r in p.get("priority_reasons", []) if r in _PRIORITY_VALUES
-            ]
+            return self.tr("{room}：{reason}").format(room=room, reason=body.reason)
+        if isinstance(body, (ev.TicketIssued, ev.Transferred)):
+            note = self.tr("{label} 号，{room}").format(label=body.label, room=self._room(body.room))
+            if isinstance(body, ev.Transferred):
+                note = self.tr("自{source}转至 ").format(source=self._room(body.from_room)) + note
+                if body.reason:
+                    note += self.tr("，理由：{reason}").format(reason=body.reason)
+            reasons = [PriorityReason(r).label for r in body.priority_reasons if r in _PRIORITY_VALUES]
             return note + (self.tr("；优先：{why}").format(why="、".join(reasons)) if reasons else "")
-        if e.kind == "called":
-            note = self.tr("终端 {terminal}").format(terminal=p.get("terminal") or "—")
-            if p.get("out_of_order_reason"):
-                note += self.tr("；不按顺序，理由：{reason}").format(reason=p["out_of_order_reason"])
+        if isinstance(body, ev.Called):
+            note = self.tr("终端 {terminal}").format(terminal=body.terminal or "—")
+            if body.out_of_order_reason:
+                note += self.tr("；不按顺序，理由：{reason}").format(reason=body.out_of_order_reason)
             return note
-        if e.kind == "recalled":
-            return self.tr("第 {n} 次重呼").format(n=p.get("recall", ""))
-        if e.kind == "claimed":
-            return self.tr("终端 {terminal}").format(terminal=p.get("terminal") or "—")
+        if isinstance(body, ev.Recalled):
+            return self.tr("第 {n} 次重呼").format(n=body.recall)
+        if isinstance(body, ev.Claimed):
+            return self.tr("终端 {terminal}").format(terminal=body.terminal or "—")
         return ""
 
 
