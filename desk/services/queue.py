@@ -37,7 +37,7 @@ if TYPE_CHECKING:
 
     from desk.store.session import Store
 
-__all__ = ["Conflict", "DivertedCase", "IssuedTicket", "QueueService", "TicketView"]
+__all__ = ["Conflict", "DivertedCase", "IssuedTicket", "QueueService", "RoomView", "TicketView"]
 
 logger = logging.getLogger(__name__)
 
