@@ -2,11 +2,11 @@
 
 `python -m bench.bench_hall [--waiting 10000] [--calls 300] [--json FILE]`
 
-- Call next: `HallService.call_next` timed from call to return (after the commit) on a file SQLite store
+- Call next: `QueueService.call_next` timed from call to return (after the commit) on a file SQLite store
   (WAL, synchronous=FULL) whose room R01 has `--waiting` tickets waiting. Baseline: one conditional
   `UPDATE ... WHERE state = 'waiting'` + COMMIT on a scratch table of the same database. Also the take-over
   path: an empty room's call_next that takes the longest-waiting visitor over from R01's long queue.
-- Display delay: a second process polls `HallService.change_mark()` every DISPLAY_POLL_S seconds, as the hall
+- Display delay: a second process polls `DisplayService.change_mark()` every DISPLAY_POLL_S seconds, as the hall
   display does; this process calls tickets; the delay is from a call's commit to the other process seeing it.
 Budgets (DESIGN.md / the hall issue): call next ≤ 20 ms p99 on SQLite; display update ≤ 1 s.
 """
@@ -25,7 +25,7 @@ from pathlib import Path
 from bench import common
 from bench.common import DATA_DIR, Timing, sqlite_url
 from desk.core.clock import FixedClock
-from desk.services.hall import HallService
+from desk.services.queue import QueueService
 from desk.services.registration import RegistrationService
 from desk.services.setup import init_hall
 from desk.store.session import Store, open_store
@@ -37,16 +37,16 @@ DISPLAY_POLL_S = 0.3  # desk/ui/hall_display.py POLL_MS: the display polls the c
 POLLER = """
 import sys, time
 from desk.core.clock import SystemClock
-from desk.services.hall import HallService
+from desk.services.display import DisplayService
 from desk.store.session import open_store
-hall = HallService(open_store(sys.argv[1]), SystemClock())
+display = DisplayService(open_store(sys.argv[1]), SystemClock())
 poll = float(sys.argv[2]); n = int(sys.argv[3])
-mark = hall.change_mark()
+mark = display.change_mark()
 print("ready", flush=True)
 seen = 0
 while seen < n:
     time.sleep(poll)
-    now_mark = hall.change_mark()
+    now_mark = display.change_mark()
     if now_mark != mark:
         print(time.time(), flush=True)
         mark = now_mark
@@ -69,7 +69,7 @@ def fill(store: Store, n: int) -> float:
     """Register `n` visitors and give each a ticket in R01 (through the real services, a second apart)."""
     clock = FixedClock(dt.datetime(2026, 11, 27, 0, 30, tzinfo=dt.UTC))
     reg = RegistrationService(store, clock)
-    hall = HallService(store, clock)
+    queue = QueueService(store, clock)
     started = time.perf_counter()
     for i in range(n):
         clock.advance(seconds=1)
@@ -79,17 +79,17 @@ def fill(store: Store, n: int) -> float:
             "narrative": "邻里通道纠纷。",
             "parties": [{"role": "applicant", "name": "排队人", "phone": f"139{i:08d}"}],
         }
-        hall.issue_ticket(reg.register(visit, new_case=True).case_no, room_code="R01")
+        queue.issue_ticket(reg.register(visit, new_case=True).case_no, room_code="R01")
         if i and i % 2000 == 0:
             print(f"  {i:,} tickets", flush=True)
     return time.perf_counter() - started
 
 
-def time_calls(hall: HallService, room: str, n: int) -> Timing:
+def time_calls(queue: QueueService, room: str, n: int) -> Timing:
     samples = []
     for _ in range(n):
         t0 = time.perf_counter_ns()
-        ticket = hall.call_next(room)
+        ticket = queue.call_next(room)
         samples.append(time.perf_counter_ns() - t0)
         assert ticket is not None
     return Timing.of(samples)
@@ -114,7 +114,7 @@ def time_bare_update(store: Store, n: int) -> Timing:
     return Timing.of(samples)
 
 
-def display_delay(url: str, hall: HallService, n: int, poll: float) -> Timing:
+def display_delay(url: str, queue: QueueService, n: int, poll: float) -> Timing:
     proc = subprocess.Popen(
         [sys.executable, "-c", POLLER, url, str(poll), str(n)], stdout=subprocess.PIPE, text=True
     )
@@ -122,7 +122,7 @@ def display_delay(url: str, hall: HallService, n: int, poll: float) -> Timing:
     assert proc.stdout.readline().strip() == "ready"
     delays = []
     for _ in range(n):
-        hall.call_next("R01")
+        queue.call_next("R01")
         committed = time.time()
         seen = float(proc.stdout.readline())
         delays.append(int((seen - committed) * 1e9))
@@ -141,12 +141,12 @@ def run(*, waiting: int = 10_000, calls: int = 300, path: Path | None = None) ->
     init_hall(store)
     print(f"[hall] filling R01 with {waiting:,} waiting tickets", flush=True)
     fill_s = fill(store, waiting + calls + 200)
-    hall = HallService(store, FixedClock(dt.datetime(2026, 11, 27, 6, 0, tzinfo=dt.UTC)), terminal="bench")
-    time_calls(hall, "R01", 20)  # warm-up
-    call = time_calls(hall, "R01", calls)
-    take = time_calls(hall, "R06", min(100, calls))  # R06 has nobody: each call takes one over from R01
+    queue = QueueService(store, FixedClock(dt.datetime(2026, 11, 27, 6, 0, tzinfo=dt.UTC)), terminal="bench")
+    time_calls(queue, "R01", 20)  # warm-up
+    call = time_calls(queue, "R01", calls)
+    take = time_calls(queue, "R06", min(100, calls))  # R06 has nobody: each call takes one over from R01
     bare = time_bare_update(store, calls)
-    delay = display_delay(url, hall, 40, DISPLAY_POLL_S)
+    delay = display_delay(url, queue, 40, DISPLAY_POLL_S)
     store.dispose()
     return HallResult(waiting, fill_s, call, bare, take, delay, DISPLAY_POLL_S)
 
@@ -187,7 +187,7 @@ def render(r: HallResult) -> str:
             "",
             "| work | budget | measured | baseline | ratio | result |",
             "|---|---|---|---|---|---|",
-            f"| call next, {r.waiting:,} waiting (`HallService.call_next`, commit durable) | ≤ {CALL_BUDGET_MS:g} ms p99 | "
+            f"| call next, {r.waiting:,} waiting (`QueueService.call_next`, commit durable) | ≤ {CALL_BUDGET_MS:g} ms p99 | "
             f"p99 {c.p99:.2f} ms (p50 {c.p50:.2f}, max {c.max:.2f}) | bare conditional UPDATE + COMMIT p99 {b.p99:.2f} ms | "
             f"{c.p99 / b.p99:.1f}× | {ok} |",
             f"| call next in an empty room that takes the longest-waiting visitor over from the {r.waiting:,}-long queue "

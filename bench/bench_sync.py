@@ -5,11 +5,11 @@
 The hall: a SQLite store (bench/data/sync-hall-{N}.db, git-ignored, reused while complete) holding N events of
 real hall days: the `registered` and `repeat_visit` events of `bench.generate.CaseFactory` (parties with ID
 numbers, phones, organisations) and, for each case, what the hall does next with the payloads
-`HallService` writes -- `routed` + `ticket_issued` at the desk, then `called` (sometimes `recalled`, a few
+`QueueService` writes -- `routed` + `ticket_issued` at the desk, then `called` (sometimes `recalled`, a few
 `no_show`), `claimed`, `service_finished`; some `abandoned`, some `transferred` to another room (new ticket,
 called, claimed, finished there); ticket numbers per room and day. Events carry the local hall's code with
 `hall_seq` 1..N in the order they happened and `halls.last_seq` = N; the payload key order and stored formats
-are checked against events written by the real services (`RegistrationService`, `HallService`). Only the log is
+are checked against events written by the real services (`RegistrationService`, `QueueService`). Only the log is
 written (plus the counters): a push reads nothing else of the hall.
 
 The county: a fresh PostgreSQL database per measurement (`desk_bench_sync_*`, `init_county`), dropped after.
@@ -519,7 +519,7 @@ def check_shapes(generated: Path) -> ShapeCheck:
     """Drive the real services through every step the generator writes and compare the stored events."""
     from desk.core import synthetic
     from desk.core.clock import FixedClock
-    from desk.services.hall import HallService
+    from desk.services.queue import QueueService
     from desk.services.registration import RegistrationService
     from desk.services.setup import init_hall
     from desk.store.session import open_store
@@ -532,28 +532,28 @@ def check_shapes(generated: Path) -> ShapeCheck:
             clock = FixedClock(dt.datetime(2026, 11, 26, 2, 0, tzinfo=dt.UTC))  # 10:00 in the hall
             reg = RegistrationService(store, clock, actor="前台")
             names = {c.code: c.name for c in reg.categories()}
-            hall = HallService(store, clock, actor="刘秀英", terminal="R01-1")
+            queue = QueueService(store, clock, actor="刘秀英", terminal="R01-1")
             rng = random.Random(1)
             cases = []
             for _ in range(3):
                 visit = synthetic.make_visit(rng, categories=names)
                 visit["category"] = "neighbour"  # R01 and R06 both take it
                 cases.append(reg.register(visit, new_case=True).case_no)
-            first = hall.issue_ticket(cases[0], room_code="R06", override_reason="来访人要求").ticket
-            hall.call_next("R06", take_over=False)
-            hall.recall(first.id)
-            hall.claim(first.id)
-            moved = hall.transfer(first.id, to_room="R01", reason="需法律顾问参与")
-            hall.call_next("R01", take_over=False)
-            hall.claim(moved.id)
-            hall.finish(moved.id)
-            second = hall.issue_ticket(cases[1]).ticket
-            hall.call_next(second.room_code, take_over=False)
-            hall.recall(second.id)
-            hall.recall(second.id)
-            hall.no_show(second.id)
-            third = hall.issue_ticket(cases[2]).ticket
-            hall.abandon(third.id)
+            first = queue.issue_ticket(cases[0], room_code="R06", override_reason="来访人要求").ticket
+            queue.call_next("R06", take_over=False)
+            queue.recall(first.id)
+            queue.claim(first.id)
+            moved = queue.transfer(first.id, to_room="R01", reason="需法律顾问参与")
+            queue.call_next("R01", take_over=False)
+            queue.claim(moved.id)
+            queue.finish(moved.id)
+            second = queue.issue_ticket(cases[1]).ticket
+            queue.call_next(second.room_code, take_over=False)
+            queue.recall(second.id)
+            queue.recall(second.id)
+            queue.no_show(second.id)
+            third = queue.issue_ticket(cases[2]).ticket
+            queue.abandon(third.id)
         finally:
             store.dispose()
         real = _kind_shapes(path)
@@ -1203,7 +1203,7 @@ def render(r: SyncResult) -> str:
         f"({platform.node()}, same machine as above; run took {r.seconds / 60:.1f} min). The hall: a SQLite file "
         "store (as shipped: WAL, `synchronous=FULL`) holding a hall's log of real days -- registrations with "
         "their parties (`bench.generate.CaseFactory`) and each visitor's way through the queue with the payloads "
-        "`HallService` writes (routed, ticket, calls and recalls, claim, service; no-shows, abandons, transfers), "
+        "`QueueService` writes (routed, ticket, calls and recalls, claim, service; no-shows, abandons, transfers), "
         "`hall_seq` 1..N in the order they happened. The county: a fresh PostgreSQL database made by "
         "`init_county` for each push, dropped after. Each push runs `Syncer(hall, county_url).run_once()` "
         "(batch 5,000) in a fresh process and is timed from call to return; the idle rounds follow in the same "
@@ -1266,7 +1266,7 @@ def render(r: SyncResult) -> str:
         f"{' (an earlier run' + chr(39) + 's store, reused)' if main.reused else ''}; the "
         f"{big.hall.events:,}-event one in {big.hall.seconds:.0f} s{' (reused)' if big.reused else ''} "
         "(`bench_sync.make_hall_store`: bulk inserts, no projections -- a push reads only the log). "
-        f"Compared with the events the real `RegistrationService` and `HallService` write for the same steps "
+        f"Compared with the events the real `RegistrationService` and `QueueService` write for the same steps "
         f"({', '.join(r.shapes.kinds)}): payload keys and stored formats "
         f"{'the same' if r.shapes.ok else 'DIFFER: ' + ', '.join(r.shapes.differing + r.shapes.missing)}."
     )

@@ -8,18 +8,20 @@ one of its parts). The simulation itself is pure (no database, no Qt; a simulate
 and checks that they decide as the `product` policy does.
 
 The `product` policy is the shipped behaviour. It runs the real code of `desk/core`: `routing.propose_room`,
-`routing.expected_wait`, `routing.handling_minutes`, `queue.queue_key`, `queue.priority_reasons`. What
-`desk/services/hall.py` does around it is mirrored here (its sha256 is in the report, so a change there shows):
-- `HallService._loads`: one `RoomLoad` per room with `waiting` (tickets waiting), `serving` (called or being received:
+`routing.expected_wait`, `routing.handling_minutes`, `queue.queue_key`, `queue.priority_reasons` and the take-over
+rule `queue.take_over_candidates`. What `desk/services/queue.py` does around it is mirrored here (its sha256 is in
+the report, so a change there shows):
+- `QueueService._loads`: one `RoomLoad` per room with `waiting` (tickets waiting), `serving` (called or being received:
   a no-show's call and recalls count), `servers` (`RoomView.servers`: resident and rotating staff, at least 1),
   `primary_for` (rooms.json `primary`), `position` (the room's number) and the mean of the room's last
   RECENT_SERVICES finished services among the hall's last RECENT_WINDOW, whatever their day: a run's days follow
   one another in one hall, so a day starts from the previous days' means (the first from DEFAULT_HANDLING_MINUTES).
-- `HallService.issue_ticket`: the ticket states round(expected_wait(ahead, load)), `load` as routing saw the room.
-- `HallService.call_next(room)` (take_over=True): a mediator who becomes free (a service ends, the room reopens
-  after lunch) calls the room's next waiting ticket; with nobody waiting they take over the longest-queued waiting
-  visitor of another room that the room can receive (`_take_over`: category, headcount <= capacity, never a person
-  in crisis, never into the counselling room, only into an open room) and call them.
+- `QueueService.issue_ticket`: the ticket states round(expected_wait(ahead, load)), `load` as routing saw the room.
+- `QueueService.call_next(room)` (take_over=True): a mediator who becomes free (a service ends, the room reopens
+  after lunch) calls the room's next waiting ticket; with nobody waiting they take over the first visitor that
+  `desk.core.queue.take_over_candidates` gives (the longest-queued of another room that the room can receive:
+  category, headcount <= capacity, never a person in crisis, never into the counselling room, only into an open
+  room) and call them.
 
 The model (every figure is a constant below and is restated in the report):
 - Rooms: the default layout `resources/catalog/rooms.json`, the rooms that receive cases (R08 视频会商室 and
@@ -67,14 +69,25 @@ from desk.core.queue import (
     PRIORITY_HEAD_START,
     PriorityReason,
     estimated_wait_minutes,
+    may_take_over,
     priority_reasons,
     queue_key,
+    take_over_candidates,
 )
-from desk.core.routing import COUNSELLING_KIND, RoomLoad, expected_wait, handling_minutes, propose_room
+from desk.core.routing import (
+    COUNSELLING_KIND,
+    RECENT_SERVICES,
+    RECENT_WINDOW,
+    RoomLoad,
+    expected_wait,
+    handling_minutes,
+    propose_room,
+)
 from desk.core.synthetic import CATEGORY_WEIGHTS, id_check_char
 from desk.errors import ValidationError
-from desk.services.hall import RECENT_SERVICES, HallService
+from desk.services.queue import QueueService
 from desk.services.registration import RegistrationService
+from desk.services.rooms import RoomsService
 from desk.services.setup import init_hall
 from desk.store.session import open_store
 
@@ -83,8 +96,8 @@ REPO = BENCH_DIR.parent
 RESULTS = BENCH_DIR / "RESULTS.md"
 START_MARKER = "<!-- hall_day:start -->"
 END_MARKER = "<!-- hall_day:end -->"
-# The code this simulation runs (desk/core) or mirrors (desk/services/hall.py); its hashes go into the report.
-MEASURED_CODE = ("desk/core/routing.py", "desk/core/queue.py", "desk/services/hall.py")
+# The code this simulation runs (desk/core) or mirrors (desk/services/queue.py); its hashes go into the report.
+MEASURED_CODE = ("desk/core/routing.py", "desk/core/queue.py", "desk/services/queue.py")
 # The report states two facts of code this simulation does not run; it reads them from the source so that it stops
 # stating them once they change: the room terminal's gate on 叫下一位, and whether queue.py's priority promise names
 # take-over among its exceptions.
@@ -132,8 +145,6 @@ HANDLING_SIGMA = 0.6  # of the log; coefficient of variation ~0.66
 HANDLING_MIN = 4.0
 GROUP_FACTOR = {1: 1.0, 2: 1.1, 3: 1.15}  # by headcount; GROUP_VISIT_HEADCOUNT and more: GROUP_VISIT_FACTOR
 GROUP_VISIT_FACTOR = 1.5
-RECENT_WINDOW = RECENT_SERVICES * 20  # HallService._loads reads the hall's last this many finished services
-TAKE_OVER_CANDIDATES = 20  # HallService._take_over looks at this many longest-queued fitting tickets
 CALL_MINUTES = 2.0
 NO_SHOW_MINUTES = (
     1 + NO_SHOW_AFTER_RECALLS
@@ -143,9 +154,7 @@ ELDERLY_SHARE, DISABLED_SHARE, PREGNANT_SHARE = 0.025, 0.008, 0.004
 CRISIS_SHARE, CIVIL_TO_CRIMINAL_SHARE, EXTREME_SHARE = 0.005, 0.008, 0.002
 GOAL_P90_REDUCTION = 0.25
 CRISIS_HEAD_START = dt.timedelta(hours=24)  # the crisis-first experiment: ahead of everyone waiting
-VERIFY_DAYS = (
-    3  # the first days of a run are also driven through the real HallService (verify_against_service)
-)
+VERIFY_DAYS = 3  # the first days of a run are also driven through the real services (verify_against_service)
 EPS = 1e-6  # minutes: waits equal up to float noise are equal
 NOT_RESERVED_KIND = (
     "心理咨询室（不保留）"  # the no-reserve ablation shows the counselling room to routing as this
@@ -161,9 +170,7 @@ class Room:
     primary_for: frozenset[str]  # rooms.json "primary": the categories this room is the dedicated room for
     capacity: int
     position: int  # in rooms.json
-    number: (
-        int  # "3 号人民调解室": the digits of the code, as HallService's RoomView.number; RoomLoad.position
-    )
+    number: int  # "3 号人民调解室": the digits of the code, as the rooms' RoomView.number; RoomLoad.position
     mediators: int  # RoomView.servers: resident and rotating staff, at least 1
     lunch_closed: bool
 
@@ -334,7 +341,7 @@ class Variant:
     """The product, part by part. SHIPPED has every shipped part and no experiment; an ablation turns one part off
     by changing only what the real code is given (the `RoomLoad`s) or what the hall does around it."""
 
-    ahead: bool = True  # RoomLoad.serving and .servers as HallService._loads sets them (off: 0 and 1)
+    ahead: bool = True  # RoomLoad.serving and .servers as QueueService._loads sets them (off: 0 and 1)
     primary: bool = True  # RoomLoad.primary_for from rooms.json (off: empty)
     reserve: bool = True  # the counselling room shown to propose_room as one (off: under NOT_RESERVED_KIND)
     take_over: bool = True  # call_next(take_over=True) when a mediator becomes free (off: take_over=False)
@@ -352,7 +359,7 @@ SHIPPED = Variant()
 
 @dataclass
 class History:
-    """Finished services as `HallService._loads` reads them: the hall's last RECENT_WINDOW, of which each room's last
+    """Finished services as `QueueService._loads` reads them: the hall's last RECENT_WINDOW, of which each room's last
     RECENT_SERVICES (any day). One History runs through all the days of a run."""
 
     count: int = 0
@@ -392,16 +399,51 @@ class RoomState:
     def busy_mediators(self) -> int:
         return sum(v is not None for v in self.serving)
 
+    # The room as the take-over rule (`desk.core.queue.ReceivingRoom`) sees it.
+    @property
+    def code(self) -> str:
+        return self.room.code
 
-def can_take_over(room: Room, v: Visitor) -> bool:
-    """Whether `HallService._take_over` lets `room` take `v` from another room's queue (whether the room is open is
-    checked apart)."""
-    return (
-        room.kind != COUNSELLING_KIND
-        and v.category in room.categories
-        and v.headcount <= room.capacity
-        and not v.crisis
-    )
+    @property
+    def kind(self) -> str:
+        return self.room.kind
+
+    @property
+    def categories(self) -> frozenset[str]:
+        return self.room.categories
+
+    @property
+    def capacity(self) -> int:
+        return self.room.capacity
+
+
+@dataclass(frozen=True)
+class Queued:
+    """A queue entry of room `room_code` as the take-over rule (`desk.core.queue.QueuedVisitor`) sees it; the
+    visitor's number breaks ties of queue keys, as the ticket number does in the hall."""
+
+    room_code: str
+    entry: tuple[dt.datetime, int, Visitor]
+
+    @property
+    def queue_key(self) -> dt.datetime:
+        return self.entry[0]
+
+    @property
+    def number(self) -> int:
+        return self.entry[1]
+
+    @property
+    def category_code(self) -> str:
+        return self.entry[2].category
+
+    @property
+    def headcount(self) -> int:
+        return self.entry[2].headcount
+
+    @property
+    def risk_flags(self) -> tuple[str, ...]:
+        return self.entry[2].risk_flags
 
 
 @dataclass(frozen=True)
@@ -458,7 +500,7 @@ class Hall:
         self.now = 0.0
 
     def load(self, code: str, variant: Variant = SHIPPED, visitor: Visitor | None = None) -> RoomLoad:
-        """The room as `HallService._loads` describes it to routing now; an ablation changes one field."""
+        """The room as `QueueService._loads` describes it to routing now; an ablation changes one field."""
         s = self.rooms[code]
         r = s.room
         kind = r.kind
@@ -496,8 +538,8 @@ class Hall:
         """Integrate the room counters over [now, until]; the state is constant in between."""
         inside = max(0.0, min(until, DAY_MINUTES) - self.now)
         outside = max(0.0, until - max(self.now, DAY_MINUTES))
-        waiting = [(code, v) for code, s in self.rooms.items() for _, _, v in s.queue]
-        for code, s in self.rooms.items():
+        waiting = self._waiting()
+        for s in self.rooms.values():
             busy = s.busy_mediators
             s.overtime += busy * outside
             if not inside:
@@ -507,33 +549,22 @@ class Hall:
                 free = s.room.mediators - busy
                 s.open_time += s.room.mediators * inside
                 s.idle += free * inside
-                if free and any(other != code and can_take_over(s.room, v) for other, v in waiting):
+                if free and any(may_take_over(s, w) for w in waiting):
                     s.idle_could_take += free * inside
         self.now = until
 
+    def _waiting(self) -> list[Queued]:
+        return [Queued(code, entry) for code, s in self.rooms.items() for entry in s.queue]
+
     def _take_over(self, s: RoomState) -> tuple[dt.datetime, int, Visitor] | None:
-        """`HallService._take_over`: the longest-queued waiting visitor of another room that `s` can receive (by
-        queue key, then number; of the first TAKE_OVER_CANDIDATES fitting ones, the first not in crisis), moved
-        into `s` keeping the queue key. The counselling room takes over nobody."""
-        r = s.room
-        if not s.is_open or r.kind == COUNSELLING_KIND or not r.categories:
-            return None
-        fitting = sorted(
-            (
-                (entry, other)
-                for other in self.rooms.values()
-                if other is not s
-                for entry in other.queue
-                if entry[2].category in r.categories and entry[2].headcount <= r.capacity
-            ),
-            key=lambda x: x[0][:2],
-        )[:TAKE_OVER_CANDIDATES]
-        for entry, other in fitting:
-            if entry[2].crisis:
-                continue
-            other.queue.remove(entry)
+        """`QueueService.call_next`'s take-over, by the real rule (`desk.core.queue.take_over_candidates`): the first
+        candidate is moved into `s`, keeping the queue key (in the hall a later candidate is tried only when another
+        terminal took the first a moment ago, which a simulation does not do)."""
+        for w in take_over_candidates(s, self._waiting()):
+            other = self.rooms[w.room_code]
+            other.queue.remove(w.entry)
             heapq.heapify(other.queue)
-            return entry
+            return w.entry
         return None
 
     def run(self, visitors: Sequence[Visitor], route: Router) -> DayResult:
@@ -560,7 +591,7 @@ class Hall:
             push(v.arrival, 2, "arrive", idx=i)
 
         def call_next(s: RoomState) -> bool:
-            """A free mediator of an open room presses 叫下一位 (`HallService.call_next`): the room's next waiting
+            """A free mediator of an open room presses 叫下一位 (`QueueService.call_next`): the room's next waiting
             ticket; with nobody waiting, under take-over, another room's longest-queued visitor it can receive."""
             if not s.is_open or None not in s.serving:
                 return False
@@ -609,7 +640,7 @@ class Hall:
                 ahead = sum(e[:2] < entry[:2] for e in s.queue)
                 load = self.load(
                     room
-                )  # as shipped, whatever routed them: what HallService.issue_ticket states
+                )  # as shipped, whatever routed them: what QueueService.issue_ticket states
                 estimates[v.number] = (
                     round(expected_wait(ahead, load)),
                     estimated_wait_minutes(ahead, load.mean_handling_minutes),
@@ -636,7 +667,7 @@ class Hall:
                         caught.add(entry[2].number)
                         continue
                     # The experiment: the desk transfers the waiting ticket to the room routing now proposes;
-                    # it keeps its queue key (HallService.transfer).
+                    # it keeps its queue key (QueueService.transfer).
                     heapq.heappush(self.rooms[room].queue, entry)
                     self.queued_in[entry[1]] = room
                     transfers += 1
@@ -684,7 +715,7 @@ def fixed_router(table: dict[str, str]) -> Router:
 
 
 def desk_choice(v: Visitor, hall: Hall, loads: Sequence[RoomLoad]) -> str:
-    """When `propose_room` proposes no room, the desk chooses an open one (`HallService.issue_ticket` refuses a closed
+    """When `propose_room` proposes no room, the desk chooses an open one (`QueueService.issue_ticket` refuses a closed
     room): of the open rooms that hold the group, not the counselling room unless the visitor is in crisis or it is
     the only one, one that handles the category if any, then the shortest expected wait, then the hall's order. If
     no open room holds them, the dedicated room (or, for a group, a room of the category that holds it)."""
@@ -712,7 +743,7 @@ def desk_choice_of(v: Visitor, loads: Sequence[RoomLoad]) -> str:
 
 
 def product_router(variant: Variant = SHIPPED) -> Router:
-    """`propose_room` on the hall as it is now (`HallService.issue_ticket`); when it proposes no room (every room of
+    """`propose_room` on the hall as it is now (`QueueService.issue_ticket`); when it proposes no room (every room of
     the category closed, or none holds the group) the desk chooses (`desk_choice`)."""
 
     def route(v: Visitor, hall: Hall) -> tuple[str, bool]:
@@ -1209,7 +1240,7 @@ class Report:
     terminal_gates_call_next: (
         bool  # the room terminal disables 叫下一位 while its own room has nobody waiting
     )
-    verification: Verification | None  # the product policy against the real HallService
+    verification: Verification | None  # the product policy against the real services
     promise_names_take_over: bool  # queue.py's comment on the priority promise mentions take-over
 
 
@@ -1256,7 +1287,7 @@ def _source_has(path: str, text: str) -> bool:
 
 @dataclass(frozen=True)
 class Verification:
-    """The product policy against the real `HallService` on the same visitors."""
+    """The product policy against the real `QueueService` on the same visitors."""
 
     days: int
     visitors: int
@@ -1265,11 +1296,11 @@ class Verification:
 
 
 def verify_against_service(days: int, seed: int, visitors_per_day: float = VISITORS_PER_DAY) -> Verification:
-    """Drive the real `HallService` (and `RegistrationService`) on a temporary SQLite store through the first `days`
+    """Drive the real `QueueService` (and `RegistrationService`, `RoomsService`) on a temporary SQLite store through the first `days`
     days of `seed`, as the simulation's hall does (register and `issue_ticket`, the desk's choice when it refuses;
     `call_next` when a mediator is free, `claim`, `finish`, `recall`×2 + `no_show`, `set_room_open` at lunch), and
     compare each visitor's first room, stated wait, desk fallback, room called and call time with the `product`
-    policy's. Any difference means the mirror of desk/services/hall.py is out of date."""
+    policy's. Any difference means the mirror of desk/services/queue.py is out of date."""
     rooms = load_rooms()
     run_days = [make_day(seed, d, visitors_per_day) for d in range(days)]
     product = next(p for p in policies(rooms) if p.key == PRODUCT)
@@ -1285,7 +1316,8 @@ def verify_against_service(days: int, seed: int, visitors_per_day: float = VISIT
                 rooms,
                 clock,
                 RegistrationService(store, clock, actor="hall_day"),
-                HallService(store, clock, actor="hall_day", terminal="hall_day"),
+                QueueService(store, clock, actor="hall_day", terminal="hall_day"),
+                RoomsService(store, clock),
             )
             for d, visitors in enumerate(run_days):
                 issued_as, called = day.run(d, visitors)
@@ -1314,12 +1346,18 @@ class _ServiceDay:
     """One day of the real services, driven by the simulation's events (`verify_against_service`)."""
 
     def __init__(
-        self, rooms: Sequence[Room], clock: FixedClock, registration: RegistrationService, hall: HallService
+        self,
+        rooms: Sequence[Room],
+        clock: FixedClock,
+        registration: RegistrationService,
+        queue: QueueService,
+        room_service: RoomsService,
     ) -> None:
         self.rooms = {r.code: r for r in rooms}
         self.clock = clock
         self.registration = registration
-        self.hall = hall
+        self.queue = queue
+        self.room_service = room_service
         self.serial = itertools.count(1)
 
     def run(
@@ -1341,7 +1379,7 @@ class _ServiceDay:
                 heapq.heappush(self.events, (LUNCH[1], 1, next(self.order), "open", r.code, 0))
         for i, v in enumerate(visitors):
             heapq.heappush(self.events, (v.arrival, 2, next(self.order), "arrive", "", i))
-        hall = self.hall
+        queue = self.queue
         while self.events:
             t, _, _, kind, code, idx = heapq.heappop(self.events)
             self.clock.set(day_start(d) + dt.timedelta(minutes=t))
@@ -1372,11 +1410,11 @@ class _ServiceDay:
                     r.value for r in v.reasons if r in (PriorityReason.DISABLED, PriorityReason.PREGNANT)
                 ]
                 try:
-                    issued = hall.issue_ticket(case_no, declared_priority=declared)
+                    issued = queue.issue_ticket(case_no, declared_priority=declared)
                     fell_back = False
                 except ValidationError:  # no room proposed: the desk chooses, as desk_choice
-                    loads = [x for x in hall.loads() if x.code in self.rooms]
-                    issued = hall.issue_ticket(
+                    loads = [x for x in queue.loads() if x.code in self.rooms]
+                    issued = queue.issue_ticket(
                         case_no,
                         room_code=desk_choice_of(v, loads),
                         override_reason="hall_day",
@@ -1391,15 +1429,15 @@ class _ServiceDay:
                 ticket_id, v = slot
                 if v.no_show:
                     for _ in range(NO_SHOW_AFTER_RECALLS):
-                        hall.recall(ticket_id)
-                    hall.no_show(ticket_id)
+                        queue.recall(ticket_id)
+                    queue.no_show(ticket_id)
                 else:
-                    hall.finish(ticket_id)
+                    queue.finish(ticket_id)
                 self.serving[code][idx] = None
                 self.press(code, t)
             else:
                 self.is_open[code] = kind == "open"
-                hall.set_room_open(code, self.is_open[code])
+                self.room_service.set_room_open(code, self.is_open[code])
                 while self.press(code, t):
                     pass
         return issued_as, self.called
@@ -1408,12 +1446,12 @@ class _ServiceDay:
         """A free mediator of an open room presses 叫下一位: the real `call_next`, then `claim` (not a no-show)."""
         if not self.is_open[code] or None not in self.serving[code]:
             return False
-        ticket = self.hall.call_next(code)
+        ticket = self.queue.call_next(code)
         if ticket is None:
             return False
         v = self.by_case[ticket.case_no]
         if not v.no_show:
-            self.hall.claim(ticket.id)
+            self.queue.claim(ticket.id)
         m = self.serving[code].index(None)
         self.serving[code][m] = (ticket.id, v)
         self.called[v.number] = (code, now)
@@ -1598,15 +1636,16 @@ def model_text(rep: Report) -> str:
         f"so an overloaded room's queue runs into the evening (the overtime column). The days of a run follow one "
         f"another in one hall.\n\n"
         f"**The product** (`{PRODUCT}`) is the shipped behaviour: the real `propose_room` on `RoomLoad`s built as "
-        f"`HallService._loads` builds them — `waiting` (tickets waiting), `serving` (called or being received, a "
+        f"`QueueService._loads` builds them — `waiting` (tickets waiting), `serving` (called or being received, a "
         f"no-show's calls included), `servers` (resident and rotating staff), `primary_for` (rooms.json `primary`), "
         f"`position` (the room's number) and the mean of the room's last {RECENT_SERVICES} finished services among "
         f"the hall's last {RECENT_WINDOW}, whatever their day (so a day starts from the previous days' means; the "
         f"first day from `DEFAULT_HANDLING_MINUTES`). The ticket states `round(expected_wait(ahead, load))`, as "
-        f"`HallService.issue_ticket` does. A mediator who becomes free (a service ends, the room reopens after "
+        f"`QueueService.issue_ticket` does. A mediator who becomes free (a service ends, the room reopens after "
         f"lunch) presses 叫下一位: `call_next` calls the room's next waiting ticket or, with nobody waiting, takes "
-        f"over the longest-queued visitor of another room that the room can receive (category, headcount; never a "
-        f"person in crisis; never into {counselling.name}; only into an open room), keeping their queue key. A "
+        f"over the longest-queued visitor of another room that the room can receive (the real "
+        f"`take_over_candidates`: category, headcount; never a person in crisis; never into {counselling.name}; "
+        f"only into an open room), keeping their queue key. A "
         f"person in crisis goes to {counselling.name} when it is open (else by category). When `propose_room` "
         f"proposes no room (every room of the category closed, or none holds the group), the desk picks an open "
         f"room that holds the group, not {counselling.name} unless the visitor is in crisis, preferring the "
@@ -1625,7 +1664,7 @@ def model_text(rep: Report) -> str:
         f"expected wait is waiting × mean (the ticket still states the shipped estimate). **Experiments** (not "
         f"shipped, on top of the product): `plus-schedule` — a room that closes for lunch before the newcomer's "
         f"expected call is offered as closed; `plus-transfer` — when a room closes, each waiting ticket is re-routed "
-        f"by `propose_room` and transferred (keeping its queue key, as `HallService.transfer` does); "
+        f"by `propose_room` and transferred (keeping its queue key, as `QueueService.transfer` does); "
         f"`plus-crisis-first` — a person in crisis queues ahead of everyone waiting in their room."
     )
 
@@ -1642,8 +1681,9 @@ def render(rep: Report) -> str:
         f"Written by `python -m bench.hall_day --days {rep.days} --seed {rep.seed}{flags} --write-results` "
         f"({rep.seconds:.1f} s; {rep.code}). A discrete-event simulation of {rep.days} seeded days in one hall that "
         "runs the real `propose_room`, `expected_wait` and `handling_minutes` (`desk/core/routing.py`) and "
-        "`queue_key`/`priority_reasons` (`desk/core/queue.py`) on a simulated clock, mirrors what `HallService` "
-        "(`desk/services/hall.py`) does around them (the room loads, the stated wait, call-next's take-over), and "
+        "`queue_key`/`priority_reasons`/`take_over_candidates` (`desk/core/queue.py`) on a simulated clock, mirrors "
+        "what `QueueService` (`desk/services/queue.py`) does around them (the room loads, the stated wait, "
+        "call-next), and "
         "compares the product as shipped with fixed category → room tables and with ablations on the same visitors "
         "(common random numbers). A wait runs from taking the ticket to being called, in minutes; no-shows are left "
         "out; figures are pooled over all days. " + verification_text(rep)
@@ -1767,10 +1807,10 @@ def render(rep: Report) -> str:
 def verification_text(rep: Report) -> str:
     ver = rep.verification
     if ver is None:
-        return "The mirror of `HallService` was not checked in this run (`--verify-days 0`)."
+        return "The mirror of `QueueService` was not checked in this run (`--verify-days 0`)."
     what = (
         f"the first {ver.days} days ({ver.visitors:,} visitors) were also driven through the real "
-        f"`RegistrationService`/`HallService` on a temporary SQLite store (`issue_ticket`, `call_next`, `claim`, "
+        f"`RegistrationService`/`QueueService`/`RoomsService` on a temporary SQLite store (`issue_ticket`, `call_next`, `claim`, "
         f"`finish`, `recall`, `no_show`, `set_room_open`)"
     )
     if ver.differ == 0:
@@ -2088,7 +2128,7 @@ def main(argv: list[str] | None = None) -> int:
         "--verify-days",
         type=int,
         default=VERIFY_DAYS,
-        help="days driven through the real HallService too, to check the mirror (0: none)",
+        help="days driven through the real services too, to check the mirror (0: none)",
     )
     p.add_argument("--write-results", action="store_true", help="(re)write this section of RESULTS.md")
     p.add_argument("--output", type=Path, default=RESULTS, help="the RESULTS.md to write the section into")

@@ -45,3 +45,7 @@ class NotFound(DeskError):
 
 class StoreError(DeskError):
     """The store cannot be opened or migrated."""
+
+
+class Conflict(DeskError):
+    """Another terminal got there first (the ticket was called or claimed a moment ago)."""

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
+from typing import Protocol, TypeVar
 
 from desk.core.cases import RiskFlag
+from desk.core.routing import COUNSELLING_KIND
 
 # The priority rule. A priority visitor queues as if they had arrived PRIORITY_HEAD_START earlier: they go ahead
 # of ordinary visitors who arrived less than that before them, never ahead of anyone who has waited longer.
@@ -21,6 +23,9 @@ ELDERLY_AGE = 70
 NO_SHOW_AFTER_RECALLS = (
     2  # configurable per hall; a ticket called, then recalled this often, may be marked no-show
 )
+# A free room considers at most this many of the longest-queued visitors it could take over: a bound on the work
+# of one call, which the store applies as a LIMIT.
+TAKE_OVER_CANDIDATES = 20
 
 
 class PriorityReason(enum.StrEnum):
@@ -136,3 +141,78 @@ def spoken_announcement(ticket: str, room_name: str, room_number: int | None = N
 
 def estimated_wait_minutes(ahead: int, mean_handling_minutes: float) -> int:
     return round(ahead * mean_handling_minutes)
+
+
+# --- take-over: a free room receives the longest-waiting visitor of another room --------------------------------
+
+
+class ReceivingRoom(Protocol):
+    """A room as the take-over rule sees it."""
+
+    @property
+    def code(self) -> str: ...
+    @property
+    def kind(self) -> str: ...
+    @property
+    def categories(self) -> Collection[str]: ...
+    @property
+    def capacity(self) -> int: ...
+    @property
+    def is_open(self) -> bool: ...
+
+
+class QueuedVisitor(Protocol):
+    """A visitor waiting in some room's queue, as the take-over rule sees them."""
+
+    @property
+    def room_code(self) -> str: ...
+    @property
+    def queue_key(self) -> dt.datetime: ...
+    @property
+    def number(self) -> int: ...
+    @property
+    def category_code(self) -> str: ...
+    @property
+    def headcount(self) -> int: ...
+    @property
+    def risk_flags(self) -> Collection[str]: ...
+
+
+Queued = TypeVar("Queued", bound=QueuedVisitor)
+
+
+def receives_take_overs(room: ReceivingRoom) -> bool:
+    """Only an open room that handles some category takes visitors over; the counselling room never does (it is
+    kept for persons in crisis)."""
+    return room.is_open and room.kind != COUNSELLING_KIND and bool(room.categories)
+
+
+def may_take_over(room: ReceivingRoom, visitor: QueuedVisitor) -> bool:
+    """Whether `room` may receive `visitor` from another room's queue: a category it handles, a group it holds,
+    never a person in crisis (they stay where routing sent them), never into the counselling room. Whether the
+    room is open is checked apart (`receives_take_overs`)."""
+    return room.kind != COUNSELLING_KIND and _fits(room, visitor) and not _in_crisis(visitor)
+
+
+def take_over_candidates(room: ReceivingRoom, waiting: Iterable[Queued]) -> list[Queued]:
+    """Whom `room`, with nobody waiting in it, may take over from the other rooms' queues, in the order to try them
+    (README "Taking over"): the longest-queued first, by queue key then ticket number; of the TAKE_OVER_CANDIDATES
+    longest-queued visitors whose category and group fit the room, those not in crisis. `waiting` are waiting
+    visitors of the hall (the room's own and those that do not fit are skipped). The caller moves the first it
+    still can (another terminal may have called them a moment ago), keeping their queue key."""
+    if not receives_take_overs(room):
+        return []
+    fitting = sorted((w for w in waiting if _fits(room, w)), key=lambda w: (w.queue_key, w.number))
+    return [w for w in fitting[:TAKE_OVER_CANDIDATES] if not _in_crisis(w)]
+
+
+def _fits(room: ReceivingRoom, visitor: QueuedVisitor) -> bool:
+    return (
+        visitor.room_code != room.code
+        and visitor.category_code in room.categories
+        and visitor.headcount <= room.capacity
+    )
+
+
+def _in_crisis(visitor: QueuedVisitor) -> bool:
+    return RiskFlag.PSYCHOLOGICAL_CRISIS.value in visitor.risk_flags

@@ -32,6 +32,10 @@ DEFAULT_HANDLING_MINUTES = {
     "劳动争议调解室": 30.0,
 }
 FALLBACK_HANDLING_MINUTES = 30.0
+# A room's mean handling time is over its last RECENT_SERVICES finished services among the hall's last
+# RECENT_WINDOW (so a room that has been idle for days does not keep a stale mean for ever).
+RECENT_SERVICES = 10
+RECENT_WINDOW = RECENT_SERVICES * 20
 
 
 @dataclass(frozen=True)

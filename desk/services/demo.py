@@ -7,7 +7,7 @@ import random
 
 from desk.core.clock import CHINA_TZ, FixedClock, SystemClock
 from desk.core.synthetic import make_visit
-from desk.services.hall import HallService
+from desk.services.queue import QueueService
 from desk.services.registration import RegistrationService
 from desk.store.session import Store
 
@@ -20,21 +20,21 @@ def add_demo_day(store: Store, *, visitors: int = 40, seed: int = 12335, day: dt
     opening = dt.datetime.combine(day, dt.time(8, 30), CHINA_TZ)
     clock = FixedClock(opening)
     svc = RegistrationService(store, clock, actor="示例数据")
-    hall = HallService(store, clock, actor="示例数据", terminal="示例终端")
+    queue = QueueService(store, clock, actor="示例数据", terminal="示例终端")
     names = {c.code: c.name for c in svc.categories()}
     times = sorted(rng.uniform(0, 9 * 3600) for _ in range(visitors))
     tickets = []
     for t in times:
         clock.set((opening + dt.timedelta(seconds=t)).astimezone(dt.UTC))
         result = svc.register(make_visit(rng, categories=names), new_case=True)
-        if hall.propose(result.case_no).room_code is not None:
-            tickets.append(hall.issue_ticket(result.case_no).ticket)
+        if queue.propose(result.case_no).room_code is not None:
+            tickets.append(queue.issue_ticket(result.case_no).ticket)
     # The first two thirds have been served; the next few are being received; the rest wait.
     served, serving = (len(tickets) * 2) // 3, min(3, len(tickets) // 10)
     for i, ticket in enumerate(tickets[: served + serving]):
         clock.advance(minutes=1)
-        hall.claim(ticket.id)
+        queue.claim(ticket.id)
         if i < served:
             clock.advance(minutes=rng.uniform(8, 30))
-            hall.finish(ticket.id)
+            queue.finish(ticket.id)
     return visitors

@@ -106,9 +106,9 @@ class DocumentService:
 
     def _wait_minutes(self, ahead: int, room_code: str) -> int | None:
         from desk.core.routing import expected_wait
-        from desk.services.hall import HallService
+        from desk.services.queue import QueueService
 
-        loads = HallService(self._store, self._clock).loads()
+        loads = QueueService(self._store, self._clock).loads()
         load = next((x for x in loads if x.code == room_code), None)
         return None if load is None else round(expected_wait(ahead, load))
 

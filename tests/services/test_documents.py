@@ -10,7 +10,7 @@ from desk.config import Settings
 from desk.core.clock import FixedClock
 from desk.errors import NotFound
 from desk.services.documents import DocumentService, status_url
-from desk.services.hall import HallService
+from desk.services.queue import QueueService
 from desk.services.registration import RegistrationService
 from desk.store.session import Store
 from tests.conftest import valid_id, visit
@@ -41,7 +41,7 @@ def test_receipt_shows_masked_identity_ticket_room_and_status_url(
             ]
         )
     )
-    HallService(store, clock).issue_ticket(r.case_no)
+    QueueService(store, clock).issue_ticket(r.case_no)
     data = docs.receipt_data(r.case_no)
     assert (data.applicant_masked_name, data.applicant_masked_id) == (
         "欧阳**",

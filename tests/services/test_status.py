@@ -7,7 +7,7 @@ import dataclasses
 import pytest
 
 from desk.core.clock import FixedClock
-from desk.services.hall import HallService
+from desk.services.queue import QueueService
 from desk.services.registration import RegistrationService
 from desk.services.status import StatusService, token_from_scan
 from desk.store.session import Store
@@ -22,14 +22,14 @@ def status(store: Store, clock: FixedClock) -> StatusService:
 def test_stages_follow_the_queue(
     service: RegistrationService, store: Store, clock: FixedClock, status: StatusService
 ) -> None:
-    hall = HallService(store, clock)
+    queue = QueueService(store, clock)
     first = service.register(visit(parties=[{"role": "applicant", "name": "李四", "phone": "13800000001"}]))
     r = service.register(visit())
     token = service.case(r.case_no).status_token
     s = status.status(token)
     assert s is not None and s.stage == "已受理" and s.ticket is None
-    hall.issue_ticket(first.case_no, room_code="R01")
-    t = hall.issue_ticket(r.case_no, room_code="R01").ticket
+    queue.issue_ticket(first.case_no, room_code="R01")
+    t = queue.issue_ticket(r.case_no, room_code="R01").ticket
     s = status.status(token)
     assert s is not None and (s.stage, s.ticket, s.ahead, s.room, s.location) == (
         "排队中",
@@ -39,9 +39,9 @@ def test_stages_follow_the_queue(
         "一楼东侧",
     )
     assert "前面还有 1 人" in s.detail and s.case_no_tail == r.case_no[-6:]
-    hall.call_ticket(t.id, reason="预约")
+    queue.call_ticket(t.id, reason="预约")
     assert "正在叫号" in status.status(token).detail  # type: ignore[union-attr]
-    hall.claim(t.id)
+    queue.claim(t.id)
     assert status.status(token).stage == "调解中"  # type: ignore[union-attr]
 
 
