@@ -3,12 +3,14 @@ requeue, claim, transfer, abandon, finish; and the cases the county diverted her
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from desk.core import events as ev
 from desk.core import queue as q
 from desk.core.clock import Clock, local_date
 from desk.core.ids import new_id
@@ -30,7 +32,7 @@ from desk.store.queries import rooms as rooms_q
 from desk.store.queries import tickets as tickets_q
 from desk.store.queries.cases import DivertedCase, RoutingCase
 from desk.store.queries.rooms import RoomView
-from desk.store.queries.tickets import TicketView
+from desk.store.queries.tickets import TicketView, WaitingTicket
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -154,16 +156,15 @@ class QueueService(HallUseCases):
                 s,
                 hall_code=self.hall_code,
                 case_id=case.id,
-                kind="routed",
+                body=ev.Routed(
+                    room=chosen,
+                    proposed=proposal.room_code,
+                    reason=proposal.reason,
+                    overridden=overridden,
+                    override_reason=override_reason.strip(),
+                ),
                 occurred_at=now,
                 actor=self.actor,
-                payload={
-                    "room": chosen,
-                    "proposed": proposal.room_code,
-                    "reason": proposal.reason,
-                    "overridden": overridden,
-                    "override_reason": override_reason.strip(),
-                },
             )
             reasons = q.priority_reasons(
                 birth_date=cases_q.applicant_birth_date(s, case.id),
@@ -171,44 +172,63 @@ class QueueService(HallUseCases):
                 declared=declared_priority,
                 risk_flags=case.risk_flags,
             )
-            payload = self._new_ticket_payload(s, room, arrival=now, reasons=[r.value for r in reasons])
+            issued = self._new_ticket(s, room, arrival=now, reasons=tuple(r.value for r in reasons))
             append_event(
                 s,
                 hall_code=self.hall_code,
                 case_id=case.id,
-                kind="ticket_issued",
+                body=issued,
                 occurred_at=now,
                 actor=self.actor,
-                payload=payload,
             )
             s.flush()
-            ticket = self._ticket(s, str(payload["ticket_id"]))
+            ticket = self._ticket(s, issued.ticket_id)
             ahead = tickets_q.ahead_of(s, self.hall_code, ticket)
             load = next(x for x in loads if x.code == chosen)
         logger.info("ticket %s for %s in room %s", ticket.label, case_no, chosen)
         return IssuedTicket(ticket, room, ahead, round(expected_wait(ahead, load)), proposal, overridden)
 
-    def _new_ticket_payload(
+    def _new_ticket(
         self,
         s: Session,
         room: RoomView,
         *,
         arrival: dt.datetime,
-        reasons: list[str],
+        reasons: tuple[str, ...],
         key: dt.datetime | None = None,
-    ) -> dict[str, object]:
+    ) -> ev.TicketIssued:
+        """A new ticket in this room: today's next number for its prefix; `key` keeps a place (a transfer)."""
         day = local_date(self._clock.now())
         number = bump_counter(s, self.hall_code, f"ticket:{day.isoformat()}:{room.prefix}")
-        return {
-            "ticket_id": new_id(),
-            "room": room.code,
-            "day": day.isoformat(),
-            "number": number,
-            "label": q.ticket_label(room.prefix, number),
-            "priority_reasons": reasons,
-            "arrival_at": arrival.isoformat(),
-            "queue_key": (key or q.queue_key(arrival, priority=bool(reasons))).isoformat(),
-        }
+        return ev.TicketIssued(
+            ticket_id=new_id(),
+            room=room.code,
+            day=day,
+            number=number,
+            label=q.ticket_label(room.prefix, number),
+            arrival_at=arrival,
+            queue_key=key or q.queue_key(arrival, priority=bool(reasons)),
+            priority_reasons=reasons,
+        )
+
+    def _transfer(
+        self, s: Session, t: TicketView | WaitingTicket, room: RoomView, *, reason: str, now: dt.datetime
+    ) -> ev.Transferred:
+        """Append the move of a waiting visitor to `room` with a new ticket that keeps their place."""
+        new = self._new_ticket(
+            s, room, arrival=t.arrival_at, reasons=tuple(t.priority_reasons), key=t.queue_key
+        )
+        body = ev.Transferred(
+            **{f.name: getattr(new, f.name) for f in dataclasses.fields(new)},
+            from_ticket_id=t.id,
+            from_room=t.room_code,
+            reason=reason,
+        )
+        append_event(
+            s, hall_code=self.hall_code, case_id=t.case_id, body=body, occurred_at=now, actor=self.actor
+        )
+        s.flush()
+        return body
 
     # --- the queue ------------------------------------------------------------------------------------
 
@@ -241,7 +261,7 @@ class QueueService(HallUseCases):
                     s, ticket_id, allowed={TicketState.WAITING}, to=TicketState.CALLED, now=now
                 ):
                     t = self._ticket(s, ticket_id)
-                    self._event(s, t, "called", now, {"terminal": self.terminal})
+                    self._event(s, t, now, ev.Called(ticket_id, self.terminal))
                     return self._ticket(s, ticket_id)
             raise Conflict("叫号冲突，请重试")
 
@@ -263,21 +283,7 @@ class QueueService(HallUseCases):
                 s, t.id, allowed={TicketState.WAITING}, to=TicketState.TRANSFERRED, now=now
             ):
                 continue
-            payload = self._new_ticket_payload(
-                s, room, arrival=t.arrival_at, reasons=list(t.priority_reasons), key=t.queue_key
-            )
-            payload.update(from_ticket_id=t.id, from_room=t.room_code, reason=TAKE_OVER_REASON)
-            append_event(
-                s,
-                hall_code=self.hall_code,
-                case_id=t.case_id,
-                kind="transferred",
-                occurred_at=now,
-                actor=self.actor,
-                payload=payload,
-            )
-            s.flush()
-            return str(payload["ticket_id"])
+            return self._transfer(s, t, room, reason=TAKE_OVER_REASON, now=now).ticket_id
         return None
 
     def call_ticket(self, ticket_id: str, *, reason: str) -> TicketView:
@@ -285,11 +291,7 @@ class QueueService(HallUseCases):
         if not reason.strip():
             raise ValidationError.single("reason", "不按顺序叫号须说明理由")
         return self._step(
-            ticket_id,
-            "call",
-            TicketState.CALLED,
-            "called",
-            {"terminal": self.terminal, "out_of_order_reason": reason.strip()},
+            ticket_id, "call", TicketState.CALLED, ev.Called(ticket_id, self.terminal, reason.strip())
         )
 
     def recall(self, ticket_id: str) -> TicketView:
@@ -298,15 +300,15 @@ class QueueService(HallUseCases):
         with self._store.unit_of_work() as s:
             t = self._ticket(s, ticket_id)
             self._require(t, "recall")
-            self._event(s, t, "recalled", now, {"terminal": self.terminal, "recall": t.recalls + 1})
+            self._event(s, t, now, ev.Recalled(t.id, self.terminal, t.recalls + 1))
             return self._ticket(s, ticket_id)
 
     def park(self, ticket_id: str) -> TicketView:
         """The visitor steps out (to fetch a document); they keep their place."""
-        return self._step(ticket_id, "park", TicketState.PARKED, "parked", {})
+        return self._step(ticket_id, "park", TicketState.PARKED, ev.Parked(ticket_id))
 
     def unpark(self, ticket_id: str) -> TicketView:
-        return self._step(ticket_id, "unpark", TicketState.WAITING, "unparked", {})
+        return self._step(ticket_id, "unpark", TicketState.WAITING, ev.Unparked(ticket_id))
 
     def no_show(self, ticket_id: str, *, recalls_needed: int | None = None) -> TicketView:
         """过号: only after the ticket has been recalled `recalls_needed` times (the hall's setting by default)."""
@@ -318,7 +320,7 @@ class QueueService(HallUseCases):
                 raise ValidationError.single(
                     "ticket", f"{t.label} 已重呼{t.recalls}次，须重呼{recalls_needed}次仍未到才能记为过号"
                 )
-        return self._step(ticket_id, "no_show", TicketState.NO_SHOW, "no_show", {})
+        return self._step(ticket_id, "no_show", TicketState.NO_SHOW, ev.NoShow(ticket_id))
 
     def requeue(self, ticket_id: str) -> TicketView:
         """A no-show visitor came back: they queue again from now."""
@@ -326,26 +328,20 @@ class QueueService(HallUseCases):
         with self._store.unit_of_work() as s:
             t = self._ticket(s, ticket_id)
             self._require(t, "requeue")
-            self._event(
-                s,
-                t,
-                "requeued",
-                now,
-                {"queue_key": q.queue_key(now, priority=bool(t.priority_reasons)).isoformat()},
-            )
+            self._event(s, t, now, ev.Requeued(t.id, q.queue_key(now, priority=bool(t.priority_reasons))))
             return self._ticket(s, ticket_id)
 
     def abandon(self, ticket_id: str) -> TicketView:
         """The visitor left without being served: counted as abandoned, not lost."""
-        return self._step(ticket_id, "abandon", TicketState.ABANDONED, "abandoned", {})
+        return self._step(ticket_id, "abandon", TicketState.ABANDONED, ev.Abandoned(ticket_id))
 
     def finish(self, ticket_id: str) -> TicketView:
         """The mediator finished receiving this visitor; the time feeds the room's mean handling time."""
-        return self._step(ticket_id, "finish", TicketState.DONE, "service_finished", {})
+        return self._step(ticket_id, "finish", TicketState.DONE, ev.ServiceFinished(ticket_id))
 
     def claim(self, ticket_id: str) -> TicketView:
         """Claim the visitor at this terminal; of two terminals claiming at once exactly one wins."""
-        return self._step(ticket_id, "claim", TicketState.SERVING, "claimed", {"terminal": self.terminal})
+        return self._step(ticket_id, "claim", TicketState.SERVING, ev.Claimed(ticket_id, self.terminal))
 
     def claim_by_scan(self, scanned: str) -> TicketView:
         """Claim from a receipt scan: the status URL or token from the QR code, a case number or a ticket label."""
@@ -381,21 +377,8 @@ class QueueService(HallUseCases):
                 s, ticket_id, allowed=q.TRANSITIONS["transfer"], to=TicketState.TRANSFERRED, now=now
             ):
                 raise Conflict(f"{t.label} 刚被其他终端处理，请刷新")
-            payload = self._new_ticket_payload(
-                s, room, arrival=t.arrival_at, reasons=list(t.priority_reasons), key=t.queue_key
-            )
-            payload.update(from_ticket_id=ticket_id, from_room=t.room_code, reason=reason.strip())
-            append_event(
-                s,
-                hall_code=self.hall_code,
-                case_id=t.case_id,
-                kind="transferred",
-                occurred_at=now,
-                actor=self.actor,
-                payload=payload,
-            )
-            s.flush()
-            return self._ticket(s, str(payload["ticket_id"]))
+            moved = self._transfer(s, t, room, reason=reason.strip(), now=now)
+            return self._ticket(s, moved.ticket_id)
 
     # --- cases diverted to this hall ---------------------------------------------------------------------
 
@@ -432,9 +415,7 @@ class QueueService(HallUseCases):
                 + (f"（{t.terminal} 终端）" if t.terminal and t.state in ("called", "serving") else "")
             )
 
-    def _step(
-        self, ticket_id: str, step: str, to: TicketState, kind: str, payload: dict[str, object]
-    ) -> TicketView:
+    def _step(self, ticket_id: str, step: str, to: TicketState, body: ev.EventBody) -> TicketView:
         now = self._clock.now()
         with self._store.unit_of_work() as s:
             t = self._ticket(s, ticket_id)
@@ -442,21 +423,13 @@ class QueueService(HallUseCases):
             if not tickets_q.move_ticket(s, ticket_id, allowed=q.TRANSITIONS[step], to=to, now=now):
                 state = TicketState(self._ticket(s, ticket_id).state)
                 raise Conflict(f"{t.label} 刚被其他终端处理（{state.label}），请刷新")
-            self._event(s, t, kind, now, payload)
+            self._event(s, t, now, body)
             s.flush()
             return self._ticket(s, ticket_id)
 
-    def _event(
-        self, s: Session, t: TicketView, kind: str, now: dt.datetime, payload: dict[str, object]
-    ) -> None:
+    def _event(self, s: Session, t: TicketView, now: dt.datetime, body: ev.EventBody) -> None:
         append_event(
-            s,
-            hall_code=self.hall_code,
-            case_id=t.case_id,
-            kind=kind,
-            occurred_at=now,
-            actor=self.actor,
-            payload={**payload, "ticket_id": t.id},
+            s, hall_code=self.hall_code, case_id=t.case_id, body=body, occurred_at=now, actor=self.actor
         )
 
 

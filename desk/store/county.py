@@ -177,9 +177,8 @@ def receive_push(session: Session, hall: HallIdentity, events: Sequence[Event], 
             )
     new = [e for e in events if e.hall_seq > acked]
     if new:
-        # The county's clock moves past what it takes in; its row is locked before the cases and the sequence
-        # lock, in the order a diversion at the county takes them.
-        advance_clock(session, max(e.hlc for e in new))
+        # The county's clock moves past what it takes in, in the sending hall's row (locked above)
+        advance_clock(session, max(e.hlc for e in new), hall_code=hall.code)
         # A case registered in this very batch is new to the county: nothing else can hold or touch it yet.
         born = {e.case_id for e in new if e.kind == "registered"}
         older = sorted({e.case_id for e in new} - born)

@@ -122,24 +122,30 @@ def next_hall_seq(session: Session, hall_code: str) -> int:
 
 def take_stamp(session: Session, now: dt.datetime, case_id: str | None) -> int:
     """The HLC stamp of an event appended now: greater than the wall clock, than every stamp this store has
-    appended or taken in (its local hall's `last_hlc`, locked here until commit, which serialises writers), and
-    than every stamp of the case. The store's clock moves to it."""
+    appended or taken in, and than every stamp of the case. The store's clock moves to it.
+
+    The clock is the greatest `halls.last_hlc`: the local hall's row holds what the store appended (locked here
+    until commit, which serialises writers); at the county each hall's row also holds the greatest stamp taken
+    in from that hall (a push moves the row it has locked anyway, so pushes never queue on one clock row)."""
     local = session.execute(
         sa.select(Hall.code, Hall.last_hlc).where(Hall.is_local).with_for_update()
     ).first()
     if local is None:
         raise LookupError("the store has no local hall")
+    seen = session.scalar(sa.select(sa.func.max(Hall.last_hlc)))
     case_top = None
     if case_id is not None:
         case_top = session.scalar(sa.select(sa.func.max(CaseEvent.hlc)).where(CaseEvent.case_id == case_id))
-    stamp = next_stamp(now, int(local.last_hlc), case_top)
+    stamp = next_stamp(now, int(local.last_hlc), seen, case_top)
     session.execute(sa.update(Hall).where(Hall.code == local.code).values(last_hlc=stamp))
     return stamp
 
 
-def advance_clock(session: Session, seen: int) -> None:
-    """Events taken in from elsewhere move the store's clock past their stamps."""
-    session.execute(sa.update(Hall).where(Hall.is_local, Hall.last_hlc < seen).values(last_hlc=seen))
+def advance_clock(session: Session, seen: int, *, hall_code: str | None = None) -> None:
+    """Events taken in from elsewhere move the store's clock past their stamps: the local hall's row, or (at
+    the county) the row of the hall that sent them."""
+    row = Hall.code == hall_code if hall_code is not None else Hall.is_local
+    session.execute(sa.update(Hall).where(row, Hall.last_hlc < seen).values(last_hlc=seen))
 
 
 def bump_counter(session: Session, hall_code: str, name: str) -> int:
@@ -169,18 +175,12 @@ def append_event(
     *,
     hall_code: str,
     case_id: str,
-    body: EventBody | None = None,
+    body: EventBody,
     occurred_at: dt.datetime,
     actor: str,
-    kind: str | None = None,
-    payload: dict[str, Any] | None = None,
 ) -> Event:
     """Append one typed event to the log and fold it into the projections, in the caller's transaction."""
     from desk.store.projections import apply_event
-
-    if body is None:  # TRANSITIONAL: kind + payload dict, until every service appends typed events
-        assert kind is not None and payload is not None
-        body = ev.decode(kind, payload)
 
     new_case = isinstance(body, ev.Registered)
     event = Event(

@@ -10,7 +10,7 @@ import sys
 import pytest
 
 from desk.core.clock import SystemClock
-from desk.services.hall import HallService
+from desk.services.queue import QueueService
 from desk.services.registration import RegistrationService
 from desk.services.setup import init_hall
 from desk.store.session import open_store
@@ -31,7 +31,7 @@ def fill_queue(url: str, n: int, room: str = "R01") -> list[str]:
     store = open_store(url)
     init_hall(store)
     reg = RegistrationService(store, SystemClock())
-    hall = HallService(store, SystemClock())
+    hall = QueueService(store, SystemClock())
     labels = []
     for i in range(n):
         case_no = reg.register(

@@ -12,7 +12,7 @@ import pytest
 from desk.cli import DOCUMENT_FORMATS
 from desk.core.clock import SystemClock
 from desk.services import documents
-from desk.services.hall import HallService
+from desk.services.queue import QueueService
 from desk.services.registration import RegistrationService
 from desk.services.setup import init_hall
 from desk.store.session import open_store
@@ -37,7 +37,7 @@ def a_case(url: str, *, ticket: bool = True) -> str:
     init_hall(store)
     case_no = RegistrationService(store, SystemClock()).register(visit()).case_no
     if ticket:
-        HallService(store, SystemClock()).issue_ticket(case_no)
+        QueueService(store, SystemClock()).issue_ticket(case_no)
     store.dispose()
     return case_no
 

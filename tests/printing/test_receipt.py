@@ -14,7 +14,7 @@ from desk.core.documents import ReceiptData
 from desk.errors import DeskError
 from desk.printing.receipt import PRIVACY_NOTE, render_receipt
 from desk.services.documents import DocumentService
-from desk.services.hall import HallService
+from desk.services.queue import QueueService
 from desk.services.registration import RegistrationService
 from desk.store.session import Store
 from tests.conftest import valid_id, visit
@@ -49,7 +49,7 @@ def receipt(
             narrative=NARRATIVE,
         )
     )
-    HallService(store, clock).issue_ticket(r.case_no)
+    QueueService(store, clock).issue_ticket(r.case_no)
     return docs.receipt_data(r.case_no)
 
 

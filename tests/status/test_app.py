@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from desk.core.clock import FixedClock
-from desk.services.hall import HallService
+from desk.services.queue import QueueService
 from desk.services.registration import RegistrationService
 from desk.services.status import CaseStatus
 from desk.status.app import NOT_FOUND_PAGE, RateLimiter, TokenLogFilter, create_app, redact, render_status
@@ -47,7 +47,7 @@ def _token(service: RegistrationService, case_no: str) -> str:
 
 
 def test_stages_over_http(app: Any, service: RegistrationService, store: Store, clock: FixedClock) -> None:
-    hall = HallService(store, clock)
+    hall = QueueService(store, clock)
     first = service.register(visit(parties=[{"role": "applicant", "name": "李四", "phone": "13800000001"}]))
     r = service.register(visit())
     token = _token(service, r.case_no)

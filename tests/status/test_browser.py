@@ -12,7 +12,7 @@ import pytest
 from desk.config import Settings
 from desk.core.clock import SystemClock
 from desk.services.documents import DocumentService
-from desk.services.hall import HallService
+from desk.services.queue import QueueService
 from desk.services.registration import RegistrationService
 from desk.services.setup import init_hall
 from desk.store.session import open_store
@@ -35,7 +35,7 @@ def test_receipt_qr_opens_the_status_page(tmp_path: Path) -> None:
     clock = SystemClock()
     reg = RegistrationService(store, clock, actor="测试前台")
     r = reg.register(visit())
-    HallService(store, clock).issue_ticket(r.case_no, room_code="R01")
+    QueueService(store, clock).issue_ticket(r.case_no, room_code="R01")
     token = reg.case(r.case_no).status_token
     port = free_port()
     docs = DocumentService(store, clock, Settings(status_base_url=f"http://127.0.0.1:{port}/s/"))

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 from desk.core.clock import CHINA_TZ, FixedClock
 from desk.services.demo import add_demo_day
-from desk.services.hall import HallService
+from desk.services.queue import QueueService
 from desk.services.registration import RegistrationService
 from desk.store import projections
 from desk.store.models import CaseEvent, Hall, TicketRow
@@ -42,7 +42,7 @@ def test_demo_before_opening_then_two_calls_call_two_tickets(store: Store) -> No
     day; two calls at 07:50 must call two different visitors, and the first call must stay made."""
     early = FixedClock(dt.datetime(2026, 12, 7, 7, 50, tzinfo=CHINA_TZ))
     add_demo_day(store, visitors=40, day=early.now().astimezone(CHINA_TZ).date())
-    hall = HallService(store, early, terminal="R01-终端")
+    hall = QueueService(store, early, terminal="R01-终端")
     first = hall.call_next("R01", take_over=False)
     second = hall.call_next("R01", take_over=False)
     assert first is not None and second is not None
@@ -67,9 +67,9 @@ def test_pcs_hours_apart_writing_to_one_case_keep_every_step(store: Store) -> No
     behind = FixedClock(NOW - dt.timedelta(hours=3))
     ahead = FixedClock(NOW + dt.timedelta(hours=5))
     reg = RegistrationService(store, desk_clock)
-    desk = HallService(store, desk_clock, terminal="前台")
-    room1 = HallService(store, behind, actor="调解员甲", terminal="R01-终端")
-    room6 = HallService(store, ahead, actor="民警乙", terminal="R06-终端")
+    desk = QueueService(store, desk_clock, terminal="前台")
+    room1 = QueueService(store, behind, actor="调解员甲", terminal="R01-终端")
+    room6 = QueueService(store, ahead, actor="民警乙", terminal="R06-终端")
     case_no = reg.register(visit(), new_case=True).case_no
     ticket = desk.issue_ticket(case_no, room_code="R01", override_reason="测试").ticket
     called = room1.call_next("R01", take_over=False)
@@ -117,7 +117,7 @@ def test_the_migration_stamps_existing_events_in_writing_order(store: Store) -> 
     hall_seq order, even where a clock went back, and the store folds as before."""
     clock = FixedClock(NOW)
     reg = RegistrationService(store, clock)
-    hall = HallService(store, clock)
+    hall = QueueService(store, clock)
     for i in range(3):
         case_no = reg.register(visit(narrative=f"第{i}位"), new_case=True).case_no
         t = hall.issue_ticket(case_no).ticket

@@ -8,7 +8,7 @@ import sqlalchemy as sa
 
 from desk.core.clock import FixedClock
 from desk.core.fold import fold
-from desk.services.hall import HallService
+from desk.services.queue import QueueService
 from desk.services.registration import RegistrationService
 from desk.services.setup import init_hall
 from desk.store import county, projections
@@ -29,7 +29,7 @@ def _snapshot_after_rebuild(store: Store) -> tuple[list[tuple[object, ...]], lis
 def test_a_clock_set_back_mid_case_folds_causally_like_the_rebuild(store: Store) -> None:
     clock = FixedClock(NOW)
     reg = RegistrationService(store, clock)
-    hall = HallService(store, clock)
+    hall = QueueService(store, clock)
     case_no = reg.register(visit(), new_case=True).case_no
     ticket = hall.issue_ticket(case_no).ticket
     clock.advance(minutes=10)
@@ -52,7 +52,7 @@ def test_a_clock_set_back_mid_case_folds_causally_like_the_rebuild(store: Store)
 def test_ingest_in_any_batches_and_order_equals_the_fold_of_all(store: Store, sqlite_url: str) -> None:
     clock = FixedClock(NOW)
     reg = RegistrationService(store, clock)
-    hall = HallService(store, clock)
+    hall = QueueService(store, clock)
     for i in range(6):
         clock.advance(minutes=3)
         case_no = reg.register(visit(narrative=f"第{i}次来访：邻里噪声扰民"), new_case=True).case_no
@@ -85,7 +85,7 @@ def test_fold_ignores_the_order_it_is_given(sqlite_url: str) -> None:
     store = open_store(sqlite_url)
     init_hall(store)
     reg = RegistrationService(store, clock)
-    hall = HallService(store, clock)
+    hall = QueueService(store, clock)
     case_no = reg.register(visit(), new_case=True).case_no
     hall.issue_ticket(case_no)
     with store.read() as s:

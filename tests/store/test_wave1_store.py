@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 from desk.core import events as ev
 from desk.core.clock import FixedClock
-from desk.services.hall import HallService
+from desk.services.queue import QueueService
 from desk.services.registration import RegistrationService
 from desk.store import projections
 from desk.store.models import CaseEvent, CaseRow, Hall
@@ -70,7 +70,7 @@ def test_a_wave1_store_opens_migrates_and_keeps_its_projections(tmp_path: Path) 
             },
             new_case=True,
         )
-        issued = HallService(store, clock).issue_ticket(new.case_no)
+        issued = QueueService(store, clock).issue_ticket(new.case_no)
         assert issued.ticket.state == "waiting"
         with store.read() as s:
             assert s.scalar(sa.select(sa.func.max(CaseEvent.hlc))) > stamps[-1]

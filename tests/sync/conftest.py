@@ -17,7 +17,7 @@ import sqlalchemy as sa
 
 from desk.core.clock import FixedClock
 from desk.core.synthetic import make_visit
-from desk.services.hall import HallService
+from desk.services.queue import QueueService
 from desk.services.registration import RegistrationService
 from desk.services.setup import init_hall
 from desk.store import projections
@@ -183,7 +183,7 @@ def busy_day(store: Store, clock: FixedClock, *, visitors: int, seed: int = 1) -
     """Register visitors through the real services, give them tickets, call and claim some, finish a few."""
     rng = random.Random(seed)
     reg = RegistrationService(store, clock)
-    hall = HallService(store, clock)
+    hall = QueueService(store, clock)
     names = {c.code: c.name for c in reg.categories()}
     case_nos = []
     for i in range(visitors):

@@ -14,9 +14,9 @@ import pytest
 import sqlalchemy as sa
 
 from desk.core.clock import FixedClock
-from desk.core.events import Event
+from desk.core.events import Diverted, Event, RiskFlagged
 from desk.services.county import CountyService
-from desk.services.hall import HallService
+from desk.services.queue import QueueService
 from desk.store import county as county_store
 from desk.store.county import HallIdentity
 from desk.store.events import append_event, as_event
@@ -220,9 +220,9 @@ def test_two_halls_pushing_events_of_one_case_at_once_fold_the_union(
     sb.run_once()
     sa_.run_once()
     clock.advance(minutes=5)
-    HallService(a, clock).issue_ticket(cases[0])
+    QueueService(a, clock).issue_ticket(cases[0])
     clock.advance(minutes=1)
-    HallService(b, clock).issue_ticket(cases[0])
+    QueueService(b, clock).issue_ticket(cases[0])
 
     def unpushed(store: Store, code: str) -> list[Event]:
         with county.read() as s:
@@ -284,7 +284,7 @@ def test_a_pull_into_a_postgresql_hall_waits_for_a_terminal_writing_the_same_cas
     CountyService(county, clock).divert(cases[0], to_hall=HALL_B)
     sb.run_once()
     clock.advance(minutes=5)
-    HallService(a, clock).issue_ticket(cases[0])  # what B's next pull brings
+    QueueService(a, clock).issue_ticket(cases[0])  # what B's next pull brings
     sa_.run_once()
     case_id = _case_id(b, cases[0])
     failures: list[BaseException] = []
@@ -302,8 +302,7 @@ def test_a_pull_into_a_postgresql_hall_waits_for_a_terminal_writing_the_same_cas
             s,
             hall_code=HALL_B,
             case_id=case_id,
-            kind="risk_flagged",
-            payload={"flags": ["group_visit"]},
+            body=RiskFlagged(("group_visit",)),
             occurred_at=clock.now(),
             actor="乙中心终端",
         )
@@ -358,7 +357,7 @@ def test_a_push_waits_for_a_diversion_of_the_same_case_being_made_at_the_county(
     sa_.run_once()
     sb.run_once()
     clock.advance(minutes=5)
-    HallService(a, clock).issue_ticket(cases[0])
+    QueueService(a, clock).issue_ticket(cases[0])
     case_id = _case_id(a, cases[0])
     failures: list[BaseException] = []
 
@@ -375,10 +374,9 @@ def test_a_push_waits_for_a_diversion_of_the_same_case_being_made_at_the_county(
             s,
             hall_code=COUNTY_CODE,
             case_id=case_id,
-            kind="diverted",
+            body=Diverted(to_hall=HALL_B, from_hall=HALL_A),
             occurred_at=clock.now(),
             actor="县级",
-            payload={"to_hall": HALL_B, "from_hall": HALL_A, "reason": ""},
         )
         s.flush()
         pushing = threading.Thread(target=push)

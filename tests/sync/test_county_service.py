@@ -78,13 +78,14 @@ def test_a_case_registered_at_the_county_itself_stays_there_until_diverted(count
 def test_the_halls_rooms_go_up_so_the_county_status_page_names_the_room(
     county: Store, make_hall: object
 ) -> None:
-    from desk.services.hall import HallService
+    from desk.services.queue import QueueService
+    from desk.services.rooms import RoomsService
     from desk.store.models import RoomRow
 
     clock = FixedClock(NOW)
     hall = make_hall(HALL_B)  # type: ignore[operator]
     case_no = RegistrationService(hall, clock).register(visit(), new_case=True).case_no
-    issued = HallService(hall, clock).issue_ticket(case_no)
+    issued = QueueService(hall, clock).issue_ticket(case_no)
     syncer = Syncer(hall, "", county_store=county, clock=clock)
     syncer.run_once()
     with county.read() as s:
@@ -95,7 +96,7 @@ def test_the_halls_rooms_go_up_so_the_county_status_page_names_the_room(
     assert status is not None and status.room is not None and rooms[issued.room.code].name in status.room
     assert status.location == rooms[issued.room.code].location
     # a room closed at the hall is closed at the county after the next round; an idle round rewrites nothing
-    HallService(hall, clock).set_room_open(issued.room.code, False)
+    RoomsService(hall, clock).set_room_open(issued.room.code, False)
     syncer.run_once()
     with county.read() as s:
         assert (

@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 from desk.core.clock import FixedClock
 from desk.services.county import CountyService
-from desk.services.hall import HallService
+from desk.services.queue import QueueService
 from desk.store import county as county_store
 from desk.store.county import HallIdentity
 from desk.store.events import as_event
@@ -136,7 +136,7 @@ def _scenario(
     new = svc.divert_visit(visit(), to_hall=HALL_B)
     sync(HALL_B)
     sync(HALL_A)
-    hb, ha = HallService(b, clock), HallService(a, clock)
+    hb, ha = QueueService(b, clock), QueueService(a, clock)
     for case_no in (a_cases[0], new.case_no):
         clock.advance(minutes=2)
         hb.claim(hb.issue_ticket(case_no).ticket.id)
@@ -484,7 +484,7 @@ def test_halls_with_clocks_hours_off_converge_and_fold_identically(
     sb.run_once()
     sa_.run_once()
     # each hall works on the case it received, stamping its own (wrong) time
-    hb, ha = HallService(b, cb), HallService(a, ca)
+    hb, ha = QueueService(b, cb), QueueService(a, ca)
     tb = hb.issue_ticket(a_cases[0]).ticket
     hb.claim(tb.id)
     ta = ha.issue_ticket(b_cases[0]).ticket
@@ -530,7 +530,7 @@ def test_a_claim_on_a_clock_hours_behind_the_county_still_follows_the_diversion(
     sync.run_once()  # the hall registers itself at the county
     case_no = CountyService(county, clock).divert_visit(visit(), to_hall=HALL_A).case_no
     sync.run_once()
-    hall = HallService(a, behind)
+    hall = QueueService(a, behind)
     ticket = hall.issue_ticket(case_no).ticket
     hall.claim(ticket.id)
     sync.run_once()
@@ -570,7 +570,7 @@ def test_two_halls_adding_events_to_one_case_both_keep_theirs(
     sa_.run_once()
     case_id = _case_id(county, case_no)
     # offline from each other: B routes and claims the case; the visitor also turns up at A again
-    hb, ha = HallService(b, clock, actor="乙中心调解员"), HallService(a, clock, actor="甲中心前台")
+    hb, ha = QueueService(b, clock, actor="乙中心调解员"), QueueService(a, clock, actor="甲中心前台")
     clock.advance(minutes=5)
     tb = hb.issue_ticket(case_no).ticket
     clock.advance(minutes=1)

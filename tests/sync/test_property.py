@@ -36,7 +36,7 @@ from desk.core.clock import FixedClock
 from desk.core.synthetic import make_visit
 from desk.errors import DeskError
 from desk.services.county import CountyService
-from desk.services.hall import HallService
+from desk.services.queue import QueueService
 from desk.services.registration import RegistrationService
 from desk.store.models import CaseEvent, CaseRow, Hall, TicketRow
 from desk.store.session import Store, open_store
@@ -107,8 +107,8 @@ def machine(ctx: Context) -> type[RuleBasedStateMachine]:
                 )
             self.known: set[str] = set()  # halls the county has registered (after their first good round)
 
-        def _hall(self, code: str) -> HallService:
-            return HallService(
+        def _hall(self, code: str) -> QueueService:
+            return QueueService(
                 self.halls[code], self.clocks[code], actor=f"调解员{code[-1]}", terminal=f"T{code[-1]}"
             )
 

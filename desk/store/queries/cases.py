@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from desk.core import events as ev
 from desk.core.parties import mask_id_number
 from desk.store.models import CaseEvent, CaseRow, CategoryRow, PartyRow
 
@@ -97,13 +97,14 @@ def diverted_cases(session: Session, hall_code: str) -> list[DivertedCase]:
         for e in session.scalars(
             sa.select(CaseEvent)
             .where(CaseEvent.case_id.in_(chunk), CaseEvent.kind == "diverted")
-            .order_by(CaseEvent.occurred_at, CaseEvent.seq)
+            .order_by(CaseEvent.hlc, CaseEvent.hall_code, CaseEvent.hall_seq)
         ):
-            diversions[e.case_id] = e  # the latest wins
+            diversions[e.case_id] = e  # the latest (in causal order) wins
     out = []
     for c, category in cases:
         a, d = applicants.get(c.id), diversions.get(c.id)
-        payload: dict[str, Any] = d.payload if d is not None else {}
+        body = ev.decode(d.kind, d.payload) if d is not None else None
+        diverted = body if isinstance(body, ev.Diverted) else ev.Diverted(to_hall=hall_code)
         out.append(
             DivertedCase(
                 case_no=c.case_no,
@@ -115,8 +116,8 @@ def diverted_cases(session: Session, hall_code: str) -> list[DivertedCase]:
                 registered_at=c.registered_at,
                 diverted_at=d.occurred_at if d is not None else None,
                 diverted_by=d.actor if d is not None else "",
-                from_hall=str(payload.get("from_hall") or ""),
-                reason=str(payload.get("reason") or ""),
+                from_hall=diverted.from_hall,
+                reason=diverted.reason,
             )
         )
     return sorted(out, key=lambda x: (x.diverted_at or x.registered_at, x.case_no))
