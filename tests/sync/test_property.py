@@ -286,7 +286,7 @@ def test_any_interleaving_with_cuts_converges(
             machine(ctx),
             settings=settings(
                 max_examples=8,
-                stateful_step_count=16,
+                stateful_step_count=24,
                 deadline=None,
                 derandomize=True,
                 database=None,
