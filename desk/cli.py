@@ -23,6 +23,7 @@ from desk.config import resolve_db_url
 from desk.errors import DeskError, ValidationError
 
 if TYPE_CHECKING:
+    from desk.config import Settings
     from desk.core.clock import Clock
     from desk.services.documents import DocumentService
     from desk.services.root import Services
@@ -160,9 +161,11 @@ def _services(
     actor: str = CLI_ACTOR,
     terminal: str = "",
     county_url: str = "",
+    settings: Settings | None = None,
 ) -> Services:
-    """The services of a command over its store (`db`, else `--db`, `DESK_DB_URL` or the embedded store)."""
-    from desk.config import load_settings
+    """The services of a command over its store (`db`, else `--db`, `DESK_DB_URL` or the embedded store).
+    `settings`: the user's, for a command whose output depends on them (`receipt`: the status page's URL);
+    the others, the hardware call button's among them, do not read the settings file."""
     from desk.services.root import build_services
     from desk.store.session import open_store
 
@@ -170,7 +173,7 @@ def _services(
     store = open_store(db or resolve_db_url(getattr(args, "db", None)))
     args.opened.append(store)
     return build_services(
-        store, clock, actor=actor, terminal=terminal, settings=load_settings(), county_url=county_url
+        store, clock, actor=actor, terminal=terminal, settings=settings, county_url=county_url
     )
 
 
@@ -366,7 +369,9 @@ def _cmd_receipt(args: argparse.Namespace) -> int:
     import os
     import tempfile
 
-    docs = _services(args).documents
+    from desk.config import load_settings
+
+    docs = _services(args, settings=load_settings()).documents
     document = PRINTED_DOCUMENTS[args.fmt]
     reprint = bool(args.reprint) or docs.was_printed(args.case_no, document)
     pdf = _render_document(docs, args.case_no, args.fmt, reprint=reprint)
