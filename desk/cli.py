@@ -15,9 +15,8 @@ import gc
 import os
 import sys
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from desk.config import resolve_db_url
 from desk.errors import DeskError, ValidationError
@@ -47,8 +46,7 @@ DB_HELP = "数据库地址（默认读 DESK_DB_URL，否则用本机内置 SQLit
 _TOP_OPTIONS_WITH_VALUE = ("--db", "--role", "--room", "--terminal")
 
 
-@dataclass(frozen=True)
-class Command:
+class Command(NamedTuple):  # not a dataclass: making one costs a command's start a millisecond
     """A subcommand: its help line, its arguments, what runs it; `long_running` keeps the cyclic GC on."""
 
     help: str
