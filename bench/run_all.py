@@ -4,8 +4,9 @@
 2. The 1,000,000-case stores are generated once -- bench/data/search-1m.db and the PostgreSQL database
    `desk_bench` -- and reused while they are there (`--regenerate` makes them again).
 3. Registration on SQLite (bench_register), then search on both engines (bench_search).
-4. Their own sections after that: routing (hall_day), the hall (bench_hall), receipts, the status page, and
-   county sync (bench_sync: push vs a bare COPY, the idle round, memory while pushing; PostgreSQL only).
+4. Their own sections after that: routing (hall_day), the hall (bench_hall), receipts, command start-up
+   (bench_cli), the status page, and county sync (bench_sync: push vs a bare COPY, the idle round, memory while
+   pushing; PostgreSQL only).
 `--quick` measures fewer samples; the stores are the same.
 """
 
@@ -451,6 +452,9 @@ def main(argv: list[str] | None = None) -> int:
     from bench import bench_receipt
 
     bench_receipt.update_results(args.output, renders=100 if args.quick else 300)  # ~10 s: one receipt PDF
+    from bench import bench_cli
+
+    bench_cli.update_results(args.output, pairs=20 if args.quick else 30)  # ~1 min: desk rooms/call start-up
     from bench import bench_status
 
     bench_status.update_results(args.output, seconds=5 if args.quick else 10)  # ~20 s: the status page server

@@ -1,5 +1,5 @@
 """`python -m desk` is the `desk` command."""
 
-from desk.cli import main
+from desk.cli import run
 
-raise SystemExit(main())
+raise SystemExit(run())

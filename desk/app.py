@@ -9,8 +9,6 @@ import logging.handlers
 import socket
 import sys
 import traceback
-from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 
@@ -26,17 +24,13 @@ from PySide6.QtCore import (
 )
 from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
 
-from desk.config import RESOURCES, Settings, load_settings, log_dir, resolve_county_url
-from desk.core.clock import Clock, SystemClock
+from desk.config import RESOURCES, load_settings, log_dir, resolve_county_url
+from desk.core.clock import Clock
 from desk.errors import DeskError
-from desk.services.county import CountyService
-from desk.services.documents import DocumentService
-from desk.services.hall import HallService
+from desk.services import Services, SyncSetup, build_services
 from desk.services.registration import RegistrationService
 from desk.services.setup import init_hall
-from desk.services.status import StatusService
 from desk.store.session import Store, open_store
-from desk.sync.engine import Syncer, SyncError, SyncStatus, safe_url, sync_status
 from desk.ui.fonts import use_cjk_font
 from desk.ui.hall_display import HallDisplay
 from desk.ui.kiosk import Kiosk
@@ -176,98 +170,6 @@ def describe_store(url: str) -> str:
     return _tr("数据库：{backend}").format(backend=backend)
 
 
-def county_syncer(store: Store, county_url: str, clock: Clock) -> Syncer:
-    """The syncer of this hall's store with the county at `county_url` (it connects on its first round, with a
-    connect timeout). An address that is not a URL at all is a `SyncError` here, said like any failed round."""
-    from sqlalchemy.engine import make_url
-    from sqlalchemy.exc import ArgumentError
-
-    try:
-        make_url(county_url)
-    except ArgumentError:
-        raise SyncError(f"县级数据库地址无效：{safe_url(county_url)}") from None
-    return Syncer(store, county_url, clock=clock)
-
-
-@dataclass(frozen=True)
-class SyncSetup:
-    """Sync with the county as the windows see it."""
-
-    county_url: str
-    """"" when none is configured (settings `county_db_url`, or `DESK_COUNTY_URL`)."""
-    interval_s: float
-    status: Callable[[], SyncStatus]
-    """This hall's sync state, read from the local store (cheap)."""
-    make_syncer: Callable[[], Syncer]
-    """A syncer for a background thread (called there)."""
-
-    @property
-    def configured(self) -> bool:
-        return bool(self.county_url)
-
-
-@dataclass(frozen=True)
-class Services:
-    """The use cases one process works with, over one store and one clock."""
-
-    registration: RegistrationService
-    hall: HallService
-    new_hall: Callable[[], HallService]
-    """A hall service of its own for each room terminal or calling screen a window opens (own on-duty actor)."""
-    documents: DocumentService
-    """What the printed documents show, and the record of what was printed."""
-    status: StatusService
-    """A case's status as the citizen sees it (the kiosk), nothing personal."""
-    sync: SyncSetup | None = None
-    """Sync with the county (None on the county's own store)."""
-    county: CountyService | None = None
-    """The county's use cases (上级分流), when the store is the county's."""
-
-
-def build_services(
-    store: Store,
-    clock: Clock,
-    *,
-    actor: str = "前台",
-    terminal: str = "",
-    no_show_after_recalls: int = 2,
-    settings: Settings | None = None,
-    county_url: str = "",
-    sync_interval_s: float | None = None,
-) -> Services:
-    """`county_url` is the county to sync with ("" = none configured; `main` resolves it from the settings and
-    the environment); `sync_interval_s` defaults to the settings' `sync_interval_s`."""
-    settings = settings or Settings()
-
-    def new_hall() -> HallService:
-        return HallService(
-            store, clock, actor=actor, terminal=terminal, no_show_after_recalls=no_show_after_recalls
-        )
-
-    documents = DocumentService(store, clock, settings, actor=actor)
-    county = CountyService(store, clock, actor=actor)
-    is_county = county.is_county()
-    sync = (
-        None
-        if is_county
-        else SyncSetup(
-            county_url,
-            sync_interval_s if sync_interval_s is not None else settings.sync_interval_s,
-            lambda: sync_status(store),
-            lambda: county_syncer(store, county_url, clock),
-        )
-    )
-    return Services(
-        RegistrationService(store, clock, actor=actor),
-        new_hall(),
-        new_hall,
-        documents,
-        StatusService(store, clock),
-        sync,
-        county if is_county else None,
-    )
-
-
 def build_sync_bar(sync: SyncSetup, *, run: bool, clock: Clock | None = None) -> SyncStatusBar:
     """The status bar's sync corner; with `run`, it also syncs (every interval, and on "立即同步")."""
     runner = None
@@ -289,7 +191,8 @@ def build_main_window(
     receipt_printer: ReceiptPrinter | None = None,
 ) -> MainWindow:
     """The desk's window, wired to its services; the tests build it the same way (with a printer of their own:
-    `receipt_printer` defaults to the system's default printer)."""
+    `receipt_printer` defaults to the system's default printer). `clock` defaults to the services' clock."""
+    clock = clock or services.clock
     receipts = CaseReceipts(services.documents, receipt_printer)
     sync_bar = build_sync_bar(services.sync, run=True, clock=clock) if services.sync is not None else None
     return MainWindow(
@@ -310,7 +213,9 @@ def build_room_terminal(services: Services, room: str) -> RoomTerminal:
     runs the sync). An unknown room is a `NotFound`."""
     terminal = RoomTerminal(services.hall, services.registration, room)
     if services.sync is not None:
-        terminal.statusBar().addPermanentWidget(build_sync_bar(services.sync, run=False))
+        terminal.statusBar().addPermanentWidget(
+            build_sync_bar(services.sync, run=False, clock=services.clock)
+        )
     return terminal
 
 
@@ -362,12 +267,10 @@ def main(*, db_url: str, role: str = "desk", room: str | None = None, terminal: 
         window: QWidget
         try:
             store = open_store(db_url)
-            services = build_services(
+            services = build_services(  # the clock: the system's, or DESK_NOW's
                 store,
-                SystemClock(),
                 actor=ROOM_ACTOR if role == "room" else settings.actor,
                 terminal=terminal,
-                no_show_after_recalls=settings.no_show_after_recalls,
                 settings=settings,
                 county_url=resolve_county_url(settings=settings),
             )

@@ -1,18 +1,33 @@
-"""The `desk` command: the GUI (default) and the admin commands. Qt is imported only for the GUI."""
+"""The `desk` command: the GUI (default) and the admin commands. Qt is imported only for the GUI.
+
+Hardware call buttons and schedulers run `desk call` and `desk rooms --json` many times a day, so a command
+starts cheaply: only its own subparser is built, its services come from `build_services` (each built, and its
+module imported, on first use), its other imports are made inside it, and (`run`) it runs without the cyclic
+garbage collector.
+"""
 
 from __future__ import annotations
 
 import argparse
-import json
-import logging
+import atexit
+import contextlib
+import gc
+import os
 import sys
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from desk.config import resolve_db_url
 from desk.errors import DeskError, ValidationError
 
-logger = logging.getLogger(__name__)
+if TYPE_CHECKING:
+    from desk.config import Settings
+    from desk.core.clock import Clock
+    from desk.services.documents import DocumentService
+    from desk.services.root import Services
+    from desk.store.session import Store
+    from desk.sync.engine import RoundReport, SyncError
 
 EXIT_OK, EXIT_ERROR, EXIT_INVALID, EXIT_NOBODY_WAITING = 0, 1, 2, 3
 ROLES = ("desk", "room", "display", "kiosk")
@@ -24,11 +39,26 @@ PRINTED_DOCUMENTS = {
     "a4-sheet": "registration_sheet",
     "agreement": "agreement",
 }
+CLI_ACTOR = "命令行"
+COUNTY_CLI_ACTOR = "县级命令行"
+DB_HELP = "数据库地址（默认读 DESK_DB_URL，否则用本机内置 SQLite）"
+# the top-level options that take a value (so the command can be found in argv without parsing it all)
+_TOP_OPTIONS_WITH_VALUE = ("--db", "--role", "--room", "--terminal")
 
 
-def _parser() -> argparse.ArgumentParser:
+class Command(NamedTuple):  # not a dataclass: making one costs a command's start a millisecond
+    """A subcommand: its help line, its arguments, what runs it; `long_running` keeps the cyclic GC on."""
+
+    help: str
+    arguments: Callable[[argparse.ArgumentParser], None]
+    run: Callable[[argparse.Namespace], int]
+    long_running: bool = False
+
+
+def _parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The `desk` parser; with `only`, the subparser of that command alone (the others are not built)."""
     p = argparse.ArgumentParser(prog="desk", description="一厅通：综治中心接待大厅工作台")
-    p.add_argument("--db", metavar="URL", help="数据库地址（默认读 DESK_DB_URL，否则用本机内置 SQLite）")
+    p.add_argument("--db", metavar="URL", help=DB_HELP)
     p.add_argument(
         "--role",
         choices=ROLES,
@@ -38,106 +68,72 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--room", metavar="ID", help="功能室代码（--role room 时必填，如 R01）")
     p.add_argument("--terminal", metavar="NAME", help="本终端名称（默认：主机名）")
     sub = p.add_subparsers(dest="command")
-
-    init = sub.add_parser("init", help="创建或升级数据库，写入类别目录和默认的“一厅+N室”布局")
-    init.add_argument("--db", metavar="URL", default=argparse.SUPPRESS)
-    init.add_argument("--hall-code", metavar="CODE", help="本中心代码（行政区划代码，如 620702001）")
-    init.add_argument("--hall-name", metavar="NAME", help="本中心名称（如 甘州区东街街道综治中心）")
-    init.add_argument("--demo", action="store_true", help="加入一天的示例来访")
-
-    reg = sub.add_parser("register", help="从 JSON 文件登记一次来访")
-    reg.add_argument("--db", metavar="URL", default=argparse.SUPPRESS)
-    reg.add_argument("--file", required=True, metavar="visit.json", help="来访 JSON 文件（- 表示标准输入）")
-    reg.add_argument("--new-case", action="store_true", help="即使此人有同类未结案件也另立新案")
-
-    cases = sub.add_parser("cases", help="查找案件（身份证号、电话、案件编号、姓名或拼音首字母）")
-    cases.add_argument("--db", metavar="URL", default=argparse.SUPPRESS)
-    cases.add_argument("--search", required=True, metavar="TEXT")
-    cases.add_argument("--json", action="store_true", help="以 JSON 输出")
-    cases.add_argument("--limit", type=int, default=50)
-    rooms = sub.add_parser("rooms", help="列出功能室：代码、名称、类型、前缀、是否开放、等候人数")
-    rooms.add_argument("--db", metavar="URL", default=argparse.SUPPRESS)
-    rooms.add_argument("--json", action="store_true", help="以 JSON 输出")
-
-    call = sub.add_parser("call", help="为功能室叫下一个号（硬件叫号器用）；无人等候时退出码为 3")
-    call.add_argument("--db", metavar="URL", default=argparse.SUPPRESS)
-    call.add_argument("--room", required=True, metavar="ID", help="功能室代码，如 R01")
-    call.add_argument("--terminal", metavar="NAME", default="", help="叫号终端名称")
-
-    rec = sub.add_parser(
-        "receipt", help="生成案件的回执或文书 PDF（受理回执、来访登记表、调解协议书），并记录打印"
-    )
-    rec.add_argument("--db", metavar="URL", default=argparse.SUPPRESS)
-    rec.add_argument("case_no", metavar="CASE_NO", help="案件编号")
-    rec.add_argument("--out", required=True, metavar="FILE.pdf", help="输出的 PDF 文件")
-    rec.add_argument(
-        "--format",
-        dest="fmt",
-        choices=DOCUMENT_FORMATS,
-        default="80mm",
-        help="80mm 热敏回执（默认）、a5 回执、a4-sheet 来访登记表、agreement 人民调解协议书",
-    )
-    rec.add_argument("--reprint", action="store_true", help="补打（此前已打印过时自动标为补打）")
-
-    srv = sub.add_parser("status-server", help="运行群众扫码查询办理进度的网页服务（/s/<令牌>，/healthz）")
-    srv.add_argument("--db", metavar="URL", default=argparse.SUPPRESS)
-    srv.add_argument("--host", default="127.0.0.1", help="监听地址（默认 127.0.0.1，由反向代理对外）")
-    srv.add_argument("--port", type=int, default=8080, help="端口（默认 8080）")
-    sync = sub.add_parser("sync", help="与县级数据库同步：上传本中心的事件，下载分流来的案件和县级目录")
-    sync.add_argument("--db", metavar="URL", default=argparse.SUPPRESS)
-    sync.add_argument(
-        "--county",
-        metavar="URL",
-        help="县级 PostgreSQL 地址（默认读 DESK_COUNTY_URL，否则读设置文件的 county_db_url）",
-    )
-    when = sync.add_mutually_exclusive_group()
-    when.add_argument("--once", action="store_true", help="同步一轮后退出（默认）")
-    when.add_argument("--every", type=float, metavar="SECONDS", help="每隔若干秒同步一轮，直到中断")
-
-    cty = sub.add_parser("county", help="县级库：建立或升级、上级分流、查看下级中心")
-    csub = cty.add_subparsers(dest="county_command", required=True)
-    cinit = csub.add_parser("init", help="在 PostgreSQL 中建立或升级县级库，写入类别与部门目录")
-    cinit.add_argument("--db", metavar="URL", required=True, help="县级 PostgreSQL 地址")
-    cinit.add_argument("--code", default="620702", help="县级代码（行政区划代码，默认 620702）")
-    cinit.add_argument("--name", default="甘州区综治中心", help="县级中心名称")
-    div = csub.add_parser(
-        "divert", help="在县级登记一次来访并分流到下级综治中心（JSON 与 desk register 相同）"
-    )
-    div.add_argument("--db", metavar="URL", help="县级 PostgreSQL 地址（默认读 DESK_COUNTY_URL）")
-    div.add_argument("--file", metavar="visit.json", help="来访 JSON 文件（- 表示标准输入）")
-    div.add_argument("--case", metavar="CASE_NO", help="分流已登记的案件（代替 --file）")
-    div.add_argument("--to-hall", required=True, metavar="CODE", help="接收的综治中心代码")
-    div.add_argument("--reason", default="", help="分流原因")
-    halls = csub.add_parser("halls", help="列出已登记的下级综治中心及其同步情况")
-    halls.add_argument("--db", metavar="URL", help="县级 PostgreSQL 地址（默认读 DESK_COUNTY_URL）")
-    halls.add_argument("--json", action="store_true", help="以 JSON 输出")
+    for name, command in COMMANDS.items():
+        if only is None or name == only:
+            command.arguments(sub.add_parser(name, help=command.help))
     return p
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
-    if args.command is None:
-        if args.role == "room" and not args.room:
-            print("错误：--role room 需要 --room 功能室代码（desk rooms 可列出）", file=sys.stderr)
-            return EXIT_INVALID
-        from desk.app import main as gui_main  # Qt only here
+def _command_in(argv: Sequence[str]) -> str | None:
+    """The subcommand `argv` names (its first positional argument), None for the GUI, help or a wrong name."""
+    skip = False
+    for arg in argv:
+        if skip:
+            skip = False
+        elif arg.startswith("-"):
+            if arg in ("-h", "--help"):
+                return None
+            # `--db URL`, also abbreviated (`--te NAME`); `--db=URL` carries its value
+            skip = "=" not in arg and any(
+                o.startswith(arg) for o in _TOP_OPTIONS_WITH_VALUE if arg.startswith("--")
+            )
+        else:
+            return arg if arg in COMMANDS else None
+    return None
 
-        return gui_main(
-            db_url=resolve_db_url(args.db), role=args.role, room=args.room, terminal=args.terminal
-        )
+
+def run() -> int:
+    """The `desk` executable and `python -m desk`: `main` in a process of its own.
+
+    A short command runs without the cyclic garbage collector (it would only walk the objects the imports made,
+    again and again), and its process ends as soon as the command has: the command's stores are closed (the
+    last WAL checkpoint), the exit hooks run and the output is flushed, but the interpreter is not torn down --
+    freeing every module and object one by one cost `desk rooms` about a sixth of its CPU time, for memory the
+    system takes back anyway. The GUI and the long-running commands end the ordinary way."""
+    command = COMMANDS.get(_command_in(sys.argv[1:]) or "")
+    if command is None or command.long_running:
+        return main()
+    gc.disable()
+    opened: list[Store] = []
+    code = main(opened=opened)
+    for store in opened:
+        store.dispose()
+    atexit._run_exitfuncs()
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(OSError, ValueError):  # a closed pipe (`desk rooms | head -1`)
+            stream.flush()
+    os._exit(code)
+
+
+def main(argv: Sequence[str] | None = None, *, opened: list[Store] | None = None) -> int:
+    """Run `desk` with `argv` (default: the process's arguments); returns the exit code. The stores the command
+    opens are added to `opened` when it is given, for the caller to close."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    name = _command_in(argv)
+    command = COMMANDS.get(name) if name is not None else None
+    args = _parser(name).parse_args(argv)
+    args.opened = [] if opened is None else opened
+    return _main(args, command)
+
+
+def _main(args: argparse.Namespace, command: Command | None) -> int:
+    from desk.services.root import clock_from_environment
+
     try:
-        handler = {
-            "init": _cmd_init,
-            "register": _cmd_register,
-            "cases": _cmd_cases,
-            "rooms": _cmd_rooms,
-            "call": _cmd_call,
-            "receipt": _cmd_receipt,
-            "status-server": _cmd_status_server,
-            "sync": _cmd_sync,
-            "county": _cmd_county,
-        }[args.command]
-        return handler(args)
+        args.clock = clock_from_environment()  # DESK_NOW is checked before anything else happens
+        if command is None:
+            return _gui(args)
+        return command.run(args)
     except ValidationError as e:
         for p in e.problems:
             print(f"{p.field}: {p.message}", file=sys.stderr)
@@ -147,36 +143,41 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_ERROR
 
 
-def _open(args: argparse.Namespace) -> Any:
+def _gui(args: argparse.Namespace) -> int:
+    if args.role == "room" and not args.room:
+        print("错误：--role room 需要 --room 功能室代码（desk rooms 可列出）", file=sys.stderr)
+        return EXIT_INVALID
+    from desk.app import main as gui_main  # Qt only here
+
+    return gui_main(db_url=resolve_db_url(args.db), role=args.role, room=args.room, terminal=args.terminal)
+
+
+def _services(
+    args: argparse.Namespace,
+    *,
+    db: str | None = None,
+    actor: str = CLI_ACTOR,
+    terminal: str = "",
+    county_url: str = "",
+    settings: Settings | None = None,
+) -> Services:
+    """The services of a command over its store (`db`, else `--db`, `DESK_DB_URL` or the embedded store).
+    `settings`: the user's, for a command whose output depends on them (`receipt`: the status page's URL);
+    the others, the hardware call button's among them, do not read the settings file."""
+    from desk.services.root import build_services
     from desk.store.session import open_store
 
-    return open_store(resolve_db_url(getattr(args, "db", None)))
-
-
-def _service(store: Any) -> Any:
-    from desk.core.clock import SystemClock
-    from desk.services.registration import RegistrationService
-
-    return RegistrationService(store, SystemClock(), actor="命令行")
-
-
-def _cmd_init(args: argparse.Namespace) -> int:
-    from desk.services.setup import init_hall
-
-    store = _open(args)
-    report = init_hall(store, hall_code=args.hall_code, hall_name=args.hall_name)
-    print(
-        f"综治中心 {report.hall_code} {report.hall_name}：{report.categories} 个纠纷类别，{report.rooms} 个功能室"
+    clock: Clock = args.clock
+    store = open_store(db or resolve_db_url(getattr(args, "db", None)))
+    args.opened.append(store)
+    return build_services(
+        store, clock, actor=actor, terminal=terminal, settings=settings, county_url=county_url
     )
-    if args.demo:
-        from desk.services.demo import add_demo_day
-
-        n = add_demo_day(store)
-        print(f"已加入 {n} 条示例来访")
-    return EXIT_OK
 
 
 def _read_json(path: str) -> Any:
+    import json
+
     try:
         text = sys.stdin.read() if path == "-" else Path(path).read_text(encoding="utf-8")
     except OSError as e:
@@ -189,13 +190,57 @@ def _read_json(path: str) -> Any:
         raise DeskError(f"文件 {path} 不是有效的 JSON（第{e.lineno}行第{e.colno}列：{e.msg}）") from e
 
 
+def _print_json(data: object) -> None:
+    import json
+
+    print(json.dumps(data, ensure_ascii=False, indent=2))
+
+
+def _db_argument(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--db", metavar="URL", default=argparse.SUPPRESS, help=DB_HELP)
+
+
+# --- init ------------------------------------------------------------------------------------------------
+
+
+def _init_arguments(p: argparse.ArgumentParser) -> None:
+    _db_argument(p)
+    p.add_argument("--hall-code", metavar="CODE", help="本中心代码（行政区划代码，如 620702001）")
+    p.add_argument("--hall-name", metavar="NAME", help="本中心名称（如 甘州区东街街道综治中心）")
+    p.add_argument("--demo", action="store_true", help="加入一天的示例来访")
+
+
+def _cmd_init(args: argparse.Namespace) -> int:
+    from desk.services.setup import init_hall
+
+    services = _services(args)
+    report = init_hall(services.store, hall_code=args.hall_code, hall_name=args.hall_name)
+    print(
+        f"综治中心 {report.hall_code} {report.hall_name}：{report.categories} 个纠纷类别，{report.rooms} 个功能室"
+    )
+    if args.demo:
+        from desk.core.clock import local_date
+        from desk.services.demo import add_demo_day
+
+        n = add_demo_day(services.store, day=local_date(services.clock.now()))
+        print(f"已加入 {n} 条示例来访")
+    return EXIT_OK
+
+
+# --- register, cases ----------------------------------------------------------------------------------------
+
+
+def _register_arguments(p: argparse.ArgumentParser) -> None:
+    _db_argument(p)
+    p.add_argument("--file", required=True, metavar="visit.json", help="来访 JSON 文件（- 表示标准输入）")
+    p.add_argument("--new-case", action="store_true", help="即使此人有同类未结案件也另立新案")
+
+
 def _cmd_register(args: argparse.Namespace) -> int:
     data = _read_json(args.file)
     if not isinstance(data, dict):
         raise DeskError("来访 JSON 应为一个对象 {...}")
-    store = _open(args)
-    svc = _service(store)
-    result = svc.register(data, new_case=args.new_case)
+    result = _services(args).registration.register(data, new_case=args.new_case)
     # The case number is printed only now, after the commit: a printed number is a promise.
     print(result.case_no)
     if result.is_repeat:
@@ -205,28 +250,35 @@ def _cmd_register(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _cases_arguments(p: argparse.ArgumentParser) -> None:
+    _db_argument(p)
+    p.add_argument("--search", required=True, metavar="TEXT")
+    p.add_argument("--json", action="store_true", help="以 JSON 输出")
+    p.add_argument("--limit", type=int, default=50)
+
+
 def _cmd_cases(args: argparse.Namespace) -> int:
     from desk.core.cases import CaseState
     from desk.core.clock import CHINA_TZ
 
-    store = _open(args)
-    svc = _service(store)
-    found = svc.search(args.search, limit=args.limit)
-    names = {c.code: c.name for c in svc.categories()}
+    registration = _services(args).registration
+    found = registration.search(args.search, limit=args.limit)
+    names = {c.code: c.name for c in registration.categories()}
     if args.json:
-        rows = [
-            {
-                "case_no": c.case_no,
-                "category": names.get(c.category_code, c.category_code),
-                "state": c.state,
-                "registered_at": c.registered_at.isoformat(),
-                "applicant": c.applicant_name,
-                "applicant_id": c.applicant_id_masked,
-                "repeat_visits": c.repeat_visits,
-            }
-            for c in found
-        ]
-        print(json.dumps(rows, ensure_ascii=False, indent=2))
+        _print_json(
+            [
+                {
+                    "case_no": c.case_no,
+                    "category": names.get(c.category_code, c.category_code),
+                    "state": c.state,
+                    "registered_at": c.registered_at.isoformat(),
+                    "applicant": c.applicant_name,
+                    "applicant_id": c.applicant_id_masked,
+                    "repeat_visits": c.repeat_visits,
+                }
+                for c in found
+            ]
+        )
         return EXIT_OK
     if not found:
         print("未找到匹配的案件", file=sys.stderr)
@@ -241,34 +293,31 @@ def _cmd_cases(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _hall(store: Any, terminal: str = "") -> Any:
-    from desk.core.clock import SystemClock
-    from desk.services.hall import HallService
+# --- rooms, call ----------------------------------------------------------------------------------------
 
-    return HallService(store, SystemClock(), actor="命令行", terminal=terminal)
+
+def _rooms_arguments(p: argparse.ArgumentParser) -> None:
+    _db_argument(p)
+    p.add_argument("--json", action="store_true", help="以 JSON 输出")
 
 
 def _cmd_rooms(args: argparse.Namespace) -> int:
-    rooms = _hall(_open(args)).rooms()
+    rooms = _services(args).hall.rooms()
     if args.json:
-        print(
-            json.dumps(
-                [
-                    {
-                        "id": r.code,
-                        "name": r.name,
-                        "kind": r.kind,
-                        "prefix": r.prefix,
-                        "open": r.is_open,
-                        "waiting": r.waiting,
-                        "location": r.location,
-                        "capacity": r.capacity,
-                    }
-                    for r in rooms
-                ],
-                ensure_ascii=False,
-                indent=2,
-            )
+        _print_json(
+            [
+                {
+                    "id": r.code,
+                    "name": r.name,
+                    "kind": r.kind,
+                    "prefix": r.prefix,
+                    "open": r.is_open,
+                    "waiting": r.waiting,
+                    "location": r.location,
+                    "capacity": r.capacity,
+                }
+                for r in rooms
+            ]
         )
         return EXIT_OK
     for r in rooms:
@@ -277,10 +326,16 @@ def _cmd_rooms(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _call_arguments(p: argparse.ArgumentParser) -> None:
+    _db_argument(p)
+    p.add_argument("--room", required=True, metavar="ID", help="功能室代码，如 R01")
+    p.add_argument("--terminal", metavar="NAME", default="", help="叫号终端名称")
+
+
 def _cmd_call(args: argparse.Namespace) -> int:
     import socket
 
-    hall = _hall(_open(args), terminal=args.terminal or socket.gethostname())
+    hall = _services(args, terminal=args.terminal or socket.gethostname()).hall
     hall.room(args.room)  # an unknown room is an error, not "nobody waiting"
     ticket = hall.call_next(args.room)
     if ticket is None:
@@ -290,16 +345,31 @@ def _cmd_call(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+# --- receipt --------------------------------------------------------------------------------------------
+
+
+def _receipt_arguments(p: argparse.ArgumentParser) -> None:
+    _db_argument(p)
+    p.add_argument("case_no", metavar="CASE_NO", help="案件编号")
+    p.add_argument("--out", required=True, metavar="FILE.pdf", help="输出的 PDF 文件")
+    p.add_argument(
+        "--format",
+        dest="fmt",
+        choices=DOCUMENT_FORMATS,
+        default="80mm",
+        help="80mm 热敏回执（默认）、a5 回执、a4-sheet 来访登记表、agreement 人民调解协议书",
+    )
+    p.add_argument("--reprint", action="store_true", help="补打（此前已打印过时自动标为补打）")
+
+
 def _cmd_receipt(args: argparse.Namespace) -> int:
     """Render a case's receipt or document to a PDF (written atomically) and record the print as a case event."""
     import os
     import tempfile
 
     from desk.config import load_settings
-    from desk.core.clock import SystemClock
-    from desk.services.documents import DocumentService
 
-    docs = DocumentService(_open(args), SystemClock(), load_settings(), actor="命令行")
+    docs = _services(args, settings=load_settings()).documents
     document = PRINTED_DOCUMENTS[args.fmt]
     reprint = bool(args.reprint) or docs.was_printed(args.case_no, document)
     pdf = _render_document(docs, args.case_no, args.fmt, reprint=reprint)
@@ -326,7 +396,7 @@ def _cmd_receipt(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _render_document(docs: Any, case_no: str, fmt: str, *, reprint: bool) -> bytes:
+def _render_document(docs: DocumentService, case_no: str, fmt: str, *, reprint: bool) -> bytes:
     if fmt in ("80mm", "a5"):
         from desk.printing.receipt import render_receipt
 
@@ -338,6 +408,15 @@ def _render_document(docs: Any, case_no: str, fmt: str, *, reprint: bool) -> byt
     return render_agreement(docs.agreement_data(case_no))
 
 
+# --- status-server, sync ------------------------------------------------------------------------------------
+
+
+def _status_server_arguments(p: argparse.ArgumentParser) -> None:
+    _db_argument(p)
+    p.add_argument("--host", default="127.0.0.1", help="监听地址（默认 127.0.0.1，由反向代理对外）")
+    p.add_argument("--port", type=int, default=8080, help="端口（默认 8080）")
+
+
 def _cmd_status_server(args: argparse.Namespace) -> int:
     from desk.status.app import serve
 
@@ -345,16 +424,31 @@ def _cmd_status_server(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _sync_arguments(p: argparse.ArgumentParser) -> None:
+    _db_argument(p)
+    p.add_argument(
+        "--county",
+        metavar="URL",
+        help="县级 PostgreSQL 地址（默认读 DESK_COUNTY_URL，否则读设置文件的 county_db_url）",
+    )
+    when = p.add_mutually_exclusive_group()
+    when.add_argument("--once", action="store_true", help="同步一轮后退出（默认）")
+    when.add_argument("--every", type=float, metavar="SECONDS", help="每隔若干秒同步一轮，直到中断")
+
+
 def _cmd_sync(args: argparse.Namespace) -> int:
     from desk.config import resolve_county_url
-    from desk.sync.engine import RoundReport, Syncer, SyncError, safe_url
+    from desk.sync.engine import SyncError, safe_url
 
     url = resolve_county_url(args.county)
     if not url:
         raise DeskError(
             "未配置县级数据库：用 --county URL、环境变量 DESK_COUNTY_URL 或设置文件的 county_db_url"
         )
-    syncer = Syncer(_open(args), url)
+    sync = _services(args, county_url=url).sync
+    if sync is None:
+        raise DeskError("此数据库是县级库：同步由各综治中心发起（desk sync --db 本中心的库）")
+    syncer = sync.make_syncer()
 
     def show(result: RoundReport | SyncError) -> None:
         if isinstance(result, SyncError):
@@ -383,48 +477,65 @@ def _cmd_sync(args: argparse.Namespace) -> int:
         syncer.close()
 
 
-def _county_store(url: str | None) -> Any:
-    from desk.config import resolve_county_url
-    from desk.store.session import open_store
+# --- county ---------------------------------------------------------------------------------------------
 
-    url = url or resolve_county_url()
+
+def _county_arguments(p: argparse.ArgumentParser) -> None:
+    csub = p.add_subparsers(dest="county_command", required=True)
+    cinit = csub.add_parser("init", help="在 PostgreSQL 中建立或升级县级库，写入类别与部门目录")
+    cinit.add_argument("--db", metavar="URL", required=True, help="县级 PostgreSQL 地址")
+    cinit.add_argument("--code", default="620702", help="县级代码（行政区划代码，默认 620702）")
+    cinit.add_argument("--name", default="甘州区综治中心", help="县级中心名称")
+    div = csub.add_parser(
+        "divert", help="在县级登记一次来访并分流到下级综治中心（JSON 与 desk register 相同）"
+    )
+    div.add_argument("--db", metavar="URL", help="县级 PostgreSQL 地址（默认读 DESK_COUNTY_URL）")
+    div.add_argument("--file", metavar="visit.json", help="来访 JSON 文件（- 表示标准输入）")
+    div.add_argument("--case", metavar="CASE_NO", help="分流已登记的案件（代替 --file）")
+    div.add_argument("--to-hall", required=True, metavar="CODE", help="接收的综治中心代码")
+    div.add_argument("--reason", default="", help="分流原因")
+    halls = csub.add_parser("halls", help="列出已登记的下级综治中心及其同步情况")
+    halls.add_argument("--db", metavar="URL", help="县级 PostgreSQL 地址（默认读 DESK_COUNTY_URL）")
+    halls.add_argument("--json", action="store_true", help="以 JSON 输出")
+
+
+def _county_services(args: argparse.Namespace) -> Services:
+    from desk.config import resolve_county_url
+
+    url = args.db or resolve_county_url()
     if not url:
         raise DeskError("未指定县级数据库：用 --db URL 或环境变量 DESK_COUNTY_URL")
-    return open_store(url)
+    return _services(args, db=url, actor=COUNTY_CLI_ACTOR)
 
 
 def _cmd_county(args: argparse.Namespace) -> int:
-    from desk.core.clock import SystemClock
-    from desk.services.county import CountyService, init_county
-
     if args.county_command == "init":
-        from desk.store.session import open_store
+        from desk.services.county import init_county
 
-        store = open_store(args.db)
-        r = init_county(store, code=args.code, name=args.name)
+        r = init_county(
+            _services(args, db=args.db, actor=COUNTY_CLI_ACTOR).store, code=args.code, name=args.name
+        )
         print(
             f"县级库 {r.code} {r.name}：{r.categories} 个纠纷类别，{r.departments} 个部门（目录第 {r.reference_version} 版）"
         )
         return EXIT_OK
-    svc = CountyService(_county_store(args.db), SystemClock(), actor="县级命令行")
+    county = _county_services(args).county
+    if county is None:
+        raise DeskError("此数据库不是县级库：上级分流须在县级库进行（desk county init）")
     if args.county_command == "halls":
-        halls = svc.halls()
+        halls = county.halls()
         if args.json:
-            print(
-                json.dumps(
-                    [
-                        {
-                            "code": h.code,
-                            "name": h.name,
-                            "acked_seq": h.acked_seq,
-                            "last_push_at": h.last_push_at.isoformat() if h.last_push_at else None,
-                            "alerts": h.alerts,
-                        }
-                        for h in halls
-                    ],
-                    ensure_ascii=False,
-                    indent=2,
-                )
+            _print_json(
+                [
+                    {
+                        "code": h.code,
+                        "name": h.name,
+                        "acked_seq": h.acked_seq,
+                        "last_push_at": h.last_push_at.isoformat() if h.last_push_at else None,
+                        "alerts": h.alerts,
+                    }
+                    for h in halls
+                ]
             )
         else:
             from desk.core.clock import CHINA_TZ
@@ -441,12 +552,39 @@ def _cmd_county(args: argparse.Namespace) -> int:
     if bool(args.file) == bool(args.case):
         raise DeskError("请给出 --file visit.json（新登记并分流）或 --case CASE_NO（分流已有案件）之一")
     if args.case:
-        d = svc.divert(args.case, to_hall=args.to_hall, reason=args.reason)
+        d = county.divert(args.case, to_hall=args.to_hall, reason=args.reason)
     else:
         data = _read_json(args.file)
         if not isinstance(data, dict):
             raise DeskError("来访 JSON 应为一个对象 {...}")
-        d = svc.divert_visit(data, to_hall=args.to_hall, reason=args.reason)
+        d = county.divert_visit(data, to_hall=args.to_hall, reason=args.reason)
     print(d.case_no)
     print(f"已分流至 {d.to_hall} {d.to_hall_name}，该中心下次同步时收到", file=sys.stderr)
     return EXIT_OK
+
+
+COMMANDS: dict[str, Command] = {
+    "init": Command("创建或升级数据库，写入类别目录和默认的“一厅+N室”布局", _init_arguments, _cmd_init),
+    "register": Command("从 JSON 文件登记一次来访", _register_arguments, _cmd_register),
+    "cases": Command("查找案件（身份证号、电话、案件编号、姓名或拼音首字母）", _cases_arguments, _cmd_cases),
+    "rooms": Command("列出功能室：代码、名称、类型、前缀、是否开放、等候人数", _rooms_arguments, _cmd_rooms),
+    "call": Command("为功能室叫下一个号（硬件叫号器用）；无人等候时退出码为 3", _call_arguments, _cmd_call),
+    "receipt": Command(
+        "生成案件的回执或文书 PDF（受理回执、来访登记表、调解协议书），并记录打印",
+        _receipt_arguments,
+        _cmd_receipt,
+    ),
+    "status-server": Command(
+        "运行群众扫码查询办理进度的网页服务（/s/<令牌>，/healthz）",
+        _status_server_arguments,
+        _cmd_status_server,
+        long_running=True,
+    ),
+    "sync": Command(
+        "与县级数据库同步：上传本中心的事件，下载分流来的案件和县级目录",
+        _sync_arguments,
+        _cmd_sync,
+        long_running=True,
+    ),
+    "county": Command("县级库：建立或升级、上级分流、查看下级中心", _county_arguments, _cmd_county),
+}

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import time
+from collections.abc import Callable
 from typing import Protocol
 
 
@@ -35,6 +37,22 @@ class FixedClock:
         if at.tzinfo is None:
             raise ValueError("FixedClock needs an aware datetime")
         self._at = at.astimezone(dt.UTC)
+
+
+class RunningClock:
+    """A clock set to `start` that then runs at real speed: what `DESK_NOW` gives a drill. Windows that poll
+    (the calling screen, the sync bar, waiting minutes) see time pass as usual, only on another day and hour;
+    a short command reads `start` plus the few milliseconds it has been running."""
+
+    def __init__(self, start: dt.datetime, *, monotonic: Callable[[], float] = time.monotonic) -> None:
+        if start.tzinfo is None:
+            raise ValueError("RunningClock needs an aware datetime")
+        self._start = start.astimezone(dt.UTC)
+        self._monotonic = monotonic
+        self._t0 = monotonic()
+
+    def now(self) -> dt.datetime:
+        return self._start + dt.timedelta(seconds=self._monotonic() - self._t0)
 
 
 # The hall works in China Standard Time; days (ticket numbers, "same day") are local days.

@@ -29,8 +29,9 @@ from starlette.responses import HTMLResponse, PlainTextResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from desk.core.clock import CHINA_TZ, Clock, SystemClock
-from desk.services.status import HOTLINE, CaseStatus, StatusService
+from desk.core.clock import CHINA_TZ, Clock
+from desk.services.root import build_services
+from desk.services.status import HOTLINE, CaseStatus
 from desk.store.session import Store, open_store
 
 SECURITY_HEADERS: tuple[tuple[bytes, bytes], ...] = (
@@ -240,10 +241,11 @@ def create_app(
     rate_window_s: float = 60,
     now: Callable[[], float] = time.monotonic,
 ) -> Starlette:
-    """The status web app on a store (an opened `Store`, or a URL that is opened here and closed on shutdown)."""
+    """The status web app on a store (an opened `Store`, or a URL that is opened here and closed on shutdown).
+    `clock` defaults to the composition root's (the system clock, or DESK_NOW's)."""
     owned = isinstance(store_url_or_store, str)
     store = open_store(store_url_or_store) if isinstance(store_url_or_store, str) else store_url_or_store
-    service = StatusService(store, clock or SystemClock())
+    service = build_services(store, clock).status
     limiter = RateLimiter(rate_limit, rate_window_s, now=now)
     # A SQLite lookup by the unique index takes well under a millisecond: done on the event loop, it costs less
     # than a hop to the thread pool. A network database (PostgreSQL) is queried in the thread pool.

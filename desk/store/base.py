@@ -6,7 +6,6 @@ import datetime as dt
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase
 
 NAMING_CONVENTION = {
@@ -39,7 +38,22 @@ class UTCDateTime(sa.TypeDecorator[dt.datetime]):
         return value.replace(tzinfo=dt.UTC)
 
 
-JSONType = sa.JSON().with_variant(JSONB(), "postgresql")
+class _JSONB(sa.TypeDecorator[Any]):
+    """PostgreSQL's JSONB, named without importing the PostgreSQL dialect: a process on SQLite (every `desk`
+    command of a single-PC hall) never loads it; on PostgreSQL it resolves to JSONB when first used."""
+
+    impl = sa.JSON
+    cache_ok = True
+    render_bind_cast = True  # as JSONB itself on psycopg: `%(x)s::JSONB`
+
+    def load_dialect_impl(self, dialect: sa.Dialect) -> sa.types.TypeEngine[Any]:
+        from sqlalchemy.dialects.postgresql import JSONB
+
+        return dialect.type_descriptor(JSONB())
+
+
+# JSON on SQLite, JSONB on PostgreSQL; still an `sa.JSON` (its operators, `isinstance` checks) on both
+JSONType = sa.JSON().with_variant(_JSONB(), "postgresql")
 
 
 class Base(DeclarativeBase):

@@ -79,6 +79,9 @@ def create_engine(url: str) -> sa.Engine:
         sa.event.listen(engine, "begin", _sqlite_begin)
         return engine
     if u.get_backend_name() == "postgresql":
+        from desk.store.models import attach_postgresql_options
+
+        attach_postgresql_options()
         if u.drivername == "postgresql":
             u = u.set(drivername="postgresql+psycopg")
         return sa.create_engine(u, pool_pre_ping=True)

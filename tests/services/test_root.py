@@ -1,0 +1,55 @@
+"""The composition root: one `Services` per process, each service built on first use."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+from desk.core.clock import FixedClock
+from desk.services import Services, build_services
+from desk.services.hall import HallService
+from desk.store.session import Store
+
+
+def test_each_service_is_built_once_over_the_same_store_and_clock(
+    sqlite_store: Store, clock: FixedClock
+) -> None:
+    services = build_services(sqlite_store, clock, actor="测试前台", terminal="前台1")
+    assert isinstance(services, Services)
+    assert services.hall is services.hall and services.registration is services.registration
+    assert services.hall.now() == clock.now() == services.registration.now()
+    own = services.new_hall()
+    assert isinstance(own, HallService) and own is not services.hall and own.terminal == "前台1"
+    assert services.county is None  # a hall's store
+    assert services.sync is not None and not services.sync.configured
+
+
+def test_the_county_store_gets_county_services_and_no_sync(county: Store, clock: FixedClock) -> None:
+    services = build_services(county, clock, actor="县综治中心", county_url="postgresql://elsewhere/x")
+    assert services.county is not None and services.sync is None
+
+
+LAZY = """
+import sys
+import desk.services.status
+assert "desk.services.root" not in sys.modules, "a service module imported the composition root"
+from desk.services import build_services
+assert "desk.services.hall" not in sys.modules and "desk.services.registration" not in sys.modules
+from desk.core.clock import SystemClock
+from desk.store.session import open_store
+from desk.services.setup import init_hall
+store = open_store(sys.argv[1])
+init_hall(store)
+services = build_services(store, SystemClock())
+services.status
+assert "desk.services.hall" not in sys.modules, "the status service built the hall service"
+services.hall.rooms()
+assert "desk.services.registration" not in sys.modules and "desk.sync" not in sys.modules
+store.dispose()
+print("ok")
+"""
+
+
+def test_services_and_their_modules_are_loaded_on_first_use(sqlite_url: str) -> None:
+    r = subprocess.run([sys.executable, "-c", LAZY, sqlite_url], capture_output=True, text=True, timeout=60)
+    assert r.stdout.strip() == "ok", r.stderr
