@@ -302,7 +302,7 @@ def _rooms_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def _cmd_rooms(args: argparse.Namespace) -> int:
-    rooms = _services(args).hall.rooms()
+    rooms = _services(args).rooms.rooms()
     if args.json:
         _print_json(
             [
@@ -335,9 +335,9 @@ def _call_arguments(p: argparse.ArgumentParser) -> None:
 def _cmd_call(args: argparse.Namespace) -> int:
     import socket
 
-    hall = _services(args, terminal=args.terminal or socket.gethostname()).hall
-    hall.room(args.room)  # an unknown room is an error, not "nobody waiting"
-    ticket = hall.call_next(args.room)
+    services = _services(args, terminal=args.terminal or socket.gethostname())
+    services.rooms.room(args.room)  # an unknown room is an error, not "nobody waiting"
+    ticket = services.queue.call_next(args.room)
     if ticket is None:
         print("无人等候", file=sys.stderr)
         return EXIT_NOBODY_WAITING

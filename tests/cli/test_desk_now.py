@@ -21,8 +21,8 @@ from tests.conftest import visit
 
 DRILL = "2025-03-14T09:30:00+08:00"  # a Friday, well before this machine's date
 DRILL_AT = dt.datetime(2025, 3, 14, 1, 30, tzinfo=dt.UTC)
-# the demo day fills 08:30-17:30 of DESK_NOW's day; its queue is called after that (an event stamped before
-# the events it follows would fold before them while the log orders a case by occurred_at)
+# the demo day fills 08:30-17:30 of DESK_NOW's day
+EARLY = "2025-03-14T07:50:00+08:00"
 EVENING = "2025-03-14T17:45:00+08:00"
 EVENING_AT = dt.datetime(2025, 3, 14, 9, 45, tzinfo=dt.UTC)
 
@@ -81,6 +81,30 @@ def test_tickets_are_numbered_on_the_day_of_desk_now(sqlite_url: str) -> None:
     assert ticket.called_at is not None and EVENING_AT <= ticket.called_at < EVENING_AT + dt.timedelta(
         seconds=30
     )
+
+
+def test_the_demo_made_before_opening_then_two_calls_call_two_visitors(sqlite_url: str) -> None:
+    """The issue's reproduction: `desk init --demo` before 08:30 China time (the demo's tickets are stamped
+    later that day), then `desk call --room R01` twice. Folded by wall clock, both calls printed the same
+    ticket and the first call was lost; in causal order each call takes the next visitor and stays made."""
+    assert desk("init", "--demo", db=sqlite_url, now=EARLY).returncode == 0
+    labels = []
+    for _ in range(2):
+        r = desk("call", "--room", "R01", "--terminal", "叫号器", db=sqlite_url, now=EARLY)
+        assert r.returncode == 0, r.stderr
+        labels.append(r.stdout.strip())
+    assert labels[0] != labels[1]
+    store = open_store(sqlite_url)
+    try:
+        with store.read() as s:
+            states = dict(
+                s.execute(
+                    sa.select(TicketRow.label, TicketRow.state).where(TicketRow.label.in_(labels))
+                ).all()
+            )
+    finally:
+        store.dispose()
+    assert states == {labels[0]: "called", labels[1]: "called"}
 
 
 @pytest.mark.parametrize(
