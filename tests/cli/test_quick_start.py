@@ -66,7 +66,7 @@ def hall_db(tmp_path: Path) -> str:
 def test_a_quick_command_on_sqlite_imports_only_what_it_uses(hall_db: str, command: list[str]) -> None:
     r, modules = imported_modules(*command, "--db", hall_db)
     assert r.returncode in (0, 3), r.stderr[-2000:]  # 3: nobody waiting
-    assert "sqlalchemy.orm" in modules and "desk.services.queue" in modules  # the measurement saw the imports
+    assert "sqlalchemy.orm" in modules and "desk.services.rooms" in modules  # the measurement saw the imports
     for package in NOT_IMPORTED:
         assert not loaded(modules, package), f"{' '.join(command)} imported {package}"
 
