@@ -37,13 +37,13 @@ from desk.services.setup import init_hall
 from desk.services.status import StatusService
 from desk.store.session import Store, open_store
 from desk.sync.engine import Syncer, SyncError, SyncStatus, safe_url, sync_status
+from desk.ui.display.hall_display import HallDisplay
+from desk.ui.display.speech import Announcer
 from desk.ui.fonts import use_cjk_font
-from desk.ui.hall_display import HallDisplay
-from desk.ui.kiosk import Kiosk
+from desk.ui.kiosk.kiosk import Kiosk
 from desk.ui.main_window import MainWindow
 from desk.ui.printing import CaseReceipts, ReceiptPrinter
-from desk.ui.room_terminal import RoomTerminal
-from desk.ui.speech import Announcer
+from desk.ui.room.terminal import RoomTerminal
 from desk.ui.sync_bar import SyncRunner, SyncStatusBar
 
 logger = logging.getLogger(__name__)

@@ -27,9 +27,9 @@ from desk.core.synthetic import id_check_char, make_visit  # noqa: E402
 from desk.services.hall import HallService, TicketView  # noqa: E402
 from desk.services.setup import init_hall  # noqa: E402
 from desk.store.session import open_store  # noqa: E402
+from desk.ui.display.hall_display import HallDisplay  # noqa: E402
 from desk.ui.fonts import use_cjk_font  # noqa: E402
-from desk.ui.hall_display import HallDisplay  # noqa: E402
-from desk.ui.room_terminal import RoomTerminal  # noqa: E402
+from desk.ui.room.terminal import RoomTerminal  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 DAY = dt.date(2026, 11, 27)

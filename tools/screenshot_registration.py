@@ -113,19 +113,21 @@ def main(argv: list[str] | None = None) -> int:
 
         QTest.keyClick(form.narrative_edit, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
         QTest.qWait(100)
-        if not form.routing.isVisible():
+        if not window.intake.routing.isVisible():
             print("the visit was not registered:", form.form_message.text(), file=sys.stderr)
             return 1
         window.grab().save(str(args.out / "registration-route.png"))
 
-        QTest.keyClick(form.routing.confirm_button, Qt.Key.Key_Return)  # Enter confirms the proposed room
+        QTest.keyClick(
+            window.intake.routing.confirm_button, Qt.Key.Key_Return
+        )  # Enter confirms the proposed room
         QTest.qWait(100)
-        if not form.banner.ticket_label.text():
-            print("no ticket:", form.routing.message.text(), file=sys.stderr)
+        if not window.intake.banner.ticket_label.text():
+            print("no ticket:", window.intake.routing.message.text(), file=sys.stderr)
             return 1
         window.grab().save(str(args.out / "registration-done.png"))
         print(
-            f"registered {form.banner.case_no_label.text()}, ticket {form.banner.ticket_label.text()}; "
+            f"registered {window.intake.banner.case_no_label.text()}, ticket {window.intake.banner.ticket_label.text()}; "
             f"screenshots in {args.out}"
         )
         window.close()

@@ -36,7 +36,7 @@ from desk.ui.models.case_table import (
 )
 
 if TYPE_CHECKING:
-    from desk.store.repositories import CaseDetail
+    from desk.services.views import CaseDetail
     from desk.ui.printing import CaseReceipts, PreviewDialog
 
 logger = logging.getLogger(__name__)

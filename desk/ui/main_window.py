@@ -1,4 +1,4 @@
-"""The front desk's main window: the registration form (with routing and tickets), a menu with the desk's
+"""The front desk's main window: the intake (registration form, routing and tickets), a menu with the desk's
 shortcuts, case search, the hall's other windows (room terminals, the calling screen, the rooms' settings), sync
 with the county in the status bar and the cases the county diverted here. Opened on the county's store, it
 diverts instead (上级分流): a registered case goes to a hall, not to a room."""
@@ -29,16 +29,16 @@ from PySide6.QtWidgets import (
 )
 
 from desk.errors import DeskError
-from desk.forms.registration import RegistrationForm
+from desk.ui.admin.mediators_dialog import MediatorsDialog
+from desk.ui.admin.rooms_dialog import RoomsDialog
 from desk.ui.case_history import CaseHistoryDialog
-from desk.ui.divert_dialog import DivertDialog
-from desk.ui.diverted import DivertedCasesDialog
-from desk.ui.hall_display import HallDisplay
-from desk.ui.mediators_dialog import MediatorsDialog
+from desk.ui.county.divert_dialog import DivertDialog
+from desk.ui.county.diverted import DivertedCasesDialog
+from desk.ui.display.hall_display import HallDisplay
+from desk.ui.display.speech import Announcer
+from desk.ui.intake.flow import IntakeFlow
 from desk.ui.models.case_table import CaseTableModel
-from desk.ui.room_terminal import RoomTerminal
-from desk.ui.rooms_dialog import RoomsDialog
-from desk.ui.speech import Announcer
+from desk.ui.room.terminal import RoomTerminal
 
 if TYPE_CHECKING:
     from desk.core.clock import Clock
@@ -205,10 +205,11 @@ class MainWindow(QMainWindow):
         if county is not None:
             self.setWindowTitle(self.tr("一厅通 · {hall} · 县级").format(hall=hall_info.name))
         # At the county a registered case is diverted to a hall (the dialog), not routed to a room.
-        self.form = RegistrationForm(
+        self.intake = IntakeFlow(
             service, hall=hall if county is None else None, clock=clock, receipts=receipts, parent=self
         )
-        self.setCentralWidget(self.form)
+        self.form = self.intake.form
+        self.setCentralWidget(self.intake)
         self.search_dialog: CaseSearchDialog | None = None
         self.diverted_dialog: DivertedCasesDialog | None = None
         self.divert_dialog: DivertDialog | None = None
@@ -245,9 +246,9 @@ class MainWindow(QMainWindow):
         if store_label:
             self.statusBar().addPermanentWidget(self.store_label)
         self._build_menu()
-        self.form.sig_registered.connect(self._on_registered)
-        self.form.sig_ticket_issued.connect(self._on_ticket_issued)
-        self.form.sig_print_failed.connect(self._on_print_failed)
+        self.intake.sig_registered.connect(self._on_registered)
+        self.intake.sig_ticket_issued.connect(self._on_ticket_issued)
+        self.intake.sig_print_failed.connect(self._on_print_failed)
         self._diverted_known = self.update_diverted_count()
         self._fit_to_screen(1180, 820)
 
@@ -320,7 +321,7 @@ class MainWindow(QMainWindow):
 
     def _on_new_requested(self) -> None:
         if self.confirm_discard():
-            self.form.new_visit()
+            self.intake.new_visit()
             self.statusBar().showMessage(self.tr("新登记"), 3000)
 
     def _on_quit_requested(self) -> None:
@@ -521,7 +522,7 @@ class MainWindow(QMainWindow):
             text = self.tr("已登记 {case_no}").format(case_no=result.case_no)
         self.statusBar().showMessage(text, 10000)
         if self.county is not None:
-            self.open_divert_dialog(result.case_no, summary=self.form.banner.summary.text())
+            self.open_divert_dialog(result.case_no, summary=self.intake.banner.summary.text())
 
     def _refresh_sync_status(self) -> None:
         if self.sync_bar is not None:

@@ -19,10 +19,10 @@ from desk.core.clock import FixedClock
 from desk.errors import DeskError
 from desk.services.registration import RegistrationService
 from desk.ui.case_history import CaseHistoryDialog
+from desk.ui.display.hall_display import HallDisplay
 from desk.ui.fonts import register_cjk_font
-from desk.ui.hall_display import HallDisplay
 from desk.ui.main_window import MainWindow
-from desk.ui.room_terminal import RoomTerminal
+from desk.ui.room.terminal import RoomTerminal
 from tests.conftest import valid_id, visit
 
 APPLICANT_ID = valid_id("62070219850101123")
@@ -55,7 +55,7 @@ def test_title_and_status_bar_name_the_hall_and_the_store(window: MainWindow) ->
     assert window.hall_label.text() == "甘州区东街街道综治中心（620702001）"
     assert window.store_label.text() == "数据库：本机 SQLite（测试）"
     assert window.hall_label.isVisible() and window.store_label.isVisible()
-    assert window.centralWidget() is window.form
+    assert window.centralWidget() is window.intake and window.form is window.intake.form
 
 
 def test_the_cursor_starts_in_the_applicant_name(qtbot: QtBot, window: MainWindow) -> None:
@@ -92,10 +92,10 @@ def test_ctrl_n_on_an_empty_form_does_not_ask(
     qtbot: QtBot, window: MainWindow, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     asked = _answer(monkeypatch, QMessageBox.StandardButton.No)
-    window.form.banner.show()
+    window.intake.banner.show()
     qtbot.keyClick(window.form.name_edit, Qt.Key.Key_N, Qt.KeyboardModifier.ControlModifier)
     assert asked == []
-    assert not window.form.banner.isVisible()
+    assert not window.intake.banner.isVisible()
 
 
 def test_ctrl_q_closes_after_confirmation(
@@ -113,7 +113,7 @@ def test_ctrl_q_closes_after_confirmation(
 def test_registering_reports_in_the_status_bar(qtbot: QtBot, window: MainWindow) -> None:
     form = window.form
     data = visit()
-    with qtbot.waitSignal(form.sig_registered) as blocker:
+    with qtbot.waitSignal(window.intake.sig_registered) as blocker:
         qtbot.keyClicks(form.category_edit, "ljjf")
         form.name_edit.setText("张三")
         form.id_edit.setText(APPLICANT_ID)
@@ -322,10 +322,10 @@ def test_a_ticket_is_reported_in_the_status_bar(qtbot: QtBot, window: MainWindow
     form.name_edit.setText("张三")
     form.id_edit.setText(APPLICANT_ID)
     form.narrative_edit.setPlainText(str(data["narrative"]))
-    with qtbot.waitSignal(form.sig_route_proposed):
+    with qtbot.waitSignal(window.intake.sig_route_proposed):
         qtbot.keyClick(form.name_edit, Qt.Key.Key_Return)
-    with qtbot.waitSignal(form.sig_ticket_issued) as blocker:
-        qtbot.keyClick(form.routing.confirm_button, Qt.Key.Key_Return)
+    with qtbot.waitSignal(window.intake.sig_ticket_issued) as blocker:
+        qtbot.keyClick(window.intake.routing.confirm_button, Qt.Key.Key_Return)
     case_no = blocker.args[0].ticket.case_no
     assert window.statusBar().currentMessage() == f"{case_no}：排队号 A001，1号人民调解室"
 

@@ -220,10 +220,10 @@ def register_with_ticket(qtbot: QtBot, window: MainWindow) -> str:
     form.name_edit.setText("张三")
     form.id_edit.setText(APPLICANT_ID)
     form.narrative_edit.setPlainText(str(visit()["narrative"]))
-    with qtbot.waitSignal(form.sig_route_proposed):
+    with qtbot.waitSignal(window.intake.sig_route_proposed):
         qtbot.keyClick(form.name_edit, Qt.Key.Key_Return)
-    with qtbot.waitSignal(form.sig_ticket_issued) as blocker:
-        qtbot.keyClick(form.routing.confirm_button, Qt.Key.Key_Return)
+    with qtbot.waitSignal(window.intake.sig_ticket_issued) as blocker:
+        qtbot.keyClick(window.intake.routing.confirm_button, Qt.Key.Key_Return)
     case_no: str = blocker.args[0].ticket.case_no
     return case_no
 
@@ -233,10 +233,10 @@ def test_f9_prints_the_receipt_of_the_registered_case_and_records_it(
 ) -> None:
     form = window.form
     case_no = register_with_ticket(qtbot, window)
-    banner = form.banner
+    banner = window.intake.banner
     assert banner.print_row.isVisible() and banner.print_button.isEnabled()
     assert banner.print_button.text() == "打印回执 (F9)" and banner.preview_button.text() == "预览 (Shift+F9)"
-    with qtbot.waitSignal(form.sig_receipt_printed) as blocker:
+    with qtbot.waitSignal(window.intake.sig_receipt_printed) as blocker:
         qtbot.keyClick(form.name_edit, Qt.Key.Key_F9)
     assert blocker.args == [case_no]
     assert printed(services.registration.case(case_no).events) == [{"document": "receipt", "reprint": False}]
@@ -256,16 +256,18 @@ def test_f9_waits_for_the_room_to_be_confirmed(qtbot: QtBot, window: MainWindow,
     form.name_edit.setText("张三")
     form.id_edit.setText(APPLICANT_ID)
     form.narrative_edit.setPlainText(str(visit()["narrative"]))
-    with qtbot.waitSignal(form.sig_route_proposed):
+    with qtbot.waitSignal(window.intake.sig_route_proposed):
         qtbot.keyClick(form.name_edit, Qt.Key.Key_Return)
-    assert form.banner.print_row.isVisible() and not form.banner.print_button.isEnabled()
-    assert form.print_receipt() is False
-    assert form.banner.print_message.text() == "请先确认功能室（回车）或暂不取号（Esc），再打印回执"
-    assert form.receipt_case is not None
-    assert printed(services.registration.case(form.receipt_case).events) == []
-    qtbot.keyClick(form.routing, Qt.Key.Key_Escape)  # no ticket now: the receipt can print without one
-    assert form.banner.print_button.isEnabled()
-    assert form.print_receipt() is True
+    assert window.intake.banner.print_row.isVisible() and not window.intake.banner.print_button.isEnabled()
+    assert window.intake.print_receipt() is False
+    assert window.intake.banner.print_message.text() == "请先确认功能室（回车）或暂不取号（Esc），再打印回执"
+    assert window.intake.receipt_case is not None
+    assert printed(services.registration.case(window.intake.receipt_case).events) == []
+    qtbot.keyClick(
+        window.intake.routing, Qt.Key.Key_Escape
+    )  # no ticket now: the receipt can print without one
+    assert window.intake.banner.print_button.isEnabled()
+    assert window.intake.print_receipt() is True
 
 
 def test_without_a_default_printer_the_message_is_plain_and_the_case_stays(
@@ -274,19 +276,19 @@ def test_without_a_default_printer_the_message_is_plain_and_the_case_stays(
     form = window.form
     case_no = register_with_ticket(qtbot, window)
     default_printer.present = False
-    with qtbot.waitSignal(form.sig_print_failed) as blocker:
+    with qtbot.waitSignal(window.intake.sig_print_failed) as blocker:
         qtbot.keyClick(form.name_edit, Qt.Key.Key_F9)
     assert blocker.args == [no_default_printer_message()]
-    message = form.banner.print_message
+    message = window.intake.banner.print_message
     assert message.isVisible() and message.level == "error"
     assert message.text() == "回执未打印：" + no_default_printer_message()
-    assert form.banner.case_no_label.text() == case_no and form.receipt_case == case_no
+    assert window.intake.banner.case_no_label.text() == case_no and window.intake.receipt_case == case_no
     detail = services.registration.case(case_no)
     assert detail.case_no == case_no and printed(detail.events) == []
     assert not [w for w in QApplication.topLevelWidgets() if w.isVisible() and w.inherits("QMessageBox")]
     # The clerk fixes the printer and presses F9 again.
     default_printer.present = True
-    with qtbot.waitSignal(form.sig_receipt_printed):
+    with qtbot.waitSignal(window.intake.sig_receipt_printed):
         qtbot.keyClick(form.name_edit, Qt.Key.Key_F9)
     assert printed(services.registration.case(case_no).events) == [{"document": "receipt", "reprint": False}]
 
@@ -298,7 +300,7 @@ def test_shift_f9_previews_and_printing_from_the_preview_is_recorded(
     case_no = register_with_ticket(qtbot, window)
     qtbot.keyClick(form.name_edit, Qt.Key.Key_F9, Qt.KeyboardModifier.ShiftModifier)
     dialog = next(w for w in QApplication.topLevelWidgets() if isinstance(w, PreviewDialog) and w.isVisible())
-    assert dialog.parent() is form
+    assert dialog.parent() is window.intake
     out = tmp_path / "from-preview.pdf"
     dialog.paintRequested.emit(pdf_printer(out))
     pages, sizes = read_pdf(out)

@@ -24,8 +24,8 @@ from desk.services.setup import init_hall
 from desk.store.models import CaseRow, Hall
 from desk.store.session import Store, open_store
 from desk.sync.engine import Syncer, sync_status
-from desk.ui.divert_dialog import DivertDialog
-from desk.ui.diverted import DivertedCasesDialog
+from desk.ui.county.divert_dialog import DivertDialog
+from desk.ui.county.diverted import DivertedCasesDialog
 from desk.ui.main_window import MainWindow
 from desk.ui.models.diverted_table import DivertedTableModel
 from desk.ui.sync_bar import SyncStatusBar
@@ -66,7 +66,7 @@ def _register_in_form(qtbot: QtBot, window: MainWindow, name: str = "张三") ->
     form.name_edit.setText(name)
     form.id_edit.setText(valid_id("62070219850101123"))
     form.narrative_edit.setPlainText(str(visit()["narrative"]))
-    with qtbot.waitSignal(form.sig_registered) as blocker:
+    with qtbot.waitSignal(window.intake.sig_registered) as blocker:
         qtbot.keyClick(form.name_edit, Qt.Key.Key_Return)
     return str(blocker.args[0].case_no)
 
@@ -106,8 +106,8 @@ def test_the_waiting_count_follows_registrations_at_once(
     waiting = sync_status(sqlite_store).waiting
     assert waiting >= 1  # the registration (and the routing step's events, once a ticket is issued)
     assert bar.waiting_label.text() == f"待上传 {waiting} 条"  # not after the next poll: now
-    with qtbot.waitSignal(window.form.sig_ticket_issued):
-        qtbot.keyClick(window.form.routing.confirm_button, Qt.Key.Key_Return)
+    with qtbot.waitSignal(window.intake.sig_ticket_issued):
+        qtbot.keyClick(window.intake.routing.confirm_button, Qt.Key.Key_Return)
     assert sync_status(sqlite_store).waiting > waiting
     assert bar.waiting_label.text() == f"待上传 {sync_status(sqlite_store).waiting} 条"
 
@@ -310,7 +310,7 @@ def test_at_the_county_a_registration_is_diverted_to_a_hall(
     assert [a.text() for a in window.menuBar().actions() if a.isVisible()] == ["文件(&F)", "案件(&C)"]
 
     case_no = _register_in_form(qtbot, window)
-    assert not window.form.routing.isVisible()  # no rooms at the county: a hall instead
+    assert not window.intake.routing.isVisible()  # no rooms at the county: a hall instead
     dialog = window.divert_dialog
     assert isinstance(dialog, DivertDialog) and dialog.isVisible()
     assert case_no in dialog.case_label.text()

@@ -16,7 +16,7 @@ from desk.core.queue import PriorityReason
 from desk.errors import ValidationError
 
 if TYPE_CHECKING:
-    from desk.store.repositories import CaseSummary, EventView, PartyView
+    from desk.services.views import CaseSummary, EventView, PartyView
 
 logger = logging.getLogger(__name__)
 

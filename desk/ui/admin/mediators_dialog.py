@@ -25,7 +25,7 @@ from PySide6.QtWidgets import (
 
 from desk.core.catalog import Category
 from desk.errors import DeskError, ValidationError
-from desk.forms.registration import FieldMessage
+from desk.forms.fields import FieldMessage
 from desk.services.hall import HallService, MediatorView
 
 logger = logging.getLogger(__name__)

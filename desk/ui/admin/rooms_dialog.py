@@ -31,7 +31,7 @@ from PySide6.QtWidgets import (
 
 from desk.core.routing import ROOM_KINDS, STATION_MODES
 from desk.errors import DeskError, ValidationError
-from desk.forms.registration import FieldMessage
+from desk.forms.fields import FieldMessage
 
 if TYPE_CHECKING:
     from desk.core.catalog import Category

@@ -17,7 +17,7 @@ from desk.ui.screens import follow_full_screen_cursor, install_screen_keys, togg
 
 if TYPE_CHECKING:
     from desk.services.hall import CallView, HallService, RoomView
-    from desk.ui.speech import Announcer
+    from desk.ui.display.speech import Announcer
 
 logger = logging.getLogger(__name__)
 

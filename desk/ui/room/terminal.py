@@ -32,9 +32,9 @@ from PySide6.QtWidgets import (
 
 from desk.core.queue import TRANSITIONS, TicketState
 from desk.errors import DeskError
+from desk.ui.admin.rooms_dialog import STATION_MODES
 from desk.ui.case_history import CaseHistoryView
 from desk.ui.models.queue_table import COL_WAITED, QueueTableModel, priority_label
-from desk.ui.rooms_dialog import STATION_MODES
 
 if TYPE_CHECKING:
     from desk.services.hall import HallService, RoomView, TicketView

@@ -8,7 +8,7 @@ from PySide6.QtWidgets import QComboBox, QLineEdit, QMessageBox
 from pytestqt.qtbot import QtBot
 
 from desk.app import Services
-from desk.ui.rooms_dialog import ROOM_KINDS, RoomsDialog
+from desk.ui.admin.rooms_dialog import ROOM_KINDS, RoomsDialog
 
 
 @pytest.fixture

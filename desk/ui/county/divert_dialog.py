@@ -44,7 +44,7 @@ def hall_line(hall: HallEntry) -> str:
 
 
 def _tr(text: str) -> str:
-    return QCoreApplication.translate("desk.ui.divert_dialog", text)
+    return QCoreApplication.translate("desk.ui.county.divert_dialog", text)
 
 
 class DivertDialog(QDialog):

@@ -32,15 +32,15 @@ from PySide6.QtWidgets import (
 )
 
 from desk.errors import DeskError
-from desk.forms.routing import RoutingPanel, override_rooms, room_title
 from desk.ui.case_history import CaseHistoryView
+from desk.ui.intake.routing import RoutingPanel, override_rooms, room_title
 from desk.ui.models.case_table import CaseEventTableModel
 from desk.ui.models.diverted_table import DivertedTableModel
 
 if TYPE_CHECKING:
     from desk.services.hall import HallService, IssuedTicket
     from desk.services.registration import RegistrationService
-    from desk.store.repositories import CaseDetail
+    from desk.services.views import CaseDetail
     from desk.ui.printing import CaseReceipts
 
 logger = logging.getLogger(__name__)

@@ -14,7 +14,7 @@ from desk.config import Settings
 from desk.core.clock import FixedClock
 from desk.services.hall import HallService, IssuedTicket
 from desk.ui.models.queue_table import COL_STATE, COL_WAITED
-from desk.ui.room_terminal import RoomTerminal, TransferDialog
+from desk.ui.room.terminal import RoomTerminal, TransferDialog
 from tests.conftest import valid_id, visit
 
 TerminalFactory = Callable[..., RoomTerminal]

@@ -8,7 +8,7 @@ from PySide6.QtWidgets import QMessageBox
 from pytestqt.qtbot import QtBot
 
 from desk.app import Services
-from desk.ui.mediators_dialog import MediatorsDialog
+from desk.ui.admin.mediators_dialog import MediatorsDialog
 
 
 @pytest.fixture
