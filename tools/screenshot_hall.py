@@ -29,6 +29,7 @@ from desk.services.setup import init_hall  # noqa: E402
 from desk.store.session import open_store  # noqa: E402
 from desk.ui.display.hall_display import HallDisplay  # noqa: E402
 from desk.ui.fonts import use_cjk_font  # noqa: E402
+from desk.ui.ops import wait_all_idle  # noqa: E402
 from desk.ui.room.terminal import RoomTerminal  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -137,21 +138,27 @@ def main(argv: list[str] | None = None) -> int:
         # Room 1: two served this morning, one being received now (with the whole history on the right).
         room_hall = HallService(store, clock, actor="功能室终端", terminal="R01终端")
         terminal = RoomTerminal(room_hall, services.registration, "R01", poll_ms=400)
+        wait_all_idle()  # each step runs off the UI thread: let it land before the clock moves on
         terminal.set_on_duty("刘秀英")
         clock.set(_at(9, 10))
         serve_some(room_hall, clock, "R01", finished=2, called=0)
         clock.set(_at(10, 2))
         terminal.refresh(force=True)
         first = terminal.call_next()
+        wait_all_idle()
         clock.advance(minutes=1)
-        if first is not None:
+        if first is not None and first.error is None:
             terminal.claim_selected()
+            wait_all_idle()
         clock.set(_at(10, 9))
         terminal.call_next()
+        wait_all_idle()
         clock.set(_at(10, 11))
         terminal.recall()
+        wait_all_idle()
         clock.set(_at(10, 12))
         terminal.refresh(force=True)
+        wait_all_idle()
         terminal.resize(1360, 820)
         terminal.show()
         QTest.qWait(200)

@@ -18,7 +18,8 @@ from desk.ui.intake.flow import IntakeFlow
 from desk.ui.room.terminal import RoomTerminal
 from tests.conftest import valid_id
 from tests.ui.intake.test_registration_form import fill, type_text
-from tests.ui.room.test_room_terminal import arrive
+from tests.ui.room.test_room_terminal import acted, arrive
+from tests.ui.waiting import settle, value
 
 ELDERLY_ID = valid_id("62070219500312201")  # 76 on 2026-11-27
 
@@ -57,6 +58,9 @@ def test_register_route_call_show_and_claim(
     for w in (terminal, display):
         qtbot.addWidget(w)
         w.show()
+    settle(qtbot)
+    with qtbot.waitActive(flow):  # the clerk works at the desk's window; the others were opened after it
+        flow.activateWindow()
 
     # At the desk: registered, and the proposal with its reason is on screen.
     register_and_route(qtbot, flow)
@@ -86,7 +90,7 @@ def test_register_route_call_show_and_claim(
 
     # The visitor walks in; the mediator claims the case and sees its whole history.
     terminal.set_on_duty("刘秀英")
-    claimed = terminal.claim_selected()
+    claimed = acted(qtbot, terminal.claim_selected())
     assert claimed is not None and claimed.state == "serving"
     kinds = [
         terminal.history.event_model.index(r, 1).data()
@@ -149,6 +153,7 @@ def test_a_repeat_visit_while_queued_keeps_its_ticket(
     fill(qtbot, flow.form)  # the same person, the same kind of dispute: a repeat visit
     with qtbot.waitSignal(flow.sig_registered) as blocker:
         qtbot.keyClick(flow.form.address_edit, Qt.Key.Key_Return)
+    settle(qtbot)  # where the case goes: it already holds a ticket
     assert blocker.args[0].is_repeat
     assert not flow.routing.isVisible()
     assert flow.banner.ticket_label.text() == first.ticket.label
@@ -164,6 +169,7 @@ def test_when_no_room_fits_the_desk_chooses(qtbot: QtBot, flow: IntakeFlow, serv
     assert not flow.routing.confirm_button.isVisible()
     assert flow.routing.override_buttons  # every open reception room, the desk decides
     qtbot.mouseClick(flow.routing.override_buttons["R04"], Qt.MouseButton.LeftButton)
+    settle(qtbot)
     assert [t.case_no for t in services.hall.queue("R04")] == [flow.banner.case_no_label.text()]
 
 
@@ -183,7 +189,7 @@ def test_an_elderly_visitor_goes_ahead_of_recent_arrivals_only(
     clock.advance(minutes=10)
     # 10:20: a 76-year-old registers at the desk; age comes from the ID number.
     register_and_route(qtbot, flow, name="马桂兰", id_number=ELDERLY_ID, phone="13809361234")
-    elderly = flow.issue_ticket("R01")
+    elderly = value(qtbot, flow.issue_ticket("R01"))
     assert elderly is not None
     assert elderly.ticket.priority_reasons == ("elderly",)
     assert "；优先：70岁以上老人" in flow.banner.room_line.text()
@@ -191,6 +197,7 @@ def test_an_elderly_visitor_goes_ahead_of_recent_arrivals_only(
     terminal = RoomTerminal(terminal_hall("R01终端"), services.registration, "R01", poll_ms=50)
     qtbot.addWidget(terminal)
     terminal.show()
+    settle(qtbot)
     # Ahead of the visitor who came 10 minutes earlier (< 15), not of the one who came 20 minutes earlier (> 15).
     assert [t.label for t in terminal.model.tickets()] == [
         early.ticket.label,
@@ -198,8 +205,9 @@ def test_an_elderly_visitor_goes_ahead_of_recent_arrivals_only(
         recent.ticket.label,
     ]
     assert terminal.model.index(1, 2).data() == "70岁以上老人"
-    assert terminal.call_next() is not None and terminal.model.tickets()[0].label == early.ticket.label
-    assert terminal.call_next() is not None
+    assert acted(qtbot, terminal.call_next()) is not None
+    assert terminal.model.tickets()[0].label == early.ticket.label
+    assert acted(qtbot, terminal.call_next()) is not None
     assert [t.state for t in terminal.model.tickets() if t.label == elderly.ticket.label] == ["called"]
 
 

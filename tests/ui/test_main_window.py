@@ -24,6 +24,7 @@ from desk.ui.fonts import register_cjk_font
 from desk.ui.main_window import MainWindow
 from desk.ui.room.terminal import RoomTerminal
 from tests.conftest import valid_id, visit
+from tests.ui.waiting import settle
 
 APPLICANT_ID = valid_id("62070219850101123")
 
@@ -139,7 +140,8 @@ def test_ctrl_f_finds_cases_and_double_click_opens_the_full_history(
     qtbot.waitUntil(lambda: QApplication.focusWidget() is dialog.query_edit)
 
     qtbot.keyClicks(dialog.query_edit, APPLICANT_ID)
-    qtbot.keyClick(dialog.query_edit, Qt.Key.Key_Return)
+    with qtbot.waitSignal(dialog.sig_searched):  # searched off the UI thread
+        qtbot.keyClick(dialog.query_edit, Qt.Key.Key_Return)
     assert dialog.model.rowCount() == 1
     assert dialog.model.case_at(0).case_no == first.case_no
     assert "找到 1 件" in dialog.status.text()
@@ -164,8 +166,12 @@ def test_ctrl_f_finds_cases_and_double_click_opens_the_full_history(
     assert APPLICANT_ID not in cells and cells[2] == APPLICANT_ID[:6] + "********" + APPLICANT_ID[-4:]
     assert history.narrative.toPlainText() == visit()["narrative"]
 
-    assert dialog.search("ls") == 1  # pinyin initials of 李四
-    assert dialog.search("无此人") == 0
+    with qtbot.waitSignal(dialog.sig_searched) as found:
+        dialog.search("ls")
+    assert found.args == [1]  # pinyin initials of 李四
+    with qtbot.waitSignal(dialog.sig_searched) as found:
+        dialog.search("无此人")
+    assert found.args == [0]
     assert dialog.status.text() == "未找到匹配的案件"
 
 
@@ -284,6 +290,7 @@ def test_the_hall_menu_opens_a_room_terminal_the_display_and_the_rooms_settings(
 
     monkeypatch.setattr(QInputDialog, "getItem", staticmethod(get_item))
     window.terminal_action.trigger()
+    settle(qtbot)  # the rooms to offer are read off the UI thread
     assert offered[0][:2] == ["R01  1号人民调解室（一楼东侧）", "R02  2号法律援助/律师调解室（一楼西侧）"]
     assert len(window.terminals) == 1
     terminal = window.terminals[0]
@@ -296,6 +303,7 @@ def test_the_hall_menu_opens_a_room_terminal_the_display_and_the_rooms_settings(
     assert display.isVisible() and display.hall_label.text() == "甘州区东街街道综治中心"
 
     window.rooms_action.trigger()
+    settle(qtbot)
     assert window.rooms_dialog is not None and window.rooms_dialog.isVisible()
     assert window.rooms_dialog.room_list.count() == 9
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QKeySequence, QShortcut
@@ -16,29 +16,35 @@ from desk.errors import DeskError, ValidationError
 from desk.forms.registration import RegistrationForm, VisitDraft
 from desk.ui.intake.banner import ResultBanner
 from desk.ui.intake.routing import RoutingPanel, override_rooms
+from desk.ui.ops import Op, OpRunner
 
 if TYPE_CHECKING:
     from desk.core.clock import Clock
     from desk.core.routing import Proposal
-    from desk.services.hall import HallService, IssuedTicket, RoomView
+    from desk.services.hall import HallService, IssuedTicket, RoomView, TicketView
     from desk.services.registration import RegistrationResult, RegistrationService
+    from desk.services.views import CaseSummary
+    from desk.ui.printing import CaseReceipts, PreviewDialog
 
 logger = logging.getLogger(__name__)
 
 
-class ReceiptPrinting(Protocol):
-    """How the desk prints a case's receipt (`desk.ui.printing.CaseReceipts`). Both record the print as an event
-    of the case; failures are `DeskError`s with a message for the clerk."""
+@dataclass(frozen=True)
+class _RouteRead:
+    """Where a registered case can go (read on a worker): the ticket it already holds, or the proposal; and the
+    rooms, for the overrides and the banner."""
 
-    def print_receipt(self, case_no: str, *, reprint: bool = False) -> str:
-        """Print on the default printer without a dialog; returns the printer's name."""
-        ...
+    rooms: list[RoomView]
+    held: TicketView | None = None
+    proposal: Proposal | None = None
 
-    def preview_receipt(
-        self, case_no: str, *, reprint: bool = False, parent: QWidget | None = None
-    ) -> QWidget:
-        """Open the print preview (not blocking) and return it."""
-        ...
+
+def _read_route(hall: HallService, case_no: str) -> _RouteRead:
+    held = hall.active_ticket(case_no)
+    if held is not None:
+        return _RouteRead(hall.rooms(), held=held)
+    proposal = hall.propose(case_no)
+    return _RouteRead(hall.rooms(), proposal=proposal)
 
 
 @dataclass(frozen=True)
@@ -80,7 +86,7 @@ class IntakeFlow(QWidget):
         *,
         hall: HallService | None = None,
         clock: Clock | None = None,
-        receipts: ReceiptPrinting | None = None,
+        receipts: CaseReceipts | None = None,
         parent: QWidget | None = None,
     ) -> None:
         """`receipts` prints the receipt of the case just registered; without it the desk offers no printing."""
@@ -90,6 +96,8 @@ class IntakeFlow(QWidget):
         self._receipts = receipts
         self._receipt_case: str | None = None
         self._route: _PendingRoute | None = None
+        self._awaiting_route = False  # the proposal for the case just registered is on its way
+        self.ops = OpRunner(self, report=self._say)
 
         outer = QVBoxLayout(self)
         outer.setContentsMargins(12, 10, 12, 10)
@@ -115,16 +123,22 @@ class IntakeFlow(QWidget):
     # --- registering --------------------------------------------------------------------------------
 
     def _on_submitted(self, draft: VisitDraft) -> None:
-        try:
-            result = self._service.register(draft.data, repeat_of=draft.repeat_of, new_case=draft.new_case)
-        except ValidationError as e:
-            self.form.refuse(e.problems)
-            return
-        except DeskError as e:
-            logger.warning("registration failed: %s", type(e).__name__)
-            self.form.refuse_all(e.message)
-            return
-        self._on_registered(draft, result)
+        service = self._service
+        self.ops.run(
+            lambda: service.register(draft.data, repeat_of=draft.repeat_of, new_case=draft.new_case),
+            name="register",
+            progress_text=self.tr("正在登记……"),
+            success=lambda result: self._on_registered(draft, result),
+            failure=self._on_register_refused,
+            finished=self.form.submit_ended,
+        )
+
+    def _on_register_refused(self, error: DeskError) -> None:
+        # Kept local: a refusal is shown field by field on the form, which keeps every character typed.
+        if isinstance(error, ValidationError):
+            self.form.refuse(error.problems)
+        else:
+            self.form.refuse_all(error.message)
 
     def _on_registered(self, draft: VisitDraft, result: RegistrationResult) -> None:
         self.form.registered()
@@ -140,28 +154,48 @@ class IntakeFlow(QWidget):
     def _on_applicant_identified(self, key: tuple[str, str] | None) -> None:
         if key is None:
             return
-        cases = self._service.person_cases(**{key[0]: key[1]})
-        self.form.show_known_cases(key, cases)
+        service, (field, value) = self._service, key
+
+        def show(cases: list[CaseSummary]) -> None:
+            self.form.show_known_cases(key, cases)
+
+        if field == "id_number":
+            self.ops.run(lambda: service.person_cases(id_number=value), name="known person", success=show)
+        else:
+            self.ops.run(lambda: service.person_cases(phone=value), name="known person", success=show)
+
+    def _say(self, message: str) -> None:
+        """The flow's one place for a failure nobody handled nearer: the form's message line."""
+        self.form.form_message.show_error(message)
 
     # --- routing and the ticket ---------------------------------------------------------------------
 
-    def offer_route(self, case_no: str, *, headcount: int = 1, declared_priority: Sequence[str] = ()) -> None:
+    def offer_route(
+        self, case_no: str, *, headcount: int = 1, declared_priority: Sequence[str] = ()
+    ) -> Op[_RouteRead] | None:
         """Show where the case should go and why; Enter confirms, one click on another room overrides.
         A case that already holds a ticket (a repeat visit while still queued) keeps it."""
-        assert self._hall is not None
+        hall = self._hall
+        assert hall is not None
         self._route = None
         self.routing.hide()
-        try:
-            held = self._hall.active_ticket(case_no)
-            if held is not None:
-                self.banner.show_held_ticket(held, self._room(held.room_code))
-                return
-            proposal = self._hall.propose(case_no)
-            rooms = self._hall.rooms()
-        except DeskError as e:
-            self.form.form_message.show_error(e.message)
-            return
-        self._show_proposal(case_no, proposal, rooms, headcount, tuple(declared_priority))
+        self._awaiting_route = True
+        declared = tuple(declared_priority)
+
+        def arrived() -> None:
+            self._awaiting_route = False
+            self._update_print_actions()
+
+        def show(read: _RouteRead) -> None:
+            if read.held is not None:
+                room = next((r for r in read.rooms if r.code == read.held.room_code), None)
+                self.banner.show_held_ticket(read.held, room)
+            elif read.proposal is not None:
+                self._show_proposal(case_no, read.proposal, read.rooms, headcount, declared)
+
+        return self.ops.run(
+            lambda: _read_route(hall, case_no), name=f"route {case_no}", success=show, finished=arrived
+        )
 
     def _show_proposal(
         self,
@@ -174,6 +208,7 @@ class IntakeFlow(QWidget):
         proposed = next((r for r in rooms if r.code == proposal.room_code), None)
         self._route = _PendingRoute(case_no, proposal, declared_priority)
         self.routing.show_proposal(proposal, proposed, override_rooms(rooms, proposal, headcount))
+        self._update_print_actions()
         target = (
             self.routing.confirm_button
             if proposed is not None
@@ -185,29 +220,36 @@ class IntakeFlow(QWidget):
             self.form.focus_first_field()
         self.sig_route_proposed.emit(proposal)
 
-    def issue_ticket(self, room_code: str | None = None, *, reason: str = "") -> IssuedTicket | None:
-        """Give the pending case its ticket: to the proposed room, or to `room_code` (an override, recorded)."""
-        if self._hall is None or self._route is None:
+    def issue_ticket(self, room_code: str | None = None, *, reason: str = "") -> Op[IssuedTicket] | None:
+        """Give the pending case its ticket: to the proposed room, or to `room_code` (an override, recorded).
+        None when there is no case waiting for its room, or its ticket is being issued already."""
+        hall, route = self._hall, self._route
+        if hall is None or route is None:
             return None
-        route = self._route
-        try:
-            issued = self._hall.issue_ticket(
+        return self.ops.run(
+            lambda: hall.issue_ticket(
                 route.case_no,
                 room_code=room_code,
                 override_reason=reason,
                 declared_priority=route.declared_priority,
-            )
-        except DeskError as e:
-            logger.info("ticket for %s refused: %s", route.case_no, type(e).__name__)
-            self.routing.show_error(e.message)
-            return None
+            ),
+            key="ticket",  # Enter pressed twice gives one ticket
+            name=f"ticket {route.case_no}",
+            success=self._on_ticket_issued,
+            failure=self._on_ticket_refused,
+        )
+
+    def _on_ticket_issued(self, issued: IssuedTicket) -> None:
         self._route = None
         self.routing.hide()
         self.banner.show_ticket(issued)
         self._update_print_actions()
         self.form.focus_first_field()
         self.sig_ticket_issued.emit(issued)
-        return issued
+
+    def _on_ticket_refused(self, error: DeskError) -> None:
+        # Kept local: said in the routing step, which stays open for another choice.
+        self.routing.show_error(error.message)
 
     def skip_route(self) -> None:
         """No ticket now: the case stays registered; a later repeat visit offers the route again."""
@@ -221,10 +263,6 @@ class IntakeFlow(QWidget):
     @property
     def pending_route(self) -> Proposal | None:
         return self._route.proposal if self._route is not None else None
-
-    def _room(self, code: str) -> RoomView | None:
-        assert self._hall is not None
-        return next((r for r in self._hall.rooms() if r.code == code), None)
 
     def _on_route_confirmed(self) -> None:
         self.issue_ticket()
@@ -247,44 +285,50 @@ class IntakeFlow(QWidget):
             self.banner.print_row.hide()
             return
         # While the room is still to be confirmed the receipt would lack the ticket: print after Enter or Esc.
-        self.banner.show_print_actions(enabled=self._route is None)
+        self.banner.show_print_actions(enabled=self._route is None and not self._awaiting_route)
 
     def _can_print(self) -> str | None:
         if self._receipts is None or self._receipt_case is None:
             return None
-        if self._route is not None:
+        if self._route is not None or self._awaiting_route:
             self.banner.show_print_hint(self.tr("请先确认功能室（回车）或暂不取号（Esc），再打印回执"))
             return None
         return self._receipt_case
 
-    def print_receipt(self) -> bool:
+    def print_receipt(self) -> Op[bytes] | None:
         """Print the banner's case's receipt on the default printer (F9). A failure is shown in the banner, the
-        case stays shown and registered, and F9 tries again."""
+        case stays shown and registered, and F9 tries again. None when there is nothing to print yet."""
         case_no = self._can_print()
         if case_no is None or self._receipts is None:
-            return False
-        try:
-            printer = self._receipts.print_receipt(case_no)
-        except DeskError as e:
-            logger.info("receipt for %s not printed: %s", case_no, type(e).__name__)
-            self.banner.show_print_error(self.tr("回执未打印：{why}").format(why=e.message))
-            self.sig_print_failed.emit(e.message)
-            return False
-        self.banner.show_print_done(self.tr("回执已送到打印机“{printer}”").format(printer=printer))
-        self.sig_receipt_printed.emit(case_no)
-        return True
+            return None
 
-    def preview_receipt(self) -> QWidget | None:
+        def printed(printer: str) -> None:
+            self.banner.show_print_done(self.tr("回执已送到打印机“{printer}”").format(printer=printer))
+            self.sig_receipt_printed.emit(case_no)
+
+        def failed(error: DeskError) -> None:
+            # Kept local: said in the banner, next to the case and its print buttons.
+            self.banner.show_print_error(self.tr("回执未打印：{why}").format(why=error.message))
+            self.sig_print_failed.emit(error.message)
+
+        return self._receipts.print_receipt(self.ops, case_no, success=printed, failure=failed)
+
+    def preview_receipt(self) -> Op[bytes] | None:
         """Open the print preview of the banner's case's receipt (Shift+F9); printing from it is recorded."""
         case_no = self._can_print()
         if case_no is None or self._receipts is None:
             return None
-        try:
-            return self._receipts.preview_receipt(case_no, parent=self)
-        except DeskError as e:
-            self.banner.show_print_error(self.tr("无法预览回执：{why}").format(why=e.message))
-            self.sig_print_failed.emit(e.message)
-            return None
+
+        def failed(error: DeskError) -> None:
+            self.banner.show_print_error(self.tr("无法预览回执：{why}").format(why=error.message))
+            self.sig_print_failed.emit(error.message)
+
+        return self._receipts.preview_receipt(
+            self.ops, case_no, parent=self, success=self._on_preview_opened, failure=failed
+        )
+
+    def _on_preview_opened(self, dialog: PreviewDialog) -> None:
+        logger.info("receipt preview open")
 
     def _on_print_requested(self) -> None:
         self.print_receipt()

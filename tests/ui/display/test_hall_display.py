@@ -62,8 +62,9 @@ def make_display(
         options.update(kwargs)
         d = HallDisplay(terminal_hall("大厅屏"), **options)  # type: ignore[arg-type]
         qtbot.addWidget(d)
-        d.resize(1920, 1080)
-        d.show()
+        with qtbot.waitSignal(d.sig_refreshed):  # the first look at the hall, read off the UI thread
+            d.resize(1920, 1080)
+            d.show()
         return d
 
     return make
@@ -361,5 +362,6 @@ def test_room_settings_show_at_the_next_full_refresh(
     qtbot: QtBot, display: HallDisplay, services: Services
 ) -> None:
     services.hall.set_room_open("R03", False)  # no event in the hall: the change mark does not move
-    display._on_full_refresh()
+    with qtbot.waitSignal(display.sig_refreshed):
+        display._on_full_refresh()
     assert "R03" not in display.waiting_labels

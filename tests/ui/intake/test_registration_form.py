@@ -18,6 +18,7 @@ from desk.forms.registration import RegistrationForm
 from desk.services.registration import RegistrationResult, RegistrationService
 from desk.ui.intake.flow import IntakeFlow
 from tests.conftest import valid_id, visit
+from tests.ui.waiting import settle
 
 # The offscreen platform warns about every top-level window it shows; nothing to do with the form.
 
@@ -73,6 +74,7 @@ def fill(
     type_text(qtbot, form.address_edit, address)
     type_text(qtbot, form.category_edit, category)
     type_text(qtbot, form.narrative_edit, narrative)
+    settle(qtbot)  # the applicant's earlier cases, looked up as the ID number was typed
 
 
 def submit_with_enter(qtbot: QtBot, flow: IntakeFlow) -> RegistrationResult:
@@ -431,7 +433,7 @@ def test_known_person_panel_and_choosing_a_repeat_visit(
     type_text(qtbot, form.name_edit, "张三")
     type_text(qtbot, form.id_edit, APPLICANT_ID)
 
-    assert form.known_panel.isVisible()
+    qtbot.waitUntil(form.known_panel.isVisible)  # looked up off the UI thread
     assert form.known_panel.title.text() == "此人已有 2 件案件"
     assert set(form.known_panel.repeat_boxes) == {earlier.case_no, other.case_no}
     texts = [w.text() for w in form.known_panel.findChildren(QLabel) if w.isVisible()]
@@ -455,6 +457,7 @@ def test_a_repeat_choice_and_a_new_case_exclude_each_other(
 ) -> None:
     earlier = sqlite_service.register(visit())
     type_text(qtbot, form.id_edit, APPLICANT_ID)
+    settle(qtbot)
     box = form.known_panel.repeat_boxes[earlier.case_no]
     box.click()
     form.known_panel.new_case_box.click()
@@ -492,6 +495,7 @@ def test_known_person_is_found_by_phone_without_an_id(
 ) -> None:
     sqlite_service.register(visit())
     type_text(qtbot, form.phone_edit, "139 1234 5678")
+    settle(qtbot)
     assert form.known_panel.title.text() == "此人已有 1 件案件"
     form.phone_edit.clear()
     assert not form.known_panel.isVisible()
