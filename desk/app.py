@@ -42,7 +42,7 @@ from desk.ui.display.speech import Announcer
 from desk.ui.fonts import use_cjk_font
 from desk.ui.kiosk.kiosk import Kiosk
 from desk.ui.main_window import MainWindow
-from desk.ui.ops import wait_for_workers
+from desk.ui.ops import freeze_heap, wait_for_workers
 from desk.ui.printing import CaseReceipts, ReceiptPrinter
 from desk.ui.room.terminal import RoomTerminal
 from desk.ui.sync_bar import SyncRunner, SyncStatusBar
@@ -395,6 +395,7 @@ def main(*, db_url: str, role: str = "desk", room: str | None = None, terminal: 
             window.show()
         if isinstance(window, MainWindow) and window.sync_bar is not None:
             window.sync_bar.sync_now()  # a first round at start, in the background
+        freeze_heap()  # the collector's full passes stop walking what the start made: no stalls from them
         code = app.exec()
         # Closing the last window asks the application to quit, and so may whoever closed it: a second quit
         # request left queued would end the next event loop of this process at once (tests run several).

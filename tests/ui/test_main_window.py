@@ -37,6 +37,7 @@ def window(qtbot: QtBot, services: Services, clock: FixedClock) -> Iterator[Main
     qtbot.addWidget(w)
     with qtbot.waitActive(w):
         w.show()
+    settle(qtbot)  # its first reads (the sync corner, the diverted count), off the UI thread
     yield w
 
 

@@ -214,6 +214,7 @@ def window(
     qtbot.addWidget(w)
     with qtbot.waitActive(w):
         w.show()
+    settle(qtbot)  # its first reads (the sync corner, the diverted count), off the UI thread
     yield w
 
 

@@ -45,6 +45,7 @@ def _window(qtbot: QtBot, services: Services, clock: FixedClock) -> MainWindow:
     qtbot.addWidget(w)
     with qtbot.waitActive(w):
         w.show()
+    settle(qtbot)  # the sync corner's first read, off the UI thread
     return w
 
 
