@@ -175,8 +175,13 @@ def main(argv: list[str] | None = None) -> int:
         QTest.qWait(200)
         clock.set(_at(10, 12))
         serve_next = HallService(store, clock, actor="张立新", terminal="R02终端")
-        serve_next.call_next("R02", take_over=False) or serve_next.call_next("R04", take_over=False)
-        QTest.qWait(700)  # the display's poll sees the new call
+        called = serve_next.call_next("R02", take_over=False) or serve_next.call_next("R04", take_over=False)
+        for _ in range(
+            100
+        ):  # the display's poll sees the new call (a read may wait behind the store's checkpoint)
+            if called is None or (display.current is not None and display.current.ticket == called.label):
+                break
+            QTest.qWait(50)
         display._on_flash_ended()  # as after FLASH_MS: the flash is over, the call stays on screen
         QTest.qWait(100)
         display.grab().save(str(args.out / "hall-display.png"))
