@@ -32,7 +32,7 @@ from desk.store.session import Store, open_store
 
 CALL_BUDGET_MS = 20.0
 DISPLAY_BUDGET_S = 1.0
-DISPLAY_POLL_S = 0.3  # desk/ui/hall_display.py POLL_MS: the display polls the change mark this often
+DISPLAY_POLL_S = 0.3  # desk/ui/display/hall_display.py POLL_MS: the display polls the change mark this often
 
 POLLER = """
 import sys, time

@@ -31,13 +31,14 @@ from desk.services import Services, SyncSetup, build_services
 from desk.services.registration import RegistrationService
 from desk.services.setup import init_hall
 from desk.store.session import Store, open_store
+from desk.ui.display.hall_display import HallDisplay
+from desk.ui.display.speech import Announcer
 from desk.ui.fonts import use_cjk_font
-from desk.ui.hall_display import HallDisplay
-from desk.ui.kiosk import Kiosk
+from desk.ui.kiosk.kiosk import Kiosk
 from desk.ui.main_window import MainWindow
+from desk.ui.ops import freeze_heap, wait_for_workers
 from desk.ui.printing import CaseReceipts, ReceiptPrinter
-from desk.ui.room_terminal import RoomTerminal
-from desk.ui.speech import Announcer
+from desk.ui.room.terminal import RoomTerminal
 from desk.ui.sync_bar import SyncRunner, SyncStatusBar
 
 logger = logging.getLogger(__name__)
@@ -46,6 +47,7 @@ APP_TITLE = "一厅通"
 LOG_FILE = "desk.log"
 EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
 ROLES = ("desk", "room", "display", "kiosk")
+SHUTDOWN_WAIT_MS = 10_000
 ROOM_ACTOR = "功能室终端"  # who a room terminal's events name until a mediator is picked as on duty
 
 
@@ -235,7 +237,7 @@ def _ensure_hall(store: Store, service: RegistrationService) -> None:
     """A fresh store gets the seeded hall, categories and rooms, so a first start shows a working desk."""
     try:
         _ = service.hall
-    except DeskError:
+    except DeskError:  # kept: at start, before any window (and its runner) exists; an empty store is seeded
         report = init_hall(store)
         logger.info("initialised hall %s on first start", report.hall_code)
 
@@ -286,7 +288,7 @@ def main(*, db_url: str, role: str = "desk", room: str | None = None, terminal: 
                 window = build_main_window(
                     services, store_label=describe_store(db_url), speech_engine=settings.speech_engine
                 )
-        except DeskError as e:
+        except DeskError as e:  # kept: no window yet to route it to; the process says why and exits
             logger.error("cannot start the %s window: %s", role, e.message)
             QMessageBox.critical(None, APP_TITLE, e.message)
             return EXIT_ERROR
@@ -296,10 +298,15 @@ def main(*, db_url: str, role: str = "desk", room: str | None = None, terminal: 
             window.show()
         if isinstance(window, MainWindow) and window.sync_bar is not None:
             window.sync_bar.sync_now()  # a first round at start, in the background
+        freeze_heap()  # the collector's full passes stop walking what the start made: no stalls from them
         code = app.exec()
         # Closing the last window asks the application to quit, and so may whoever closed it: a second quit
         # request left queued would end the next event loop of this process at once (tests run several).
         QCoreApplication.removePostedEvents(app, QEvent.Type.Quit)
+        if not wait_for_workers(
+            SHUTDOWN_WAIT_MS
+        ):  # a service call still running ends before the store closes
+            logger.warning("a service call was still running at exit")
         logger.info("desk closed (%d)", code)
         return int(code)
     finally:

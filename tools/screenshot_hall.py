@@ -27,9 +27,10 @@ from desk.core.synthetic import id_check_char, make_visit  # noqa: E402
 from desk.services.hall import HallService, TicketView  # noqa: E402
 from desk.services.setup import init_hall  # noqa: E402
 from desk.store.session import open_store  # noqa: E402
+from desk.ui.display.hall_display import HallDisplay  # noqa: E402
 from desk.ui.fonts import use_cjk_font  # noqa: E402
-from desk.ui.hall_display import HallDisplay  # noqa: E402
-from desk.ui.room_terminal import RoomTerminal  # noqa: E402
+from desk.ui.ops import wait_all_idle  # noqa: E402
+from desk.ui.room.terminal import RoomTerminal  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 DAY = dt.date(2026, 11, 27)
@@ -137,21 +138,27 @@ def main(argv: list[str] | None = None) -> int:
         # Room 1: two served this morning, one being received now (with the whole history on the right).
         room_hall = HallService(store, clock, actor="功能室终端", terminal="R01终端")
         terminal = RoomTerminal(room_hall, services.registration, "R01", poll_ms=400)
+        wait_all_idle()  # each step runs off the UI thread: let it land before the clock moves on
         terminal.set_on_duty("刘秀英")
         clock.set(_at(9, 10))
         serve_some(room_hall, clock, "R01", finished=2, called=0)
         clock.set(_at(10, 2))
         terminal.refresh(force=True)
         first = terminal.call_next()
+        wait_all_idle()
         clock.advance(minutes=1)
-        if first is not None:
+        if first is not None and first.error is None:
             terminal.claim_selected()
+            wait_all_idle()
         clock.set(_at(10, 9))
         terminal.call_next()
+        wait_all_idle()
         clock.set(_at(10, 11))
         terminal.recall()
+        wait_all_idle()
         clock.set(_at(10, 12))
         terminal.refresh(force=True)
+        wait_all_idle()
         terminal.resize(1360, 820)
         terminal.show()
         QTest.qWait(200)
@@ -168,8 +175,13 @@ def main(argv: list[str] | None = None) -> int:
         QTest.qWait(200)
         clock.set(_at(10, 12))
         serve_next = HallService(store, clock, actor="张立新", terminal="R02终端")
-        serve_next.call_next("R02", take_over=False) or serve_next.call_next("R04", take_over=False)
-        QTest.qWait(700)  # the display's poll sees the new call
+        called = serve_next.call_next("R02", take_over=False) or serve_next.call_next("R04", take_over=False)
+        for _ in range(
+            100
+        ):  # the display's poll sees the new call (a read may wait behind the store's checkpoint)
+            if called is None or (display.current is not None and display.current.ticket == called.label):
+                break
+            QTest.qWait(50)
         display._on_flash_ended()  # as after FLASH_MS: the flash is over, the call stays on screen
         QTest.qWait(100)
         display.grab().save(str(args.out / "hall-display.png"))

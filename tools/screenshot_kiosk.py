@@ -29,6 +29,7 @@ from desk.services.documents import status_url  # noqa: E402
 from desk.services.setup import init_hall  # noqa: E402
 from desk.store.session import open_store  # noqa: E402
 from desk.ui.fonts import use_cjk_font  # noqa: E402
+from desk.ui.ops import wait_all_idle  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 NAMES = ("王秀兰", "李建国", "马桂兰")
@@ -83,6 +84,7 @@ def main(argv: list[str] | None = None) -> int:
         url = status_url(Settings().status_base_url, services.registration.case(case_no).status_token)
         QTest.keyClicks(kiosk.scan_input, url)
         QTest.keyClick(kiosk.scan_input, Qt.Key.Key_Return)
+        wait_all_idle()  # looked up off the UI thread
         QTest.qWait(200)
         kiosk.grab().save(str(args.out / "kiosk.png"))
         print(f"kiosk shows {kiosk.stage_label.text()} {kiosk.ticket_label.text()}; screenshot in {args.out}")

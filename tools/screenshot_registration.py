@@ -29,6 +29,7 @@ from desk.core.synthetic import id_check_char  # noqa: E402
 from desk.services.setup import init_hall  # noqa: E402
 from desk.store.session import open_store  # noqa: E402
 from desk.ui.fonts import use_cjk_font  # noqa: E402
+from desk.ui.ops import wait_all_idle  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -91,7 +92,7 @@ def main(argv: list[str] | None = None) -> int:
         window.resize(1180, 820)
         window.show()
         QTest.qWaitForWindowActive(window)  # focus moves (and fields are checked) only in an active window
-        form = window.form
+        form, intake = window.form, window.intake
 
         _type(form.name_edit, "王秀兰")
         _type(form.id_edit, _id("62070219680314202"))
@@ -108,24 +109,27 @@ def main(argv: list[str] | None = None) -> int:
             "占用通道约两米，电动车无法通行。多次当面沟通未果，请求中心协调，"
             "恢复通道通行。",
         )
+        wait_all_idle()  # the applicant's earlier cases, looked up off the UI thread
         QTest.qWait(100)  # let the layouts settle before the grab
         window.grab().save(str(args.out / "registration.png"))
 
         QTest.keyClick(form.narrative_edit, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
+        wait_all_idle()  # registered and routed off the UI thread
         QTest.qWait(100)
-        if not form.routing.isVisible():
+        if not intake.routing.isVisible():
             print("the visit was not registered:", form.form_message.text(), file=sys.stderr)
             return 1
         window.grab().save(str(args.out / "registration-route.png"))
 
-        QTest.keyClick(form.routing.confirm_button, Qt.Key.Key_Return)  # Enter confirms the proposed room
+        QTest.keyClick(intake.routing.confirm_button, Qt.Key.Key_Return)  # Enter confirms the proposed room
+        wait_all_idle()
         QTest.qWait(100)
-        if not form.banner.ticket_label.text():
-            print("no ticket:", form.routing.message.text(), file=sys.stderr)
+        if not intake.banner.ticket_label.text():
+            print("no ticket:", intake.routing.message.text(), file=sys.stderr)
             return 1
         window.grab().save(str(args.out / "registration-done.png"))
         print(
-            f"registered {form.banner.case_no_label.text()}, ticket {form.banner.ticket_label.text()}; "
+            f"registered {intake.banner.case_no_label.text()}, ticket {intake.banner.ticket_label.text()}; "
             f"screenshots in {args.out}"
         )
         window.close()

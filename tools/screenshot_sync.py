@@ -37,6 +37,7 @@ from desk.store.session import Store, open_store  # noqa: E402
 from desk.sync.engine import Syncer  # noqa: E402
 from desk.ui.fonts import use_cjk_font  # noqa: E402
 from desk.ui.main_window import MainWindow  # noqa: E402
+from desk.ui.ops import wait_all_idle  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 DAY = dt.date(2026, 11, 27)
@@ -213,11 +214,13 @@ def _shoot(out: Path, county_url: str, tmp: Path, stores: list[Store]) -> int:
         reg.register(_visit("邻里纠纷", who, body, "邻居在公共通道堆放杂物，多次沟通未果。"))
     bar.refresh()
     window.update_diverted_count()
+    wait_all_idle()  # read off the UI thread
     QTest.qWait(100)
     window.grab().save(str(out / "sync-status.png"))
 
     dialog = window.open_diverted_cases()
     dialog.resize(1280, 860)
+    wait_all_idle()
     QTest.qWait(100)
     dialog.grab().save(str(out / "diverted.png"))
     dialog.close()
@@ -230,6 +233,7 @@ def _shoot(out: Path, county_url: str, tmp: Path, stores: list[Store]) -> int:
         case.case_no, summary="征地拆迁纠纷 · 申请人 孙立平 · 10:12 登记"
     )
     assert divert is not None
+    wait_all_idle()  # the county's halls
     divert.reason_edit.setText("涉及梁家墩镇征地项目，由属地中心会同镇政府调处")
     divert.select_hall("620702103")
     QTest.qWait(100)
@@ -251,6 +255,7 @@ def _shoot(out: Path, county_url: str, tmp: Path, stores: list[Store]) -> int:
     clock.set(_at(10, 20))
     fbar.sync_now()
     _wait(fbar.runner.sig_failed)
+    wait_all_idle()
     QTest.qWait(100)
     failing.grab().save(str(out / "sync-error.png"))
     print(f"status: {fbar.state_label.text()} · {fbar.waiting_label.text()} · {fbar.error_label.toolTip()}")

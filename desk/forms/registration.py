@@ -1,4 +1,6 @@
-"""The registration form: a clerk types a walk-in visit here, keyboard first, and gets a case number back."""
+"""The registration form: a clerk types a walk-in visit here, keyboard first, and submits it. The form checks each
+field as the clerk leaves it and shows what the service refused where it belongs; what happens to a submitted
+visit (registering it, routing, the ticket, the receipt) is the intake flow's (`desk.ui.intake`)."""
 
 from __future__ import annotations
 
@@ -7,10 +9,10 @@ import logging
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QEvent, QObject, Qt, Signal
-from PySide6.QtGui import QFont, QKeyEvent, QKeySequence, QShortcut
+from PySide6.QtGui import QKeyEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
@@ -26,7 +28,6 @@ from PySide6.QtWidgets import (
     QPlainTextEdit,
     QPushButton,
     QScrollArea,
-    QSizePolicy,
     QSpinBox,
     QVBoxLayout,
     QWidget,
@@ -42,127 +43,24 @@ from desk.core.cases import (
     CaseState,
     Channel,
     RiskFlag,
-    parse_narrative,
 )
+from desk.core.catalog import Category, find_categories
 from desk.core.clock import CHINA_TZ, Clock, SystemClock, local_date
-from desk.core.parties import (
-    PartyRole,
-    parse_address,
-    parse_id_number,
-    parse_org_name,
-    parse_person_name,
-    parse_phone,
-)
-from desk.core.queue import PriorityReason, TicketState
-from desk.errors import DeskError, FieldProblem, ValidationError
-from desk.forms.routing import RoutingPanel, override_rooms, room_title
+from desk.core.parties import PartyRole, parse_person_name
+from desk.core.queue import PriorityReason
+from desk.errors import FieldProblem, ValidationError
+from desk.forms.fields import ERROR_COLOUR, WARNING_COLOUR, FieldMessage, Verdict, check_field, set_point_size
 
 if TYPE_CHECKING:
-    from desk.core.routing import Proposal
-    from desk.services.hall import HallService, IssuedTicket, RoomView, TicketView
-    from desk.services.registration import RegistrationResult, RegistrationService
-    from desk.store.repositories import CaseSummary
+    from desk.services.views import CaseSummary
 
 logger = logging.getLogger(__name__)
 
-ERROR_COLOUR = "#c62828"
-WARNING_COLOUR = "#b45309"
-DONE_COLOUR = "#2e7d32"
 KNOWN_CASES_SHOWN = 6
 _PARTY_PATH = re.compile(r"^parties\[(\d+)\](?:\.(\w+))?$")
 _RETURN_KEYS = (Qt.Key.Key_Return, Qt.Key.Key_Enter)
 # Needs the desk declares; age (70+) comes from the ID number and high risk from the flags, in the service.
 DECLARED_PRIORITIES = (PriorityReason.DISABLED, PriorityReason.PREGNANT)
-_HOLDING_STATES = (TicketState.WAITING, TicketState.CALLED, TicketState.PARKED)
-
-
-class ReceiptPrinting(Protocol):
-    """How the form prints a case's receipt (`desk.ui.printing.CaseReceipts` above this layer). Both record the
-    print as an event of the case; failures are `DeskError`s with a message for the clerk."""
-
-    def print_receipt(self, case_no: str, *, reprint: bool = False) -> str:
-        """Print on the default printer without a dialog; returns the printer's name."""
-        ...
-
-    def preview_receipt(
-        self, case_no: str, *, reprint: bool = False, parent: QWidget | None = None
-    ) -> QWidget:
-        """Open the print preview (not blocking) and return it."""
-        ...
-
-
-# --- checking one field as the clerk leaves it ------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Verdict:
-    """What a field check says: the normalised text if accepted, else an error; warnings never block."""
-
-    value: str | None = None
-    error: str = ""
-    warning: str = ""
-
-
-def check_field(field: str, raw: str, *, today: dt.date, organisation: bool = False) -> Verdict:
-    """Check one field with the same core functions registration uses. An empty field says nothing here:
-    whether it is required is for the whole visit to decide, on submit."""
-    if not raw.strip():
-        return Verdict()
-    try:
-        if field == "name":
-            return Verdict(parse_org_name(raw) if organisation else parse_person_name(raw))
-        if field == "id_number":
-            idn = parse_id_number(raw, today=today)
-            return Verdict(idn.value, warning="；".join(idn.warnings))
-        if field == "phone":
-            return Verdict(parse_phone(raw).value)
-        if field == "address":
-            return Verdict(parse_address(raw))
-        if field == "narrative":
-            return Verdict(parse_narrative(raw))
-    except ValidationError as e:
-        return Verdict(error="；".join(p.message for p in e.problems))
-    return Verdict(raw)
-
-
-# --- small widgets ----------------------------------------------------------------------------------
-
-
-class FieldMessage(QLabel):
-    """The line under a field: a refusal in red, a warning in orange; hidden when there is nothing to say."""
-
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.level = ""
-        self.setWordWrap(True)
-        self.setTextFormat(Qt.TextFormat.PlainText)
-        # Ignored width: a long message wraps within its field's column instead of widening the column.
-        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Minimum)
-        self.hide()
-
-    def show_error(self, text: str) -> None:
-        self._show("error", ERROR_COLOUR, text)
-
-    def show_warning(self, text: str) -> None:
-        self._show("warning", WARNING_COLOUR, text)
-
-    def _show(self, level: str, colour: str, text: str) -> None:
-        self.level = level
-        self.setStyleSheet(f"color: {colour};")
-        self.setText(text)
-        self.setVisible(bool(text))
-
-    def clear_message(self) -> None:
-        self.level = ""
-        self.setText("")
-        self.hide()
-
-
-def _set_point_size(widget: QWidget, size: float, *, bold: bool = False) -> None:
-    font = QFont(widget.font())
-    font.setPointSizeF(size)
-    font.setBold(bold)
-    widget.setFont(font)
 
 
 ROLE_CHOICES = (PartyRole.APPLICANT, PartyRole.RESPONDENT, PartyRole.OTHER)
@@ -298,7 +196,7 @@ class KnownPersonPanel(QFrame):
         layout.setContentsMargins(10, 6, 10, 6)
         layout.setSpacing(4)
         self.title = QLabel(self)
-        _set_point_size(self.title, self.title.font().pointSizeF(), bold=True)
+        set_point_size(self.title, self.title.font().pointSizeF(), bold=True)
         layout.addWidget(self.title)
         self._rows = QWidget(self)
         self._grid = QGridLayout(self._rows)
@@ -407,171 +305,23 @@ def _state_label(state: str) -> str:
         return state
 
 
-class ResultBanner(QFrame):
-    """After a registration: the case number, large, with a one-line summary and any warnings; once the visitor
-    has a ticket, the ticket next to it, as large, with the room, where it is and the expected wait."""
-
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.setObjectName("resultBanner")
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(16, 8, 16, 8)
-        layout.setSpacing(2)
-        top = QHBoxLayout()
-        case_box = QVBoxLayout()
-        case_box.setSpacing(2)
-        self.caption = QLabel(self)
-        self.caption.setWordWrap(True)
-        self.case_no_label = QLabel(self)
-        self.case_no_label.setObjectName("caseNumber")
-        _set_point_size(self.case_no_label, 28, bold=True)
-        self.case_no_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        case_box.addWidget(self.caption)
-        case_box.addWidget(self.case_no_label)
-        self.ticket_box = QWidget(self)
-        ticket_layout = QVBoxLayout(self.ticket_box)
-        ticket_layout.setContentsMargins(0, 0, 0, 0)
-        ticket_layout.setSpacing(2)
-        self.ticket_caption = QLabel(self.tr("排队号"), self.ticket_box)
-        self.ticket_label = QLabel(self.ticket_box)
-        self.ticket_label.setObjectName("ticketLabel")
-        _set_point_size(self.ticket_label, 34, bold=True)
-        self.ticket_label.setStyleSheet("color: #0d47a1;")
-        self.ticket_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        ticket_layout.addWidget(self.ticket_caption)
-        ticket_layout.addWidget(self.ticket_label)
-        top.addLayout(case_box)
-        top.addSpacing(48)
-        top.addWidget(self.ticket_box, 0, Qt.AlignmentFlag.AlignBottom)
-        top.addStretch(1)
-        layout.addLayout(top)
-        self.room_line = QLabel(self)
-        self.room_line.setWordWrap(True)
-        _set_point_size(self.room_line, self.room_line.font().pointSizeF() * 1.3, bold=True)
-        self.summary = QLabel(self)
-        self.summary.setWordWrap(True)
-        self.warnings = FieldMessage(self)
-        for w in (self.room_line, self.summary, self.warnings):
-            layout.addWidget(w)
-        self.print_row = QWidget(self)
-        row = QHBoxLayout(self.print_row)
-        row.setContentsMargins(0, 4, 0, 0)
-        self.print_button = QPushButton(self.tr("打印回执 (F9)"), self.print_row)
-        self.preview_button = QPushButton(self.tr("预览 (Shift+F9)"), self.print_row)
-        for b in (self.print_button, self.preview_button):
-            b.setAutoDefault(False)
-            b.setFocusPolicy(
-                Qt.FocusPolicy.NoFocus
-            )  # F9 prints; the cursor stays with the next visitor's name
-            row.addWidget(b)
-        self.print_message = FieldMessage(self.print_row)
-        self.print_message.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
-        row.addWidget(self.print_message, 1)
-        layout.addWidget(self.print_row)
-        self.print_row.hide()
-        self.clear_ticket()
-        self.hide()
-
-    def show_print_actions(self, *, enabled: bool) -> None:
-        self.print_button.setEnabled(enabled)
-        self.preview_button.setEnabled(enabled)
-        self.print_row.show()
-
-    def show_print_done(self, text: str) -> None:
-        self.print_message.level = "done"
-        self.print_message.setStyleSheet(f"color: {DONE_COLOUR};")
-        self.print_message.setText(text)
-        self.print_message.show()
-
-    def show_print_error(self, text: str) -> None:
-        self.print_message.show_error(text)
-
-    def show_print_hint(self, text: str) -> None:
-        self.print_message.show_warning(text)
-
-    def show_ticket(self, issued: IssuedTicket) -> None:
-        """The ticket the visitor was given: label, room and where, the wait, and why they are served first."""
-        room = issued.room
-        where = f" · {room.location}" if room.location else ""
-        line = self.tr("请到 {room}{where} · 预计等候约 {wait} 分钟（前面 {ahead} 人）").format(
-            room=room_title(room), where=where, wait=issued.estimated_wait_minutes, ahead=issued.ahead
-        )
-        reasons = [
-            PriorityReason(r).label
-            for r in issued.ticket.priority_reasons
-            if r in {p.value for p in PriorityReason}
-        ]
-        if reasons:
-            line += self.tr("；优先：{why}").format(why="、".join(reasons))
-        if issued.overridden:
-            line += self.tr("（前台改派）")
-        self._set_ticket(issued.ticket.label, line)
-
-    def show_held_ticket(self, ticket: TicketView, room: RoomView | None) -> None:
-        """The case already holds a ticket (a repeat visit while still queued): show it instead of a new one."""
-        state = (
-            TicketState(ticket.state).label
-            if ticket.state in {s.value for s in TicketState}
-            else ticket.state
-        )
-        where = ticket.room_code
-        if room is not None:
-            where = room_title(room) + (f" · {room.location}" if room.location else "")
-        self._set_ticket(
-            ticket.label, self.tr("此案已有排队号，{where}，{state}").format(where=where, state=state)
-        )
-
-    def _set_ticket(self, label: str, line: str) -> None:
-        self.ticket_label.setText(label)
-        self.room_line.setText(line)
-        self.ticket_box.show()
-        self.room_line.show()
-
-    def clear_ticket(self) -> None:
-        self.ticket_label.setText("")
-        self.room_line.setText("")
-        self.ticket_box.hide()
-        self.room_line.hide()
-
-    def show_result(self, result: RegistrationResult, summary: str, *, chosen: bool) -> None:
-        if result.is_repeat:
-            self.setStyleSheet(
-                "QFrame#resultBanner { background: #fff3e0; border: 2px solid #fb8c00; border-radius: 6px; }"
-            )
-            self.caption.setText(
-                self.tr("已记为案件 {case_no} 的重复访").format(case_no=result.case_no)
-                + (
-                    ""
-                    if chosen
-                    else self.tr("（此人有同类未结案件；如是另一件纠纷，请重新登记并勾选“另立新案”）")
-                )
-            )
-        else:
-            self.setStyleSheet(
-                "QFrame#resultBanner { background: #e8f5e9; border: 2px solid #43a047; border-radius: 6px; }"
-            )
-            self.caption.setText(self.tr("登记成功，案件编号"))
-        self.case_no_label.setText(result.case_no)
-        self.clear_ticket()
-        self.print_message.clear_message()
-        self.summary.setText(summary)
-        if result.warnings:
-            self.warnings.show_warning(self.tr("请核对：") + "；".join(result.warnings))
-        else:
-            self.warnings.clear_message()
-        self.show()
-
-
 # --- the form ---------------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
-class _PendingRoute:
-    """A registered case waiting for the desk to confirm or override its room."""
+class VisitDraft:
+    """A visit as the clerk submitted it: the service's dict shape (nothing checked yet), the choice made in the
+    known-person panel, the needs declared for the queue, and a one-line summary for the result banner."""
 
-    case_no: str
-    proposal: Proposal
+    data: dict[str, Any]
+    repeat_of: str | None
+    new_case: bool
     declared_priority: tuple[str, ...]
+    summary: str
+
+    @property
+    def headcount(self) -> int:
+        return int(self.data["headcount"])
 
 
 @dataclass
@@ -584,65 +334,45 @@ class _FieldSpec:
 
 
 class RegistrationForm(QWidget):
-    """Register a walk-in visit: applicant, further parties, category, channel, headcount, narrative, risks.
+    """A walk-in visit: applicant, further parties, category, channel, headcount, narrative, risks, needs.
 
-    Keyboard first: Enter in a line edit or Ctrl+Enter anywhere submits, F2 adds a party, Up/Down pick
-    the category while typing it, F9 prints the registered case's receipt and Shift+F9 previews it.
-    A refused submit stores nothing and keeps every character typed.
+    Keyboard first: Enter in a line edit or Ctrl+Enter anywhere submits, F2 adds a party, Up/Down pick the
+    category while typing it. The form hands a submitted visit on (`sig_submitted`) and waits for the answer:
+    `registered()` clears it for the next visitor; `refuse()` shows every problem under its field and keeps every
+    character typed.
     """
 
-    sig_registered = Signal(object)
-    """A visit was registered and committed; carries the `RegistrationResult`."""
+    sig_submitted = Signal(object)
+    """The clerk submitted the visit; carries the `VisitDraft`. Until it is answered (`registered`, `refuse`,
+    `refuse_all` or `submit_ended`) a second submit is ignored."""
 
     sig_refused = Signal(object)
     """A submit was refused; carries the list of `FieldProblem`s (or of one form-level problem)."""
 
-    sig_route_proposed = Signal(object)
-    """The routing proposal for the registered case is on screen, waiting for Enter or an override;
-    carries the `Proposal`."""
-
-    sig_ticket_issued = Signal(object)
-    """The visitor got a ticket (proposed room or an override); carries the `IssuedTicket`."""
-
-    sig_receipt_printed = Signal(str)
-    """The registered case's receipt went to the default printer and was recorded; carries the case number."""
-
-    sig_print_failed = Signal(str)
-    """Printing the receipt failed (the case stays registered); carries the message shown."""
+    sig_applicant_identified = Signal(object)
+    """The applicant's ID number (else phone) became complete and valid, or stopped being so; carries the key
+    to look the person up by, ``("id_number", value)`` or ``("phone", value)``, or None. The answer comes back
+    through `show_known_cases`."""
 
     def __init__(
         self,
-        service: RegistrationService,
+        categories: Sequence[Category],
         *,
-        hall: HallService | None = None,
         clock: Clock | None = None,
-        receipts: ReceiptPrinting | None = None,
         parent: QWidget | None = None,
     ) -> None:
-        """`receipts` prints the receipt of the case just registered; without it the form offers no printing."""
+        """`categories` is the hall's category catalog (`RegistrationService.categories()`)."""
         super().__init__(parent)
-        self._service = service
-        self._hall = hall
-        self._receipts = receipts
-        self._receipt_case: str | None = None
-        self._route: _PendingRoute | None = None
+        self._categories = list(categories)
         self._clock = clock or SystemClock()
         self._specs: dict[QObject, _FieldSpec] = {}
         self._known_key: tuple[str, str] | None = None
         self._submitting = False
         self.party_rows: list[PartyRow] = []
-        self.category_names = {c.code: c.name for c in service.categories()}
+        self.category_names = {c.code: c.name for c in self._categories}
 
         outer = QVBoxLayout(self)
-        outer.setContentsMargins(12, 10, 12, 10)
-        self.banner = ResultBanner(self)
-        outer.addWidget(self.banner)
-        self.routing = RoutingPanel(self)
-        outer.addWidget(self.routing)
-        self.routing.sig_confirmed.connect(self._on_route_confirmed)
-        self.routing.sig_override_requested.connect(self._on_route_overridden)
-        self.routing.sig_skipped.connect(self._on_route_skipped)
-
+        outer.setContentsMargins(0, 0, 0, 0)
         self._scroll = QScrollArea(self)
         self._scroll.setWidgetResizable(True)
         self._scroll.setFrameShape(QFrame.Shape.NoFrame)
@@ -663,7 +393,7 @@ class RegistrationForm(QWidget):
         self.submit_button.setAutoDefault(False)
         self.submit_button.setMinimumHeight(self.submit_button.sizeHint().height() + 10)
         self.submit_button.setMinimumWidth(self.fontMetrics().horizontalAdvance("0") * 22)
-        _set_point_size(self.submit_button, self.font().pointSizeF() * 1.1, bold=True)
+        set_point_size(self.submit_button, self.font().pointSizeF() * 1.1, bold=True)
         bottom.addWidget(self.form_message, 1)
         bottom.addWidget(self.submit_button, 0, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         outer.addLayout(bottom)
@@ -676,12 +406,6 @@ class RegistrationForm(QWidget):
         add = QShortcut(QKeySequence(Qt.Key.Key_F2), self)
         add.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
         add.activated.connect(self._on_add_party_requested)
-        for keys, slot in (("F9", self._on_print_requested), ("Shift+F9", self._on_preview_requested)):
-            shortcut = QShortcut(QKeySequence(keys), self)
-            shortcut.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
-            shortcut.activated.connect(slot)
-        self.banner.print_button.clicked.connect(self._on_print_requested)
-        self.banner.preview_button.clicked.connect(self._on_preview_requested)
 
         self._update_category_list("")
         # Whole rows only: five of them, so a half-cut name never suggests more than is there.
@@ -971,7 +695,7 @@ class RegistrationForm(QWidget):
 
     def _update_category_list(self, text: str) -> None:
         self.category_list.clear()
-        for c in self._service.find_categories(text):
+        for c in find_categories(self._categories, text):
             item = QListWidgetItem(c.name, self.category_list)
             item.setData(Qt.ItemDataRole.UserRole, c.name)
         if text.strip() and self.category_list.count():
@@ -1058,7 +782,7 @@ class RegistrationForm(QWidget):
     # --- known person -----------------------------------------------------------------------------
 
     def _on_applicant_key_changed(self, _text: str = "") -> None:
-        """Look the applicant up as soon as the ID number (else the phone) is complete and valid."""
+        """Ask for the applicant's cases as soon as the ID number (else the phone) is complete and valid."""
         key: tuple[str, str] | None = None
         id_verdict = check_field("id_number", self.id_edit.text(), today=self._today())
         if id_verdict.value:
@@ -1072,9 +796,19 @@ class RegistrationForm(QWidget):
         self._known_key = key
         if key is None:
             self.known_panel.reset()
-        else:
-            cases = self._service.person_cases(**{key[0]: key[1]})
-            self.known_panel.show_cases(cases, category_names=self.category_names)
+            self._update_tab_order()
+        self.sig_applicant_identified.emit(key)
+
+    @property
+    def applicant_key(self) -> tuple[str, str] | None:
+        """What the applicant is looked up by now (see `sig_applicant_identified`)."""
+        return self._known_key
+
+    def show_known_cases(self, key: tuple[str, str], cases: Sequence[CaseSummary]) -> None:
+        """The applicant's earlier cases, found by `key`; an answer for a key typed over meanwhile is dropped."""
+        if key != self._known_key:
+            return
+        self.known_panel.show_cases(cases, category_names=self.category_names)
         self._update_tab_order()
 
     # --- submitting -------------------------------------------------------------------------------
@@ -1109,189 +843,58 @@ class RegistrationForm(QWidget):
             or any(row.has_text() for row in self.party_rows)
         )
 
-    def submit(self) -> RegistrationResult | None:
-        """Register the visit as typed. On success the form is cleared for the next visitor; when refused,
-        every problem is shown under its field, the first bad field gets focus, and nothing is stored."""
+    @property
+    def submitting(self) -> bool:
+        """A submitted visit waits for its answer."""
+        return self._submitting
+
+    def submit(self) -> VisitDraft | None:
+        """Hand the visit as typed on (`sig_submitted`) and return it; None when there is nothing to submit or
+        the last submit is still unanswered. Refusals of the last submit are cleared; warnings stay."""
         if self._submitting:
             return None
         if not self.has_unsaved_text():
             # A second Enter after a registration must not paint an empty form red.
             self._focus(self.name_edit)
             return None
-        self._submitting = True
-        try:
-            return self._submit()
-        finally:
-            self._submitting = False
-
-    def _submit(self) -> RegistrationResult | None:
         data = self.visit_data()
-        repeat_of = self.known_panel.repeat_of() if self.known_panel.isVisibleTo(self) else None
-        new_case = self.known_panel.new_case_box.isChecked() and self.known_panel.isVisibleTo(self)
-        self._clear_errors()
-        try:
-            result = self._service.register(data, repeat_of=repeat_of, new_case=new_case)
-        except ValidationError as e:
-            logger.info("registration refused: %s", ", ".join(p.field for p in e.problems))
-            self._show_problems(e.problems)
-            self.sig_refused.emit(list(e.problems))
-            return None
-        except DeskError as e:
-            logger.warning("registration failed: %s", type(e).__name__)
-            self.form_message.show_error(e.message)
-            self.sig_refused.emit([FieldProblem("", e.message)])
-            return None
-        summary = self._summary(data)
-        declared = tuple(r.value for r, box in self.priority_boxes.items() if box.isChecked())
-        self.clear()
-        self.banner.show_result(result, summary, chosen=repeat_of is not None)
-        self._receipt_case = result.case_no
-        self._focus(self.name_edit)
-        self.sig_registered.emit(result)
-        if self._hall is not None:
-            self.offer_route(result.case_no, headcount=int(data["headcount"]), declared_priority=declared)
-        self._update_print_actions()
-        return result
-
-    # --- routing and the ticket -------------------------------------------------------------------
-
-    def offer_route(self, case_no: str, *, headcount: int = 1, declared_priority: Sequence[str] = ()) -> None:
-        """Show where the case should go and why; Enter confirms, one click on another room overrides.
-        A case that already holds a ticket (a repeat visit while still queued) keeps it."""
-        assert self._hall is not None
-        self._route = None
-        self.routing.hide()
-        try:
-            held = self._held_ticket(case_no)
-            if held is not None:
-                self.banner.show_held_ticket(held, self._room(held.room_code))
-                return
-            proposal = self._hall.propose(case_no)
-            rooms = self._hall.rooms()
-        except DeskError as e:
-            self.form_message.show_error(e.message)
-            return
-        proposed = next((r for r in rooms if r.code == proposal.room_code), None)
-        self._route = _PendingRoute(case_no, proposal, tuple(declared_priority))
-        self.routing.show_proposal(proposal, proposed, override_rooms(rooms, proposal, headcount))
-        target = (
-            self.routing.confirm_button
-            if proposed is not None
-            else next(iter(self.routing.override_buttons.values()), self.name_edit)
+        shown = self.known_panel.isVisibleTo(self)
+        draft = VisitDraft(
+            data=data,
+            repeat_of=self.known_panel.repeat_of() if shown else None,
+            new_case=self.known_panel.new_case_box.isChecked() and shown,
+            declared_priority=tuple(r.value for r, box in self.priority_boxes.items() if box.isChecked()),
+            summary=self._summary(data),
         )
-        self._focus(target)
-        self.sig_route_proposed.emit(proposal)
+        self._clear_errors()
+        self._submitting = True
+        self.sig_submitted.emit(draft)
+        return draft
 
-    def issue_ticket(self, room_code: str | None = None, *, reason: str = "") -> IssuedTicket | None:
-        """Give the pending case its ticket: to the proposed room, or to `room_code` (an override, recorded)."""
-        if self._hall is None or self._route is None:
-            return None
-        route = self._route
-        try:
-            issued = self._hall.issue_ticket(
-                route.case_no,
-                room_code=room_code,
-                override_reason=reason,
-                declared_priority=route.declared_priority,
-            )
-        except DeskError as e:
-            logger.info("ticket for %s refused: %s", route.case_no, type(e).__name__)
-            self.routing.show_error(e.message)
-            return None
-        self._route = None
-        self.routing.hide()
-        self.banner.show_ticket(issued)
-        self._update_print_actions()
-        self._focus(self.name_edit)
-        self.sig_ticket_issued.emit(issued)
-        return issued
-
-    def skip_route(self) -> None:
-        """No ticket now: the case stays registered; a later repeat visit offers the route again."""
-        if self._route is not None:
-            logger.info("no ticket for %s for now", self._route.case_no)
-        self._route = None
-        self.routing.hide()
-        self._update_print_actions()
+    def registered(self) -> None:
+        """The submitted visit was registered: empty the form for the next visitor, the cursor in the name."""
+        self._submitting = False
+        self.clear()
         self._focus(self.name_edit)
 
-    @property
-    def pending_route(self) -> Proposal | None:
-        return self._route.proposal if self._route is not None else None
+    def refuse(self, problems: Sequence[FieldProblem]) -> None:
+        """The submitted visit was refused: every problem under its field, the first bad field focused, every
+        character typed kept."""
+        self._submitting = False
+        logger.info("registration refused: %s", ", ".join(p.field for p in problems))
+        self._show_problems(problems)
+        self.sig_refused.emit(list(problems))
 
-    def _held_ticket(self, case_no: str) -> TicketView | None:
-        assert self._hall is not None
-        return self._hall.active_ticket(case_no)
+    def refuse_all(self, message: str) -> None:
+        """The submitted visit was refused as a whole (the store, a case chosen meanwhile closed): said on the
+        form's message line, everything typed kept."""
+        self._submitting = False
+        self.form_message.show_error(message)
+        self.sig_refused.emit([FieldProblem("", message)])
 
-    def _room(self, code: str) -> RoomView | None:
-        assert self._hall is not None
-        return next((r for r in self._hall.rooms() if r.code == code), None)
-
-    def _on_route_confirmed(self) -> None:
-        self.issue_ticket()
-
-    def _on_route_overridden(self, room_code: str, reason: str) -> None:
-        self.issue_ticket(room_code, reason=reason)
-
-    def _on_route_skipped(self) -> None:
-        self.skip_route()
-
-    # --- the receipt ------------------------------------------------------------------------------
-
-    @property
-    def receipt_case(self) -> str | None:
-        """The case whose receipt F9 prints: the one in the banner."""
-        return self._receipt_case
-
-    def _update_print_actions(self) -> None:
-        if self._receipts is None or self._receipt_case is None:
-            self.banner.print_row.hide()
-            return
-        # While the room is still to be confirmed the receipt would lack the ticket: print after Enter or Esc.
-        self.banner.show_print_actions(enabled=self._route is None)
-
-    def _can_print(self) -> str | None:
-        if self._receipts is None or self._receipt_case is None:
-            return None
-        if self._route is not None:
-            self.banner.show_print_hint(self.tr("请先确认功能室（回车）或暂不取号（Esc），再打印回执"))
-            return None
-        return self._receipt_case
-
-    def print_receipt(self) -> bool:
-        """Print the banner's case's receipt on the default printer (F9). A failure is shown in the banner, the
-        case stays shown and registered, and F9 tries again."""
-        case_no = self._can_print()
-        if case_no is None or self._receipts is None:
-            return False
-        try:
-            printer = self._receipts.print_receipt(case_no)
-        except DeskError as e:
-            logger.info("receipt for %s not printed: %s", case_no, type(e).__name__)
-            self.banner.show_print_error(self.tr("回执未打印：{why}").format(why=e.message))
-            self.sig_print_failed.emit(e.message)
-            return False
-        self.banner.show_print_done(self.tr("回执已送到打印机“{printer}”").format(printer=printer))
-        self.sig_receipt_printed.emit(case_no)
-        return True
-
-    def preview_receipt(self) -> QWidget | None:
-        """Open the print preview of the banner's case's receipt (Shift+F9); printing from it is recorded."""
-        case_no = self._can_print()
-        if case_no is None or self._receipts is None:
-            return None
-        try:
-            return self._receipts.preview_receipt(case_no, parent=self)
-        except DeskError as e:
-            self.banner.show_print_error(self.tr("无法预览回执：{why}").format(why=e.message))
-            self.sig_print_failed.emit(e.message)
-            return None
-
-    def _on_print_requested(self) -> None:
-        self.print_receipt()
-
-    def _on_preview_requested(self) -> None:
-        self.preview_receipt()
+    def submit_ended(self) -> None:
+        """The submit came to no answer (an unexpected failure, reported elsewhere): the form takes submits again."""
+        self._submitting = False
 
     def _summary(self, data: dict[str, Any]) -> str:
         category = self.selected_category() or str(data["category"])
@@ -1385,7 +988,7 @@ class RegistrationForm(QWidget):
     # --- clearing, focus, keyboard ----------------------------------------------------------------
 
     def clear(self) -> None:
-        """Empty every field for the next visitor; the result banner stays until the next registration."""
+        """Empty every field for the next visitor."""
         for row in list(self.party_rows):
             self.party_rows.remove(row)
             for edit in row.line_edits():
@@ -1410,14 +1013,6 @@ class RegistrationForm(QWidget):
             message.clear_message()
         self.form_message.clear_message()
         self._update_tab_order()
-
-    def new_visit(self) -> None:
-        """Start over: an empty form with no banner, the cursor in the applicant's name."""
-        self.clear()
-        self.banner.hide()
-        self.skip_route()
-        self._receipt_case = None
-        self.banner.print_row.hide()
 
     def _focus(self, widget: QWidget) -> None:
         self._scroll.ensureWidgetVisible(widget)

@@ -25,7 +25,6 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from desk.errors import DeskError
 from desk.ui.models.case_table import (
     CaseEventTableModel,
     PartyTableModel,
@@ -34,9 +33,10 @@ from desk.ui.models.case_table import (
     risk_labels,
     state_label,
 )
+from desk.ui.ops import Op, OpRunner
 
 if TYPE_CHECKING:
-    from desk.store.repositories import CaseDetail
+    from desk.services.views import CaseDetail
     from desk.ui.printing import CaseReceipts, PreviewDialog
 
 logger = logging.getLogger(__name__)
@@ -165,6 +165,8 @@ class CaseHistoryDialog(QDialog):
         self.detail = detail
         self._receipts = receipts
         self._reload = reload
+        self.ops = OpRunner(self, report=self._say_error)
+        self.preview: PreviewDialog | None = None
         self.setWindowTitle(self.tr("案件 {case_no} 的全部记录").format(case_no=detail.case_no))
         self.resize(860, 640)
         layout = QVBoxLayout(self)
@@ -196,41 +198,60 @@ class CaseHistoryDialog(QDialog):
         if receipts is not None:
             receipts.sig_printed.connect(self._on_printed)
 
-    def reprint_receipt(self) -> bool:
+    def reprint_receipt(self) -> Op[bytes] | None:
         """补打: print the receipt, marked as a reprint, on the default printer; a failure is said here."""
         if self._receipts is None:
-            return False
-        try:
-            printer = self._receipts.print_receipt(self.detail.case_no, reprint=True)
-        except DeskError as e:
-            self._say(self.tr("回执未补打：{why}").format(why=e.message), error=True)
-            return False
-        self._say(self.tr("已补打回执（打印机“{printer}”）").format(printer=printer))
-        return True
+            return None
+        return self._receipts.print_receipt(
+            self.ops,
+            self.detail.case_no,
+            reprint=True,
+            success=lambda printer: self._say(
+                self.tr("已补打回执（打印机“{printer}”）").format(printer=printer)
+            ),
+            failure=lambda e: self._say(self.tr("回执未补打：{why}").format(why=e.message), error=True),
+        )
 
-    def preview_reprint(self) -> PreviewDialog | None:
+    def preview_reprint(self) -> Op[bytes] | None:
         """The reprint in the print preview; printing from there is recorded as a reprint."""
         if self._receipts is None:
             return None
-        try:
-            return self._receipts.preview_receipt(self.detail.case_no, reprint=True, parent=self)
-        except DeskError as e:
-            self._say(self.tr("无法预览回执：{why}").format(why=e.message), error=True)
-            return None
+        return self._receipts.preview_receipt(
+            self.ops,
+            self.detail.case_no,
+            reprint=True,
+            parent=self,
+            success=self._on_preview_opened,
+            failure=lambda e: self._say(self.tr("无法预览回执：{why}").format(why=e.message), error=True),
+        )
+
+    def _on_preview_opened(self, dialog: PreviewDialog) -> None:
+        self.preview = dialog
+
+    def _say_error(self, text: str) -> None:
+        self._say(text, error=True)
 
     def _say(self, text: str, *, error: bool = False) -> None:
+        """The dialog's one message line: what printing did, and any failure nobody handled nearer."""
         self.print_message.setStyleSheet(f"color: {'#c62828' if error else '#2e7d32'};")
         self.print_message.setText(text)
 
     def _on_printed(self, case_no: str, _reprint: bool) -> None:
+        """A print of this case was recorded (here or anywhere in the window): read the history again."""
         if case_no != self.detail.case_no or self._reload is None:
             return
-        try:
-            self.detail = self._reload(case_no)
-        except DeskError as e:
-            logger.warning("case %s not reloaded: %s", case_no, type(e).__name__)
-            return
-        self.view.show_case(self.detail)
+        reload = self._reload
+        self.ops.run(
+            lambda: reload(case_no),
+            key="reload",
+            name=f"case {case_no} history",
+            success=self._on_reloaded,
+            failure=lambda e: logger.warning("case %s not reloaded: %s", case_no, type(e).__name__),
+        )
+
+    def _on_reloaded(self, detail: CaseDetail) -> None:
+        self.detail = detail
+        self.view.show_case(detail)
 
     def _on_reprint_requested(self) -> None:
         self.reprint_receipt()

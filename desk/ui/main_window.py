@@ -1,4 +1,4 @@
-"""The front desk's main window: the registration form (with routing and tickets), a menu with the desk's
+"""The front desk's main window: the intake (registration form, routing and tickets), a menu with the desk's
 shortcuts, case search, the hall's other windows (room terminals, the calling screen, the rooms' settings), sync
 with the county in the status bar and the cases the county diverted here. Opened on the county's store, it
 diverts instead (上级分流): a registered case goes to a hall, not to a room."""
@@ -28,23 +28,24 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from desk.errors import DeskError
-from desk.forms.registration import RegistrationForm
+from desk.ui.admin.mediators_dialog import MediatorsDialog
+from desk.ui.admin.rooms_dialog import RoomsDialog
 from desk.ui.case_history import CaseHistoryDialog
-from desk.ui.divert_dialog import DivertDialog
-from desk.ui.diverted import DivertedCasesDialog
-from desk.ui.hall_display import HallDisplay
-from desk.ui.mediators_dialog import MediatorsDialog
+from desk.ui.county.divert_dialog import DivertDialog
+from desk.ui.county.diverted import DivertedCasesDialog
+from desk.ui.display.hall_display import HallDisplay
+from desk.ui.display.speech import Announcer
+from desk.ui.intake.flow import IntakeFlow
 from desk.ui.models.case_table import CaseTableModel
-from desk.ui.room_terminal import RoomTerminal
-from desk.ui.rooms_dialog import RoomsDialog
-from desk.ui.speech import Announcer
+from desk.ui.ops import Op, OpRunner
+from desk.ui.room.terminal import RoomTerminal
 
 if TYPE_CHECKING:
     from desk.core.clock import Clock
     from desk.services.county import CountyService, Diversion
-    from desk.services.hall import HallService, IssuedTicket
+    from desk.services.hall import HallService, IssuedTicket, RoomView
     from desk.services.registration import RegistrationResult, RegistrationService
+    from desk.services.views import CaseDetail, CaseSummary
     from desk.sync.engine import RoundReport
     from desk.ui.printing import CaseReceipts
     from desk.ui.sync_bar import SyncStatusBar
@@ -58,6 +59,9 @@ class CaseSearchDialog(QDialog):
     sig_case_opened = Signal(object)
     """A case's history dialog was opened; carries the `CaseHistoryDialog`."""
 
+    sig_searched = Signal(int)
+    """A search's rows are shown; carries how many were found."""
+
     def __init__(
         self,
         service: RegistrationService,
@@ -68,6 +72,7 @@ class CaseSearchDialog(QDialog):
         super().__init__(parent)
         self._service = service
         self._receipts = receipts
+        self.ops = OpRunner(self)  # a case that cannot be opened: a message box over the dialog
         self._category_names = {c.code: c.name for c in service.categories()}
         self.setWindowTitle(self.tr("查找案件"))
         self.resize(900, 520)
@@ -108,13 +113,17 @@ class CaseSearchDialog(QDialog):
         self.view.installEventFilter(self)
         self.history_dialogs: list[CaseHistoryDialog] = []
 
-    def search(self, text: str) -> int:
-        """Run a search and show the rows; returns how many were found."""
+    def search(self, text: str) -> Op[list[CaseSummary]] | None:
+        """Search (off the UI thread) and show the rows when found; None for an empty query."""
         if not text.strip():
             self.model.set_cases([])
             self.status.setText(self.tr("请输入查找内容"))
-            return 0
-        found = self._service.search(text)
+            return None
+        service = self._service
+        self.status.setText(self.tr("正在查找……"))
+        return self.ops.run(lambda: service.search(text), name="case search", success=self._on_found)
+
+    def _on_found(self, found: list[CaseSummary]) -> None:
         self.model.set_cases(found)
         if found:
             self.status.setText(self.tr("找到 {n} 件；双击或回车查看全部记录").format(n=len(found)))
@@ -122,15 +131,14 @@ class CaseSearchDialog(QDialog):
             self.view.setFocus()
         else:
             self.status.setText(self.tr("未找到匹配的案件"))
-        return len(found)
+        self.sig_searched.emit(len(found))
 
-    def open_case(self, case_no: str) -> CaseHistoryDialog | None:
-        """Open a case's full history in its own (non-modal) dialog."""
-        try:
-            detail = self._service.case(case_no)
-        except DeskError as e:
-            QMessageBox.warning(self, self.tr("查找案件"), e.message)
-            return None
+    def open_case(self, case_no: str) -> Op[CaseDetail] | None:
+        """Open a case's full history in its own (non-modal) dialog, once it is read (`sig_case_opened`)."""
+        service = self._service
+        return self.ops.run(lambda: service.case(case_no), name=f"case {case_no}", success=self._show_case)
+
+    def _show_case(self, detail: CaseDetail) -> None:
         dialog = CaseHistoryDialog(
             detail,
             category_names=self._category_names,
@@ -143,7 +151,6 @@ class CaseSearchDialog(QDialog):
         self.history_dialogs.append(dialog)
         dialog.show()
         self.sig_case_opened.emit(dialog)
-        return dialog
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt's name
         if (
@@ -199,16 +206,19 @@ class MainWindow(QMainWindow):
             receipts.sig_printed.connect(self._on_receipt_printed)
         self._hall_service = hall
         self._new_hall = new_hall
+        self.ops = OpRunner(self, report=self._say)
+        self._progress_text = ""
         self._speech_engine = speech_engine
         hall_info = service.hall
         self.setWindowTitle(self.tr("一厅通 · {hall}").format(hall=hall_info.name))
         if county is not None:
             self.setWindowTitle(self.tr("一厅通 · {hall} · 县级").format(hall=hall_info.name))
         # At the county a registered case is diverted to a hall (the dialog), not routed to a room.
-        self.form = RegistrationForm(
+        self.intake = IntakeFlow(
             service, hall=hall if county is None else None, clock=clock, receipts=receipts, parent=self
         )
-        self.setCentralWidget(self.form)
+        self.form = self.intake.form
+        self.setCentralWidget(self.intake)
         self.search_dialog: CaseSearchDialog | None = None
         self.diverted_dialog: DivertedCasesDialog | None = None
         self.divert_dialog: DivertDialog | None = None
@@ -245,10 +255,11 @@ class MainWindow(QMainWindow):
         if store_label:
             self.statusBar().addPermanentWidget(self.store_label)
         self._build_menu()
-        self.form.sig_registered.connect(self._on_registered)
-        self.form.sig_ticket_issued.connect(self._on_ticket_issued)
-        self.form.sig_print_failed.connect(self._on_print_failed)
-        self._diverted_known = self.update_diverted_count()
+        self.intake.ops.sig_progress.connect(self._on_progress)
+        self.intake.sig_registered.connect(self._on_registered)
+        self.intake.sig_ticket_issued.connect(self._on_ticket_issued)
+        self.intake.sig_print_failed.connect(self._on_print_failed)
+        self.update_diverted_count(then=self._remember_diverted)
         self._fit_to_screen(1180, 820)
 
     def _fit_to_screen(self, width: int, height: int) -> None:
@@ -320,7 +331,7 @@ class MainWindow(QMainWindow):
 
     def _on_new_requested(self) -> None:
         if self.confirm_discard():
-            self.form.new_visit()
+            self.intake.new_visit()
             self.statusBar().showMessage(self.tr("新登记"), 3000)
 
     def _on_quit_requested(self) -> None:
@@ -418,16 +429,36 @@ class MainWindow(QMainWindow):
         dialog.open()
         return dialog
 
-    def update_diverted_count(self) -> int:
-        """Read how many diverted cases wait here and show it in the status bar (hidden when none)."""
+    def update_diverted_count(self, then: Callable[[int], object] | None = None) -> Op[int] | None:
+        """Read (off the UI thread) how many diverted cases wait here and show it in the status bar (hidden when
+        none); `then` gets the count. A count that cannot be read leaves the button as it was."""
         if self.county is not None:
-            return 0
-        try:
-            n = self._hall_service.diverted_count()
-        except DeskError:
-            return 0
-        self._show_diverted_count(n)
-        return n
+            return None
+        hall = self._hall_service
+
+        def show(n: int) -> None:
+            self._show_diverted_count(n)
+            if then is not None:
+                then(n)
+
+        return self.ops.run(
+            hall.diverted_count,
+            key="diverted count",
+            name="diverted count",
+            success=show,
+            failure=lambda e: logger.info("diverted count not read: %s", type(e).__name__),
+        )
+
+    def _remember_diverted(self, n: int) -> None:
+        self._diverted_known = n
+
+    def _on_progress(self, text: str) -> None:
+        """A slow op of the intake says so in the status bar while it lasts (a slow store, a county away)."""
+        if text:
+            self._progress_text = text
+            self.statusBar().showMessage(text)
+        elif self.statusBar().currentMessage() == self._progress_text:
+            self.statusBar().clearMessage()
 
     def _show_diverted_count(self, n: int) -> None:
         self._diverted_known = min(self._diverted_known, n)
@@ -463,14 +494,20 @@ class MainWindow(QMainWindow):
         self.update_diverted_count()
 
     def _on_sync_finished(self, report: RoundReport) -> None:
-        waiting = self.update_diverted_count()
-        new, self._diverted_known = waiting - self._diverted_known, waiting
-        if new > 0:
-            self.statusBar().showMessage(self.tr("收到县级分流案件 {n} 件").format(n=new), 30000)
-        elif report.pulled:
-            self.statusBar().showMessage(self.tr("已从县级库收到 {n} 条记录").format(n=report.pulled), 10000)
-        if self.diverted_dialog is not None and self.diverted_dialog.isVisible():
-            self.diverted_dialog.reload()
+        def counted(waiting: int) -> None:
+            new, self._diverted_known = waiting - self._diverted_known, waiting
+            if new > 0:
+                self.statusBar().showMessage(self.tr("收到县级分流案件 {n} 件").format(n=new), 30000)
+            elif report.pulled:
+                self.statusBar().showMessage(
+                    self.tr("已从县级库收到 {n} 条记录").format(n=report.pulled), 10000
+                )
+            if self.diverted_dialog is not None and self.diverted_dialog.isVisible():
+                self.diverted_dialog.reload()
+
+        hall = self._hall_service
+        # Not skipped behind a status refresh's count: this one says what the round brought.
+        self.ops.run(hall.diverted_count, name="diverted count after sync", success=counted)
 
     def _forget_window(self, window: QWidget) -> None:
         if window in self.terminals:
@@ -479,7 +516,10 @@ class MainWindow(QMainWindow):
             self.displays.remove(window)
 
     def _on_terminal_requested(self) -> None:
-        rooms = [r for r in self._hall_service.rooms() if r.categories or r.staff]
+        self.ops.run(self._hall_service.rooms, name="rooms for a terminal", success=self._choose_terminal)
+
+    def _choose_terminal(self, all_rooms: list[RoomView]) -> None:
+        rooms = [r for r in all_rooms if r.categories or r.staff]
         if not rooms:
             return
         labels = [f"{r.code}  {r.number}号{r.name}（{r.location}）" for r in rooms]
@@ -521,7 +561,11 @@ class MainWindow(QMainWindow):
             text = self.tr("已登记 {case_no}").format(case_no=result.case_no)
         self.statusBar().showMessage(text, 10000)
         if self.county is not None:
-            self.open_divert_dialog(result.case_no, summary=self.form.banner.summary.text())
+            self.open_divert_dialog(result.case_no, summary=self.intake.banner.summary.text())
+
+    def _say(self, message: str) -> None:
+        """The window's one place for a failure nobody handled nearer: the status bar."""
+        self.statusBar().showMessage(message, 15000)
 
     def _refresh_sync_status(self) -> None:
         if self.sync_bar is not None:

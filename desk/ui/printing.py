@@ -4,9 +4,10 @@ QtPdf draws each page of the PDF that `desk/printing` made as an image at the pr
 `MAX_RASTER_DPI`), on a page of the PDF's own size: a custom 80 mm page for the receipt roll, A5 where the PDF is
 A5. A printer that writes a PDF file gets the PDF itself instead, so its text stays text.
 
-This runs on the UI thread. One receipt is one or two pages and takes well under a second to draw and spool
-(measured: 0.03 s for the 80 mm roll at 203 dpi, 0.1 s at 600 dpi); a worker would buy nothing the clerk feels,
-and a QPrinter's driver dialogs and errors belong to the UI thread anyway.
+The drawing runs on the UI thread. One receipt is one or two pages and takes well under a second to draw and
+spool (measured: 0.03 s for the 80 mm roll at 203 dpi, 0.1 s at 600 dpi); a worker would buy nothing the clerk
+feels, and a QPrinter's driver dialogs and errors belong to the UI thread anyway. What the store does around it —
+reading the receipt's data and rendering its PDF, recording the print — runs off the UI thread, as ops.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from PySide6.QtPrintSupport import QPrinter, QPrinterInfo, QPrintPreviewDialog
 from PySide6.QtWidgets import QWidget
 
 from desk.errors import DeskError
+from desk.ui.ops import Op, OpRunner
 
 if TYPE_CHECKING:
     from desk.core.documents import ReceiptData
@@ -277,6 +279,7 @@ class CaseReceipts(QObject):
     ) -> None:
         super().__init__(parent)
         self._documents = documents
+        self._ops = OpRunner(self, report=lambda message: logger.warning("print not recorded: %s", message))
         self.printer = printer or ReceiptPrinter(parent=self)
         self._fmt = fmt
         self._render = render
@@ -289,24 +292,81 @@ class CaseReceipts(QObject):
             case_no=case_no
         )
 
-    def print_receipt(self, case_no: str, *, reprint: bool = False) -> str:
-        """Print on the default printer, no dialog; returns the printer's name. A `DeskError` (no printer, the
-        printer failed, no such case) leaves nothing recorded; the case itself is untouched either way."""
-        pdf = self._pdf(case_no, reprint)
-        name = self.printer.print_default(pdf, doc_name=self._doc_name(case_no, reprint))
-        self._record(case_no, reprint)
-        return name
+    def print_receipt(
+        self,
+        ops: OpRunner,
+        case_no: str,
+        *,
+        reprint: bool = False,
+        success: Callable[[str], object],
+        failure: Callable[[DeskError], object],
+    ) -> Op[bytes] | None:
+        """Print on the default printer, no dialog: the receipt read and rendered by `ops` (the caller's runner),
+        printed on the UI thread, then the print recorded; `success` gets the printer's name. A `DeskError` (no
+        printer, the printer failed, no such case) goes to `failure` and leaves nothing recorded; the case itself
+        is untouched either way."""
+
+        def rendered(pdf: bytes) -> None:
+            try:
+                name = self.printer.print_default(pdf, doc_name=self._doc_name(case_no, reprint))
+            except PrintError as e:  # Qt's printer, on the UI thread: its refusal takes the op's failure path
+                logger.info("receipt for %s not printed: %s", case_no, type(e).__name__)
+                failure(e)
+                return
+            self._record(case_no, reprint, done=ops.guard(lambda: success(name)), failure=ops.guard(failure))
+
+        return ops.run(
+            lambda: self._pdf(case_no, reprint),
+            name=f"receipt {case_no}",
+            success=rendered,
+            failure=failure,
+        )
 
     def preview_receipt(
-        self, case_no: str, *, reprint: bool = False, parent: QWidget | None = None
-    ) -> PreviewDialog:
-        """Open the preview; the print is recorded when the clerk prints from it (the dialog is accepted)."""
-        dialog = self.printer.preview(
-            self._pdf(case_no, reprint), parent, doc_name=self._doc_name(case_no, reprint)
-        )
-        dialog.accepted.connect(lambda: self._record(case_no, reprint))
-        return dialog
+        self,
+        ops: OpRunner,
+        case_no: str,
+        *,
+        reprint: bool = False,
+        parent: QWidget | None = None,
+        success: Callable[[PreviewDialog], object],
+        failure: Callable[[DeskError], object],
+    ) -> Op[bytes] | None:
+        """Open the preview (the receipt read and rendered by `ops`); `success` gets the dialog. The print is
+        recorded when the clerk prints from it (the dialog is accepted)."""
 
-    def _record(self, case_no: str, reprint: bool) -> None:
-        self._documents.record_printed(case_no, document=RECEIPT, reprint=reprint)
-        self.sig_printed.emit(case_no, reprint)
+        def rendered(pdf: bytes) -> None:
+            dialog = self.printer.preview(pdf, parent, doc_name=self._doc_name(case_no, reprint))
+            dialog.accepted.connect(lambda: self._record(case_no, reprint))
+            success(dialog)
+
+        return ops.run(
+            lambda: self._pdf(case_no, reprint),
+            name=f"receipt preview {case_no}",
+            success=rendered,
+            failure=failure,
+        )
+
+    def _record(
+        self,
+        case_no: str,
+        reprint: bool,
+        *,
+        done: Callable[[], object] | None = None,
+        failure: Callable[[DeskError], object] | None = None,
+    ) -> None:
+        """Record the print as an event of the case, by this object's own runner: the paper is out, so the
+        record must not depend on the window that asked for it staying open."""
+        documents = self._documents
+
+        def recorded(_none: None) -> None:
+            self.sig_printed.emit(case_no, reprint)
+            if done is not None:
+                done()
+
+        self._ops.run(
+            lambda: documents.record_printed(case_no, document=RECEIPT, reprint=reprint),
+            name=f"record print {case_no}",
+            success=recorded,
+            failure=failure,
+        )

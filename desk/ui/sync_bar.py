@@ -10,11 +10,13 @@ import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+import shiboken6
 from PySide6.QtCore import QCoreApplication, QObject, Qt, QThread, QTimer, Signal, Slot
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QWidget
 
 from desk.core.clock import CHINA_TZ, Clock, SystemClock, local_date
 from desk.sync.engine import RoundReport, SyncError
+from desk.ui.ops import OpRunner
 
 if TYPE_CHECKING:
     from desk.sync.engine import Syncer, SyncStatus
@@ -162,7 +164,9 @@ class SyncRunner(QObject):
 
         def on_destroyed(_obj: object = None) -> None:
             # Dropped without shutdown() (its window deleted, not closed): a running QThread must not be freed.
-            _stop_thread(thread)
+            # At interpreter exit Qt may have deleted the thread first: nothing is left to stop then.
+            if shiboken6.isValid(thread):
+                _stop_thread(thread)
             rounds.close()
 
         self.destroyed.connect(on_destroyed)
@@ -253,10 +257,12 @@ class SyncStatusBar(QWidget):
             runner.sig_started.connect(self._on_round_started)
             runner.sig_finished.connect(self._on_round_finished)
             runner.sig_failed.connect(self._on_round_failed)
+        self.ops = OpRunner(self, report=logger.warning)
         self._poll = QTimer(self)
         self._poll.setInterval(poll_ms)
-        self._poll.timeout.connect(self.refresh)
+        self._poll.timeout.connect(self._on_poll)
         self._poll.start()
+        self._show()
         self.refresh()
 
     def sync_now(self) -> bool:
@@ -266,15 +272,37 @@ class SyncStatusBar(QWidget):
         return self.runner.request_round()
 
     def refresh(self) -> None:
-        """Read the sync state again (after a round, a registration, a ticket) and show it."""
-        try:
-            status = self._status()
-        except Exception:  # noqa: BLE001 - the status is a nicety: a store hiccup must not raise from a timer
-            logger.warning("sync status not read", exc_info=True)
-            return
+        """Read the sync state again (after a round, a registration, a ticket), off the UI thread, and show it
+        (`sig_refreshed`)."""
+        self._read(key=None)
+
+    def _on_poll(self) -> None:
+        self._read(key="poll")  # a poll still under way makes the next one unnecessary
+
+    def _read(self, *, key: str | None) -> None:
+        self.ops.run(
+            self._status,
+            key=key,
+            name="sync status",
+            success=self._on_status_read,
+            failure=self._on_status_not_read,
+            unexpected=self._on_status_not_read,
+        )
+
+    def _on_status_not_read(self, error: BaseException) -> None:
+        # The status is a nicety: a store hiccup is logged, the corner keeps what it showed.
+        logger.warning("sync status not read: %s", type(error).__name__)
+
+    def _on_status_read(self, status: SyncStatus) -> None:
         self.status = status
         if status.last_error:
             self._failure = ""  # the store has the latest word (another terminal may have synced since)
+        self._show()
+        self.sig_refreshed.emit(status)
+
+    def _show(self) -> None:
+        """Show the last state read, and whether a round is running now."""
+        status = self.status
         running = self.runner is not None and self.runner.running
         if not self.configured:
             self.state_label.setText(self.tr("未配置县级库"))
@@ -283,7 +311,7 @@ class SyncStatusBar(QWidget):
         elif running:
             self.state_label.setText(self.tr("同步中…"))
             self.state_label.setStyleSheet("color: #1565c0;")
-        elif status.last_success_at is not None:
+        elif status is not None and status.last_success_at is not None:
             when = sync_time(status.last_success_at, today=local_date(self._clock.now()))
             self.state_label.setText(self.tr("已同步 {time}").format(time=when))
             self.state_label.setStyleSheet("color: #2e7d32;" if not self._error(status) else "")
@@ -296,9 +324,10 @@ class SyncStatusBar(QWidget):
             self.state_label.setText(self.tr("尚未同步"))
             self.state_label.setStyleSheet("color: #b45309;")
             self.state_label.setToolTip("")
-        self.waiting_label.setText(self.tr("待上传 {n} 条").format(n=status.waiting))
-        self.waiting_label.setToolTip(self.tr("本中心尚未被县级库确认收到的记录"))
-        self._show_error(self._error(status) if self.configured else "")
+        if status is not None:
+            self.waiting_label.setText(self.tr("待上传 {n} 条").format(n=status.waiting))
+            self.waiting_label.setToolTip(self.tr("本中心尚未被县级库确认收到的记录"))
+            self._show_error(self._error(status) if self.configured else "")
         self.sync_button.setEnabled(self.configured and not running)
         self.sync_button.setToolTip(
             self.tr("现在与县级库同步一次（每 {s} 秒也会自动同步）").format(
@@ -307,7 +336,6 @@ class SyncStatusBar(QWidget):
             if self.configured
             else self._not_configured_hint()
         )
-        self.sig_refreshed.emit(status)
 
     def shutdown(self) -> None:
         """Stop polling and the runner (the window is closing)."""
@@ -339,13 +367,16 @@ class SyncStatusBar(QWidget):
         self.sync_now()
 
     def _on_round_started(self) -> None:
+        self._show()  # "同步中…" at once; the store has nothing new to say yet
         self.refresh()
 
     def _on_round_finished(self, _report: RoundReport) -> None:
         self._failure = ""
+        self._show()
         self.refresh()
 
     def _on_round_failed(self, message: str) -> None:
         # The engine records its failures in the store (other terminals see them too); anything else stays here.
         self._failure = message
+        self._show()
         self.refresh()

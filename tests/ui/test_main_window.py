@@ -19,11 +19,12 @@ from desk.core.clock import FixedClock
 from desk.errors import DeskError
 from desk.services.registration import RegistrationService
 from desk.ui.case_history import CaseHistoryDialog
+from desk.ui.display.hall_display import HallDisplay
 from desk.ui.fonts import register_cjk_font
-from desk.ui.hall_display import HallDisplay
 from desk.ui.main_window import MainWindow
-from desk.ui.room_terminal import RoomTerminal
+from desk.ui.room.terminal import RoomTerminal
 from tests.conftest import valid_id, visit
+from tests.ui.waiting import settle
 
 APPLICANT_ID = valid_id("62070219850101123")
 
@@ -36,6 +37,7 @@ def window(qtbot: QtBot, services: Services, clock: FixedClock) -> Iterator[Main
     qtbot.addWidget(w)
     with qtbot.waitActive(w):
         w.show()
+    settle(qtbot)  # its first reads (the sync corner, the diverted count), off the UI thread
     yield w
 
 
@@ -55,7 +57,7 @@ def test_title_and_status_bar_name_the_hall_and_the_store(window: MainWindow) ->
     assert window.hall_label.text() == "甘州区东街街道综治中心（620702001）"
     assert window.store_label.text() == "数据库：本机 SQLite（测试）"
     assert window.hall_label.isVisible() and window.store_label.isVisible()
-    assert window.centralWidget() is window.form
+    assert window.centralWidget() is window.intake and window.form is window.intake.form
 
 
 def test_the_cursor_starts_in_the_applicant_name(qtbot: QtBot, window: MainWindow) -> None:
@@ -92,10 +94,10 @@ def test_ctrl_n_on_an_empty_form_does_not_ask(
     qtbot: QtBot, window: MainWindow, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     asked = _answer(monkeypatch, QMessageBox.StandardButton.No)
-    window.form.banner.show()
+    window.intake.banner.show()
     qtbot.keyClick(window.form.name_edit, Qt.Key.Key_N, Qt.KeyboardModifier.ControlModifier)
     assert asked == []
-    assert not window.form.banner.isVisible()
+    assert not window.intake.banner.isVisible()
 
 
 def test_ctrl_q_closes_after_confirmation(
@@ -113,7 +115,7 @@ def test_ctrl_q_closes_after_confirmation(
 def test_registering_reports_in_the_status_bar(qtbot: QtBot, window: MainWindow) -> None:
     form = window.form
     data = visit()
-    with qtbot.waitSignal(form.sig_registered) as blocker:
+    with qtbot.waitSignal(window.intake.sig_registered) as blocker:
         qtbot.keyClicks(form.category_edit, "ljjf")
         form.name_edit.setText("张三")
         form.id_edit.setText(APPLICANT_ID)
@@ -139,7 +141,8 @@ def test_ctrl_f_finds_cases_and_double_click_opens_the_full_history(
     qtbot.waitUntil(lambda: QApplication.focusWidget() is dialog.query_edit)
 
     qtbot.keyClicks(dialog.query_edit, APPLICANT_ID)
-    qtbot.keyClick(dialog.query_edit, Qt.Key.Key_Return)
+    with qtbot.waitSignal(dialog.sig_searched):  # searched off the UI thread
+        qtbot.keyClick(dialog.query_edit, Qt.Key.Key_Return)
     assert dialog.model.rowCount() == 1
     assert dialog.model.case_at(0).case_no == first.case_no
     assert "找到 1 件" in dialog.status.text()
@@ -164,8 +167,12 @@ def test_ctrl_f_finds_cases_and_double_click_opens_the_full_history(
     assert APPLICANT_ID not in cells and cells[2] == APPLICANT_ID[:6] + "********" + APPLICANT_ID[-4:]
     assert history.narrative.toPlainText() == visit()["narrative"]
 
-    assert dialog.search("ls") == 1  # pinyin initials of 李四
-    assert dialog.search("无此人") == 0
+    with qtbot.waitSignal(dialog.sig_searched) as found:
+        dialog.search("ls")
+    assert found.args == [1]  # pinyin initials of 李四
+    with qtbot.waitSignal(dialog.sig_searched) as found:
+        dialog.search("无此人")
+    assert found.args == [0]
     assert dialog.status.text() == "未找到匹配的案件"
 
 
@@ -284,6 +291,7 @@ def test_the_hall_menu_opens_a_room_terminal_the_display_and_the_rooms_settings(
 
     monkeypatch.setattr(QInputDialog, "getItem", staticmethod(get_item))
     window.terminal_action.trigger()
+    settle(qtbot)  # the rooms to offer are read off the UI thread
     assert offered[0][:2] == ["R01  1号人民调解室（一楼东侧）", "R02  2号法律援助/律师调解室（一楼西侧）"]
     assert len(window.terminals) == 1
     terminal = window.terminals[0]
@@ -296,6 +304,7 @@ def test_the_hall_menu_opens_a_room_terminal_the_display_and_the_rooms_settings(
     assert display.isVisible() and display.hall_label.text() == "甘州区东街街道综治中心"
 
     window.rooms_action.trigger()
+    settle(qtbot)
     assert window.rooms_dialog is not None and window.rooms_dialog.isVisible()
     assert window.rooms_dialog.room_list.count() == 9
 
@@ -322,10 +331,10 @@ def test_a_ticket_is_reported_in_the_status_bar(qtbot: QtBot, window: MainWindow
     form.name_edit.setText("张三")
     form.id_edit.setText(APPLICANT_ID)
     form.narrative_edit.setPlainText(str(data["narrative"]))
-    with qtbot.waitSignal(form.sig_route_proposed):
+    with qtbot.waitSignal(window.intake.sig_route_proposed):
         qtbot.keyClick(form.name_edit, Qt.Key.Key_Return)
-    with qtbot.waitSignal(form.sig_ticket_issued) as blocker:
-        qtbot.keyClick(form.routing.confirm_button, Qt.Key.Key_Return)
+    with qtbot.waitSignal(window.intake.sig_ticket_issued) as blocker:
+        qtbot.keyClick(window.intake.routing.confirm_button, Qt.Key.Key_Return)
     case_no = blocker.args[0].ticket.case_no
     assert window.statusBar().currentMessage() == f"{case_no}：排队号 A001，1号人民调解室"
 

@@ -24,7 +24,9 @@ from desk.app import Services, build_main_window
 from desk.core.clock import FixedClock
 from desk.core.documents import ReceiptData
 from desk.store.repositories import EventView
+from desk.ui.case_history import CaseHistoryDialog
 from desk.ui.main_window import MainWindow
+from desk.ui.ops import OpRunner
 from desk.ui.printing import (
     CaseReceipts,
     PreviewDialog,
@@ -34,6 +36,7 @@ from desk.ui.printing import (
     no_default_printer_message,
 )
 from tests.conftest import valid_id, visit
+from tests.ui.waiting import finish, settle
 
 APPLICANT_ID = valid_id("62070219850101123")
 MM = 72 / 25.4
@@ -211,7 +214,18 @@ def window(
     qtbot.addWidget(w)
     with qtbot.waitActive(w):
         w.show()
+    settle(qtbot)  # its first reads (the sync corner, the diverted count), off the UI thread
     yield w
+
+
+def open_history(qtbot: QtBot, window: MainWindow, case_no: str) -> CaseHistoryDialog:
+    """Open a case's history from the search dialog (read off the UI thread)."""
+    search = window.open_search()
+    with qtbot.waitSignal(search.sig_case_opened) as opened:
+        search.open_case(case_no)
+    dialog = opened.args[0]
+    assert isinstance(dialog, CaseHistoryDialog)
+    return dialog
 
 
 def register_with_ticket(qtbot: QtBot, window: MainWindow) -> str:
@@ -220,10 +234,10 @@ def register_with_ticket(qtbot: QtBot, window: MainWindow) -> str:
     form.name_edit.setText("张三")
     form.id_edit.setText(APPLICANT_ID)
     form.narrative_edit.setPlainText(str(visit()["narrative"]))
-    with qtbot.waitSignal(form.sig_route_proposed):
+    with qtbot.waitSignal(window.intake.sig_route_proposed):
         qtbot.keyClick(form.name_edit, Qt.Key.Key_Return)
-    with qtbot.waitSignal(form.sig_ticket_issued) as blocker:
-        qtbot.keyClick(form.routing.confirm_button, Qt.Key.Key_Return)
+    with qtbot.waitSignal(window.intake.sig_ticket_issued) as blocker:
+        qtbot.keyClick(window.intake.routing.confirm_button, Qt.Key.Key_Return)
     case_no: str = blocker.args[0].ticket.case_no
     return case_no
 
@@ -233,10 +247,10 @@ def test_f9_prints_the_receipt_of_the_registered_case_and_records_it(
 ) -> None:
     form = window.form
     case_no = register_with_ticket(qtbot, window)
-    banner = form.banner
+    banner = window.intake.banner
     assert banner.print_row.isVisible() and banner.print_button.isEnabled()
     assert banner.print_button.text() == "打印回执 (F9)" and banner.preview_button.text() == "预览 (Shift+F9)"
-    with qtbot.waitSignal(form.sig_receipt_printed) as blocker:
+    with qtbot.waitSignal(window.intake.sig_receipt_printed) as blocker:
         qtbot.keyClick(form.name_edit, Qt.Key.Key_F9)
     assert blocker.args == [case_no]
     assert printed(services.registration.case(case_no).events) == [{"document": "receipt", "reprint": False}]
@@ -256,16 +270,18 @@ def test_f9_waits_for_the_room_to_be_confirmed(qtbot: QtBot, window: MainWindow,
     form.name_edit.setText("张三")
     form.id_edit.setText(APPLICANT_ID)
     form.narrative_edit.setPlainText(str(visit()["narrative"]))
-    with qtbot.waitSignal(form.sig_route_proposed):
+    with qtbot.waitSignal(window.intake.sig_route_proposed):
         qtbot.keyClick(form.name_edit, Qt.Key.Key_Return)
-    assert form.banner.print_row.isVisible() and not form.banner.print_button.isEnabled()
-    assert form.print_receipt() is False
-    assert form.banner.print_message.text() == "请先确认功能室（回车）或暂不取号（Esc），再打印回执"
-    assert form.receipt_case is not None
-    assert printed(services.registration.case(form.receipt_case).events) == []
-    qtbot.keyClick(form.routing, Qt.Key.Key_Escape)  # no ticket now: the receipt can print without one
-    assert form.banner.print_button.isEnabled()
-    assert form.print_receipt() is True
+    assert window.intake.banner.print_row.isVisible() and not window.intake.banner.print_button.isEnabled()
+    assert window.intake.print_receipt() is None
+    assert window.intake.banner.print_message.text() == "请先确认功能室（回车）或暂不取号（Esc），再打印回执"
+    assert window.intake.receipt_case is not None
+    assert printed(services.registration.case(window.intake.receipt_case).events) == []
+    intake = window.intake
+    qtbot.keyClick(intake.routing, Qt.Key.Key_Escape)  # no ticket now: the receipt can print without one
+    assert window.intake.banner.print_button.isEnabled()
+    with qtbot.waitSignal(window.intake.sig_receipt_printed):
+        assert window.intake.print_receipt() is not None
 
 
 def test_without_a_default_printer_the_message_is_plain_and_the_case_stays(
@@ -274,19 +290,19 @@ def test_without_a_default_printer_the_message_is_plain_and_the_case_stays(
     form = window.form
     case_no = register_with_ticket(qtbot, window)
     default_printer.present = False
-    with qtbot.waitSignal(form.sig_print_failed) as blocker:
+    with qtbot.waitSignal(window.intake.sig_print_failed) as blocker:
         qtbot.keyClick(form.name_edit, Qt.Key.Key_F9)
     assert blocker.args == [no_default_printer_message()]
-    message = form.banner.print_message
+    message = window.intake.banner.print_message
     assert message.isVisible() and message.level == "error"
     assert message.text() == "回执未打印：" + no_default_printer_message()
-    assert form.banner.case_no_label.text() == case_no and form.receipt_case == case_no
+    assert window.intake.banner.case_no_label.text() == case_no and window.intake.receipt_case == case_no
     detail = services.registration.case(case_no)
     assert detail.case_no == case_no and printed(detail.events) == []
     assert not [w for w in QApplication.topLevelWidgets() if w.isVisible() and w.inherits("QMessageBox")]
     # The clerk fixes the printer and presses F9 again.
     default_printer.present = True
-    with qtbot.waitSignal(form.sig_receipt_printed):
+    with qtbot.waitSignal(window.intake.sig_receipt_printed):
         qtbot.keyClick(form.name_edit, Qt.Key.Key_F9)
     assert printed(services.registration.case(case_no).events) == [{"document": "receipt", "reprint": False}]
 
@@ -297,8 +313,9 @@ def test_shift_f9_previews_and_printing_from_the_preview_is_recorded(
     form = window.form
     case_no = register_with_ticket(qtbot, window)
     qtbot.keyClick(form.name_edit, Qt.Key.Key_F9, Qt.KeyboardModifier.ShiftModifier)
+    settle(qtbot)  # the receipt is read and rendered off the UI thread
     dialog = next(w for w in QApplication.topLevelWidgets() if isinstance(w, PreviewDialog) and w.isVisible())
-    assert dialog.parent() is form
+    assert dialog.parent() is window.intake
     out = tmp_path / "from-preview.pdf"
     dialog.paintRequested.emit(pdf_printer(out))
     pages, sizes = read_pdf(out)
@@ -314,9 +331,7 @@ def test_reprint_from_the_case_history_is_marked_and_recorded(
     qtbot: QtBot, window: MainWindow, services: Services, default_printer: FakeDefaultPrinter
 ) -> None:
     case_no = register_with_ticket(qtbot, window)
-    search = window.open_search()
-    dialog = search.open_case(case_no)
-    assert dialog is not None
+    dialog = open_history(qtbot, window, case_no)
     qtbot.addWidget(dialog)
     assert dialog.reprint_button.isVisible() and dialog.reprint_button.text() == "补打回执"
     rows_before = dialog.event_model.rowCount()
@@ -327,7 +342,8 @@ def test_reprint_from_the_case_history_is_marked_and_recorded(
     assert printed(services.registration.case(case_no).events) == [{"document": "receipt", "reprint": True}]
     text = pdf_text(default_printer.jobs[-1])
     assert "补打" in text and case_no in text
-    # The history shows the print at once.
+    # The history shows the print at once (read again off the UI thread).
+    settle(qtbot)
     model = dialog.event_model
     assert model.rowCount() == rows_before + 1
     assert model.index(model.rowCount() - 1, 1).data() == "补打回执"
@@ -339,10 +355,9 @@ def test_reprint_failure_is_said_in_the_history_dialog(
 ) -> None:
     case_no = register_with_ticket(qtbot, window)
     default_printer.present = False
-    dialog = window.open_search().open_case(case_no)
-    assert dialog is not None
+    dialog = open_history(qtbot, window, case_no)
     qtbot.addWidget(dialog)
-    assert dialog.reprint_receipt() is False
+    finish(qtbot, dialog.reprint_receipt())
     assert dialog.print_message.text() == "回执未补打：" + no_default_printer_message()
     assert printed(services.registration.case(case_no).events) == []
 
@@ -351,15 +366,16 @@ def test_the_reprint_preview_opens_and_records_a_reprint(
     qtbot: QtBot, window: MainWindow, services: Services, tmp_path: Path
 ) -> None:
     case_no = register_with_ticket(qtbot, window)
-    dialog = window.open_search().open_case(case_no)
-    assert dialog is not None
+    dialog = open_history(qtbot, window, case_no)
     qtbot.addWidget(dialog)
-    preview = dialog.preview_reprint()
+    finish(qtbot, dialog.preview_reprint())
+    preview = dialog.preview
     assert isinstance(preview, PreviewDialog) and preview.isVisible()
     out = tmp_path / "reprint-preview.pdf"
     preview.paintRequested.emit(pdf_printer(out))
     assert read_pdf(out)[0] == 1
     preview.accept()
+    settle(qtbot)  # recorded, and the history read again, off the UI thread
     assert printed(services.registration.case(case_no).events) == [{"document": "receipt", "reprint": True}]
     assert dialog.event_model.index(dialog.event_model.rowCount() - 1, 1).data() == "补打回执"
 
@@ -378,7 +394,9 @@ def test_case_receipts_render_the_receipt_data_for_the_case(
     receipts = CaseReceipts(
         services.documents, ReceiptPrinter(default_printer=default_printer), fmt="a5", render=render
     )
-    receipts.print_receipt(case_no, reprint=True)
+    ops = OpRunner()
+    with qtbot.waitSignal(receipts.sig_printed):
+        receipts.print_receipt(ops, case_no, reprint=True, success=lambda _name: None, failure=pytest.fail)
     assert [(d.case_no, d.reprint, fmt) for d, fmt in seen] == [(case_no, True, "a5")]
     assert_size(read_pdf(default_printer.jobs[-1])[1][0], A5)
 

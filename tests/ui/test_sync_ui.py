@@ -24,12 +24,13 @@ from desk.services.setup import init_hall
 from desk.store.models import CaseRow, Hall
 from desk.store.session import Store, open_store
 from desk.sync.engine import Syncer, sync_status
-from desk.ui.divert_dialog import DivertDialog
-from desk.ui.diverted import DivertedCasesDialog
+from desk.ui.county.divert_dialog import DivertDialog
+from desk.ui.county.diverted import DivertedCasesDialog
 from desk.ui.main_window import MainWindow
 from desk.ui.models.diverted_table import DivertedTableModel
 from desk.ui.sync_bar import SyncStatusBar
 from tests.conftest import valid_id, visit
+from tests.ui.waiting import settle, value
 
 UNREACHABLE = "postgresql+psycopg://x:secret@127.0.0.1:1/none"
 ROUND_MS = 30_000
@@ -44,6 +45,7 @@ def _window(qtbot: QtBot, services: Services, clock: FixedClock) -> MainWindow:
     qtbot.addWidget(w)
     with qtbot.waitActive(w):
         w.show()
+    settle(qtbot)  # the sync corner's first read, off the UI thread
     return w
 
 
@@ -58,6 +60,7 @@ def _sync(qtbot: QtBot, window: MainWindow) -> None:
     assert bar.runner is not None
     with qtbot.waitSignals([bar.runner.sig_finished], timeout=ROUND_MS, raising=True):
         qtbot.mouseClick(bar.sync_button, Qt.MouseButton.LeftButton)
+    settle(qtbot)  # what the windows read again after the round
 
 
 def _register_in_form(qtbot: QtBot, window: MainWindow, name: str = "张三") -> str:
@@ -66,7 +69,7 @@ def _register_in_form(qtbot: QtBot, window: MainWindow, name: str = "张三") ->
     form.name_edit.setText(name)
     form.id_edit.setText(valid_id("62070219850101123"))
     form.narrative_edit.setPlainText(str(visit()["narrative"]))
-    with qtbot.waitSignal(form.sig_registered) as blocker:
+    with qtbot.waitSignal(window.intake.sig_registered) as blocker:
         qtbot.keyClick(form.name_edit, Qt.Key.Key_Return)
     return str(blocker.args[0].case_no)
 
@@ -105,11 +108,15 @@ def test_the_waiting_count_follows_registrations_at_once(
     _register_in_form(qtbot, window)
     waiting = sync_status(sqlite_store).waiting
     assert waiting >= 1  # the registration (and the routing step's events, once a ticket is issued)
-    assert bar.waiting_label.text() == f"待上传 {waiting} 条"  # not after the next poll: now
-    with qtbot.waitSignal(window.form.sig_ticket_issued):
-        qtbot.keyClick(window.form.routing.confirm_button, Qt.Key.Key_Return)
+    # Not after the next poll (every 5 s): read again at once, off the UI thread.
+    qtbot.waitUntil(lambda: bar.waiting_label.text() == f"待上传 {waiting} 条", timeout=1000)
+    settle(qtbot)  # the routing proposal
+    with qtbot.waitSignal(window.intake.sig_ticket_issued):
+        qtbot.keyClick(window.intake.routing.confirm_button, Qt.Key.Key_Return)
     assert sync_status(sqlite_store).waiting > waiting
-    assert bar.waiting_label.text() == f"待上传 {sync_status(sqlite_store).waiting} 条"
+    qtbot.waitUntil(
+        lambda: bar.waiting_label.text() == f"待上传 {sync_status(sqlite_store).waiting} 条", timeout=1000
+    )
 
 
 # --- a county that cannot be reached -----------------------------------------------------------------------
@@ -168,6 +175,7 @@ def test_a_room_terminal_shows_the_sync_state_and_leaves_syncing_to_the_desk(
     services.registration.register(visit())
     terminal = build_room_terminal(services, "R01")
     qtbot.addWidget(terminal)
+    settle(qtbot)
     bars = terminal.statusBar().findChildren(SyncStatusBar)
     assert len(bars) == 1 and bars[0].runner is None
     assert not bars[0].sync_button.isVisibleTo(terminal)
@@ -240,6 +248,7 @@ def test_a_case_diverted_at_the_county_is_listed_and_routed_to_a_room(
     assert window.statusBar().currentMessage() == "收到县级分流案件 1 件"
 
     qtbot.keyClick(window.form.name_edit, Qt.Key.Key_D, Qt.KeyboardModifier.ControlModifier)
+    settle(qtbot)  # the list, the case's history and its proposal, read off the UI thread
     dialog = window.diverted_dialog
     assert isinstance(dialog, DivertedCasesDialog) and dialog.isVisible()
     assert dialog.model.rowCount() == 1
@@ -264,6 +273,7 @@ def test_a_case_diverted_at_the_county_is_listed_and_routed_to_a_room(
     with qtbot.waitSignal(dialog.sig_ticket_issued) as blocker:
         qtbot.keyClick(dialog.routing.confirm_button, Qt.Key.Key_Return)
     issued = blocker.args[0]
+    settle(qtbot)  # the list read again
     assert issued.ticket.case_no == diversion.case_no
     assert hall_services.hall.active_ticket(diversion.case_no) is not None
     assert dialog.model.rowCount() == 0 and hall_services.hall.diverted_cases() == []
@@ -310,7 +320,8 @@ def test_at_the_county_a_registration_is_diverted_to_a_hall(
     assert [a.text() for a in window.menuBar().actions() if a.isVisible()] == ["文件(&F)", "案件(&C)"]
 
     case_no = _register_in_form(qtbot, window)
-    assert not window.form.routing.isVisible()  # no rooms at the county: a hall instead
+    settle(qtbot)  # the county's halls, read off the UI thread
+    assert not window.intake.routing.isVisible()  # no rooms at the county: a hall instead
     dialog = window.divert_dialog
     assert isinstance(dialog, DivertDialog) and dialog.isVisible()
     assert case_no in dialog.case_label.text()
@@ -347,8 +358,10 @@ def test_at_the_county_any_case_is_diverted_by_its_number_and_esc_cancels(
     qtbot.keyClick(window.form.name_edit, Qt.Key.Key_D, Qt.KeyboardModifier.ControlModifier)
     dialog = window.divert_dialog
     assert isinstance(dialog, DivertDialog)
+    settle(qtbot)
     qtbot.keyClicks(dialog.case_edit, "620702-2026-999999")
     qtbot.keyClick(dialog.case_edit, Qt.Key.Key_Return)
+    settle(qtbot)
     assert dialog.isVisible() and dialog.message.text() == "案件 620702-2026-999999 不存在"
 
     dialog.case_edit.clear()
@@ -364,8 +377,9 @@ def test_at_the_county_any_case_is_diverted_by_its_number_and_esc_cancels(
     # diverting it there again is refused, in words
     dialog = window.open_divert_dialog()
     assert isinstance(dialog, DivertDialog)
+    settle(qtbot)
     qtbot.keyClicks(dialog.case_edit, existing)
-    assert dialog.divert() is None
+    assert value(qtbot, dialog.divert()) is None
     assert dialog.message.text() == f"案件 {existing} 已分流至测试综治中心002"
 
 

@@ -17,7 +17,7 @@ from desk.core.queue import PriorityReason
 from desk.errors import ValidationError
 
 if TYPE_CHECKING:
-    from desk.store.repositories import CaseSummary, EventView, PartyView
+    from desk.services.views import CaseSummary, EventView, PartyView
 
 logger = logging.getLogger(__name__)
 
@@ -239,6 +239,12 @@ class CaseEventTableModel(_ListModel):
         self.beginResetModel()
         self._rows = list(events)
         self.endResetModel()
+
+    def set_room_names(self, room_names: Mapping[str, str]) -> None:
+        """The rooms' names, once they are read; the rows show them at once."""
+        self._room_names = dict(room_names)
+        if self._rows:
+            self.dataChanged.emit(self.index(0, 0), self.index(len(self._rows) - 1, self.columnCount() - 1))
 
     def _room(self, code: object) -> str:
         text = str(code or "")

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import TYPE_CHECKING, TypeVar
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QCloseEvent, QFont, QKeyEvent, QKeySequence, QShortcut, QShowEvent
@@ -31,21 +32,60 @@ from PySide6.QtWidgets import (
 )
 
 from desk.core.queue import TRANSITIONS, TicketState
+from desk.core.routing import STATION_MODES
 from desk.errors import DeskError
 from desk.ui.case_history import CaseHistoryView
 from desk.ui.models.queue_table import COL_WAITED, QueueTableModel, priority_label
-from desk.ui.rooms_dialog import STATION_MODES
+from desk.ui.ops import Op, OpRunner
 
 if TYPE_CHECKING:
     from desk.services.hall import HallService, RoomView, TicketView
     from desk.services.registration import RegistrationService
+    from desk.services.views import CaseDetail
 
 logger = logging.getLogger(__name__)
 
 POLL_MS = 400
 ERROR_COLOUR = "#c62828"
 OK_COLOUR = "#2e7d32"
-_T = TypeVar("_T")
+
+
+@dataclass(frozen=True)
+class _RoomRead:
+    """One look at the room (read on a worker thread): its queue, its settings, and with a restore, the visitor
+    this terminal was receiving with the case's history."""
+
+    mark: int
+    tickets: list[TicketView]
+    room: RoomView
+    serving: TicketView | None = None
+    serving_detail: CaseDetail | None = None
+
+
+@dataclass(frozen=True)
+class _Acted:
+    """What an action at the terminal came back with: the ticket it acted on (None: nobody to call), the queue
+    read right after it, and for a claim the case's history."""
+
+    ticket: TicketView | None
+    read: _RoomRead | None
+    detail: CaseDetail | None = None
+
+
+def _read_room(
+    hall: HallService, code: str, known: int, *, restore_from: RegistrationService | None = None
+) -> _RoomRead | None:
+    """On a worker: the room's queue and settings, unless the change mark is still `known` (then None)."""
+    mark = hall.change_mark()
+    if mark == known:
+        return None
+    tickets = hall.queue(code)
+    room = hall.room(code)
+    if restore_from is not None:
+        mine = [t for t in tickets if t.state == TicketState.SERVING and t.terminal == hall.terminal]
+        if mine:
+            return _RoomRead(mark, tickets, room, mine[-1], restore_from.case(mine[-1].case_no))
+    return _RoomRead(mark, tickets, room)
 
 
 class TransferDialog(QDialog):
@@ -107,10 +147,10 @@ class TransferDialog(QDialog):
 
 
 class RoomTerminal(QMainWindow):
-    """The terminal of one room. Every action goes through `HallService`; what another terminal did shows up
-    within `poll_ms` (the hall's change mark is polled), and "someone else got there first" is a message line,
-    never an error dialog. Focus stays in the scan field, so a keyboard-wedge scanner can claim at any moment;
-    Up/Down there move the selection in the queue."""
+    """The terminal of one room. Every action goes through `HallService`, off the UI thread (`ops`); what another
+    terminal did shows up within `poll_ms` (the hall's change mark is polled), and "someone else got there first"
+    is a message line, never an error dialog. Focus stays in the scan field, so a keyboard-wedge scanner can claim
+    at any moment; Up/Down there move the selection in the queue."""
 
     sig_refreshed = Signal(int)
     """The queue was reloaded; carries the change mark it reflects."""
@@ -133,6 +173,7 @@ class RoomTerminal(QMainWindow):
         super().__init__(parent)
         self._hall = hall
         self._registration = registration
+        self.ops = OpRunner(self, report=self._on_refused_message)
         self.room: RoomView = hall.room(room_code)
         self._base_actor = hall.actor
         self._mark = -1
@@ -171,10 +212,10 @@ class RoomTerminal(QMainWindow):
         self._timer.setInterval(poll_ms)
         self._timer.timeout.connect(self._on_poll)
         self._fill_on_duty()
-        self.refresh(force=True)
-        self._restore_serving()
         self._update_buttons()
         self.resize(1280, 780)
+        # The first look at the queue also restores the visitor this terminal was receiving (after a restart).
+        self.refresh(force=True, restore=True)
 
     # --- building ------------------------------------------------------------------------------
 
@@ -343,43 +384,55 @@ class RoomTerminal(QMainWindow):
 
     # --- refreshing ----------------------------------------------------------------------------
 
-    def refresh(self, *, force: bool = False) -> bool:
-        """Reload the queue if anything happened in the hall since the last look; True if it was reloaded."""
-        try:
-            mark = self._hall.change_mark()
-            if mark == self._mark and not force:
-                self.model.set_now(self._hall.now())
-                return False
-            tickets = self._hall.queue(self.room.code)
-            self.room = self._hall.room(self.room.code)
-        except DeskError as e:
-            self.show_message(e.message, error=True)
-            return False
-        selected = self.selected_ticket()
-        self.model.set_tickets(tickets, now=self._hall.now())
-        self._mark = mark
-        keep = selected.id if selected is not None else self._last_ticket_id
-        if keep is not None and self.model.row_of(keep) >= 0:
-            self.select_ticket(keep)
-        self._update_counts()
-        self._follow_serving(tickets)
-        self._update_buttons()
-        self.sig_refreshed.emit(mark)
-        return True
+    def refresh(self, *, force: bool = False, restore: bool = False) -> None:
+        """Reload the queue, off the UI thread, if anything happened in the hall since the last look (always with
+        `force`); `sig_refreshed` says when the table shows it. A look still under way makes this one unnecessary.
+        With `restore`, the visitor this terminal was receiving becomes its current case again."""
+        hall, code, known = self._hall, self.room.code, -1 if force else self._mark
+        registration = self._registration if restore else None
+        self.ops.run(
+            lambda: _read_room(hall, code, known, restore_from=registration),
+            key="refresh",
+            name=f"room {code} refresh",
+            success=self._on_read,
+            unexpected=self._on_store_away,
+        )
 
-    def _on_poll(self) -> None:
-        try:
-            self.refresh()
-        except Exception:  # noqa: BLE001 - the store away for a moment must not raise every 400 ms
-            if not self._store_down:
-                logger.exception("room %s: cannot read the store; retrying", self.room.code)
-                self.show_message(self.tr("暂时无法读取数据库，正在重试……"), error=True)
-            self._store_down = True
-            return
+    def _on_read(self, read: _RoomRead | None) -> None:
         if self._store_down:
             self._store_down = False
             logger.info("room %s: store readable again", self.room.code)
             self.show_message(self.tr("数据库已恢复"), error=False)
+        if read is None:
+            self.model.set_now(self._hall.now())
+            return
+        self._apply(read)
+        if read.serving is not None and read.serving_detail is not None:
+            self._show_serving(read.serving, read.serving_detail)
+
+    def _apply(self, read: _RoomRead) -> None:
+        """Show a fresh look at the queue, keeping the selection (or the ticket acted on last)."""
+        selected = self.selected_ticket()
+        self.room = read.room
+        self.model.set_tickets(read.tickets, now=self._hall.now())
+        self._mark = read.mark
+        keep = selected.id if selected is not None else self._last_ticket_id
+        if keep is not None and self.model.row_of(keep) >= 0:
+            self.select_ticket(keep)
+        self._update_counts()
+        self._follow_serving(read.tickets)
+        self._update_buttons()
+        self.sig_refreshed.emit(read.mark)
+
+    def _on_poll(self) -> None:
+        self.refresh()
+
+    def _on_store_away(self, error: BaseException) -> None:
+        # The store away for a moment must not raise the excepthook's dialog every 400 ms: a message, logged once.
+        if not self._store_down:
+            logger.error("room %s: cannot read the store; retrying", self.room.code, exc_info=error)
+            self.show_message(self.tr("暂时无法读取数据库，正在重试……"), error=True)
+        self._store_down = True
 
     def _update_counts(self) -> None:
         waiting = self.model.waiting_count()
@@ -389,16 +442,6 @@ class RoomTerminal(QMainWindow):
             self.tr("{number}号{name}").format(number=self.room.number, name=self.room.name)
         )
         self.location_label.setText(self.room.location)
-
-    def _restore_serving(self) -> None:
-        """After a restart: the visitor this terminal was receiving is still its current case."""
-        mine = [
-            t
-            for t in self.model.tickets()
-            if t.state == TicketState.SERVING and t.terminal == self._hall.terminal
-        ]
-        if mine:
-            self._show_serving(mine[-1])
 
     def _follow_serving(self, tickets: list[TicketView]) -> None:
         if self.serving is None:
@@ -461,19 +504,51 @@ class RoomTerminal(QMainWindow):
         self.buttons["abandon"].setEnabled(allowed("abandon"))
 
     # --- actions (each also callable from tests) ------------------------------------------------
+    # Each runs off the UI thread and reads the queue again in the same trip; it returns the op (None when it did
+    # not start). An expected refusal (someone else was faster, a rule) is the message line, via the runner.
 
-    def _run(self, step: str, action: Callable[[], _T]) -> _T | None:
-        """Run one service call; an expected failure (someone else was faster, a rule) becomes the message line."""
-        try:
-            result = action()
-        except DeskError as e:
-            logger.info("room %s: %s refused: %s", self.room.code, step, type(e).__name__)
-            self.refresh(force=True)
-            self.show_message(e.message, error=True)
-            return None
-        finally:
-            self.scan_edit.setFocus()
-        return result
+    def _act(
+        self,
+        step: str,
+        action: Callable[[], TicketView | None],
+        done: Callable[[TicketView], object],
+        *,
+        detail: bool = False,
+    ) -> Op[_Acted] | None:
+        hall, registration, code = self._hall, self._registration, self.room.code
+
+        def work() -> _Acted:
+            ticket = action()
+            case = registration.case(ticket.case_no) if detail and ticket is not None else None
+            return _Acted(ticket, _read_room(hall, code, -1), case)
+
+        def succeeded(acted: _Acted) -> None:
+            assert acted.read is not None
+            self._apply(acted.read)
+            if acted.ticket is None:
+                self.show_message(self.tr("无人等候"), error=False)
+                return
+            if acted.detail is not None:
+                self._show_serving(acted.ticket, acted.detail)
+            done(acted.ticket)
+
+        return self.ops.run(
+            work,
+            name=f"room {code}: {step}",
+            success=succeeded,
+            failure=self._on_refused,
+            finished=self._on_action_finished,
+        )
+
+    def _on_refused(self, error: DeskError) -> None:
+        self.refresh(force=True)
+        self.ops.report(error)
+
+    def _on_refused_message(self, message: str) -> None:
+        self.show_message(message, error=True)
+
+    def _on_action_finished(self) -> None:
+        self.scan_edit.setFocus()
 
     def _need_target(self) -> TicketView | None:
         t = self._target()
@@ -481,106 +556,114 @@ class RoomTerminal(QMainWindow):
             self.show_message(self.tr("请先在队列中选择一个号"), error=True)
         return t
 
-    def call_next(self) -> TicketView | None:
+    def call_next(self) -> Op[_Acted] | None:
         """叫下一位: the hall display shows and announces it."""
-        try:
-            ticket = self._hall.call_next(self.room.code)
-        except DeskError as e:
-            self.refresh(force=True)
-            self.show_message(e.message, error=True)
-            return None
-        if ticket is None:
-            self.refresh(force=True)
-            self.show_message(self.tr("无人等候"), error=False)
-            return None
-        self._after(ticket, self.tr("已叫 {label} 号").format(label=ticket.label))
-        return ticket
+        hall, code = self._hall, self.room.code
+        return self._act(
+            "call_next",
+            lambda: hall.call_next(code),
+            lambda t: self._after(t, self.tr("已叫 {label} 号").format(label=t.label)),
+        )
 
-    def recall(self) -> TicketView | None:
+    def recall(self) -> Op[_Acted] | None:
         t = self._need_target()
         if t is None:
             return None
-        ticket = self._run("recall", lambda: self._hall.recall(t.id))
-        if ticket is not None:
-            self._after(
-                ticket, self.tr("已重呼 {label} 号（第 {n} 次）").format(label=ticket.label, n=ticket.recalls)
-            )
-        return ticket
+        hall = self._hall
+        return self._act(
+            "recall",
+            lambda: hall.recall(t.id),
+            lambda x: self._after(
+                x, self.tr("已重呼 {label} 号（第 {n} 次）").format(label=x.label, n=x.recalls)
+            ),
+        )
 
-    def call_selected(self, reason: str) -> TicketView | None:
+    def call_selected(self, reason: str) -> Op[_Acted] | None:
         """指定叫号: call the selected waiting ticket out of order; the reason is recorded."""
         t = self._need_target()
         if t is None:
             return None
-        ticket = self._run("call_ticket", lambda: self._hall.call_ticket(t.id, reason=reason))
-        if ticket is not None:
-            self._after(ticket, self.tr("已指定叫 {label} 号").format(label=ticket.label))
-        return ticket
+        hall = self._hall
+        return self._act(
+            "call_ticket",
+            lambda: hall.call_ticket(t.id, reason=reason),
+            lambda x: self._after(x, self.tr("已指定叫 {label} 号").format(label=x.label)),
+        )
 
-    def claim_selected(self) -> TicketView | None:
+    def claim_selected(self) -> Op[_Acted] | None:
         t = self._need_target()
         if t is None:
             return None
-        return self._claimed(self._run("claim", lambda: self._hall.claim(t.id)))
+        hall = self._hall
+        return self._act("claim", lambda: hall.claim(t.id), self._claimed, detail=True)
 
-    def claim_by_scan(self, scanned: str) -> TicketView | None:
+    def claim_by_scan(self, scanned: str) -> Op[_Acted] | None:
         """Claim from what the scanner typed: the receipt's status URL or token, a case number or a ticket."""
         if not scanned.strip():
             return None
-        return self._claimed(self._run("claim_by_scan", lambda: self._hall.claim_by_scan(scanned)))
+        hall = self._hall
+        return self._act("claim_by_scan", lambda: hall.claim_by_scan(scanned), self._claimed, detail=True)
 
-    def park_selected(self) -> TicketView | None:
+    def park_selected(self) -> Op[_Acted] | None:
         """暂离, or 回到队列 for a parked visitor."""
         t = self._need_target()
         if t is None:
             return None
+        hall = self._hall
         if t.state == TicketState.PARKED:
-            ticket = self._run("unpark", lambda: self._hall.unpark(t.id))
-            if ticket is not None:
-                self._after(ticket, self.tr("{label} 号回到队列").format(label=ticket.label))
-            return ticket
-        ticket = self._run("park", lambda: self._hall.park(t.id))
-        if ticket is not None:
-            self._after(ticket, self.tr("{label} 号暂离，保留位置").format(label=ticket.label))
-        return ticket
+            return self._act(
+                "unpark",
+                lambda: hall.unpark(t.id),
+                lambda x: self._after(x, self.tr("{label} 号回到队列").format(label=x.label)),
+            )
+        return self._act(
+            "park",
+            lambda: hall.park(t.id),
+            lambda x: self._after(x, self.tr("{label} 号暂离，保留位置").format(label=x.label)),
+        )
 
-    def no_show_selected(self) -> TicketView | None:
+    def no_show_selected(self) -> Op[_Acted] | None:
         t = self._need_target()
         if t is None:
             return None
-        ticket = self._run("no_show", lambda: self._hall.no_show(t.id))
-        if ticket is not None:
-            self._after(ticket, self.tr("{label} 号已记为过号").format(label=ticket.label))
-        return ticket
+        hall = self._hall
+        return self._act(
+            "no_show",
+            lambda: hall.no_show(t.id),
+            lambda x: self._after(x, self.tr("{label} 号已记为过号").format(label=x.label)),
+        )
 
-    def requeue_selected(self) -> TicketView | None:
+    def requeue_selected(self) -> Op[_Acted] | None:
         t = self._need_target()
         if t is None:
             return None
-        ticket = self._run("requeue", lambda: self._hall.requeue(t.id))
-        if ticket is not None:
-            self._after(ticket, self.tr("{label} 号重新排队").format(label=ticket.label))
-        return ticket
+        hall = self._hall
+        return self._act(
+            "requeue",
+            lambda: hall.requeue(t.id),
+            lambda x: self._after(x, self.tr("{label} 号重新排队").format(label=x.label)),
+        )
 
-    def transfer_selected(self, to_room: str, reason: str) -> TicketView | None:
+    def transfer_selected(self, to_room: str, reason: str) -> Op[_Acted] | None:
         t = self._need_target()
         if t is None:
             return None
-        ticket = self._run("transfer", lambda: self._hall.transfer(t.id, to_room=to_room, reason=reason))
-        if ticket is not None:
+        hall = self._hall
+
+        def done(x: TicketView) -> None:
             if self.serving is not None and self.serving.id == t.id:
                 self._clear_serving()
             self._last_ticket_id = None
-            self.refresh(force=True)
             self.show_message(
                 self.tr("{old} 号已转至{room}，新号 {label}").format(
-                    old=t.label, room=self._room_names.get(to_room, to_room), label=ticket.label
+                    old=t.label, room=self._room_names.get(to_room, to_room), label=x.label
                 ),
                 error=False,
             )
-        return ticket
 
-    def finish_current(self) -> TicketView | None:
+        return self._act("transfer", lambda: hall.transfer(t.id, to_room=to_room, reason=reason), done)
+
+    def finish_current(self) -> Op[_Acted] | None:
         """结束接待 of the visitor being received (or of the selected one being received)."""
         t = self.serving
         chosen = self._target()
@@ -589,63 +672,54 @@ class RoomTerminal(QMainWindow):
         if t is None:
             self.show_message(self.tr("当前没有正在接待的来访人"), error=True)
             return None
-        target = t
-        ticket = self._run("finish", lambda: self._hall.finish(target.id))
-        if ticket is not None:
-            if self.serving is not None and self.serving.id == ticket.id:
+        target, hall = t, self._hall
+
+        def done(x: TicketView) -> None:
+            if self.serving is not None and self.serving.id == x.id:
                 self._clear_serving()
             self._last_ticket_id = None
-            self.refresh(force=True)
-            self.show_message(self.tr("{label} 号接待结束").format(label=ticket.label), error=False)
-        return ticket
+            self.show_message(self.tr("{label} 号接待结束").format(label=x.label), error=False)
 
-    def abandon_selected(self) -> TicketView | None:
+        return self._act("finish", lambda: hall.finish(target.id), done)
+
+    def abandon_selected(self) -> Op[_Acted] | None:
         t = self._need_target()
         if t is None:
             return None
-        ticket = self._run("abandon", lambda: self._hall.abandon(t.id))
-        if ticket is not None:
+        hall = self._hall
+
+        def done(x: TicketView) -> None:
             self._last_ticket_id = None
-            self.refresh(force=True)
-            self.show_message(self.tr("{label} 号已记为离开").format(label=ticket.label), error=False)
-        return ticket
+            self.show_message(self.tr("{label} 号已记为离开").format(label=x.label), error=False)
+
+        return self._act("abandon", lambda: hall.abandon(t.id), done)
 
     def _after(self, ticket: TicketView, message: str) -> None:
         self._last_ticket_id = ticket.id
-        self.refresh(force=True)
         self.select_ticket(ticket.id)
         self._update_buttons()
         self.show_message(message, error=False)
 
-    def _claimed(self, ticket: TicketView | None) -> TicketView | None:
-        if ticket is None:
-            return None
+    def _claimed(self, ticket: TicketView) -> None:
         self._last_ticket_id = ticket.id
-        self.refresh(force=True)
         self.select_ticket(ticket.id)
-        self._show_serving(ticket)
         self._update_buttons()
         self.show_message(
             self.tr("已接待 {label} 号 · 案件 {case_no}").format(label=ticket.label, case_no=ticket.case_no),
             error=False,
         )
         self.sig_claimed.emit(ticket)
-        return ticket
 
-    def _show_serving(self, ticket: TicketView) -> None:
+    def _show_serving(self, ticket: TicketView, detail: CaseDetail) -> None:
         self.serving = ticket
         why = priority_label(ticket.priority_reasons)
         self.current_label.setText(
             self.tr("正在接待 {label} 号 · 案件 {case_no}").format(label=ticket.label, case_no=ticket.case_no)
             + (self.tr("（优先：{why}）").format(why=why) if why else "")
         )
-        try:
-            detail = self._registration.case(ticket.case_no)
-        except DeskError as e:
-            self.show_message(e.message, error=True)
-            return
         self.history.show_case(detail)
         self.history.show()
+        self._update_buttons()
 
     def _clear_serving(self) -> None:
         self.serving = None
@@ -699,11 +773,16 @@ class RoomTerminal(QMainWindow):
         t = self._need_target()
         if t is None:
             return
-        rooms = [r for r in self._hall.rooms() if r.is_open and r.code != self.room.code and r.categories]
-        choice = TransferDialog.ask(self, rooms, t.label)
-        if choice is not None:
-            self.transfer_selected(*choice)
-        self.scan_edit.setFocus()
+        hall, code = self._hall, self.room.code
+
+        def ask(rooms: list[RoomView]) -> None:
+            choices = [r for r in rooms if r.is_open and r.code != code and r.categories]
+            choice = TransferDialog.ask(self, choices, t.label)
+            if choice is not None:
+                self.transfer_selected(*choice)
+            self.scan_edit.setFocus()
+
+        self.ops.run(hall.rooms, name=f"room {code}: rooms for a transfer", success=ask)
 
     def _on_finish_clicked(self) -> None:
         self.finish_current()

@@ -8,7 +8,8 @@ from PySide6.QtWidgets import QMessageBox
 from pytestqt.qtbot import QtBot
 
 from desk.app import Services
-from desk.ui.mediators_dialog import MediatorsDialog
+from desk.ui.admin.mediators_dialog import MediatorsDialog
+from tests.ui.waiting import settle, value
 
 
 @pytest.fixture
@@ -16,6 +17,7 @@ def dialog(qtbot: QtBot, services: Services) -> MediatorsDialog:
     d = MediatorsDialog(services.hall, services.registration.categories())
     qtbot.addWidget(d)
     d.show()
+    settle(qtbot)  # the roster is read off the UI thread
     return d
 
 
@@ -43,12 +45,12 @@ def test_adding_a_mediator_with_enter(qtbot: QtBot, dialog: MediatorsDialog, ser
 
 
 def test_refusals_are_shown_per_field_and_nothing_is_stored(
-    dialog: MediatorsDialog, services: Services
+    qtbot: QtBot, dialog: MediatorsDialog, services: Services
 ) -> None:
     dialog.start_new()
     dialog.name_edit.setText("张3")
     dialog.phone_edit.setText("123")
-    assert dialog.save() is None
+    assert value(qtbot, dialog.save()) is None
     assert "不能含有数字" in dialog.messages["name"].text() and not dialog.messages["name"].isHidden()
     assert dialog.messages["phone"].text() != ""
     assert dialog.name_edit.text() == "张3"  # kept as typed
@@ -57,15 +59,17 @@ def test_refusals_are_shown_per_field_and_nothing_is_stored(
 
 
 def test_retire_asks_first_and_removes_from_rooms(
-    dialog: MediatorsDialog, services: Services, monkeypatch: pytest.MonkeyPatch
+    qtbot: QtBot, dialog: MediatorsDialog, services: Services, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     liu = names(dialog).index("刘秀英")
     dialog.roster.setCurrentRow(liu)
     answers = [QMessageBox.StandardButton.No, QMessageBox.StandardButton.Yes]
     monkeypatch.setattr(QMessageBox, "question", staticmethod(lambda *_a: answers.pop(0)))
     dialog.retire_button.click()
+    settle(qtbot)
     assert "刘秀英" in names(dialog)  # "No" keeps her
     dialog.roster.setCurrentRow(names(dialog).index("刘秀英"))
     dialog.retire_button.click()
+    settle(qtbot)
     assert "刘秀英" not in names(dialog)
     assert [m.name for m, _ in services.hall.room_mediators("R01")] == ["马建国"]

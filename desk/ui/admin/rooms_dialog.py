@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import Qt, Signal
@@ -31,7 +32,8 @@ from PySide6.QtWidgets import (
 
 from desk.core.routing import ROOM_KINDS, STATION_MODES
 from desk.errors import DeskError, ValidationError
-from desk.forms.registration import FieldMessage
+from desk.forms.fields import FieldMessage
+from desk.ui.ops import Op, OpRunner
 
 if TYPE_CHECKING:
     from desk.core.catalog import Category
@@ -42,6 +44,14 @@ logger = logging.getLogger(__name__)
 FIELDS = ("name", "kind", "prefix", "capacity", "location", "categories", "staff", "departments")
 # update_room's field names that are shown at another field's message
 _SHOWN_AT = {"primary_categories": "categories"}
+
+
+@dataclass(frozen=True)
+class _Roster:
+    """The rooms and the mediators who can be stationed in them, as read on a worker."""
+
+    rooms: list[RoomView]
+    mediators: list[MediatorView]
 
 
 def _mode_combo(parent: QWidget, mode: str) -> QComboBox:
@@ -91,7 +101,7 @@ class RoomsDialog(QDialog):
         super().__init__(parent)
         self._hall = hall
         self._categories = list(categories)
-        self._mediators: list[MediatorView] = hall.mediators()
+        self._mediators: list[MediatorView] = []
         self._rooms: list[RoomView] = []
         self._current: RoomView | None = None
         self._loaded: dict[str, Any] = {}
@@ -135,6 +145,7 @@ class RoomsDialog(QDialog):
         self.close_button.clicked.connect(self.reject)
         QShortcut(QKeySequence("Ctrl+S"), self).activated.connect(self._on_save_requested)
         self.room_list.currentRowChanged.connect(self._on_room_chosen)
+        self.ops = OpRunner(self, report=self.message.show_error)
         self.reload()
 
     # --- building ------------------------------------------------------------------------------
@@ -235,10 +246,19 @@ class RoomsDialog(QDialog):
 
     # --- loading -------------------------------------------------------------------------------
 
-    def reload(self, select: str | None = None) -> None:
-        """Read the rooms again and show `select` (else the current room, else the first)."""
+    def reload(self, select: str | None = None) -> Op[_Roster] | None:
+        """Read the rooms (and the mediators to station) again, off the UI thread, and show `select` (else the
+        current room, else the first)."""
         keep = select or (self._current.code if self._current else None)
-        self._rooms = self._hall.rooms()
+        hall = self._hall
+        return self.ops.run(
+            lambda: _Roster(hall.rooms(), hall.mediators()),
+            name="rooms",
+            success=lambda roster: self._show_roster(roster, keep),
+        )
+
+    def _show_roster(self, roster: _Roster, keep: str | None) -> None:
+        self._rooms, self._mediators = roster.rooms, roster.mediators
         self.room_list.blockSignals(True)
         self.room_list.clear()
         for r in self._rooms:
@@ -341,33 +361,45 @@ class RoomsDialog(QDialog):
     def is_dirty(self) -> bool:
         return self._current is not None and self.values() != self._loaded
 
-    def save(self) -> RoomView | None:
-        """Store the room as edited; on refusal every problem is shown under its field and nothing is stored."""
+    def save(self) -> Op[_Roster] | None:
+        """Store the room as edited (off the UI thread); on refusal every problem is shown under its field and
+        nothing is stored. `sig_saved` says when it is stored."""
         if self._current is None:
             return None
         values = self.values()
         is_open = values.pop("is_open")
-        code = self._current.code
+        code, was_open, hall = self._current.code, self._current.is_open, self._hall
         self._clear_messages()
-        try:
-            self._hall.update_room(code, **values)
-            if is_open != self._current.is_open:
-                self._hall.set_room_open(code, is_open)
-        except ValidationError as e:
-            self._show_problems(e)
-            return None
-        except DeskError as e:
-            self.message.show_error(e.message)
-            return None
+
+        def work() -> _Roster:
+            hall.update_room(code, **values)
+            if is_open != was_open:
+                hall.set_room_open(code, is_open)
+            return _Roster(hall.rooms(), hall.mediators())
+
+        def refused(error: DeskError) -> None:
+            if isinstance(error, ValidationError):
+                self._show_problems(error)  # kept local: each problem under its field
+            else:
+                self.ops.report(error)
+
+        return self.ops.run(
+            work,
+            key="save",
+            name=f"save room {code}",
+            success=lambda r: self._on_saved(code, r),
+            failure=refused,
+        )
+
+    def _on_saved(self, code: str, roster: _Roster) -> None:
         logger.info("room %s saved", code)
-        self.reload(select=code)
+        self._show_roster(roster, code)
         saved = next(r for r in self._rooms if r.code == code)
         self.message.setStyleSheet("color: #2e7d32;")
         self.message.level = ""
         self.message.setText(self.tr("已保存 {room}").format(room=f"{saved.number}号{saved.name}"))
         self.message.show()
         self.sig_saved.emit(saved)
-        return saved
 
     def error_text(self, field: str) -> str:
         m = self.messages.get(field)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
 from PySide6.QtCore import Qt
@@ -12,10 +13,12 @@ from pytestqt.qtbot import QtBot
 from desk.app import Services
 from desk.config import Settings
 from desk.core.clock import FixedClock
-from desk.services.hall import HallService, IssuedTicket
+from desk.services.hall import HallService, IssuedTicket, TicketView
 from desk.ui.models.queue_table import COL_STATE, COL_WAITED
-from desk.ui.room_terminal import RoomTerminal, TransferDialog
+from desk.ui.ops import Op
+from desk.ui.room.terminal import RoomTerminal, TransferDialog
 from tests.conftest import valid_id, visit
+from tests.ui.waiting import finish, settle
 
 TerminalFactory = Callable[..., RoomTerminal]
 NAMES = ("王秀兰", "李建国", "张桂英", "刘志强", "陈玉梅", "杨德胜", "赵春花", "黄明亮", "周凤英", "吴国庆")
@@ -52,6 +55,7 @@ def make_terminal(
                 t.show()
         else:
             t.show()
+        settle(qtbot)  # the first look at the queue
         return t
 
     return make
@@ -64,6 +68,16 @@ def terminal(make_terminal: TerminalFactory) -> Iterator[RoomTerminal]:
 
 def states(t: RoomTerminal) -> list[tuple[str, str]]:
     return [(x.label, x.state) for x in t.model.tickets()]
+
+
+def acted(qtbot: QtBot, op: Op[Any] | None) -> TicketView | None:
+    """Wait for an action of the terminal to come back: the ticket it acted on, None when it was refused (or
+    did not start)."""
+    done = finish(qtbot, op)
+    if done is None or done.error is not None or done.value is None:
+        return None
+    ticket: TicketView | None = done.value.ticket
+    return ticket
 
 
 # --- on duty and the queue ----------------------------------------------------------------------------
@@ -81,12 +95,13 @@ def test_header_and_the_on_duty_picker_list_the_rooms_mediators(terminal: RoomTe
 
 
 def test_calls_and_claims_carry_the_on_duty_mediators_name(
-    terminal: RoomTerminal, services: Services
+    qtbot: QtBot, terminal: RoomTerminal, services: Services
 ) -> None:
     first = arrive(services, 1)
     terminal.refresh()
+    settle(qtbot)
     terminal.set_on_duty("马建国")
-    called = terminal.call_next()
+    called = acted(qtbot, terminal.call_next())
     assert called is not None and called.called_by == "马建国"
     events = services.registration.case(first.ticket.case_no).events
     assert events[-1].kind == "called" and events[-1].actor == "马建国"
@@ -111,6 +126,7 @@ def test_f5_calls_the_next_visitor(qtbot: QtBot, terminal: RoomTerminal, service
     arrive(services, 1)
     arrive(services, 2)
     terminal.refresh()
+    settle(qtbot)
     assert QApplication.focusWidget() is terminal.scan_edit
     qtbot.keyClick(terminal.scan_edit, Qt.Key.Key_F5)
     qtbot.waitUntil(lambda: states(terminal)[0] == ("A001", "called"))
@@ -120,16 +136,16 @@ def test_f5_calls_the_next_visitor(qtbot: QtBot, terminal: RoomTerminal, service
     assert QApplication.focusWidget() is terminal.scan_edit  # a scanner can type right away
 
 
-def test_nobody_waiting_is_said_plainly(terminal: RoomTerminal) -> None:
-    assert terminal.call_next() is None
+def test_nobody_waiting_is_said_plainly(qtbot: QtBot, terminal: RoomTerminal) -> None:
+    assert acted(qtbot, terminal.call_next()) is None
     assert terminal.message_label.text() == "无人等候"
 
 
 def test_with_nobody_waiting_here_call_next_takes_over_a_visitor_of_another_room(
-    terminal: RoomTerminal, services: Services
+    qtbot: QtBot, terminal: RoomTerminal, services: Services
 ) -> None:
     waiting = arrive(services, 1, room="R06")  # 邻里纠纷 is handled in R01 too
-    called = terminal.call_next()
+    called = acted(qtbot, terminal.call_next())
     assert called is not None and called.case_no == waiting.ticket.case_no and called.label.startswith("A")
     assert terminal.message_label.text() == f"已叫 {called.label} 号"
     assert services.hall.queue("R06") == []
@@ -153,9 +169,10 @@ def test_no_show_only_after_two_recalls_then_requeue(
 ) -> None:
     arrive(services, 1)
     terminal.refresh()
-    terminal.call_next()
+    settle(qtbot)
+    finish(qtbot, terminal.call_next())
 
-    assert terminal.no_show_selected() is None
+    assert acted(qtbot, terminal.no_show_selected()) is None
     assert "须重呼2次仍未到才能记为过号" in terminal.message_label.text()
     assert states(terminal) == [("A001", "called")]
 
@@ -166,26 +183,27 @@ def test_no_show_only_after_two_recalls_then_requeue(
         assert terminal.message_label.text() == f"已重呼 A001 号（第 {n} 次）"
     assert terminal.model.index(0, COL_STATE).data() == "已叫号（重呼2次）"
 
-    assert terminal.no_show_selected() is not None
+    assert acted(qtbot, terminal.no_show_selected()) is not None
     assert states(terminal) == [("A001", "no_show")]
     assert terminal.buttons["requeue"].isEnabled()
-    assert terminal.requeue_selected() is not None
+    assert acted(qtbot, terminal.requeue_selected()) is not None
     assert states(terminal) == [("A001", "waiting")]
     assert terminal.message_label.text() == "A001 号重新排队"
 
 
 def test_park_keeps_the_place_and_the_same_button_brings_the_visitor_back(
-    terminal: RoomTerminal, services: Services
+    qtbot: QtBot, terminal: RoomTerminal, services: Services
 ) -> None:
     arrive(services, 1)
     arrive(services, 2)
     terminal.refresh()
+    settle(qtbot)
     terminal.select_ticket(terminal.model.tickets()[0].id)
-    terminal.park_selected()
+    finish(qtbot, terminal.park_selected())
     assert ("A001", "parked") in states(terminal)
     assert terminal.buttons["park"].text() == "回到队列 (F9)"
     terminal.select_ticket(next(t.id for t in terminal.model.tickets() if t.label == "A001"))
-    terminal.park_selected()
+    finish(qtbot, terminal.park_selected())
     assert states(terminal)[0] == ("A001", "waiting")  # back in front of A002
     assert terminal.buttons["park"].text() == "暂离 (F9)"
 
@@ -196,15 +214,17 @@ def test_out_of_order_call_asks_for_a_reason_that_is_recorded(
     arrive(services, 1)
     second = arrive(services, 2)
     terminal.refresh()
+    settle(qtbot)
     terminal.select_ticket(second.ticket.id)
     monkeypatch.setattr(QInputDialog, "getText", staticmethod(lambda *_a, **_k: ("当事人身体不适", True)))
     qtbot.mouseClick(terminal.buttons["call_ticket"], Qt.MouseButton.LeftButton)
+    settle(qtbot)
     assert states(terminal) == [("A001", "waiting"), ("A002", "called")]
     called = services.registration.case(second.ticket.case_no).events[-1]
     assert called.kind == "called" and called.body.out_of_order_reason == "当事人身体不适"
 
     terminal.select_ticket(terminal.model.tickets()[0].id)
-    assert terminal.call_selected("  ") is None
+    assert acted(qtbot, terminal.call_selected("  ")) is None
     assert terminal.message_label.text() == "不按顺序叫号须说明理由"
 
 
@@ -218,7 +238,8 @@ def test_scanning_the_receipt_claims_and_shows_the_full_history(
     token = services.registration.case(issued.ticket.case_no).status_token
     url = Settings().status_base_url + token
     terminal.refresh()
-    terminal.call_next()
+    settle(qtbot)
+    finish(qtbot, terminal.call_next())
 
     with qtbot.waitSignal(terminal.sig_claimed) as blocker:
         qtbot.keyClicks(terminal.scan_edit, url)  # a keyboard-wedge scanner types, then Enter
@@ -238,38 +259,40 @@ def test_scanning_the_receipt_claims_and_shows_the_full_history(
 
 
 def test_a_ticket_label_or_case_number_can_be_typed_instead(
-    terminal: RoomTerminal, services: Services
+    qtbot: QtBot, terminal: RoomTerminal, services: Services
 ) -> None:
     arrive(services, 1)
     second = arrive(services, 2)
     terminal.refresh()
-    assert terminal.claim_by_scan("a001") is not None
-    assert terminal.claim_by_scan(second.ticket.case_no) is not None
+    settle(qtbot)
+    assert acted(qtbot, terminal.claim_by_scan("a001")) is not None
+    assert acted(qtbot, terminal.claim_by_scan(second.ticket.case_no)) is not None
     assert terminal.serving is not None and terminal.serving.label == "A002"
-    assert terminal.claim_by_scan("无此号") is None
+    assert acted(qtbot, terminal.claim_by_scan("无此号")) is None
     assert terminal.message_label.text() == "未找到可接待的排队号：请核对回执，或该号已被接待"
 
 
-def test_finishing_clears_the_current_case(terminal: RoomTerminal, services: Services) -> None:
+def test_finishing_clears_the_current_case(qtbot: QtBot, terminal: RoomTerminal, services: Services) -> None:
     arrive(services, 1)
     terminal.refresh()
-    terminal.call_next()
-    terminal.claim_selected()
-    assert terminal.finish_current() is not None
+    settle(qtbot)
+    finish(qtbot, terminal.call_next())
+    finish(qtbot, terminal.claim_selected())
+    assert acted(qtbot, terminal.finish_current()) is not None
     assert terminal.serving is None
     assert not terminal.history.isVisible()
     assert states(terminal) == []
     assert terminal.message_label.text() == "A001 号接待结束"
-    assert terminal.finish_current() is None
+    assert acted(qtbot, terminal.finish_current()) is None
     assert terminal.message_label.text() == "当前没有正在接待的来访人"
 
 
 def test_a_restarted_terminal_shows_the_case_it_was_receiving(
-    make_terminal: TerminalFactory, services: Services
+    qtbot: QtBot, make_terminal: TerminalFactory, services: Services
 ) -> None:
     arrive(services, 1)
     first = make_terminal()
-    first.claim_by_scan("A001")
+    finish(qtbot, first.claim_by_scan("A001"))
     first.close()
     again = make_terminal()
     assert again.serving is not None and again.serving.label == "A001"
@@ -277,17 +300,18 @@ def test_a_restarted_terminal_shows_the_case_it_was_receiving(
 
 
 def test_two_terminals_claim_the_same_ticket_exactly_one_wins(
-    make_terminal: TerminalFactory, services: Services
+    qtbot: QtBot, make_terminal: TerminalFactory, services: Services
 ) -> None:
     issued = arrive(services, 1)
     left = make_terminal(name="终端甲")
     right = make_terminal(name="终端乙", active=False)
     for t in (left, right):
         t.refresh()
+        settle(qtbot)
         t.select_ticket(issued.ticket.id)
 
-    won = left.claim_selected()
-    lost = right.claim_selected()  # its screen still showed the ticket waiting
+    won = acted(qtbot, left.claim_selected())
+    lost = acted(qtbot, right.claim_selected())  # its screen still showed the ticket waiting
 
     assert won is not None and won.terminal == "终端甲"
     assert lost is None
@@ -303,16 +327,21 @@ def test_two_terminals_claim_the_same_ticket_exactly_one_wins(
 
 
 def test_transfer_keeps_the_original_arrival(
-    terminal: RoomTerminal, services: Services, clock: FixedClock, monkeypatch: pytest.MonkeyPatch
+    qtbot: QtBot,
+    terminal: RoomTerminal,
+    services: Services,
+    clock: FixedClock,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     early = arrive(services, 1, room="R01")
     clock.advance(minutes=5)
     later = arrive(services, 2, room="R06")
     clock.advance(minutes=5)
     terminal.refresh()
+    settle(qtbot)
     terminal.select_ticket(early.ticket.id)
 
-    assert terminal.transfer_selected("R06", "") is None
+    assert acted(qtbot, terminal.transfer_selected("R06", "")) is None
     assert terminal.message_label.text() == "转室须说明理由"
 
     asked: list[str] = []
@@ -324,6 +353,7 @@ def test_transfer_keeps_the_original_arrival(
 
     monkeypatch.setattr(TransferDialog, "ask", staticmethod(ask))
     terminal.buttons["transfer"].click()
+    settle(qtbot)
     assert asked == ["A001"]
     assert states(terminal) == []
     assert terminal.message_label.text().startswith("A001 号已转至6号警调对接室，新号 F")

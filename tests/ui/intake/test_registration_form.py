@@ -16,7 +16,9 @@ from desk.core.synthetic import id_check_char
 from desk.errors import FieldProblem
 from desk.forms.registration import RegistrationForm
 from desk.services.registration import RegistrationResult, RegistrationService
+from desk.ui.intake.flow import IntakeFlow
 from tests.conftest import valid_id, visit
+from tests.ui.waiting import settle
 
 # The offscreen platform warns about every top-level window it shows; nothing to do with the form.
 
@@ -39,13 +41,18 @@ def focused() -> QWidget | None:
 
 
 @pytest.fixture
-def form(qtbot: QtBot, sqlite_service: RegistrationService, clock: FixedClock) -> Iterator[RegistrationForm]:
-    f = RegistrationForm(sqlite_service, clock=clock)
+def flow(qtbot: QtBot, sqlite_service: RegistrationService, clock: FixedClock) -> Iterator[IntakeFlow]:
+    f = IntakeFlow(sqlite_service, clock=clock)
     qtbot.addWidget(f)
     f.resize(1100, 800)
     with qtbot.waitActive(f):
         f.show()
     yield f
+
+
+@pytest.fixture
+def form(flow: IntakeFlow) -> RegistrationForm:
+    return flow.form
 
 
 def fill(
@@ -67,11 +74,12 @@ def fill(
     type_text(qtbot, form.address_edit, address)
     type_text(qtbot, form.category_edit, category)
     type_text(qtbot, form.narrative_edit, narrative)
+    settle(qtbot)  # the applicant's earlier cases, looked up as the ID number was typed
 
 
-def submit_with_enter(qtbot: QtBot, form: RegistrationForm) -> RegistrationResult:
-    with qtbot.waitSignal(form.sig_registered, timeout=3000) as blocker:
-        qtbot.keyClick(form.address_edit, Qt.Key.Key_Return)
+def submit_with_enter(qtbot: QtBot, flow: IntakeFlow) -> RegistrationResult:
+    with qtbot.waitSignal(flow.sig_registered, timeout=3000) as blocker:
+        qtbot.keyClick(flow.form.address_edit, Qt.Key.Key_Return)
     result = blocker.args[0]
     assert isinstance(result, RegistrationResult)
     return result
@@ -89,22 +97,22 @@ def refuse(qtbot: QtBot, form: RegistrationForm, key_target: QWidget | None = No
 
 
 def test_enter_registers_shows_the_number_large_and_clears(
-    qtbot: QtBot, form: RegistrationForm, sqlite_service: RegistrationService
+    qtbot: QtBot, form: RegistrationForm, flow: IntakeFlow, sqlite_service: RegistrationService
 ) -> None:
     fill(qtbot, form)
-    result = submit_with_enter(qtbot, form)
+    result = submit_with_enter(qtbot, flow)
 
     found = sqlite_service.search(APPLICANT_ID)
     assert [c.case_no for c in found] == [result.case_no]
     assert not result.is_repeat
     assert found[0].category_code == "neighbour"
 
-    assert form.banner.isVisible()
-    assert form.banner.case_no_label.text() == result.case_no
-    font: QFont = form.banner.case_no_label.font()
+    assert flow.banner.isVisible()
+    assert flow.banner.case_no_label.text() == result.case_no
+    font: QFont = flow.banner.case_no_label.font()
     assert font.pointSizeF() >= 28 and font.bold()
-    assert "邻里纠纷" in form.banner.summary.text() and "张三" in form.banner.summary.text()
-    assert form.banner.caption.text() == "登记成功，案件编号"
+    assert "邻里纠纷" in flow.banner.summary.text() and "张三" in flow.banner.summary.text()
+    assert flow.banner.caption.text() == "登记成功，案件编号"
 
     # Ready for the next visitor.
     assert form.name_edit.text() == form.id_edit.text() == form.category_edit.text() == ""
@@ -115,18 +123,18 @@ def test_enter_registers_shows_the_number_large_and_clears(
 
 
 def test_a_second_enter_on_the_empty_form_does_nothing(
-    qtbot: QtBot, form: RegistrationForm, sqlite_service: RegistrationService
+    qtbot: QtBot, form: RegistrationForm, flow: IntakeFlow, sqlite_service: RegistrationService
 ) -> None:
     fill(qtbot, form)
-    result = submit_with_enter(qtbot, form)
+    result = submit_with_enter(qtbot, flow)
     qtbot.keyClick(form.name_edit, Qt.Key.Key_Return)
-    assert form.banner.case_no_label.text() == result.case_no
+    assert flow.banner.case_no_label.text() == result.case_no
     assert not form.form_message.isVisible()
     assert form.error_text("parties[0].name") == ""
 
 
 def test_ctrl_enter_submits_from_the_narrative_where_enter_is_a_newline(
-    qtbot: QtBot, form: RegistrationForm, sqlite_service: RegistrationService
+    qtbot: QtBot, form: RegistrationForm, flow: IntakeFlow, sqlite_service: RegistrationService
 ) -> None:
     fill(qtbot, form, narrative="第一行")
     qtbot.keyClick(form.narrative_edit, Qt.Key.Key_Return)
@@ -134,7 +142,7 @@ def test_ctrl_enter_submits_from_the_narrative_where_enter_is_a_newline(
     assert form.narrative_edit.toPlainText() == "第一行\n第二行"
     assert sqlite_service.search(APPLICANT_ID) == []
 
-    with qtbot.waitSignal(form.sig_registered, timeout=3000) as blocker:
+    with qtbot.waitSignal(flow.sig_registered, timeout=3000) as blocker:
         qtbot.keyClick(form.narrative_edit, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
     detail = sqlite_service.case(blocker.args[0].case_no)
     assert detail.narrative == "第一行\n第二行"
@@ -144,7 +152,7 @@ def test_ctrl_enter_submits_from_the_narrative_where_enter_is_a_newline(
 
 
 def test_bad_id_checksum_is_shown_next_to_the_id_and_nothing_is_stored(
-    qtbot: QtBot, form: RegistrationForm, sqlite_service: RegistrationService
+    qtbot: QtBot, form: RegistrationForm, flow: IntakeFlow, sqlite_service: RegistrationService
 ) -> None:
     good = APPLICANT_ID
     bad = good[:17] + ("0" if good[17] != "0" else "1")
@@ -165,7 +173,7 @@ def test_bad_id_checksum_is_shown_next_to_the_id_and_nothing_is_stored(
     assert form.name_edit.text() == "张三"
     assert form.narrative_edit.toPlainText() == "邻居在院墙外堆放杂物占用通道，多次沟通未果。"
     assert form.selected_category() == "邻里纠纷"
-    assert not form.banner.isVisible()
+    assert not flow.banner.isVisible()
     qtbot.waitUntil(lambda: focused() is form.id_edit)
 
     # Correcting the number clears the message as it is edited, and the visit then registers.
@@ -173,7 +181,7 @@ def test_bad_id_checksum_is_shown_next_to_the_id_and_nothing_is_stored(
     qtbot.keyClick(form.id_edit, Qt.Key.Key_Backspace)
     assert form.error_text("parties[0].id_number") == ""
     qtbot.keyClicks(form.id_edit, good[17])
-    result = submit_with_enter(qtbot, form)
+    result = submit_with_enter(qtbot, flow)
     assert sqlite_service.search(good)[0].case_no == result.case_no
 
 
@@ -190,7 +198,7 @@ def test_a_field_is_checked_when_focus_leaves_it(qtbot: QtBot, form: Registratio
 
 
 def test_unknown_region_code_is_an_orange_warning_that_does_not_block(
-    qtbot: QtBot, form: RegistrationForm, sqlite_service: RegistrationService
+    qtbot: QtBot, form: RegistrationForm, flow: IntakeFlow, sqlite_service: RegistrationService
 ) -> None:
     odd = valid_id("99999919850101123")
     fill(qtbot, form, id_number=odd)
@@ -200,21 +208,21 @@ def test_unknown_region_code_is_an_orange_warning_that_does_not_block(
     assert "999999" in form.messages["id_number"].text()
     assert "#b45309" in form.messages["id_number"].styleSheet()
 
-    result = submit_with_enter(qtbot, form)
+    result = submit_with_enter(qtbot, flow)
     assert result.warnings
-    assert form.banner.warnings.isVisible()
-    assert "999999" in form.banner.warnings.text()
+    assert flow.banner.warnings.isVisible()
+    assert "999999" in flow.banner.warnings.text()
     assert sqlite_service.search(odd)
 
 
 def test_full_width_digits_and_lower_case_x_are_accepted(
-    qtbot: QtBot, form: RegistrationForm, sqlite_service: RegistrationService
+    qtbot: QtBot, form: RegistrationForm, flow: IntakeFlow, sqlite_service: RegistrationService
 ) -> None:
     body = next(b for b in (f"62070219850101{n:03d}" for n in range(1000)) if id_check_char(b) == "X")
     typed = "".join(chr(ord(c) + 0xFEE0) for c in body) + "x"  # ６２０７…x as some input methods give it
     fill(qtbot, form, id_number=typed)
 
-    result = submit_with_enter(qtbot, form)
+    result = submit_with_enter(qtbot, flow)
 
     detail = sqlite_service.case(result.case_no)
     assert detail.parties[0].id_number == body + "X"
@@ -230,23 +238,23 @@ def test_id_is_shown_normalised_when_leaving_the_field(qtbot: QtBot, form: Regis
 
 
 def test_minority_name_typed_with_a_bullet_is_stored_with_the_middle_dot(
-    qtbot: QtBot, form: RegistrationForm, sqlite_service: RegistrationService
+    qtbot: QtBot, form: RegistrationForm, flow: IntakeFlow, sqlite_service: RegistrationService
 ) -> None:
     fill(qtbot, form, name="阿依古丽\u2022买买提")
-    result = submit_with_enter(qtbot, form)
+    result = submit_with_enter(qtbot, flow)
     assert sqlite_service.case(result.case_no).parties[0].name == "阿依古丽\u00b7买买提"
 
 
 def test_name_with_a_character_outside_the_bmp_is_accepted(
-    qtbot: QtBot, form: RegistrationForm, sqlite_service: RegistrationService
+    qtbot: QtBot, form: RegistrationForm, flow: IntakeFlow, sqlite_service: RegistrationService
 ) -> None:
     fill(qtbot, form, name="𠮷祥")
-    result = submit_with_enter(qtbot, form)
+    result = submit_with_enter(qtbot, flow)
     assert sqlite_service.case(result.case_no).parties[0].name == "𠮷祥"
 
 
 def test_name_length_counts_code_points_not_utf16_units(
-    qtbot: QtBot, form: RegistrationForm, sqlite_service: RegistrationService
+    qtbot: QtBot, form: RegistrationForm, flow: IntakeFlow, sqlite_service: RegistrationService
 ) -> None:
     # Fifty 𠮷 are 100 UTF-16 units: a QLineEdit limit would count them double.
     fill(qtbot, form, name="𠮷" * 51)
@@ -257,7 +265,7 @@ def test_name_length_counts_code_points_not_utf16_units(
     form.name_edit.setFocus()
     qtbot.keyClick(form.name_edit, Qt.Key.Key_Backspace)
     assert form.name_edit.text() == "𠮷" * 50
-    result = submit_with_enter(qtbot, form)
+    result = submit_with_enter(qtbot, flow)
     assert sqlite_service.case(result.case_no).parties[0].name == "𠮷" * 50
 
 
@@ -345,7 +353,7 @@ def test_chinese_text_filters_the_categories(qtbot: QtBot, form: RegistrationFor
 
 
 def test_f2_adds_a_party_that_is_registered_with_the_visit(
-    qtbot: QtBot, form: RegistrationForm, sqlite_service: RegistrationService
+    qtbot: QtBot, form: RegistrationForm, flow: IntakeFlow, sqlite_service: RegistrationService
 ) -> None:
     fill(qtbot, form)
     form.name_edit.setFocus()
@@ -362,7 +370,7 @@ def test_f2_adds_a_party_that_is_registered_with_the_visit(
     assert not org.id_edit.isEnabled()
     type_text(qtbot, org.name_edit, "张掖市某某物业管理有限公司")
 
-    result = submit_with_enter(qtbot, form)
+    result = submit_with_enter(qtbot, flow)
     parties = sqlite_service.case(result.case_no).parties
     assert [(p.role, p.name, p.is_organisation) for p in parties] == [
         ("applicant", "张三", False),
@@ -416,7 +424,7 @@ def test_same_id_twice_among_the_parties_is_refused(
 
 
 def test_known_person_panel_and_choosing_a_repeat_visit(
-    qtbot: QtBot, form: RegistrationForm, sqlite_service: RegistrationService
+    qtbot: QtBot, form: RegistrationForm, flow: IntakeFlow, sqlite_service: RegistrationService
 ) -> None:
     earlier = sqlite_service.register(visit())  # 邻里纠纷, open
     other = sqlite_service.register(visit(category="劳动争议纠纷"), new_case=True)
@@ -425,7 +433,7 @@ def test_known_person_panel_and_choosing_a_repeat_visit(
     type_text(qtbot, form.name_edit, "张三")
     type_text(qtbot, form.id_edit, APPLICANT_ID)
 
-    assert form.known_panel.isVisible()
+    qtbot.waitUntil(form.known_panel.isVisible)  # looked up off the UI thread
     assert form.known_panel.title.text() == "此人已有 2 件案件"
     assert set(form.known_panel.repeat_boxes) == {earlier.case_no, other.case_no}
     texts = [w.text() for w in form.known_panel.findChildren(QLabel) if w.isVisible()]
@@ -434,13 +442,13 @@ def test_known_person_panel_and_choosing_a_repeat_visit(
     # This visit is about a different kind of dispute, but the clerk records it on the earlier case.
     fill(qtbot, form, name="", id_number="", category="hyjt", narrative="再次来访，询问调解进度。")
     form.known_panel.repeat_boxes[earlier.case_no].click()
-    result = submit_with_enter(qtbot, form)
+    result = submit_with_enter(qtbot, flow)
 
     assert result.is_repeat
     assert result.case_no == earlier.case_no
     assert sqlite_service.case(earlier.case_no).repeat_visits == 1
-    assert form.banner.caption.text().startswith(f"已记为案件 {earlier.case_no} 的重复访")
-    assert form.banner.case_no_label.text() == earlier.case_no
+    assert flow.banner.caption.text().startswith(f"已记为案件 {earlier.case_no} 的重复访")
+    assert flow.banner.case_no_label.text() == earlier.case_no
     assert not form.known_panel.isVisible()
 
 
@@ -449,6 +457,7 @@ def test_a_repeat_choice_and_a_new_case_exclude_each_other(
 ) -> None:
     earlier = sqlite_service.register(visit())
     type_text(qtbot, form.id_edit, APPLICANT_ID)
+    settle(qtbot)
     box = form.known_panel.repeat_boxes[earlier.case_no]
     box.click()
     form.known_panel.new_case_box.click()
@@ -459,26 +468,26 @@ def test_a_repeat_choice_and_a_new_case_exclude_each_other(
 
 
 def test_same_category_open_case_is_recorded_as_a_repeat_visit_and_said_so(
-    qtbot: QtBot, form: RegistrationForm, sqlite_service: RegistrationService
+    qtbot: QtBot, form: RegistrationForm, flow: IntakeFlow, sqlite_service: RegistrationService
 ) -> None:
     earlier = sqlite_service.register(visit())
     fill(qtbot, form)
-    result = submit_with_enter(qtbot, form)
+    result = submit_with_enter(qtbot, flow)
     assert result.is_repeat and result.case_no == earlier.case_no
-    assert f"已记为案件 {earlier.case_no} 的重复访" in form.banner.caption.text()
-    assert "另立新案" in form.banner.caption.text()
+    assert f"已记为案件 {earlier.case_no} 的重复访" in flow.banner.caption.text()
+    assert "另立新案" in flow.banner.caption.text()
 
 
 def test_new_case_box_opens_a_new_case(
-    qtbot: QtBot, form: RegistrationForm, sqlite_service: RegistrationService
+    qtbot: QtBot, form: RegistrationForm, flow: IntakeFlow, sqlite_service: RegistrationService
 ) -> None:
     earlier = sqlite_service.register(visit())
     fill(qtbot, form)
     form.known_panel.new_case_box.click()
-    result = submit_with_enter(qtbot, form)
+    result = submit_with_enter(qtbot, flow)
     assert not result.is_repeat
     assert result.case_no != earlier.case_no
-    assert form.banner.caption.text() == "登记成功，案件编号"
+    assert flow.banner.caption.text() == "登记成功，案件编号"
 
 
 def test_known_person_is_found_by_phone_without_an_id(
@@ -486,6 +495,7 @@ def test_known_person_is_found_by_phone_without_an_id(
 ) -> None:
     sqlite_service.register(visit())
     type_text(qtbot, form.phone_edit, "139 1234 5678")
+    settle(qtbot)
     assert form.known_panel.title.text() == "此人已有 1 件案件"
     form.phone_edit.clear()
     assert not form.known_panel.isVisible()
@@ -495,7 +505,7 @@ def test_known_person_is_found_by_phone_without_an_id(
 
 
 def test_headcount_of_five_shows_the_group_visit_hint_and_flags_it(
-    qtbot: QtBot, form: RegistrationForm, sqlite_service: RegistrationService
+    qtbot: QtBot, form: RegistrationForm, flow: IntakeFlow, sqlite_service: RegistrationService
 ) -> None:
     form.headcount_spin.setValue(4)
     assert not form.group_hint.isVisible()
@@ -506,7 +516,7 @@ def test_headcount_of_five_shows_the_group_visit_hint_and_flags_it(
     fill(qtbot, form)
     form.risk_boxes[next(iter(form.risk_boxes))].setChecked(True)
     form.channel_combo.setCurrentIndex(form.channel_combo.findData("hotline_12345"))
-    result = submit_with_enter(qtbot, form)
+    result = submit_with_enter(qtbot, flow)
     detail = sqlite_service.case(result.case_no)
     assert detail.headcount == 5
     assert detail.channel == "hotline_12345"
@@ -514,11 +524,11 @@ def test_headcount_of_five_shows_the_group_visit_hint_and_flags_it(
 
 
 def test_enter_in_the_headcount_submits(
-    qtbot: QtBot, form: RegistrationForm, sqlite_service: RegistrationService
+    qtbot: QtBot, form: RegistrationForm, flow: IntakeFlow, sqlite_service: RegistrationService
 ) -> None:
     fill(qtbot, form)
     form.headcount_spin.setFocus()
-    with qtbot.waitSignal(form.sig_registered, timeout=3000):
+    with qtbot.waitSignal(flow.sig_registered, timeout=3000):
         qtbot.keyClick(form.headcount_spin, Qt.Key.Key_Return)
 
 

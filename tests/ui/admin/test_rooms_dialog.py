@@ -8,7 +8,8 @@ from PySide6.QtWidgets import QComboBox, QLineEdit, QMessageBox
 from pytestqt.qtbot import QtBot
 
 from desk.app import Services
-from desk.ui.rooms_dialog import ROOM_KINDS, RoomsDialog
+from desk.ui.admin.rooms_dialog import ROOM_KINDS, RoomsDialog
+from tests.ui.waiting import finish, settle, value
 
 
 @pytest.fixture
@@ -30,6 +31,7 @@ def dialog(qtbot: QtBot, services: Services, asked: list[str]) -> RoomsDialog:
     qtbot.addWidget(d)
     with qtbot.waitActive(d):
         d.show()
+    settle(qtbot)  # the rooms are read off the UI thread
     return d
 
 
@@ -90,21 +92,23 @@ def test_editing_a_room_stores_it(qtbot: QtBot, dialog: RoomsDialog, services: S
     assert "R03" not in [r.code for r in services.hall.rooms() if r.is_open]
 
 
-def test_removing_a_stationed_mediator(dialog: RoomsDialog, services: Services) -> None:
+def test_removing_a_stationed_mediator(qtbot: QtBot, dialog: RoomsDialog, services: Services) -> None:
     first = dialog.staff_rows[0]
     first.remove_button.click()
     assert len(dialog.staff_rows) == 1
-    assert dialog.save() is not None
+    assert value(qtbot, dialog.save()) is not None
     assert len(services.hall.room("R01").staff) == 1
 
 
-def test_every_refused_field_says_why_and_nothing_is_stored(dialog: RoomsDialog, services: Services) -> None:
+def test_every_refused_field_says_why_and_nothing_is_stored(
+    qtbot: QtBot, dialog: RoomsDialog, services: Services
+) -> None:
     dialog.name_edit.setText("")
     dialog.prefix_edit.setText("B")  # already the legal aid room's
     dialog.capacity_spin.setValue(0)
     dialog.location_edit.setText("很" * 61)
 
-    assert dialog.save() is None
+    assert value(qtbot, dialog.save()) is None
 
     assert dialog.error_text("name") == "功能室名称应为1至40个字"
     assert dialog.error_text("prefix") == "前缀 B 已由“法律援助/律师调解室”使用"
@@ -117,7 +121,7 @@ def test_every_refused_field_says_why_and_nothing_is_stored(dialog: RoomsDialog,
     assert (room.name, room.prefix, room.capacity) == ("人民调解室", "A", 6)
 
     dialog.prefix_edit.setText("1")
-    dialog.save()
+    finish(qtbot, dialog.save())
     assert dialog.error_text("prefix") == "排队号前缀应为一个大写字母 A–Z"
 
 

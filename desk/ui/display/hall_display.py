@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import collections
 import logging
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QEvent, Qt, QTimer, Signal
@@ -13,11 +14,12 @@ from PySide6.QtWidgets import QFrame, QGridLayout, QHBoxLayout, QLabel, QSizePol
 
 from desk.core.clock import CHINA_TZ
 from desk.errors import DeskError
+from desk.ui.ops import OpRunner
 from desk.ui.screens import follow_full_screen_cursor, install_screen_keys, toggle_full_screen
 
 if TYPE_CHECKING:
     from desk.services.hall import CallView, HallService, RoomView
-    from desk.ui.speech import Announcer
+    from desk.ui.display.speech import Announcer
 
 logger = logging.getLogger(__name__)
 
@@ -36,6 +38,23 @@ TEXT = "#ffffff"
 TICKET_COLOUR = "#ffd54f"
 MUTED = "#9fb7d6"
 WHERE_COLOUR = "#80deea"
+
+
+@dataclass(frozen=True)
+class _HallRead:
+    """What one look at the hall found (read on a worker thread)."""
+
+    mark: int
+    calls: list[CallView]
+    rooms: list[RoomView]
+
+
+def _read_hall(hall: HallService, known: int) -> _HallRead | None:
+    """On a worker: the calls and rooms, unless the change mark is still `known` (then None)."""
+    mark = hall.change_mark()
+    if mark == known:
+        return None
+    return _HallRead(mark, hall.recent_calls(limit=RECENT_SHOWN + 4), hall.rooms())
 
 
 def _call_key(c: CallView) -> tuple[str, str, str, int]:
@@ -68,8 +87,10 @@ class HallDisplay(QWidget):
     ) -> None:
         super().__init__(parent)
         self._hall = hall
+        self.ops = OpRunner(self, report=logger.warning)
         self._announcer = announcer
         self._mark = -1
+        self._stale = False
         self._store_down = False
         self._seen: set[tuple[str, str, str, int]] | None = None  # None until the first read
         self._pending: collections.deque[CallView] = collections.deque()
@@ -176,26 +197,46 @@ class HallDisplay(QWidget):
 
     # --- reading the hall --------------------------------------------------------------------------
 
-    def refresh(self, *, force: bool = False) -> bool:
-        """Re-read calls and rooms if the hall's change mark moved; True when it did."""
-        try:
-            self.clock_label.setText(self._hall.now().astimezone(CHINA_TZ).strftime("%H:%M"))
-            mark = self._hall.change_mark()
-            if mark == self._mark and not force:
-                return False
-            calls = self._hall.recent_calls(limit=RECENT_SHOWN + 4)
-            rooms = self._hall.rooms()
-        except DeskError as e:  # the store away for a moment: keep showing the last state
-            logger.warning("display refresh failed: %s", type(e).__name__)
-            return False
-        self._mark = mark
-        self.recent = calls
-        self.rooms = rooms
+    def refresh(self, *, force: bool = False) -> None:
+        """Re-read calls and rooms, off the UI thread, if the hall's change mark moved (always with `force`);
+        `sig_refreshed` says when the screen shows them. A read still under way makes this one unnecessary."""
+        self.clock_label.setText(self._hall.now().astimezone(CHINA_TZ).strftime("%H:%M"))
+        force = force or self._stale
+        hall, known = self._hall, -1 if force else self._mark
+        op = self.ops.run(
+            lambda: _read_hall(hall, known),
+            key="refresh",
+            name="display refresh",
+            success=self._on_read,
+            failure=self._on_read_failed,
+            unexpected=self._on_store_away,
+        )
+        if op is not None and force:
+            self._stale = False
+
+    def _on_read(self, read: _HallRead | None) -> None:
+        if self._store_down:
+            logger.info("display: store readable again")
+            self._store_down = False
+        if read is None:  # nothing happened since the last look
+            return
+        self._mark = read.mark
+        self.recent = read.calls
+        self.rooms = read.rooms
         self._show_waiting()
         self._show_recent()
-        self._take_new_calls(calls)
-        self.sig_refreshed.emit(mark)
-        return True
+        self._take_new_calls(read.calls)
+        self.sig_refreshed.emit(read.mark)
+
+    def _on_read_failed(self, error: DeskError) -> None:
+        # The store away for a moment: keep showing the last state. Nobody at the screen to tell.
+        logger.warning("display refresh failed: %s", type(error).__name__)
+
+    def _on_store_away(self, error: BaseException) -> None:
+        # Not the excepthook's dialog every 300 ms on the hall's screen: keep the last state, log once per outage.
+        if not self._store_down:
+            logger.error("display: cannot read the store; retrying", exc_info=error)
+        self._store_down = True
 
     def _take_new_calls(self, calls: list[CallView]) -> None:
         keys = {_call_key(c) for c in calls}
@@ -326,21 +367,12 @@ class HallDisplay(QWidget):
     # --- slots -----------------------------------------------------------------------------------
 
     def _on_poll(self) -> None:
-        try:
-            self.refresh()
-        except Exception:  # noqa: BLE001 - the screen keeps showing the last state while the store is away
-            if not self._store_down:
-                logger.exception("display: cannot read the store; retrying")
-            self._store_down = True
-            return
-        if self._store_down:
-            logger.info("display: store readable again")
-            self._store_down = False
+        self.refresh()
 
     def _on_full_refresh(self) -> None:
         """Room settings (open/closed, names) change without an event in the hall: re-read them now and then."""
-        self._mark = -1
-        self._on_poll()
+        self._stale = True  # also when a read is under way: the next one reads everything
+        self.refresh()
 
     def _on_blink(self) -> None:
         self._flash_on = not self._flash_on

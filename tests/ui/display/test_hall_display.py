@@ -19,12 +19,12 @@ from desk.core.clock import FixedClock, SystemClock
 from desk.services.hall import HallService
 from desk.services.registration import RegistrationService
 from desk.store.session import Store
-from desk.ui import speech
-from desk.ui.hall_display import MIN_CALL_PX, HallDisplay
-from desk.ui.speech import Announcer, pick_locale
-from tests.ui.test_room_terminal import arrive
+from desk.ui.display import speech
+from desk.ui.display.hall_display import MIN_CALL_PX, HallDisplay
+from desk.ui.display.speech import Announcer, pick_locale
+from tests.ui.room.test_room_terminal import arrive
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 SPOKEN_A001 = "请 A零零一 号，到一号人民调解室"
 
 
@@ -62,8 +62,9 @@ def make_display(
         options.update(kwargs)
         d = HallDisplay(terminal_hall("大厅屏"), **options)  # type: ignore[arg-type]
         qtbot.addWidget(d)
-        d.resize(1920, 1080)
-        d.show()
+        with qtbot.waitSignal(d.sig_refreshed):  # the first look at the hall, read off the UI thread
+            d.resize(1920, 1080)
+            d.show()
         return d
 
     return make
@@ -279,7 +280,7 @@ def test_without_a_chinese_voice_the_announcer_chimes(qtbot: QtBot) -> None:
 def test_an_engine_that_is_not_installed_is_a_chime_not_a_crash(
     qtbot: QtBot, caplog: pytest.LogCaptureFixture
 ) -> None:
-    with caplog.at_level(logging.WARNING, logger="desk.ui.speech"):
+    with caplog.at_level(logging.WARNING, logger="desk.ui.display.speech"):
         a = _announcer(qtbot, engine="no-such-engine", chime=None)
     assert "not installed" in caplog.text
     with qtbot.waitSignal(a.sig_chimed, timeout=3000):
@@ -304,7 +305,7 @@ def test_a_broken_engine_is_a_chime(
             raise RuntimeError("plugin exploded")
 
     monkeypatch.setattr(speech, "_load_tts", lambda: Broken)
-    with caplog.at_level(logging.ERROR, logger="desk.ui.speech"):
+    with caplog.at_level(logging.ERROR, logger="desk.ui.display.speech"):
         a = _announcer(qtbot, engine="mock", chime=None)
     assert "failed to start" in caplog.text
     with qtbot.waitSignal(a.sig_chimed, timeout=3000):
@@ -348,7 +349,7 @@ def test_a_store_that_is_away_for_a_moment_keeps_the_last_screen(
         raise OSError("database is locked")  # anything: the display must not raise every 300 ms
 
     monkeypatch.setattr(hall, "change_mark", away)
-    with caplog.at_level(logging.ERROR, logger="desk.ui.hall_display"):
+    with caplog.at_level(logging.ERROR, logger="desk.ui.display.hall_display"):
         qtbot.waitUntil(lambda: len(failures) >= 3)
     assert caplog.text.count("cannot read the store") == 1  # logged once per outage
     assert display.ticket_label.text() == "A001"
@@ -361,5 +362,6 @@ def test_room_settings_show_at_the_next_full_refresh(
     qtbot: QtBot, display: HallDisplay, services: Services
 ) -> None:
     services.hall.set_room_open("R03", False)  # no event in the hall: the change mark does not move
-    display._on_full_refresh()
+    with qtbot.waitSignal(display.sig_refreshed):
+        display._on_full_refresh()
     assert "R03" not in display.waiting_labels

@@ -12,6 +12,7 @@ from PySide6.QtWidgets import QFrame, QLabel, QLineEdit, QStackedWidget, QVBoxLa
 
 from desk.core.clock import CHINA_TZ
 from desk.services.status import HOTLINE, token_from_scan
+from desk.ui.ops import OpRunner
 from desk.ui.screens import follow_full_screen_cursor, install_screen_keys, toggle_full_screen
 
 if TYPE_CHECKING:
@@ -60,6 +61,7 @@ class Kiosk(QWidget):
     ) -> None:
         super().__init__(parent)
         self._status = status
+        self.ops = OpRunner(self, report=logger.warning)
         self.current: CaseStatus | None = None
         self.setWindowTitle(self.tr("一厅通 · 自助查询"))
         self.setObjectName("kiosk")
@@ -203,13 +205,25 @@ class Kiosk(QWidget):
         self.sig_welcome_shown.emit()
 
     def show_scan(self, text: str) -> None:
-        """Look up what the scanner read (the receipt's status URL, or a bare token) and show the answer."""
+        """Look up what the scanner read (the receipt's status URL, or a bare token), off the UI thread, and show
+        the answer when it comes."""
         token = token_from_scan(text)
-        try:
-            found = self._status.status(token)
-        except Exception:  # noqa: BLE001 - the store away for a moment: the citizen is sent to the desk
-            logger.exception("kiosk: cannot read the store")  # never the token: it opens the case's status
-            found = None
+        status = self._status
+        self.ops.run(
+            lambda: status.status(token),
+            name="kiosk lookup",
+            success=self._show_status,
+            failure=self._on_lookup_failed,
+            unexpected=self._on_lookup_failed,
+        )
+
+    def _on_lookup_failed(self, _error: BaseException) -> None:
+        # The store away for a moment: the citizen is sent to the desk. Never the token in the log: it opens the
+        # case's status.
+        logger.error("kiosk: cannot read the store", exc_info=_error)
+        self._show_status(None)
+
+    def _show_status(self, found: CaseStatus | None) -> None:
         self._idle.start()
         if found is None:
             logger.info("kiosk: scan not found")

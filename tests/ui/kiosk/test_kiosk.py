@@ -14,9 +14,9 @@ from desk.app import Services, build_kiosk
 from desk.app import main as app_main
 from desk.config import Settings
 from desk.services.documents import status_url
-from desk.ui.kiosk import NOT_FOUND, STATUS, WELCOME, Kiosk
+from desk.ui.kiosk.kiosk import NOT_FOUND, STATUS, WELCOME, Kiosk
 from tests.conftest import valid_id
-from tests.ui.test_room_terminal import NAMES, arrive
+from tests.ui.room.test_room_terminal import NAMES, arrive
 
 KioskFactory = Callable[..., Kiosk]
 

@@ -4,6 +4,7 @@ same proposal / confirm / override step as a walk-in; a routed case leaves the l
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import (
@@ -33,20 +34,32 @@ from PySide6.QtWidgets import (
 
 from desk.core.events import Diverted
 from desk.errors import DeskError
-from desk.forms.routing import RoutingPanel, override_rooms, room_title
 from desk.ui.case_history import CaseHistoryView
+from desk.ui.intake.routing import RoutingPanel, override_rooms, room_title
 from desk.ui.models.case_table import CaseEventTableModel
 from desk.ui.models.diverted_table import DivertedTableModel
+from desk.ui.ops import Op, OpRunner
 
 if TYPE_CHECKING:
-    from desk.services.hall import HallService, IssuedTicket
+    from desk.core.routing import Proposal
+    from desk.services.hall import DivertedCase, HallService, IssuedTicket, RoomView
     from desk.services.registration import RegistrationService
-    from desk.store.repositories import CaseDetail
+    from desk.services.views import CaseDetail
     from desk.ui.printing import CaseReceipts
 
 logger = logging.getLogger(__name__)
 
 _Index = QModelIndex | QPersistentModelIndex
+
+
+@dataclass(frozen=True)
+class _ListRead:
+    """The diverted cases waiting here (read on a worker), and the rooms when they are still to be named."""
+
+    cases: list[DivertedCase]
+    rooms: list[RoomView] | None
+
+
 DONE_COLOUR = "#2e7d32"
 ERROR_COLOUR = "#c62828"
 
@@ -90,7 +103,10 @@ class DivertedCasesDialog(QDialog):
         self._receipts = receipts
         self._category_names = {c.code: c.name for c in registration.categories()}
         self._current: CaseDetail | None = None
+        self._wanted: str | None = None  # the case whose history is being read
+        self._rooms_named = False
         self.last_issued: IssuedTicket | None = None
+        self.ops = OpRunner(self, report=self._say_error)
         self.setWindowTitle(self.tr("上级分流案件"))
         screen = self.screen()
         avail = screen.availableGeometry() if screen is not None else None
@@ -127,13 +143,9 @@ class DivertedCasesDialog(QDialog):
         self.hint.setStyleSheet("color: #555;")
         left_layout.addWidget(self.hint)
 
-        self.history = CaseHistoryView(
-            category_names=self._category_names, room_names=self._room_names(), parent=splitter
-        )
-        # The history says why the county sent the case here.
-        self.history.event_model = _HistoryModel(
-            category_names=self._category_names, room_names=self._room_names(), parent=self.history
-        )
+        self.history = CaseHistoryView(category_names=self._category_names, parent=splitter)
+        # The history says why the county sent the case here. Rooms are named once the first reload read them.
+        self.history.event_model = _HistoryModel(category_names=self._category_names, parent=self.history)
         self.history.event_view.setModel(self.history.event_model)
         # The routing step below takes its height: the narrative gets three lines (it scrolls), the history the rest.
         fm = self.history.narrative.fontMetrics()
@@ -178,22 +190,24 @@ class DivertedCasesDialog(QDialog):
         f9.activated.connect(self._on_print_requested)
         self.reload()
 
-    def _room_names(self) -> dict[str, str]:
-        try:
-            return {r.code: room_title(r) for r in self._hall.rooms()}
-        except DeskError:
-            return {}
-
     # --- the list ---------------------------------------------------------------------------------
 
-    def reload(self, *, select: str | None = None) -> int:
-        """Read the list again, keeping (or moving to) the selected case; returns how many wait."""
+    def reload(self, *, select: str | None = None) -> Op[_ListRead] | None:
+        """Read the list again (off the UI thread), keeping (or moving to) the selected case; `sig_count_changed`
+        says how many wait once it is shown."""
         keep = select or (self._current.case_no if self._current is not None else None)
-        try:
-            cases = self._hall.diverted_cases()
-        except DeskError as e:
-            self._say(e.message, error=True)
-            return self.model.rowCount()
+        hall, with_rooms = self._hall, not self._rooms_named
+        return self.ops.run(
+            lambda: _ListRead(hall.diverted_cases(), hall.rooms() if with_rooms else None),
+            name="diverted cases",
+            success=lambda read: self._on_list_read(read, keep),
+        )
+
+    def _on_list_read(self, read: _ListRead, keep: str | None) -> None:
+        if read.rooms is not None:
+            self.history.event_model.set_room_names({r.code: room_title(r) for r in read.rooms})
+            self._rooms_named = True
+        cases = read.cases
         self.model.set_cases(cases)
         self.count_label.setText(
             self.tr("待分派的上级分流案件：{n} 件").format(n=len(cases))
@@ -206,7 +220,6 @@ class DivertedCasesDialog(QDialog):
         else:
             self._show_case(None)
         self.sig_count_changed.emit(len(cases))
-        return len(cases)
 
     def select_case(self, case_no: str) -> bool:
         row = self.model.row_of(case_no)
@@ -220,33 +233,47 @@ class DivertedCasesDialog(QDialog):
         return self._current.case_no if self._current is not None else None
 
     def _show_case(self, case_no: str | None) -> None:
+        self._wanted = case_no
         if case_no is None:
             self._current = None
             self.history.hide()
             self.routing.hide()
             return
-        try:
-            detail = self._registration.case(case_no)
-        except DeskError as e:
-            self._say(e.message, error=True)
+        registration = self._registration
+        self.ops.run(lambda: registration.case(case_no), name=f"case {case_no}", success=self._on_case_read)
+
+    def _on_case_read(self, detail: CaseDetail) -> None:
+        if detail.case_no != self._wanted:  # the clerk moved on meanwhile (Up/Down)
             return
         self._current = detail
         self.history.show()
         self.history.show_case(detail)
         self.history.event_view.scrollToTop()  # a diverted case's history is short: from its registration on
-        self.history.heading.setText(self.tr("{case_no}　上级分流 · 待分派功能室").format(case_no=case_no))
+        self.history.heading.setText(
+            self.tr("{case_no}　上级分流 · 待分派功能室").format(case_no=detail.case_no)
+        )
         self._offer_route(detail)
 
     def _offer_route(self, detail: CaseDetail) -> None:
-        try:
-            proposal = self._hall.propose(detail.case_no)
-            rooms = self._hall.rooms()
-        except DeskError as e:
+        hall, case_no = self._hall, detail.case_no
+
+        def show(read: tuple[Proposal, list[RoomView]]) -> None:
+            if self._current is None or self._current.case_no != case_no:
+                return
+            proposal, rooms = read
+            proposed = next((r for r in rooms if r.code == proposal.room_code), None)
+            self.routing.show_proposal(proposal, proposed, override_rooms(rooms, proposal, detail.headcount))
+
+        def refused(error: DeskError) -> None:
             self.routing.hide()
-            self._say(e.message, error=True)
-            return
-        proposed = next((r for r in rooms if r.code == proposal.room_code), None)
-        self.routing.show_proposal(proposal, proposed, override_rooms(rooms, proposal, detail.headcount))
+            self.ops.report(error)
+
+        self.ops.run(
+            lambda: (hall.propose(case_no), hall.rooms()),
+            name=f"route {case_no}",
+            success=show,
+            failure=refused,
+        )
 
     def route_current(self) -> None:
         """Enter on a case: to its routing step (the confirm button, or the first override when none fits)."""
@@ -261,22 +288,30 @@ class DivertedCasesDialog(QDialog):
 
     # --- routing --------------------------------------------------------------------------------
 
-    def issue_ticket(self, room_code: str | None = None, *, reason: str = "") -> IssuedTicket | None:
+    def issue_ticket(self, room_code: str | None = None, *, reason: str = "") -> Op[IssuedTicket] | None:
         """Give the selected case its ticket (proposed room, or `room_code` as an override); it leaves the list."""
         if self._current is None:
             return None
-        case_no = self._current.case_no
-        try:
-            issued = self._hall.issue_ticket(case_no, room_code=room_code, override_reason=reason)
-        except DeskError as e:
-            logger.info("ticket for diverted case %s refused: %s", case_no, type(e).__name__)
-            self.routing.show_error(e.message)
-            return None
+        hall, case_no = self._hall, self._current.case_no
+
+        def refused(error: DeskError) -> None:
+            # Kept local: said in the routing step, which stays open for another choice.
+            self.routing.show_error(error.message)
+
+        return self.ops.run(
+            lambda: hall.issue_ticket(case_no, room_code=room_code, override_reason=reason),
+            key="ticket",
+            name=f"ticket for diverted {case_no}",
+            success=self._on_ticket_issued,
+            failure=refused,
+        )
+
+    def _on_ticket_issued(self, issued: IssuedTicket) -> None:
         self.last_issued = issued
         self._current = None
         self._say(
             self.tr("{case_no}：排队号 {label}，请到{room}{where}（前面 {ahead} 人）").format(
-                case_no=case_no,
+                case_no=issued.ticket.case_no,
                 label=issued.ticket.label,
                 room=room_title(issued.room),
                 where=f"（{issued.room.location}）" if issued.room.location else "",
@@ -287,20 +322,23 @@ class DivertedCasesDialog(QDialog):
         self.reload()
         self.view.setFocus()
         self.sig_ticket_issued.emit(issued)
-        return issued
 
-    def print_receipt(self) -> bool:
+    def print_receipt(self) -> Op[bytes] | None:
         """F9: the receipt (with the ticket) of the case just routed, on the default printer."""
         if self._receipts is None or self.last_issued is None:
-            return False
+            return None
         case_no = self.last_issued.ticket.case_no
-        try:
-            printer = self._receipts.print_receipt(case_no)
-        except DeskError as e:
-            self._say(self.tr("回执未打印：{why}").format(why=e.message), error=True)
-            return False
-        self._say(self.tr("{case_no} 的回执已送到打印机“{printer}”").format(case_no=case_no, printer=printer))
-        return True
+        return self._receipts.print_receipt(
+            self.ops,
+            case_no,
+            success=lambda printer: self._say(
+                self.tr("{case_no} 的回执已送到打印机“{printer}”").format(case_no=case_no, printer=printer)
+            ),
+            failure=lambda e: self._say(self.tr("回执未打印：{why}").format(why=e.message), error=True),
+        )
+
+    def _say_error(self, text: str) -> None:
+        self._say(text, error=True)
 
     def _say(self, text: str, *, error: bool = False) -> None:
         self.result_label.setStyleSheet(

@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
 
 from desk.core.clock import CHINA_TZ
 from desk.errors import DeskError
+from desk.ui.ops import Op, OpRunner
 
 if TYPE_CHECKING:
     from desk.services.county import CountyService, Diversion, HallEntry
@@ -44,7 +45,7 @@ def hall_line(hall: HallEntry) -> str:
 
 
 def _tr(text: str) -> str:
-    return QCoreApplication.translate("desk.ui.divert_dialog", text)
+    return QCoreApplication.translate("desk.ui.county.divert_dialog", text)
 
 
 class DivertDialog(QDialog):
@@ -53,6 +54,9 @@ class DivertDialog(QDialog):
 
     sig_diverted = Signal(object)
     """The case was diverted; carries the `Diversion`."""
+
+    sig_halls_shown = Signal(int)
+    """The county's halls were read and listed; carries how many."""
 
     def __init__(
         self, county: CountyService, *, case_no: str = "", summary: str = "", parent: QWidget | None = None
@@ -112,17 +116,20 @@ class DivertDialog(QDialog):
         layout.addWidget(self.buttons)
 
         self.halls: list[HallEntry] = []
-        self._load_halls()
+        self.ops = OpRunner(self, report=self._say)
+        self.divert_button.setEnabled(False)  # until the halls are read
+        self.ops.run(
+            county.halls, name="county halls", success=self._show_halls, failure=self._on_halls_failed
+        )
         first = self.hall_list if case_no else self.case_edit
         first.setFocus()
 
-    def _load_halls(self) -> None:
-        try:
-            self.halls = self._county.halls()
-        except DeskError as e:
-            self._say(e.message)
-            self.divert_button.setEnabled(False)
-            return
+    def _on_halls_failed(self, error: DeskError) -> None:
+        self.ops.report(error)
+        self.divert_button.setEnabled(False)
+
+    def _show_halls(self, halls: list[HallEntry]) -> None:
+        self.halls = halls
         for h in self.halls:
             item = QListWidgetItem(hall_line(h), self.hall_list)
             item.setData(HALL_CODE_ROLE, h.code)
@@ -134,9 +141,14 @@ class DivertDialog(QDialog):
         )
         if self.halls:
             self.hall_list.setCurrentRow(0)
+            self.divert_button.setEnabled(True)
         else:
             self._say(self.tr("尚无下级综治中心在县级库登记：各中心首次同步后即可向其分流"))
-            self.divert_button.setEnabled(False)
+        layout = self.layout()
+        if layout is not None:  # the list came after the dialog was laid out: fit it again
+            layout.activate()
+        self.adjustSize()
+        self.sig_halls_shown.emit(len(self.halls))
 
     def select_hall(self, code: str) -> bool:
         """Make `code` the chosen hall; False if it is not in the list."""
@@ -151,8 +163,9 @@ class DivertDialog(QDialog):
         item = self.hall_list.currentItem()
         return None if item is None else str(item.data(HALL_CODE_ROLE))
 
-    def divert(self) -> Diversion | None:
-        """Divert the case to the chosen hall; on success the dialog closes (accepted), else it says why."""
+    def divert(self) -> Op[Diversion] | None:
+        """Divert the case to the chosen hall (off the UI thread); on success the dialog closes (accepted), else it
+        says why. None when the case or the hall is still to be given."""
         case_no = self.case_edit.text().strip()
         hall = self.chosen_hall()
         if not case_no:
@@ -163,18 +176,21 @@ class DivertDialog(QDialog):
             self._say(self.tr("请选择要分流至的综治中心"))
             self.hall_list.setFocus()
             return None
-        try:
-            diversion = self._county.divert(case_no, to_hall=hall, reason=self.reason_edit.text())
-        except DeskError as e:
-            logger.info("diversion of %s refused: %s", case_no, type(e).__name__)
-            self._say(e.message)
-            return None
+        county, reason = self._county, self.reason_edit.text()
+        return self.ops.run(
+            lambda: county.divert(case_no, to_hall=hall, reason=reason),
+            key="divert",
+            name=f"divert {case_no}",
+            success=self._on_diverted,
+        )
+
+    def _on_diverted(self, diversion: Diversion) -> None:
         self.diversion = diversion
         self.sig_diverted.emit(diversion)
         self.accept()
-        return diversion
 
     def _say(self, text: str) -> None:
+        """The dialog's one message line: what is missing, and a refusal (unknown case, already diverted there)."""
         self.message.setText(text)
         self.message.show()
 

@@ -25,8 +25,9 @@ from PySide6.QtWidgets import (
 
 from desk.core.catalog import Category
 from desk.errors import DeskError, ValidationError
-from desk.forms.registration import FieldMessage
+from desk.forms.fields import FieldMessage
 from desk.services.hall import HallService, MediatorView
+from desk.ui.ops import Op, OpRunner
 
 logger = logging.getLogger(__name__)
 
@@ -113,14 +114,21 @@ class MediatorsDialog(QDialog):
         self.retire_button.clicked.connect(self._on_retire_clicked)
         for edit in (self.name_edit, self.grade_edit, self.phone_edit):
             edit.returnPressed.connect(self.save)
+        self.ops = OpRunner(self, report=self.status.setText)
         self.reload()
 
     # --- the roster -------------------------------------------------------------------------------
 
-    def reload(self, select: str | None = None) -> None:
+    def reload(self, select: str | None = None) -> Op[list[MediatorView]] | None:
+        """Read the roster again (off the UI thread) and show `select` (else the current mediator)."""
+        return self.ops.run(
+            self._hall.mediators, name="mediators", success=lambda roster: self._show_roster(roster, select)
+        )
+
+    def _show_roster(self, roster: list[MediatorView], select: str | None = None) -> None:
         self.roster.blockSignals(True)
         self.roster.clear()
-        for m in self._hall.mediators():
+        for m in roster:
             item = QListWidgetItem(f"{m.name}　{m.grade}" if m.grade else m.name)
             item.setData(Qt.ItemDataRole.UserRole, m)
             self.roster.addItem(item)
@@ -165,28 +173,35 @@ class MediatorsDialog(QDialog):
 
     # --- saving ---------------------------------------------------------------------------------------
 
-    def save(self) -> MediatorView | None:
+    def save(self) -> Op[tuple[MediatorView, list[MediatorView]]] | None:
+        """Store the particulars as typed (off the UI thread); `sig_saved` says when they are stored."""
         self._clear_messages()
-        try:
-            saved = self._hall.save_mediator(
-                self._current,
-                name=self.name_edit.text(),
-                grade=self.grade_edit.text(),
-                specialties=[c for c, box in self.specialty_boxes.items() if box.isChecked()],
-                phone=self.phone_edit.text(),
-            )
-        except ValidationError as e:
-            for p in e.problems:
-                self.messages.get(p.field, self.messages["name"]).show_error(p.message)
-            self.status.setText(self.tr("未保存：有 {n} 处需要更正").format(n=len(e.problems)))
-            return None
-        except DeskError as e:
-            self.status.setText(e.message)
-            return None
-        self.reload(select=saved.id)
+        hall, current = self._hall, self._current
+        name, grade, phone = self.name_edit.text(), self.grade_edit.text(), self.phone_edit.text()
+        specialties = [c for c, box in self.specialty_boxes.items() if box.isChecked()]
+
+        def work() -> tuple[MediatorView, list[MediatorView]]:
+            saved = hall.save_mediator(current, name=name, grade=grade, specialties=specialties, phone=phone)
+            return saved, hall.mediators()
+
+        return self.ops.run(
+            work, key="save", name="save mediator", success=self._on_saved, failure=self._on_refused
+        )
+
+    def _on_saved(self, result: tuple[MediatorView, list[MediatorView]]) -> None:
+        saved, roster = result
+        self._show_roster(roster, saved.id)
         self.status.setText(self.tr("已保存：{name}").format(name=saved.name))
         self.sig_saved.emit(saved)
-        return saved
+
+    def _on_refused(self, error: DeskError) -> None:
+        if not isinstance(error, ValidationError):
+            self.ops.report(error)
+            return
+        # Kept local: each problem under its field.
+        for p in error.problems:
+            self.messages.get(p.field, self.messages["name"]).show_error(p.message)
+        self.status.setText(self.tr("未保存：有 {n} 处需要更正").format(n=len(error.problems)))
 
     def _on_retire_clicked(self) -> None:
         if self._current is None:
@@ -203,14 +218,21 @@ class MediatorsDialog(QDialog):
         if answer == QMessageBox.StandardButton.Yes:
             self.retire_current()
 
-    def retire_current(self) -> None:
+    def retire_current(self) -> Op[list[MediatorView]] | None:
         if self._current is None:
-            return
-        name = self.name_edit.text()
-        self._hall.retire_mediator(self._current)
-        self._current = None
-        self.reload()
-        self.status.setText(self.tr("已停用：{name}").format(name=name))
+            return None
+        name, hall, mediator = self.name_edit.text(), self._hall, self._current
+
+        def work() -> list[MediatorView]:
+            hall.retire_mediator(mediator)
+            return hall.mediators()
+
+        def retired(roster: list[MediatorView]) -> None:
+            self._current = None
+            self._show_roster(roster)
+            self.status.setText(self.tr("已停用：{name}").format(name=name))
+
+        return self.ops.run(work, name="retire mediator", success=retired)
 
     def _clear_messages(self) -> None:
         for m in self.messages.values():

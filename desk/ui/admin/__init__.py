@@ -1,0 +1,1 @@
+"""The hall's settings: its rooms and its roster of mediators."""

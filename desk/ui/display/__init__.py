@@ -1,0 +1,1 @@
+"""The hall's calling screen and the voice that announces its calls."""

@@ -1,0 +1,1 @@
+"""The self-service kiosk where a citizen scans a receipt to read the case's status."""
