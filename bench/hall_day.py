@@ -101,7 +101,7 @@ MEASURED_CODE = ("desk/core/routing.py", "desk/core/queue.py", "desk/services/qu
 # The report states two facts of code this simulation does not run; it reads them from the source so that it stops
 # stating them once they change: the room terminal's gate on 叫下一位, and whether queue.py's priority promise names
 # take-over among its exceptions.
-ROOM_TERMINAL = "desk/ui/room_terminal.py"
+ROOM_TERMINAL = "desk/ui/room/terminal.py"
 TERMINAL_GATE = 'self.buttons["call_next"].setEnabled(self.model.waiting_count() > 0)'
 QUEUE_MODULE = "desk/core/queue.py"
 TAKE_OVER_WORDS = re.compile(r"take[- ]?over|taken over|takes over", re.I)

@@ -463,6 +463,13 @@ def main(argv: list[str] | None = None) -> int:
 
         # ~6 min (~1 with --quick): pushes of 100,000 and 1,000,000 events to fresh county databases
         bench_sync.update_results(args.output, quick=args.quick)
+        from bench import bench_ui_stall
+
+        # ~2 min: the windows' longest stall with PostgreSQL 200 ms away (Qt offscreen)
+        os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+        result = bench_ui_stall.run(registrations=2 if args.quick else 5, delay_s=0.2)
+        print(bench_ui_stall.describe(result))
+        bench_ui_stall.write_section(bench_ui_stall.render(result), args.output)
     print(f"wrote {args.output}")
     return 0
 
