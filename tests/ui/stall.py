@@ -33,10 +33,10 @@ from desk.ui.room.terminal import RoomTerminal
 from tests.conftest import valid_id
 
 TICK_MS = 5
-SETTLE_MS = (
-    120_000  # the first reads through a slow link: connections are opened then (several round trips each)
-)
-STEP_MS = 60_000
+# Time-outs, not timings: the first reads through a slow link open the connections (several round trips each),
+# and on a loaded 2-core machine they took over 120 s once.
+SETTLE_MS = 300_000
+STEP_MS = 120_000
 
 
 SCHEDSTAT = Path("/proc/thread-self/schedstat")
