@@ -176,8 +176,15 @@ def run_stall(
         w.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         w.show()
     meter = GapMeter()
+    # While the first reads settle, the polls wait: polls that overlap on a slow link could keep some op in
+    # flight at every moment, and "all idle" would never come.
+    pollers = [(terminal._timer, terminal_poll_ms), (display._poll, display_poll_ms)]
+    for timer, _ in pollers:
+        timer.setInterval(3_600_000)
     try:
         wait_for(ops.all_idle, SETTLE_MS, "the windows' first reads")
+        for timer, ms in pollers:
+            timer.setInterval(ms)
         QCoreApplication.processEvents()  # the first show and paint are not measured
         ops.freeze_heap()  # as desk.app does once its window is up
         started = ops.ops_started()
