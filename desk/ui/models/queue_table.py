@@ -14,7 +14,7 @@ from desk.core.clock import CHINA_TZ
 from desk.core.queue import PriorityReason, TicketState
 
 if TYPE_CHECKING:
-    from desk.services.hall import TicketView
+    from desk.services.queue import TicketView
 
 logger = logging.getLogger(__name__)
 
