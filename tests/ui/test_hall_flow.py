@@ -235,6 +235,17 @@ def test_priority_never_overtakes_a_visitor_waiting_longer_than_the_head_start(
     assert [t.id for t in services.queue.queue("R01")] == [ordinary.ticket.id, elderly.ticket.id]
 
 
+def test_without_a_clock_the_form_keeps_the_services_time(
+    qtbot: QtBot, services: Services, clock: FixedClock
+) -> None:
+    # A DESK_NOW drill: the form's "today" and its "registered at" are the services' clock, not the wall's.
+    f = IntakeFlow(services.registration, queue=services.queue, rooms=services.rooms)
+    qtbot.addWidget(f)
+    assert f.form._clock.now() == clock.now()
+    clock.advance(hours=30)
+    assert f.form._today() == services.registration.today()
+
+
 def test_routing_takes_the_queue_and_the_rooms_together(qtbot: QtBot, services: Services) -> None:
     with pytest.raises(ValueError):
         IntakeFlow(services.registration, queue=services.queue)

@@ -100,7 +100,7 @@ class IntakeFlow(QWidget):
         parent: QWidget | None = None,
     ) -> None:
         """`queue` (routing, the ticket) and `rooms` (the rooms to override to) route a registered case: both or
-        neither.
+        neither. `clock` is the form's (today, the time registered); by default the registration service's.
         `receipts` prints the receipt of the case just registered; without it the desk offers no printing."""
         if (queue is None) != (rooms is None):
             raise ValueError("IntakeFlow routes with both a queue and a rooms service, or neither")
@@ -121,7 +121,10 @@ class IntakeFlow(QWidget):
         outer.addWidget(self.banner)
         self.routing = RoutingPanel(self)
         outer.addWidget(self.routing)
-        self.form = RegistrationForm(service.categories(), clock=clock, parent=self)
+        # The service's clock, not the wall's, when none is given: DESK_NOW's in a drill.
+        self.form = RegistrationForm(
+            service.categories(), clock=clock if clock is not None else service, parent=self
+        )
         outer.addWidget(self.form, 1)
 
         self.form.sig_submitted.connect(self._on_submitted)
