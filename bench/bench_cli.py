@@ -46,7 +46,7 @@ IMPORT_GROUPS = (
     ("the PostgreSQL dialect", "sqlalchemy.dialects.postgresql"),
     ("the SQLite dialect", "sqlalchemy.dialects.sqlite"),
     ("desk.store.models (mapping 15 tables)", "desk.store.models"),
-    ("desk.services.hall (its own body)", "desk.services.hall"),
+    ("desk.services.rooms (its own body)", "desk.services.rooms"),
     ("desk.core (queue, cases, parties, routing, catalog, ids, ...)", "desk.core"),
     ("desk.store, other modules (events, fold, projections, session, ...)", "desk.store"),
     ("desk.cli, desk.config, desk.errors, desk.services", "desk"),
@@ -160,7 +160,7 @@ def make_store(path: Path, waiting: int) -> str:
             "parties": [{"role": "applicant", "name": "排队", "phone": f"1390000{i:04d}"}],
         }
         case_no = services.registration.register(visit, new_case=True).case_no
-        services.hall.issue_ticket(case_no, room_code="R01")
+        services.queue.issue_ticket(case_no, room_code="R01")
     store.dispose()
     return url
 
@@ -315,7 +315,7 @@ def render(r: CliResult) -> str:
         "dialect (a SQLite store), Alembic (the store's revision is read with plain SQL and is the head), the "
         "services and subparsers it does not use, the cyclic garbage collector, and tearing the interpreter down "
         "at exit (`desk.cli.run`). What it still pays for beyond the baseline: `sqlalchemy.orm`, mapping the 15 "
-        "tables and configuring the mappers on the first query, the SQLite dialect, the hall service and the core "
+        "tables and configuring the mappers on the first query, the SQLite dialect, the rooms service and the core "
         "modules it imports. `tests/cli/test_quick_start.py` checks the imports (no timings in tests).",
         END_MARKER,
     ]

@@ -199,8 +199,10 @@ def build_main_window(
     sync_bar = build_sync_bar(services.sync, run=True, clock=clock) if services.sync is not None else None
     return MainWindow(
         services.registration,
-        hall=services.hall,
-        new_hall=services.new_hall,
+        rooms=services.rooms,
+        queue=services.queue,
+        new_queue=services.new_queue,
+        display=services.display,
         store_label=store_label,
         clock=clock,
         speech_engine=speech_engine,
@@ -213,7 +215,13 @@ def build_main_window(
 def build_room_terminal(services: Services, room: str) -> RoomTerminal:
     """`desk --role room --room R01`: one room's terminal (the sync state in its status bar; the front desk
     runs the sync). An unknown room is a `NotFound`."""
-    terminal = RoomTerminal(services.hall, services.registration, room)
+    terminal = RoomTerminal(
+        room,
+        queue=services.new_queue(),
+        rooms=services.rooms,
+        display=services.display,
+        registration=services.registration,
+    )
     if services.sync is not None:
         terminal.statusBar().addPermanentWidget(
             build_sync_bar(services.sync, run=False, clock=services.clock)
@@ -224,7 +232,7 @@ def build_room_terminal(services: Services, room: str) -> RoomTerminal:
 def build_hall_display(services: Services, *, speech_engine: str = "") -> HallDisplay:
     """`desk --role display`: the hall's calling screen, speaking through `speech_engine` ("" = default)."""
     return HallDisplay(
-        services.hall, hall_name=services.registration.hall.name, announcer=Announcer(speech_engine)
+        services.display, hall_name=services.registration.hall.name, announcer=Announcer(speech_engine)
     )
 
 

@@ -24,7 +24,8 @@ from PySide6.QtWidgets import QApplication  # noqa: E402
 from desk.app import build_services, install_translators  # noqa: E402
 from desk.core.clock import CHINA_TZ, FixedClock  # noqa: E402
 from desk.core.synthetic import id_check_char, make_visit  # noqa: E402
-from desk.services.hall import HallService, TicketView  # noqa: E402
+from desk.services.display import DisplayService  # noqa: E402
+from desk.services.queue import QueueService, TicketView  # noqa: E402
 from desk.services.setup import init_hall  # noqa: E402
 from desk.store.session import open_store  # noqa: E402
 from desk.ui.display.hall_display import HallDisplay  # noqa: E402
@@ -49,7 +50,7 @@ def seed_morning(services: object, clock: FixedClock) -> dict[str, list[TicketVi
     from desk.app import Services
 
     assert isinstance(services, Services)
-    reg, hall = services.registration, services.hall
+    reg, queue = services.registration, services.queue
     names = {c.code: c.name for c in reg.categories()}
     rng = random.Random(20261127)
     minutes = sorted(rng.uniform(0, 100) for _ in range(20))
@@ -77,26 +78,26 @@ def seed_morning(services: object, clock: FixedClock) -> dict[str, list[TicketVi
                 ],
             }
         case = reg.register(data, new_case=True)
-        if hall.propose(case.case_no).room_code is None:
+        if queue.propose(case.case_no).room_code is None:
             continue
-        issued = hall.issue_ticket(case.case_no, declared_priority=("pregnant",) if i == 16 else ())
+        issued = queue.issue_ticket(case.case_no, declared_priority=("pregnant",) if i == 16 else ())
         tickets.setdefault(issued.room.code, []).append(issued.ticket)
     return tickets
 
 
-def serve_some(hall: HallService, clock: FixedClock, room: str, *, finished: int, called: int) -> None:
+def serve_some(queue: QueueService, clock: FixedClock, room: str, *, finished: int, called: int) -> None:
     for _ in range(finished):
         clock.advance(minutes=2)
-        t = hall.call_next(room, take_over=False)
+        t = queue.call_next(room, take_over=False)
         if t is None:
             return
         clock.advance(minutes=1)
-        hall.claim(t.id)
+        queue.claim(t.id)
         clock.advance(minutes=12)
-        hall.finish(t.id)
+        queue.finish(t.id)
     for _ in range(called):
         clock.advance(minutes=1)
-        hall.call_next(room, take_over=False)
+        queue.call_next(room, take_over=False)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -128,7 +129,7 @@ def main(argv: list[str] | None = None) -> int:
         ):
             if room in tickets:
                 serve_some(
-                    HallService(store, clock, actor="值班调解员", terminal=f"{room}终端"),
+                    QueueService(store, clock, actor="值班调解员", terminal=f"{room}终端"),
                     clock,
                     room,
                     finished=finished,
@@ -136,12 +137,19 @@ def main(argv: list[str] | None = None) -> int:
                 )
 
         # Room 1: two served this morning, one being received now (with the whole history on the right).
-        room_hall = HallService(store, clock, actor="功能室终端", terminal="R01终端")
-        terminal = RoomTerminal(room_hall, services.registration, "R01", poll_ms=400)
+        room_queue = QueueService(store, clock, actor="功能室终端", terminal="R01终端")
+        terminal = RoomTerminal(
+            "R01",
+            queue=room_queue,
+            rooms=services.rooms,
+            display=services.display,
+            registration=services.registration,
+            poll_ms=400,
+        )
         wait_all_idle()  # each step runs off the UI thread: let it land before the clock moves on
         terminal.set_on_duty("刘秀英")
         clock.set(_at(9, 10))
-        serve_some(room_hall, clock, "R01", finished=2, called=0)
+        serve_some(room_queue, clock, "R01", finished=2, called=0)
         clock.set(_at(10, 2))
         terminal.refresh(force=True)
         first = terminal.call_next()
@@ -165,7 +173,7 @@ def main(argv: list[str] | None = None) -> int:
         terminal.grab().save(str(args.out / "room-terminal.png"))
 
         display = HallDisplay(
-            HallService(store, clock, terminal="大厅屏"),
+            DisplayService(store, clock),
             hall_name=services.registration.hall.name,
             flash_ms=60_000,
             hold_ms=10,
@@ -174,7 +182,7 @@ def main(argv: list[str] | None = None) -> int:
         display.show()
         QTest.qWait(200)
         clock.set(_at(10, 12))
-        serve_next = HallService(store, clock, actor="张立新", terminal="R02终端")
+        serve_next = QueueService(store, clock, actor="张立新", terminal="R02终端")
         called = serve_next.call_next("R02", take_over=False) or serve_next.call_next("R04", take_over=False)
         for _ in range(
             100

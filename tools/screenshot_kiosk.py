@@ -74,7 +74,7 @@ def main(argv: list[str] | None = None) -> int:
                 },
                 new_case=True,
             )
-            services.hall.issue_ticket(case.case_no, room_code="R01")
+            services.queue.issue_ticket(case.case_no, room_code="R01")
             case_no = case.case_no
         clock.advance(minutes=2)
         kiosk = build_kiosk(services)

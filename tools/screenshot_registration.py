@@ -63,7 +63,7 @@ def _queue_two_visitors(services: Services) -> None:
                 ],
             }
         )
-        services.hall.issue_ticket(case.case_no)
+        services.queue.issue_ticket(case.case_no)
 
 
 def main(argv: list[str] | None = None) -> int:

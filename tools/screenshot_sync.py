@@ -186,7 +186,7 @@ def _shoot(out: Path, county_url: str, tmp: Path, stores: list[Store]) -> int:
     ):
         clock.advance(minutes=9 + i)
         case = reg.register(_visit("婚姻家庭纠纷", who, body, "夫妻双方因赡养老人问题发生争执，请求调解。"))
-        services.hall.issue_ticket(case.case_no)
+        services.queue.issue_ticket(case.case_no)
 
     window = build_main_window(
         services, store_label="数据库：本机 SQLite（示例）", clock=clock, speech_engine="mock"

@@ -24,7 +24,6 @@ if TYPE_CHECKING:
     from desk.services.county import CountyService
     from desk.services.display import DisplayService
     from desk.services.documents import DocumentService
-    from desk.services.hall import HallService
     from desk.services.queue import QueueService
     from desk.services.registration import RegistrationService
     from desk.services.rooms import RoomsService
@@ -155,23 +154,6 @@ class Services:
         from desk.services.display import DisplayService
 
         return DisplayService(self.store, self.clock)
-
-    @cached_property
-    def hall(self) -> HallService:
-        """TRANSITIONAL: the three hall services behind one facade, for the windows not yet moved to them."""
-        return self.new_hall()
-
-    def new_hall(self) -> HallService:
-        """TRANSITIONAL: a facade of its own for each room terminal or calling screen a window opens."""
-        from desk.services.hall import HallService
-
-        return HallService(
-            self.store,
-            self.clock,
-            actor=self.actor,
-            terminal=self.terminal,
-            no_show_after_recalls=self.settings.no_show_after_recalls,
-        )
 
     @cached_property
     def documents(self) -> DocumentService:

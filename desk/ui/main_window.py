@@ -43,8 +43,10 @@ from desk.ui.room.terminal import RoomTerminal
 if TYPE_CHECKING:
     from desk.core.clock import Clock
     from desk.services.county import CountyService, Diversion
-    from desk.services.hall import HallService, IssuedTicket, RoomView
+    from desk.services.display import DisplayService
+    from desk.services.queue import IssuedTicket, QueueService
     from desk.services.registration import RegistrationResult, RegistrationService
+    from desk.services.rooms import RoomsService, RoomView
     from desk.services.views import CaseDetail, CaseSummary
     from desk.sync.engine import RoundReport
     from desk.ui.printing import CaseReceipts
@@ -182,8 +184,10 @@ class MainWindow(QMainWindow):
         self,
         service: RegistrationService,
         *,
-        hall: HallService,
-        new_hall: Callable[[], HallService],
+        rooms: RoomsService,
+        queue: QueueService,
+        new_queue: Callable[[], QueueService],
+        display: DisplayService,
         store_label: str = "",
         clock: Clock | None = None,
         speech_engine: str = "",
@@ -192,8 +196,10 @@ class MainWindow(QMainWindow):
         county: CountyService | None = None,
         parent: QWidget | None = None,
     ) -> None:
-        """`hall` serves this desk (routing, tickets); `new_hall` gives each room terminal or calling screen
-        opened from the menu a hall service of its own (its own on-duty mediator); `receipts` prints receipts
+        """`rooms` is the hall's rooms and roster (routing's overrides, the terminals, the settings dialogs);
+        `queue` serves this desk (routing, tickets, the diverted cases); `new_queue` gives each room terminal
+        opened from the menu a queue service of its own (its own on-duty mediator); `display` is what the
+        calling screens and terminals read (calls, the change mark); `receipts` prints receipts
         (F9 after a registration, 补打 in a case's history); `sync_bar` shows (and runs) sync with the county;
         `county` is given when the store is the county's: registrations are then diverted to a hall."""
         super().__init__(parent)
@@ -204,8 +210,10 @@ class MainWindow(QMainWindow):
         if receipts is not None:
             receipts.setParent(self)
             receipts.sig_printed.connect(self._on_receipt_printed)
-        self._hall_service = hall
-        self._new_hall = new_hall
+        self._rooms = rooms
+        self._queue = queue
+        self._new_queue = new_queue
+        self._display = display
         self.ops = OpRunner(self, report=self._say)
         self._progress_text = ""
         self._speech_engine = speech_engine
@@ -215,7 +223,12 @@ class MainWindow(QMainWindow):
             self.setWindowTitle(self.tr("一厅通 · {hall} · 县级").format(hall=hall_info.name))
         # At the county a registered case is diverted to a hall (the dialog), not routed to a room.
         self.intake = IntakeFlow(
-            service, hall=hall if county is None else None, clock=clock, receipts=receipts, parent=self
+            service,
+            queue=queue if county is None else None,
+            rooms=rooms if county is None else None,
+            clock=clock,
+            receipts=receipts,
+            parent=self,
         )
         self.form = self.intake.form
         self.setCentralWidget(self.intake)
@@ -356,8 +369,14 @@ class MainWindow(QMainWindow):
     # --- the hall's windows -----------------------------------------------------------------------
 
     def open_room_terminal(self, room_code: str) -> RoomTerminal:
-        """A room's terminal in a window of its own, with its own hall service (and on-duty mediator)."""
-        terminal = RoomTerminal(self._new_hall(), self._service, room_code)
+        """A room's terminal in a window of its own, with its own queue service (and on-duty mediator)."""
+        terminal = RoomTerminal(
+            room_code,
+            queue=self._new_queue(),
+            rooms=self._rooms,
+            display=self._display,
+            registration=self._service,
+        )
         terminal.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         terminal.destroyed.connect(lambda _obj=None, t=terminal: self._forget_window(t))
         self.terminals.append(terminal)
@@ -367,7 +386,7 @@ class MainWindow(QMainWindow):
     def open_hall_display(self) -> HallDisplay:
         """The calling screen in a window (F11: full screen), e.g. on the hall's second monitor."""
         display = HallDisplay(
-            self._new_hall(), hall_name=self._service.hall.name, announcer=Announcer(self._speech_engine)
+            self._display, hall_name=self._service.hall.name, announcer=Announcer(self._speech_engine)
         )
         display.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         display.destroyed.connect(lambda _obj=None, d=display: self._forget_window(d))
@@ -377,7 +396,7 @@ class MainWindow(QMainWindow):
 
     def open_rooms_dialog(self) -> RoomsDialog:
         if self.rooms_dialog is None:
-            self.rooms_dialog = RoomsDialog(self._hall_service, self._service.categories(), parent=self)
+            self.rooms_dialog = RoomsDialog(self._rooms, self._service.categories(), parent=self)
         else:
             self.rooms_dialog.reload()
         self.rooms_dialog.show()
@@ -386,9 +405,7 @@ class MainWindow(QMainWindow):
 
     def open_mediators_dialog(self) -> MediatorsDialog:
         if self.mediators_dialog is None:
-            self.mediators_dialog = MediatorsDialog(
-                self._hall_service, self._service.categories(), parent=self
-            )
+            self.mediators_dialog = MediatorsDialog(self._rooms, self._service.categories(), parent=self)
         else:
             self.mediators_dialog.reload()
         self.mediators_dialog.show()
@@ -401,7 +418,11 @@ class MainWindow(QMainWindow):
         """The cases the county diverted here (one dialog per window, read again each time it is opened)."""
         if self.diverted_dialog is None:
             self.diverted_dialog = DivertedCasesDialog(
-                self._hall_service, self._service, receipts=self.receipts, parent=self
+                queue=self._queue,
+                rooms=self._rooms,
+                registration=self._service,
+                receipts=self.receipts,
+                parent=self,
             )
             self.diverted_dialog.sig_ticket_issued.connect(self._on_ticket_issued)
             self.diverted_dialog.sig_count_changed.connect(self._show_diverted_count)
@@ -434,7 +455,7 @@ class MainWindow(QMainWindow):
         none); `then` gets the count. A count that cannot be read leaves the button as it was."""
         if self.county is not None:
             return None
-        hall = self._hall_service
+        queue = self._queue
 
         def show(n: int) -> None:
             self._show_diverted_count(n)
@@ -442,7 +463,7 @@ class MainWindow(QMainWindow):
                 then(n)
 
         return self.ops.run(
-            hall.diverted_count,
+            queue.diverted_count,
             key="diverted count",
             name="diverted count",
             success=show,
@@ -505,9 +526,9 @@ class MainWindow(QMainWindow):
             if self.diverted_dialog is not None and self.diverted_dialog.isVisible():
                 self.diverted_dialog.reload()
 
-        hall = self._hall_service
+        queue = self._queue
         # Not skipped behind a status refresh's count: this one says what the round brought.
-        self.ops.run(hall.diverted_count, name="diverted count after sync", success=counted)
+        self.ops.run(queue.diverted_count, name="diverted count after sync", success=counted)
 
     def _forget_window(self, window: QWidget) -> None:
         if window in self.terminals:
@@ -516,7 +537,7 @@ class MainWindow(QMainWindow):
             self.displays.remove(window)
 
     def _on_terminal_requested(self) -> None:
-        self.ops.run(self._hall_service.rooms, name="rooms for a terminal", success=self._choose_terminal)
+        self.ops.run(self._rooms.rooms, name="rooms for a terminal", success=self._choose_terminal)
 
     def _choose_terminal(self, all_rooms: list[RoomView]) -> None:
         rooms = [r for r in all_rooms if r.categories or r.staff]

@@ -150,7 +150,7 @@ def test_build_services_takes_desk_now_unless_given_a_clock(
     monkeypatch.setenv("DESK_NOW", DRILL)
     services = build_services(sqlite_store)
     assert services.clock.now().date() == DRILL_AT.date()
-    assert services.hall.now().date() == DRILL_AT.date()
+    assert services.queue.now().date() == DRILL_AT.date()
     given = SystemClock()
     assert build_services(sqlite_store, given).clock is given
 

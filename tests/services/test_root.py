@@ -7,7 +7,7 @@ import sys
 
 from desk.core.clock import FixedClock
 from desk.services import Services, build_services
-from desk.services.hall import HallService
+from desk.services.queue import QueueService
 from desk.store.session import Store
 
 
@@ -16,10 +16,11 @@ def test_each_service_is_built_once_over_the_same_store_and_clock(
 ) -> None:
     services = build_services(sqlite_store, clock, actor="测试前台", terminal="前台1")
     assert isinstance(services, Services)
-    assert services.hall is services.hall and services.registration is services.registration
-    assert services.hall.now() == clock.now() == services.registration.now()
-    own = services.new_hall()
-    assert isinstance(own, HallService) and own is not services.hall and own.terminal == "前台1"
+    assert services.queue is services.queue and services.registration is services.registration
+    assert services.rooms is services.rooms and services.display is services.display
+    assert services.queue.now() == clock.now() == services.registration.now() == services.display.now()
+    own = services.new_queue()
+    assert isinstance(own, QueueService) and own is not services.queue and own.terminal == "前台1"
     assert services.county is None  # a hall's store
     assert services.sync is not None and not services.sync.configured
 
@@ -34,7 +35,7 @@ import sys
 import desk.services.status
 assert "desk.services.root" not in sys.modules, "a service module imported the composition root"
 from desk.services import build_services
-assert "desk.services.hall" not in sys.modules and "desk.services.registration" not in sys.modules
+assert "desk.services.rooms" not in sys.modules and "desk.services.registration" not in sys.modules
 from desk.core.clock import SystemClock
 from desk.store.session import open_store
 from desk.services.setup import init_hall
@@ -42,8 +43,9 @@ store = open_store(sys.argv[1])
 init_hall(store)
 services = build_services(store, SystemClock())
 services.status
-assert "desk.services.hall" not in sys.modules, "the status service built the hall service"
-services.hall.rooms()
+assert "desk.services.rooms" not in sys.modules, "the status service built the rooms service"
+assert "desk.services.queue" not in sys.modules, "the status service built the queue service"
+services.rooms.rooms()
 assert "desk.services.registration" not in sys.modules and "desk.sync" not in sys.modules
 store.dispose()
 print("ok")

@@ -8,7 +8,7 @@ import pytest
 
 from desk.app import Services, build_services
 from desk.core.clock import FixedClock
-from desk.services.hall import HallService
+from desk.services.queue import QueueService
 from desk.store.session import Store
 
 
@@ -18,15 +18,10 @@ def services(sqlite_store: Store, clock: FixedClock) -> Services:
 
 
 @pytest.fixture
-def hall(services: Services) -> HallService:
-    return services.hall
+def terminal_queue(sqlite_store: Store, clock: FixedClock) -> Callable[[str], QueueService]:
+    """A queue service for a named terminal (each room terminal has its own)."""
 
-
-@pytest.fixture
-def terminal_hall(sqlite_store: Store, clock: FixedClock) -> Callable[[str], HallService]:
-    """A hall service for a named terminal (each room terminal has its own)."""
-
-    def make(name: str) -> HallService:
-        return HallService(sqlite_store, clock, actor="功能室终端", terminal=name)
+    def make(name: str) -> QueueService:
+        return QueueService(sqlite_store, clock, actor="功能室终端", terminal=name)
 
     return make

@@ -167,10 +167,17 @@ def run_stall(
     window = build_main_window(services, store_label="PostgreSQL（经延迟代理）", speech_engine="mock")
     window.resize(1180, 820)
     window.show()
-    terminal = RoomTerminal(services.new_hall(), services.registration, "R01", poll_ms=terminal_poll_ms)
+    terminal = RoomTerminal(
+        "R01",
+        queue=services.new_queue(),
+        rooms=services.rooms,
+        display=services.display,
+        registration=services.registration,
+        poll_ms=terminal_poll_ms,
+    )
     # No voice: a chime needs a sound server, and what is measured is the screen.
     display = HallDisplay(
-        services.new_hall(), hall_name=services.registration.hall.name, poll_ms=display_poll_ms
+        services.display, hall_name=services.registration.hall.name, poll_ms=display_poll_ms
     )
     for w in (terminal, display):
         w.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)

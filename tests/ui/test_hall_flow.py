@@ -12,7 +12,7 @@ from pytestqt.qtbot import QtBot
 
 from desk.app import Services
 from desk.core.clock import FixedClock
-from desk.services.hall import HallService, IssuedTicket
+from desk.services.queue import IssuedTicket, QueueService
 from desk.ui.display.hall_display import HallDisplay
 from desk.ui.intake.flow import IntakeFlow
 from desk.ui.room.terminal import RoomTerminal
@@ -26,7 +26,7 @@ ELDERLY_ID = valid_id("62070219500312201")  # 76 on 2026-11-27
 
 @pytest.fixture
 def flow(qtbot: QtBot, services: Services, clock: FixedClock) -> Iterator[IntakeFlow]:
-    f = IntakeFlow(services.registration, hall=services.hall, clock=clock)
+    f = IntakeFlow(services.registration, queue=services.queue, rooms=services.rooms, clock=clock)
     qtbot.addWidget(f)
     f.resize(1100, 900)
     with qtbot.waitActive(f):
@@ -51,10 +51,17 @@ def confirm_with_enter(qtbot: QtBot, flow: IntakeFlow) -> IssuedTicket:
 
 
 def test_register_route_call_show_and_claim(
-    qtbot: QtBot, flow: IntakeFlow, services: Services, terminal_hall: Callable[[str], HallService]
+    qtbot: QtBot, flow: IntakeFlow, services: Services, terminal_queue: Callable[[str], QueueService]
 ) -> None:
-    terminal = RoomTerminal(terminal_hall("R01终端"), services.registration, "R01", poll_ms=50)
-    display = HallDisplay(terminal_hall("大厅屏"), poll_ms=50, flash_ms=300, hold_ms=100)
+    terminal = RoomTerminal(
+        "R01",
+        queue=terminal_queue("R01终端"),
+        rooms=services.rooms,
+        display=services.display,
+        registration=services.registration,
+        poll_ms=50,
+    )
+    display = HallDisplay(services.display, poll_ms=50, flash_ms=300, hold_ms=100)
     for w in (terminal, display):
         qtbot.addWidget(w)
         w.show()
@@ -129,7 +136,7 @@ def test_esc_leaves_the_case_without_a_ticket(qtbot: QtBot, flow: IntakeFlow, se
     qtbot.keyClick(flow.routing.confirm_button, Qt.Key.Key_Escape)
     assert not flow.routing.isVisible()
     assert flow.pending_route is None
-    assert services.hall.queue("R01") == []
+    assert services.queue.queue("R01") == []
     qtbot.waitUntil(lambda: QApplication.focusWidget() is flow.form.name_edit)
 
 
@@ -158,7 +165,7 @@ def test_a_repeat_visit_while_queued_keeps_its_ticket(
     assert not flow.routing.isVisible()
     assert flow.banner.ticket_label.text() == first.ticket.label
     assert flow.banner.room_line.text() == "此案已有排队号，1号人民调解室 · 一楼东侧，等候中"
-    assert len(services.hall.queue("R01")) == 1
+    assert len(services.queue.queue("R01")) == 1
 
 
 def test_when_no_room_fits_the_desk_chooses(qtbot: QtBot, flow: IntakeFlow, services: Services) -> None:
@@ -170,7 +177,7 @@ def test_when_no_room_fits_the_desk_chooses(qtbot: QtBot, flow: IntakeFlow, serv
     assert flow.routing.override_buttons  # every open reception room, the desk decides
     qtbot.mouseClick(flow.routing.override_buttons["R04"], Qt.MouseButton.LeftButton)
     settle(qtbot)
-    assert [t.case_no for t in services.hall.queue("R04")] == [flow.banner.case_no_label.text()]
+    assert [t.case_no for t in services.queue.queue("R04")] == [flow.banner.case_no_label.text()]
 
 
 # --- who is served first -------------------------------------------------------------------------
@@ -181,7 +188,7 @@ def test_an_elderly_visitor_goes_ahead_of_recent_arrivals_only(
     flow: IntakeFlow,
     services: Services,
     clock: FixedClock,
-    terminal_hall: Callable[[str], HallService],
+    terminal_queue: Callable[[str], QueueService],
 ) -> None:
     early = arrive(services, 1)  # 10:00
     clock.advance(minutes=10)
@@ -194,7 +201,14 @@ def test_an_elderly_visitor_goes_ahead_of_recent_arrivals_only(
     assert elderly.ticket.priority_reasons == ("elderly",)
     assert "；优先：70岁以上老人" in flow.banner.room_line.text()
 
-    terminal = RoomTerminal(terminal_hall("R01终端"), services.registration, "R01", poll_ms=50)
+    terminal = RoomTerminal(
+        "R01",
+        queue=terminal_queue("R01终端"),
+        rooms=services.rooms,
+        display=services.display,
+        registration=services.registration,
+        poll_ms=50,
+    )
     qtbot.addWidget(terminal)
     terminal.show()
     settle(qtbot)
@@ -218,4 +232,20 @@ def test_priority_never_overtakes_a_visitor_waiting_longer_than_the_head_start(
     clock.advance(minutes=16)
     elderly = arrive(services, 2, birth="19500101")
     assert elderly.ticket.priority_reasons == ("elderly",)
-    assert [t.id for t in services.hall.queue("R01")] == [ordinary.ticket.id, elderly.ticket.id]
+    assert [t.id for t in services.queue.queue("R01")] == [ordinary.ticket.id, elderly.ticket.id]
+
+
+def test_without_a_clock_the_form_keeps_the_services_time(
+    qtbot: QtBot, services: Services, clock: FixedClock
+) -> None:
+    # A DESK_NOW drill: the form's "today" and its "registered at" are the services' clock, not the wall's.
+    f = IntakeFlow(services.registration, queue=services.queue, rooms=services.rooms)
+    qtbot.addWidget(f)
+    assert f.form._clock.now() == clock.now()
+    clock.advance(hours=30)
+    assert f.form._today() == services.registration.today()
+
+
+def test_routing_takes_the_queue_and_the_rooms_together(qtbot: QtBot, services: Services) -> None:
+    with pytest.raises(ValueError):
+        IntakeFlow(services.registration, queue=services.queue)

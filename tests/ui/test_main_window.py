@@ -321,7 +321,7 @@ def test_a_terminal_opened_from_the_menu_has_its_own_on_duty_mediator(
         qtbot.addWidget(t)
     first.set_on_duty("刘秀英")
     assert second.on_duty() == ""
-    assert first._hall is not second._hall
+    assert first._queue is not second._queue
 
 
 def test_a_ticket_is_reported_in_the_status_bar(qtbot: QtBot, window: MainWindow) -> None:
@@ -369,8 +369,8 @@ def test_role_room_opens_the_terminal_of_that_room(qapp: QApplication, tmp_path:
     assert len(seen) == 1
     terminal = seen[0]
     assert isinstance(terminal, RoomTerminal)
-    assert terminal.room.code == "R03" and terminal._hall.terminal == "心理室电脑"
-    assert terminal._hall.actor == "功能室终端"
+    assert terminal.room.code == "R03" and terminal._queue.terminal == "心理室电脑"
+    assert terminal._queue.actor == "功能室终端"
 
 
 def test_role_display_opens_the_calling_screen_full_screen(qapp: QApplication, tmp_path: Path) -> None:

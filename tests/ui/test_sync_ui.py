@@ -18,7 +18,7 @@ from desk.app import Services, build_main_window, build_room_terminal, build_ser
 from desk.core.clock import CHINA_TZ, FixedClock
 from desk.core.parties import mask_id_number
 from desk.services.county import CountyService
-from desk.services.hall import DivertedCase
+from desk.services.queue import DivertedCase
 from desk.services.registration import RegistrationService
 from desk.services.setup import init_hall
 from desk.store.models import CaseRow, Hall
@@ -275,8 +275,8 @@ def test_a_case_diverted_at_the_county_is_listed_and_routed_to_a_room(
     issued = blocker.args[0]
     settle(qtbot)  # the list read again
     assert issued.ticket.case_no == diversion.case_no
-    assert hall_services.hall.active_ticket(diversion.case_no) is not None
-    assert dialog.model.rowCount() == 0 and hall_services.hall.diverted_cases() == []
+    assert hall_services.queue.active_ticket(diversion.case_no) is not None
+    assert dialog.model.rowCount() == 0 and hall_services.queue.diverted_cases() == []
     assert issued.ticket.label in dialog.result_label.text()
     assert (
         window.statusBar().currentMessage().startswith(f"{diversion.case_no}：排队号 {issued.ticket.label}")

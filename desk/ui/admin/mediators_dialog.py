@@ -26,7 +26,7 @@ from PySide6.QtWidgets import (
 from desk.core.catalog import Category
 from desk.errors import DeskError, ValidationError
 from desk.forms.fields import FieldMessage
-from desk.services.hall import HallService, MediatorView
+from desk.services.rooms import MediatorView, RoomsService
 from desk.ui.ops import Op, OpRunner
 
 logger = logging.getLogger(__name__)
@@ -39,10 +39,10 @@ class MediatorsDialog(QDialog):
     """A mediator was added or corrected (the `MediatorView`)."""
 
     def __init__(
-        self, hall: HallService, categories: Sequence[Category], parent: QWidget | None = None
+        self, rooms: RoomsService, categories: Sequence[Category], parent: QWidget | None = None
     ) -> None:
         super().__init__(parent)
-        self._hall = hall
+        self._rooms = rooms
         self._categories = list(categories)
         self._current: str | None = None
         self.setWindowTitle(self.tr("调解员名册"))
@@ -122,7 +122,7 @@ class MediatorsDialog(QDialog):
     def reload(self, select: str | None = None) -> Op[list[MediatorView]] | None:
         """Read the roster again (off the UI thread) and show `select` (else the current mediator)."""
         return self.ops.run(
-            self._hall.mediators, name="mediators", success=lambda roster: self._show_roster(roster, select)
+            self._rooms.mediators, name="mediators", success=lambda roster: self._show_roster(roster, select)
         )
 
     def _show_roster(self, roster: list[MediatorView], select: str | None = None) -> None:
@@ -176,13 +176,13 @@ class MediatorsDialog(QDialog):
     def save(self) -> Op[tuple[MediatorView, list[MediatorView]]] | None:
         """Store the particulars as typed (off the UI thread); `sig_saved` says when they are stored."""
         self._clear_messages()
-        hall, current = self._hall, self._current
+        rooms, current = self._rooms, self._current
         name, grade, phone = self.name_edit.text(), self.grade_edit.text(), self.phone_edit.text()
         specialties = [c for c, box in self.specialty_boxes.items() if box.isChecked()]
 
         def work() -> tuple[MediatorView, list[MediatorView]]:
-            saved = hall.save_mediator(current, name=name, grade=grade, specialties=specialties, phone=phone)
-            return saved, hall.mediators()
+            saved = rooms.save_mediator(current, name=name, grade=grade, specialties=specialties, phone=phone)
+            return saved, rooms.mediators()
 
         return self.ops.run(
             work, key="save", name="save mediator", success=self._on_saved, failure=self._on_refused
@@ -221,11 +221,11 @@ class MediatorsDialog(QDialog):
     def retire_current(self) -> Op[list[MediatorView]] | None:
         if self._current is None:
             return None
-        name, hall, mediator = self.name_edit.text(), self._hall, self._current
+        name, rooms, mediator = self.name_edit.text(), self._rooms, self._current
 
         def work() -> list[MediatorView]:
-            hall.retire_mediator(mediator)
-            return hall.mediators()
+            rooms.retire_mediator(mediator)
+            return rooms.mediators()
 
         def retired(roster: list[MediatorView]) -> None:
             self._current = None

@@ -37,7 +37,7 @@ from desk.ui.ops import Op, OpRunner
 
 if TYPE_CHECKING:
     from desk.core.catalog import Category
-    from desk.services.hall import HallService, MediatorView, RoomView
+    from desk.services.rooms import MediatorView, RoomsService, RoomView
 
 logger = logging.getLogger(__name__)
 
@@ -89,17 +89,17 @@ class _StationRow(QWidget):
 
 
 class RoomsDialog(QDialog):
-    """Edit the hall's rooms one at a time; "保存" sends the room to `HallService.update_room` and shows each
+    """Edit the hall's rooms one at a time; "保存" sends the room to `RoomsService.update_room` and shows each
     refused field's message under that field."""
 
     sig_saved = Signal(object)
     """A room was saved; carries the `RoomView` as stored."""
 
     def __init__(
-        self, hall: HallService, categories: Sequence[Category], parent: QWidget | None = None
+        self, rooms: RoomsService, categories: Sequence[Category], parent: QWidget | None = None
     ) -> None:
         super().__init__(parent)
-        self._hall = hall
+        self._rooms_service = rooms
         self._categories = list(categories)
         self._mediators: list[MediatorView] = []
         self._rooms: list[RoomView] = []
@@ -250,9 +250,9 @@ class RoomsDialog(QDialog):
         """Read the rooms (and the mediators to station) again, off the UI thread, and show `select` (else the
         current room, else the first)."""
         keep = select or (self._current.code if self._current else None)
-        hall = self._hall
+        rooms = self._rooms_service
         return self.ops.run(
-            lambda: _Roster(hall.rooms(), hall.mediators()),
+            lambda: _Roster(rooms.rooms(), rooms.mediators()),
             name="rooms",
             success=lambda roster: self._show_roster(roster, keep),
         )
@@ -368,14 +368,14 @@ class RoomsDialog(QDialog):
             return None
         values = self.values()
         is_open = values.pop("is_open")
-        code, was_open, hall = self._current.code, self._current.is_open, self._hall
+        code, was_open, rooms = self._current.code, self._current.is_open, self._rooms_service
         self._clear_messages()
 
         def work() -> _Roster:
-            hall.update_room(code, **values)
+            rooms.update_room(code, **values)
             if is_open != was_open:
-                hall.set_room_open(code, is_open)
-            return _Roster(hall.rooms(), hall.mediators())
+                rooms.set_room_open(code, is_open)
+            return _Roster(rooms.rooms(), rooms.mediators())
 
         def refused(error: DeskError) -> None:
             if isinstance(error, ValidationError):

@@ -42,8 +42,9 @@ from desk.ui.ops import Op, OpRunner
 
 if TYPE_CHECKING:
     from desk.core.routing import Proposal
-    from desk.services.hall import DivertedCase, HallService, IssuedTicket, RoomView
+    from desk.services.queue import DivertedCase, IssuedTicket, QueueService, RoomView
     from desk.services.registration import RegistrationService
+    from desk.services.rooms import RoomsService
     from desk.services.views import CaseDetail
     from desk.ui.printing import CaseReceipts
 
@@ -91,14 +92,18 @@ class DivertedCasesDialog(QDialog):
 
     def __init__(
         self,
-        hall: HallService,
-        registration: RegistrationService,
         *,
+        queue: QueueService,
+        rooms: RoomsService,
+        registration: RegistrationService,
         receipts: CaseReceipts | None = None,
         parent: QWidget | None = None,
     ) -> None:
+        """`queue` lists the diverted cases, proposes a room and issues the ticket; `rooms` names the rooms;
+        `registration` gives the categories and each case's history."""
         super().__init__(parent)
-        self._hall = hall
+        self._queue = queue
+        self._rooms = rooms
         self._registration = registration
         self._receipts = receipts
         self._category_names = {c.code: c.name for c in registration.categories()}
@@ -196,9 +201,9 @@ class DivertedCasesDialog(QDialog):
         """Read the list again (off the UI thread), keeping (or moving to) the selected case; `sig_count_changed`
         says how many wait once it is shown."""
         keep = select or (self._current.case_no if self._current is not None else None)
-        hall, with_rooms = self._hall, not self._rooms_named
+        queue, rooms, with_rooms = self._queue, self._rooms, not self._rooms_named
         return self.ops.run(
-            lambda: _ListRead(hall.diverted_cases(), hall.rooms() if with_rooms else None),
+            lambda: _ListRead(queue.diverted_cases(), rooms.rooms() if with_rooms else None),
             name="diverted cases",
             success=lambda read: self._on_list_read(read, keep),
         )
@@ -255,7 +260,7 @@ class DivertedCasesDialog(QDialog):
         self._offer_route(detail)
 
     def _offer_route(self, detail: CaseDetail) -> None:
-        hall, case_no = self._hall, detail.case_no
+        queue, rooms_service, case_no = self._queue, self._rooms, detail.case_no
 
         def show(read: tuple[Proposal, list[RoomView]]) -> None:
             if self._current is None or self._current.case_no != case_no:
@@ -269,7 +274,7 @@ class DivertedCasesDialog(QDialog):
             self.ops.report(error)
 
         self.ops.run(
-            lambda: (hall.propose(case_no), hall.rooms()),
+            lambda: (queue.propose(case_no), rooms_service.rooms()),
             name=f"route {case_no}",
             success=show,
             failure=refused,
@@ -292,14 +297,14 @@ class DivertedCasesDialog(QDialog):
         """Give the selected case its ticket (proposed room, or `room_code` as an override); it leaves the list."""
         if self._current is None:
             return None
-        hall, case_no = self._hall, self._current.case_no
+        queue, case_no = self._queue, self._current.case_no
 
         def refused(error: DeskError) -> None:
             # Kept local: said in the routing step, which stays open for another choice.
             self.routing.show_error(error.message)
 
         return self.ops.run(
-            lambda: hall.issue_ticket(case_no, room_code=room_code, override_reason=reason),
+            lambda: queue.issue_ticket(case_no, room_code=room_code, override_reason=reason),
             key="ticket",
             name=f"ticket for diverted {case_no}",
             success=self._on_ticket_issued,

@@ -18,7 +18,7 @@ from desk.ui.ops import OpRunner
 from desk.ui.screens import follow_full_screen_cursor, install_screen_keys, toggle_full_screen
 
 if TYPE_CHECKING:
-    from desk.services.hall import CallView, HallService, RoomView
+    from desk.services.display import CallView, DisplayService, RoomView
     from desk.ui.display.speech import Announcer
 
 logger = logging.getLogger(__name__)
@@ -49,12 +49,12 @@ class _HallRead:
     rooms: list[RoomView]
 
 
-def _read_hall(hall: HallService, known: int) -> _HallRead | None:
+def _read_hall(display: DisplayService, known: int) -> _HallRead | None:
     """On a worker: the calls and rooms, unless the change mark is still `known` (then None)."""
-    mark = hall.change_mark()
+    mark = display.change_mark()
     if mark == known:
         return None
-    return _HallRead(mark, hall.recent_calls(limit=RECENT_SHOWN + 4), hall.rooms())
+    return _HallRead(mark, display.recent_calls(limit=RECENT_SHOWN + 4), display.rooms())
 
 
 def _call_key(c: CallView) -> tuple[str, str, str, int]:
@@ -63,7 +63,7 @@ def _call_key(c: CallView) -> tuple[str, str, str, int]:
 
 
 class HallDisplay(QWidget):
-    """Shows what `HallService.recent_calls` and `rooms` say, re-read whenever the hall's change mark moves
+    """Shows what `DisplayService.recent_calls` and `rooms` say, re-read whenever the hall's change mark moves
     (polled every `poll_ms`, so calls from other processes on the same store show too). A new call flashes for
     `flash_ms`, stays the big one at least `hold_ms`, and is announced (twice) by the `Announcer`, which the
     display owns and shuts down when it closes."""
@@ -76,7 +76,7 @@ class HallDisplay(QWidget):
 
     def __init__(
         self,
-        hall: HallService,
+        display: DisplayService,
         *,
         hall_name: str = "",
         announcer: Announcer | None = None,
@@ -86,7 +86,7 @@ class HallDisplay(QWidget):
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
-        self._hall = hall
+        self._display = display
         self.ops = OpRunner(self, report=logger.warning)
         self._announcer = announcer
         self._mark = -1
@@ -200,11 +200,11 @@ class HallDisplay(QWidget):
     def refresh(self, *, force: bool = False) -> None:
         """Re-read calls and rooms, off the UI thread, if the hall's change mark moved (always with `force`);
         `sig_refreshed` says when the screen shows them. A read still under way makes this one unnecessary."""
-        self.clock_label.setText(self._hall.now().astimezone(CHINA_TZ).strftime("%H:%M"))
+        self.clock_label.setText(self._display.now().astimezone(CHINA_TZ).strftime("%H:%M"))
         force = force or self._stale
-        hall, known = self._hall, -1 if force else self._mark
+        display, known = self._display, -1 if force else self._mark
         op = self.ops.run(
-            lambda: _read_hall(hall, known),
+            lambda: _read_hall(display, known),
             key="refresh",
             name="display refresh",
             success=self._on_read,

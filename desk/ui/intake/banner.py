@@ -14,7 +14,7 @@ from desk.forms.fields import DONE_COLOUR, FieldMessage, set_point_size
 from desk.ui.intake.routing import room_title
 
 if TYPE_CHECKING:
-    from desk.services.hall import IssuedTicket, RoomView, TicketView
+    from desk.services.queue import IssuedTicket, RoomView, TicketView
     from desk.services.registration import RegistrationResult
 
 logger = logging.getLogger(__name__)

@@ -21,8 +21,9 @@ from desk.ui.ops import Op, OpRunner
 if TYPE_CHECKING:
     from desk.core.clock import Clock
     from desk.core.routing import Proposal
-    from desk.services.hall import HallService, IssuedTicket, RoomView, TicketView
+    from desk.services.queue import IssuedTicket, QueueService, RoomView, TicketView
     from desk.services.registration import RegistrationResult, RegistrationService
+    from desk.services.rooms import RoomsService
     from desk.services.views import CaseSummary
     from desk.ui.printing import CaseReceipts, PreviewDialog
 
@@ -39,12 +40,20 @@ class _RouteRead:
     proposal: Proposal | None = None
 
 
-def _read_route(hall: HallService, case_no: str) -> _RouteRead:
-    held = hall.active_ticket(case_no)
+@dataclass(frozen=True)
+class _RouteServices:
+    """What routing at the desk calls: the queue (proposal, ticket) and the rooms (overrides, the banner)."""
+
+    queue: QueueService
+    rooms: RoomsService
+
+
+def _read_route(services: _RouteServices, case_no: str) -> _RouteRead:
+    held = services.queue.active_ticket(case_no)
     if held is not None:
-        return _RouteRead(hall.rooms(), held=held)
-    proposal = hall.propose(case_no)
-    return _RouteRead(hall.rooms(), proposal=proposal)
+        return _RouteRead(services.rooms.rooms(), held=held)
+    proposal = services.queue.propose(case_no)
+    return _RouteRead(services.rooms.rooms(), proposal=proposal)
 
 
 @dataclass(frozen=True)
@@ -61,7 +70,7 @@ class IntakeFlow(QWidget):
 
     Keyboard first: the form's keys (Enter, Ctrl+Enter, F2, Up/Down), then Enter confirms the proposed room, one
     click overrides, Esc leaves the case without a ticket for now; F9 prints the registered case's receipt and
-    Shift+F9 previews it. Without `hall` (at the county) a registration is not routed.
+    Shift+F9 previews it. Without `queue` and `rooms` (at the county) a registration is not routed.
     """
 
     sig_registered = Signal(object)
@@ -84,15 +93,22 @@ class IntakeFlow(QWidget):
         self,
         service: RegistrationService,
         *,
-        hall: HallService | None = None,
+        queue: QueueService | None = None,
+        rooms: RoomsService | None = None,
         clock: Clock | None = None,
         receipts: CaseReceipts | None = None,
         parent: QWidget | None = None,
     ) -> None:
-        """`receipts` prints the receipt of the case just registered; without it the desk offers no printing."""
+        """`queue` (routing, the ticket) and `rooms` (the rooms to override to) route a registered case: both or
+        neither. `clock` is the form's (today, the time registered); by default the registration service's.
+        `receipts` prints the receipt of the case just registered; without it the desk offers no printing."""
+        if (queue is None) != (rooms is None):
+            raise ValueError("IntakeFlow routes with both a queue and a rooms service, or neither")
         super().__init__(parent)
         self._service = service
-        self._hall = hall
+        self._route_services = (
+            _RouteServices(queue, rooms) if queue is not None and rooms is not None else None
+        )
         self._receipts = receipts
         self._receipt_case: str | None = None
         self._route: _PendingRoute | None = None
@@ -105,7 +121,10 @@ class IntakeFlow(QWidget):
         outer.addWidget(self.banner)
         self.routing = RoutingPanel(self)
         outer.addWidget(self.routing)
-        self.form = RegistrationForm(service.categories(), clock=clock, parent=self)
+        # The service's clock, not the wall's, when none is given: DESK_NOW's in a drill.
+        self.form = RegistrationForm(
+            service.categories(), clock=clock if clock is not None else service, parent=self
+        )
         outer.addWidget(self.form, 1)
 
         self.form.sig_submitted.connect(self._on_submitted)
@@ -145,7 +164,7 @@ class IntakeFlow(QWidget):
         self.banner.show_result(result, draft.summary, chosen=draft.repeat_of is not None)
         self._receipt_case = result.case_no
         self.sig_registered.emit(result)
-        if self._hall is not None:
+        if self._route_services is not None:
             self.offer_route(
                 result.case_no, headcount=draft.headcount, declared_priority=draft.declared_priority
             )
@@ -175,8 +194,8 @@ class IntakeFlow(QWidget):
     ) -> Op[_RouteRead] | None:
         """Show where the case should go and why; Enter confirms, one click on another room overrides.
         A case that already holds a ticket (a repeat visit while still queued) keeps it."""
-        hall = self._hall
-        assert hall is not None
+        services = self._route_services
+        assert services is not None
         self._route = None
         self.routing.hide()
         self._awaiting_route = True
@@ -194,7 +213,7 @@ class IntakeFlow(QWidget):
                 self._show_proposal(case_no, read.proposal, read.rooms, headcount, declared)
 
         return self.ops.run(
-            lambda: _read_route(hall, case_no), name=f"route {case_no}", success=show, finished=arrived
+            lambda: _read_route(services, case_no), name=f"route {case_no}", success=show, finished=arrived
         )
 
     def _show_proposal(
@@ -223,11 +242,12 @@ class IntakeFlow(QWidget):
     def issue_ticket(self, room_code: str | None = None, *, reason: str = "") -> Op[IssuedTicket] | None:
         """Give the pending case its ticket: to the proposed room, or to `room_code` (an override, recorded).
         None when there is no case waiting for its room, or its ticket is being issued already."""
-        hall, route = self._hall, self._route
-        if hall is None or route is None:
+        services, route = self._route_services, self._route
+        if services is None or route is None:
             return None
+        queue = services.queue
         return self.ops.run(
-            lambda: hall.issue_ticket(
+            lambda: queue.issue_ticket(
                 route.case_no,
                 room_code=room_code,
                 override_reason=reason,

@@ -23,7 +23,7 @@ from PySide6.QtWidgets import (
 
 if TYPE_CHECKING:
     from desk.core.routing import Proposal
-    from desk.services.hall import RoomView
+    from desk.services.rooms import RoomView
 
 logger = logging.getLogger(__name__)
 

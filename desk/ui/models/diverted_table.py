@@ -10,7 +10,7 @@ from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPersisten
 from desk.ui.models.case_table import china_time
 
 if TYPE_CHECKING:
-    from desk.services.hall import DivertedCase
+    from desk.services.queue import DivertedCase
 
 _Index = QModelIndex | QPersistentModelIndex
 

@@ -14,7 +14,7 @@ from desk.core.clock import CHINA_TZ
 from desk.core.queue import PriorityReason, TicketState
 
 if TYPE_CHECKING:
-    from desk.services.hall import TicketView
+    from desk.services.queue import TicketView
 
 logger = logging.getLogger(__name__)
 
@@ -60,15 +60,14 @@ def minutes_waited(ticket: TicketView, now: dt.datetime) -> int:
 class QueueTableModel(QAbstractTableModel):
     """A room's tickets in the order the service gives them (waiting ones in serving order first).
 
-    `set_now` moves the clock the waiting minutes are counted against, without reloading the rows.
+    `now` is the moment the waiting minutes are counted against, from the caller's clock (the service's, so a
+    DESK_NOW drill shows drill minutes); `set_now` moves it without reloading the rows.
     """
 
-    def __init__(
-        self, tickets: Sequence[TicketView] = (), *, now: dt.datetime | None = None, parent: Any = None
-    ) -> None:
+    def __init__(self, tickets: Sequence[TicketView] = (), *, now: dt.datetime, parent: Any = None) -> None:
         super().__init__(parent)
         self._rows: list[TicketView] = list(tickets)
-        self._now = now or dt.datetime.now(dt.UTC)
+        self._now = now
 
     # --- Qt's interface -------------------------------------------------------------------------
 

@@ -39,8 +39,10 @@ from desk.ui.models.queue_table import COL_WAITED, QueueTableModel, priority_lab
 from desk.ui.ops import Op, OpRunner
 
 if TYPE_CHECKING:
-    from desk.services.hall import HallService, RoomView, TicketView
+    from desk.services.display import DisplayService
+    from desk.services.queue import QueueService, RoomView, TicketView
     from desk.services.registration import RegistrationService
+    from desk.services.rooms import RoomsService
     from desk.services.views import CaseDetail
 
 logger = logging.getLogger(__name__)
@@ -73,16 +75,22 @@ class _Acted:
 
 
 def _read_room(
-    hall: HallService, code: str, known: int, *, restore_from: RegistrationService | None = None
+    queue: QueueService,
+    rooms: RoomsService,
+    display: DisplayService,
+    code: str,
+    known: int,
+    *,
+    restore_from: RegistrationService | None = None,
 ) -> _RoomRead | None:
     """On a worker: the room's queue and settings, unless the change mark is still `known` (then None)."""
-    mark = hall.change_mark()
+    mark = display.change_mark()
     if mark == known:
         return None
-    tickets = hall.queue(code)
-    room = hall.room(code)
+    tickets = queue.queue(code)
+    room = rooms.room(code)
     if restore_from is not None:
-        mine = [t for t in tickets if t.state == TicketState.SERVING and t.terminal == hall.terminal]
+        mine = [t for t in tickets if t.state == TicketState.SERVING and t.terminal == queue.terminal]
         if mine:
             return _RoomRead(mark, tickets, room, mine[-1], restore_from.case(mine[-1].case_no))
     return _RoomRead(mark, tickets, room)
@@ -147,8 +155,8 @@ class TransferDialog(QDialog):
 
 
 class RoomTerminal(QMainWindow):
-    """The terminal of one room. Every action goes through `HallService`, off the UI thread (`ops`); what another
-    terminal did shows up within `poll_ms` (the hall's change mark is polled), and "someone else got there first"
+    """The terminal of one room. Every action goes through its own `QueueService`, off the UI thread (`ops`); what
+    another terminal did shows up within `poll_ms` (the hall's change mark is polled), and "someone else got there first"
     is a message line, never an error dialog. Focus stays in the scan field, so a keyboard-wedge scanner can claim
     at any moment; Up/Down there move the selection in the queue."""
 
@@ -163,25 +171,32 @@ class RoomTerminal(QMainWindow):
 
     def __init__(
         self,
-        hall: HallService,
-        registration: RegistrationService,
         room_code: str,
         *,
+        queue: QueueService,
+        rooms: RoomsService,
+        display: DisplayService,
+        registration: RegistrationService,
         poll_ms: int = POLL_MS,
         parent: QWidget | None = None,
     ) -> None:
+        """`queue` is this terminal's own: its `actor` follows the mediator on duty here. `rooms` gives the room,
+        the others' names and who is stationed here; `display` the hall's change mark, polled; `registration` the
+        categories and the history of the case being received."""
         super().__init__(parent)
-        self._hall = hall
+        self._queue = queue
+        self._rooms = rooms
+        self._display = display
         self._registration = registration
         self.ops = OpRunner(self, report=self._on_refused_message)
-        self.room: RoomView = hall.room(room_code)
-        self._base_actor = hall.actor
+        self.room: RoomView = rooms.room(room_code)
+        self._base_actor = queue.actor
         self._mark = -1
         self._store_down = False
         self.serving: TicketView | None = None
         self._last_ticket_id: str | None = None
         self._category_names = {c.code: c.name for c in registration.categories()}
-        self._room_names = {r.code: f"{r.number}号{r.name}" for r in hall.rooms()}
+        self._room_names = {r.code: f"{r.number}号{r.name}" for r in rooms.rooms()}
         self.setWindowTitle(
             self.tr("一厅通 · {number}号{name} · 功能室终端").format(
                 number=self.room.number, name=self.room.name
@@ -271,7 +286,7 @@ class RoomTerminal(QMainWindow):
     def _build_queue(self, parent: QWidget) -> QGroupBox:
         group = QGroupBox(self.tr("本室队列"), parent)
         layout = QVBoxLayout(group)
-        self.model = QueueTableModel(now=self._hall.now(), parent=self)
+        self.model = QueueTableModel(now=self._queue.now(), parent=self)
         self.view = QTableView(group)
         self.view.setModel(self.model)
         self.view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
@@ -353,7 +368,7 @@ class RoomTerminal(QMainWindow):
         self.on_duty_combo.blockSignals(True)
         self.on_duty_combo.clear()
         self.on_duty_combo.addItem(self.tr("（请选择）"), "")
-        for mediator, mode in self._hall.room_mediators(self.room.code):
+        for mediator, mode in self._rooms.room_mediators(self.room.code):
             self.on_duty_combo.addItem(
                 self.tr("{name}（{grade}，{mode}）").format(
                     name=mediator.name, grade=mediator.grade, mode=STATION_MODES.get(mode, mode)
@@ -377,7 +392,7 @@ class RoomTerminal(QMainWindow):
 
     def _on_on_duty_changed(self, _index: int) -> None:
         name = self.on_duty()
-        self._hall.actor = name or self._base_actor
+        self._queue.actor = name or self._base_actor
         self.on_duty_hint.setVisible(not name)
         if name:
             logger.info("on duty in %s changed", self.room.code)  # no names in the log
@@ -388,10 +403,11 @@ class RoomTerminal(QMainWindow):
         """Reload the queue, off the UI thread, if anything happened in the hall since the last look (always with
         `force`); `sig_refreshed` says when the table shows it. A look still under way makes this one unnecessary.
         With `restore`, the visitor this terminal was receiving becomes its current case again."""
-        hall, code, known = self._hall, self.room.code, -1 if force else self._mark
+        queue, rooms, display = self._queue, self._rooms, self._display
+        code, known = self.room.code, -1 if force else self._mark
         registration = self._registration if restore else None
         self.ops.run(
-            lambda: _read_room(hall, code, known, restore_from=registration),
+            lambda: _read_room(queue, rooms, display, code, known, restore_from=registration),
             key="refresh",
             name=f"room {code} refresh",
             success=self._on_read,
@@ -404,7 +420,7 @@ class RoomTerminal(QMainWindow):
             logger.info("room %s: store readable again", self.room.code)
             self.show_message(self.tr("数据库已恢复"), error=False)
         if read is None:
-            self.model.set_now(self._hall.now())
+            self.model.set_now(self._queue.now())
             return
         self._apply(read)
         if read.serving is not None and read.serving_detail is not None:
@@ -414,7 +430,7 @@ class RoomTerminal(QMainWindow):
         """Show a fresh look at the queue, keeping the selection (or the ticket acted on last)."""
         selected = self.selected_ticket()
         self.room = read.room
-        self.model.set_tickets(read.tickets, now=self._hall.now())
+        self.model.set_tickets(read.tickets, now=self._queue.now())
         self._mark = read.mark
         keep = selected.id if selected is not None else self._last_ticket_id
         if keep is not None and self.model.row_of(keep) >= 0:
@@ -515,12 +531,13 @@ class RoomTerminal(QMainWindow):
         *,
         detail: bool = False,
     ) -> Op[_Acted] | None:
-        hall, registration, code = self._hall, self._registration, self.room.code
+        queue, rooms, display = self._queue, self._rooms, self._display
+        registration, code = self._registration, self.room.code
 
         def work() -> _Acted:
             ticket = action()
             case = registration.case(ticket.case_no) if detail and ticket is not None else None
-            return _Acted(ticket, _read_room(hall, code, -1), case)
+            return _Acted(ticket, _read_room(queue, rooms, display, code, -1), case)
 
         def succeeded(acted: _Acted) -> None:
             assert acted.read is not None
@@ -558,10 +575,10 @@ class RoomTerminal(QMainWindow):
 
     def call_next(self) -> Op[_Acted] | None:
         """叫下一位: the hall display shows and announces it."""
-        hall, code = self._hall, self.room.code
+        queue, code = self._queue, self.room.code
         return self._act(
             "call_next",
-            lambda: hall.call_next(code),
+            lambda: queue.call_next(code),
             lambda t: self._after(t, self.tr("已叫 {label} 号").format(label=t.label)),
         )
 
@@ -569,10 +586,10 @@ class RoomTerminal(QMainWindow):
         t = self._need_target()
         if t is None:
             return None
-        hall = self._hall
+        queue = self._queue
         return self._act(
             "recall",
-            lambda: hall.recall(t.id),
+            lambda: queue.recall(t.id),
             lambda x: self._after(
                 x, self.tr("已重呼 {label} 号（第 {n} 次）").format(label=x.label, n=x.recalls)
             ),
@@ -583,10 +600,10 @@ class RoomTerminal(QMainWindow):
         t = self._need_target()
         if t is None:
             return None
-        hall = self._hall
+        queue = self._queue
         return self._act(
             "call_ticket",
-            lambda: hall.call_ticket(t.id, reason=reason),
+            lambda: queue.call_ticket(t.id, reason=reason),
             lambda x: self._after(x, self.tr("已指定叫 {label} 号").format(label=x.label)),
         )
 
@@ -594,31 +611,31 @@ class RoomTerminal(QMainWindow):
         t = self._need_target()
         if t is None:
             return None
-        hall = self._hall
-        return self._act("claim", lambda: hall.claim(t.id), self._claimed, detail=True)
+        queue = self._queue
+        return self._act("claim", lambda: queue.claim(t.id), self._claimed, detail=True)
 
     def claim_by_scan(self, scanned: str) -> Op[_Acted] | None:
         """Claim from what the scanner typed: the receipt's status URL or token, a case number or a ticket."""
         if not scanned.strip():
             return None
-        hall = self._hall
-        return self._act("claim_by_scan", lambda: hall.claim_by_scan(scanned), self._claimed, detail=True)
+        queue = self._queue
+        return self._act("claim_by_scan", lambda: queue.claim_by_scan(scanned), self._claimed, detail=True)
 
     def park_selected(self) -> Op[_Acted] | None:
         """暂离, or 回到队列 for a parked visitor."""
         t = self._need_target()
         if t is None:
             return None
-        hall = self._hall
+        queue = self._queue
         if t.state == TicketState.PARKED:
             return self._act(
                 "unpark",
-                lambda: hall.unpark(t.id),
+                lambda: queue.unpark(t.id),
                 lambda x: self._after(x, self.tr("{label} 号回到队列").format(label=x.label)),
             )
         return self._act(
             "park",
-            lambda: hall.park(t.id),
+            lambda: queue.park(t.id),
             lambda x: self._after(x, self.tr("{label} 号暂离，保留位置").format(label=x.label)),
         )
 
@@ -626,10 +643,10 @@ class RoomTerminal(QMainWindow):
         t = self._need_target()
         if t is None:
             return None
-        hall = self._hall
+        queue = self._queue
         return self._act(
             "no_show",
-            lambda: hall.no_show(t.id),
+            lambda: queue.no_show(t.id),
             lambda x: self._after(x, self.tr("{label} 号已记为过号").format(label=x.label)),
         )
 
@@ -637,10 +654,10 @@ class RoomTerminal(QMainWindow):
         t = self._need_target()
         if t is None:
             return None
-        hall = self._hall
+        queue = self._queue
         return self._act(
             "requeue",
-            lambda: hall.requeue(t.id),
+            lambda: queue.requeue(t.id),
             lambda x: self._after(x, self.tr("{label} 号重新排队").format(label=x.label)),
         )
 
@@ -648,7 +665,7 @@ class RoomTerminal(QMainWindow):
         t = self._need_target()
         if t is None:
             return None
-        hall = self._hall
+        queue = self._queue
 
         def done(x: TicketView) -> None:
             if self.serving is not None and self.serving.id == t.id:
@@ -661,7 +678,7 @@ class RoomTerminal(QMainWindow):
                 error=False,
             )
 
-        return self._act("transfer", lambda: hall.transfer(t.id, to_room=to_room, reason=reason), done)
+        return self._act("transfer", lambda: queue.transfer(t.id, to_room=to_room, reason=reason), done)
 
     def finish_current(self) -> Op[_Acted] | None:
         """结束接待 of the visitor being received (or of the selected one being received)."""
@@ -672,7 +689,7 @@ class RoomTerminal(QMainWindow):
         if t is None:
             self.show_message(self.tr("当前没有正在接待的来访人"), error=True)
             return None
-        target, hall = t, self._hall
+        target, queue = t, self._queue
 
         def done(x: TicketView) -> None:
             if self.serving is not None and self.serving.id == x.id:
@@ -680,19 +697,19 @@ class RoomTerminal(QMainWindow):
             self._last_ticket_id = None
             self.show_message(self.tr("{label} 号接待结束").format(label=x.label), error=False)
 
-        return self._act("finish", lambda: hall.finish(target.id), done)
+        return self._act("finish", lambda: queue.finish(target.id), done)
 
     def abandon_selected(self) -> Op[_Acted] | None:
         t = self._need_target()
         if t is None:
             return None
-        hall = self._hall
+        queue = self._queue
 
         def done(x: TicketView) -> None:
             self._last_ticket_id = None
             self.show_message(self.tr("{label} 号已记为离开").format(label=x.label), error=False)
 
-        return self._act("abandon", lambda: hall.abandon(t.id), done)
+        return self._act("abandon", lambda: queue.abandon(t.id), done)
 
     def _after(self, ticket: TicketView, message: str) -> None:
         self._last_ticket_id = ticket.id
@@ -773,7 +790,7 @@ class RoomTerminal(QMainWindow):
         t = self._need_target()
         if t is None:
             return
-        hall, code = self._hall, self.room.code
+        rooms, code = self._rooms, self.room.code
 
         def ask(rooms: list[RoomView]) -> None:
             choices = [r for r in rooms if r.is_open and r.code != code and r.categories]
@@ -782,7 +799,7 @@ class RoomTerminal(QMainWindow):
                 self.transfer_selected(*choice)
             self.scan_edit.setFocus()
 
-        self.ops.run(hall.rooms, name=f"room {code}: rooms for a transfer", success=ask)
+        self.ops.run(rooms.rooms, name=f"room {code}: rooms for a transfer", success=ask)
 
     def _on_finish_clicked(self) -> None:
         self.finish_current()

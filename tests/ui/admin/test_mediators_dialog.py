@@ -14,7 +14,7 @@ from tests.ui.waiting import settle, value
 
 @pytest.fixture
 def dialog(qtbot: QtBot, services: Services) -> MediatorsDialog:
-    d = MediatorsDialog(services.hall, services.registration.categories())
+    d = MediatorsDialog(services.rooms, services.registration.categories())
     qtbot.addWidget(d)
     d.show()
     settle(qtbot)  # the roster is read off the UI thread
@@ -40,7 +40,7 @@ def test_adding_a_mediator_with_enter(qtbot: QtBot, dialog: MediatorsDialog, ser
     with qtbot.waitSignal(dialog.sig_saved) as saved:
         qtbot.keyClick(dialog.phone_edit, Qt.Key.Key_Return)
     assert saved.args[0].name == "扎西·次仁" and saved.args[0].phone == "13909361234"
-    assert "扎西·次仁" in [m.name for m in services.hall.mediators()]
+    assert "扎西·次仁" in [m.name for m in services.rooms.mediators()]
     assert dialog.status.text() == "已保存：扎西·次仁"
 
 
@@ -55,7 +55,7 @@ def test_refusals_are_shown_per_field_and_nothing_is_stored(
     assert dialog.messages["phone"].text() != ""
     assert dialog.name_edit.text() == "张3"  # kept as typed
     assert dialog.status.text() == "未保存：有 2 处需要更正"
-    assert len(services.hall.mediators()) == 8
+    assert len(services.rooms.mediators()) == 8
 
 
 def test_retire_asks_first_and_removes_from_rooms(
@@ -72,4 +72,4 @@ def test_retire_asks_first_and_removes_from_rooms(
     dialog.retire_button.click()
     settle(qtbot)
     assert "刘秀英" not in names(dialog)
-    assert [m.name for m, _ in services.hall.room_mediators("R01")] == ["马建国"]
+    assert [m.name for m, _ in services.rooms.room_mediators("R01")] == ["马建国"]

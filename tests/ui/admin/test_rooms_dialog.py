@@ -27,7 +27,7 @@ def asked(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 
 @pytest.fixture
 def dialog(qtbot: QtBot, services: Services, asked: list[str]) -> RoomsDialog:
-    d = RoomsDialog(services.hall, services.registration.categories())
+    d = RoomsDialog(services.rooms, services.registration.categories())
     qtbot.addWidget(d)
     with qtbot.waitActive(d):
         d.show()
@@ -78,18 +78,18 @@ def test_editing_a_room_stores_it(qtbot: QtBot, dialog: RoomsDialog, services: S
     with qtbot.waitSignal(dialog.sig_saved) as blocker:
         qtbot.keyClick(dialog.name_edit, Qt.Key.Key_S, Qt.KeyboardModifier.ControlModifier)
     saved = blocker.args[0]
-    room = services.hall.room("R03")
+    room = services.rooms.room("R03")
     assert saved == room
     assert (room.name, room.location, room.capacity, room.is_open) == ("心理疏导室", "二楼左侧 203", 3, False)
     assert "neighbour" in room.categories and "neighbour" in room.primary_categories
-    liu = next(m for m in services.hall.mediators() if m.name == "刘秀英")
+    liu = next(m for m in services.rooms.mediators() if m.name == "刘秀英")
     assert {"mediator_id": liu.id, "mode": "on_call"} in room.staff
     assert room.departments == ({"name": "县卫健局", "mode": "rotating"},)
     assert dialog.message.text() == "已保存 3号心理疏导室"
     assert dialog.room_list.item(2).text() == "R03  3号心理疏导室（关闭）"
     assert not dialog.is_dirty()
     # A closed room is no longer proposed, the rest of the hall carries on.
-    assert "R03" not in [r.code for r in services.hall.rooms() if r.is_open]
+    assert "R03" not in [r.code for r in services.rooms.rooms() if r.is_open]
 
 
 def test_removing_a_stationed_mediator(qtbot: QtBot, dialog: RoomsDialog, services: Services) -> None:
@@ -97,7 +97,7 @@ def test_removing_a_stationed_mediator(qtbot: QtBot, dialog: RoomsDialog, servic
     first.remove_button.click()
     assert len(dialog.staff_rows) == 1
     assert value(qtbot, dialog.save()) is not None
-    assert len(services.hall.room("R01").staff) == 1
+    assert len(services.rooms.room("R01").staff) == 1
 
 
 def test_every_refused_field_says_why_and_nothing_is_stored(
@@ -117,7 +117,7 @@ def test_every_refused_field_says_why_and_nothing_is_stored(
     assert dialog.messages["name"].isVisible()
     assert dialog.message.text().startswith("未保存：有 4 处需要更正")
     assert dialog.name_edit.hasFocus()  # the first refused field on screen
-    room = services.hall.room("R01")
+    room = services.rooms.room("R01")
     assert (room.name, room.prefix, room.capacity) == ("人民调解室", "A", 6)
 
     dialog.prefix_edit.setText("1")

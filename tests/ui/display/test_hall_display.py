@@ -16,7 +16,8 @@ from pytestqt.qtbot import QtBot
 
 from desk.app import Services
 from desk.core.clock import FixedClock, SystemClock
-from desk.services.hall import HallService
+from desk.services.display import DisplayService
+from desk.services.queue import QueueService
 from desk.services.registration import RegistrationService
 from desk.store.session import Store
 from desk.ui.display import speech
@@ -49,7 +50,7 @@ def announcer() -> RecordingAnnouncer:
 
 @pytest.fixture
 def make_display(
-    qtbot: QtBot, terminal_hall: Callable[[str], HallService], announcer: RecordingAnnouncer
+    qtbot: QtBot, sqlite_store: Store, clock: FixedClock, announcer: RecordingAnnouncer
 ) -> Callable[..., HallDisplay]:
     def make(**kwargs: object) -> HallDisplay:
         options: dict[str, object] = {
@@ -60,7 +61,7 @@ def make_display(
             "hold_ms": 300,
         }
         options.update(kwargs)
-        d = HallDisplay(terminal_hall("大厅屏"), **options)  # type: ignore[arg-type]
+        d = HallDisplay(DisplayService(sqlite_store, clock), **options)  # type: ignore[arg-type]
         qtbot.addWidget(d)
         with qtbot.waitSignal(d.sig_refreshed):  # the first look at the hall, read off the UI thread
             d.resize(1920, 1080)
@@ -90,7 +91,7 @@ def test_a_call_from_any_terminal_shows_in_large_type_flashes_and_stays(
     qtbot: QtBot,
     display: HallDisplay,
     services: Services,
-    terminal_hall: Callable[[str], HallService],
+    terminal_queue: Callable[[str], QueueService],
     announcer: RecordingAnnouncer,
 ) -> None:
     arrive(services, 1)
@@ -98,7 +99,7 @@ def test_a_call_from_any_terminal_shows_in_large_type_flashes_and_stays(
     qtbot.waitUntil(lambda: display.waiting_labels["R01"].text() == "1号人民调解室　2 人")
 
     with qtbot.waitSignal(display.sig_call_shown, timeout=1000) as blocker:
-        terminal_hall("R01终端").call_next("R01")
+        terminal_queue("R01终端").call_next("R01")
     assert blocker.args[0].ticket == "A001"
     assert display.ticket_label.text() == "A001"
     assert display.room_label.text() == "→ 1号人民调解室"
@@ -118,7 +119,7 @@ def test_calls_in_quick_succession_each_get_their_moment(
     qtbot: QtBot,
     display: HallDisplay,
     services: Services,
-    terminal_hall: Callable[[str], HallService],
+    terminal_queue: Callable[[str], QueueService],
     clock: FixedClock,
     announcer: RecordingAnnouncer,
 ) -> None:
@@ -126,9 +127,9 @@ def test_calls_in_quick_succession_each_get_their_moment(
     arrive(services, 2, room="R02", category="合同纠纷")
     shown: list[tuple[str, float]] = []
     display.sig_call_shown.connect(lambda c: shown.append((c.ticket, time.monotonic())))
-    terminal_hall("R01终端").call_next("R01")
+    terminal_queue("R01终端").call_next("R01")
     clock.advance(seconds=5)
-    terminal_hall("R02终端").call_next("R02")  # both seen in the same poll
+    terminal_queue("R02终端").call_next("R02")  # both seen in the same poll
     qtbot.waitUntil(lambda: len(shown) == 2, timeout=3000)
     assert [ticket for ticket, _ in shown] == ["A001", "B001"]
     assert shown[1][1] - shown[0][1] >= 0.25  # A001 stayed the big one for hold_ms (300 ms)
@@ -141,12 +142,12 @@ def test_a_recall_is_a_new_call(
     qtbot: QtBot,
     display: HallDisplay,
     services: Services,
-    terminal_hall: Callable[[str], HallService],
+    terminal_queue: Callable[[str], QueueService],
     clock: FixedClock,
     announcer: RecordingAnnouncer,
 ) -> None:
     issued = arrive(services, 1)
-    room = terminal_hall("R01终端")
+    room = terminal_queue("R01终端")
     with qtbot.waitSignal(display.sig_call_shown):
         room.call_next("R01")
     clock.advance(minutes=1)
@@ -158,11 +159,11 @@ def test_a_recall_is_a_new_call(
 def test_on_start_the_last_call_is_shown_quietly(
     make_display: Callable[..., HallDisplay],
     services: Services,
-    terminal_hall: Callable[[str], HallService],
+    terminal_queue: Callable[[str], QueueService],
     announcer: RecordingAnnouncer,
 ) -> None:
     arrive(services, 1)
-    terminal_hall("R01终端").call_next("R01")
+    terminal_queue("R01终端").call_next("R01")
     display = make_display()
     assert display.ticket_label.text() == "A001"
     assert not display.flashing
@@ -174,24 +175,24 @@ def test_on_start_the_last_call_is_shown_quietly(
 def test_a_long_room_name_shrinks_but_stays_readable(
     make_display: Callable[..., HallDisplay],
     services: Services,
-    terminal_hall: Callable[[str], HallService],
+    terminal_queue: Callable[[str], QueueService],
     qtbot: QtBot,
 ) -> None:
     display = make_display()
     display.resize(1024, 600)
     arrive(services, 1, room="R02", category="合同纠纷")
     with qtbot.waitSignal(display.sig_call_shown):
-        terminal_hall("R02终端").call_next("R02")
+        terminal_queue("R02终端").call_next("R02")
     assert display.room_label.font().pixelSize() >= MIN_CALL_PX
     assert display.ticket_label.font().pixelSize() >= MIN_CALL_PX
 
 
 def test_the_display_follows_a_call_made_by_another_process(
-    qtbot: QtBot, sqlite_url: str, sqlite_store: Store, terminal_hall: Callable[[str], HallService]
+    qtbot: QtBot, sqlite_url: str, sqlite_store: Store
 ) -> None:
     # Real time here: the other process has its own clock.
     registration = RegistrationService(sqlite_store, SystemClock(), actor="测试前台")
-    hall = HallService(sqlite_store, SystemClock(), actor="测试前台", terminal="前台1")
+    queue = QueueService(sqlite_store, SystemClock(), actor="测试前台", terminal="前台1")
     case = registration.register(
         {
             "category": "邻里纠纷",
@@ -201,8 +202,8 @@ def test_the_display_follows_a_call_made_by_another_process(
             "parties": [{"role": "applicant", "name": "王秀兰", "phone": "13912345678"}],
         }
     )
-    ticket = hall.issue_ticket(case.case_no).ticket
-    display = HallDisplay(HallService(sqlite_store, SystemClock(), terminal="大厅屏"), poll_ms=100)
+    ticket = queue.issue_ticket(case.case_no).ticket
+    display = HallDisplay(DisplayService(sqlite_store, SystemClock()), poll_ms=100)
     qtbot.addWidget(display)
     display.show()
     assert display.current is None
@@ -317,14 +318,14 @@ def test_the_display_speaks_through_the_announcer(
     qtbot: QtBot,
     make_display: Callable[..., HallDisplay],
     services: Services,
-    terminal_hall: Callable[[str], HallService],
+    terminal_queue: Callable[[str], QueueService],
 ) -> None:
     voice = Announcer("mock", strict_locale=False, chime=None)
     spoken: list[str] = []
     voice.sig_spoken.connect(spoken.append)
     display = make_display(announcer=voice)
     arrive(services, 1)
-    terminal_hall("R01终端").call_next("R01")
+    terminal_queue("R01终端").call_next("R01")
     qtbot.waitUntil(lambda: spoken == [SPOKEN_A001, SPOKEN_A001], timeout=5000)
     display.close()  # shuts the speech thread down
 
@@ -333,27 +334,27 @@ def test_a_store_that_is_away_for_a_moment_keeps_the_last_screen(
     qtbot: QtBot,
     display: HallDisplay,
     services: Services,
-    terminal_hall: Callable[[str], HallService],
+    terminal_queue: Callable[[str], QueueService],
     monkeypatch: pytest.MonkeyPatch,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     arrive(services, 1)
     with qtbot.waitSignal(display.sig_call_shown):
-        terminal_hall("R01终端").call_next("R01")
-    hall = display._hall
-    real = hall.change_mark
+        terminal_queue("R01终端").call_next("R01")
+    reads = display._display
+    real = reads.change_mark
     failures: list[int] = []
 
     def away() -> int:
         failures.append(1)
         raise OSError("database is locked")  # anything: the display must not raise every 300 ms
 
-    monkeypatch.setattr(hall, "change_mark", away)
+    monkeypatch.setattr(reads, "change_mark", away)
     with caplog.at_level(logging.ERROR, logger="desk.ui.display.hall_display"):
         qtbot.waitUntil(lambda: len(failures) >= 3)
     assert caplog.text.count("cannot read the store") == 1  # logged once per outage
     assert display.ticket_label.text() == "A001"
-    monkeypatch.setattr(hall, "change_mark", real)
+    monkeypatch.setattr(reads, "change_mark", real)
     with qtbot.waitSignal(display.sig_refreshed, timeout=2000):
         arrive(services, 2)
 
@@ -361,7 +362,7 @@ def test_a_store_that_is_away_for_a_moment_keeps_the_last_screen(
 def test_room_settings_show_at_the_next_full_refresh(
     qtbot: QtBot, display: HallDisplay, services: Services
 ) -> None:
-    services.hall.set_room_open("R03", False)  # no event in the hall: the change mark does not move
+    services.rooms.set_room_open("R03", False)  # no event in the hall: the change mark does not move
     with qtbot.waitSignal(display.sig_refreshed):
         display._on_full_refresh()
     assert "R03" not in display.waiting_labels

@@ -9,7 +9,7 @@ from PySide6.QtCore import QModelIndex, Qt
 from pytestqt.modeltest import ModelTester
 from pytestqt.qtbot import QtBot
 
-from desk.services.hall import TicketView
+from desk.services.queue import TicketView
 from desk.ui.models.queue_table import (
     COL_ARRIVAL,
     COL_CASE,

@@ -13,7 +13,7 @@ from pytestqt.qtbot import QtBot
 from desk.app import Services
 from desk.config import Settings
 from desk.core.clock import FixedClock
-from desk.services.hall import HallService, IssuedTicket, TicketView
+from desk.services.queue import IssuedTicket, QueueService, TicketView
 from desk.ui.models.queue_table import COL_STATE, COL_WAITED
 from desk.ui.ops import Op
 from desk.ui.room.terminal import RoomTerminal, TransferDialog
@@ -40,15 +40,22 @@ def arrive(
         ],
     )
     case = services.registration.register(data, new_case=True)
-    return services.hall.issue_ticket(case.case_no, room_code=room)
+    return services.queue.issue_ticket(case.case_no, room_code=room)
 
 
 @pytest.fixture
 def make_terminal(
-    qtbot: QtBot, services: Services, terminal_hall: Callable[[str], HallService]
+    qtbot: QtBot, services: Services, terminal_queue: Callable[[str], QueueService]
 ) -> TerminalFactory:
     def make(room: str = "R01", name: str = "R01终端", *, active: bool = True) -> RoomTerminal:
-        t = RoomTerminal(terminal_hall(name), services.registration, room, poll_ms=50)
+        t = RoomTerminal(
+            room,
+            queue=terminal_queue(name),
+            rooms=services.rooms,
+            display=services.display,
+            registration=services.registration,
+            poll_ms=50,
+        )
         qtbot.addWidget(t)
         if active:
             with qtbot.waitActive(t):
@@ -148,16 +155,16 @@ def test_with_nobody_waiting_here_call_next_takes_over_a_visitor_of_another_room
     called = acted(qtbot, terminal.call_next())
     assert called is not None and called.case_no == waiting.ticket.case_no and called.label.startswith("A")
     assert terminal.message_label.text() == f"已叫 {called.label} 号"
-    assert services.hall.queue("R06") == []
+    assert services.queue.queue("R06") == []
 
 
 def test_what_another_terminal_does_shows_within_a_poll(
-    qtbot: QtBot, terminal: RoomTerminal, services: Services, terminal_hall: Callable[[str], HallService]
+    qtbot: QtBot, terminal: RoomTerminal, services: Services, terminal_queue: Callable[[str], QueueService]
 ) -> None:
     arrive(services, 1)
     qtbot.waitUntil(lambda: states(terminal) == [("A001", "waiting")])
     with qtbot.waitSignal(terminal.sig_refreshed, timeout=2000):
-        terminal_hall("另一台").call_next("R01")
+        terminal_queue("另一台").call_next("R01")
     assert states(terminal) == [("A001", "called")]
 
 
@@ -358,7 +365,7 @@ def test_transfer_keeps_the_original_arrival(
     assert states(terminal) == []
     assert terminal.message_label.text().startswith("A001 号已转至6号警调对接室，新号 F")
 
-    r06 = services.hall.queue("R06")
+    r06 = services.queue.queue("R06")
     assert [t.case_no for t in r06] == [early.ticket.case_no, later.ticket.case_no]
     assert r06[0].arrival_at == early.ticket.arrival_at
     transferred = services.registration.case(early.ticket.case_no).events[-1]
@@ -366,7 +373,7 @@ def test_transfer_keeps_the_original_arrival(
 
 
 def test_the_transfer_dialog_needs_a_reason(qtbot: QtBot, services: Services) -> None:
-    rooms = [r for r in services.hall.rooms() if r.code in ("R02", "R06")]
+    rooms = [r for r in services.rooms.rooms() if r.code in ("R02", "R06")]
     dialog = TransferDialog(rooms, "A001")
     qtbot.addWidget(dialog)
     assert [dialog.room_combo.itemText(i) for i in range(2)] == [
@@ -385,16 +392,16 @@ def test_the_transfer_dialog_needs_a_reason(qtbot: QtBot, services: Services) ->
 def test_a_store_that_is_away_for_a_moment_is_a_message_not_an_error_storm(
     qtbot: QtBot, terminal: RoomTerminal, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    hall = terminal._hall
-    real = hall.change_mark
+    display = terminal._display
+    real = display.change_mark
     failures: list[int] = []
 
     def away() -> int:
         failures.append(1)
         raise OSError("database is locked")
 
-    monkeypatch.setattr(hall, "change_mark", away)
+    monkeypatch.setattr(display, "change_mark", away)
     qtbot.waitUntil(lambda: len(failures) >= 3)
     assert terminal.message_label.text() == "暂时无法读取数据库，正在重试……"
-    monkeypatch.setattr(hall, "change_mark", real)
+    monkeypatch.setattr(display, "change_mark", real)
     qtbot.waitUntil(lambda: terminal.message_label.text() == "数据库已恢复")
