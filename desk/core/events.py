@@ -356,10 +356,11 @@ class Called(Payload):
     terminal: str | None = None
     out_of_order_reason: str = ""
 
-    def to_json(self) -> Json:
-        out: Json = {"ticket_id": self.ticket_id, "terminal": self.terminal}
+    def to_json(self) -> Json:  # the keys in the order the wave-1 code wrote them
+        out: Json = {"terminal": self.terminal}
         if self.out_of_order_reason:
             out["out_of_order_reason"] = self.out_of_order_reason
+        out["ticket_id"] = self.ticket_id
         return out
 
 
@@ -370,12 +371,18 @@ class Recalled(Payload):
     terminal: str | None = None
     recall: int = 1
 
+    def to_json(self) -> Json:
+        return {"terminal": self.terminal, "recall": self.recall, "ticket_id": self.ticket_id}
+
 
 @dataclass(frozen=True, slots=True)
 class Claimed(Payload):
     KIND: ClassVar[EventKind] = EventKind.CLAIMED
     ticket_id: str
     terminal: str | None = None
+
+    def to_json(self) -> Json:
+        return {"terminal": self.terminal, "ticket_id": self.ticket_id}
 
 
 @dataclass(frozen=True, slots=True)
@@ -421,7 +428,7 @@ class Requeued(Payload):
         return cls(d["ticket_id"], dt.datetime.fromisoformat(d["queue_key"]))
 
     def to_json(self) -> Json:
-        return {"ticket_id": self.ticket_id, "queue_key": self.queue_key.isoformat()}
+        return {"queue_key": self.queue_key.isoformat(), "ticket_id": self.ticket_id}
 
 
 @dataclass(frozen=True, slots=True)
