@@ -4,6 +4,7 @@ events, the projections come out as that code left them, and the history reads a
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import shutil
@@ -34,7 +35,7 @@ def _rows(engine: sa.Engine, table: str) -> list[dict[str, Any]]:
 
 def test_every_wave1_payload_round_trips_to_the_same_json() -> None:
     """Typed payloads write what the wave-1 code wrote: the same keys, values and key order."""
-    with sqlite3.connect(FIXTURES / "wave1_store.sqlite") as con:
+    with contextlib.closing(sqlite3.connect(FIXTURES / "wave1_store.sqlite")) as con:
         rows = con.execute("SELECT kind, payload FROM case_events ORDER BY hall_seq").fetchall()
     assert len(rows) > 40
     for kind, payload in rows:
