@@ -105,18 +105,29 @@ class Payload:
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Any:
-        kwargs: dict[str, Any] = {}
-        for f in fields(cls):  # type: ignore[arg-type]
-            if f.name in data:
-                value = data[f.name]
-                kwargs[f.name] = _strs(value) if isinstance(value, list) else value
+        kwargs = {
+            name: _strs(value) if isinstance(value := data[name], list) else value
+            for name in _field_names(cls)
+            if name in data
+        }
         return cls(**kwargs)
 
     def to_json(self) -> Json:
         return {
-            f.name: list(v) if isinstance(v := getattr(self, f.name), tuple) else v
-            for f in fields(self)  # type: ignore[arg-type]
+            name: list(v) if isinstance(v := getattr(self, name), tuple) else v
+            for name in _field_names(type(self))
         }
+
+
+_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
+
+
+def _field_names(cls: type) -> tuple[str, ...]:
+    """A payload type's field names, in order (looked up once per type: decoding runs for every synced event)."""
+    names = _FIELD_NAMES.get(cls)
+    if names is None:
+        names = _FIELD_NAMES[cls] = tuple(f.name for f in fields(cls))
+    return names
 
 
 @dataclass(frozen=True, slots=True)
