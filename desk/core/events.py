@@ -12,7 +12,7 @@ import datetime as dt
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
 from enum import StrEnum
-from typing import Any, ClassVar, TypeAlias
+from typing import Any, ClassVar, TypeAlias, get_args
 
 Json: TypeAlias = dict[str, Any]
 
@@ -484,26 +484,7 @@ EventBody: TypeAlias = (
 )
 
 PAYLOAD_TYPES: dict[EventKind, type[Payload]] = {
-    t.KIND: t
-    for t in (
-        Registered,
-        RepeatVisit,
-        RiskFlagged,
-        Diverted,
-        Routed,
-        TicketIssued,
-        Called,
-        Recalled,
-        Parked,
-        Unparked,
-        NoShow,
-        Requeued,
-        Claimed,
-        Transferred,
-        Abandoned,
-        ServiceFinished,
-        DocumentPrinted,
-    )
+    t.KIND: t for t in get_args(EventBody) if isinstance(t, type) and issubclass(t, Payload)
 }
 _DECODERS: dict[str, Callable[[Mapping[str, Any]], Any]] = {
     kind.value: t.from_json for kind, t in PAYLOAD_TYPES.items()
