@@ -6,9 +6,10 @@ from __future__ import annotations
 
 import logging
 import logging.handlers
+import os
 import socket
 import sys
-import traceback
+import threading
 from pathlib import Path
 from types import TracebackType
 
@@ -26,6 +27,7 @@ from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
 
 from desk.config import RESOURCES, load_settings, log_dir, resolve_county_url
 from desk.core.clock import Clock
+from desk.core.redact import ScrubFilter, format_exception, scrub
 from desk.errors import DeskError
 from desk.services import Services, SyncSetup, build_services
 from desk.services.registration import RegistrationService
@@ -55,7 +57,8 @@ def setup_logging(directory: Path | None = None) -> tuple[Path, list[logging.Han
     """A rotating log file in the platform log directory (5 × 2 MB), warnings also on stderr.
 
     Returns the file's path and the handlers added, for `teardown_logging`. Modules log case numbers and
-    field names, never ID numbers, phones, names or narratives.
+    field names, never ID numbers, phones, names or narratives; each handler also scrubs what slips through
+    (a driver's error echoing a row, a bad input in a traceback). The file is readable by its owner only.
     """
     directory = directory or log_dir()
     directory.mkdir(parents=True, exist_ok=True)
@@ -64,6 +67,8 @@ def setup_logging(directory: Path | None = None) -> tuple[Path, list[logging.Han
         path, maxBytes=2_000_000, backupCount=5, encoding="utf-8"
     )
     file_handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    if os.name == "posix":
+        path.chmod(0o600)
     console = logging.StreamHandler()
     console.setLevel(logging.WARNING)
     console.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
@@ -71,6 +76,7 @@ def setup_logging(directory: Path | None = None) -> tuple[Path, list[logging.Han
     root.setLevel(logging.INFO)
     handlers: list[logging.Handler] = [file_handler, console]
     for h in handlers:
+        h.addFilter(ScrubFilter())  # no ID number, phone or status token reaches a log, tracebacks included
         root.addHandler(h)
     return path, handlers
 
@@ -122,14 +128,27 @@ class ErrorReporter:
             text = _tr(
                 "程序出现了意外错误，刚才的操作可能没有完成，请核对后重试。\n错误已记入日志：{path}"
             ).format(path=self._log_path)
-        box = QMessageBox(QMessageBox.Icon.Critical, _tr("一厅通 · 程序错误"), text)
-        box.setDetailedText("".join(traceback.format_exception(exc_type, exc, tb)))
+        box = QMessageBox(QMessageBox.Icon.Critical, _tr("一厅通 · 程序错误"), scrub(text))
+        box.setDetailedText(format_exception(exc_type, exc, tb))
         box.finished.connect(self._on_finished)
         self._box = box
         box.show()  # not exec(): the hook may run inside any slot, and the desk must keep serving
 
     def _on_finished(self, _result: int) -> None:
         self._box = None
+
+
+def _thread_exception(args: threading.ExceptHookArgs) -> None:
+    """`threading.excepthook`: an error on a worker thread is logged, scrubbed like every record (the windows
+    report their own calls' failures through `desk.ui.ops`; this is for anything else)."""
+    if args.exc_type is SystemExit:
+        return
+    logger.error(
+        "unhandled %s in thread %s",
+        args.exc_type.__name__,
+        args.thread.name if args.thread else "?",
+        exc_info=(args.exc_type, args.exc_value, args.exc_traceback),  # type: ignore[arg-type]
+    )
 
 
 def install_translators(app: QApplication, language: str) -> list[QTranslator]:
@@ -259,8 +278,9 @@ def main(*, db_url: str, role: str = "desk", room: str | None = None, terminal: 
     assert isinstance(app, QApplication)
     app.setApplicationName("hall-desk")
     previous_qt_handler = qInstallMessageHandler(_qt_message)
-    previous_hook = sys.excepthook
+    previous_hook, previous_thread_hook = sys.excepthook, threading.excepthook
     sys.excepthook = ErrorReporter(log_path)
+    threading.excepthook = _thread_exception
     store: Store | None = None
     translators: list[QTranslator] = []
     try:
@@ -318,7 +338,7 @@ def main(*, db_url: str, role: str = "desk", room: str | None = None, terminal: 
         logger.info("desk closed (%d)", code)
         return int(code)
     finally:
-        sys.excepthook = previous_hook
+        sys.excepthook, threading.excepthook = previous_hook, previous_thread_hook
         qInstallMessageHandler(previous_qt_handler)
         if store is not None:
             store.dispose()

@@ -117,30 +117,81 @@ def run() -> int:
 
 def main(argv: Sequence[str] | None = None, *, opened: list[Store] | None = None) -> int:
     """Run `desk` with `argv` (default: the process's arguments); returns the exit code. The stores the command
-    opens are added to `opened` when it is given, for the caller to close."""
+    opens are added to `opened` when it is given, for the caller to close; otherwise they are closed here."""
     argv = list(sys.argv[1:] if argv is None else argv)
     name = _command_in(argv)
     command = COMMANDS.get(name) if name is not None else None
     args = _parser(name).parse_args(argv)
     args.opened = [] if opened is None else opened
-    return _main(args, command)
+    try:
+        return _main(args, command)
+    finally:
+        if opened is None:  # nobody else closes them
+            for store in args.opened:
+                store.dispose()
 
 
 def _main(args: argparse.Namespace, command: Command | None) -> int:
+    from desk.core.redact import scrub
     from desk.services.root import clock_from_environment
 
     try:
         args.clock = clock_from_environment()  # DESK_NOW is checked before anything else happens
         if command is None:
             return _gui(args)
+        _log_warnings_scrubbed()
         return command.run(args)
     except ValidationError as e:
         for p in e.problems:
-            print(f"{p.field}: {p.message}", file=sys.stderr)
+            print(f"{p.field}: {scrub(p.message)}", file=sys.stderr)
         return EXIT_INVALID
     except DeskError as e:
-        print(f"错误：{e.message}", file=sys.stderr)
+        print(f"错误：{scrub(e.message)}", file=sys.stderr)
         return EXIT_ERROR
+    except Exception as e:  # noqa: BLE001 - a bug or an unforeseen failure: a message, the traceback to the log
+        where = _log_unexpected(e)
+        print(
+            f"错误：程序出现意外错误（{type(e).__name__}），本次操作未完成。"
+            + (f"详细信息已记入日志：{where}" if where else ""),
+            file=sys.stderr,
+        )
+        return EXIT_ERROR
+
+
+def _log_warnings_scrubbed() -> None:
+    """The warnings a command's modules log go to stderr scrubbed (Python's last-resort handler would print
+    them raw); the GUI sets up its own logging."""
+    import logging
+
+    from desk.core.redact import ScrubFilter
+
+    root = logging.getLogger()
+    if not root.handlers:
+        handler = logging.StreamHandler()
+        handler.setLevel(logging.WARNING)
+        handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+        handler.addFilter(ScrubFilter())
+        root.addHandler(handler)
+
+
+def _log_unexpected(e: Exception) -> Path | None:
+    """Append the scrubbed traceback of `e` to the desk's log file; its path, or None if it cannot be written."""
+    import datetime as dt
+
+    from desk.config import log_dir
+    from desk.core.redact import format_exception
+
+    try:
+        directory = log_dir()
+        directory.mkdir(parents=True, exist_ok=True)
+        path = directory / "desk.log"
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        with os.fdopen(fd, "a", encoding="utf-8") as f:
+            f.write(f"{dt.datetime.now().isoformat(timespec='seconds')} ERROR desk.cli: unhandled\n")
+            f.write(format_exception(type(e), e, e.__traceback__))
+        return path
+    except OSError:
+        return None
 
 
 def _gui(args: argparse.Namespace) -> int:

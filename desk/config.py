@@ -70,6 +70,12 @@ def load_settings(path: Path | None = None) -> Settings:
     path = path or config_file()
     if not path.exists():
         return Settings()
+    if os.name == "posix":
+        try:
+            if path.stat().st_mode & 0o077:  # written by hand or an installer: it may hold a password
+                path.chmod(0o600)
+        except OSError:
+            pass
     try:
         raw = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
@@ -81,6 +87,21 @@ def load_settings(path: Path | None = None) -> Settings:
 
 
 def save_settings(settings: Settings, path: Path | None = None) -> None:
+    """Write the settings file, readable by its owner only (0600 on POSIX: it holds the county database's
+    address, password included), atomically: a crash leaves the old file or the new one."""
     path = path or config_file()
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(asdict(settings), ensure_ascii=False, indent=2), encoding="utf-8")
+    data = json.dumps(asdict(settings), ensure_ascii=False, indent=2).encode("utf-8")
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        if os.name == "posix":
+            os.chmod(tmp, 0o600)  # the mode given to open() is cut by the umask, never widened: make it exact
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import atexit
 import logging
+import os
 import sqlite3
 import threading
 import time
@@ -57,6 +58,23 @@ def _sqlite_pragmas(dbapi_conn: Any, record: Any) -> None:
     record.info[_QUERY_ONLY] = False
 
 
+def _owner_only(path: Path) -> Callable[[Any, Any], None]:
+    """A connect hook: the store file is readable by its owner only (0600 on POSIX). SQLite gives the WAL and
+    shared-memory files the database file's mode, so they follow."""
+
+    def restrict(_dbapi_conn: Any, _record: Any) -> None:
+        if os.name != "posix":
+            return
+        for f in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+            try:
+                if f.stat().st_mode & 0o077:
+                    f.chmod(0o600)
+            except OSError:  # absent, or not ours to change: opening goes on, the store checks say the rest
+                pass
+
+    return restrict
+
+
 def _sqlite_begin(conn: sa.Connection) -> None:
     # A read (`Store.read()`) begins deferred: in WAL mode it takes no lock and never waits for a writer, and
     # `query_only` makes an accidental write fail at once instead of upgrading the lock. Everything else
@@ -70,12 +88,16 @@ def _sqlite_begin(conn: sa.Connection) -> None:
 
 
 def create_engine(url: str) -> sa.Engine:
+    """The store's engine. Its errors never show a statement's bound values (`hide_parameters`): they are
+    people's ID numbers, phones and narratives."""
     u = make_url(url)
     if u.get_backend_name() == "sqlite":
         if u.database and u.database != ":memory:":
             Path(u.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = sa.create_engine(u, connect_args={"timeout": BUSY_TIMEOUT_S})
+        engine = sa.create_engine(u, connect_args={"timeout": BUSY_TIMEOUT_S}, hide_parameters=True)
         sa.event.listen(engine, "connect", _sqlite_pragmas)
+        if u.database and u.database != ":memory:" and not u.database.startswith("file:"):
+            sa.event.listen(engine, "connect", _owner_only(Path(u.database)))
         sa.event.listen(engine, "begin", _sqlite_begin)
         return engine
     if u.get_backend_name() == "postgresql":
@@ -84,7 +106,7 @@ def create_engine(url: str) -> sa.Engine:
         attach_postgresql_options()
         if u.drivername == "postgresql":
             u = u.set(drivername="postgresql+psycopg")
-        return sa.create_engine(u, pool_pre_ping=True)
+        return sa.create_engine(u, pool_pre_ping=True, hide_parameters=True)
     raise StoreError(f"不支持的数据库地址：{u.get_backend_name()}（只支持 sqlite 与 postgresql）")
 
 

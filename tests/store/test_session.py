@@ -153,7 +153,8 @@ wal = db + "-wal"
 size = lambda: os.path.getsize(wal) if os.path.exists(wal) else 0
 atexit.register(lambda: print("at exit", size(), flush=True))
 from desk.cli import main
-code = main(["register", "--db", "sqlite:///" + db, "--file", visit_file, "--new-case"])
+kept = []  # handed back to the caller, which never disposes them
+code = main(["register", "--db", "sqlite:///" + db, "--file", visit_file, "--new-case"], opened=kept)
 print("before exit", size(), flush=True)
 sys.exit(code)
 """
