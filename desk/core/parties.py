@@ -276,6 +276,9 @@ def parse_person_name(raw: str, *, field_name: str = "name") -> str:
             raise refuse(f"姓名第{i}个字符是不可见的格式字符 {text.describe(ch)}，请删除后重新输入")
         if ch in (MIDDLE_DOT, " "):
             continue
+        if unicodedata.category(ch) == "Mn" and (i == 1 or s[i - 2] in (MIDDLE_DOT, " ")):
+            # a mark on the dot or a space could draw over it (·̸ is not ·)
+            raise refuse(f"姓名第{i}个字符是附加符号 {text.describe(ch)}，前面没有可附着的字")
         if not _is_name_letter(ch):
             raise refuse(f"姓名不能含有符号“{text.shown(ch)}”；少数民族姓名的间隔号请用“·”")
     if s.startswith(MIDDLE_DOT) or s.endswith(MIDDLE_DOT):

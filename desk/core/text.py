@@ -40,7 +40,7 @@ _INVISIBLE_RANGES = (
     (0xE0000, 0xE007F),
     (0xE0100, 0xE01EF),
 )
-ZERO_WIDTH = frozenset(chr(c) for lo, hi in _INVISIBLE_RANGES for c in range(lo, hi + 1))
+INVISIBLE = frozenset(chr(c) for lo, hi in _INVISIBLE_RANGES for c in range(lo, hi + 1))
 # Kept in free text: emoji sequences (👨‍👩‍👧, ❤️) and some scripts' spelling need the joiners and the
 # emoji/text presentation selectors; nobody searches a narrative by them.
 JOINERS = frozenset("\u200c\u200d\ufe0e\ufe0f")
@@ -85,7 +85,7 @@ def shown(value: str, *, limit: int = _SHOWN_MAX) -> str:
             or (cat == "Cn" and not _is_new_ideograph(ch))
             or (cat == "Zs" and ch != " ")
             or (i == 0 and cat in ("Mn", "Me"))
-            or ch in ZERO_WIDTH
+            or ch in INVISIBLE
             or ch in BIDI_CONTROLS
             or ch == "\u2800"  # braille blank: draws nothing
         )
@@ -117,17 +117,8 @@ def refused_character(ch: str, *, allow_line_breaks: bool = False) -> str | None
     return None
 
 
-def first_control(text: str, *, allow_line_breaks: bool = False) -> tuple[int, str] | None:
-    """Position (1-based) and character of the first refused character (control, bidi control, surrogate,
-    private-use or unassigned), if any."""
-    for i, ch in enumerate(text, start=1):
-        if refused_character(ch, allow_line_breaks=allow_line_breaks):
-            return i, ch
-    return None
-
-
 def is_invisible(ch: str, *, keep_joiners: bool = False) -> bool:
-    return ch in ZERO_WIDTH and not (keep_joiners and ch in JOINERS)
+    return ch in INVISIBLE and not (keep_joiners and ch in JOINERS)
 
 
 def strip_invisible(text: str, *, keep_joiners: bool = False) -> str:

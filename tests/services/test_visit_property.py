@@ -113,7 +113,7 @@ def is_clean(value: str) -> bool:
     return not any(
         unicodedata.category(ch) in ("Cc", "Cf", "Cs", "Co", "Zl", "Zp")
         or ch in text.BIDI_CONTROLS
-        or ch in text.ZERO_WIDTH
+        or ch in text.INVISIBLE
         for ch in value
     )
 
