@@ -226,19 +226,31 @@ def _services(
     )
 
 
-def _read_json(path: str) -> Any:
-    import json
+def _read_visit(path: str) -> dict[str, Any]:
+    """A visit JSON file (`-`: standard input), read as bytes and checked by the one visit-JSON parser
+    (`desk.core.visit_json`); what it ignored is said on stderr."""
+    import errno
+
+    from desk.core.text import shown
+    from desk.core.visit_json import MAX_BYTES, load_visit
 
     try:
-        text = sys.stdin.read() if path == "-" else Path(path).read_text(encoding="utf-8")
+        if path == "-":
+            raw = sys.stdin.buffer.read(MAX_BYTES + 1)
+        else:
+            with open(path, "rb") as f:
+                raw = f.read(MAX_BYTES + 1)
     except OSError as e:
-        raise DeskError(f"无法读取文件 {path}：{e.strerror}") from e
-    except UnicodeDecodeError:
-        raise DeskError(f"文件 {path} 不是 UTF-8 编码") from None
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as e:
-        raise DeskError(f"文件 {path} 不是有效的 JSON（第{e.lineno}行第{e.colno}列：{e.msg}）") from e
+        reason = {
+            errno.ENOENT: "文件不存在，请检查路径",
+            errno.EACCES: "没有读取权限",
+            errno.EISDIR: "这是一个目录，不是文件",
+        }.get(e.errno or 0, "读取出错")
+        raise DeskError(f"无法读取文件 {shown(path, limit=200)}：{reason}") from None
+    loaded = load_visit(raw, source="标准输入" if path == "-" else path)
+    for w in loaded.warnings:
+        print(f"提示：{w}", file=sys.stderr)
+    return loaded.data
 
 
 def _print_json(data: object) -> None:
@@ -288,9 +300,7 @@ def _register_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def _cmd_register(args: argparse.Namespace) -> int:
-    data = _read_json(args.file)
-    if not isinstance(data, dict):
-        raise DeskError("来访 JSON 应为一个对象 {...}")
+    data = _read_visit(args.file)
     result = _services(args).registration.register(data, new_case=args.new_case)
     # The case number is printed only now, after the commit: a printed number is a promise.
     print(result.case_no)
@@ -605,9 +615,7 @@ def _cmd_county(args: argparse.Namespace) -> int:
     if args.case:
         d = county.divert(args.case, to_hall=args.to_hall, reason=args.reason)
     else:
-        data = _read_json(args.file)
-        if not isinstance(data, dict):
-            raise DeskError("来访 JSON 应为一个对象 {...}")
+        data = _read_visit(args.file)
         d = county.divert_visit(data, to_hall=args.to_hall, reason=args.reason)
     print(d.case_no)
     print(f"已分流至 {d.to_hall} {d.to_hall_name}，该中心下次同步时收到", file=sys.stderr)

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+import math
+import re
+import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -117,7 +120,11 @@ class Visit:
 
 
 def parse_narrative(raw: str, *, field_name: str = "narrative") -> str:
-    s = raw.replace("\r\n", "\n").replace("\r", "\n").strip()
+    s = raw.replace("\r\n", "\n").replace("\r", "\n")
+    # Emoji sequences keep their joiners: nobody searches a narrative, and 👨‍👩‍👧 should stay one picture.
+    s = text.clean(
+        s, what="纠纷事由", field_name=field_name, allow_line_breaks=True, keep_joiners=True
+    ).strip()
     if not s:
         raise ValidationError.single(field_name, "请填写纠纷事由")
     n = text.length(s)
@@ -125,81 +132,123 @@ def parse_narrative(raw: str, *, field_name: str = "narrative") -> str:
         raise ValidationError.single(
             field_name, f"纠纷事由最多{NARRATIVE_MAX}字，现为{n}字，请精简{n - NARRATIVE_MAX}字"
         )
-    bad = text.first_control(s, allow_line_breaks=True)
-    if bad:
-        pos, ch = bad
-        raise ValidationError.single(
-            field_name,
-            f"纠纷事由第{pos}个字符是不可见的控制字符 {text.describe(ch)}（多为粘贴带入），请删除后重试",
-        )
     return s
 
 
 def parse_headcount(raw: object, *, field_name: str = "headcount") -> int:
-    if isinstance(raw, bool):
-        raise ValidationError.single(field_name, "来访人数须为整数")
-    if isinstance(raw, str):
-        import unicodedata
+    """An integer, or (as a text box gives it) a string of digits, full-width ones included; absent is 1.
+    A JSON number with a zero fraction (`3.0`) is an integer, as in JSON Schema."""
 
-        raw = unicodedata.normalize("NFKC", raw).strip() or "1"
-    try:
-        n: int = int(raw)  # type: ignore[call-overload]
-    except (TypeError, ValueError):
-        raise ValidationError.single(field_name, "来访人数须为整数") from None
-    if isinstance(raw, float) and raw != n:
-        raise ValidationError.single(field_name, "来访人数须为整数")
+    def refuse(msg: str) -> ValidationError:
+        return ValidationError.single(field_name, msg)
+
+    if raw is None:
+        return 1
+    if isinstance(raw, str):
+        s = unicodedata.normalize("NFKC", raw).strip()
+        if not s:
+            return 1
+        if not re.fullmatch(r"[0-9]+", s):
+            raise refuse("来访人数须为整数")
+        if len(s) > len(str(HEADCOUNT_MAX)):
+            raise refuse(f"来访人数不能超过{HEADCOUNT_MAX}")
+        n = int(s)
+    elif isinstance(raw, bool) or not isinstance(raw, int | float):
+        raise refuse(f"来访人数须为整数，现为{text.value_kind(raw)}")
+    elif isinstance(raw, float):
+        if not math.isfinite(raw) or not raw.is_integer():
+            raise refuse("来访人数须为整数")
+        n = int(raw)
+    else:
+        n = raw
     if n < 1:
-        raise ValidationError.single(field_name, "来访人数至少为1")
+        raise refuse("来访人数至少为1")
     if n > HEADCOUNT_MAX:
-        raise ValidationError.single(field_name, f"来访人数不能超过{HEADCOUNT_MAX}")
+        raise refuse(f"来访人数不能超过{HEADCOUNT_MAX}")
     return n
 
 
+# The keys of a visit in visit JSON (`desk register --file`); others are ignored with a warning.
+VISIT_KEYS = frozenset({"category", "channel", "headcount", "narrative", "risk_flags", "parties"})
+
+
 def parse_visit(data: Mapping[str, object], *, categories: Sequence[Category], today: dt.date) -> Visit:
-    """Check a whole visit (the form's fields or `desk register`'s JSON); report every problem at once."""
+    """Check a whole visit (the form's fields, `desk register`'s JSON, any import); report every problem at
+    once. Each field must have its JSON type: a number or a list where text is expected is refused, never
+    turned into text."""
+    if not isinstance(data, Mapping):
+        raise ValidationError.single("visit", f"来访应为一个对象 {{...}}，现为{text.value_kind(data)}")
     problems: list[FieldProblem] = []
 
-    cat_raw = str(data.get("category") or "").strip()
-    category = next((c for c in categories if cat_raw in (c.name, c.code, *c.aliases)), None)
-    if not cat_raw:
-        problems.append(FieldProblem("category", "请选择纠纷类别"))
-    elif category is None:
-        problems.append(FieldProblem("category", f"纠纷类别“{cat_raw}”不在类别目录中"))
-
-    ch_raw = str(data.get("channel") or "walk_in")
-    by_label = {v: k for k, v in CHANNEL_LABELS.items()}
-    channel = by_label.get(ch_raw)
-    if channel is None:
+    def get(key: str, what: str) -> str | None:
         try:
-            channel = Channel(ch_raw)
-        except ValueError:
-            problems.append(FieldProblem("channel", f"来源渠道“{ch_raw}”无效"))
+            return text.as_text(data.get(key), what=what, field_name=key)
+        except ValidationError as e:
+            problems.extend(e.problems)
+            return None
+
+    category = None
+    cat_raw = get("category", "纠纷类别")
+    if cat_raw is not None:
+        cat_key = text.lookup_key(cat_raw)
+        category = next((c for c in categories if cat_key in (c.name, c.code, *c.aliases)), None)
+        if not cat_key:
+            problems.append(FieldProblem("category", "请选择纠纷类别"))
+        elif category is None:
+            problems.append(
+                FieldProblem("category", f"纠纷类别“{text.shown(cat_raw.strip())}”不在类别目录中")
+            )
+
+    channel = None
+    ch_raw = get("channel", "来源渠道")
+    if ch_raw is not None:
+        ch_key = text.lookup_key(ch_raw) or Channel.WALK_IN.value
+        by_label = {v: k for k, v in CHANNEL_LABELS.items()}
+        channel = by_label.get(ch_key)
+        if channel is None:
+            try:
+                channel = Channel(ch_key)
+            except ValueError:
+                problems.append(FieldProblem("channel", f"来源渠道“{text.shown(ch_raw.strip())}”无效"))
 
     headcount = 1
     try:
-        headcount = parse_headcount(data.get("headcount", 1))
+        headcount = parse_headcount(data.get("headcount"))
     except ValidationError as e:
         problems += e.problems
 
     narrative = ""
-    try:
-        narrative = parse_narrative(str(data.get("narrative") or ""))
-    except ValidationError as e:
-        problems += e.problems
+    raw_narrative = get("narrative", "纠纷事由")
+    if raw_narrative is not None:
+        try:
+            narrative = parse_narrative(raw_narrative)
+        except ValidationError as e:
+            problems += e.problems
 
     flags: set[RiskFlag] = set()
-    raw_flags = data.get("risk_flags") or []
+    raw_flags = data.get("risk_flags")
+    if raw_flags is None:
+        raw_flags = []
     if not isinstance(raw_flags, list | tuple | set | frozenset):
-        problems.append(FieldProblem("risk_flags", "风险标记格式无效"))
+        problems.append(
+            FieldProblem(
+                "risk_flags",
+                f'风险标记须为列表（如 ["psychological_crisis"]），现为{text.value_kind(raw_flags)}',
+            )
+        )
         raw_flags = []
     by_risk_label = {v: k for k, v in RISK_LABELS.items()}
-    for f in raw_flags:
-        flag = by_risk_label.get(str(f))
+    for i, f in enumerate(raw_flags):
+        if not isinstance(f, str):
+            problems.append(FieldProblem(f"risk_flags[{i}]", f"风险标记须为文本，现为{text.value_kind(f)}"))
+            continue
+        key = text.lookup_key(f)
+        flag = by_risk_label.get(key)
         if flag is None:
             try:
-                flag = RiskFlag(str(f))
+                flag = RiskFlag(key)
             except ValueError:
-                problems.append(FieldProblem("risk_flags", f"风险标记“{f}”无效"))
+                problems.append(FieldProblem(f"risk_flags[{i}]", f"风险标记“{text.shown(f)}”无效"))
                 continue
         flags.add(flag)
     if headcount >= GROUP_VISIT_HEADCOUNT:
@@ -207,22 +256,28 @@ def parse_visit(data: Mapping[str, object], *, categories: Sequence[Category], t
 
     parties: list[Party] = []
     raw_parties = data.get("parties")
-    if not isinstance(raw_parties, list) or not raw_parties:
+    if raw_parties is None or (isinstance(raw_parties, list | tuple) and not raw_parties):
         problems.append(FieldProblem("parties", "请至少登记一名申请人"))
+        raw_parties = []
+    elif not isinstance(raw_parties, list | tuple):
+        problems.append(FieldProblem("parties", f"当事人须为列表 [...]，现为{text.value_kind(raw_parties)}"))
         raw_parties = []
     for i, raw in enumerate(raw_parties):
         if not isinstance(raw, Mapping):
-            problems.append(FieldProblem(f"parties[{i}]", f"第{i + 1}名当事人格式无效"))
+            problems.append(
+                FieldProblem(
+                    f"parties[{i}]", f"第{i + 1}名当事人须为对象 {{...}}，现为{text.value_kind(raw)}"
+                )
+            )
             continue
         try:
-            parties.append(parse_party(dict(raw), today=today))
+            parties.append(parse_party(raw, today=today))
         except ValidationError as e:
             problems += e.prefixed(f"parties[{i}].").problems
     if raw_parties and not problems and not any(p.role is PartyRole.APPLICANT for p in parties):
         problems.append(FieldProblem("parties", "当事人中须至少有一名申请人"))
     ids = [p.id_number for p in parties if p.id_number]
-    dup = next((x for x in ids if ids.count(x) > 1), None)
-    if dup:
+    if len(set(ids)) != len(ids):
         problems.append(FieldProblem("parties", "同一身份证号码在当事人中出现了两次"))
 
     if problems:

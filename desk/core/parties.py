@@ -6,6 +6,7 @@ import datetime as dt
 import enum
 import re
 import unicodedata
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from desk.core import text
@@ -115,7 +116,7 @@ def parse_id_number(raw: str, *, today: dt.date, field_name: str = "id_number") 
         raise refuse(f"身份证号码应为18位，现为{len(s)}位")
     if not _ID_BODY.match(s):
         bad = next((c for c in s[:17] if not c.isdigit()), None) or s[17]
-        raise refuse(f"身份证号码含有非法字符“{bad}”：前17位须为数字，末位为数字或X")
+        raise refuse(f"身份证号码含有非法字符“{text.shown(bad)}”：前17位须为数字，末位为数字或X")
     try:
         born = dt.date(int(s[6:10]), int(s[10:12]), int(s[12:14]))
     except ValueError:
@@ -229,14 +230,19 @@ def parse_phone(raw: str, *, field_name: str = "phone") -> Phone:
 # --- Names ------------------------------------------------------------------------------------------
 
 MIDDLE_DOT = "\u00b7"
-# Look-alikes of the middle dot that input methods produce; all mean `·` in a minority name.
-DOT_LOOKALIKES = frozenset("\u2022\u2219\u30fb\uff65\u2027\uff0e.\u22c5\u0387")
+# Look-alikes of the middle dot that input methods produce; all mean `·` in a minority name. Some are letters
+# (ㆍ U+318D, ꞏ U+A78F, ᐧ U+1427), which the name check would otherwise let through as they are.
+DOT_LOOKALIKES = frozenset(
+    "\u2022\u2219\u30fb\uff65\u2027\uff0e.\u22c5\u0387\u2e31\u2e33\u16eb\u318d\ua78f\u1427"
+)
 NAME_MAX = 50
 ORG_NAME_MAX = 100
 
 
 def normalise_name(raw: str) -> str:
-    s = text.strip_invisible(raw)
+    """A name as it is stored and searched: invisible characters dropped, NFC, `·` for its look-alikes,
+    single spaces. Never refuses (the search box uses it too); `parse_person_name` refuses."""
+    s = unicodedata.normalize("NFC", text.strip_invisible(raw))
     s = "".join(MIDDLE_DOT if ch in DOT_LOOKALIKES else ch for ch in s)
     s = text.collapse_spaces(s)
     # Spaces around the dot come from input methods, never from the name.
@@ -252,12 +258,13 @@ def _is_name_letter(ch: str) -> bool:
 
 
 def parse_person_name(raw: str, *, field_name: str = "name") -> str:
-    """A person's name: Chinese or Latin letters, `·` between parts; stored exactly as written."""
-    s = normalise_name(raw)
+    """A person's name: Chinese or Latin letters, `·` between parts; stored as shown on screen (invisible
+    characters dropped, NFC), so that search by the visible name finds it."""
 
     def refuse(msg: str) -> ValidationError:
         return ValidationError.single(field_name, msg)
 
+    s = normalise_name(text.clean(raw, what="姓名", field_name=field_name))
     if not s:
         raise refuse("请填写姓名")
     if text.length(s) > NAME_MAX:
@@ -265,12 +272,15 @@ def parse_person_name(raw: str, *, field_name: str = "name") -> str:
     for i, ch in enumerate(s, start=1):
         if ch.isdigit() or unicodedata.category(ch) == "Nd":
             raise refuse(f"姓名不能含有数字（第{i}个字符“{ch}”）")
-        if unicodedata.category(ch) in ("Cc", "Cf") or ch in text.BIDI_CONTROLS:
-            raise refuse(f"姓名含有不可见的控制字符 {text.describe(ch)}（第{i}个字符），请删除后重新输入")
+        if unicodedata.category(ch) == "Cf":
+            raise refuse(f"姓名第{i}个字符是不可见的格式字符 {text.describe(ch)}，请删除后重新输入")
         if ch in (MIDDLE_DOT, " "):
             continue
+        if unicodedata.category(ch) == "Mn" and (i == 1 or s[i - 2] in (MIDDLE_DOT, " ")):
+            # a mark on the dot or a space could draw over it (·̸ is not ·)
+            raise refuse(f"姓名第{i}个字符是附加符号 {text.describe(ch)}，前面没有可附着的字")
         if not _is_name_letter(ch):
-            raise refuse(f"姓名不能含有符号“{ch}”；少数民族姓名的间隔号请用“·”")
+            raise refuse(f"姓名不能含有符号“{text.shown(ch)}”；少数民族姓名的间隔号请用“·”")
     if s.startswith(MIDDLE_DOT) or s.endswith(MIDDLE_DOT):
         raise refuse("间隔号“·”只能用在姓名中间")
     if MIDDLE_DOT * 2 in s:
@@ -280,16 +290,11 @@ def parse_person_name(raw: str, *, field_name: str = "name") -> str:
 
 def parse_org_name(raw: str, *, field_name: str = "name") -> str:
     """An organisation as a party (a company owing wages, a property manager): any printable text."""
-    s = text.collapse_spaces(text.strip_invisible(raw))
+    s = text.collapse_spaces(text.clean(raw, what="单位名称", field_name=field_name))
     if not s:
         raise ValidationError.single(field_name, "请填写单位名称")
     if text.length(s) > ORG_NAME_MAX:
         raise ValidationError.single(field_name, f"单位名称最多{ORG_NAME_MAX}个字，现为{text.length(s)}个字")
-    bad = text.first_control(s)
-    if bad:
-        raise ValidationError.single(
-            field_name, f"单位名称含有控制字符 {text.describe(bad[1])}（第{bad[0]}个字符）"
-        )
     return s
 
 
@@ -297,14 +302,9 @@ ADDRESS_MAX = 200
 
 
 def parse_address(raw: str, *, field_name: str = "address") -> str:
-    s = text.collapse_spaces(text.strip_invisible(raw))
+    s = text.collapse_spaces(text.clean(raw, what="住址", field_name=field_name))
     if text.length(s) > ADDRESS_MAX:
         raise ValidationError.single(field_name, f"住址最多{ADDRESS_MAX}个字，现为{text.length(s)}个字")
-    bad = text.first_control(s)
-    if bad:
-        raise ValidationError.single(
-            field_name, f"住址含有控制字符 {text.describe(bad[1])}（第{bad[0]}个字符）"
-        )
     return s
 
 
@@ -342,53 +342,85 @@ class Party:
     warnings: tuple[str, ...] = field(default=(), compare=False)
 
 
-def parse_party(data: dict[str, object], *, today: dt.date) -> Party:
-    """Check one party's fields; every problem found is reported, with field names relative to the party."""
+# The keys of a party in visit JSON (`desk register --file`); others are ignored with a warning.
+PARTY_KEYS = frozenset({"role", "name", "is_organisation", "id_number", "phone", "address"})
+_BOOLEAN_WORDS = ("true", "false", "yes", "no", "0", "1", "是", "否")
+
+
+def parse_party(data: Mapping[str, object], *, today: dt.date) -> Party:
+    """Check one party's fields; every problem found is reported, with field names relative to the party.
+    Each field must have its JSON type: text for the texts, a real boolean for `is_organisation`."""
     problems: list[FieldProblem] = []
 
-    def get(key: str) -> str:
-        v = data.get(key)
-        return "" if v is None else str(v)
+    def get(key: str, what: str) -> str | None:
+        """The text of `key` ("" if absent); None, with the problem noted, if it is not text."""
+        try:
+            return text.as_text(data.get(key), what=what, field_name=key)
+        except ValidationError as e:
+            problems.extend(e.problems)
+            return None
 
-    role_raw = get("role") or "applicant"
-    role: PartyRole | None
-    try:
-        role = ROLE_ALIASES.get(role_raw) or PartyRole(role_raw)
-    except ValueError:
-        role = None
-        problems.append(FieldProblem("role", f"当事人身份“{role_raw}”无效，应为申请人、被申请人或第三人"))
-    is_org = bool(data.get("is_organisation", False))
+    role: PartyRole | None = None
+    role_raw = get("role", "当事人身份")
+    if role_raw is not None:
+        role_key = text.lookup_key(role_raw) or PartyRole.APPLICANT.value
+        try:
+            role = ROLE_ALIASES.get(role_key) or PartyRole(role_key)
+        except ValueError:
+            problems.append(
+                FieldProblem(
+                    "role", f"当事人身份“{text.shown(role_raw.strip())}”无效，应为申请人、被申请人或第三人"
+                )
+            )
+    org_raw = data.get("is_organisation")
+    is_org: bool | None = False if org_raw is None else org_raw if isinstance(org_raw, bool) else None
+    if is_org is None:
+        written = (
+            f"“{org_raw}”" if isinstance(org_raw, str) and org_raw.strip().lower() in _BOOLEAN_WORDS else ""
+        )
+        problems.append(
+            FieldProblem(
+                "is_organisation",
+                f"是否为单位须为 true 或 false（JSON 布尔值，不加引号），现为{text.value_kind(org_raw)}{written}",
+            )
+        )
     name = id_number = phone = None
     address = ""
     birth = sex = None
     warnings: tuple[str, ...] = ()
-    try:
-        name = parse_org_name(get("name")) if is_org else parse_person_name(get("name"))
-    except ValidationError as e:
-        problems += e.problems
-    if get("id_number").strip():
+    raw_name = get("name", "名称" if is_org else "姓名")
+    if raw_name is not None and is_org is not None:  # an unknown kind of party has no rule for its name
+        try:
+            name = parse_org_name(raw_name) if is_org else parse_person_name(raw_name)
+        except ValidationError as e:
+            problems += e.problems
+    raw_id = get("id_number", "身份证号码")
+    if raw_id and raw_id.strip():
         if is_org:
             problems.append(FieldProblem("id_number", "单位当事人不填身份证号码"))
         else:
             try:
-                idn = parse_id_number(get("id_number"), today=today)
+                idn = parse_id_number(raw_id, today=today)
                 id_number, birth, sex, warnings = idn.value, idn.birth_date, idn.sex, idn.warnings
             except ValidationError as e:
                 problems += e.problems
-    if get("phone").strip():
+    raw_phone = get("phone", "联系电话")
+    if raw_phone and raw_phone.strip():
         try:
-            phone = parse_phone(get("phone")).value
+            phone = parse_phone(raw_phone).value
         except ValidationError as e:
             problems += e.problems
-    try:
-        address = parse_address(get("address"))
-    except ValidationError as e:
-        problems += e.problems
+    raw_address = get("address", "住址")
+    if raw_address is not None:
+        try:
+            address = parse_address(raw_address)
+        except ValidationError as e:
+            problems += e.problems
     if role is PartyRole.APPLICANT and not problems and not id_number and not phone:
         problems.append(FieldProblem("id_number", "申请人须登记身份证号码或联系电话，以便回访和查询"))
     if problems:
         raise ValidationError(problems)
-    assert role is not None and name is not None
+    assert role is not None and name is not None and is_org is not None
     return Party(
         role=role,
         name=name,

@@ -14,6 +14,7 @@ from desk.core.cases import CaseState, Visit, parse_visit
 from desk.core.catalog import Category, find_categories, name_initials
 from desk.core.clock import CHINA_TZ, Clock, local_date
 from desk.core.ids import case_number, new_id, status_token
+from desk.core.text import search_key
 from desk.errors import DeskError, NotFound, ValidationError
 from desk.store import repositories as repo
 from desk.store.events import append_event, bump_counter
@@ -146,8 +147,11 @@ class RegistrationService:
             return repo.cases_of_person(s, id_number=id_number, phone=phone)
 
     def search(self, text: str, *, limit: int = 50) -> list[CaseSummary]:
+        """Cases by ID number, phone, case number, name or initials. The query is cleaned as stored text is
+        (invisible characters and bidi controls dropped, NFC), so a name pasted with a zero-width space in it
+        finds what the screen shows."""
         with self._store.read() as s:
-            return repo.search_cases(s, text, limit=limit)
+            return repo.search_cases(s, search_key(text), limit=limit)
 
     def case(self, case_no: str) -> CaseDetail:
         with self._store.read() as s:

@@ -93,7 +93,7 @@ def test_unreadable_json_is_a_clear_error(db: str, tmp_path: Path) -> None:
     p = tmp_path / "broken.json"
     p.write_text("{not json", encoding="utf-8")
     r = desk("register", "--file", str(p), db=db)
-    assert r.returncode == 1 and "不是有效的 JSON" in r.stderr
+    assert r.returncode == 2 and "不是有效的 JSON" in r.stderr  # bad input, like every other refusal
     r = desk("register", "--file", str(tmp_path / "missing.json"), db=db)
     assert r.returncode == 1 and "无法读取文件" in r.stderr
 

@@ -160,7 +160,7 @@ def test_narrative_keeps_line_breaks_emoji_and_sql_exactly() -> None:
 def test_risk_flags_by_code_and_label_and_bad_flag() -> None:
     v = check(risk_flags=["psychological_crisis", "民转刑苗头"])
     assert v.risk_flags == {RiskFlag.PSYCHOLOGICAL_CRISIS, RiskFlag.CIVIL_TO_CRIMINAL}  # type: ignore[attr-defined]
-    assert "风险标记“angry”无效" in problems(risk_flags=["angry"])["risk_flags"]
+    assert "风险标记“angry”无效" in problems(risk_flags=["angry"])["risk_flags[0]"]
 
 
 def test_parties_rules() -> None:
