@@ -16,6 +16,7 @@ from desk.core.catalog import Category
 from desk.core.events import EventBody
 from desk.core.ids import CASE_NO_RE
 from desk.core.parties import mask_id_number, normalise_id_number, normalise_name, normalise_phone
+from desk.core.text import collapse_spaces
 from desk.store.models import CaseEvent, CaseRow, CategoryRow, Hall, PartyRow, RoomRow, TicketRow
 from desk.store.projections import event_order
 
@@ -222,18 +223,23 @@ def search_cases(session: Session, text: str, *, limit: int = 50) -> list[CaseSu
         # Exact name (or initials) first, newest first from the (key, case_id) index; then longer names that
         # start with it. Case ids are UUIDv7, so descending id is newest registration first.
         column = PartyRow.name_initials if kind == "initials" else PartyRow.name
-        ids = list(
-            session.scalars(
-                sa.select(PartyRow.case_id)
-                .where(column == key)
-                .order_by(PartyRow.case_id.desc())
-                .limit(limit)
+        # A person's name has `·` for its look-alikes; an organisation's keeps them (`X.Y 物业`): both spellings.
+        keys = [key]
+        if kind == "name":
+            as_org = collapse_spaces(text.strip())
+            if as_org != key:
+                keys.append(as_org)
+        ids = []
+        for k in keys:
+            ids += session.scalars(
+                sa.select(PartyRow.case_id).where(column == k).order_by(PartyRow.case_id.desc()).limit(limit)
             )
-        )
-        if len(ids) < limit:
+        for k in keys:
+            if len(ids) >= limit:
+                break
             more = session.scalars(
                 sa.select(PartyRow.case_id)
-                .where(_prefix(session, column, key), column != key)
+                .where(_prefix(session, column, k), column.not_in(keys))
                 .order_by(PartyRow.case_id.desc())
                 .limit(limit)
             )

@@ -197,3 +197,18 @@ def test_name_search_exact_first_then_newest_first(service: RegistrationService,
     assert [c.case_no for c in service.search("王芳", limit=2)] == [made[4].case_no, made[2].case_no]
     assert [c.case_no for c in service.search("wf")][:3] == [r.case_no for r in exact]
     assert [c.case_no for c in service.search("王")][0] == made[3].case_no  # the exact one-character name
+
+
+def test_an_organisation_with_a_dot_in_its_name_is_found_by_it(service: RegistrationService) -> None:
+    """A person's `.` is a look-alike of `·`; an organisation's stays a dot, and search finds both."""
+    r = service.register(
+        visit(
+            parties=[
+                {"role": "applicant", "name": "张三", "id_number": ZHANG},
+                {"role": "respondent", "name": "A.B 物业管理有限公司", "is_organisation": True},
+            ]
+        )
+    )
+    for query in ("A.B 物业管理有限公司", "A.B 物业", "A.B  物业管理有限公司"):
+        assert [c.case_no for c in service.search(query)] == [r.case_no], query
+    assert service.search("A.C 物业") == []
