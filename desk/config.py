@@ -121,11 +121,13 @@ def placeholder_host(host: str) -> bool:
     return "example" in labels or labels[-1] in _PLACEHOLDER_TLDS or host == "localhost"
 
 
-def check_status_base_url(url: str) -> str:
+def check_status_base_url(url: object) -> str:
     """The receipt QR code's base URL, checked: `https://host[:port]/…/s/` on a real public host (the status
     server's `/s/` path, as the citizens' phones reach it through the reverse proxy). Returns it stripped;
     raises `SettingError` saying what is wrong."""
     name = "status_base_url（回执二维码的查询地址）"
+    if not isinstance(url, str):  # the settings file is edited by hand
+        raise SettingError(f'设置文件中的 {name}应为文本，如 "{STATUS_URL_EXAMPLE}"')
     url = url.strip()
     if not url:
         raise SettingError(f"未设置 {name}：请运行 desk settings set status_base_url {STATUS_URL_EXAMPLE}")
@@ -171,8 +173,10 @@ def check_status_base_url(url: str) -> str:
     return url
 
 
-def check_trusted_proxies(values: tuple[str, ...] | list[str]) -> tuple[str, ...]:
+def check_trusted_proxies(values: object) -> tuple[str, ...]:
     """The trusted proxies, each an IP address or network (CIDR); raises `SettingError` naming a bad one."""
+    if not isinstance(values, list | tuple):  # the settings file is edited by hand
+        raise SettingError('设置文件中的 trusted_proxies（可信反向代理）应为列表，如 ["127.0.0.1"]')
     out = []
     for v in values:
         try:

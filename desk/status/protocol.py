@@ -5,6 +5,10 @@ name, an oversized header block) with `400 Bad Request` before the app ever sees
 add headers there. That one response is written by `send_400_response`; this protocol writes it again, with the
 same security headers as every other response and a Chinese body. The protocol is named explicitly (never
 uvicorn's "auto"), so installing httptools changes nothing here.
+
+uvicorn's other answers of its own never happen here: its bare 500 (the app raised, or returned without
+answering) is pre-empted by `StatusGate`, which always answers; its 503 needs `limit_concurrency`, which
+`serve` does not set (set it, and that 503 goes out without these headers).
 """
 
 from __future__ import annotations

@@ -121,7 +121,10 @@ def parse_county_url(url: str, *, local: bool = False) -> sa.URL:
     def bad(reason: str) -> SyncError:
         return SyncError(f"县级数据库地址无效：{reason}。应形如 {COUNTY_URL_EXAMPLE}")
 
-    text = url.strip()
+    given: object = url  # from a settings file edited by hand it may be anything
+    if not isinstance(given, str):
+        raise bad("应为文本")
+    text = given.strip()
     if not text:
         raise bad("地址为空")
     if any(not ch.isprintable() or ch.isspace() for ch in text):

@@ -101,6 +101,15 @@ def test_a_bad_url_is_refused_in_chinese_naming_the_setting(url: str, says: str)
     assert "\x00" not in refused.value.message
 
 
+def test_hand_edited_settings_of_the_wrong_type_are_messages_not_tracebacks(tmp_path: Path) -> None:
+    config_file().parent.mkdir(parents=True, exist_ok=True)
+    config_file().write_text(json.dumps({"status_base_url": 5, "trusted_proxies": 7}), encoding="utf-8")
+    r = desk("status-server", "--db", f"sqlite:///{tmp_path / 'x.db'}")
+    assert r.returncode == 1 and "trusted_proxies" in r.stderr and "应为列表" in r.stderr
+    with pytest.raises(SettingError, match="应为文本"):
+        check_status_base_url(load_settings().status_base_url)
+
+
 def test_desk_settings_set_checks_then_saves() -> None:
     r = desk("settings", "set", "status_base_url", "http://zz.gzq.gov.cn/s/")
     assert r.returncode == 2 and "status_base_url" in r.stderr and "https://" in r.stderr

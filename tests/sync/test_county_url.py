@@ -91,6 +91,12 @@ def test_a_malformed_county_url_is_one_chinese_message_without_the_password(url:
     assert safe_url(url) == "（无效的地址）" or PASSWORD not in safe_url(url)
 
 
+def test_a_county_url_that_is_not_text_is_refused() -> None:
+    for value in (5, None, ["postgresql+psycopg://h/c"]):
+        with pytest.raises(SyncError, match="应为文本"):
+            parse_county_url(value)  # type: ignore[arg-type]
+
+
 @pytest.mark.parametrize("url", VALID)
 def test_a_valid_county_url_gets_a_connect_timeout(url: str) -> None:
     u = parse_county_url(url)
