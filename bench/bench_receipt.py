@@ -42,7 +42,7 @@ DATA = ReceiptData(
     room_name="1号人民调解室",
     room_location="一楼东侧",
     estimated_wait_minutes=15,
-    status_url="https://zz.example.gov.cn/s/Xq3vB0kT9mZpL2rW8sYdQA",
+    status_url="https://zz.gzq.gov.cn/s/Xq3vB0kT9mZpL2rW8sYdQA",
     printed_at=dt.datetime(2026, 11, 27, 2, 0, tzinfo=dt.UTC),
 )
 

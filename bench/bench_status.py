@@ -2,7 +2,7 @@
 
 `python -m bench.bench_status [--seconds 10] [--connections 16] [--write-results]`
 
-The server is `desk.status.app.serve` (uvicorn, one process, access log on with the token filter, output
+The server is `desk.status.app.serve` (uvicorn, one process, its access log on (by route, never the path), output
 discarded; rate limit raised out of the way -- the limiter still runs) on bench/data/search-1m.db (1,000,000
 cases; if it is missing, a 100,000-case store is generated with bench.generate and the section says so). The
 load generator is another process: asyncio raw sockets, HTTP/1.1 keep-alive, `--connections` connections, each

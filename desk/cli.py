@@ -479,9 +479,11 @@ def _status_server_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def _cmd_status_server(args: argparse.Namespace) -> int:
+    from desk.config import check_trusted_proxies, load_settings
     from desk.status.app import serve
 
-    serve(resolve_db_url(getattr(args, "db", None)), host=args.host, port=args.port)
+    proxies = check_trusted_proxies(load_settings().trusted_proxies)  # a bad entry: a message, not a start
+    serve(resolve_db_url(getattr(args, "db", None)), host=args.host, port=args.port, trusted_proxies=proxies)
     return EXIT_OK
 
 
@@ -499,13 +501,24 @@ def _sync_arguments(p: argparse.ArgumentParser) -> None:
 
 def _cmd_sync(args: argparse.Namespace) -> int:
     from desk.config import resolve_county_url
-    from desk.sync.engine import SyncError, safe_url
+    from desk.sync.engine import SyncError, parse_county_url, safe_url
 
     url = resolve_county_url(args.county)
     if not url:
         raise DeskError(
             "未配置县级数据库：用 --county URL、环境变量 DESK_COUNTY_URL 或设置文件的 county_db_url"
         )
+    try:
+        parse_county_url(url)  # a malformed address is said before the store is opened
+    except SyncError as e:
+        source = (
+            "--county"
+            if args.county
+            else "环境变量 DESK_COUNTY_URL"
+            if os.environ.get("DESK_COUNTY_URL")
+            else "设置文件的 county_db_url"
+        )
+        raise SyncError(f"{e.message}（来自 {source}）") from None
     sync = _services(args, county_url=url).sync
     if sync is None:
         raise DeskError("此数据库是县级库：同步由各综治中心发起（desk sync --db 本中心的库）")
@@ -538,6 +551,72 @@ def _cmd_sync(args: argparse.Namespace) -> int:
         syncer.close()
 
 
+# --- settings -------------------------------------------------------------------------------------------
+
+# the settings `desk settings set` takes, each checked before it is saved
+SETTABLE = ("status_base_url", "trusted_proxies", "county_db_url")
+
+
+def _settings_arguments(p: argparse.ArgumentParser) -> None:
+    ssub = p.add_subparsers(dest="settings_command", required=True)
+    sset = ssub.add_parser("set", help="检查并保存一项设置")
+    sset.add_argument(
+        "key",
+        choices=SETTABLE,
+        help="status_base_url 回执二维码的查询地址（https://…/s/）；trusted_proxies 状态查询服务前的可信反向代理"
+        "（IP 或网段，逗号分隔，空串为无）；county_db_url 县级数据库地址",
+    )
+    sset.add_argument("value", metavar="VALUE")
+    ssub.add_parser("show", help="显示当前设置（不显示密码）")
+
+
+def _cmd_settings(args: argparse.Namespace) -> int:
+    import dataclasses
+    import json
+
+    from desk.config import (
+        SettingError,
+        check_status_base_url,
+        check_trusted_proxies,
+        config_file,
+        load_settings,
+        save_settings,
+    )
+    from desk.sync.engine import SyncError, parse_county_url, safe_url
+
+    path = config_file()
+    if path.exists():  # a file load_settings cannot read would be overwritten with defaults: refuse instead
+        try:
+            json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            raise DeskError(f"设置文件 {path} 无法读取或不是有效的 JSON：请修正或删除后再设置") from None
+    settings = load_settings(path)
+    if args.settings_command == "show":
+        for name, current in dataclasses.asdict(settings).items():
+            if name == "county_db_url" and current:
+                current = safe_url(current)
+            print(f"{name} = {', '.join(current) if isinstance(current, tuple | list) else current}")
+        print(f"设置文件：{path}", file=sys.stderr)
+        return EXIT_OK
+    key, raw = args.key, args.value
+    value: Any  # the type of the setting `key` names
+    try:
+        if key == "status_base_url":
+            value = shown = check_status_base_url(raw)
+        elif key == "trusted_proxies":
+            value = check_trusted_proxies([v for v in raw.split(",") if v.strip()])
+            shown = "、".join(value) or "（无）"
+        else:
+            parse_county_url(raw)
+            value, shown = raw.strip(), safe_url(raw.strip())
+    except (SettingError, SyncError) as e:
+        print(f"{key}: {e.message}", file=sys.stderr)
+        return EXIT_INVALID
+    save_settings(dataclasses.replace(settings, **{key: value}), path)
+    print(f"已设置 {key} = {shown}")
+    return EXIT_OK
+
+
 # --- county ---------------------------------------------------------------------------------------------
 
 
@@ -562,17 +641,21 @@ def _county_arguments(p: argparse.ArgumentParser) -> None:
 
 def _county_services(args: argparse.Namespace) -> Services:
     from desk.config import resolve_county_url
+    from desk.sync.engine import parse_county_url
 
     url = args.db or resolve_county_url()
     if not url:
         raise DeskError("未指定县级数据库：用 --db URL 或环境变量 DESK_COUNTY_URL")
+    parse_county_url(url, local=True)  # a malformed address: its Chinese message, not a traceback
     return _services(args, db=url, actor=COUNTY_CLI_ACTOR)
 
 
 def _cmd_county(args: argparse.Namespace) -> int:
     if args.county_command == "init":
         from desk.services.county import init_county
+        from desk.sync.engine import parse_county_url
 
+        parse_county_url(args.db, local=True)
         r = init_county(
             _services(args, db=args.db, actor=COUNTY_CLI_ACTOR).store, code=args.code, name=args.name
         )
@@ -646,4 +729,9 @@ COMMANDS: dict[str, Command] = {
         long_running=True,
     ),
     "county": Command("县级库：建立或升级、上级分流、查看下级中心", _county_arguments, _cmd_county),
+    "settings": Command(
+        "查看或设置本机设置（回执二维码地址、可信反向代理、县级数据库地址），保存前检查",
+        _settings_arguments,
+        _cmd_settings,
+    ),
 }

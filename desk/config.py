@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import logging
 import os
+import re
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
+from urllib.parse import urlsplit
+
+from desk.errors import DeskError
 
 logger = logging.getLogger(__name__)
 
@@ -57,12 +62,21 @@ def resolve_county_url(explicit: str | None = None, settings: Settings | None = 
 class Settings:
     schema_version: int = SCHEMA_VERSION
     county_db_url: str = ""
-    status_base_url: str = "https://zz.example.gov.cn/s/"
+    status_base_url: str = ""  # required before real receipts print: see check_status_base_url
     language: str = "zh_CN"
     actor: str = "前台"
     speech_engine: str = ""  # QtTextToSpeech engine of the calling screen: "" = the platform's default
     no_show_after_recalls: int = 2  # a called visitor may be marked 过号 after this many recalls
     sync_interval_s: int = 30  # how often the app syncs with the county in the background
+    # the status server's reverse proxies (IPs or CIDRs) whose X-Forwarded-For it believes; none by default
+    trusted_proxies: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        value: object = self.trusted_proxies
+        if isinstance(value, str):  # a lone string is one proxy
+            value = [value] if value.strip() else []
+        if isinstance(value, list):  # JSON has lists
+            object.__setattr__(self, "trusted_proxies", tuple(str(p) for p in value))
 
 
 def load_settings(path: Path | None = None) -> Settings:
@@ -80,6 +94,9 @@ def load_settings(path: Path | None = None) -> Settings:
         raw = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         logger.warning("settings file %s unreadable; using defaults", path)
+        return Settings()
+    if not isinstance(raw, dict):
+        logger.warning("settings file %s is not a JSON object; using defaults", path)
         return Settings()
     known = {f.name for f in fields(Settings)}
     values = {k: v for k, v in raw.items() if k in known and k != "schema_version"}
@@ -105,3 +122,91 @@ def save_settings(settings: Settings, path: Path | None = None) -> None:
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+
+
+# --- the receipt's status URL --------------------------------------------------------------------------------
+
+DEMO_STATUS_BASE_URL = "https://zz.example.gov.cn/s/"  # what the demo store's receipts print (marked 演示)
+STATUS_URL_EXAMPLE = "https://zz.xxx.gov.cn/s/"
+MAX_STATUS_BASE_URL = 120  # the QR code stays small enough for the 80 mm receipt
+# hosts that are never a hall's: reserved for examples and tests (RFC 2606, RFC 6761) or this machine
+_PLACEHOLDER_TLDS = frozenset({"test", "example", "invalid", "localhost", "local", "localdomain"})
+_HOST_LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
+
+
+class SettingError(DeskError):
+    """A setting's value refused; the message names the setting."""
+
+
+def placeholder_host(host: str) -> bool:
+    """An example, test or local host: a QR code pointing there would open nothing for a citizen."""
+    host = host.lower().rstrip(".")
+    labels = host.split(".")
+    return "example" in labels or labels[-1] in _PLACEHOLDER_TLDS or host == "localhost"
+
+
+def check_status_base_url(url: object) -> str:
+    """The receipt QR code's base URL, checked: `https://host[:port]/…/s/` on a real public host (the status
+    server's `/s/` path, as the citizens' phones reach it through the reverse proxy). Returns it stripped;
+    raises `SettingError` saying what is wrong."""
+    name = "status_base_url（回执二维码的查询地址）"
+    if not isinstance(url, str):  # the settings file is edited by hand
+        raise SettingError(f'设置文件中的 {name}应为文本，如 "{STATUS_URL_EXAMPLE}"')
+    url = url.strip()
+    if not url:
+        raise SettingError(f"未设置 {name}：请运行 desk settings set status_base_url {STATUS_URL_EXAMPLE}")
+    if len(url) > MAX_STATUS_BASE_URL:
+        raise SettingError(f"{name}过长（{len(url)} 个字符，最多 {MAX_STATUS_BASE_URL} 个）")
+    if any(ch.isspace() or not ch.isprintable() for ch in url):
+        raise SettingError(f"{name}含有空白或控制字符")
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        raise SettingError(f"{name}的格式或端口无效：应形如 {STATUS_URL_EXAMPLE}") from None
+    if parts.scheme.lower() != "https":
+        raise SettingError(f"{name}须以 https:// 开头（群众用手机扫码，须加密访问）")
+    if parts.username is not None or parts.password is not None:
+        raise SettingError(f"{name}不能含用户名或密码")
+    if parts.query or parts.fragment or url.endswith(("?", "#")):
+        raise SettingError(f"{name}不能带 ? 或 # 之后的部分")
+    host = (parts.hostname or "").rstrip(".")
+    if not host:
+        raise SettingError(f"{name}缺少主机名：应形如 {STATUS_URL_EXAMPLE}")
+    try:
+        ip = ipaddress.ip_address(host)
+    except ValueError:
+        ip = None
+    if ip is not None:
+        if not ip.is_global:
+            raise SettingError(f"{name}的地址 {host} 是内网或本机地址，群众的手机访问不到")
+    else:
+        try:
+            ascii_host = host.encode("idna").decode("ascii").lower()
+        except UnicodeError:
+            raise SettingError(f"{name}的主机名无效") from None
+        labels = ascii_host.split(".")
+        if len(labels) < 2 or not all(_HOST_LABEL.match(label) for label in labels):
+            raise SettingError(f"{name}的主机名 {host} 无效：应为完整的域名，如 zz.xxx.gov.cn")
+        if placeholder_host(ascii_host):
+            raise SettingError(f"{name}的主机 {host} 是示例地址：请改为本中心状态查询服务的真实域名")
+    if port == 0:
+        raise SettingError(f"{name}的端口无效")
+    if not parts.path.endswith("/s/"):
+        raise SettingError(f"{name}的路径应以 /s/ 结尾（状态查询服务的 /s/<令牌>），如 {STATUS_URL_EXAMPLE}")
+    return url
+
+
+def check_trusted_proxies(values: object) -> tuple[str, ...]:
+    """The trusted proxies, each an IP address or network (CIDR); raises `SettingError` naming a bad one."""
+    if not isinstance(values, list | tuple):  # the settings file is edited by hand
+        raise SettingError('设置文件中的 trusted_proxies（可信反向代理）应为列表，如 ["127.0.0.1"]')
+    out = []
+    for v in values:
+        try:
+            out.append(str(ipaddress.ip_network(str(v).strip(), strict=False)))
+        except ValueError:
+            raise SettingError(
+                f"trusted_proxies（可信反向代理）中的 {str(v)[:60]!r} 不是 IP 地址或网段（如 10.0.0.5 或 10.0.0.0/24）"
+            ) from None
+    return tuple(out)

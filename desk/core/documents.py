@@ -25,6 +25,9 @@ class ReceiptData:
     hotline: str = "12345"
     reprint: bool = False  # 补打
     printed_at: dt.datetime | None = None
+    demo: bool = (
+        False  # printed from the demo store (`desk init --demo`): marked 演示, its QR may be an example
+    )
 
 
 @dataclass(frozen=True)

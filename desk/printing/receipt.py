@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 from xml.sax.saxutils import escape
 
 from reportlab.lib import colors
@@ -18,6 +19,7 @@ from reportlab.lib.units import mm
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import Flowable, HRFlowable, Paragraph, Spacer, Table, TableStyle
 
+from desk.config import placeholder_host
 from desk.core.clock import CHINA_TZ
 from desk.core.documents import ReceiptData
 from desk.errors import DeskError
@@ -27,6 +29,7 @@ from desk.printing.qr import QrCode
 RECEIPT_FORMATS = ("80mm", "a5")
 PRIVACY_NOTE = "您的个人信息仅用于本次矛盾纠纷调处，依法保护。"
 TIME_FORMAT = "%Y-%m-%d %H:%M"
+DEMO_NOTE = "演示回执 · 示例数据，不是正式受理凭证"
 
 
 @dataclass(frozen=True)
@@ -122,6 +125,30 @@ def _rule(k: float, dashed: bool = True) -> HRFlowable:
     )
 
 
+def _bar(text: str, st: _Styles, width: float, k: float) -> Table:
+    """White on black across the receipt: 补打, 演示."""
+    bar = Table([[Paragraph(_text(text), st.reprint)]], colWidths=[width])
+    bar.setStyle(
+        TableStyle(
+            [
+                ("FONTNAME", (0, 0), (-1, -1), register_cjk_font()),
+                ("BACKGROUND", (0, 0), (-1, -1), colors.black),
+                ("TOPPADDING", (0, 0), (-1, -1), 1.2 * k),
+                ("BOTTOMPADDING", (0, 0), (-1, -1), 2.2 * k),
+            ]
+        )
+    )
+    return bar
+
+
+def _qr_caption(data: ReceiptData) -> str:
+    if not data.demo:
+        return "扫码查询办理进度"
+    if placeholder_host(urlsplit(data.status_url).hostname or "localhost"):
+        return "演示：二维码为示例地址，不能查询"
+    return "扫码查询办理进度（演示）"
+
+
 def _wait_text(minutes: int) -> str:
     return "即将叫号，请留意大厅叫号屏" if minutes <= 0 else f"约 {minutes} 分钟"
 
@@ -134,26 +161,17 @@ def receipt_flowables(data: ReceiptData, layout: Layout, width: float) -> list[F
     out: list[Flowable] = [
         Paragraph(_text(data.center_name or "综治中心"), st.center),
         Spacer(0, 1.2 * mm * k),
-        Paragraph("受理回执", st.title),
+        Paragraph("受理回执（演示）" if data.demo else "受理回执", st.title),
     ]
+    if data.demo:
+        out += [Spacer(0, 1.5 * mm * k), _bar(DEMO_NOTE, st, width, k)]
     if data.reprint:
         when = (
             f" · {data.printed_at.astimezone(CHINA_TZ).strftime(TIME_FORMAT)} 重新打印"
             if data.printed_at
             else ""
         )
-        bar = Table([[Paragraph(_text(f"补打{when}"), st.reprint)]], colWidths=[width])
-        bar.setStyle(
-            TableStyle(
-                [
-                    ("FONTNAME", (0, 0), (-1, -1), register_cjk_font()),
-                    ("BACKGROUND", (0, 0), (-1, -1), colors.black),
-                    ("TOPPADDING", (0, 0), (-1, -1), 1.2 * k),
-                    ("BOTTOMPADDING", (0, 0), (-1, -1), 2.2 * k),
-                ]
-            )
-        )
-        out += [Spacer(0, 1.5 * mm * k), bar]
+        out += [Spacer(0, 1.5 * mm * k), _bar(f"补打{when}", st, width, k)]
     out.append(_rule(k, dashed=False))
     if data.ticket:
         out += [
@@ -183,7 +201,7 @@ def receipt_flowables(data: ReceiptData, layout: Layout, width: float) -> list[F
         _rule(k),
         QrCode(data.status_url, max_size=layout.qr_size),
         Spacer(0, 1 * mm * k),
-        Paragraph("扫码查询办理进度", st.caption),
+        Paragraph(_qr_caption(data), st.caption),
         _rule(k),
     ]
     phones = f"服务热线 {data.hotline}"
@@ -219,6 +237,11 @@ def render_receipt(data: ReceiptData, *, fmt: str = "80mm") -> bytes:
     layout = LAYOUTS.get(fmt)
     if layout is None:
         raise DeskError(f"回执格式 {fmt} 不支持（可选：{'、'.join(RECEIPT_FORMATS)}）")
+    if not data.demo and placeholder_host(urlsplit(data.status_url).hostname or "localhost"):
+        # DocumentService checks the setting; this keeps any other caller from printing one either
+        raise DeskError(
+            "不能打印回执：二维码的查询地址是示例地址，请先设置 status_base_url（desk settings set）"
+        )
     width = layout.page_width - 2 * layout.margin_x
     flowables = receipt_flowables(data, layout, width)
     font = register_cjk_font()
@@ -231,7 +254,7 @@ def render_receipt(data: ReceiptData, *, fmt: str = "80mm") -> bytes:
     c = Canvas(
         buf, pagesize=(layout.page_width, page_height), pageCompression=1, initialFontName=font
     )  # no stray (unembedded) Helvetica in the PDF
-    c.setTitle(f"受理回执 {data.case_no}")
+    c.setTitle(f"受理回执{'（演示）' if data.demo else ''} {data.case_no}")
     c.setAuthor(data.center_name)
     c.setCreator("一厅通")
     if fit < 1.0:

@@ -9,7 +9,16 @@ from desk.core.clock import CHINA_TZ, FixedClock, SystemClock
 from desk.core.synthetic import make_visit
 from desk.services.queue import QueueService
 from desk.services.registration import RegistrationService
+from desk.store.county import get_meta, set_meta
 from desk.store.session import Store
+
+DEMO_MARK = "demo"  # the store's meta key: set once the demo day is in, so its receipts say 演示
+
+
+def is_demo_store(store: Store) -> bool:
+    """The store holds the demo day (`desk init --demo`)."""
+    with store.read() as s:
+        return get_meta(s, DEMO_MARK) == "1"
 
 
 def add_demo_day(store: Store, *, visitors: int = 40, seed: int = 12335, day: dt.date | None = None) -> int:
@@ -37,4 +46,6 @@ def add_demo_day(store: Store, *, visitors: int = 40, seed: int = 12335, day: dt
         if i < served:
             clock.advance(minutes=rng.uniform(8, 30))
             queue.finish(ticket.id)
+    with store.unit_of_work() as s:
+        set_meta(s, DEMO_MARK, "1")
     return visitors

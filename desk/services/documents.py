@@ -8,7 +8,13 @@ import logging
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from desk.config import Settings
+from desk.config import (
+    DEMO_STATUS_BASE_URL,
+    STATUS_URL_EXAMPLE,
+    SettingError,
+    Settings,
+    check_status_base_url,
+)
 from desk.core.cases import CHANNEL_LABELS, RISK_LABELS, Channel, RiskFlag
 from desk.core.clock import Clock
 from desk.core.documents import AgreementData, CaseSheetData, PartyParticulars, ReceiptData
@@ -41,6 +47,7 @@ class DocumentService:
         self.actor = actor
 
     def receipt_data(self, case_no: str, *, reprint: bool = False) -> ReceiptData:
+        base, demo = self.status_base()  # before anything else: a hall without the setting prints nothing
         with self._store.read() as s:
             detail, hall, categories, ticket, room = self._load(s, case_no)
             wait = None
@@ -77,10 +84,29 @@ class DocumentService:
             room_name=(f"{int(number)}号{room.name}" if number else room.name) if room else None,
             room_location=room.location if room else None,
             estimated_wait_minutes=wait,
-            status_url=status_url(self._settings.status_base_url, detail.status_token),
+            status_url=status_url(base, detail.status_token),
             reprint=reprint,
             printed_at=self._clock.now(),
+            demo=demo,
         )
+
+    def status_base(self) -> tuple[str, bool]:
+        """The receipt QR code's base URL and whether the receipt is a demo's. A real hall's receipt needs a
+        valid `status_base_url` (a placeholder host would send citizens nowhere): without one, printing is refused
+        with `SettingError` saying how to set it. The demo store prints the example host, marked 演示."""
+        from desk.services.demo import is_demo_store
+
+        try:
+            return check_status_base_url(self._settings.status_base_url), is_demo_store(self._store)
+        except SettingError as e:
+            if is_demo_store(self._store):
+                return DEMO_STATUS_BASE_URL, True
+            how = (
+                ""
+                if "desk settings set" in e.message
+                else f"；设置方法：desk settings set status_base_url {STATUS_URL_EXAMPLE}"
+            )
+            raise SettingError(e.message + how) from None
 
     def _load(
         self, s: Session, case_no: str

@@ -4,8 +4,13 @@ Privacy (DESIGN.md "Privacy and access"): the page shows only what `StatusServic
 next step, update time, the last digits of the case number) -- never a name, ID number, phone, address or
 narrative. A wrong, malformed or expired token and any other unknown path get one byte-identical 未找到 page
 (404), so the answer says nothing about whether a case exists. `/s/` is rate limited per client IP (429 with
-Retry-After). Every response carries a strict Content-Security-Policy and `Cache-Control: no-store`; the token
-is never written to a log (`TokenLogFilter` on uvicorn's access log).
+Retry-After); `X-Forwarded-For` counts only from the proxies in settings (`trusted_proxies`).
+
+Hostile requests: `StatusGate`, outside everything else, gives every response the security headers (500s
+too), resolves the client, and writes the access log itself, naming the matched route (`/s/{token:path}`) and
+never the request's path, however that was spelled. uvicorn's own access log and proxy-header handling are off,
+and its protocol (`SecureH11Protocol`) puts the same headers on the 400 it answers a malformed request with.
+No response echoes the request's Host: there are no redirects (`redirect_slashes` is off).
 """
 
 from __future__ import annotations
@@ -13,12 +18,15 @@ from __future__ import annotations
 import collections
 import contextlib
 import html
+import ipaddress
 import logging
 import math
 import re
+import sys
 import threading
 import time
-from collections.abc import AsyncIterator, Callable
+import traceback
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from typing import Any
 
 from starlette.applications import Starlette
@@ -26,13 +34,17 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, PlainTextResponse, Response
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from desk.config import check_trusted_proxies
 from desk.core.clock import CHINA_TZ, Clock
 from desk.services.root import build_services
 from desk.services.status import HOTLINE, CaseStatus
 from desk.store.session import Store, open_store
+
+logger = logging.getLogger(__name__)
+access_logger = logging.getLogger("desk.status.access")
 
 SECURITY_HEADERS: tuple[tuple[bytes, bytes], ...] = (
     (
@@ -46,7 +58,10 @@ SECURITY_HEADERS: tuple[tuple[bytes, bytes], ...] = (
     (b"cache-control", b"no-store"),
 )
 STAGES = ("已受理", "排队中", "调解中", "已办结", "已回访")  # the usual path; 已转办 leaves it after 已受理
-TOKEN_IN_PATH = re.compile(r"/s/[^?\s\"]*")
+# any spelling of /s/<token> in a text: a backstop for logs the gate does not write (see redact)
+TOKEN_IN_PATH = re.compile(r"(?i)(?:/|%2f)+(?:s|%73|%53)(?:/|%2f)+[^?\s\"]*")
+UNMATCHED = "<unmatched>"  # the access log's route for a request no route took
+METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "TRACE", "CONNECT"})
 REFRESH_S = 30  # a waiting visitor's page reloads itself; 2 requests a minute, far below the rate limit
 
 
@@ -194,6 +209,13 @@ NOT_FOUND_PAGE = _page(
         "或到中心前台查询。</p></section>" + _hotline_card("也可拨打热线查询")
     ),
 ).encode("utf-8")
+SERVER_ERROR_PAGE = _page(
+    "暂时无法查询",
+    (
+        '<section class="card"><p class="stage">暂时无法查询</p>'
+        '<p class="detail">查询服务出现故障，请稍后再试。</p></section>' + _hotline_card("急事请拨打")
+    ),
+).encode("utf-8")
 TOO_MANY_PAGE = _page(
     "查询过于频繁",
     (
@@ -207,30 +229,151 @@ def _html(body: bytes, status: int, headers: dict[str, str] | None = None) -> Re
     return Response(body, status_code=status, headers=headers, media_type="text/html; charset=utf-8")
 
 
-# --- the app ---------------------------------------------------------------------------------------------
+# --- who is asking ----------------------------------------------------------------------------------------
 
 
-class SecurityHeaders:
-    """Adds the security headers to every response of the app (pages, 404s, 405s, errors)."""
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
-    def __init__(self, app: ASGIApp) -> None:
+
+def _ip(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    """An address as a client or proxy gives it (`1.2.3.4`, `1.2.3.4:5678`, `[2001:db8::1]:443`), or None."""
+    text = text.strip()
+    if text.startswith("[") and "]" in text:
+        text = text[1 : text.index("]")]
+    elif text.count(":") == 1:  # IPv4 with a port
+        text = text.split(":", 1)[0]
+    try:
+        ip = ipaddress.ip_address(text)
+    except ValueError:
+        return None
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        return ip.ipv4_mapped
+    return ip
+
+
+def client_key(peer: str | None, forwarded_for: Sequence[str], trusted: Sequence[Network]) -> str:
+    """The address a request counts against in the rate limit.
+
+    The TCP peer, unless it is one of the `trusted` proxies: then the right-most address in X-Forwarded-For that
+    is not a trusted proxy (each proxy appends the address it took the request from, so the entries to its left
+    are whatever the client wrote). An IPv6 client counts by its /64, which one subscriber usually holds whole.
+    """
+    ip = _ip(peer) if peer else None
+    if ip is None:
+        return peer or "?"
+
+    def is_trusted(a: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+        return any(a in net for net in trusted)
+
+    if trusted and is_trusted(ip):
+        hops = [h for value in forwarded_for for h in value.split(",") if h.strip()]
+        for hop in reversed(hops):
+            hop_ip = _ip(hop)
+            if hop_ip is None:
+                break  # garbage where our proxy writes: count the request against the proxy itself
+            ip = hop_ip
+            if not is_trusted(hop_ip):
+                break
+    if isinstance(ip, ipaddress.IPv6Address):
+        return str(ipaddress.ip_network(f"{ip}/64", strict=False))
+    return str(ip)
+
+
+# --- the gate: headers, client, access log, last-resort 500 ---------------------------------------------
+
+
+class StatusGate:
+    """The outermost layer of the status app, around Starlette's own error handling.
+
+    - Every response gets the security headers, a 500 from a failing handler included.
+    - `scope["client"]` becomes the client as `client_key` resolves it (the rate limit and the log use it).
+    - One access-log line per request on `desk.status.access`, in uvicorn's format, naming the route the
+      request matched (`/s/{token:path}`, `/healthz`, or `<unmatched>`) instead of its path: no spelling of a
+      path (percent-encoded letters, `%2F`, upper case, double slashes, a query string) can put a token there.
+    - An exception is answered with the 500 page if nothing was sent yet, and logged by its type and stack
+      only: a driver's message may quote the statement's parameters (the token).
+    """
+
+    def __init__(self, app: ASGIApp, *, trusted_proxies: Iterable[str] = ()) -> None:
         self.app = app
+        self.trusted: tuple[Network, ...] = tuple(
+            ipaddress.ip_network(p) for p in check_trusted_proxies(tuple(trusted_proxies))
+        )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        peer = scope.get("client")
+        forwarded = [
+            v.decode("latin-1") for k, v in scope.get("headers", []) if k.lower() == b"x-forwarded-for"
+        ]
+        client = client_key(peer[0] if peer else None, forwarded, self.trusted)
+        scope["client"] = (client, peer[1] if peer else 0)
+        status = 0
 
         async def send_with_headers(message: Message) -> None:
+            nonlocal status
             if message["type"] == "http.response.start":
-                names = {k.lower() for k, _ in message.get("headers", [])}
-                message["headers"] = [
-                    *message.get("headers", []),
-                    *((k, v) for k, v in SECURITY_HEADERS if k not in names),
-                ]
+                status = int(message["status"])
+                message["headers"] = with_security_headers(message.get("headers", []))
             await send(message)
 
-        await self.app(scope, receive, send_with_headers)
+        try:
+            await self.app(scope, receive, send_with_headers)
+        except Exception as e:  # noqa: BLE001 - the last resort: a page, and a log line without the message
+            logger.error(
+                "status request failed: %s\n%s",
+                type(e).__name__,
+                "".join(traceback.format_tb(e.__traceback__)),
+            )
+            if not status:
+                await send_with_headers(
+                    {
+                        "type": "http.response.start",
+                        "status": 500,
+                        "headers": [(b"content-type", b"text/html; charset=utf-8")],
+                    }
+                )
+                await send({"type": "http.response.body", "body": SERVER_ERROR_PAGE})
+        if not status:  # the app returned without answering: uvicorn would send a bare 500
+            await send_with_headers(
+                {
+                    "type": "http.response.start",
+                    "status": 500,
+                    "headers": [(b"content-type", b"text/html; charset=utf-8")],
+                }
+            )
+            await send({"type": "http.response.body", "body": SERVER_ERROR_PAGE})
+        route = scope.get("route")
+        method = scope.get("method", "")
+        access_logger.info(
+            '%s - "%s %s HTTP/%s" %d',
+            client,
+            method if method in METHODS else "OTHER",
+            route.path if isinstance(route, Route) else UNMATCHED,
+            scope.get("http_version", "1.1") if scope.get("http_version") in ("1.0", "1.1", "2") else "?",
+            status,
+        )
+
+
+def with_security_headers(headers: Iterable[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
+    """`headers` with each security header added unless the response set it already."""
+    out = list(headers)
+    names = {k.lower() for k, _ in out}
+    return out + [(k, v) for k, v in SECURITY_HEADERS if k not in names]
+
+
+class StatusApp(Starlette):
+    """Starlette with `StatusGate` outside its whole middleware stack (its ServerErrorMiddleware included)."""
+
+    trusted_proxies: tuple[str, ...] = ()
+
+    def build_middleware_stack(self) -> ASGIApp:
+        return StatusGate(super().build_middleware_stack(), trusted_proxies=self.trusted_proxies)
+
+
+# --- the app ---------------------------------------------------------------------------------------------
 
 
 def create_app(
@@ -239,10 +382,13 @@ def create_app(
     clock: Clock | None = None,
     rate_limit: int = 30,
     rate_window_s: float = 60,
+    trusted_proxies: Iterable[str] = (),
     now: Callable[[], float] = time.monotonic,
 ) -> Starlette:
     """The status web app on a store (an opened `Store`, or a URL that is opened here and closed on shutdown).
-    `clock` defaults to the composition root's (the system clock, or DESK_NOW's)."""
+    `clock` defaults to the composition root's (the system clock, or DESK_NOW's). `trusted_proxies`: the
+    reverse proxies (IPs, CIDRs) whose X-Forwarded-For names the client; a bad entry is a `SettingError`."""
+    proxies = check_trusted_proxies(tuple(trusted_proxies))  # before the store is opened
     owned = isinstance(store_url_or_store, str)
     store = open_store(store_url_or_store) if isinstance(store_url_or_store, str) else store_url_or_store
     service = build_services(store, clock).status
@@ -252,7 +398,7 @@ def create_app(
     inline = store.dialect == "sqlite"
 
     async def status_page(request: Request) -> Response:
-        client = request.client.host if request.client else "?"
+        client = request.client.host if request.client else "?"  # as StatusGate resolved it
         wait = limiter.hit(client)
         if wait is not None:
             return _html(TOO_MANY_PAGE, 429, {"Retry-After": str(max(1, math.ceil(wait)))})
@@ -265,11 +411,15 @@ def create_app(
     async def healthz(request: Request) -> Response:
         return PlainTextResponse("ok")
 
-    async def not_found(request: Request, exc: Exception) -> Response:
+    async def http_error(request: Request, exc: Exception) -> Response:
         code = exc.status_code if isinstance(exc, HTTPException) else 500
         if code == 404:
             return _html(NOT_FOUND_PAGE, 404)
-        return PlainTextResponse(str(code), status_code=code)
+        headers = exc.headers if isinstance(exc, HTTPException) else None  # a 405's Allow
+        return PlainTextResponse(str(code), status_code=code, headers=headers)
+
+    async def server_error(request: Request, exc: Exception) -> Response:
+        return _html(SERVER_ERROR_PAGE, 500)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -279,12 +429,17 @@ def create_app(
             if owned:
                 store.dispose()
 
-    routes = [
+    routes: list[BaseRoute] = [
         Route("/s/{token:path}", status_page, methods=["GET", "HEAD"]),
         Route("/healthz", healthz, methods=["GET", "HEAD"]),
     ]
-    app = Starlette(routes=routes, exception_handlers={HTTPException: not_found}, lifespan=lifespan)
-    app.add_middleware(SecurityHeaders)
+    app = StatusApp(
+        routes=routes,
+        exception_handlers={HTTPException: http_error, Exception: server_error},
+        lifespan=lifespan,
+    )
+    app.router.redirect_slashes = False  # a redirect would be built from the request's Host header
+    app.trusted_proxies = proxies
     app.state.store = store
     app.state.limiter = limiter
     return app
@@ -294,12 +449,13 @@ def create_app(
 
 
 def redact(text: str) -> str:
-    """A path or log line with every status token replaced by `***`."""
+    """A path or log line with every status token replaced by `***`, however the path was spelled. The gate
+    never logs a path; this is the backstop for uvicorn's own loggers."""
     return TOKEN_IN_PATH.sub("/s/***", text)
 
 
 class TokenLogFilter(logging.Filter):
-    """Keeps status tokens out of uvicorn's access log: the path argument becomes `/s/***`."""
+    """Keeps status tokens out of a log record: its string arguments (or message) pass through `redact`."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         if isinstance(record.args, tuple):
@@ -310,9 +466,48 @@ class TokenLogFilter(logging.Filter):
 
 
 def install_log_filter() -> None:
-    access = logging.getLogger("uvicorn.access")
-    if not any(isinstance(f, TokenLogFilter) for f in access.filters):
-        access.addFilter(TokenLogFilter())
+    """The backstop on uvicorn's loggers (its access log is off: `StatusGate` writes ours)."""
+    for name in ("uvicorn.access", "uvicorn.error"):
+        log = logging.getLogger(name)
+        if not any(isinstance(f, TokenLogFilter) for f in log.filters):
+            log.addFilter(TokenLogFilter())
+
+
+def _log_access_to_stdout() -> None:
+    """The access log on standard output, as uvicorn's would be (unless logging was configured already)."""
+    if access_logger.handlers:
+        return
+    handler = logging.StreamHandler(sys.stdout)
+    handler.setFormatter(logging.Formatter("%(levelname)s:     %(message)s"))
+    access_logger.addHandler(handler)
+    access_logger.setLevel(logging.INFO)
+    access_logger.propagate = False
+
+
+def uvicorn_config(app: ASGIApp, *, host: str, port: int, access_log: bool = True, **config: Any) -> Any:
+    """uvicorn's configuration for the status app: our HTTP protocol, no proxy-header rewriting (trusted
+    proxies are the gate's), no Server header, no access log of uvicorn's own."""
+    import uvicorn
+
+    from desk.status.protocol import SecureH11Protocol
+
+    cfg = uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        http=SecureH11Protocol,
+        access_log=False,
+        proxy_headers=False,
+        forwarded_allow_ips=[],
+        server_header=False,
+        **config,
+    )
+    install_log_filter()  # after Config: it (re)configures uvicorn's loggers
+    if access_log:
+        _log_access_to_stdout()
+    else:
+        access_logger.disabled = True
+    return cfg
 
 
 def serve(
@@ -322,12 +517,11 @@ def serve(
     port: int = 8080,
     access_log: bool = True,
     rate_limit: int = 30,
+    trusted_proxies: Iterable[str] = (),
     **config: Any,
 ) -> None:
     """Run the status server (uvicorn, one process) until interrupted."""
     import uvicorn
 
-    app = create_app(db_url, rate_limit=rate_limit)
-    cfg = uvicorn.Config(app, host=host, port=port, access_log=access_log, server_header=False, **config)
-    install_log_filter()  # after Config: it (re)configures uvicorn's loggers
-    uvicorn.Server(cfg).run()
+    app = create_app(db_url, rate_limit=rate_limit, trusted_proxies=trusted_proxies)
+    uvicorn.Server(uvicorn_config(app, host=host, port=port, access_log=access_log, **config)).run()

@@ -60,9 +60,107 @@ KNOWN_REVISIONS = _known_revisions()
 def safe_url(url: str) -> str:
     """The URL as it may be shown or logged: without its password."""
     try:
-        return make_url(url).render_as_string(hide_password=True)
+        u = make_url(url)
+        if u.host and not _HOST.match(u.host):  # "user:p@ss@host": the part after the first @ is a password's
+            return "（无效的地址）"
+        return u.render_as_string(hide_password=True)
     except Exception:  # noqa: BLE001 - not a URL at all: show nothing of it
         return "（无效的地址）"
+
+
+# --- the county's address ----------------------------------------------------------------------------------
+
+COUNTY_URL_EXAMPLE = "postgresql+psycopg://用户:密码@主机:5432/库名"
+COUNTY_DRIVERS = ("postgresql", "postgresql+psycopg")
+_HOST = re.compile(r"^(?:[A-Za-z0-9_.-]+|[0-9A-Fa-f:.]+(?:%[A-Za-z0-9]+)?)$")  # a name, IPv4 or IPv6
+_INT = re.compile(r"^[0-9]{1,6}$")
+
+
+def _one_of(*values: str) -> Callable[[str], bool]:
+    return lambda v: v in values
+
+
+def _seconds(v: str) -> bool:
+    return bool(_INT.match(v)) and 0 < int(v) <= 3600
+
+
+# libpq's connection parameters that make sense for the county (no `host`/`port`/`dbname`: those are the URL's)
+COUNTY_URL_PARAMETERS: dict[str, Callable[[str], bool]] = {
+    "sslmode": _one_of("disable", "allow", "prefer", "require", "verify-ca", "verify-full"),
+    "sslrootcert": bool,
+    "sslcert": bool,
+    "sslkey": bool,
+    "sslcrl": bool,
+    "connect_timeout": _seconds,
+    "application_name": lambda v: len(v) <= 63,
+    "target_session_attrs": _one_of("any", "read-write", "read-only", "primary", "standby", "prefer-standby"),
+    "keepalives": _one_of("0", "1"),
+    "keepalives_idle": _seconds,
+    "keepalives_interval": _seconds,
+    "keepalives_count": lambda v: bool(_INT.match(v)) and 0 < int(v) <= 100,
+    "tcp_user_timeout": lambda v: bool(_INT.match(v)) and int(v) <= 3_600_000,
+    "gssencmode": _one_of("disable", "prefer", "require"),
+    "channel_binding": _one_of("disable", "prefer", "require"),
+}
+
+
+def _shown(text: str, limit: int = 40) -> str:
+    """Part of a refused address as it may be echoed: control characters escaped, cut short."""
+    out = "".join(ch if ch.isprintable() else f"\\x{ord(ch):02x}" for ch in text)
+    return out if len(out) <= limit else out[:limit] + "…"
+
+
+def parse_county_url(url: str, *, local: bool = False) -> sa.URL:
+    """The county's address checked once, for `desk sync`, the windows' sync and every round: a PostgreSQL URL
+    (`postgresql+psycopg://用户:密码@主机[:端口]/库名[?sslmode=…]`) with a host, a port in 1–65535, a database
+    name and only the libpq parameters in `COUNTY_URL_PARAMETERS`. Anything else is a `SyncError` saying what
+    is wrong in Chinese; the message never holds the password (nor any part of the address that may be one).
+    Returns the URL with a `connect_timeout` (a dead rural link fails a round in seconds, not minutes).
+    `local`: the county's own commands, which may reach their database over a local socket (no host)."""
+
+    def bad(reason: str) -> SyncError:
+        return SyncError(f"县级数据库地址无效：{reason}。应形如 {COUNTY_URL_EXAMPLE}")
+
+    given: object = url  # from a settings file edited by hand it may be anything
+    if not isinstance(given, str):
+        raise bad("应为文本")
+    text = given.strip()
+    if not text:
+        raise bad("地址为空")
+    if any(not ch.isprintable() or ch.isspace() for ch in text):
+        raise bad("含有空白或控制字符")
+    try:
+        u = make_url(text)
+    except sa.exc.ArgumentError:
+        raise bad("无法识别（缺少 postgresql+psycopg:// 开头，或格式不对）") from None
+    except ValueError:  # the port is not a number
+        raise bad("端口应为 1–65535 的数字") from None
+    scheme = u.drivername
+    if u.get_backend_name() != "postgresql":
+        raise bad(f"须为 PostgreSQL 的地址，不能是 {_shown(scheme)}://")
+    if scheme not in COUNTY_DRIVERS:
+        raise bad(f"不支持的驱动 {_shown(scheme)}，请用 postgresql+psycopg://")
+    if not u.host and not local:
+        raise bad("缺少主机名")
+    if u.host and not _HOST.match(u.host):
+        # most often a password holding @ : / or ? written as it is: it must be percent-encoded
+        raise bad("主机名含有不允许的字符（密码中的 @ : / ? # 须写成 %40 %3A %2F %3F %23）")
+    if u.port is not None and not 0 < u.port <= 65535:
+        raise bad(f"端口 {u.port} 超出范围（1–65535）")
+    if not u.database:
+        raise bad("缺少库名（地址末尾的 /库名）")
+    for key, value in u.query.items():
+        check = COUNTY_URL_PARAMETERS.get(key)
+        if check is None:
+            known = "、".join(COUNTY_URL_PARAMETERS)
+            raise bad(f"不认识的参数 {_shown(key)}（可用：{known}）")
+        if not isinstance(value, str):
+            raise bad(f"参数 {_shown(key)} 出现了不止一次")
+        if not value or not check(value):
+            raise bad(f"参数 {_shown(key)} 的值无效")
+    if "connect_timeout" not in u.query:
+        u = u.update_query_dict({"connect_timeout": str(CONNECT_TIMEOUT_S)})
+    return u
 
 
 def scrub(text: str, url: str) -> str:
@@ -122,16 +220,26 @@ def _is_connect_failure(orig: BaseException) -> bool:
     )
 
 
+def _connect_reason(text: str, sqlstate: str) -> str:
+    """Why a connection failed, in Chinese, from the driver's (lower-cased) words."""
+    if sqlstate.startswith("57P") or "shutting down" in text or "terminating connection" in text:
+        return "县级数据库正在重启或关闭"
+    if "refused" in text:
+        return "对方拒绝连接（数据库服务未启动，或主机、端口不对）"
+    if "timeout" in text or "timed out" in text:
+        return "连接超时（网络不通或对方无响应）"
+    if "translate host name" in text or "resolve" in text or "name or service not known" in text:
+        return "找不到主机（请核对主机名）"
+    if "ssl" in text:
+        return "加密连接（SSL）未能建立"
+    if "closed" in text or "lost" in text or "eof" in text or "consuming input" in text or "reset" in text:
+        return "连接中断"
+    return "连接失败"
+
+
 def open_county(url: str) -> Store:
     """Connect to the county store (no migrations: the county is upgraded by `desk county init`)."""
-    try:
-        u = make_url(url)
-    except sa.exc.ArgumentError:
-        raise SyncError("县级数据库地址无效：应形如 postgresql+psycopg://用户@主机:5432/库名") from None
-    if u.get_backend_name() != "postgresql":
-        raise SyncError(f"县级数据库应为 PostgreSQL：{safe_url(url)}")
-    if "connect_timeout" not in u.query:  # a dead rural link fails a round in seconds, not minutes
-        u = u.update_query_dict({"connect_timeout": str(CONNECT_TIMEOUT_S)})
+    u = parse_county_url(url)
     return Store(create_engine(u.render_as_string(hide_password=False)))
 
 
@@ -255,14 +363,49 @@ class Syncer:
             return HallIdentity(row.code, row.name, row.phone)
 
     def _explain(self, e: BaseException) -> str:
+        """A failed round in Chinese: what happened and what follows. The driver's English (psycopg's
+        "canceling statement due to user request", "COPY from stdin failed: ...") goes to the log only."""
         where = safe_url(self.county_url)
         orig = getattr(e, "orig", None) or e
-        detail = scrub(
-            str(orig).strip().splitlines()[0] if str(orig).strip() else type(orig).__name__, self.county_url
+        text = str(orig).strip()
+        sqlstate = getattr(orig, "sqlstate", None) or ""
+        # The driver's first line is logged where it cannot quote a row (a data error may quote a value).
+        words = text.splitlines()[0] if text and sqlstate[:2] in ("", "08", "28", "3D", "53", "57") else ""
+        logger.info(
+            "county error %s%s%s",
+            type(orig).__name__,
+            f" [{sqlstate}]" if sqlstate else "",
+            f": {scrub(words, self.county_url)}" if words else "",
         )
-        if isinstance(e, OSError) or getattr(e, "connection_invalidated", False) or _is_connect_failure(orig):
-            return f"无法连接县级数据库（{where}）：{detail}；本机继续工作，稍后自动重试"
-        return f"与县级数据库同步出错，本轮未完成（{where}）：{detail}；稍后自动重试"
+        lowered = text.lower()
+        if sqlstate == "57014":  # query_canceled: pg_cancel_backend, statement_timeout, a COPY aborted
+            return (
+                f"县级数据库中止了本批写入（{where}）：语句被县级管理员取消或执行超时；本批未写入，"
+                "本机继续工作，稍后自动重试"
+            )
+        if (
+            sqlstate in ("28P01", "28000")
+            or "password authentication failed" in lowered
+            or "pg_hba" in lowered
+        ):
+            return f"无法登录县级数据库（{where}）：用户名或密码不对，或县级未允许本机连接；请联系县级管理员"
+        if sqlstate == "3D000" or ("database" in lowered and "does not exist" in lowered):
+            return f"县级数据库中没有这个库（{where}）：请核对地址末尾的库名"
+        if sqlstate == "42501":
+            return f"县级数据库账号权限不足（{where}）：请联系县级管理员；本机继续工作"
+        if sqlstate.startswith("53"):
+            return f"县级数据库资源不足（{where}，如磁盘已满）：本轮未完成；请联系县级管理员，本机继续工作"
+        if sqlstate in ("40001", "40P01"):
+            return f"县级数据库繁忙（{where}）：本轮与其他写入冲突，未完成；稍后自动重试"
+        if (
+            isinstance(e, OSError)
+            or getattr(e, "connection_invalidated", False)
+            or sqlstate.startswith(("08", "57P"))
+            or _is_connect_failure(orig)
+        ):
+            return f"无法连接县级数据库（{where}）：{_connect_reason(lowered, sqlstate)}；本机继续工作，稍后自动重试"
+        code = sqlstate or type(orig).__name__
+        return f"与县级数据库同步出错，本轮未完成（{where}，错误代码 {code}）；稍后自动重试"
 
     def _drop_connections(self) -> None:
         if self._county is not None:

@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pytest
 
-from desk.config import Settings
 from desk.core.clock import FixedClock
 from desk.core.documents import ReceiptData
 from desk.errors import DeskError
@@ -19,6 +18,7 @@ from desk.services.registration import RegistrationService
 from desk.store.session import Store
 from tests.conftest import valid_id, visit
 from tests.printing.pdftools import compact, decode_qr, embedded_fonts, pdftotext
+from tests.receipt_settings import PRINTING_SETTINGS
 
 APPLICANT_ID = valid_id("62070219850101123")
 PHONE = "13912345678"
@@ -28,7 +28,7 @@ NARRATIVE = "邻居在院墙外堆放杂物占用通道，多次沟通未果。"
 
 @pytest.fixture
 def docs(store: Store, clock: FixedClock) -> DocumentService:
-    return DocumentService(store, clock, Settings(status_base_url="https://zz.example.gov.cn/s/"))
+    return DocumentService(store, clock, PRINTING_SETTINGS)
 
 
 @pytest.fixture
@@ -136,7 +136,7 @@ def test_unknown_format_is_refused(receipt: ReceiptData) -> None:
 
 
 def test_long_status_url_still_decodes(receipt: ReceiptData, tmp_path: Path) -> None:
-    url = "https://zhzx.ganzhou-district.example.gov.cn/status/case/" + "Xq3vB0kT9mZpL2rW8sYdQA" * 2
+    url = "https://zhzx.ganzhou-district.gzq.gov.cn/status/case/" + "Xq3vB0kT9mZpL2rW8sYdQA" * 2
     assert decode_qr(render_receipt(dataclasses.replace(receipt, status_url=url)), tmp_path) == [url]
 
 

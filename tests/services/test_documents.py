@@ -6,7 +6,6 @@ import dataclasses
 
 import pytest
 
-from desk.config import Settings
 from desk.core.clock import FixedClock
 from desk.errors import NotFound
 from desk.services.documents import DocumentService, status_url
@@ -14,15 +13,14 @@ from desk.services.queue import QueueService
 from desk.services.registration import RegistrationService
 from desk.store.session import Store
 from tests.conftest import valid_id, visit
+from tests.receipt_settings import PRINTING_SETTINGS, STATUS_BASE_URL
 
 APPLICANT = valid_id("62070219850101123")
 
 
 @pytest.fixture
 def docs(store: Store, clock: FixedClock) -> DocumentService:
-    return DocumentService(
-        store, clock, Settings(status_base_url="https://zz.example.gov.cn/s/"), actor="前台一号"
-    )
+    return DocumentService(store, clock, PRINTING_SETTINGS, actor="前台一号")
 
 
 def test_receipt_shows_masked_identity_ticket_room_and_status_url(
@@ -54,7 +52,7 @@ def test_receipt_shows_masked_identity_ticket_room_and_status_url(
         0,
     )
     token = service.case(r.case_no).status_token
-    assert data.status_url == f"https://zz.example.gov.cn/s/{token}" and r.case_no not in data.status_url
+    assert data.status_url == f"{STATUS_BASE_URL}{token}" and r.case_no not in data.status_url
     flat = repr(dataclasses.asdict(data))
     for secret in (APPLICANT, "13912345678", "东街1号", "欧阳娜娜", "占用通道"):
         assert secret not in flat

@@ -20,7 +20,14 @@ class Reply:
         return self.body.decode("utf-8")
 
 
-def request(app: Any, target: str, *, method: str = "GET", client: str = "203.0.113.7") -> Reply:
+def request(
+    app: Any,
+    target: str,
+    *,
+    method: str = "GET",
+    client: str = "203.0.113.7",
+    headers: list[tuple[bytes, bytes]] | None = None,
+) -> Reply:
     parts = urlsplit(target)
     scope = {
         "type": "http",
@@ -32,7 +39,7 @@ def request(app: Any, target: str, *, method: str = "GET", client: str = "203.0.
         "raw_path": parts.path.encode("ascii"),
         "query_string": parts.query.encode("ascii"),
         "root_path": "",
-        "headers": [(b"host", b"status.test"), (b"user-agent", b"test")],
+        "headers": [(b"host", b"status.test"), (b"user-agent", b"test"), *(headers or [])],
         "client": (client, 50000),
         "server": ("status.test", 80),
     }
@@ -46,12 +53,12 @@ def request(app: Any, target: str, *, method: str = "GET", client: str = "203.0.
 
     asyncio.run(app(scope, receive, send))
     start = next(m for m in messages if m["type"] == "http.response.start")
-    headers: dict[str, str] = {}
+    got: dict[str, str] = {}
     for k, v in start["headers"]:
-        assert k.decode("latin-1").lower() not in headers, f"duplicate header {k!r}"
-        headers[k.decode("latin-1").lower()] = v.decode("latin-1")
+        assert k.decode("latin-1").lower() not in got, f"duplicate header {k!r}"
+        got[k.decode("latin-1").lower()] = v.decode("latin-1")
     body = b"".join(m.get("body", b"") for m in messages if m["type"] == "http.response.body")
-    return Reply(start["status"], headers, body)
+    return Reply(start["status"], got, body)
 
 
 def get(app: Any, target: str, **kw: Any) -> Reply:

@@ -15,7 +15,15 @@ from desk.core.clock import FixedClock
 from desk.services.queue import QueueService
 from desk.services.registration import RegistrationService
 from desk.services.status import CaseStatus
-from desk.status.app import NOT_FOUND_PAGE, RateLimiter, TokenLogFilter, create_app, redact, render_status
+from desk.status.app import (
+    NOT_FOUND_PAGE,
+    RateLimiter,
+    TokenLogFilter,
+    client_key,
+    create_app,
+    redact,
+    render_status,
+)
 from desk.store.session import Store
 from tests.conftest import valid_id, visit
 from tests.status.asgi import get, request
@@ -172,8 +180,11 @@ def test_security_headers_everywhere(app: Any, service: RegistrationService) -> 
         get(app, "/healthz"),
         get(app, "/"),
         request(app, f"/s/{token}", method="POST"),
+        request(app, "/healthz", method="POST"),
     ]
-    assert [r.status for r in replies] == [200, 404, 200, 404, 405]
+    assert [r.status for r in replies] == [200, 404, 200, 404, 405, 405]
+    for r in replies[-2:]:
+        assert {m.strip() for m in r.headers["allow"].split(",")} == {"GET", "HEAD"}
     for r in replies:
         assert r.headers["content-security-policy"] == CSP
         assert r.headers["x-content-type-options"] == "nosniff"
@@ -216,6 +227,43 @@ def test_log_filter_hides_tokens() -> None:
     )
     assert TokenLogFilter().filter(other) and "/healthz" in other.getMessage()
     assert redact(f"GET /s/{token} and /s/{token}/x") == "GET /s/*** and /s/***"
+    for spelled in (f"/S/{token}", f"/%73/{token}", f"/s%2F{token}", f"//s//{token}", f"/%53%2f{token}"):
+        assert token not in redact(f'"GET {spelled} HTTP/1.1"'), spelled
+
+
+def test_the_client_is_the_peer_unless_the_peer_is_a_trusted_proxy() -> None:
+    import ipaddress
+
+    proxies = [ipaddress.ip_network("10.0.0.0/8"), ipaddress.ip_network("127.0.0.1/32")]
+    assert client_key("203.0.113.7", ["198.51.100.1"], []) == "203.0.113.7"
+    assert client_key("203.0.113.7", ["198.51.100.1"], proxies) == "203.0.113.7"  # not a proxy of ours
+    assert client_key("127.0.0.1", ["198.51.100.1"], []) == "127.0.0.1"  # nothing trusted by default
+    assert client_key("127.0.0.1", ["198.51.100.1"], proxies) == "198.51.100.1"
+    assert client_key("127.0.0.1", ["192.0.2.1, 198.51.100.1"], proxies) == "198.51.100.1"
+    assert client_key("127.0.0.1", ["192.0.2.1", "198.51.100.1, 10.2.3.4"], proxies) == "198.51.100.1"
+    assert client_key("127.0.0.1", ["198.51.100.1:5555"], proxies) == "198.51.100.1"
+    assert client_key("127.0.0.1", ["[2001:db8::1]:443"], proxies) == "2001:db8::/64"
+    assert client_key("127.0.0.1", ["garbage"], proxies) == "127.0.0.1"
+    assert client_key("127.0.0.1", [], proxies) == "127.0.0.1"
+    assert client_key("127.0.0.1", ["10.1.1.1"], proxies) == "10.1.1.1"  # only proxies: the left-most
+    assert client_key("::ffff:203.0.113.7", [], proxies) == "203.0.113.7"
+    assert client_key("2001:db8:0:1::5", [], proxies) == "2001:db8:0:1::/64"
+    assert client_key(None, [], proxies) == "?"
+
+
+def test_a_trusted_proxy_separates_its_clients_in_the_rate_limit(store: Store, clock: FixedClock) -> None:
+    app = create_app(store, clock=clock, rate_limit=1, trusted_proxies=["203.0.113.0/24"])
+    a = {"headers": [(b"x-forwarded-for", b"198.51.100.1")]}
+    assert request(app, "/s/" + "A" * 22, **a).status == 404
+    assert request(app, "/s/" + "A" * 22, **a).status == 429
+    assert request(app, "/s/" + "A" * 22, headers=[(b"x-forwarded-for", b"198.51.100.2")]).status == 404
+
+
+def test_a_bad_trusted_proxy_is_refused_in_chinese(store: Store) -> None:
+    from desk.config import SettingError
+
+    with pytest.raises(SettingError, match="trusted_proxies.*不是 IP 地址或网段"):
+        create_app(store, trusted_proxies=["10.0.0.0/8", "proxy.lan"])
 
 
 def test_cli_runs_the_server_on_the_resolved_store(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -226,9 +274,34 @@ def test_cli_runs_the_server_on_the_resolved_store(monkeypatch: pytest.MonkeyPat
     monkeypatch.setattr(status_app, "serve", lambda url, **kw: seen.update(url=url, **kw))
     monkeypatch.setenv("DESK_DB_URL", "sqlite:////tmp/x.db")
     assert cli.main(["status-server", "--port", "9123"]) == 0
-    assert seen == {"url": "sqlite:////tmp/x.db", "host": "127.0.0.1", "port": 9123}
+    assert seen == {"url": "sqlite:////tmp/x.db", "host": "127.0.0.1", "port": 9123, "trusted_proxies": ()}
+    assert cli.main(["settings", "set", "trusted_proxies", "10.0.0.5, 192.168.1.0/24"]) == 0
     assert cli.main(["status-server", "--db", "sqlite:////tmp/y.db", "--host", "0.0.0.0"]) == 0
-    assert seen == {"url": "sqlite:////tmp/y.db", "host": "0.0.0.0", "port": 8080}
+    assert seen == {
+        "url": "sqlite:////tmp/y.db",
+        "host": "0.0.0.0",
+        "port": 8080,
+        "trusted_proxies": ("10.0.0.5/32", "192.168.1.0/24"),
+    }
+
+
+def test_a_bad_trusted_proxy_in_the_settings_file_is_a_message_not_a_start(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import json
+
+    from desk import cli
+    from desk.config import config_file
+    from desk.status import app as status_app
+
+    monkeypatch.setattr(status_app, "serve", lambda url, **kw: pytest.fail("started"))
+    config_file().parent.mkdir(parents=True, exist_ok=True)
+    config_file().write_text(json.dumps({"trusted_proxies": ["10.0.0.1", "nginx"]}), encoding="utf-8")
+    assert cli.main(["status-server"]) == 1
+    err = capsys.readouterr().err
+    assert "trusted_proxies" in err and "'nginx'" in err and "Traceback" not in err
+    assert cli.main(["settings", "set", "trusted_proxies", "nginx"]) == 2
+    assert "不是 IP 地址或网段" in capsys.readouterr().err
 
 
 def test_no_qt_in_the_status_server() -> None:

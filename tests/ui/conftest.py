@@ -10,11 +10,12 @@ from desk.app import Services, build_services
 from desk.core.clock import FixedClock
 from desk.services.queue import QueueService
 from desk.store.session import Store
+from tests.receipt_settings import PRINTING_SETTINGS
 
 
 @pytest.fixture
 def services(sqlite_store: Store, clock: FixedClock) -> Services:
-    return build_services(sqlite_store, clock, actor="测试前台", terminal="前台1")
+    return build_services(sqlite_store, clock, actor="测试前台", terminal="前台1", settings=PRINTING_SETTINGS)
 
 
 @pytest.fixture

@@ -12,10 +12,10 @@ from pytestqt.qtbot import QtBot
 
 from desk.app import Services, build_kiosk
 from desk.app import main as app_main
-from desk.config import Settings
 from desk.services.documents import status_url
 from desk.ui.kiosk.kiosk import NOT_FOUND, STATUS, WELCOME, Kiosk
 from tests.conftest import valid_id
+from tests.receipt_settings import STATUS_BASE_URL
 from tests.ui.room.test_room_terminal import NAMES, arrive
 
 KioskFactory = Callable[..., Kiosk]
@@ -43,7 +43,7 @@ def kiosk(make_kiosk: KioskFactory) -> Kiosk:
 
 def receipt_url(services: Services, case_no: str) -> str:
     """What the receipt's QR code holds, as the desk prints it."""
-    return status_url(Settings().status_base_url, services.registration.case(case_no).status_token)
+    return status_url(STATUS_BASE_URL, services.registration.case(case_no).status_token)
 
 
 def scan(qtbot: QtBot, kiosk: Kiosk, text: str) -> None:

@@ -11,13 +11,13 @@ from PySide6.QtWidgets import QApplication, QInputDialog
 from pytestqt.qtbot import QtBot
 
 from desk.app import Services
-from desk.config import Settings
 from desk.core.clock import FixedClock
 from desk.services.queue import IssuedTicket, QueueService, TicketView
 from desk.ui.models.queue_table import COL_STATE, COL_WAITED
 from desk.ui.ops import Op
 from desk.ui.room.terminal import RoomTerminal, TransferDialog
 from tests.conftest import valid_id, visit
+from tests.receipt_settings import STATUS_BASE_URL
 from tests.ui.waiting import finish, settle
 
 TerminalFactory = Callable[..., RoomTerminal]
@@ -243,7 +243,7 @@ def test_scanning_the_receipt_claims_and_shows_the_full_history(
 ) -> None:
     issued = arrive(services, 1)
     token = services.registration.case(issued.ticket.case_no).status_token
-    url = Settings().status_base_url + token
+    url = STATUS_BASE_URL + token
     terminal.refresh()
     settle(qtbot)
     finish(qtbot, terminal.call_next())
