@@ -39,6 +39,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from desk.config import check_trusted_proxies
 from desk.core.clock import CHINA_TZ, Clock
+from desk.core.redact import scrub_handlers
 from desk.services.root import build_services
 from desk.services.status import HOTLINE, CaseStatus
 from desk.store.session import Store, open_store
@@ -507,6 +508,10 @@ def uvicorn_config(app: ASGIApp, *, host: str, port: int, access_log: bool = Tru
         _log_access_to_stdout()
     else:
         access_logger.disabled = True
+    # and every handler scrubs ID numbers, phones and tokens, as the desk's own do
+    scrub_handlers(
+        *(logging.getLogger(n) for n in ("", "uvicorn", "uvicorn.error", "uvicorn.access")), access_logger
+    )
     return cfg
 
 
