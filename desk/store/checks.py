@@ -81,7 +81,10 @@ def check_sqlite_file(path: Path, *, create: bool, write: bool = True, head: str
             f"数据库文件 {path} 是空的（0 字节），不是已初始化的一厅通数据库："
             f"若是新建的库，请运行 desk init；若原本有数据，说明文件已损坏，{RESTORE_HINT}"
         )
-    _check_header(path, st.st_size)
+    wal = _check_header(path, st.st_size)
+    if write and wal and (problem := _writability_problem(path)) is not None:
+        # before the read-only look: reading a WAL file would leave an empty -wal and -shm beside it
+        raise problem
     revision = _inspect(path, create=create, write=write, head=head)
     if write and (problem := _writability_problem(path)) is not None:
         raise problem
@@ -109,7 +112,8 @@ def _missing(path: Path, *, create: bool) -> SqliteState:
     return SqliteState(path, None)
 
 
-def _check_header(path: Path, size: int) -> None:
+def _check_header(path: Path, size: int) -> bool:
+    """Whether the file is a whole SQLite file's beginning (else `StoreError`); True when it is in WAL mode."""
     try:
         with path.open("rb") as f:
             header = f.read(HEADER_SIZE)
@@ -136,6 +140,7 @@ def _check_header(path: Path, size: int) -> None:
         raise _damaged(
             path, f"文件比文件头记录的短（{size} 字节，应有 {pages * page_size} 字节），可能被截断"
         )
+    return header[18] == 2 and header[19] == 2  # the file format version numbers: 2 is WAL
 
 
 def _inspect(path: Path, *, create: bool, write: bool, head: str) -> str | None:
@@ -145,20 +150,25 @@ def _inspect(path: Path, *, create: bool, write: bool, head: str) -> str | None:
     except sqlite3.Error as e:
         raise _unopenable(path, e) from None
     try:
-        tables = {
-            str(r[0]) for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'").fetchall()
-        }
-        revision: str | None = None
-        if "alembic_version" in tables:
-            row = conn.execute("SELECT version_num FROM alembic_version").fetchone()
-            revision = str(row[0]) if row and row[0] is not None else None
-        problems = [str(r[0]) for r in conn.execute("PRAGMA quick_check").fetchall()]
-    except sqlite3.DatabaseError as e:
-        # "file is not a database", "database disk image is malformed", an unreadable page...
-        logger.info("store %s failed to open read-only: %s", path, e)
-        if isinstance(e, sqlite3.OperationalError) and _writability_problem(path) is not None:
-            raise _unopenable(path, e) from None
-        raise _damaged(path, "无法读出其内容") from None
+        try:
+            tables = {
+                str(r[0])
+                for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'").fetchall()
+            }
+            revision: str | None = None
+            if "alembic_version" in tables:
+                row = conn.execute("SELECT version_num FROM alembic_version").fetchone()
+                revision = str(row[0]) if row and row[0] is not None else None
+        except sqlite3.DatabaseError as e:
+            # "file is not a database", "database disk image is malformed", an unreadable page...
+            logger.info("store %s failed to open read-only: %s", path, e)
+            if isinstance(e, sqlite3.OperationalError) and _writability_problem(path) is not None:
+                raise _unopenable(path, e) from None
+            raise _damaged(path, "无法读出其内容") from None
+        try:
+            problems = [str(r[0]) for r in conn.execute("PRAGMA quick_check").fetchall()]
+        except sqlite3.DatabaseError as e:  # a page so broken that the check itself stops
+            problems = [str(e)]
     finally:
         conn.close()
     if problems != ["ok"]:
