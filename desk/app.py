@@ -267,14 +267,18 @@ def start_daily_backup(db_url: str, settings: Settings, clock: Clock) -> threadi
     from desk.store.session import store_file
 
     path = store_file(db_url)
-    if path is None or settings.backup_keep < 1:
+    keep = settings.backup_keep
+    if not isinstance(keep, int) or isinstance(keep, bool):  # a hand-edited settings.json
+        logger.warning("backup_keep in the settings is not a whole number; keeping 7")
+        keep = 7
+    if path is None or keep < 1:
         return None
     directory = backup_directory(settings)
     today = local_date(clock.now())
 
     def run() -> None:
         try:
-            made = daily_backup(path, directory, keep=settings.backup_keep, today=today)
+            made = daily_backup(path, directory, keep=keep, today=today)
         except DeskError as e:
             logger.warning("the daily backup failed: %s", e.message)
         except Exception:  # noqa: BLE001 - the thread never raises out; the desk goes on without a backup

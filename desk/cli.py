@@ -628,7 +628,10 @@ def _cmd_restore(args: argparse.Namespace) -> int:
     if not args.yes:
         if not sys.stdin.isatty():
             raise DeskError("未恢复：非交互运行时须加 --yes 确认")
-        answer = input("确认用此备份恢复？输入 是 或 yes 继续：").strip().lower()
+        try:
+            answer = input("确认用此备份恢复？输入 是 或 yes 继续：").strip().lower()
+        except (EOFError, KeyboardInterrupt):
+            answer = ""
         if answer not in ("是", "yes", "y"):
             print("未恢复", file=sys.stderr)
             return EXIT_ERROR

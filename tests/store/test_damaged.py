@@ -210,6 +210,7 @@ def test_a_foreign_sqlite_file_is_refused_and_never_modified(tmp_path: Path, ale
     assert _journal_mode(path) == "delete"
     visit_json = visit_file(tmp_path.parent / f"{tmp_path.name}-visit.json")
     for command in (
+        ["init"],
         ["rooms"],
         ["register", "--file", visit_json],
         ["backup", "--out", str(tmp_path / "b.db")],
