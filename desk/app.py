@@ -25,8 +25,16 @@ from PySide6.QtCore import (
 )
 from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
 
-from desk.config import RESOURCES, load_settings, log_dir, resolve_county_url
-from desk.core.clock import Clock
+from desk.config import (
+    RESOURCES,
+    Settings,
+    backup_directory,
+    default_db_url,
+    load_settings,
+    log_dir,
+    resolve_county_url,
+)
+from desk.core.clock import Clock, local_date
 from desk.core.redact import ScrubFilter, format_exception, scrub
 from desk.errors import DeskError
 from desk.services import Services, SyncSetup, build_services
@@ -269,6 +277,39 @@ def _ensure_hall(store: Store, service: RegistrationService) -> None:
         logger.info("initialised hall %s on first start", report.hall_code)
 
 
+def start_daily_backup(db_url: str, settings: Settings, clock: Clock) -> threading.Thread | None:
+    """Today's automatic backup of a SQLite store, if it is not there yet, on a thread of its own (the caller joins
+    it before the store closes); the older ones beyond `backup_keep` are removed. A failure is logged: the desk
+    works on without it."""
+    from desk.store.backup import daily_backup
+    from desk.store.session import store_file
+
+    path = store_file(db_url)
+    keep = settings.backup_keep
+    if not isinstance(keep, int) or isinstance(keep, bool):  # a hand-edited settings.json
+        logger.warning("backup_keep in the settings is not a whole number; keeping 7")
+        keep = 7
+    if path is None or keep < 1:
+        return None
+    directory = backup_directory(settings)
+    today = local_date(clock.now())
+
+    def run() -> None:
+        try:
+            made = daily_backup(path, directory, keep=keep, today=today)
+        except DeskError as e:
+            logger.warning("the daily backup failed: %s", e.message)
+        except Exception:  # noqa: BLE001 - the thread never raises out; the desk goes on without a backup
+            logger.warning("the daily backup failed", exc_info=True)
+        else:
+            if made is not None:
+                logger.info("daily backup %s written", made.name)
+
+    thread = threading.Thread(target=run, name="desk-daily-backup")
+    thread.start()
+    return thread
+
+
 def main(*, db_url: str, role: str = "desk", room: str | None = None, terminal: str | None = None) -> int:
     """Run the window of `role` until it closes; returns the process exit code. `room` is the room of a room
     terminal; `terminal` names this PC in the hall's records (default: the host name)."""
@@ -282,6 +323,7 @@ def main(*, db_url: str, role: str = "desk", room: str | None = None, terminal: 
     sys.excepthook = ErrorReporter(log_path)
     threading.excepthook = _thread_exception
     store: Store | None = None
+    backup: threading.Thread | None = None
     translators: list[QTranslator] = []
     try:
         family = use_cjk_font(app)
@@ -296,7 +338,9 @@ def main(*, db_url: str, role: str = "desk", room: str | None = None, terminal: 
         terminal = terminal or socket.gethostname()
         window: QWidget
         try:
-            store = open_store(db_url)
+            # Only the window's first start on the default store may create it (`make run` on a fresh machine):
+            # a mistyped --db or DESK_DB_URL is refused, never silently a new, empty store.
+            store = open_store(db_url, create=db_url == default_db_url())
             services = build_services(  # the clock: the system's, or DESK_NOW's
                 store,
                 actor=ROOM_ACTOR if role == "room" else settings.actor,
@@ -320,6 +364,8 @@ def main(*, db_url: str, role: str = "desk", room: str | None = None, terminal: 
             logger.error("cannot start the %s window: %s", role, e.message)
             QMessageBox.critical(None, APP_TITLE, e.message)
             return EXIT_ERROR
+        if role == "desk":
+            backup = start_daily_backup(db_url, settings, services.clock)
         if role in ("display", "kiosk"):
             window.showFullScreen()
         else:
@@ -340,6 +386,8 @@ def main(*, db_url: str, role: str = "desk", room: str | None = None, terminal: 
     finally:
         sys.excepthook, threading.excepthook = previous_hook, previous_thread_hook
         qInstallMessageHandler(previous_qt_handler)
+        if backup is not None:
+            backup.join()  # a backup under way is finished, not cut off
         if store is not None:
             store.dispose()
         for t in translators:

@@ -211,15 +211,17 @@ def _services(
     terminal: str = "",
     county_url: str = "",
     settings: Settings | None = None,
+    create: bool = False,
 ) -> Services:
     """The services of a command over its store (`db`, else `--db`, `DESK_DB_URL` or the embedded store).
     `settings`: the user's, for a command whose output depends on them (`receipt`: the status page's URL);
-    the others, the hardware call button's among them, do not read the settings file."""
+    the others, the hardware call button's among them, do not read the settings file. `create`: the store may be
+    made if it is not there (`desk init`); every other command refuses a path where there is no store."""
     from desk.services.root import build_services
     from desk.store.session import open_store
 
     clock: Clock = args.clock
-    store = open_store(db or resolve_db_url(getattr(args, "db", None)))
+    store = open_store(db or resolve_db_url(getattr(args, "db", None)), create=create)
     args.opened.append(store)
     return build_services(
         store, clock, actor=actor, terminal=terminal, settings=settings, county_url=county_url
@@ -276,7 +278,7 @@ def _init_arguments(p: argparse.ArgumentParser) -> None:
 def _cmd_init(args: argparse.Namespace) -> int:
     from desk.services.setup import init_hall
 
-    services = _services(args)
+    services = _services(args, create=True)
     report = init_hall(services.store, hall_code=args.hall_code, hall_name=args.hall_name)
     print(
         f"综治中心 {report.hall_code} {report.hall_name}：{report.categories} 个纠纷类别，{report.rooms} 个功能室"
@@ -657,7 +659,9 @@ def _cmd_county(args: argparse.Namespace) -> int:
 
         parse_county_url(args.db, local=True)
         r = init_county(
-            _services(args, db=args.db, actor=COUNTY_CLI_ACTOR).store, code=args.code, name=args.name
+            _services(args, db=args.db, actor=COUNTY_CLI_ACTOR, create=True).store,
+            code=args.code,
+            name=args.name,
         )
         print(
             f"县级库 {r.code} {r.name}：{r.categories} 个纠纷类别，{r.departments} 个部门（目录第 {r.reference_version} 版）"
@@ -705,6 +709,83 @@ def _cmd_county(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+# --- backup, restore ---------------------------------------------------------------------------------------
+
+PG_BACKUP_HINT = (
+    "PostgreSQL 库请用 PostgreSQL 自带的工具备份和恢复：pg_dump -Fc -f 备份文件 库名；"
+    "pg_restore --clean --if-exists -d 库名 备份文件（见 README“备份与恢复”）"
+)
+
+
+def _sqlite_store_file(args: argparse.Namespace) -> Path:
+    from desk.store.session import store_file
+
+    path = store_file(resolve_db_url(getattr(args, "db", None)))
+    if path is None:
+        raise DeskError(PG_BACKUP_HINT)
+    return path
+
+
+def _backup_arguments(p: argparse.ArgumentParser) -> None:
+    _db_argument(p)
+    p.add_argument("--out", required=True, metavar="FILE", help="备份文件（先写临时文件，检查无误后改名）")
+
+
+def _cmd_backup(args: argparse.Namespace) -> int:
+    """A consistent copy of the SQLite store while windows write (online backup API), checked with
+    integrity_check, written atomically and readable by its owner only."""
+    from desk.store.backup import backup_store
+
+    report = backup_store(_sqlite_store_file(args), Path(args.out))
+    f = report.facts
+    print(report.path)
+    print(
+        f"已备份 {f.hall_code} {f.hall_name}：{f.cases} 个案件，事件至第 {f.last_seq} 号，"
+        f"{report.size / 1024 / 1024:.1f} MB，完整性检查通过",
+        file=sys.stderr,
+    )
+    return EXIT_OK
+
+
+def _restore_arguments(p: argparse.ArgumentParser) -> None:
+    _db_argument(p)
+    p.add_argument("backup", metavar="FILE", help="备份文件（desk backup 或每日自动备份所写）")
+    p.add_argument("--yes", action="store_true", help="不再询问，直接恢复（非交互运行时必须给出）")
+    p.add_argument("--other-hall", action="store_true", help="备份属于另一个综治中心时，仍然恢复")
+
+
+def _cmd_restore(args: argparse.Namespace) -> int:
+    """Check the backup, say what restoring it means (what is lost, what the county will do), confirm, keep the
+    current store aside under a new name, put the backup in its place and open it."""
+    from desk.core.clock import CHINA_TZ
+    from desk.store.backup import plan_restore, restore_store
+    from desk.store.session import open_store
+
+    store = _sqlite_store_file(args)
+    plan = plan_restore(store, Path(args.backup))
+    for line in plan.summary():
+        print(line)
+    if plan.other_hall and not args.other_hall:
+        raise DeskError("备份属于另一个综治中心，未恢复：确需如此，请加 --other-hall 再运行")
+    if not args.yes:
+        if not sys.stdin.isatty():
+            raise DeskError("未恢复：非交互运行时须加 --yes 确认")
+        try:
+            answer = input("确认用此备份恢复？输入 是 或 yes 继续：").strip().lower()
+        except (EOFError, KeyboardInterrupt):
+            answer = ""
+        if answer not in ("是", "yes", "y"):
+            print("未恢复", file=sys.stderr)
+            return EXIT_ERROR
+    aside = restore_store(plan, now=args.clock.now().astimezone(CHINA_TZ))
+    restored = open_store(resolve_db_url(getattr(args, "db", None)), create=False)  # checks it, migrates
+    args.opened.append(restored)
+    print(f"已从备份恢复：{store}")
+    if aside is not None:
+        print(f"原数据库已改名保留：{aside}")
+    return EXIT_OK
+
+
 COMMANDS: dict[str, Command] = {
     "init": Command("创建或升级数据库，写入类别目录和默认的“一厅+N室”布局", _init_arguments, _cmd_init),
     "register": Command("从 JSON 文件登记一次来访", _register_arguments, _cmd_register),
@@ -733,5 +814,13 @@ COMMANDS: dict[str, Command] = {
         "查看或设置本机设置（回执二维码地址、可信反向代理、县级数据库地址），保存前检查",
         _settings_arguments,
         _cmd_settings,
+    ),
+    "backup": Command(
+        "备份本机 SQLite 数据库（窗口开着也可以）：desk backup --out 文件", _backup_arguments, _cmd_backup
+    ),
+    "restore": Command(
+        "从备份恢复本机 SQLite 数据库：先检查备份、说明后果，原数据库改名保留",
+        _restore_arguments,
+        _cmd_restore,
     ),
 }

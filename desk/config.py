@@ -39,6 +39,11 @@ def config_file() -> Path:
     return Path(base) / "settings.json"
 
 
+def backup_directory(settings: Settings) -> Path:
+    """The folder of the daily automatic backups: `backup_dir`, else `backups` in the data directory."""
+    return Path(settings.backup_dir).expanduser() if settings.backup_dir else data_dir() / "backups"
+
+
 def default_db_url() -> str:
     return f"sqlite:///{data_dir() / 'desk.db'}"
 
@@ -68,6 +73,8 @@ class Settings:
     speech_engine: str = ""  # QtTextToSpeech engine of the calling screen: "" = the platform's default
     no_show_after_recalls: int = 2  # a called visitor may be marked 过号 after this many recalls
     sync_interval_s: int = 30  # how often the app syncs with the county in the background
+    backup_keep: int = 7  # daily automatic backups of a SQLite store kept (0: none are made)
+    backup_dir: str = ""  # where they go: "" = the folder `backups` in the data directory
     # the status server's reverse proxies (IPs or CIDRs) whose X-Forwarded-For it believes; none by default
     trusted_proxies: tuple[str, ...] = ()
 

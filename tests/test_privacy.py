@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import sqlite3
 import stat
 import subprocess
 import sys
@@ -53,7 +54,7 @@ def _token_of(url: str) -> str:
         store.dispose()
 
 
-def test_bad_inputs_leave_no_personal_data_in_messages_or_logs(tmp_path: Path) -> None:
+def test_bad_inputs_and_a_damaged_store_leave_no_personal_data_in_messages_or_logs(tmp_path: Path) -> None:
     log_dir = tmp_path / "log"
     env = dict(os.environ, DESK_LOG_DIR=str(log_dir), DESK_DATA_DIR=str(tmp_path / "data"))
     env["DESK_CONFIG_DIR"] = str(tmp_path / "config")
@@ -87,6 +88,20 @@ def test_bad_inputs_leave_no_personal_data_in_messages_or_logs(tmp_path: Path) -
         outputs += [r.stdout, r.stderr]
     r = desk("cases", "--search", OTHER_ID, db=db, env=env)  # a search for a number nobody has
     outputs += [r.stdout, r.stderr]
+
+    # the store damaged in the middle: every command refuses, saying so in Chinese, and leaks nothing
+    raw = sqlite3.connect(db_file)  # everything in the file itself, none of it in the WAL
+    raw.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    raw.close()
+    data = bytearray(db_file.read_bytes())
+    for at in range(4096, len(data) - 4096, 4096 * 3):
+        data[at : at + 300] = os.urandom(300)  # page headers: what a bad sector does
+    db_file.write_bytes(bytes(data))
+    for args in (("cases", "--search", "张三"), ("rooms",), ("call", "--room", "R01")):
+        r = desk(*args, db=db, env=env)
+        assert r.returncode != 0
+        assert "Traceback" not in r.stderr
+        outputs += [r.stdout, r.stderr]
 
     leaked = secrets_in("\n".join(outputs), secrets) + secrets_in(all_logs(log_dir), secrets)
     assert leaked == []

@@ -393,18 +393,36 @@ BUSY_SERVER_MESSAGES = ("too many clients", "the database system is starting up"
 CONNECT_PATIENCE_S = 15.0
 
 
-def open_store(url: str, *, migrate_schema: bool = True) -> Store:
-    import time
+def open_store(url: str, *, migrate_schema: bool = True, create: bool = True) -> Store:
+    """Open the store at `url`, after checking that it is one (`desk.store.checks`), and bring its schema to the
+    newest revision (with `migrate_schema`).
 
+    `create`: a store that is not there yet (no file, an empty file, an empty PostgreSQL database) may be made here.
+    The commands pass False, except `desk init`, so that a mistyped path is refused instead of silently becoming a
+    new, empty store. Every problem is a `StoreError` with a Chinese message saying what to do."""
+    from desk.store.checks import check_sqlite_file
+
+    try:
+        u = make_url(url)
+    except sa.exc.ArgumentError:
+        raise StoreError(
+            "数据库地址无效：应形如 sqlite:///路径/desk.db 或 postgresql+psycopg://用户@主机:5432/库名"
+        ) from None
+    path = _sqlite_path(u)
+    revision: str | None = None
+    if path is not None:
+        revision = check_sqlite_file(path, create=create, head=HEAD_REVISION).revision
     engine = create_engine(url)
     deadline = time.monotonic() + CONNECT_PATIENCE_S
     delay = 0.05
     while True:
         try:
-            if migrate_schema:
+            if engine.dialect.name == "postgresql":
+                revision = _check_postgresql(engine, url, create=create)
+            if migrate_schema and revision != HEAD_REVISION:
                 migrate(engine)
             else:
-                with engine.connect():
+                with engine.connect():  # the connect hook runs (WAL, pragmas): a read-only disk shows here
                     pass
             break
         except sa.exc.OperationalError as e:
@@ -414,12 +432,61 @@ def open_store(url: str, *, migrate_schema: bool = True) -> Store:
                 delay = min(delay * 2, 1.0)
                 continue
             engine.dispose()
-            raise StoreError(f"无法打开数据库：{e.orig}") from e
+            raise _open_error(e, url, path) from None
+        except sa.exc.DBAPIError as e:
+            engine.dispose()
+            raise _open_error(e, url, path) from None
+        except BaseException:
+            engine.dispose()
+            raise
     store = Store(engine)
     # a county store: its transactions give new events their county seq (migrate() has just made it current)
-    if engine.dialect.name == "postgresql" and (migrate_schema or current_revision(engine) == HEAD_REVISION):
+    if engine.dialect.name == "postgresql" and (migrate_schema or revision == HEAD_REVISION):
         from desk.store import county
 
         if county.store_role(store) == "county":
             county.install(store)
     return store
+
+
+def _sqlite_path(u: sa.URL) -> Path | None:
+    if u.get_backend_name() != "sqlite" or not u.database or u.database == ":memory:":
+        return None
+    if u.database.startswith("file:"):
+        return None
+    return Path(u.database)
+
+
+def store_file(url: str) -> Path | None:
+    """The file of a SQLite store URL; None for PostgreSQL or an in-memory store."""
+    try:
+        return _sqlite_path(make_url(url))
+    except sa.exc.ArgumentError:
+        raise StoreError("数据库地址无效：应形如 sqlite:///路径/desk.db") from None
+
+
+def _check_postgresql(engine: sa.Engine, url: str, *, create: bool) -> str | None:
+    from desk.store.checks import check_postgresql, display_url
+
+    with engine.connect() as conn:
+        conn.execution_options(**{READ_ONLY: True})
+        with conn.begin():
+            return check_postgresql(conn, create=create, head=HEAD_REVISION, where=display_url(url))
+
+
+def _open_error(e: sa.exc.DBAPIError, url: str, path: Path | None) -> StoreError:
+    """The Chinese message for a store the driver could not open (never the driver's text with a password)."""
+    from desk.store import checks
+
+    orig = e.orig if e.orig is not None else e
+    if path is None:
+        return checks.postgresql_open_error(orig, url)
+    text = str(orig).lower()
+    logger.info("store %s could not be opened: %s", path, orig)
+    if "readonly" in text or "read-only" in text:
+        return checks.readonly_error(path)
+    if "malformed" in text or "not a database" in text or "corrupt" in text:
+        return StoreError(f"数据库文件 {path} 已损坏（无法读出其内容）：{checks.RESTORE_HINT}")
+    if "disk i/o" in text or "full" in text:
+        return StoreError(f"无法读写数据库文件 {path}（磁盘出错或已满）：请检查磁盘后再打开")
+    return StoreError(f"无法打开数据库文件 {path}：请检查路径和文件权限")

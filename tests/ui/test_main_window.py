@@ -15,6 +15,7 @@ from pytestqt.qtbot import QtBot
 
 from desk.app import ErrorReporter, Services, build_main_window, describe_store
 from desk.app import main as app_main
+from desk.config import default_db_url
 from desk.core.clock import FixedClock
 from desk.errors import DeskError
 from desk.services.registration import RegistrationService
@@ -247,7 +248,8 @@ def test_main_opens_a_fresh_store_seeded_and_shows_the_desk(qapp: QApplication, 
 
     hook = sys.excepthook
     QTimer.singleShot(0, look_and_close)
-    assert app_main(db_url=f"sqlite:///{tmp_path / 'fresh.db'}") == 0
+    # the first start on the default store creates it
+    assert app_main(db_url=default_db_url()) == 0
     assert seen["title"] == "一厅通 · 甘州区东街街道综治中心"
     assert seen["store"].startswith("数据库：本机 SQLite（")
     assert int(seen["categories"]) > 10
@@ -360,7 +362,7 @@ def test_role_room_opens_the_terminal_of_that_room(qapp: QApplication, tmp_path:
     code, seen = _run_role(
         qapp,
         RoomTerminal,
-        db_url=f"sqlite:///{tmp_path / 'd.db'}",
+        db_url=default_db_url(),
         role="room",
         room="R03",
         terminal="心理室电脑",
@@ -377,7 +379,7 @@ def test_role_display_opens_the_calling_screen_full_screen(qapp: QApplication, t
     config = Path(os.environ["DESK_CONFIG_DIR"])
     config.mkdir(parents=True, exist_ok=True)
     (config / "settings.json").write_text('{"speech_engine": "mock"}', encoding="utf-8")  # never a real voice
-    code, seen = _run_role(qapp, HallDisplay, db_url=f"sqlite:///{tmp_path / 'd.db'}", role="display")
+    code, seen = _run_role(qapp, HallDisplay, db_url=default_db_url(), role="display")
     assert code == 0
     assert len(seen) == 1
     assert seen[0].windowState() & Qt.WindowState.WindowFullScreen
@@ -393,7 +395,7 @@ def test_a_room_terminal_needs_a_known_room(
         return QMessageBox.StandardButton.Ok
 
     monkeypatch.setattr(QMessageBox, "critical", staticmethod(critical))
-    url = f"sqlite:///{tmp_path / 'd.db'}"
+    url = default_db_url()
     assert app_main(db_url=url, role="room") == 2
     assert app_main(db_url=url, role="room", room="R99") == 1
     assert app_main(db_url=url, role="lobby") == 2

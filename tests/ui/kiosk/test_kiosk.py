@@ -12,6 +12,7 @@ from pytestqt.qtbot import QtBot
 
 from desk.app import Services, build_kiosk
 from desk.app import main as app_main
+from desk.config import default_db_url
 from desk.services.documents import status_url
 from desk.ui.kiosk.kiosk import NOT_FOUND, STATUS, WELCOME, Kiosk
 from tests.conftest import valid_id
@@ -196,7 +197,7 @@ def test_role_kiosk_opens_full_screen(qapp: QApplication, tmp_path: Path) -> Non
         qapp.quit()
 
     QTimer.singleShot(0, look_and_close)
-    assert app_main(db_url=f"sqlite:///{tmp_path / 'd.db'}", role="kiosk") == 0
+    assert app_main(db_url=default_db_url(), role="kiosk") == 0
     assert len(seen) == 1
     assert seen[0].windowState() & Qt.WindowState.WindowFullScreen
 
