@@ -240,7 +240,8 @@ def _register_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--queue",
         action="store_true",
-        help="登记后分派功能室并取号（与前台回车确认相同）；第二行输出排队号，如“A003 → R01 人民调解室”",
+        help="登记后分派功能室并取号（与前台回车确认相同）；第二行输出排队号，如“A003 → R01 人民调解室”；"
+        "已登记但未能取号时退出码为 4（可再用 desk ticket 取号）",
     )
     _route_arguments(p)
 

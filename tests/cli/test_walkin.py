@@ -255,3 +255,12 @@ def test_the_service_refuses_a_second_ticket_whatever_the_path(store_url: str) -
             queue.issue_ticket(case_no, room_code="R02", override_reason="x")
     finally:
         store.dispose()
+
+
+@pytest.mark.postgres
+def test_the_county_store_routes_to_no_room(county_url: str, visit_file: Path) -> None:
+    out = desk("register", "--file", str(visit_file), "--queue", "--db", county_url)
+    assert out.returncode == 1 and out.stdout == ""  # refused before anything is registered
+    assert "此数据库是县级库：县级不分派功能室，请用 desk county divert 分流到综治中心" in out.stderr
+    ticket = desk("ticket", "620702-2026-000001", "--db", county_url)
+    assert ticket.returncode == 1 and "此数据库是县级库" in ticket.stderr
