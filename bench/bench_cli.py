@@ -113,9 +113,11 @@ def measure(argv: list[str], env: dict[str, str]) -> Run:
     return Run((usage.ru_utime + usage.ru_stime) * 1000, wall * 1000)
 
 
-def paired(label: str, command: list[str], env: dict[str, str], pairs: int) -> Series:
+def paired(
+    label: str, command: list[str], env: dict[str, str], pairs: int, *, warm_up: int = WARM_UP
+) -> Series:
     baseline = [sys.executable, *BASELINE]
-    for _ in range(WARM_UP):
+    for _ in range(warm_up):
         measure(baseline, env)
         measure(command, env)
     base: list[Run] = []
@@ -165,13 +167,13 @@ def make_store(path: Path, waiting: int) -> str:
     return url
 
 
-def import_breakdown(url: str, env: dict[str, str]) -> dict[str, float]:
+def import_breakdown(url: str, env: dict[str, str], *, runs: int = IMPORT_RUNS) -> dict[str, float]:
     """Self-time of the modules `desk rooms --json` imports beyond `import sqlalchemy`, by group: the least of
-    IMPORT_RUNS runs of `python -X importtime` each (ms)."""
+    `runs` runs of `python -X importtime` each (ms)."""
 
     def least(argv: list[str]) -> dict[str, float]:
         best: dict[str, float] = {}
-        for _ in range(IMPORT_RUNS):
+        for _ in range(runs):
             err = subprocess.run(
                 [sys.executable, "-X", "importtime", *argv],
                 capture_output=True,
@@ -210,7 +212,14 @@ def _env(pythonpath: str | None = None) -> dict[str, str]:
     return env
 
 
-def run(*, pairs: int = 30, before: Path | None = None, before_label: str = "before") -> CliResult:
+def run(
+    *,
+    pairs: int = 30,
+    before: Path | None = None,
+    before_label: str = "before",
+    warm_up: int = WARM_UP,
+    import_runs: int = IMPORT_RUNS,
+) -> CliResult:
     import sqlalchemy
 
     root = BENCH_DIR.parent
@@ -222,17 +231,17 @@ def run(*, pairs: int = 30, before: Path | None = None, before_label: str = "bef
     series = []
     imports = {}
     with tempfile.TemporaryDirectory(prefix="bench-cli-") as tmp:
-        tickets = 2 * (WARM_UP + pairs) + 10
+        tickets = 2 * (warm_up + pairs) + 10
         checkouts = [("this code", None)] + ([(before_label, str(before))] if before is not None else [])
         for i, (name, path) in enumerate(checkouts):
             url = make_store(Path(tmp) / f"store-{i}.db", tickets)
             env = _env(path)
-            print(f"[cli] {name}: import self-times ({IMPORT_RUNS} runs)", flush=True)
-            imports[name] = import_breakdown(url, env)
+            print(f"[cli] {name}: import self-times ({import_runs} runs)", flush=True)
+            imports[name] = import_breakdown(url, env, runs=import_runs)
             for label, args in COMMANDS.items():
                 command = [sys.executable, "-m", "desk", *args, "--db", url]
                 print(f"[cli] {name}: desk {' '.join(args)} ({pairs} pairs)", flush=True)
-                s = paired(f"{name}: `desk {label}`", command, env, pairs)
+                s = paired(f"{name}: `desk {label}`", command, env, pairs, warm_up=warm_up)
                 print(describe(s), flush=True)
                 series.append(s)
     return CliResult(
@@ -326,8 +335,10 @@ def write_section(section: str, path: Path) -> None:
     common.write_section(section, path, start=START_MARKER, end=END_MARKER)
 
 
-def update_results(path: Path, *, pairs: int = 30) -> CliResult:
-    r = run(pairs=pairs)
+def update_results(
+    path: Path, *, pairs: int = 30, warm_up: int = WARM_UP, import_runs: int = IMPORT_RUNS
+) -> CliResult:
+    r = run(pairs=pairs, warm_up=warm_up, import_runs=import_runs)
     write_section(render(r), path)
     return r
 

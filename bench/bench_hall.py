@@ -23,7 +23,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from bench import common
-from bench.common import DATA_DIR, Timing, sqlite_url
+from bench.common import Timing, data_dir, sqlite_url
 from desk.core.clock import FixedClock
 from desk.services.queue import QueueService
 from desk.services.registration import RegistrationService
@@ -131,22 +131,25 @@ def display_delay(url: str, queue: QueueService, n: int, poll: float) -> Timing:
     return Timing.of([max(0, d) for d in delays])
 
 
-def run(*, waiting: int = 10_000, calls: int = 300, path: Path | None = None) -> HallResult:
-    path = path or DATA_DIR / f"hall-{waiting}.db"
-    DATA_DIR.mkdir(exist_ok=True)
+def run(
+    *, waiting: int = 10_000, calls: int = 300, path: Path | None = None, display_samples: int = 40
+) -> HallResult:
+    path = path or data_dir() / f"hall-{waiting}.db"
+    path.parent.mkdir(parents=True, exist_ok=True)
     for suffix in ("", "-wal", "-shm"):
         Path(f"{path}{suffix}").unlink(missing_ok=True)
     url = sqlite_url(path)
     store = open_store(url)
     init_hall(store)
     print(f"[hall] filling R01 with {waiting:,} waiting tickets", flush=True)
-    fill_s = fill(store, waiting + calls + 200)
+    # what the calls below take from the queue beyond `waiting` + `calls` (warm-up, take-overs, display), and 40 spare
+    fill_s = fill(store, waiting + calls + 20 + min(100, calls) + display_samples + 40)
     queue = QueueService(store, FixedClock(dt.datetime(2026, 11, 27, 6, 0, tzinfo=dt.UTC)), terminal="bench")
     time_calls(queue, "R01", 20)  # warm-up
     call = time_calls(queue, "R01", calls)
     take = time_calls(queue, "R06", min(100, calls))  # R06 has nobody: each call takes one over from R01
     bare = time_bare_update(store, calls)
-    delay = display_delay(url, queue, 40, DISPLAY_POLL_S)
+    delay = display_delay(url, queue, display_samples, DISPLAY_POLL_S)
     store.dispose()
     return HallResult(waiting, fill_s, call, bare, take, delay, DISPLAY_POLL_S)
 
@@ -206,8 +209,10 @@ def write_section(section: str, path: Path) -> None:
     common.write_section(section, path, start=START_MARKER, end=END_MARKER)
 
 
-def update_results(path: Path, *, waiting: int = 10_000, calls: int = 300) -> HallResult:
-    r = run(waiting=waiting, calls=calls)
+def update_results(
+    path: Path, *, waiting: int = 10_000, calls: int = 300, display_samples: int = 40
+) -> HallResult:
+    r = run(waiting=waiting, calls=calls, display_samples=display_samples)
     write_section(render(r), path)
     return r
 

@@ -33,7 +33,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from bench.common import BENCH_DIR, DATA_DIR, Timing, sqlite_url
+from bench.common import BENCH_DIR, Timing, data_dir, sqlite_url
 from desk.core.clock import SystemClock
 from desk.core.synthetic import make_visit
 from desk.services.registration import RegistrationService
@@ -93,8 +93,9 @@ def _pragmas(store: Store) -> tuple[str, str, int]:
     return journal, sync, autocheckpoint
 
 
-def fsync_latency(directory: Path = DATA_DIR, n: int = 300) -> Timing:
+def fsync_latency(directory: Path | None = None, n: int = 300) -> Timing:
     """Latency of appending 4 KiB to a file and flushing it (os.fsync) -- the disk's share of a commit."""
+    directory = directory or data_dir()
     directory.mkdir(parents=True, exist_ok=True)
     path = directory / "fsync.probe"
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
@@ -210,7 +211,8 @@ def run_fresh(
     """Registrations into a new store (initialised like `desk init`). `autocheckpoint=True` is an experiment, not
     the product: the store's connections get SQLite's default `wal_autocheckpoint=1000` back, so the commit that
     crosses 1,000 WAL pages runs the checkpoint (as the store did before its background checkpointer)."""
-    path = path or DATA_DIR / "register.db"
+    path = path or data_dir() / "register.db"
+    path.parent.mkdir(parents=True, exist_ok=True)
     _remove_db(path)
     return _measure_store(
         path,
@@ -236,7 +238,7 @@ def run_on_copy(
 ) -> RegisterResult:
     """Registrations into a copy of a big generated store; `new_case=False` is the window's default path,
     which first looks for an open case of the same applicant and category (a repeat visit)."""
-    path = path or DATA_DIR / "register-big.db"
+    path = path or data_dir() / "register-big.db"
     _remove_db(path)
     src = sqlite3.connect(source)
     try:
@@ -258,14 +260,14 @@ def run_on_copy(
 
 def build_fsync_shim() -> Path | None:
     """Compile bench/fsync_delay.c into bench/data/ (once); None when there is no C compiler."""
-    out = DATA_DIR / "fsync_delay.so"
+    out = data_dir() / "fsync_delay.so"
     src = BENCH_DIR / "fsync_delay.c"
     if out.exists() and out.stat().st_mtime >= src.stat().st_mtime:
         return out
     cc = shutil.which("gcc") or shutil.which("cc")
     if cc is None:
         return None
-    DATA_DIR.mkdir(parents=True, exist_ok=True)
+    out.parent.mkdir(parents=True, exist_ok=True)
     done = subprocess.run(
         [cc, "-shared", "-fPIC", "-O2", "-o", str(out), str(src), "-ldl"], capture_output=True
     )
@@ -281,7 +283,7 @@ def run_simulated_disk(
     if shim is None:
         return None
     name = f"register-sim-{delay_ms:g}ms"
-    out = DATA_DIR / f"{name}.json"
+    out = data_dir() / f"{name}.json"
     env = {**os.environ, "LD_PRELOAD": str(shim), "FSYNC_DELAY_US": str(int(delay_ms * 1000))}
     cmd = [
         sys.executable,
@@ -292,7 +294,7 @@ def run_simulated_disk(
         "--json",
         str(out),
         "--db-file",
-        str(DATA_DIR / f"{name}.db"),
+        str(data_dir() / f"{name}.db"),
     ]
     if copy_of is not None:
         cmd += ["--copy-of", str(copy_of)]

@@ -26,14 +26,14 @@ import urllib.request
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from bench.common import DATA_DIR, Timing
+from bench.common import Timing, data_dir
 
 START_MARKER = "<!-- bench_status:start -->"
 END_MARKER = "<!-- bench_status:end -->"
 RPS_BUDGET = 1000.0
 P99_BUDGET_MS = 50.0
-BIG_STORE = DATA_DIR / "search-1m.db"
-FALLBACK_STORE = DATA_DIR / "status-100k.db"
+BIG_STORE = "search-1m.db"  # in bench/data/ (common.data_dir)
+FALLBACK_STORE = "status-100k.db"
 
 SERVER = """
 import sys
@@ -142,18 +142,23 @@ def _free_port() -> int:
 
 
 def _store() -> tuple[Path, bool]:
-    if BIG_STORE.exists():
-        return BIG_STORE, False
-    if not FALLBACK_STORE.exists():
+    big, fallback = data_dir() / BIG_STORE, data_dir() / FALLBACK_STORE
+    if big.exists():
+        return big, False
+    if not fallback.exists():
         from bench.generate import generate
 
-        print("bench/data/search-1m.db missing: generating 100,000 cases", flush=True)
-        generate(f"sqlite:///{FALLBACK_STORE}", cases=100_000, replace=True)
-    return FALLBACK_STORE, True
+        print(f"{big} missing: generating 100,000 cases", flush=True)
+        generate(f"sqlite:///{fallback}", cases=100_000, replace=True)
+    return fallback, True
 
 
-def run(*, seconds: float = 10.0, connections: int = 16) -> StatusResult:
-    path, fallback = _store()
+def run(
+    *, seconds: float = 10.0, connections: int = 16, warmup: float = 2.0, store: Path | None = None
+) -> StatusResult:
+    """`seconds` of status pages (and half as long of /healthz) after `warmup` seconds; on `store` if given,
+    else the 1M-case store of bench/data."""
+    path, fallback = (store, False) if store is not None else _store()
     with sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True) as c:
         cases = int(c.execute("SELECT count(*) FROM cases").fetchone()[0])
         tokens = [
@@ -181,7 +186,7 @@ def run(*, seconds: float = 10.0, connections: int = 16) -> StatusResult:
                     raise RuntimeError("status server did not start") from None
                 time.sleep(0.2)
         status_paths = [f"/s/{t}" for t in tokens]
-        _load(port, status_paths, 2.0, connections)  # warm-up: page cache, connection pool
+        _load(port, status_paths, warmup, connections)  # warm-up: page cache, connection pool
         healthz = _load(port, ["/healthz"], seconds / 2, connections)
         status = _load(port, status_paths, seconds, connections)
     finally:
@@ -245,8 +250,15 @@ def write_section(section: str, path: Path) -> None:
     path.write_text(text, encoding="utf-8")
 
 
-def update_results(path: Path, *, seconds: float = 10.0, connections: int = 16) -> StatusResult:
-    r = run(seconds=seconds, connections=connections)
+def update_results(
+    path: Path,
+    *,
+    seconds: float = 10.0,
+    connections: int = 16,
+    warmup: float = 2.0,
+    store: Path | None = None,
+) -> StatusResult:
+    r = run(seconds=seconds, connections=connections, warmup=warmup, store=store)
     write_section(render(r), path)
     return r
 

@@ -60,10 +60,11 @@ import sqlalchemy as sa
 
 from bench import common
 from bench.common import (
-    DATA_DIR,
     Timing,
+    data_dir,
     pg_available,
     pg_create_database,
+    pg_name,
     pg_url,
     psycopg_conninfo,
     sqlite_url,
@@ -568,12 +569,17 @@ def check_shapes(generated: Path) -> ShapeCheck:
 # --- PostgreSQL: the county databases ---------------------------------------------------------------------
 
 
+def county_db(tag: str) -> str:
+    """The name of the county database `desk_bench_sync_{tag}` (a smoke run's own: `common.pg_name`)."""
+    return pg_name(DB_PREFIX + tag)
+
+
 def fresh_county(tag: str) -> str:
-    """A new county store on a fresh database `desk_bench_sync_{tag}`; its URL."""
+    """A new county store on a fresh database `county_db(tag)`; its URL."""
     from desk.services.county import init_county
     from desk.store.session import open_store
 
-    url = pg_url(DB_PREFIX + tag)
+    url = pg_url(county_db(tag))
     pg_create_database(url, replace=True)
     store = open_store(url)
     try:
@@ -1052,7 +1058,7 @@ def run(
     quick: bool = False,
 ) -> SyncResult:
     t_start = time.perf_counter()
-    DATA_DIR.mkdir(parents=True, exist_ok=True)
+    data_dir().mkdir(parents=True, exist_ok=True)
     res = SyncResult(
         dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
         quick,
@@ -1067,13 +1073,13 @@ def run(
     halls: list[Path] = []
 
     def county(tag: str) -> str:
-        created.append(DB_PREFIX + tag)
+        created.append(county_db(tag))
         return fresh_county(tag)
 
     try:
         sizes = [("small", small), ("main", events)] + ([("big", big)] if big else [])
         for tag, n in sizes:
-            path = DATA_DIR / f"sync-hall-{n}.db"
+            path = data_dir() / f"sync-hall-{n}.db"
             halls.append(path)
             hall, reused = make_hall_store(path, n)
             print(
@@ -1088,7 +1094,7 @@ def run(
                     flush=True,
                 )
             url = county(tag)
-            print(f"[sync] push {n:,} events into {DB_PREFIX + tag}", flush=True)
+            print(f"[sync] push {n:,} events into {county_db(tag)}", flush=True)
             w = run_worker(path, url, idle=idle, breakdown=tag == "main")
             res.pushes.append(PushMeasure(tag, hall, reused, w, county_counts(url)))
             print(
@@ -1097,14 +1103,14 @@ def run(
                 flush=True,
             )
             others = dump_tables(url) if tag == "main" else {}
-            drop_databases([DB_PREFIX + tag])
+            drop_databases([county_db(tag)])
             if tag == "main":
                 url = county("copy")
                 rows, prep_s, json_s = copy_rows(path)
                 times = bare_copy(url, rows)
                 all_times = bare_copy(url, rows, others)
                 del rows
-                drop_databases([DB_PREFIX + "copy"])
+                drop_databases([county_db("copy")])
                 counts = {t: v for t, v in res.pushes[-1].counts.items() if t != "case_events"}
                 res.copy = CopyResult(n, times, prep_s, json_s, counts, all_times)
                 print(
@@ -1123,7 +1129,7 @@ def run(
                     pw = run_worker(path, url, idle=0, profile=prof)
                     res.profile_push_s = pw.push_s
                     res.profile_groups, res.profile_lines = summarize_profile(prof)
-                drop_databases([DB_PREFIX + "prof"])
+                drop_databases([county_db("prof")])
                 print(f"[sync]   profiled push: {pw.push_s:.2f} s", flush=True)
     finally:
         drop_databases(created)
@@ -1424,12 +1430,20 @@ def write_section(section: str, path: Path) -> None:
 QUICK = {"small": 500, "events": 10_000, "big": 50_000, "idle": 30}
 
 
-def update_results(path: Path, *, quick: bool = False) -> SyncResult:
-    r = (
-        run(small=QUICK["small"], events=QUICK["events"], big=QUICK["big"], idle=QUICK["idle"], quick=True)
-        if quick
-        else run()
-    )
+def update_results(
+    path: Path, *, quick: bool = False, sizes: dict[str, int] | None = None, profile: bool = True
+) -> SyncResult:
+    """Measure and (re)write the section: full sizes, QUICK ones, or the `sizes` given (a smoke run's)."""
+    if sizes is not None:
+        r = run(**sizes, profile=profile, quick=True)
+    elif quick:
+        r = run(
+            small=QUICK["small"], events=QUICK["events"], big=QUICK["big"], idle=QUICK["idle"], quick=True
+        )
+    else:
+        r = run(profile=profile)
+    if r.problem is not None:
+        raise RuntimeError(f"county sync not measured: {r.problem}")
     print(describe(r), flush=True)
     write_section(render(r), path)
     return r

@@ -12,9 +12,27 @@ import sqlalchemy as sa
 from sqlalchemy.engine import URL, make_url
 
 BENCH_DIR = Path(__file__).resolve().parent
-DATA_DIR = BENCH_DIR / "data"  # git-ignored
+DEFAULT_DATA_DIR = BENCH_DIR / "data"  # git-ignored
 # The server of the project's machines (TOOLCHAIN.md); the benchmark databases are created on it.
 PG_ADMIN_URL = os.environ.get("DESK_BENCH_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+
+
+def smoke() -> bool:
+    """A smoke run (`python -m bench.run_all --smoke`, `make test`): every benchmark at a tiny size, to prove it
+    still runs; its figures mean nothing and no RESULTS.md is written."""
+    return os.environ.get("BENCH_SMOKE") == "1"
+
+
+def data_dir() -> Path:
+    """Where the benchmarks keep their stores: bench/data/, or `BENCH_DATA_DIR` (a smoke run's temporary
+    directory, so it never touches the stores a full run reuses). Read at each use, not at import."""
+    return Path(os.environ.get("BENCH_DATA_DIR") or DEFAULT_DATA_DIR)
+
+
+def pg_name(name: str) -> str:
+    """The name of a benchmark database: in a smoke run its own (with the process id), so that a smoke run
+    beside a full one never drops or fills the full run's databases."""
+    return f"{name}_smoke{os.getpid()}" if smoke() else name
 
 
 def sqlite_url(path: Path) -> str:

@@ -486,6 +486,7 @@ class CaseFactory:
                 "updated_at": db_time(updated_us),
                 "deadline_at": db_time(deadline_us),
                 "actor": actor,
+                "room_code": None,  # routed to no room: the generated cases were never given a ticket
             }
         )
         for i, p in enumerate(payload["parties"]):
@@ -534,6 +535,21 @@ def _columns(engine: sa.Engine, table: str) -> list[str]:
     return [c["name"] for c in sa.inspect(engine).get_columns(table)]
 
 
+def _check_columns(batch: Batch, columns: dict[str, list[str]]) -> None:
+    """The generated rows fill exactly the tables' columns: a migration that adds or drops one must be followed
+    here (the rows must be what the app writes), and says so instead of failing in the middle of the load."""
+    for table, rows in (("cases", batch.cases), ("parties", batch.parties), ("case_events", batch.events)):
+        if not rows:
+            continue
+        made, stored = set(rows[0]), set(columns[table])
+        if made != stored:
+            raise SystemExit(
+                f"bench/generate.py is behind the schema of `{table}`: the store has "
+                f"{sorted(stored - made) or 'no other'} columns the generator does not fill, and the generator "
+                f"fills {sorted(made - stored) or 'no other'} columns the store does not have"
+            )
+
+
 def load_sqlite(path: Path, factory: CaseFactory, columns: dict[str, list[str]], progress: Progress) -> None:
     con = sqlite3.connect(path, isolation_level=None)
     try:
@@ -556,6 +572,8 @@ def load_sqlite(path: Path, factory: CaseFactory, columns: dict[str, list[str]],
         }
         done = rows = 0
         for batch in factory.batches():
+            if not done:
+                _check_columns(batch, columns)
             con.executemany(inserts["cases"], batch.cases)
             con.executemany(inserts["parties"], batch.parties)
             con.executemany(inserts["case_events"], batch.events)
@@ -614,6 +632,8 @@ def load_postgres(url: str, factory: CaseFactory, columns: dict[str, list[str]],
         getters = {t: operator.itemgetter(*cols) for t, cols in columns.items()}
         done = rows = 0
         for batch in factory.batches():
+            if not done:
+                _check_columns(batch, columns)
             for table, data in (
                 ("cases", batch.cases),
                 ("parties", batch.parties),

@@ -1591,7 +1591,8 @@ def _m(x: float) -> str:
 
 
 def reduction(rep: Report, key: str, against: str = "fixed") -> float:
-    return 1 - rep.figures[key].all.p90 / rep.figures[against].all.p90
+    base = rep.figures[against].all.p90
+    return 1 - rep.figures[key].all.p90 / base if base else 0.0  # nobody waited (a tiny smoke run)
 
 
 def _table_text(table: dict[str, str]) -> str:
@@ -2015,9 +2016,17 @@ def write_section(section: str, path: Path = RESULTS) -> None:
     write_marked(section, path, start=START_MARKER, end=END_MARKER)
 
 
-def update_results(path: Path = RESULTS, *, days: int = 30, seed: int = 1) -> Report:
+def update_results(
+    path: Path = RESULTS,
+    *,
+    days: int = 30,
+    seed: int = 1,
+    visitors_per_day: float = VISITORS_PER_DAY,
+    sweep: Sequence[float] = SWEEP,
+    verify_days: int = VERIFY_DAYS,
+) -> Report:
     """Run the simulation and (re)write its section of `path`; for bench/run_all.py, after it writes the file."""
-    rep = run(days=days, seed=seed)
+    rep = run(days=days, seed=seed, visitors_per_day=visitors_per_day, sweep=sweep, verify_days=verify_days)
     write_section(render(rep), path)
     return rep
 

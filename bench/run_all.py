@@ -1,4 +1,4 @@
-"""Run every benchmark and rewrite bench/RESULTS.md: `python -m bench.run_all [--quick] [--no-postgres]`.
+"""Run every benchmark and rewrite bench/RESULTS.md: `python -m bench.run_all [--quick|--smoke] [--no-postgres]`.
 
 1. The generator proves itself on a small store (projection rebuild, numbering continues; SQLite and PostgreSQL).
 2. The 1,000,000-case stores are generated once -- bench/data/search-1m.db and the PostgreSQL database
@@ -8,31 +8,144 @@
    (bench_cli), the status page, and county sync (bench_sync: push vs a bare COPY, the idle round, memory while
    pushing; PostgreSQL only).
 `--quick` measures fewer samples; the stores are the same.
+`--smoke` runs every benchmark at a tiny size (seconds, not minutes) in a temporary directory, with databases of
+its own, and writes no RESULTS.md (unless `--output` names one): `make test` runs it (tests/test_bench_smoke.py)
+so that no benchmark can fall behind the code again. Its figures mean nothing.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import os
 import platform
+import shutil
 import sqlite3
+import tempfile
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import sqlalchemy as sa
 
-from bench import bench_register, bench_search
-from bench.common import BENCH_DIR, DATA_DIR, Timing, pg_available, pg_database_exists, pg_url
+from bench import bench_register, bench_search, common
+from bench.common import BENCH_DIR, Timing, data_dir, pg_available, pg_database_exists, pg_name, pg_url
 from bench.generate import CheckReport, GenerationStats, check_store, generate, read_stats, write_stats
 
 CASES = 1_000_000
 PG_DATABASE = "desk_bench"  # left in place after the run, like bench/data/search-1m.db, for the next run
 PG_CHECK_DATABASE = "desk_bench_check"  # dropped after the check
-SQLITE_STORE = DATA_DIR / "search-1m.db"
 RESULTS = BENCH_DIR / "RESULTS.md"
 SIMULATED_FLUSH_MS = (2.0, 8.0)
+
+
+@dataclass(frozen=True)
+class Plan:
+    """How much each benchmark measures: a full run, `--quick` (fewer samples, the same stores) or `--smoke`."""
+
+    flag: str  # as the command line said it, for RESULTS.md
+    cases: int  # the stores searched (and read by the status page)
+    check_cases: int  # the generator's consistency check
+    register_fresh: int
+    register_copy: int
+    simulated_fresh: int  # registrations with a simulated slower disk, on a new store
+    simulated_copy: int  # ... on a copy of the generated store (0: not measured)
+    simulated_flush_ms: tuple[float, ...]
+    simulated_autocheckpoint: tuple[bool, ...]
+    search: int
+    hall_day: dict[str, Any]
+    hall: dict[str, int]
+    receipts: int
+    cli: dict[str, int]
+    status: dict[str, float]
+    sync: dict[str, int]  # bench_sync.run's sizes in a smoke run (else bench_sync's own, full or QUICK)
+    sync_profile: bool
+    stall_registrations: int
+    stall_delay_s: float
+
+    @property
+    def smoke(self) -> bool:
+        return self.flag == "--smoke"
+
+    @property
+    def quick(self) -> bool:
+        return self.flag == "--quick"
+
+    def sqlite_store(self) -> Path:
+        """The generated store searched (and read by the status page), reused from run to run (not in a smoke)."""
+        return data_dir() / ("search-1m.db" if self.cases == CASES else f"search-{self.cases}.db")
+
+    def pg_database(self) -> str:
+        return pg_name(PG_DATABASE)
+
+
+FULL = Plan(
+    flag="",
+    cases=CASES,
+    check_cases=3000,
+    register_fresh=2000,
+    register_copy=500,
+    simulated_fresh=1000,
+    simulated_copy=500,
+    simulated_flush_ms=SIMULATED_FLUSH_MS,
+    simulated_autocheckpoint=(True, False),
+    search=300,
+    hall_day={"days": 30},
+    hall={"waiting": 10_000, "calls": 300},
+    receipts=300,
+    cli={"pairs": 30},
+    status={"seconds": 10},
+    sync={},  # bench_sync's own defaults
+    sync_profile=True,
+    stall_registrations=5,
+    stall_delay_s=0.2,
+)
+QUICK = Plan(
+    flag="--quick",
+    cases=CASES,
+    check_cases=3000,
+    register_fresh=500,
+    register_copy=200,
+    simulated_fresh=500,
+    simulated_copy=0,
+    simulated_flush_ms=SIMULATED_FLUSH_MS,
+    simulated_autocheckpoint=(True, False),
+    search=100,
+    hall_day={"days": 30},
+    hall={"waiting": 1_000, "calls": 300},
+    receipts=100,
+    cli={"pairs": 20},
+    status={"seconds": 5},
+    sync={},  # bench_sync.QUICK
+    sync_profile=True,
+    stall_registrations=2,
+    stall_delay_s=0.2,
+)
+# Every code path of every benchmark, each at the least size that still reaches it.
+SMOKE = Plan(
+    flag="--smoke",
+    cases=1_500,
+    check_cases=200,
+    register_fresh=10,
+    register_copy=5,
+    simulated_fresh=5,
+    simulated_copy=0,
+    simulated_flush_ms=(1.0,),
+    simulated_autocheckpoint=(False,),
+    search=8,
+    hall_day={"days": 1, "visitors_per_day": 45.0, "sweep": (45.0,), "verify_days": 1},
+    hall={"waiting": 20, "calls": 5, "display_samples": 3},
+    receipts=2,
+    cli={"pairs": 1, "warm_up": 0, "import_runs": 1},
+    status={"seconds": 0.4, "connections": 2, "warmup": 0.2},
+    sync={"small": 30, "events": 200, "big": 0, "idle": 2},
+    sync_profile=True,
+    stall_registrations=1,
+    stall_delay_s=0.02,
+)
 
 
 @dataclass
@@ -53,7 +166,7 @@ class Machine:
 @dataclass
 class Results:
     started: dt.datetime
-    quick: bool
+    flag: str  # "", "--quick" or "--smoke"
     machine: Machine
     checks: dict[str, CheckReport] = field(default_factory=dict)
     generation: dict[str, tuple[GenerationStats, bool]] = field(
@@ -110,7 +223,7 @@ def machine_info(pg: bool) -> Machine:
         psycopg=psycopg.__version__,
         sqlite=sqlite3.sqlite_version,
         postgres=postgres,
-        filesystem=_filesystem(DATA_DIR),
+        filesystem=_filesystem(data_dir()),
         fsync=bench_register.fsync_latency(),
     )
 
@@ -127,83 +240,88 @@ def _count_cases(url: str) -> int:
 
 
 def ensure_store(
-    engine: str, url: str, stats_file: Path, *, exists: bool, regenerate: bool
+    engine: str, url: str, stats_file: Path, *, exists: bool, regenerate: bool, cases: int = CASES
 ) -> tuple[GenerationStats, bool]:
-    """The 1M-case store at `url`, generated unless a complete one is there; (its generator figures, reused)."""
+    """The `cases`-case store at `url`, generated unless a complete one is there; (its generator figures, reused)."""
     stats = read_stats(stats_file)
     if (
         not regenerate
         and exists
         and stats is not None
-        and stats.cases == CASES
-        and _count_cases(url) == CASES
+        and stats.cases == cases
+        and _count_cases(url) == cases
     ):
-        print(f"[{engine}] reusing the {CASES:,}-case store generated {stats.generated_at}", flush=True)
+        print(f"[{engine}] reusing the {cases:,}-case store generated {stats.generated_at}", flush=True)
         return stats, True
-    print(f"[{engine}] generating the {CASES:,}-case store", flush=True)
-    stats = generate(url, cases=CASES, replace=True)
+    print(f"[{engine}] generating the {cases:,}-case store", flush=True)
+    stats = generate(url, cases=cases, replace=True, quiet=common.smoke())
     write_stats(stats, stats_file)
     return stats, False
 
 
-def run(quick: bool, postgres: bool, regenerate: bool) -> Results:
+def run(plan: Plan, postgres: bool, regenerate: bool) -> Results:
     t0 = time.perf_counter()
-    DATA_DIR.mkdir(parents=True, exist_ok=True)
+    data = data_dir()
+    data.mkdir(parents=True, exist_ok=True)
     problem = pg_available() if postgres else "skipped (--no-postgres)"
     if problem:
         print(f"PostgreSQL: {problem}", flush=True)
     pg = problem is None
-    res = Results(dt.datetime.now(dt.UTC), quick, machine_info(pg))
+    res = Results(dt.datetime.now(dt.UTC), plan.flag, machine_info(pg))
     if not pg:
         res.notes.append(f"PostgreSQL not measured: {problem}.")
 
-    print("[check] generator consistency on 3,000 cases", flush=True)
-    small = DATA_DIR / "check.db"
-    generate(f"sqlite:///{small}", cases=3000, replace=True, quiet=True)
+    print(f"[check] generator consistency on {plan.check_cases:,} cases", flush=True)
+    small = data / "check.db"
+    generate(f"sqlite:///{small}", cases=plan.check_cases, replace=True, quiet=True)
     res.checks["SQLite"] = check_store(f"sqlite:///{small}")
     for suffix in ("", "-wal", "-shm"):
         small.with_name(small.name + suffix).unlink(missing_ok=True)
     if pg:
-        check_url = pg_url(PG_CHECK_DATABASE)
-        generate(check_url, cases=3000, replace=True, quiet=True)
+        check_database = pg_name(PG_CHECK_DATABASE)
+        check_url = pg_url(check_database)
+        generate(check_url, cases=plan.check_cases, replace=True, quiet=True)
         res.checks["PostgreSQL"] = check_store(check_url)
         eng = sa.create_engine(pg_url("postgres"), isolation_level="AUTOCOMMIT")
         with eng.connect() as c:
-            c.exec_driver_sql(f'DROP DATABASE IF EXISTS "{PG_CHECK_DATABASE}" WITH (FORCE)')
+            c.exec_driver_sql(f'DROP DATABASE IF EXISTS "{check_database}" WITH (FORCE)')
         eng.dispose()
 
+    store = plan.sqlite_store()
     res.generation["SQLite"] = ensure_store(
         "SQLite",
-        f"sqlite:///{SQLITE_STORE}",
-        DATA_DIR / "search-1m.sqlite.json",
-        exists=SQLITE_STORE.exists(),
+        f"sqlite:///{store}",
+        store.with_suffix(".sqlite.json"),
+        exists=store.exists(),
         regenerate=regenerate,
+        cases=plan.cases,
     )
     if pg:
-        url = pg_url(PG_DATABASE)
+        url = pg_url(plan.pg_database())
         res.generation["PostgreSQL"] = ensure_store(
             "PostgreSQL",
             url,
-            DATA_DIR / "search-1m.postgresql.json",
+            store.with_suffix(".postgresql.json"),
             exists=pg_database_exists(url),
             regenerate=regenerate,
+            cases=plan.cases,
         )
 
     print("[register] SQLite", flush=True)
-    res.register.append(bench_register.run_fresh(n=500 if quick else 2000))
+    res.register.append(bench_register.run_fresh(n=plan.register_fresh))
     print(bench_register.describe(res.register[-1]), flush=True)
-    res.register.append(bench_register.run_on_copy(SQLITE_STORE, n=200 if quick else 500))
+    res.register.append(bench_register.run_on_copy(store, n=plan.register_copy))
     print(bench_register.describe(res.register[-1]), flush=True)
     if bench_register.build_fsync_shim() is None:
         res.notes.append("Slower disks not simulated: no C compiler for bench/fsync_delay.c.")
     else:
-        stores: list[Path | None] = [None] if quick else [None, SQLITE_STORE]
+        stores: list[Path | None] = [None] + ([store] if plan.simulated_copy else [])
         for copy_of in stores:
-            for delay in SIMULATED_FLUSH_MS:
-                for auto in (True, False):
+            for delay in plan.simulated_flush_ms:
+                for auto in plan.simulated_autocheckpoint:
                     r = bench_register.run_simulated_disk(
                         delay,
-                        n=(500 if quick else 1000) if copy_of is None else 500,
+                        n=plan.simulated_fresh if copy_of is None else plan.simulated_copy,
                         autocheckpoint=auto,
                         copy_of=copy_of,
                     )
@@ -211,13 +329,14 @@ def run(quick: bool, postgres: bool, regenerate: bool) -> Results:
                         res.simulated.append(r)
                         print(bench_register.describe(r), flush=True)
 
-    n = 100 if quick else 300
     print("[search] SQLite", flush=True)
-    res.search.append(bench_search.run(f"sqlite:///{SQLITE_STORE}", n=n))
+    res.search.append(bench_search.run(f"sqlite:///{store}", n=plan.search, warmup=min(30, plan.search)))
     print(bench_search.describe(res.search[-1]), flush=True)
     if pg:
         print("[search] PostgreSQL", flush=True)
-        res.search.append(bench_search.run(pg_url(PG_DATABASE), n=n))
+        res.search.append(
+            bench_search.run(pg_url(plan.pg_database()), n=plan.search, warmup=min(30, plan.search))
+        )
         print(bench_search.describe(res.search[-1]), flush=True)
     res.seconds = time.perf_counter() - t0
     return res
@@ -241,7 +360,7 @@ def render(res: Results) -> str:
     add("# Benchmark results")
     add("")
     add(
-        f"Written by `python -m bench.run_all{' --quick' if res.quick else ''}` on "
+        f"Written by `python -m bench.run_all{' ' + res.flag if res.flag else ''}` on "
         f"{res.started:%Y-%m-%d %H:%M} UTC (run took {res.seconds / 60:.1f} min). Budgets: the performance table of "
         "DESIGN.md. Times are wall-clock latencies of the real code paths, in milliseconds, measured warm "
         "(after a warm-up pass; the stores are in the OS page cache). Each run rewrites this file."
@@ -436,43 +555,93 @@ def render(res: Results) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m bench.run_all", description=__doc__.splitlines()[0])
-    p.add_argument("--quick", action="store_true", help="fewer samples (the same stores)")
+    size = p.add_mutually_exclusive_group()
+    size.add_argument("--quick", action="store_true", help="fewer samples (the same stores)")
+    size.add_argument(
+        "--smoke",
+        action="store_true",
+        help="every benchmark at a tiny size in a temporary directory, to prove they run (make test); "
+        "writes no RESULTS.md unless --output is given",
+    )
     p.add_argument("--no-postgres", action="store_true", help="SQLite only")
     p.add_argument("--regenerate", action="store_true", help="generate the 1M-case stores again")
-    p.add_argument("--output", type=Path, default=RESULTS)
+    p.add_argument("--output", type=Path, help="the results file (default bench/RESULTS.md)")
     args = p.parse_args(argv)
-    res = run(args.quick, not args.no_postgres, args.regenerate)
-    args.output.write_text(render(res) + "\n", encoding="utf-8")
-    from bench import hall_day
-
-    hall_day.update_results(args.output)  # the routing simulation (~11 s): its own section, between markers
-    from bench import bench_hall
-
-    bench_hall.update_results(args.output, waiting=1_000 if args.quick else 10_000)  # ~2 min at 10,000
-    from bench import bench_receipt
-
-    bench_receipt.update_results(args.output, renders=100 if args.quick else 300)  # ~10 s: one receipt PDF
-    from bench import bench_cli
-
-    bench_cli.update_results(args.output, pairs=20 if args.quick else 30)  # ~1 min: desk rooms/call start-up
-    from bench import bench_status
-
-    bench_status.update_results(args.output, seconds=5 if args.quick else 10)  # ~20 s: the status page server
-    if not args.no_postgres:
-        from bench import bench_sync
-
-        # ~6 min (~1 with --quick): pushes of 100,000 and 1,000,000 events to fresh county databases
-        bench_sync.update_results(args.output, quick=args.quick)
-        from bench import bench_ui_stall
-
-        # ~2 min: the windows' longest stall with PostgreSQL 200 ms away (Qt offscreen)
-        os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-        result = bench_ui_stall.run(registrations=2 if args.quick else 5, delay_s=0.2)
-        print(bench_ui_stall.describe(result))
-        bench_ui_stall.write_section(bench_ui_stall.render(result), args.output)
-    print(f"wrote {args.output}")
+    if not args.smoke:
+        plan = QUICK if args.quick else FULL
+        output = args.output or RESULTS
+        run_all(plan, output, postgres=not args.no_postgres, regenerate=args.regenerate)
+        print(f"wrote {output}")
+        return 0
+    # A smoke run keeps nothing: its stores in a temporary directory, its databases named its own (dropped).
+    tmp = Path(tempfile.mkdtemp(prefix="bench-smoke-"))
+    os.environ["BENCH_SMOKE"] = "1"
+    os.environ["BENCH_DATA_DIR"] = str(tmp)
+    try:
+        output = args.output or tmp / "RESULTS.md"
+        run_all(SMOKE, output, postgres=not args.no_postgres, regenerate=True)
+        if args.output:
+            print(f"wrote {output}")
+        print(f"smoke run: every benchmark ran ({time.perf_counter() - _STARTED:.0f} s); nothing kept")
+    finally:
+        if not args.no_postgres and pg_available() is None:
+            _drop_databases([pg_name(PG_DATABASE), pg_name(PG_CHECK_DATABASE)])
+        shutil.rmtree(tmp, ignore_errors=True)
     return 0
 
+
+@contextlib.contextmanager
+def _phase(name: str) -> Iterator[None]:
+    """Say how long each benchmark took (a smoke run must stay seconds, not minutes)."""
+    t0 = time.perf_counter()
+    yield
+    print(f"[time] {name}: {time.perf_counter() - t0:.1f} s", flush=True)
+
+
+def run_all(plan: Plan, output: Path, *, postgres: bool, regenerate: bool) -> None:
+    """Every benchmark by `plan`, each writing its section of `output`."""
+    from bench import bench_cli, bench_hall, bench_receipt, bench_status, hall_day
+
+    with _phase("generator, registration, search"):
+        res = run(plan, postgres, regenerate)
+        output.write_text(render(res) + "\n", encoding="utf-8")
+    with _phase("hall_day"):  # the routing simulation (~11 s): its own section, between markers
+        hall_day.update_results(output, **plan.hall_day)
+    with _phase("bench_hall"):  # ~2 min at 10,000 waiting
+        bench_hall.update_results(output, **plan.hall)
+    with _phase("bench_receipt"):  # ~10 s: one receipt PDF
+        bench_receipt.update_results(output, renders=plan.receipts)
+    with _phase("bench_cli"):  # ~1 min: desk rooms/call start-up
+        bench_cli.update_results(output, **plan.cli)
+    with _phase("bench_status"):  # ~20 s: the status page server (a smoke run's on its own small store)
+        bench_status.update_results(output, store=plan.sqlite_store() if plan.smoke else None, **plan.status)
+    if not postgres or pg_available() is not None:
+        return
+    from bench import bench_sync, bench_ui_stall
+
+    with _phase("bench_sync"):  # ~6 min (~1 with --quick): pushes of 100,000 and 1,000,000 events
+        if plan.smoke:
+            bench_sync.update_results(output, sizes=plan.sync, profile=plan.sync_profile)
+        else:
+            bench_sync.update_results(output, quick=plan.quick)
+    with _phase("bench_ui_stall"):  # ~2 min: the windows' longest stall with PostgreSQL 200 ms away
+        os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+        result = bench_ui_stall.run(registrations=plan.stall_registrations, delay_s=plan.stall_delay_s)
+        print(bench_ui_stall.describe(result))
+        bench_ui_stall.write_section(bench_ui_stall.render(result), output)
+
+
+def _drop_databases(names: list[str]) -> None:
+    eng = sa.create_engine(pg_url("postgres"), isolation_level="AUTOCOMMIT")
+    try:
+        with eng.connect() as c:
+            for name in names:
+                c.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        eng.dispose()
+
+
+_STARTED = time.perf_counter()
 
 if __name__ == "__main__":
     raise SystemExit(main())

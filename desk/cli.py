@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from desk.config import resolve_db_url
-from desk.errors import DeskError, ValidationError
+from desk.errors import DeskError, FieldProblem, ValidationError
 
 if TYPE_CHECKING:
     from desk.config import Settings
@@ -30,6 +30,9 @@ if TYPE_CHECKING:
     from desk.sync.engine import RoundReport, SyncError
 
 EXIT_OK, EXIT_ERROR, EXIT_INVALID, EXIT_NOBODY_WAITING = 0, 1, 2, 3
+EXIT_REGISTERED_NO_TICKET = (
+    4  # `register --queue`: the case is registered (its number printed), the ticket failed
+)
 ROLES = ("desk", "room", "display", "kiosk")
 DOCUMENT_FORMATS = ("80mm", "a5", "a4-sheet", "agreement")  # = desk.services.documents.DOCUMENT_FORMATS
 # the `document` of the document_printed event: both receipt formats are one document (a reprint is a 补打 of either)
@@ -299,17 +302,136 @@ def _register_arguments(p: argparse.ArgumentParser) -> None:
     _db_argument(p)
     p.add_argument("--file", required=True, metavar="visit.json", help="来访 JSON 文件（- 表示标准输入）")
     p.add_argument("--new-case", action="store_true", help="即使此人有同类未结案件也另立新案")
+    p.add_argument(
+        "--queue",
+        action="store_true",
+        help="登记后分派功能室并取号（与前台回车确认相同）；第二行输出排队号，如“A003 → R01 人民调解室”；"
+        "已登记但未能取号时退出码为 4（可再用 desk ticket 取号）",
+    )
+    _route_arguments(p)
 
 
 def _cmd_register(args: argparse.Namespace) -> int:
+    if not args.queue and (args.room is not None or args.reason is not None or args.priority):
+        raise ValidationError.single(
+            "--queue", "--room、--reason、--priority 只用于取号，须与 --queue 一起使用"
+        )
+    _check_route_arguments(args)
     data = _read_visit(args.file)
-    result = _services(args).registration.register(data, new_case=args.new_case)
+    services = _services(args)
+    if args.queue:
+        _check_can_route(services, args.room)  # refused before anything is registered
+    result = services.registration.register(data, new_case=args.new_case)
     # The case number is printed only now, after the commit: a printed number is a promise.
-    print(result.case_no)
+    print(result.case_no, flush=True)
     if result.is_repeat:
         print(f"此人有同类未结案件，已记为案件 {result.case_no} 的重复访", file=sys.stderr)
     for w in result.warnings:
         print(f"提示：{w}", file=sys.stderr)
+    if not args.queue:
+        return EXIT_OK
+    try:
+        held = services.queue.active_ticket(result.case_no)
+        if held is not None:  # a repeat visit while still queued keeps its ticket, as at the desk
+            room = services.rooms.room(held.room_code)
+            print(f"{held.label} → {room.code} {room.name}")
+            print(f"此案已有排队号 {held.label}，沿用原号", file=sys.stderr)
+            return EXIT_OK
+        _issue_ticket(services, result.case_no, args)
+    except DeskError as e:
+        # The case is committed and its number printed: say what failed and how to give the ticket later.
+        why = "；".join(p.message for p in e.problems) if isinstance(e, ValidationError) else e.message
+        print(f"错误：案件 {result.case_no} 已登记，但未能取号：{why}", file=sys.stderr)
+        print(f"案件已保存，可用 desk ticket {result.case_no} 为其取号", file=sys.stderr)
+        return EXIT_REGISTERED_NO_TICKET
+    return EXIT_OK
+
+
+# --- ticket (and register --queue) --------------------------------------------------------------------------
+
+DECLARABLE_PRIORITIES = ("disabled", "pregnant")  # = desk.forms.registration.DECLARED_PRIORITIES
+
+
+def _route_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--room", metavar="ID", help="改派到此功能室（代码如 R02，desk rooms 可列出），须同时给出 --reason"
+    )
+    p.add_argument("--reason", metavar="TEXT", help="改派理由（与 --room 一起使用）")
+    p.add_argument(
+        "--priority",
+        action="append",
+        choices=DECLARABLE_PRIORITIES,
+        default=[],
+        help="来访人申报的优先需要：disabled 残疾人、pregnant 孕妇（可重复；70岁以上老人按身份证号自动优先）",
+    )
+
+
+def _check_route_arguments(args: argparse.Namespace) -> None:
+    """An override names its room and says why, as the desk records it; a reason alone overrides nothing."""
+    reason = (args.reason or "").strip()
+    if args.room is not None and not args.room.strip():
+        raise ValidationError.single("--room", "功能室代码不能为空（desk rooms 可列出）")
+    if args.room is not None and not reason:
+        raise ValidationError.single("--reason", f"改派到 {args.room.strip()} 须用 --reason 说明理由")
+    if args.room is None and args.reason is not None:
+        raise ValidationError.single("--reason", "--reason 是改派理由，须与 --room 一起使用")
+    args.room = args.room.strip().upper() if args.room is not None else None
+    args.reason = reason
+
+
+def _check_can_route(services: Services, room_code: str | None) -> None:
+    """Refuse, before anything is written, a store with no rooms to route to and a room that cannot take the
+    visitor (unknown or closed); the ticket checks both again in its own transaction."""
+    if services.county is not None:
+        raise DeskError("此数据库是县级库：县级不分派功能室，请用 desk county divert 分流到综治中心")
+    if room_code is not None:
+        room = services.rooms.room(room_code)
+        if not room.is_open:
+            raise ValidationError.single(
+                "--room", f"功能室 {room.code} {room.name}现未开放，请选择其他功能室"
+            )
+
+
+def _issue_ticket(services: Services, case_no: str, args: argparse.Namespace) -> None:
+    """Route the case as the desk's Enter does (to the proposed room, or the override) and print its ticket."""
+    try:
+        issued = services.queue.issue_ticket(
+            case_no, room_code=args.room, override_reason=args.reason, declared_priority=args.priority
+        )
+    except ValidationError as e:
+        fields = {"room": "--room", "reason": "--reason"}
+        problems = [FieldProblem(fields.get(p.field, p.field), p.message) for p in e.problems]
+        if args.room is None and any(p.field == "--room" for p in problems):
+            problems.append(FieldProblem("--room", "可用 --room 指定功能室并以 --reason 说明理由"))
+        raise ValidationError(problems) from None
+    room = issued.room
+    print(f"{issued.ticket.label} → {room.code} {room.name}")
+    where = f"（{room.location}）" if room.location else ""
+    print(
+        f"请到{room.number}号{room.name}{where}等候，前面 {issued.ahead} 人，"
+        f"预计等候约 {issued.estimated_wait_minutes} 分钟",
+        file=sys.stderr,
+    )
+    if issued.overridden:
+        proposed = issued.proposal.room_code or "无"
+        print(f"已改派（建议的功能室：{proposed}），理由已记录", file=sys.stderr)
+
+
+def _ticket_arguments(p: argparse.ArgumentParser) -> None:
+    _db_argument(p)
+    p.add_argument("case_no", metavar="CASE_NO", help="案件编号（已登记、尚无排队号的案件）")
+    _route_arguments(p)
+
+
+def _cmd_ticket(args: argparse.Namespace) -> int:
+    """A ticket for a registered case that has none (left at 暂不取号, registered by a script, diverted here)."""
+    _check_route_arguments(args)
+    case_no = args.case_no.strip()
+    if not case_no:
+        raise ValidationError.single("CASE_NO", "案件编号不能为空")
+    services = _services(args)
+    _check_can_route(services, args.room)
+    _issue_ticket(services, case_no, args)
     return EXIT_OK
 
 
@@ -788,7 +910,14 @@ def _cmd_restore(args: argparse.Namespace) -> int:
 
 COMMANDS: dict[str, Command] = {
     "init": Command("创建或升级数据库，写入类别目录和默认的“一厅+N室”布局", _init_arguments, _cmd_init),
-    "register": Command("从 JSON 文件登记一次来访", _register_arguments, _cmd_register),
+    "register": Command(
+        "从 JSON 文件登记一次来访；加 --queue 则分派功能室并取号", _register_arguments, _cmd_register
+    ),
+    "ticket": Command(
+        "为已登记、尚无排队号的案件分派功能室并取号（可用 --room 改派，须说明理由）",
+        _ticket_arguments,
+        _cmd_ticket,
+    ),
     "cases": Command("查找案件（身份证号、电话、案件编号、姓名或拼音首字母）", _cases_arguments, _cmd_cases),
     "rooms": Command("列出功能室：代码、名称、类型、前缀、是否开放、等候人数", _rooms_arguments, _cmd_rooms),
     "call": Command("为功能室叫下一个号（硬件叫号器用）；无人等候时退出码为 3", _call_arguments, _cmd_call),

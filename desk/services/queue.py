@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 from desk.core import events as ev
 from desk.core import queue as q
+from desk.core.cases import CaseState
 from desk.core.clock import Clock, local_date
 from desk.core.ids import new_id
 from desk.core.queue import TicketState
@@ -113,8 +114,11 @@ class QueueService(HallUseCases):
         ]
 
     def propose(self, case_no: str) -> Proposal:
+        """Where the case would go now, and why; refused for a case that cannot get a ticket here (closed, or
+        diverted to another hall)."""
         with self._store.read() as s:
             case = self._case(s, case_no)
+            self._require_routable(case)
             return propose_room(
                 category_code=case.category_code,
                 headcount=case.headcount,
@@ -134,8 +138,7 @@ class QueueService(HallUseCases):
         now = self._clock.now()
         with self._store.unit_of_work() as s:
             case = self._case(s, case_no)
-            if tickets_q.has_ticket_in_queue(s, case.id):
-                raise Conflict(f"案件 {case_no} 已有排队号，请勿重复取号")
+            self._require_ticketable(s, case)
             loads = self._loads(s)
             proposal = propose_room(
                 category_code=case.category_code,
@@ -400,6 +403,24 @@ class QueueService(HallUseCases):
         if case is None:
             raise NotFound(f"案件 {case_no} 不存在")
         return case
+
+    def _require_routable(self, case: RoutingCase) -> None:
+        """Only an open case this hall holds goes to one of its rooms (not one closed, or diverted elsewhere)."""
+        if case.hall_code and case.hall_code != self.hall_code:
+            raise Conflict(f"案件 {case.case_no} 已分流至其他综治中心（{case.hall_code}），不能在本中心取号")
+        if case.state and not CaseState(case.state).is_open:
+            raise Conflict(f"案件 {case.case_no} {CaseState(case.state).label}，不能取号")
+
+    def _require_ticketable(self, s: Session, case: RoutingCase) -> None:
+        """A ticket is for a routable case that is not in a queue already."""
+        self._require_routable(case)
+        held = tickets_q.ticket_in_queue(s, case.case_no)
+        if held is not None:
+            room = rooms_q.room(s, self.hall_code, held.room_code)
+            raise Conflict(
+                f"案件 {case.case_no} 已有排队号 {held.label}（{room.name if room else held.room_code}，"
+                f"{TicketState(held.state).label}），请勿重复取号"
+            )
 
     def _ticket(self, s: Session, ticket_id: str) -> TicketView:
         t = tickets_q.ticket(s, ticket_id)

@@ -391,7 +391,11 @@ def create_app(
     reverse proxies (IPs, CIDRs) whose X-Forwarded-For names the client; a bad entry is a `SettingError`."""
     proxies = check_trusted_proxies(tuple(trusted_proxies))  # before the store is opened
     owned = isinstance(store_url_or_store, str)
-    store = open_store(store_url_or_store, create=False) if isinstance(store_url_or_store, str) else store_url_or_store
+    store = (
+        open_store(store_url_or_store, create=False)
+        if isinstance(store_url_or_store, str)
+        else store_url_or_store
+    )
     service = build_services(store, clock).status
     limiter = RateLimiter(rate_limit, rate_window_s, now=now)
     # A SQLite lookup by the unique index takes well under a millisecond: done on the event loop, it costs less

@@ -1,5 +1,6 @@
 """One case's details: its parties (numbers masked), the narrative, and its whole event history — as a panel
-(the room terminal shows the claimed case in one) and as a dialog (case search opens one)."""
+(the room terminal shows the claimed case in one) and as a dialog (case search opens one), from which a case left
+without a ticket (暂不取号) gets one later through the desk's routing step."""
 
 from __future__ import annotations
 
@@ -7,8 +8,8 @@ import logging
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import Qt
-from PySide6.QtGui import QFont
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QFont, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QDialog,
@@ -25,6 +26,17 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from desk.core.cases import CaseState
+from desk.core.queue import TicketState
+from desk.errors import DeskError
+from desk.ui.intake.routing import (
+    RouteRead,
+    RouteServices,
+    RoutingPanel,
+    override_rooms,
+    read_route,
+    room_title,
+)
 from desk.ui.models.case_table import (
     CaseEventTableModel,
     PartyTableModel,
@@ -36,6 +48,7 @@ from desk.ui.models.case_table import (
 from desk.ui.ops import Op, OpRunner
 
 if TYPE_CHECKING:
+    from desk.services.queue import IssuedTicket
     from desk.services.views import CaseDetail
     from desk.ui.printing import CaseReceipts, PreviewDialog
 
@@ -147,9 +160,18 @@ class CaseHistoryView(QWidget):
         self.event_view.scrollToBottom()
 
 
+TICKET_KEYS = "Ctrl+T"  # 取号 from a case's history, and from the case search's results
+ROUTING_HEIGHT = 860  # the dialog's height while its routing step is shown
+
+
 class CaseHistoryDialog(QDialog):
     """The case history in its own window; with `receipts`, a reprint (补打) of the receipt from here, after which
-    the history is read again (`reload`) and shows the print."""
+    the history is read again (`reload`) and shows the print. With `route` (at a hall), 取号 (Ctrl+T) gives a case
+    that has no ticket one, through the desk's routing step: Enter takes the proposed room, one click overrides,
+    Esc leaves it; the history is then read again and shows 取号."""
+
+    sig_ticket_issued = Signal(object)
+    """The case got its ticket here; carries the `IssuedTicket`."""
 
     def __init__(
         self,
@@ -159,12 +181,16 @@ class CaseHistoryDialog(QDialog):
         room_names: Mapping[str, str] | None = None,
         receipts: CaseReceipts | None = None,
         reload: Callable[[str], CaseDetail] | None = None,
+        route: RouteServices | None = None,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
         self.detail = detail
         self._receipts = receipts
         self._reload = reload
+        self._route = route
+        self._routing_case: str | None = None  # the case whose routing step is on screen
+        self.last_issued: IssuedTicket | None = None
         self.ops = OpRunner(self, report=self._say_error)
         self.preview: PreviewDialog | None = None
         self.setWindowTitle(self.tr("案件 {case_no} 的全部记录").format(case_no=detail.case_no))
@@ -175,7 +201,13 @@ class CaseHistoryDialog(QDialog):
         self.event_model = self.view.event_model
         self.narrative = self.view.narrative
         layout.addWidget(self.view, 1)
+        self.routing = RoutingPanel(self)
+        layout.addWidget(self.routing)
         bottom = QHBoxLayout()
+        self.ticket_button = QPushButton(self.tr("取号… (Ctrl+T)"), self)
+        self.ticket_button.setToolTip(self.tr("为尚无排队号的案件分派功能室并取号（如登记时选了暂不取号）"))
+        self.ticket_button.setAutoDefault(False)
+        bottom.addWidget(self.ticket_button)
         self.reprint_button = QPushButton(self.tr("补打回执"), self)
         self.reprint_button.setToolTip(self.tr("在默认打印机上补打回执（回执上注明“补打”）"))
         self.preview_button = QPushButton(self.tr("预览补打…"), self)
@@ -197,6 +229,122 @@ class CaseHistoryDialog(QDialog):
         self.preview_button.clicked.connect(self._on_preview_requested)
         if receipts is not None:
             receipts.sig_printed.connect(self._on_printed)
+        self.ticket_button.clicked.connect(self._on_ticket_requested)
+        ticket_keys = QShortcut(QKeySequence(TICKET_KEYS), self)
+        ticket_keys.activated.connect(self._on_ticket_requested)
+        self.routing.sig_confirmed.connect(self._on_route_confirmed)
+        self.routing.sig_override_requested.connect(self._on_route_overridden)
+        self.routing.sig_skipped.connect(self._on_route_skipped)
+        self._update_ticket_button()
+
+    # --- 取号 ------------------------------------------------------------------------------------
+
+    def _update_ticket_button(self) -> None:
+        """Offered at a hall, for an open case (the routing step says why when it still cannot have one)."""
+        self.ticket_button.setVisible(self._route is not None)
+        open_states = {state.value for state in CaseState if state.is_open}
+        self.ticket_button.setEnabled(self._route is not None and self.detail.state in open_states)
+
+    def offer_ticket(self) -> Op[RouteRead] | None:
+        """取号: read (off the UI thread) where the case would go and show the routing step, the proposed room
+        focused; a case already in a queue keeps its ticket (said here). None when there is nothing to offer."""
+        route = self._route
+        if route is None or not self.ticket_button.isEnabled():
+            return None
+        case_no = self.detail.case_no
+
+        def show(read: RouteRead) -> None:
+            if read.held is not None:
+                room = next((r for r in read.rooms if r.code == read.held.room_code), None)
+                self._say(
+                    self.tr("此案已有排队号 {label}（{room}，{state}），无需再取号").format(
+                        label=read.held.label,
+                        room=room_title(room) if room is not None else read.held.room_code,
+                        state=TicketState(read.held.state).label,
+                    )
+                )
+                return
+            if read.proposal is None:
+                return
+            proposal = read.proposal
+            proposed = next((r for r in read.rooms if r.code == proposal.room_code), None)
+            self._routing_case = case_no
+            self._make_room_for_routing()
+            self.routing.show_proposal(
+                proposal, proposed, override_rooms(read.rooms, proposal, self.detail.headcount)
+            )
+            target = (
+                self.routing.confirm_button
+                if proposed is not None
+                else next(iter(self.routing.override_buttons.values()), None)
+            )
+            if target is not None:
+                target.setFocus(Qt.FocusReason.OtherFocusReason)
+
+        return self.ops.run(
+            lambda: read_route(route, case_no),
+            key="route",
+            name=f"route {case_no}",
+            success=show,
+            failure=self._say_refusal,
+        )
+
+    def _make_room_for_routing(self) -> None:
+        """The routing step takes about 240 px: grow the dialog so the history keeps a few rows (within the screen)."""
+        screen = self.screen()
+        limit = screen.availableGeometry().height() - 40 if screen is not None else ROUTING_HEIGHT
+        if self.height() < ROUTING_HEIGHT:
+            self.resize(self.width(), min(ROUTING_HEIGHT, limit))
+
+    def issue_ticket(self, room_code: str | None = None, *, reason: str = "") -> Op[IssuedTicket] | None:
+        """Give the case its ticket: the proposed room, or `room_code` (an override, with its reason recorded)."""
+        route, case_no = self._route, self._routing_case
+        if route is None or case_no is None:
+            return None
+        queue = route.queue
+        return self.ops.run(
+            lambda: queue.issue_ticket(case_no, room_code=room_code, override_reason=reason),
+            key="ticket",  # Enter pressed twice gives one ticket
+            name=f"late ticket {case_no}",
+            success=self._on_ticket_issued,
+            # Kept local: said in the routing step, which stays open for another choice.
+            failure=lambda e: self.routing.show_error(e.message),
+        )
+
+    def _on_ticket_issued(self, issued: IssuedTicket) -> None:
+        self.last_issued = issued
+        self._routing_case = None
+        self.routing.hide()
+        room = issued.room
+        self._say(
+            self.tr("已取号 {label}：请到{room}{where}等候（前面 {ahead} 人）").format(
+                label=issued.ticket.label,
+                room=room_title(room),
+                where=f"（{room.location}）" if room.location else "",
+                ahead=issued.ahead,
+            )
+        )
+        self.view.event_view.setFocus()
+        self._read_again(issued.ticket.case_no)
+        self.sig_ticket_issued.emit(issued)
+
+    def _say_refusal(self, error: DeskError) -> None:
+        self.routing.hide()
+        self._say(error.message, error=True)
+
+    def _on_ticket_requested(self) -> None:
+        self.offer_ticket()
+
+    def _on_route_confirmed(self) -> None:
+        self.issue_ticket()
+
+    def _on_route_overridden(self, room_code: str, reason: str) -> None:
+        self.issue_ticket(room_code, reason=reason)
+
+    def _on_route_skipped(self) -> None:
+        self._routing_case = None
+        self.routing.hide()
+        self.ticket_button.setFocus()
 
     def reprint_receipt(self) -> Op[bytes] | None:
         """补打: print the receipt, marked as a reprint, on the default printer; a failure is said here."""
@@ -238,7 +386,12 @@ class CaseHistoryDialog(QDialog):
 
     def _on_printed(self, case_no: str, _reprint: bool) -> None:
         """A print of this case was recorded (here or anywhere in the window): read the history again."""
-        if case_no != self.detail.case_no or self._reload is None:
+        if case_no != self.detail.case_no:
+            return
+        self._read_again(case_no)
+
+    def _read_again(self, case_no: str) -> None:
+        if self._reload is None:
             return
         reload = self._reload
         self.ops.run(
@@ -252,6 +405,7 @@ class CaseHistoryDialog(QDialog):
     def _on_reloaded(self, detail: CaseDetail) -> None:
         self.detail = detail
         self.view.show_case(detail)
+        self._update_ticket_button()
 
     def _on_reprint_requested(self) -> None:
         self.reprint_receipt()

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QEvent, QModelIndex, QObject, Qt, Signal
-from PySide6.QtGui import QAction, QCloseEvent, QKeyEvent, QKeySequence, QShowEvent
+from PySide6.QtGui import QAction, QCloseEvent, QKeyEvent, QKeySequence, QShortcut, QShowEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QDialog,
@@ -30,12 +30,13 @@ from PySide6.QtWidgets import (
 
 from desk.ui.admin.mediators_dialog import MediatorsDialog
 from desk.ui.admin.rooms_dialog import RoomsDialog
-from desk.ui.case_history import CaseHistoryDialog
+from desk.ui.case_history import TICKET_KEYS, CaseHistoryDialog
 from desk.ui.county.divert_dialog import DivertDialog
 from desk.ui.county.diverted import DivertedCasesDialog
 from desk.ui.display.hall_display import HallDisplay
 from desk.ui.display.speech import Announcer
 from desk.ui.intake.flow import IntakeFlow
+from desk.ui.intake.routing import RouteServices
 from desk.ui.models.case_table import CaseTableModel
 from desk.ui.ops import Op, OpRunner
 from desk.ui.room.terminal import RoomTerminal
@@ -56,7 +57,8 @@ logger = logging.getLogger(__name__)
 
 
 class CaseSearchDialog(QDialog):
-    """Find cases by ID number, phone, case number, name or pinyin initials; double click opens a case."""
+    """Find cases by ID number, phone, case number, name or pinyin initials; double click opens a case. With
+    `route` (at a hall), Ctrl+T on a found case opens it at its routing step, for a case left without a ticket."""
 
     sig_case_opened = Signal(object)
     """A case's history dialog was opened; carries the `CaseHistoryDialog`."""
@@ -64,16 +66,21 @@ class CaseSearchDialog(QDialog):
     sig_searched = Signal(int)
     """A search's rows are shown; carries how many were found."""
 
+    sig_ticket_issued = Signal(object)
+    """A case opened from here got its ticket (取号); carries the `IssuedTicket`."""
+
     def __init__(
         self,
         service: RegistrationService,
         *,
         receipts: CaseReceipts | None = None,
+        route: RouteServices | None = None,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
         self._service = service
         self._receipts = receipts
+        self._route = route
         self.ops = OpRunner(self)  # a case that cannot be opened: a message box over the dialog
         self._category_names = {c.code: c.name for c in service.categories()}
         self.setWindowTitle(self.tr("查找案件"))
@@ -102,10 +109,24 @@ class CaseSearchDialog(QDialog):
 
         self.status = QLabel(self.tr("输入后按回车查找；双击案件查看全部记录"), self)
         layout.addWidget(self.status)
+        bottom = QHBoxLayout()
+        self.ticket_button = QPushButton(self.tr("为选中案件取号… (Ctrl+T)"), self)
+        self.ticket_button.setToolTip(self.tr("登记时暂不取号的案件：打开它并分派功能室、取号"))
+        self.ticket_button.setAutoDefault(False)
+        self.ticket_button.setVisible(route is not None)
+        bottom.addWidget(self.ticket_button)
+        bottom.addStretch(1)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close, self)
-        buttons.button(QDialogButtonBox.StandardButton.Close).setText(self.tr("关闭"))
+        close = buttons.button(QDialogButtonBox.StandardButton.Close)
+        close.setText(self.tr("关闭"))
+        close.setAutoDefault(False)  # Enter belongs to the search box and the results
         buttons.rejected.connect(self.reject)
-        layout.addWidget(buttons)
+        bottom.addWidget(buttons)
+        layout.addLayout(bottom)
+        if route is not None:
+            ticket_keys = QShortcut(QKeySequence(TICKET_KEYS), self)
+            ticket_keys.activated.connect(self._on_ticket_requested)
+        self.ticket_button.clicked.connect(self._on_ticket_requested)
 
         self.query_edit.returnPressed.connect(self._on_search_requested)
         self.search_button.clicked.connect(self._on_search_requested)
@@ -128,31 +149,61 @@ class CaseSearchDialog(QDialog):
     def _on_found(self, found: list[CaseSummary]) -> None:
         self.model.set_cases(found)
         if found:
-            self.status.setText(self.tr("找到 {n} 件；双击或回车查看全部记录").format(n=len(found)))
+            hint = (
+                self.tr("找到 {n} 件；双击或回车查看全部记录，Ctrl+T 为暂不取号的案件取号")
+                if self._route is not None
+                else self.tr("找到 {n} 件；双击或回车查看全部记录")
+            )
+            self.status.setText(hint.format(n=len(found)))
             self.view.selectRow(0)
             self.view.setFocus()
         else:
             self.status.setText(self.tr("未找到匹配的案件"))
         self.sig_searched.emit(len(found))
 
-    def open_case(self, case_no: str) -> Op[CaseDetail] | None:
-        """Open a case's full history in its own (non-modal) dialog, once it is read (`sig_case_opened`)."""
+    def open_case(self, case_no: str, *, ticket: bool = False) -> Op[CaseDetail] | None:
+        """Open a case's full history in its own (non-modal) dialog, once it is read (`sig_case_opened`); with
+        `ticket`, at its routing step (取号)."""
         service = self._service
-        return self.ops.run(lambda: service.case(case_no), name=f"case {case_no}", success=self._show_case)
+        return self.ops.run(
+            lambda: service.case(case_no),
+            name=f"case {case_no}",
+            success=lambda detail: self._show_case(detail, ticket=ticket),
+        )
 
-    def _show_case(self, detail: CaseDetail) -> None:
+    def _show_case(self, detail: CaseDetail, *, ticket: bool = False) -> None:
         dialog = CaseHistoryDialog(
             detail,
             category_names=self._category_names,
             receipts=self._receipts,
             reload=self._service.case,
+            route=self._route,
             parent=self,
         )
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.destroyed.connect(lambda _obj=None, d=dialog: self._forget(d))
+        dialog.sig_ticket_issued.connect(self._on_ticket_issued)
         self.history_dialogs.append(dialog)
         dialog.show()
         self.sig_case_opened.emit(dialog)
+        if ticket:
+            dialog.offer_ticket()
+
+    def ticket_selected(self) -> Op[CaseDetail] | None:
+        """取号 for the selected case (Ctrl+T): its history opens at the routing step."""
+        index = self.view.currentIndex()
+        if self._route is None or not index.isValid():
+            self.status.setText(self.tr("请先查找并选中要取号的案件"))
+            return None
+        return self.open_case(self.model.case_at(index.row()).case_no, ticket=True)
+
+    def _on_ticket_requested(self) -> None:
+        self.ticket_selected()
+
+    def _on_ticket_issued(self, issued: IssuedTicket) -> None:
+        self.sig_ticket_issued.emit(issued)
+        if self.model.rowCount():  # the found cases' states may have changed (已受理 → 排队中)
+            self.search(self.query_edit.text())
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt's name
         if (
@@ -354,7 +405,12 @@ class MainWindow(QMainWindow):
     def open_search(self) -> CaseSearchDialog:
         """Show the case search dialog (one per window, reused) with the cursor in its search box."""
         if self.search_dialog is None:
-            self.search_dialog = CaseSearchDialog(self._service, receipts=self.receipts, parent=self)
+            # At a hall, a case found here that has no ticket (暂不取号) gets one (Ctrl+T); not at the county.
+            route = RouteServices(self._queue, self._rooms) if self.county is None else None
+            self.search_dialog = CaseSearchDialog(
+                self._service, receipts=self.receipts, route=route, parent=self
+            )
+            self.search_dialog.sig_ticket_issued.connect(self._on_ticket_issued)
         if self.search_dialog.isVisible():
             self.search_dialog.raise_()  # behind the main window after a click there
         self.search_dialog.show()

@@ -25,6 +25,8 @@ class RoutingCase:
     category_code: str
     headcount: int
     risk_flags: tuple[str, ...]
+    state: str = ""
+    hall_code: str = ""  # the hall that holds the case now (a diversion moves it)
 
 
 @dataclass(frozen=True)
@@ -46,11 +48,19 @@ class DivertedCase:
 
 def routing_case(session: Session, case_no: str) -> RoutingCase | None:
     row = session.execute(
-        sa.select(CaseRow.id, CaseRow.case_no, CaseRow.category_code, CaseRow.headcount, CaseRow.risk_flags)
+        sa.select(
+            CaseRow.id,
+            CaseRow.case_no,
+            CaseRow.category_code,
+            CaseRow.headcount,
+            CaseRow.risk_flags,
+            CaseRow.state,
+            CaseRow.hall_code,
+        )
         .where(CaseRow.case_no == case_no)
         .limit(1)
     ).first()
-    return None if row is None else RoutingCase(row[0], row[1], row[2], row[3], tuple(row[4]))
+    return None if row is None else RoutingCase(row[0], row[1], row[2], row[3], tuple(row[4]), row[5], row[6])
 
 
 def applicant_birth_date(session: Session, case_id: str) -> dt.date | None:

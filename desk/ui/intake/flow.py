@@ -15,45 +15,19 @@ from PySide6.QtWidgets import QVBoxLayout, QWidget
 from desk.errors import DeskError, ValidationError
 from desk.forms.registration import RegistrationForm, VisitDraft
 from desk.ui.intake.banner import ResultBanner
-from desk.ui.intake.routing import RoutingPanel, override_rooms
+from desk.ui.intake.routing import RouteRead, RouteServices, RoutingPanel, override_rooms, read_route
 from desk.ui.ops import Op, OpRunner
 
 if TYPE_CHECKING:
     from desk.core.clock import Clock
     from desk.core.routing import Proposal
-    from desk.services.queue import IssuedTicket, QueueService, RoomView, TicketView
+    from desk.services.queue import IssuedTicket, QueueService, RoomView
     from desk.services.registration import RegistrationResult, RegistrationService
     from desk.services.rooms import RoomsService
     from desk.services.views import CaseSummary
     from desk.ui.printing import CaseReceipts, PreviewDialog
 
 logger = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class _RouteRead:
-    """Where a registered case can go (read on a worker): the ticket it already holds, or the proposal; and the
-    rooms, for the overrides and the banner."""
-
-    rooms: list[RoomView]
-    held: TicketView | None = None
-    proposal: Proposal | None = None
-
-
-@dataclass(frozen=True)
-class _RouteServices:
-    """What routing at the desk calls: the queue (proposal, ticket) and the rooms (overrides, the banner)."""
-
-    queue: QueueService
-    rooms: RoomsService
-
-
-def _read_route(services: _RouteServices, case_no: str) -> _RouteRead:
-    held = services.queue.active_ticket(case_no)
-    if held is not None:
-        return _RouteRead(services.rooms.rooms(), held=held)
-    proposal = services.queue.propose(case_no)
-    return _RouteRead(services.rooms.rooms(), proposal=proposal)
 
 
 @dataclass(frozen=True)
@@ -107,7 +81,7 @@ class IntakeFlow(QWidget):
         super().__init__(parent)
         self._service = service
         self._route_services = (
-            _RouteServices(queue, rooms) if queue is not None and rooms is not None else None
+            RouteServices(queue, rooms) if queue is not None and rooms is not None else None
         )
         self._receipts = receipts
         self._receipt_case: str | None = None
@@ -191,7 +165,7 @@ class IntakeFlow(QWidget):
 
     def offer_route(
         self, case_no: str, *, headcount: int = 1, declared_priority: Sequence[str] = ()
-    ) -> Op[_RouteRead] | None:
+    ) -> Op[RouteRead] | None:
         """Show where the case should go and why; Enter confirms, one click on another room overrides.
         A case that already holds a ticket (a repeat visit while still queued) keeps it."""
         services = self._route_services
@@ -205,7 +179,7 @@ class IntakeFlow(QWidget):
             self._awaiting_route = False
             self._update_print_actions()
 
-        def show(read: _RouteRead) -> None:
+        def show(read: RouteRead) -> None:
             if read.held is not None:
                 room = next((r for r in read.rooms if r.code == read.held.room_code), None)
                 self.banner.show_held_ticket(read.held, room)
@@ -213,7 +187,7 @@ class IntakeFlow(QWidget):
                 self._show_proposal(case_no, read.proposal, read.rooms, headcount, declared)
 
         return self.ops.run(
-            lambda: _read_route(services, case_no), name=f"route {case_no}", success=show, finished=arrived
+            lambda: read_route(services, case_no), name=f"route {case_no}", success=show, finished=arrived
         )
 
     def _show_proposal(

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt, Signal
@@ -23,12 +24,40 @@ from PySide6.QtWidgets import (
 
 if TYPE_CHECKING:
     from desk.core.routing import Proposal
-    from desk.services.rooms import RoomView
+    from desk.services.queue import QueueService, TicketView
+    from desk.services.rooms import RoomsService, RoomView
 
 logger = logging.getLogger(__name__)
 
 OVERRIDE_COLUMNS = 4
 ERROR_COLOUR = "#c62828"
+
+
+@dataclass(frozen=True)
+class RouteRead:
+    """Where a registered case can go (read on a worker): the ticket it already holds, or the proposal; and the
+    rooms, for the overrides and the banner."""
+
+    rooms: list[RoomView]
+    held: TicketView | None = None
+    proposal: Proposal | None = None
+
+
+@dataclass(frozen=True)
+class RouteServices:
+    """What routing at the desk calls: the queue (proposal, ticket) and the rooms (overrides, the banner)."""
+
+    queue: QueueService
+    rooms: RoomsService
+
+
+def read_route(services: RouteServices, case_no: str) -> RouteRead:
+    """The routing step's read (call it off the UI thread): the case's ticket in a queue, else the proposal."""
+    held = services.queue.active_ticket(case_no)
+    if held is not None:
+        return RouteRead(services.rooms.rooms(), held=held)
+    proposal = services.queue.propose(case_no)
+    return RouteRead(services.rooms.rooms(), proposal=proposal)
 
 
 def room_title(room: RoomView) -> str:
@@ -94,6 +123,7 @@ class RoutingPanel(QFrame):
         self.confirm_button.setMinimumWidth(self.confirm_button.sizeHint().width() + 48)
         self.skip_button = QPushButton(self.tr("暂不取号 (Esc)"), self)
         self.skip_button.setAutoDefault(False)
+        self.skip_button.setToolTip(self.tr("案件保留；之后可在“查找案件”（Ctrl+F）中选中它按 Ctrl+T 取号"))
         actions.addWidget(self.confirm_button)
         actions.addWidget(self.skip_button)
         actions.addStretch(1)
