@@ -292,7 +292,27 @@ def _cmd_init(args: argparse.Namespace) -> int:
 
         n = add_demo_day(services.store, day=local_date(services.clock.now()))
         print(f"已加入 {n} 条示例来访")
+    _remind_status_base_url(demo=args.demo)
     return EXIT_OK
+
+
+def _remind_status_base_url(*, demo: bool) -> None:
+    """Real receipts need the status page's address: say so at set-up, not first at the window's printer."""
+    from desk.config import STATUS_URL_EXAMPLE, SettingError, check_status_base_url, load_settings
+
+    try:
+        check_status_base_url(load_settings().status_base_url)
+    except SettingError as e:
+        how = (
+            ""
+            if "desk settings set" in e.message
+            else f"（desk settings set status_base_url {STATUS_URL_EXAMPLE}）"
+        )
+        print(
+            f"提示：{e.message}{how}。正式回执的二维码指向此地址，设置好之前不能打印正式回执"
+            + ("（示例来访的回执照常打印，标为演示）" if demo else ""),
+            file=sys.stderr,
+        )
 
 
 # --- register, cases ----------------------------------------------------------------------------------------

@@ -122,6 +122,22 @@ def test_init_with_hall_code(tmp_path: Path) -> None:
     assert r.returncode == 1 and "综治中心代码“62”无效" in r.stderr
 
 
+def test_init_reminds_to_set_the_status_page_address_until_it_is_set(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'h.db'}"
+    r = desk("init", db=url)
+    assert r.returncode == 0
+    assert "未设置 status_base_url" in r.stderr and "不能打印正式回执" in r.stderr
+    r = subprocess.run(
+        [sys.executable, "-m", "desk", "settings", "set", "status_base_url", "https://zz.gzq.gov.cn/s/"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert r.returncode == 0, r.stderr
+    r = desk("init", db=url)
+    assert r.returncode == 0 and "status_base_url" not in r.stderr
+
+
 def test_command_does_not_import_qt(db: str) -> None:
     code = (
         f"import sys; from desk.cli import main; main(['cases', '--search', 'zs', '--db', {db!r}]); "
