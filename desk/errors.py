@@ -49,3 +49,7 @@ class StoreError(DeskError):
 
 class Conflict(DeskError):
     """Another terminal got there first (the ticket was called or claimed a moment ago)."""
+
+
+class Refused(DeskError):
+    """A step the case's state does not allow (closing a case nobody claimed, ...); the message says why."""

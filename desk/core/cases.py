@@ -73,10 +73,14 @@ class CaseState(enum.StrEnum):
     DIVERTED = "diverted"  # 上级分流: sent down to a hall, which routes it to a room
     WAITING = "waiting"
     IN_MEDIATION = "in_mediation"
-    TRANSFERRED = "transferred"
+    TRANSFERRED = "transferred"  # 转办: transferred OUT of the hall (to a court, a department, ...)
     RESOLVED = "resolved"
+    PARTLY_RESOLVED = "partly_resolved"
+    NOT_RESOLVED = "not_resolved"
     CLOSED = "closed"
     FOLLOWED_UP = "followed_up"
+    WITHDRAWN = "withdrawn"
+    TERMINATED = "terminated"
 
     @property
     def label(self) -> str:
@@ -84,7 +88,9 @@ class CaseState(enum.StrEnum):
 
     @property
     def is_open(self) -> bool:
-        return self not in (CaseState.RESOLVED, CaseState.CLOSED, CaseState.FOLLOWED_UP)
+        """Still the hall's to handle. An outcome (resolved, partly, not resolved) leaves the case open until it
+        is closed (办结); a transferred case is finished for this hall."""
+        return self not in DONE_STATES
 
 
 STATE_LABELS = {
@@ -94,9 +100,23 @@ STATE_LABELS = {
     CaseState.IN_MEDIATION: "调解中",
     CaseState.TRANSFERRED: "已转办",
     CaseState.RESOLVED: "已化解",
+    CaseState.PARTLY_RESOLVED: "部分化解",
+    CaseState.NOT_RESOLVED: "未化解",
     CaseState.CLOSED: "已办结",
     CaseState.FOLLOWED_UP: "已回访",
+    CaseState.WITHDRAWN: "已撤回",
+    CaseState.TERMINATED: "已终止",
 }
+# The states in which the hall has nothing more to do on the case (follow-up aside).
+DONE_STATES = frozenset(
+    {
+        CaseState.CLOSED,
+        CaseState.FOLLOWED_UP,
+        CaseState.WITHDRAWN,
+        CaseState.TERMINATED,
+        CaseState.TRANSFERRED,
+    }
+)
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ HOTLINE = "12345"
 
 @dataclass(frozen=True)
 class CaseStatus:
-    stage: str  # 已受理 / 排队中 / 调解中 / 已转办 / 已办结 / 已回访
+    stage: str  # 已受理 / 排队中 / 调解中 / 已化解 / 部分化解 / 未化解 / 已转办 / 已撤回 / 已终止 / 已办结 / 已回访
     detail: str  # e.g. "排队号 A012，前面还有 3 人" or "正在叫号：请到 3号人民调解室"
     next_step: str
     ticket: str | None
@@ -98,12 +98,26 @@ class StatusService:
 def _describe(
     state: str, ticket_state: str | None, ticket: str | None, ahead: int | None, room: str | None
 ) -> tuple[str, str, str]:
-    if state in ("closed", "resolved"):
+    if state == "closed":
         return "已办结", "您的矛盾纠纷已办结", "工作人员将回访了解协议履行情况，如有问题请拨打 12345"
     if state == "followed_up":
         return "已回访", "已完成回访", "感谢您的配合；如有新的问题，请到中心或拨打 12345"
     if state == "transferred":
         return "已转办", "您的事项已转交相关部门办理", "承办部门将在规定时限内联系您"
+    if state == "resolved":
+        return "已化解", "调解已达成协议", "请按协议约定履行；中心办结后将回访了解履行情况"
+    if state == "partly_resolved":
+        return (
+            "部分化解",
+            "调解就部分事项达成协议",
+            "已达成的部分请按协议履行；其余事项工作人员将告知您办理途径",
+        )
+    if state == "not_resolved":
+        return "未化解", "调解未能达成协议", "工作人员将告知您其他解决途径（如诉讼、仲裁、信访）"
+    if state == "withdrawn":
+        return "已撤回", "您已撤回申请，本事项不再办理", "如有新的问题，请到中心或拨打 12345"
+    if state == "terminated":
+        return "已终止", "本次调解已终止", "工作人员将告知您其他解决途径；如有疑问请拨打 12345"
     if state == "in_mediation" or ticket_state == "serving":
         return "调解中", f"正在{room or '功能室'}调解", "请配合调解员工作；调解结果将在此更新"
     if ticket_state == "called":

@@ -84,15 +84,23 @@ def test_stages_over_http(app: Any, service: RegistrationService, store: Store, 
         assert secret not in page.text
 
 
-@pytest.mark.parametrize(
-    ("stage", "shown"), [("已转办", "承办部门"), ("已办结", "回访"), ("已回访", "感谢"), ("已受理", "分派")]
-)
-def test_every_stage_renders(stage: str, shown: str) -> None:
+STAGE_OF_STATE = {
+    "transferred": ("已转办", "承办部门"),
+    "closed": ("已办结", "回访"),
+    "followed_up": ("已回访", "感谢"),
+    "registered": ("已受理", "分派"),
+    "resolved": ("已化解", "履行"),
+    "partly_resolved": ("部分化解", "其余事项"),
+    "not_resolved": ("未化解", "诉讼"),
+    "withdrawn": ("已撤回", "撤回"),
+    "terminated": ("已终止", "其他解决途径"),
+}
+
+
+@pytest.mark.parametrize(("state", "stage", "shown"), [(k, *v) for k, v in STAGE_OF_STATE.items()])
+def test_every_stage_renders(state: str, stage: str, shown: str) -> None:
     from desk.services.status import _describe
 
-    state = {"已转办": "transferred", "已办结": "closed", "已回访": "followed_up", "已受理": "registered"}[
-        stage
-    ]
     got_stage, detail, next_step = _describe(state, None, None, None, None)
     s = CaseStatus(
         got_stage,
@@ -108,6 +116,14 @@ def test_every_stage_renders(stage: str, shown: str) -> None:
     html = render_status(s)
     assert got_stage == stage and stage in html and shown in html
     assert "2026年11月27日 23:59" in html and "http-equiv" not in html
+
+
+def test_every_case_state_has_its_stage() -> None:
+    """A new state must be given a stage here: the states the queue describes (by the ticket) aside."""
+    from desk.core.cases import CaseState
+
+    by_ticket = {"diverted", "waiting", "in_mediation"}
+    assert set(STAGE_OF_STATE) | by_ticket == {s.value for s in CaseState}
 
 
 def test_nothing_personal_in_the_page(app: Any, service: RegistrationService) -> None:

@@ -203,7 +203,7 @@ def test_a_refusal_from_the_service_is_said_in_the_dialog(
     )
     qtbot.addWidget(history)
     with sqlite_store.unit_of_work() as s:
-        s.execute(sa.text("UPDATE cases SET state = 'resolved' WHERE case_no = :c"), {"c": case_no})
+        s.execute(sa.text("UPDATE cases SET state = 'closed' WHERE case_no = :c"), {"c": case_no})
     finish(qtbot, history.offer_ticket())
     assert not history.routing.isVisible()
-    assert history.print_message.text() == f"案件 {case_no} 已化解，不能取号"
+    assert history.print_message.text() == f"案件 {case_no} 已办结，不能取号"
