@@ -141,3 +141,27 @@ def propose_room(
     if headcount >= 5:
         why += f"；可容纳{best.capacity}人"
     return Proposal(best.code, why, wait, tuple(r.code for r in ranked))
+
+
+@dataclass(frozen=True)
+class CrisisRoom:
+    """Where a person in crisis goes now, and the warning to raise when it is not the counselling room."""
+
+    room: RoomLoad | None  # None: no room is open at all
+    warning: str | None
+
+
+def crisis_room(rooms: Sequence[RoomLoad]) -> CrisisRoom:
+    """A person in crisis goes to an open counselling room (the one free soonest); if none is open, to the open
+    room free soonest (shortest expected wait, then the hall's order), whatever it handles, with a warning
+    saying so, since the person must not wait for a category's room."""
+    counselling = [r for r in rooms if r.kind == COUNSELLING_KIND and r.is_open]
+    if counselling:
+        return CrisisRoom(min(counselling, key=lambda r: (r.expected_wait_minutes, r.position)), None)
+    open_rooms = [r for r in rooms if r.is_open]
+    if not open_rooms:
+        return CrisisRoom(
+            None, "心理咨询室未开放，也没有其他开放的功能室：请立即安排人员在大厅陪护并报告带班领导"
+        )
+    best = min(open_rooms, key=lambda r: (r.expected_wait_minutes, r.position))
+    return CrisisRoom(best, f"心理咨询室未开放，已改派至{best.name}")
