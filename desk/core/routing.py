@@ -93,15 +93,16 @@ def propose_room(
     Measured by bench/hall_day.py against a fixed category → room table (see bench/RESULTS.md)."""
     flags = {str(f) for f in risk_flags}
     if RiskFlag.PSYCHOLOGICAL_CRISIS.value in flags:
+        crisis = crisis_room(rooms)
+        if crisis.room is None:
+            return Proposal(None, crisis.warning or "", None, ())
         counselling = [r for r in rooms if r.kind == COUNSELLING_KIND and r.is_open]
-        if counselling:
-            best = min(counselling, key=lambda r: (r.expected_wait_minutes, r.position))
-            return Proposal(
-                best.code,
-                f"心理危机：先到{best.name}疏导",
-                best.expected_wait_minutes,
-                tuple(r.code for r in counselling),
-            )
+        return Proposal(
+            crisis.room.code,
+            crisis.warning or f"心理危机：先到{crisis.room.name}疏导",
+            crisis.room.expected_wait_minutes,
+            tuple(r.code for r in counselling) or (crisis.room.code,),
+        )
     handling = [r for r in rooms if category_code in r.categories]
     if not handling:
         return Proposal(None, "没有功能室受理此类纠纷，请手动选择", None, ())

@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from desk.core import events as ev
+from desk.core import lifecycle
 from desk.core import queue as q
-from desk.core.cases import CaseState
 from desk.core.clock import Clock, local_date
 from desk.core.ids import new_id
 from desk.core.queue import TicketState
@@ -25,7 +25,7 @@ from desk.core.routing import (
     handling_minutes,
     propose_room,
 )
-from desk.errors import Conflict, NotFound, ValidationError
+from desk.errors import Conflict, NotFound, Refused, ValidationError
 from desk.services.base import HallUseCases
 from desk.store.events import append_event, bump_counter
 from desk.store.queries import cases as cases_q
@@ -408,8 +408,13 @@ class QueueService(HallUseCases):
         """Only an open case this hall holds goes to one of its rooms (not one closed, or diverted elsewhere)."""
         if case.hall_code and case.hall_code != self.hall_code:
             raise Conflict(f"案件 {case.case_no} 已分流至其他综治中心（{case.hall_code}），不能在本中心取号")
-        if case.state and not CaseState(case.state).is_open:
-            raise Conflict(f"案件 {case.case_no} {CaseState(case.state).label}，不能取号")
+        if case.state:
+            try:
+                lifecycle.advance(
+                    case.state, lifecycle.Step.TICKET
+                )  # the one table says when a case may queue
+            except Refused as e:
+                raise Conflict(f"案件 {case.case_no}：{e.message}") from None
 
     def _require_ticketable(self, s: Session, case: RoutingCase) -> None:
         """A ticket is for a routable case that is not in a queue already."""

@@ -201,7 +201,7 @@ def test_a_closed_or_diverted_case_gets_no_ticket(hall: str, visit_file: Path) -
         s.execute(sa.text("UPDATE cases SET hall_code = '620702002' WHERE case_no = :c"), {"c": elsewhere})
     store.dispose()
     out = desk("ticket", closed, "--db", hall)
-    assert out.returncode == 1 and out.stderr.strip() == f"错误：案件 {closed} 已办结，不能取号"
+    assert out.returncode == 1 and out.stderr.strip() == f"错误：案件 {closed}：案件已办结，不能再取号"
     out = desk("ticket", elsewhere, "--db", hall)
     assert out.returncode == 1
     assert out.stderr.strip() == f"错误：案件 {elsewhere} 已分流至其他综治中心（620702002），不能在本中心取号"

@@ -115,7 +115,15 @@ def test_psychological_crisis_goes_to_counselling_first() -> None:
     p = propose(rooms, flags=("psychological_crisis",))
     assert p.room_code == "R03" and "心理危机" in p.reason
     closed = [rooms[0], room("R03", kind="心理咨询室", is_open=False, position=3)]
-    assert propose(closed, flags=("psychological_crisis",)).room_code == "R01"
+    p = propose(closed, flags=("psychological_crisis",))
+    assert p.room_code == "R01" and p.reason.startswith("心理咨询室未开放，已改派至")
+    # a room that does not handle the category still takes the person in crisis: nobody waits for a category
+    other = [room("R05", cats=("labour",), position=5), room("R03", kind="心理咨询室", is_open=False)]
+    p = propose(other, category="marriage_family", flags=("psychological_crisis",))
+    assert p.room_code == "R05" and p.reason.startswith("心理咨询室未开放，已改派至")
+    nothing = [room("R01", is_open=False), room("R03", kind="心理咨询室", is_open=False)]
+    p = propose(nothing, flags=("psychological_crisis",))
+    assert p.room_code is None and "陪护" in p.reason
 
 
 def test_handling_minutes_defaults_by_kind_then_recent_mean() -> None:

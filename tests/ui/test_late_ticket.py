@@ -206,4 +206,4 @@ def test_a_refusal_from_the_service_is_said_in_the_dialog(
         s.execute(sa.text("UPDATE cases SET state = 'closed' WHERE case_no = :c"), {"c": case_no})
     finish(qtbot, history.offer_ticket())
     assert not history.routing.isVisible()
-    assert history.print_message.text() == f"案件 {case_no} 已办结，不能取号"
+    assert history.print_message.text() == f"案件 {case_no}：案件已办结，不能再取号"
