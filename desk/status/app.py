@@ -58,7 +58,10 @@ SECURITY_HEADERS: tuple[tuple[bytes, bytes], ...] = (
     (b"x-frame-options", b"DENY"),
     (b"cache-control", b"no-store"),
 )
-STAGES = ("已受理", "排队中", "调解中", "已办结", "已回访")  # the usual path; 已转办 leaves it after 已受理
+STAGES = ("已受理", "排队中", "调解中", "调解结果", "已办结", "已回访")  # the usual path
+# where an outcome sits on it (its step is named after the outcome); 已转办, 已撤回 and 已终止 leave the path
+OUTCOME_STAGES = ("已化解", "部分化解", "未化解")
+FINAL_STAGES = ("已办结", "已回访", "已转办", "已撤回", "已终止")
 # any spelling of /s/<token> in a text: a backstop for logs the gate does not write (see redact)
 TOKEN_IN_PATH = re.compile(r"(?i)(?:/|%2f)+(?:s|%73|%53)(?:/|%2f)+[^?\s\"]*")
 UNMATCHED = "<unmatched>"  # the access log's route for a request no route took
@@ -168,20 +171,20 @@ def _hotline_card(text: str) -> str:
 
 def render_status(s: CaseStatus) -> str:
     e = html.escape
-    stage_class = "stage done" if s.stage in ("已办结", "已回访") else "stage"
+    stage_class = "stage done" if s.stage in FINAL_STAGES else "stage"
     waiting = s.stage == "排队中" and s.ticket is not None and s.ahead is not None
     detail = "" if waiting else f'<p class="detail">{e(s.detail)}</p>'  # the ticket box says it, larger
     parts = [f'<section class="card"><p class="{stage_class}">{e(s.stage)}</p>{detail}']
     if waiting and s.ticket:
         who = "下一位就是您" if not s.ahead else f"前面还有 {s.ahead} 人"
         parts.append(f'<div class="ticket"><b>{e(s.ticket)}</b><span>排队号<br>{e(who)}</span></div>')
-    if s.stage in STAGES:
-        reached = STAGES.index(s.stage)
+    if s.stage in STAGES or s.stage in OUTCOME_STAGES:
+        outcome = s.stage if s.stage in OUTCOME_STAGES else None
+        reached = STAGES.index("调解结果") if outcome else STAGES.index(s.stage)
+        names = [outcome if name == "调解结果" and outcome else name for name in STAGES]
         parts.append(
             '<ol class="steps">'
-            + "".join(
-                f"<li{' class=on' if i <= reached else ''}>{name}</li>" for i, name in enumerate(STAGES)
-            )
+            + "".join(f"<li{' class=on' if i <= reached else ''}>{name}</li>" for i, name in enumerate(names))
             + "</ol>"
         )
     parts.append("</section>")

@@ -118,6 +118,33 @@ def test_every_stage_renders(state: str, stage: str, shown: str) -> None:
     assert "2026年11月27日 23:59" in html and "http-equiv" not in html
 
 
+@pytest.mark.parametrize(
+    ("stage", "on", "off"),
+    [
+        ("调解中", ["已受理", "排队中", "调解中"], ["调解结果", "已办结"]),
+        ("部分化解", ["调解中", "部分化解"], ["已办结", "已回访"]),
+        ("已化解", ["已化解"], ["已办结"]),
+        ("已办结", ["调解结果", "已办结"], ["已回访"]),
+    ],
+)
+def test_the_path_shows_how_far_the_case_has_come(stage: str, on: list[str], off: list[str]) -> None:
+    when = dt.datetime(2026, 11, 27, 2, 0, tzinfo=dt.UTC)
+    html = render_status(CaseStatus(stage, "", "", None, None, None, None, when, "000123"))
+    for name in on:
+        assert f"<li class=on>{name}</li>" in html, name
+    for name in off:
+        assert f"<li>{name}</li>" in html, name
+    if stage in ("部分化解", "已化解"):
+        assert "调解结果" not in html  # the step is named after the outcome
+
+
+def test_cases_off_the_path_show_no_steps_and_read_as_finished() -> None:
+    when = dt.datetime(2026, 11, 27, 2, 0, tzinfo=dt.UTC)
+    for stage in ("已转办", "已撤回", "已终止"):
+        html = render_status(CaseStatus(stage, "", "", None, None, None, None, when, "000123"))
+        assert 'class="steps"' not in html and 'class="stage done"' in html
+
+
 def test_every_case_state_has_its_stage() -> None:
     """A new state must be given a stage here: the states the queue describes (by the ticket) aside."""
     from desk.core.cases import CaseState
