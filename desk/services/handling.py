@@ -17,7 +17,7 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
@@ -570,7 +570,8 @@ class CaseHandlingService(HallUseCases):
             lifecycle.advance(case.state, Step.RECORD_SESSION)
             if book is not None:
                 lifecycle.advance(case.state, Step.BOOK)
-            parties = {p.id for p in repo.case_detail(s, case_id=case.id).parties}  # type: ignore[union-attr]
+            detail = repo.case_detail(s, case_id=case.id)
+            parties = {p.id: p.name for p in detail.parties} if detail is not None else {}
             problems: list[FieldProblem] = []
             session = _check_session(
                 problems,
@@ -1072,7 +1073,7 @@ class CaseHandlingService(HallUseCases):
             whistles=tuple(_whistle_view(w, departments, now) for w in whistles),
             warnings=tuple(_warning_view(w) for w in warnings),
             follow_ups=_follow_ups(events),
-            timeline=tuple(_timeline(events, names, rooms, departments)),
+            timeline=tuple(_timeline(events, names, rooms, departments, self.rules)),
         )
 
     def _deadline(self, case: CaseRow, events: Sequence[ev.Event], now: dt.datetime) -> DeadlineView:
@@ -1438,7 +1439,7 @@ def _optional(
 def _check_session(
     problems: list[FieldProblem],
     *,
-    parties: set[str],
+    parties: dict[str, str],  # id -> name
     attendees: Sequence[ev.Attendee],
     statements: Sequence[ev.Statement],
     agreed: str,
@@ -1463,7 +1464,11 @@ def _check_session(
                     f"第 {i + 1} 位参加人员的身份应为 party（当事人）、mediator（调解员）或 department（部门人员）",
                 )
             )
-        if a.role == "party" and a.party_id is not None and a.party_id not in parties:
+        party_id = a.party_id
+        if a.role == "party" and party_id is None:  # named only: the case's party of that name, if one
+            same = [pid for pid, pname in parties.items() if pname == name]
+            party_id = same[0] if len(same) == 1 else None
+        if a.role == "party" and party_id is not None and party_id not in parties:
             problems.append(FieldProblem(at + "party_id", f"第 {i + 1} 位参加人员不是本案当事人"))
         if a.role == "department" and not (a.department or "").strip():
             problems.append(
@@ -1507,9 +1512,14 @@ def _check_session(
 
 
 def _timeline(
-    events: Sequence[ev.Event], categories: dict[str, str], rooms: dict[str, str], departments: dict[str, str]
+    events: Sequence[ev.Event],
+    categories: dict[str, str],
+    rooms: dict[str, str],
+    departments: dict[str, str],
+    rules: dl.DeadlineRules,
 ) -> Iterable[TimelineEntry]:
     tickets: dict[str, str] = {}
+    rule_labels = {code: r.label for code, r in rules.rules.items()}
     for e in events:
         b = e.body
         if isinstance(b, ev.TicketIssued | ev.Transferred):
@@ -1519,7 +1529,7 @@ def _timeline(
             e.actor,
             e.kind,
             ev.label_of(b),
-            _summary(b, categories, rooms, departments, tickets),
+            _summary(b, categories, rooms, departments, tickets, rule_labels),
         )
 
 
@@ -1538,6 +1548,7 @@ def _summary(  # noqa: C901, PLR0911, PLR0912 - one line per kind of event
     rooms: dict[str, str],
     departments: dict[str, str],
     tickets: dict[str, str],
+    rule_labels: dict[str, str],
 ) -> str:
     def room(code: str) -> str:
         return f"{code} {rooms[code]}" if code in rooms else code
@@ -1614,7 +1625,8 @@ def _summary(  # noqa: C901, PLR0911, PLR0912 - one line per kind of event
             if b.unit in dl.DeadlineUnit._value2member_map_
             else b.unit
         )
-        text = f"{b.rule} {b.amount}{unit}，{_day(b.start_on)}起算，{_day(b.due_on)}到期"
+        label = rule_labels.get(b.rule.removesuffix(".order"), b.rule)
+        text = f"{label} {b.amount}{unit}，{_day(b.start_on)}起算，{_day(b.due_on)}到期"
         return text + (f"（{b.note}）" if b.note else "")
     if isinstance(b, ev.DeadlinePaused):
         return f"期限中止：{_clip(b.reason)}"
@@ -1644,3 +1656,103 @@ def _summary(  # noqa: C901, PLR0911, PLR0912 - one line per kind of event
     if isinstance(b, ev.WarningAcknowledged):
         return f"{b.by} 已阅"
     return f"较新版本写入的记录（{b.kind}）"
+
+
+# --- a session as JSON (`desk case session --file`) ----------------------------------------------------------
+
+SESSION_KEYS = frozenset(
+    {"attendees", "statements", "agreed", "terms", "started_at", "ended_at", "room", "book"}
+)
+
+
+def session_from_json(data: object) -> dict[str, Any]:
+    """The keyword arguments of `record_session` from a session file's JSON; every problem names its key."""
+    if not isinstance(data, dict):
+        raise ValidationError.single("session", "调解笔录文件应为一个 JSON 对象（{…}）")
+    problems: list[FieldProblem] = []
+    unknown = sorted(set(data) - SESSION_KEYS)
+    if unknown:
+        problems.append(FieldProblem(unknown[0], f"未知的键“{unknown[0][:40]}”"))
+
+    def items(key: str) -> list[Any]:
+        value = data.get(key, [])
+        if not isinstance(value, list):
+            problems.append(FieldProblem(key, f"{key} 应为列表"))
+            return []
+        return value
+
+    def text(value: Any, key: str) -> str:
+        if value is None:
+            return ""
+        if not isinstance(value, str):
+            problems.append(FieldProblem(key, f"{key} 应为文字"))
+            return ""
+        return value
+
+    def moment(key: str) -> dt.datetime | None:
+        raw = data.get(key)
+        if raw in (None, ""):
+            return None
+        try:
+            t = dt.datetime.fromisoformat(str(raw))
+        except ValueError:
+            problems.append(FieldProblem(key, f"{key} 应为时间，如 2026-12-07T09:30:00+08:00"))
+            return None
+        return t if t.tzinfo is not None else t.replace(tzinfo=CHINA_TZ)
+
+    attendees = []
+    for i, a in enumerate(items("attendees")):
+        if not isinstance(a, dict):
+            problems.append(FieldProblem(f"attendees[{i}]", "每位参加人员应为对象（name、role）"))
+            continue
+        attendees.append(
+            ev.Attendee(
+                text(a.get("name"), f"attendees[{i}].name"),
+                text(a.get("role"), f"attendees[{i}].role"),
+                text(a.get("party_id"), f"attendees[{i}].party_id") or None,
+                text(a.get("department"), f"attendees[{i}].department") or None,
+            )
+        )
+    statements = []
+    for i, st in enumerate(items("statements")):
+        if not isinstance(st, dict):
+            problems.append(FieldProblem(f"statements[{i}]", "每条陈述应为对象（speaker、text）"))
+            continue
+        statements.append(
+            ev.Statement(
+                text(st.get("speaker"), f"statements[{i}].speaker"),
+                text(st.get("text"), f"statements[{i}].text"),
+            )
+        )
+    terms = [text(t, f"terms[{i}]") for i, t in enumerate(items("terms"))]
+    book = None
+    raw_book = data.get("book")
+    if raw_book is not None:
+        if not isinstance(raw_book, dict):
+            problems.append(FieldProblem("book", "book 应为对象（day、time、room）"))
+        else:
+            try:
+                day = dt.date.fromisoformat(str(raw_book.get("day", "")))
+            except ValueError:
+                problems.append(FieldProblem("book.day", "预约日期应如 2026-12-08"))
+            else:
+                room = text(raw_book.get("room"), "book.room") or None
+                book = Booking(
+                    day,
+                    text(raw_book.get("time"), "book.time"),
+                    room,
+                    text(raw_book.get("note"), "book.note"),
+                )
+    out: dict[str, Any] = {
+        "attendees": attendees,
+        "statements": statements,
+        "agreed": text(data.get("agreed"), "agreed"),
+        "terms": terms,
+        "started_at": moment("started_at"),
+        "ended_at": moment("ended_at"),
+        "room": text(data.get("room"), "room") or None,
+        "book": book,
+    }
+    if problems:
+        raise ValidationError(problems)
+    return out
