@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import MISSING, dataclass, field, fields
 from enum import StrEnum
-from typing import Any, ClassVar, TypeAlias, get_args
+from types import UnionType
+from typing import Any, ClassVar, TypeAlias, Union, get_args, get_origin, get_type_hints
 
 Json: TypeAlias = dict[str, Any]
 
@@ -48,6 +49,28 @@ class EventKind(StrEnum):
     ABANDONED = "abandoned"
     SERVICE_FINISHED = "service_finished"
     DOCUMENT_PRINTED = "document_printed"
+    # handling the case (issue 12)
+    SESSION_RECORDED = "session_recorded"
+    APPOINTMENT_BOOKED = "appointment_booked"
+    OUTCOME_RECORDED = "outcome_recorded"
+    TRANSFERRED_OUT = "transferred_out"
+    WITHDRAWN = "withdrawn"
+    CASE_CLOSED = "case_closed"
+    FOLLOW_UP_SCHEDULED = "follow_up_scheduled"
+    FOLLOWED_UP = "followed_up"
+    CASE_REOPENED = "case_reopened"
+    DEADLINE_SET = "deadline_set"
+    DEADLINE_PAUSED = "deadline_paused"
+    DEADLINE_RESUMED = "deadline_resumed"
+    DEADLINE_EXTENDED = "deadline_extended"
+    WHISTLE_BLOWN = "whistle_blown"
+    WHISTLE_SIGNED = "whistle_signed"
+    WHISTLE_ARRIVED = "whistle_arrived"
+    WHISTLE_REPORTED = "whistle_reported"
+    WHISTLE_RATED = "whistle_rated"
+    WARNING_RAISED = "warning_raised"
+    WARNING_ACKNOWLEDGED = "warning_acknowledged"
+    RISK_ASSESSED = "risk_assessed"
 
     @property
     def label(self) -> str:
@@ -72,6 +95,27 @@ _LABELS: dict[EventKind, str] = {
     EventKind.ABANDONED: _(LABEL_CONTEXT, "离开"),
     EventKind.SERVICE_FINISHED: _(LABEL_CONTEXT, "结束接待"),
     EventKind.DOCUMENT_PRINTED: _(LABEL_CONTEXT, "打印文书"),
+    EventKind.SESSION_RECORDED: _(LABEL_CONTEXT, "调解笔录"),
+    EventKind.APPOINTMENT_BOOKED: _(LABEL_CONTEXT, "预约"),
+    EventKind.OUTCOME_RECORDED: _(LABEL_CONTEXT, "调解结果"),
+    EventKind.TRANSFERRED_OUT: _(LABEL_CONTEXT, "转办"),
+    EventKind.WITHDRAWN: _(LABEL_CONTEXT, "撤回"),
+    EventKind.CASE_CLOSED: _(LABEL_CONTEXT, "办结"),
+    EventKind.FOLLOW_UP_SCHEDULED: _(LABEL_CONTEXT, "回访安排"),
+    EventKind.FOLLOWED_UP: _(LABEL_CONTEXT, "回访"),
+    EventKind.CASE_REOPENED: _(LABEL_CONTEXT, "重新调解"),
+    EventKind.DEADLINE_SET: _(LABEL_CONTEXT, "期限"),
+    EventKind.DEADLINE_PAUSED: _(LABEL_CONTEXT, "期限中止"),
+    EventKind.DEADLINE_RESUMED: _(LABEL_CONTEXT, "期限恢复"),
+    EventKind.DEADLINE_EXTENDED: _(LABEL_CONTEXT, "期限延长"),
+    EventKind.WHISTLE_BLOWN: _(LABEL_CONTEXT, "吹哨"),
+    EventKind.WHISTLE_SIGNED: _(LABEL_CONTEXT, "签收"),
+    EventKind.WHISTLE_ARRIVED: _(LABEL_CONTEXT, "报到"),
+    EventKind.WHISTLE_REPORTED: _(LABEL_CONTEXT, "反馈"),
+    EventKind.WHISTLE_RATED: _(LABEL_CONTEXT, "评价"),
+    EventKind.WARNING_RAISED: _(LABEL_CONTEXT, "预警"),
+    EventKind.WARNING_ACKNOWLEDGED: _(LABEL_CONTEXT, "预警已阅"),
+    EventKind.RISK_ASSESSED: _(LABEL_CONTEXT, "风险评估"),
 }
 
 
@@ -97,37 +141,99 @@ def _strs(value: Any) -> tuple[str, ...]:
 # --- payloads ---------------------------------------------------------------------------------------------
 
 
-class Payload:
-    """Base of the payload types: a flat payload (text, numbers, flags, lists of text) converts field by field;
-    nested ones override `from_json` and `to_json`."""
-
-    KIND: ClassVar[EventKind]
+class Record:
+    """Base of the payload types and of the records nested in them. Each field converts by its declared type:
+    text, numbers and flags as they are, dates and times as ISO text, tuples as lists, nested records by their
+    own `to_json`. Keys a reader does not know are ignored; a missing key takes the field's default (a field
+    that may be None and has no default: None). Types whose JSON has another shape override both methods."""
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Any:
-        kwargs = {
-            name: _strs(value) if isinstance(value := data[name], list) else value
-            for name in _field_names(cls)
-            if name in data
-        }
+        kwargs: dict[str, Any] = {}
+        for c in _codecs(cls):
+            if c.name in data:
+                kwargs[c.name] = c.decode(data[c.name])
+            elif c.required:
+                if not c.optional:
+                    raise KeyError(c.name)
+                kwargs[c.name] = None
         return cls(**kwargs)
 
     def to_json(self) -> Json:
-        return {
-            name: list(v) if isinstance(v := getattr(self, name), tuple) else v
-            for name in _field_names(type(self))
-        }
+        return {c.name: c.encode(getattr(self, c.name)) for c in _codecs(type(self))}
 
 
-_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
+class Payload(Record):
+    """Base of the payload types: `KIND` is the event kind the payload is the body of."""
+
+    KIND: ClassVar[EventKind]
 
 
-def _field_names(cls: type) -> tuple[str, ...]:
-    """A payload type's field names, in order (looked up once per type: decoding runs for every synced event)."""
-    names = _FIELD_NAMES.get(cls)
-    if names is None:
-        names = _FIELD_NAMES[cls] = tuple(f.name for f in fields(cls))
-    return names
+@dataclass(frozen=True, slots=True)
+class _Codec:
+    name: str
+    decode: Callable[[Any], Any]
+    encode: Callable[[Any], Any]
+    required: bool  # no default
+    optional: bool  # may be None
+
+
+_CODECS: dict[type, tuple[_Codec, ...]] = {}
+
+
+def _codecs(cls: type) -> tuple[_Codec, ...]:
+    """A record type's field converters, in field order (made once per type: decoding runs for every synced
+    event)."""
+    codecs = _CODECS.get(cls)
+    if codecs is None:
+        hints = get_type_hints(cls)
+        made = []
+        for f in fields(cls):
+            tp = hints[f.name]
+            optional = _is_optional(tp)
+            decode, encode = _converters(tp)
+            required = f.default is MISSING and f.default_factory is MISSING
+            made.append(_Codec(f.name, decode, encode, required, optional))
+        codecs = _CODECS[cls] = tuple(made)
+    return codecs
+
+
+def _is_optional(tp: Any) -> bool:
+    return get_origin(tp) in (Union, UnionType) and type(None) in get_args(tp)
+
+
+def _same(value: Any) -> Any:
+    return value
+
+
+def _converters(tp: Any) -> tuple[Callable[[Any], Any], Callable[[Any], Any]]:
+    """(decode, encode) for one declared field type."""
+    if _is_optional(tp):
+        (inner,) = (a for a in get_args(tp) if a is not type(None))
+        dec, enc = _converters(inner)
+        blank: tuple[Any, ...] = (None,) if inner is str else (None, "")  # older writers left dates ""
+
+        def decode(v: Any) -> Any:
+            return None if v in blank else dec(v)
+
+        return decode, lambda v: None if v is None else enc(v)
+    if tp is dt.datetime:  # before dt.date: a datetime is a date
+        return lambda v: dt.datetime.fromisoformat(str(v)), _iso
+    if tp is dt.date:
+        return lambda v: dt.date.fromisoformat(str(v)), _iso
+    if tp is int:
+        return int, _same
+    if tp is bool:
+        return bool, _same
+    if get_origin(tp) is tuple:
+        item = get_args(tp)[0]
+        if isinstance(item, type) and issubclass(item, Record):
+            return (
+                lambda v: tuple(item.from_json(x) for x in v or ()),
+                lambda v: [x.to_json() for x in v],
+            )
+        return _strs, list
+    return _same, _same  # text, and JSON values kept as they are
 
 
 @dataclass(frozen=True, slots=True)
@@ -451,6 +557,257 @@ class DocumentPrinted(Payload):
     reprint: bool = False
 
 
+# --- handling the case: sessions, outcomes, deadlines, whistles, warnings, follow-up ----------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Attendee(Record):
+    """Someone present at a session: a party (`party_id`), a mediator, or a department's person (`department`,
+    its code). `role` is party | mediator | department."""
+
+    name: str
+    role: str
+    party_id: str | None = None
+    department: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Statement(Record):
+    """What one side said at a session, in the recorder's words."""
+
+    speaker: str
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class SessionRecorded(Payload):
+    """调解笔录: one mediation session -- who attended, what each side said, what was agreed (and its terms)."""
+
+    KIND: ClassVar[EventKind] = EventKind.SESSION_RECORDED
+    session_id: str
+    started_at: dt.datetime
+    ended_at: dt.datetime | None = None
+    room: str = ""
+    attendees: tuple[Attendee, ...] = ()
+    statements: tuple[Statement, ...] = ()
+    agreed: str = ""
+    terms: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class AppointmentBooked(Payload):
+    """预约: the next appointment, on a day at a time ("HH:MM") in a room; it queues there as a booked visitor."""
+
+    KIND: ClassVar[EventKind] = EventKind.APPOINTMENT_BOOKED
+    booking_id: str
+    day: dt.date
+    time: str
+    room: str
+    note: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class OutcomeRecorded(Payload):
+    """调解结果: resolved | partly_resolved | not_resolved | terminated; an agreement (number, numbered terms, how
+    and by when performed, the mediator) when resolved, the reason otherwise."""
+
+    KIND: ClassVar[EventKind] = EventKind.OUTCOME_RECORDED
+    outcome: str
+    reason: str = ""
+    agreement_no: str = ""
+    terms: tuple[str, ...] = ()
+    performance: str = ""
+    performance_deadline: dt.date | None = None
+    mediator: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class TransferredOut(Payload):
+    """转办: the case leaves the hall -- to litigation | arbitration | admin_review | petition | department |
+    higher, named in `to_name`, with the reason."""
+
+    KIND: ClassVar[EventKind] = EventKind.TRANSFERRED_OUT
+    to_kind: str
+    to_name: str = ""
+    reason: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Withdrawn(Payload):
+    """撤回: the applicant withdrew the case."""
+
+    KIND: ClassVar[EventKind] = EventKind.WITHDRAWN
+    reason: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class CaseClosed(Payload):
+    """办结."""
+
+    KIND: ClassVar[EventKind] = EventKind.CASE_CLOSED
+    summary: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class FollowUpScheduled(Payload):
+    """回访安排: a follow-up due on a day (after closure)."""
+
+    KIND: ClassVar[EventKind] = EventKind.FOLLOW_UP_SCHEDULED
+    follow_up_id: str
+    due_on: dt.date
+
+
+@dataclass(frozen=True, slots=True)
+class FollowedUp(Payload):
+    """回访: how (phone | visit), whether the agreement held (None: no agreement), and the satisfaction
+    (satisfied | basically | dissatisfied)."""
+
+    KIND: ClassVar[EventKind] = EventKind.FOLLOWED_UP
+    follow_up_id: str
+    method: str
+    agreement_held: bool | None
+    satisfaction: str
+    note: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class CaseReopened(Payload):
+    """重新调解: the agreement was not performed; the case is in mediation again."""
+
+    KIND: ClassVar[EventKind] = EventKind.CASE_REOPENED
+    reason: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class DeadlineSet(Payload):
+    """期限: the case's time limit by a rule (its unit and amount, counted from `start_on`) and the due day the
+    service computed. Written at registration and when the rule changes."""
+
+    KIND: ClassVar[EventKind] = EventKind.DEADLINE_SET
+    rule: str
+    start_on: dt.date
+    due_on: dt.date
+    unit: str
+    amount: int
+    note: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class DeadlinePaused(Payload):
+    """期限中止: the clock stops (e.g. waiting for an appraisal)."""
+
+    KIND: ClassVar[EventKind] = EventKind.DEADLINE_PAUSED
+    reason: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class DeadlineResumed(Payload):
+    """期限恢复: the clock runs again, to the new due day the service computed."""
+
+    KIND: ClassVar[EventKind] = EventKind.DEADLINE_RESUMED
+    due_on: dt.date
+
+
+@dataclass(frozen=True, slots=True)
+class DeadlineExtended(Payload):
+    """期限延长: more time on approval, and the new due day."""
+
+    KIND: ClassVar[EventKind] = EventKind.DEADLINE_EXTENDED
+    days: int
+    unit: str
+    due_on: dt.date
+    approved_by: str = ""
+    reason: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class WhistleBlown(Payload):
+    """吹哨: departments (their codes) summoned about a matter, with the three clocks as computed at the time."""
+
+    KIND: ClassVar[EventKind] = EventKind.WHISTLE_BLOWN
+    whistle_id: str
+    departments: tuple[str, ...]
+    matter: str
+    complex: bool
+    sign_by: dt.datetime
+    arrive_by: dt.datetime
+    report_by: dt.datetime
+
+
+@dataclass(frozen=True, slots=True)
+class WhistleSigned(Payload):
+    """签收: a department signed for the whistle."""
+
+    KIND: ClassVar[EventKind] = EventKind.WHISTLE_SIGNED
+    whistle_id: str
+    department: str
+    by: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class WhistleArrived(Payload):
+    """报到: a department made contact or arrived -- who, and when."""
+
+    KIND: ClassVar[EventKind] = EventKind.WHISTLE_ARRIVED
+    whistle_id: str
+    department: str
+    by: str
+    arrived_at: dt.datetime
+
+
+@dataclass(frozen=True, slots=True)
+class WhistleReported(Payload):
+    """反馈: a department reported its result."""
+
+    KIND: ClassVar[EventKind] = EventKind.WHISTLE_REPORTED
+    whistle_id: str
+    department: str
+    result: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class WhistleRated(Payload):
+    """评价: the center's rating of a department's response (satisfied | basically | dissatisfied)."""
+
+    KIND: ClassVar[EventKind] = EventKind.WHISTLE_RATED
+    whistle_id: str
+    department: str
+    rating: str
+
+
+@dataclass(frozen=True, slots=True)
+class WarningRaised(Payload):
+    """预警: kind risk | deadline | whistle | crisis, level general | major | serious (一般/较大/重大); the
+    message names no person. `ref` points at what it is about (a whistle id, a deadline threshold)."""
+
+    KIND: ClassVar[EventKind] = EventKind.WARNING_RAISED
+    warning_id: str
+    kind: str
+    level: str
+    message: str
+    ref: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class WarningAcknowledged(Payload):
+    """预警已阅: who read the warning (when is the event's time)."""
+
+    KIND: ClassVar[EventKind] = EventKind.WARNING_ACKNOWLEDGED
+    warning_id: str
+    by: str
+
+
+@dataclass(frozen=True, slots=True)
+class RiskAssessed(Payload):
+    """风险评估: the case's risk level (general | major | serious; None: no risk) from its flags, and the rule
+    that gave it, as the service assessed them."""
+
+    KIND: ClassVar[EventKind] = EventKind.RISK_ASSESSED
+    level: str | None
+    flags: tuple[str, ...] = ()
+    rule: str = ""
+
+
 @dataclass(frozen=True, slots=True)
 class Unknown:
     """An event of a kind this code does not know (from newer software): kept and synced, never folded."""
@@ -480,6 +837,27 @@ EventBody: TypeAlias = (
     | Abandoned
     | ServiceFinished
     | DocumentPrinted
+    | SessionRecorded
+    | AppointmentBooked
+    | OutcomeRecorded
+    | TransferredOut
+    | Withdrawn
+    | CaseClosed
+    | FollowUpScheduled
+    | FollowedUp
+    | CaseReopened
+    | DeadlineSet
+    | DeadlinePaused
+    | DeadlineResumed
+    | DeadlineExtended
+    | WhistleBlown
+    | WhistleSigned
+    | WhistleArrived
+    | WhistleReported
+    | WhistleRated
+    | WarningRaised
+    | WarningAcknowledged
+    | RiskAssessed
     | Unknown
 )
 

@@ -1,18 +1,24 @@
-"""The fold: how a case's typed events make its projected rows (`cases`, `parties`, `tickets`) as plain dicts.
+"""The fold: how a case's typed events make its projected rows (`cases`, `parties`, `tickets`, `whistles`,
+`warnings`, `bookings`) as plain dicts.
 
 This is the one definition of the projections. The store's live path (an event appended in a hall), its bulk
 path (events taken in by sync) and the rebuild all fold through `apply`, so they cannot disagree. A row is a
 dict keyed by column name. A case's events fold in causal order (`Event.order`: the HLC stamp, then the hall
 and its sequence), never by wall clock.
+
+The fold checks nothing: the services validate a step before they write it, and the fold applies what was
+written (a step refused today may have been allowed by the code that wrote it).
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from desk.core import events as ev
+from desk.core.clock import CHINA_TZ, local_date
 from desk.core.events import Event
 
 Row = dict[str, Any]
@@ -25,19 +31,30 @@ class CaseState:
     case: Row | None = None
     parties: list[Row] = field(default_factory=list)
     tickets: dict[str, Row] = field(default_factory=dict)
+    whistles: dict[str, Row] = field(default_factory=dict)  # by whistle_id:department
+    warnings: dict[str, Row] = field(default_factory=dict)
+    bookings: dict[str, Row] = field(default_factory=dict)
 
 
 Applier = Callable[[CaseState, Event, Any], None]
 F = TypeVar("F", bound=Applier)
 _APPLIERS: dict[type, Applier] = {}
+_READS: dict[type, frozenset[str]] = {}
+
+# The case's rows beside `cases` that an applier may read or change (the live path loads only those).
+CHILD_ROWS = frozenset({"tickets", "whistles", "warnings", "bookings"})
 
 
-def applies(*types: type) -> Callable[[F], F]:
-    """Register the decorated function as the fold of events whose payload is one of `types`."""
+def applies(*types: type, reads: Iterable[str] = ()) -> Callable[[F], F]:
+    """Register the decorated function as the fold of events whose payload is one of `types`; `reads` names
+    the case's child rows (CHILD_ROWS) it reads or changes."""
+    rows = frozenset(reads)
+    assert rows <= CHILD_ROWS, rows
 
     def register(fn: F) -> F:
         for t in types:
             _APPLIERS[t] = fn
+            _READS[t] = rows
         return fn
 
     return register
@@ -49,6 +66,19 @@ def projects(kind: str) -> bool:
         return ev.PAYLOAD_TYPES[ev.EventKind(kind)] in _APPLIERS
     except ValueError:
         return False
+
+
+def reads(kind: str) -> frozenset[str]:
+    """The child rows of its case (see CHILD_ROWS) that folding an event of this kind reads or changes."""
+    try:
+        return _READS.get(ev.PAYLOAD_TYPES[ev.EventKind(kind)], frozenset())
+    except ValueError:
+        return frozenset()
+
+
+def end_of_day(day: dt.date) -> dt.datetime:
+    """The last second of a day in China time, as aware UTC: `cases.deadline_at` for a due day."""
+    return dt.datetime.combine(day, dt.time(23, 59, 59), CHINA_TZ).astimezone(dt.UTC)
 
 
 def apply(state: CaseState, event: Event) -> None:
@@ -91,6 +121,14 @@ def _registered(state: CaseState, e: Event, p: ev.Registered) -> None:
         "deadline_at": p.deadline_at,
         "actor": e.actor,
         "room_code": None,
+        "risk_level": None,
+        # the registration's own deadline, until the service sets one by its rule (DeadlineSet)
+        "deadline_rule": "legacy",
+        "due_on": None if p.deadline_at is None else local_date(p.deadline_at),
+        "paused_at": None,
+        "outcome": None,
+        "closed_at": None,
+        "follow_up_due_on": None,
     }
     state.parties = [
         {
@@ -195,7 +233,7 @@ _STEP_STATE: dict[type, str] = {
 }
 
 
-@applies(ev.Parked, ev.Unparked, ev.NoShow, ev.Abandoned, ev.ServiceFinished)
+@applies(ev.Parked, ev.Unparked, ev.NoShow, ev.Abandoned, ev.ServiceFinished, reads=("tickets",))
 def _ticket_step(state: CaseState, e: Event, p: _TicketStep) -> None:
     t = state.tickets.get(p.ticket_id)
     if t is None:
@@ -207,7 +245,7 @@ def _ticket_step(state: CaseState, e: Event, p: _TicketStep) -> None:
     _touch(state, e)
 
 
-@applies(ev.Called)
+@applies(ev.Called, reads=("tickets",))
 def _called(state: CaseState, e: Event, p: ev.Called) -> None:
     t = state.tickets.get(p.ticket_id)
     if t is None:
@@ -223,7 +261,7 @@ def _called(state: CaseState, e: Event, p: ev.Called) -> None:
     _touch(state, e)
 
 
-@applies(ev.Recalled)
+@applies(ev.Recalled, reads=("tickets",))
 def _recalled(state: CaseState, e: Event, p: ev.Recalled) -> None:
     t = state.tickets.get(p.ticket_id)
     if t is None:
@@ -232,7 +270,7 @@ def _recalled(state: CaseState, e: Event, p: ev.Recalled) -> None:
     _touch(state, e)
 
 
-@applies(ev.Requeued)
+@applies(ev.Requeued, reads=("tickets",))
 def _requeued(state: CaseState, e: Event, p: ev.Requeued) -> None:
     t = state.tickets.get(p.ticket_id)
     if t is None:
@@ -241,7 +279,7 @@ def _requeued(state: CaseState, e: Event, p: ev.Requeued) -> None:
     _touch(state, e)
 
 
-@applies(ev.Claimed)
+@applies(ev.Claimed, reads=("tickets",))
 def _claimed(state: CaseState, e: Event, p: ev.Claimed) -> None:
     t = state.tickets.get(p.ticket_id)
     if t is not None:
@@ -257,7 +295,7 @@ def _claimed(state: CaseState, e: Event, p: ev.Claimed) -> None:
         _touch(state, e)
 
 
-@applies(ev.Transferred)
+@applies(ev.Transferred, reads=("tickets",))
 def _transferred(state: CaseState, e: Event, p: ev.Transferred) -> None:
     if state.case is None:
         return
@@ -268,3 +306,204 @@ def _transferred(state: CaseState, e: Event, p: ev.Transferred) -> None:
     state.case["state"] = "waiting"
     state.case["room_code"] = p.room
     _touch(state, e)
+
+
+# --- handling: sessions, bookings, outcome, closure, follow-up -----------------------------------------------
+
+
+def _set_state(state: CaseState, e: Event, value: str, **columns: Any) -> None:
+    if state.case is None:
+        return
+    state.case["state"] = value
+    state.case.update(columns)
+    _touch(state, e)
+
+
+@applies(ev.SessionRecorded)
+def _session_recorded(state: CaseState, e: Event, p: ev.SessionRecorded) -> None:
+    """Sessions are read from the log (the case view lists them); the case was worked on."""
+    _touch(state, e)
+
+
+@applies(ev.AppointmentBooked, reads=("bookings",))
+def _appointment_booked(state: CaseState, e: Event, p: ev.AppointmentBooked) -> None:
+    if state.case is None:
+        return
+    state.bookings[p.booking_id] = {
+        "id": p.booking_id,
+        "case_id": e.case_id,
+        "hall_code": e.hall_code,
+        "day": p.day,
+        "time": p.time,
+        "room": p.room,
+        "note": p.note,
+        "booked_at": e.occurred_at,
+    }
+    _touch(state, e)
+
+
+@applies(ev.OutcomeRecorded)
+def _outcome_recorded(state: CaseState, e: Event, p: ev.OutcomeRecorded) -> None:
+    """The outcome is the state: resolved | partly_resolved | not_resolved | terminated."""
+    _set_state(state, e, p.outcome, outcome=p.outcome)
+
+
+@applies(ev.TransferredOut)
+def _transferred_out(state: CaseState, e: Event, p: ev.TransferredOut) -> None:
+    _set_state(state, e, "transferred")
+
+
+@applies(ev.Withdrawn)
+def _withdrawn(state: CaseState, e: Event, p: ev.Withdrawn) -> None:
+    _set_state(state, e, "withdrawn")
+
+
+@applies(ev.CaseClosed)
+def _case_closed(state: CaseState, e: Event, p: ev.CaseClosed) -> None:
+    _set_state(state, e, "closed", closed_at=e.occurred_at)
+
+
+@applies(ev.FollowUpScheduled)
+def _follow_up_scheduled(state: CaseState, e: Event, p: ev.FollowUpScheduled) -> None:
+    if state.case is not None:
+        state.case["follow_up_due_on"] = p.due_on
+        _touch(state, e)
+
+
+@applies(ev.FollowedUp)
+def _followed_up(state: CaseState, e: Event, p: ev.FollowedUp) -> None:
+    """Followed up: nothing is due any more (the follow-up itself is read from the log)."""
+    _set_state(state, e, "followed_up", follow_up_due_on=None)
+
+
+@applies(ev.CaseReopened)
+def _case_reopened(state: CaseState, e: Event, p: ev.CaseReopened) -> None:
+    """The agreement was not performed: in mediation again, with no outcome, closure or follow-up due."""
+    _set_state(state, e, "in_mediation", outcome=None, closed_at=None, follow_up_due_on=None)
+
+
+# --- the deadline ------------------------------------------------------------------------------------------
+
+
+def _due(state: CaseState, e: Event, due_on: dt.date, **columns: Any) -> None:
+    """A new due day (`deadline_at`, its end in China time, stays in step for older readers)."""
+    if state.case is None:
+        return
+    state.case.update(due_on=due_on, deadline_at=end_of_day(due_on), **columns)
+    _touch(state, e)
+
+
+@applies(ev.DeadlineSet)
+def _deadline_set(state: CaseState, e: Event, p: ev.DeadlineSet) -> None:
+    _due(state, e, p.due_on, deadline_rule=p.rule, paused_at=None)
+
+
+@applies(ev.DeadlinePaused)
+def _deadline_paused(state: CaseState, e: Event, p: ev.DeadlinePaused) -> None:
+    if state.case is not None:
+        state.case["paused_at"] = e.occurred_at
+        _touch(state, e)
+
+
+@applies(ev.DeadlineResumed)
+def _deadline_resumed(state: CaseState, e: Event, p: ev.DeadlineResumed) -> None:
+    _due(state, e, p.due_on, paused_at=None)
+
+
+@applies(ev.DeadlineExtended)
+def _deadline_extended(state: CaseState, e: Event, p: ev.DeadlineExtended) -> None:
+    _due(state, e, p.due_on)
+
+
+# --- whistles --------------------------------------------------------------------------------------------
+
+
+def whistle_row_id(whistle_id: str, department: str) -> str:
+    return f"{whistle_id}:{department}"
+
+
+@applies(ev.WhistleBlown, reads=("whistles",))
+def _whistle_blown(state: CaseState, e: Event, p: ev.WhistleBlown) -> None:
+    """One row per department summoned, each with the whistle's three clocks."""
+    if state.case is None:
+        return
+    for department in p.departments:
+        row_id = whistle_row_id(p.whistle_id, department)
+        state.whistles[row_id] = {
+            "id": row_id,
+            "whistle_id": p.whistle_id,
+            "case_id": e.case_id,
+            "hall_code": e.hall_code,
+            "department": department,
+            "matter": p.matter,
+            "complex": p.complex,
+            "blown_at": e.occurred_at,
+            "sign_by": p.sign_by,
+            "arrive_by": p.arrive_by,
+            "report_by": p.report_by,
+            "signed_at": None,
+            "signed_by": None,
+            "arrived_at": None,
+            "arrived_by": None,
+            "reported_at": None,
+            "result": None,
+            "rating": None,
+        }
+    _touch(state, e)
+
+
+_WhistleStep = ev.WhistleSigned | ev.WhistleArrived | ev.WhistleReported | ev.WhistleRated
+
+
+@applies(ev.WhistleSigned, ev.WhistleArrived, ev.WhistleReported, ev.WhistleRated, reads=("whistles",))
+def _whistle_step(state: CaseState, e: Event, p: _WhistleStep) -> None:
+    row = state.whistles.get(whistle_row_id(p.whistle_id, p.department))
+    if row is None:
+        return
+    if isinstance(p, ev.WhistleSigned):
+        row.update(signed_at=e.occurred_at, signed_by=p.by)
+    elif isinstance(p, ev.WhistleArrived):
+        row.update(arrived_at=p.arrived_at, arrived_by=p.by)
+    elif isinstance(p, ev.WhistleReported):
+        row.update(reported_at=e.occurred_at, result=p.result)
+    else:
+        row["rating"] = p.rating
+    _touch(state, e)
+
+
+# --- warnings and risk -------------------------------------------------------------------------------------
+
+
+@applies(ev.WarningRaised, reads=("warnings",))
+def _warning_raised(state: CaseState, e: Event, p: ev.WarningRaised) -> None:
+    if state.case is None:
+        return
+    state.warnings[p.warning_id] = {
+        "id": p.warning_id,
+        "case_id": e.case_id,
+        "hall_code": e.hall_code,
+        "kind": p.kind,
+        "level": p.level,
+        "message": p.message,
+        "ref": p.ref,
+        "raised_at": e.occurred_at,
+        "acknowledged_at": None,
+        "acknowledged_by": None,
+    }
+    _touch(state, e)
+
+
+@applies(ev.WarningAcknowledged, reads=("warnings",))
+def _warning_acknowledged(state: CaseState, e: Event, p: ev.WarningAcknowledged) -> None:
+    row = state.warnings.get(p.warning_id)
+    if row is None or row["acknowledged_at"] is not None:  # the first reader counts
+        return
+    row.update(acknowledged_at=e.occurred_at, acknowledged_by=p.by)
+    _touch(state, e)
+
+
+@applies(ev.RiskAssessed)
+def _risk_assessed(state: CaseState, e: Event, p: ev.RiskAssessed) -> None:
+    if state.case is not None:
+        state.case["risk_level"] = p.level
+        _touch(state, e)

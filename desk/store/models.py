@@ -1,4 +1,5 @@
-"""Tables: the case event log, its projections (cases, parties) and the reference data (halls, rooms, categories)."""
+"""Tables: the case event log, its projections (cases, parties, tickets, whistles, warnings, bookings) and the
+reference data (halls, rooms, categories, departments, mediators)."""
 
 # No `from __future__ import annotations` here: SQLAlchemy would have to evaluate every `Mapped[...]` string
 # when the classes are mapped, which cost a command's start ~8 ms (a quarter of mapping the models).
@@ -185,6 +186,14 @@ class CaseRow(Base):
     deadline_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     actor: Mapped[str] = mapped_column(sa.String(60))
     room_code: Mapped[str | None] = mapped_column(sa.String(12))
+    risk_level: Mapped[str | None] = mapped_column(sa.String(10))  # general | major | serious
+    # the rule the time limit comes from ("legacy": the registration's own deadline, from before the rules)
+    deadline_rule: Mapped[str] = mapped_column(sa.String(40), server_default="legacy")
+    due_on: Mapped[dt.date | None] = mapped_column(index=True)  # `deadline_at` is the end of this day
+    paused_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    outcome: Mapped[str | None] = mapped_column(sa.String(20))
+    closed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    follow_up_due_on: Mapped[dt.date | None] = mapped_column(index=True)
 
 
 class PartyRow(Base):
@@ -211,6 +220,69 @@ class PartyRow(Base):
     address: Mapped[str] = mapped_column(sa.String(200), default="")
     birth_date: Mapped[dt.date | None]
     sex: Mapped[str | None] = mapped_column(sa.String(2))
+
+
+class WhistleRow(Base):
+    """Projection: one department summoned by a whistle (吹哨), with its three clocks and how it answered."""
+
+    __tablename__ = "whistles"
+    __table_args__ = (sa.Index("ix_whistles_department_blown_at", "department", "blown_at"),)
+
+    id: Mapped[str] = mapped_column(sa.String(80), primary_key=True)  # whistle_id:department
+    whistle_id: Mapped[str] = mapped_column(ID)
+    case_id: Mapped[str] = mapped_column(sa.ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    hall_code: Mapped[str] = mapped_column(sa.String(12))
+    department: Mapped[str] = mapped_column(sa.String(40))
+    matter: Mapped[str] = mapped_column(sa.Text)
+    complex: Mapped[bool]
+    blown_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    sign_by: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    arrive_by: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    report_by: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    signed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    signed_by: Mapped[str | None] = mapped_column(sa.String(60))
+    arrived_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    arrived_by: Mapped[str | None] = mapped_column(sa.String(60))
+    reported_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    result: Mapped[str | None] = mapped_column(sa.Text)
+    rating: Mapped[str | None] = mapped_column(sa.String(20))
+
+
+class WarningRow(Base):
+    """Projection: a warning (预警) about a case, and who acknowledged it when."""
+
+    __tablename__ = "warnings"
+    __table_args__ = (
+        # the open warnings (acknowledged_at IS NULL), gravest first
+        sa.Index("ix_warnings_acknowledged_at_level", "acknowledged_at", "level"),
+    )
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    case_id: Mapped[str] = mapped_column(sa.ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    hall_code: Mapped[str] = mapped_column(sa.String(12))
+    kind: Mapped[str] = mapped_column(sa.String(20))  # risk | deadline | whistle | crisis
+    level: Mapped[str] = mapped_column(sa.String(10))  # general | major | serious
+    message: Mapped[str] = mapped_column(sa.String(500))
+    ref: Mapped[str] = mapped_column(sa.String(80), default="")
+    raised_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    acknowledged_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    acknowledged_by: Mapped[str | None] = mapped_column(sa.String(60))
+
+
+class BookingRow(Base):
+    """Projection: an appointment (预约) on a day, at a time, in a room of the hall that booked it."""
+
+    __tablename__ = "bookings"
+    __table_args__ = (sa.Index("ix_bookings_day_room", "day", "room", "hall_code"),)
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    case_id: Mapped[str] = mapped_column(sa.ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    hall_code: Mapped[str] = mapped_column(sa.String(12))
+    day: Mapped[dt.date]
+    time: Mapped[str] = mapped_column(sa.String(5))  # HH:MM
+    room: Mapped[str] = mapped_column(sa.String(12))
+    note: Mapped[str] = mapped_column(sa.String(200), default="")
+    booked_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
 
 
 # --- sync ----------------------------------------------------------------------------------------------

@@ -1,4 +1,5 @@
-"""Projections in the database: the `cases`, `parties` and `tickets` rows folded from the event log (see fold.py).
+"""Projections in the database: the `cases` rows and the rows of each case (`parties`, `tickets`, `whistles`,
+`warnings`, `bookings`) folded from the event log (see fold.py).
 
 Three ways in, one fold:
 - `apply_event`: the live path, one event appended in a hall's own transaction (the ORM rows are updated);
@@ -22,7 +23,7 @@ from desk.core.fold import CaseState, Row
 from desk.store.base import Base
 from desk.store.bulk import insert_rows
 from desk.store.events import EVENT_COLUMNS, event_of
-from desk.store.models import CaseEvent, CaseRow, PartyRow, TicketRow
+from desk.store.models import BookingRow, CaseEvent, CaseRow, PartyRow, TicketRow, WarningRow, WhistleRow
 
 # Order within a case (Event.order): the HLC stamp, then (for equal stamps written by two stores) the hall and
 # its own sequence, so a fold is causal and deterministic whatever order the events arrived in.
@@ -30,9 +31,21 @@ EVENT_ORDER = (CaseEvent.hlc, CaseEvent.hall_code, CaseEvent.hall_seq)
 
 CASE_COLUMNS = tuple(c.key for c in CaseRow.__table__.columns)
 PARTY_COLUMNS = tuple(c.key for c in PartyRow.__table__.columns)
-TICKET_COLUMNS = tuple(c.key for c in TicketRow.__table__.columns)
 
-CASES, PARTIES, TICKETS = (Base.metadata.tables[t] for t in ("cases", "parties", "tickets"))
+CASES, PARTIES = (Base.metadata.tables[t] for t in ("cases", "parties"))
+
+# The case's child rows the fold keeps by id (CaseState.tickets, .whistles, ...), and their models.
+CHILD_MODELS: dict[str, type[TicketRow | WhistleRow | WarningRow | BookingRow]] = {
+    "tickets": TicketRow,
+    "whistles": WhistleRow,
+    "warnings": WarningRow,
+    "bookings": BookingRow,
+}
+assert set(CHILD_MODELS) == fold.CHILD_ROWS
+CHILD_COLUMNS = {name: tuple(c.key for c in m.__table__.columns) for name, m in CHILD_MODELS.items()}
+# every table folded per case, children first (they reference the case)
+PROJECTED_MODELS = (TicketRow, WhistleRow, WarningRow, BookingRow, PartyRow, CaseRow)
+assert set(PROJECTED_MODELS) == {*CHILD_MODELS.values(), PartyRow, CaseRow}
 
 CHUNK = 2000  # ids per IN (...) list
 
@@ -59,21 +72,21 @@ def _as_row(obj: Any, columns: Sequence[str]) -> Row:
 
 def apply_event(session: Session, event: Event) -> None:
     """Update the projections for one newly appended event, in the same transaction. Its stamp is greater than
-    every stamp of its case (events.take_stamp), so it folds onto the case's current rows as the last event."""
+    every stamp of its case (events.take_stamp), so it folds onto the case's current rows as the last event.
+    Only the child rows its kind can touch are read (fold.reads)."""
     if not fold.projects(event.kind):
         return
     case = session.get(CaseRow, event.case_id)
-    tickets = list(
-        session.scalars(
-            sa.select(TicketRow)
-            .where(TicketRow.case_id == event.case_id)
-            .execution_options(populate_existing=True)
-        )
-    )
-    state = CaseState(
-        case=None if case is None else _as_row(case, CASE_COLUMNS),
-        tickets={t.id: _as_row(t, TICKET_COLUMNS) for t in tickets},
-    )
+    state = CaseState(case=None if case is None else _as_row(case, CASE_COLUMNS))
+    loaded: dict[str, dict[str, Any]] = {}
+    for name in sorted(fold.reads(event.kind)):
+        model: Any = CHILD_MODELS[name]
+        found: Sequence[Any] = session.scalars(
+            sa.select(model).where(model.case_id == event.case_id).execution_options(populate_existing=True)
+        ).all()
+        objs: dict[str, Any] = {o.id: o for o in found}
+        loaded[name] = objs
+        getattr(state, name).update({i: _as_row(o, CHILD_COLUMNS[name]) for i, o in objs.items()})
     fold.apply(state, event)
     if state.case is not None:
         if case is None:
@@ -83,13 +96,14 @@ def apply_event(session: Session, event: Event) -> None:
             _update(case, state.case)
     if event.kind == "registered":
         session.add_all(PartyRow(**p) for p in state.parties)
-    by_id = {t.id: t for t in tickets}
-    for tid, row in state.tickets.items():
-        existing = by_id.get(tid)
-        if existing is None:
-            session.add(TicketRow(**row))
-        else:
-            _update(existing, row)
+    for name, child in CHILD_MODELS.items():
+        existing = loaded.get(name, {})
+        for rid, row in getattr(state, name).items():
+            obj = existing.get(rid)
+            if obj is None:
+                session.add(child(**row))
+            else:
+                _update(obj, row)
 
 
 def _update(obj: Any, row: Row) -> None:
@@ -117,7 +131,7 @@ def _forget(session: Session, case_ids: set[str]) -> None:
         if (
             isinstance(obj, CaseRow)
             and obj.id in case_ids
-            or isinstance(obj, (PartyRow, TicketRow))
+            or isinstance(obj, (PartyRow, TicketRow, WhistleRow, WarningRow, BookingRow))
             and obj.case_id in case_ids
         ):
             session.expunge(obj)
@@ -130,14 +144,16 @@ def replace_projections(session: Session, states: dict[str, CaseState], *, exist
     if old:
         _forget(session, set(old))
         for chunk in _chunks(old):
-            session.execute(sa.delete(TicketRow).where(TicketRow.case_id.in_(chunk)))
-            session.execute(sa.delete(PartyRow).where(PartyRow.case_id.in_(chunk)))
-            session.execute(sa.delete(CaseRow).where(CaseRow.id.in_(chunk)))
-    cases = [s.case for s in states.values() if s.case is not None]
-    parties = [p for s in states.values() if s.case is not None for p in s.parties]
-    tickets = [t for s in states.values() if s.case is not None for t in s.tickets.values()]
-    for table, rows in ((CASES, cases), (PARTIES, parties), (TICKETS, tickets)):
-        insert_rows(session, table, rows)
+            for model in PROJECTED_MODELS:
+                table = Base.metadata.tables[model.__tablename__]
+                key = table.c.id if model is CaseRow else table.c.case_id
+                session.execute(sa.delete(table).where(key.in_(chunk)))
+    folded = [s for s in states.values() if s.case is not None]
+    insert_rows(session, CASES, [s.case for s in folded if s.case is not None])
+    insert_rows(session, PARTIES, [p for s in folded for p in s.parties])
+    for name, model in CHILD_MODELS.items():
+        rows = [r for s in folded for r in getattr(s, name).values()]
+        insert_rows(session, Base.metadata.tables[model.__tablename__], rows)
 
 
 def refold(session: Session, case_ids: Iterable[str]) -> None:
@@ -168,9 +184,8 @@ def rebuild(session: Session) -> int:
     """Drop the projections and fold the whole log again, case by case (see fold.py)."""
     session.flush()
     session.expunge_all()
-    session.execute(sa.delete(TicketRow))
-    session.execute(sa.delete(PartyRow))
-    session.execute(sa.delete(CaseRow))
+    for model in PROJECTED_MODELS:
+        session.execute(sa.delete(model))
     cols = [getattr(CaseEvent, c) for c in EVENT_COLUMNS]
     order = event_order(session)
     rows = session.execute(sa.select(*cols).order_by(CaseEvent.case_id, *order)).yield_per(5000)

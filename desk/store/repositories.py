@@ -17,8 +17,8 @@ from desk.core.events import EventBody
 from desk.core.ids import CASE_NO_RE
 from desk.core.parties import mask_id_number, normalise_id_number, normalise_name, normalise_phone
 from desk.core.text import collapse_spaces
-from desk.store.models import CaseEvent, CaseRow, CategoryRow, Hall, PartyRow, RoomRow, TicketRow
-from desk.store.projections import event_order
+from desk.store.models import CaseEvent, CaseRow, CategoryRow, Hall, PartyRow, RoomRow
+from desk.store.projections import PROJECTED_MODELS, event_order
 
 
 @dataclass(frozen=True)
@@ -291,7 +291,7 @@ def case_detail(
 def projection_snapshot(session: Session) -> list[tuple[Any, ...]]:
     """Every projected row as plain tuples, sorted: for comparing a rebuild with the live projections."""
     rows: list[tuple[Any, ...]] = []
-    for model in (CaseRow, PartyRow, TicketRow):
+    for model in PROJECTED_MODELS:
         cols = [c.key for c in sa.inspect(model).column_attrs]  # type: ignore[attr-defined]
         for r in session.scalars(sa.select(model)):
             rows.append((model.__tablename__, *(_plain(getattr(r, k)) for k in cols)))

@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from desk.core import events as ev
 from desk.core import hlc
 from desk.core.fold import fold
+from tests.core.test_handling_events import HANDLING_SAMPLES
 
 T0 = dt.datetime(2026, 12, 7, 1, 0, tzinfo=dt.UTC)
 
@@ -77,6 +78,7 @@ SAMPLES: list[ev.EventBody] = [
     ev.Abandoned("t1"),
     ev.ServiceFinished("t1"),
     ev.DocumentPrinted("receipt", True),
+    *HANDLING_SAMPLES,
 ]
 
 

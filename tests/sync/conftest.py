@@ -21,7 +21,16 @@ from desk.services.queue import QueueService
 from desk.services.registration import RegistrationService
 from desk.services.setup import init_hall
 from desk.store import projections
-from desk.store.models import CaseEvent, CaseHolder, CaseRow, PartyRow, TicketRow
+from desk.store.models import (
+    BookingRow,
+    CaseEvent,
+    CaseHolder,
+    CaseRow,
+    PartyRow,
+    TicketRow,
+    WarningRow,
+    WhistleRow,
+)
 from desk.store.repositories import projection_snapshot
 from desk.store.session import Store, open_store
 from desk.sync.engine import RoundReport, Syncer, SyncError
@@ -225,13 +234,17 @@ def _plain(v: Any) -> Any:
 
 
 def case_rows(store: Store, case_ids: set[str]) -> list[tuple[Any, ...]]:
-    """The projected rows (cases, parties, tickets) of these cases, as plain sorted tuples."""
+    """The projected rows (cases and their parties, tickets, whistles, warnings, bookings) of these cases, as
+    plain sorted tuples."""
     rows: list[tuple[Any, ...]] = []
     with store.read() as s:
         for name, table, key in (
             ("cases", CaseRow.__table__, CaseRow.id),
             ("parties", PartyRow.__table__, PartyRow.case_id),
             ("tickets", TicketRow.__table__, TicketRow.case_id),
+            ("whistles", WhistleRow.__table__, WhistleRow.case_id),
+            ("warnings", WarningRow.__table__, WarningRow.case_id),
+            ("bookings", BookingRow.__table__, BookingRow.case_id),
         ):
             for r in s.execute(sa.select(table).where(key.in_(sorted(case_ids)))):
                 rows.append((name, *(_plain(v) for v in r)))
