@@ -47,7 +47,7 @@ from desk.ui.fonts import use_cjk_font
 from desk.ui.kiosk.kiosk import Kiosk
 from desk.ui.main_window import MainWindow
 from desk.ui.ops import freeze_heap, wait_for_workers
-from desk.ui.printing import CaseReceipts, ReceiptPrinter
+from desk.ui.printing import CaseAgreements, CaseReceipts, ReceiptPrinter
 from desk.ui.room.terminal import RoomTerminal
 from desk.ui.sync_bar import SyncRunner, SyncStatusBar
 
@@ -223,6 +223,7 @@ def build_main_window(
     `receipt_printer` defaults to the system's default printer). `clock` defaults to the services' clock."""
     clock = clock or services.clock
     receipts = CaseReceipts(services.documents, receipt_printer)
+    agreements = build_agreements(services, receipt_printer)
     sync_bar = build_sync_bar(services.sync, run=True, clock=clock) if services.sync is not None else None
     return MainWindow(
         services.registration,
@@ -236,19 +237,38 @@ def build_main_window(
         receipts=receipts,
         sync_bar=sync_bar,
         county=services.county,
+        handling=services.handling,
+        whistles=services.whistles,
+        agreements=agreements,
     )
 
 
-def build_room_terminal(services: Services, room: str) -> RoomTerminal:
-    """`desk --role room --room R01`: one room's terminal (the sync state in its status bar; the front desk
-    runs the sync). An unknown room is a `NotFound`."""
+def build_agreements(services: Services, printer: ReceiptPrinter | None = None) -> CaseAgreements:
+    """Printing a case's mediation agreement (人民调解协议书) from its outcome, the print recorded on the case."""
+    documents = services.documents
+    return CaseAgreements(
+        services.handling.agreement_data, documents.record_printed, documents.was_printed, printer
+    )
+
+
+def build_room_terminal(
+    services: Services, room: str, *, printer: ReceiptPrinter | None = None
+) -> RoomTerminal:
+    """`desk --role room --room R01`: one room's terminal with the handling pane of the case being received
+    (the sync state in its status bar; the front desk runs the sync). An unknown room is a `NotFound`.
+    `printer` prints the agreement (default: the system's default printer; tests give one of their own)."""
+    agreements = build_agreements(services, printer)
     terminal = RoomTerminal(
         room,
         queue=services.new_queue(),
         rooms=services.rooms,
         display=services.display,
         registration=services.registration,
+        handling=services.handling,
+        whistles=services.whistles,
+        agreements=agreements,
     )
+    agreements.setParent(terminal)
     if services.sync is not None:
         terminal.statusBar().addPermanentWidget(
             build_sync_bar(services.sync, run=False, clock=services.clock)

@@ -1,6 +1,8 @@
 """One case's details: its parties (numbers masked), the narrative, and its whole event history — as a panel
 (the room terminal shows the claimed case in one) and as a dialog (case search opens one), from which a case left
-without a ticket (暂不取号) gets one later through the desk's routing step."""
+without a ticket (暂不取号) gets one later through the desk's routing step. With the handling service, the dialog
+is the case view: the full timeline (time, who, what changed), only the steps allowed now (办结, 回访, 重新调解,
+期限中止/恢复/延长, 撤回) and the printed agreement."""
 
 from __future__ import annotations
 
@@ -29,6 +31,7 @@ from PySide6.QtWidgets import (
 from desk.core.cases import CaseState
 from desk.core.queue import TicketState
 from desk.errors import DeskError
+from desk.ui.case_actions import ACTIONS, ACTIONS_BY_KEY, StepDialog
 from desk.ui.intake.routing import (
     RouteRead,
     RouteServices,
@@ -45,17 +48,19 @@ from desk.ui.models.case_table import (
     risk_labels,
     state_label,
 )
+from desk.ui.models.handling_tables import TimelineTableModel
 from desk.ui.ops import Op, OpRunner
 
 if TYPE_CHECKING:
+    from desk.services.handling import CaseFile, CaseHandlingService
     from desk.services.queue import IssuedTicket
     from desk.services.views import CaseDetail
-    from desk.ui.printing import CaseReceipts, PreviewDialog
+    from desk.ui.printing import CaseAgreements, CaseReceipts, PreviewDialog
 
 logger = logging.getLogger(__name__)
 
 
-def _table(model: PartyTableModel | CaseEventTableModel, parent: QWidget) -> QTableView:
+def _table(model: PartyTableModel | CaseEventTableModel | TimelineTableModel, parent: QWidget) -> QTableView:
     view = QTableView(parent)
     view.setModel(model)
     view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
@@ -129,6 +134,12 @@ class CaseHistoryView(QWidget):
         self.event_model = CaseEventTableModel(category_names=self._names, room_names=room_names, parent=self)
         self.event_view = _table(self.event_model, self)
         layout.addWidget(self.event_view, 1)
+        # The case file's timeline (with the handling service): what changed at each step, in causal order.
+        self.timeline_model = TimelineTableModel(parent=self)
+        self.timeline_view = _table(self.timeline_model, self)
+        self.timeline_view.hide()
+        layout.addWidget(self.timeline_view, 1)
+        self.file: CaseFile | None = None
         if detail is not None:
             self.show_case(detail)
 
@@ -158,6 +169,29 @@ class CaseHistoryView(QWidget):
         self.narrative.setPlainText(detail.narrative)
         self.event_model.set_events(detail.events)
         self.event_view.scrollToBottom()
+        if self.file is not None and self.file.case_no == detail.case_no:
+            self.show_file(self.file)
+
+    def show_file(self, file: CaseFile) -> None:
+        """The case file's state, deadline and timeline (time, who, what, what changed) over the event list."""
+        self.file = file
+        self.heading.setText(
+            self.tr("{case_no}　{state}").format(case_no=file.case_no, state=file.state_label)
+        )
+        d = file.deadline
+        if d.due_on is not None:
+            due = self.tr("{rule}，{y}年{m}月{d}日到期").format(
+                rule=d.rule_label, y=d.due_on.year, m=d.due_on.month, d=d.due_on.day
+            )
+            if d.paused:
+                due += self.tr("（已中止）")
+            elif d.overdue:
+                due += self.tr("（已超期）")
+            self._fact_values[3].setText(due)
+        self.timeline_model.set_entries(file.timeline)
+        self.event_view.hide()
+        self.timeline_view.show()
+        self.timeline_view.scrollToBottom()
 
 
 TICKET_KEYS = "Ctrl+T"  # 取号 from a case's history, and from the case search's results
@@ -173,6 +207,9 @@ class CaseHistoryDialog(QDialog):
     sig_ticket_issued = Signal(object)
     """The case got its ticket here; carries the `IssuedTicket`."""
 
+    sig_case_changed = Signal(object)
+    """A step was taken here (the case view); carries the `CaseFile` it came back with."""
+
     def __init__(
         self,
         detail: CaseDetail,
@@ -182,10 +219,16 @@ class CaseHistoryDialog(QDialog):
         receipts: CaseReceipts | None = None,
         reload: Callable[[str], CaseDetail] | None = None,
         route: RouteServices | None = None,
+        handling: CaseHandlingService | None = None,
+        agreements: CaseAgreements | None = None,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
         self.detail = detail
+        self._handling = handling
+        self._agreements = agreements
+        self.file: CaseFile | None = None
+        self.step_dialog: StepDialog | None = None
         self._receipts = receipts
         self._reload = reload
         self._route = route
@@ -201,6 +244,29 @@ class CaseHistoryDialog(QDialog):
         self.event_model = self.view.event_model
         self.narrative = self.view.narrative
         layout.addWidget(self.view, 1)
+        # The case view's steps: a button for each, shown only while the case's state allows it.
+        actions_row = QHBoxLayout()
+        self.action_buttons: dict[str, QPushButton] = {}
+        for action in ACTIONS:
+            button = QPushButton(self.tr(action.text), self)
+            button.setAutoDefault(False)
+            button.hide()
+            button.clicked.connect(lambda _checked=False, key=action.key: self.take_action(key))
+            if action.keys:
+                keys = QShortcut(QKeySequence(action.keys), self)
+                keys.activated.connect(lambda key=action.key: self.take_action(key))
+            self.action_buttons[action.key] = button
+            actions_row.addWidget(button)
+        self.agreement_button = QPushButton(self.tr("打印协议书 (Ctrl+P)"), self)
+        self.agreement_button.setAutoDefault(False)
+        self.agreement_button.hide()
+        self.agreement_button.clicked.connect(self._on_agreement_requested)
+        if agreements is not None:
+            print_keys = QShortcut(QKeySequence("Ctrl+P"), self)
+            print_keys.activated.connect(self._on_agreement_requested)
+        actions_row.addWidget(self.agreement_button)
+        actions_row.addStretch(1)
+        layout.addLayout(actions_row)
         self.routing = RoutingPanel(self)
         layout.addWidget(self.routing)
         bottom = QHBoxLayout()
@@ -236,6 +302,98 @@ class CaseHistoryDialog(QDialog):
         self.routing.sig_override_requested.connect(self._on_route_overridden)
         self.routing.sig_skipped.connect(self._on_route_skipped)
         self._update_ticket_button()
+        if handling is not None:
+            self.setWindowTitle(self.tr("案件 {case_no} · 办理经过").format(case_no=detail.case_no))
+            self.resize(1000, 680)
+            self.read_file()
+
+    # --- the case view: the timeline and the steps allowed now ------------------------------------------
+
+    def read_file(self) -> Op[CaseFile] | None:
+        """Read (off the UI thread) the case file: the timeline and the steps allowed now."""
+        handling = self._handling
+        if handling is None:
+            return None
+        case_no = self.detail.case_no
+        return self.ops.run(
+            lambda: handling.view(case_no),
+            key="file",
+            name=f"case file {case_no}",
+            success=self._show_file,
+            failure=self._say_refusal,
+        )
+
+    def _show_file(self, file: CaseFile) -> None:
+        self.file = file
+        self.view.show_file(file)
+        for action in ACTIONS:
+            self.action_buttons[action.key].setVisible(action.allowed(file))
+        has_agreement = file.outcome is not None and bool(file.outcome.agreement_no)
+        self.agreement_button.setVisible(self._agreements is not None and has_agreement)
+        self._update_ticket_button()
+
+    def allowed_actions(self) -> list[str]:
+        """The steps offered now (the visible buttons), by key."""
+        return [key for key, button in self.action_buttons.items() if not button.isHidden()]
+
+    def take_action(self, key: str) -> StepDialog | None:
+        """Open the step's dialog (only when the step is allowed now); Enter there takes it."""
+        action = ACTIONS_BY_KEY[key]
+        file = self.file
+        if self._handling is None or file is None or not action.allowed(file):
+            return None
+        unit = file.deadline.extension_unit_label if key == "extend" else ""
+        dialog = StepDialog(action, file.case_no, unit_label=unit, parent=self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.sig_submitted.connect(lambda values, d=dialog: self._run_action(d, values))
+        dialog.finished.connect(self._on_step_dialog_closed)
+        self.step_dialog = dialog
+        dialog.open()
+        return dialog
+
+    def _run_action(self, dialog: StepDialog, values: dict[str, object]) -> Op[CaseFile] | None:
+        handling = self._handling
+        if handling is None:
+            return None
+        action, case_no = dialog.action, self.detail.case_no
+
+        def taken(file: CaseFile) -> None:
+            dialog.accept()
+            self._show_file(file)
+            self._say(self.tr(action.done))
+            self._read_again(case_no)
+            self.sig_case_changed.emit(file)
+
+        return self.ops.run(
+            lambda: action.call(handling, case_no, values),
+            name=f"{action.key} {case_no}",
+            success=taken,
+            failure=lambda e: dialog.show_error(e.message),
+        )
+
+    def _on_step_dialog_closed(self, _result: int) -> None:
+        self.step_dialog = None
+
+    def print_agreement(self) -> Op[tuple[bytes, bool]] | None:
+        """The agreement of the case's outcome on the default printer (Ctrl+P); the print is recorded."""
+        agreements, file = self._agreements, self.file
+        if agreements is None or file is None or file.outcome is None or not file.outcome.agreement_no:
+            return None
+        no, case_no = file.outcome.agreement_no, file.case_no
+
+        def printed(printer: str) -> None:
+            self._say(self.tr("协议书 {no} 已送到打印机“{printer}”").format(no=no, printer=printer))
+            self._read_again(case_no)
+
+        return agreements.print_agreement(
+            self.ops,
+            case_no,
+            success=printed,
+            failure=lambda e: self._say(self.tr("协议书未打印：{why}").format(why=e.message), error=True),
+        )
+
+    def _on_agreement_requested(self) -> None:
+        self.print_agreement()
 
     # --- 取号 ------------------------------------------------------------------------------------
 
@@ -406,6 +564,7 @@ class CaseHistoryDialog(QDialog):
         self.detail = detail
         self.view.show_case(detail)
         self._update_ticket_button()
+        self.read_file()
 
     def _on_reprint_requested(self) -> None:
         self.reprint_receipt()

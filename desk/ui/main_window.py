@@ -43,14 +43,16 @@ from desk.ui.room.terminal import RoomTerminal
 
 if TYPE_CHECKING:
     from desk.core.clock import Clock
+    from desk.services.alerts import WhistleService
     from desk.services.county import CountyService, Diversion
     from desk.services.display import DisplayService
+    from desk.services.handling import CaseHandlingService
     from desk.services.queue import IssuedTicket, QueueService
     from desk.services.registration import RegistrationResult, RegistrationService
     from desk.services.rooms import RoomsService, RoomView
     from desk.services.views import CaseDetail, CaseSummary
     from desk.sync.engine import RoundReport
-    from desk.ui.printing import CaseReceipts
+    from desk.ui.printing import CaseAgreements, CaseReceipts
     from desk.ui.sync_bar import SyncStatusBar
 
 logger = logging.getLogger(__name__)
@@ -75,12 +77,16 @@ class CaseSearchDialog(QDialog):
         *,
         receipts: CaseReceipts | None = None,
         route: RouteServices | None = None,
+        handling: CaseHandlingService | None = None,
+        agreements: CaseAgreements | None = None,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
         self._service = service
         self._receipts = receipts
         self._route = route
+        self._handling = handling  # the case view: the timeline and the steps allowed now
+        self._agreements = agreements
         self.ops = OpRunner(self)  # a case that cannot be opened: a message box over the dialog
         self._category_names = {c.code: c.name for c in service.categories()}
         self.setWindowTitle(self.tr("查找案件"))
@@ -178,6 +184,8 @@ class CaseSearchDialog(QDialog):
             receipts=self._receipts,
             reload=self._service.case,
             route=self._route,
+            handling=self._handling,
+            agreements=self._agreements,
             parent=self,
         )
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
@@ -245,6 +253,9 @@ class MainWindow(QMainWindow):
         receipts: CaseReceipts | None = None,
         sync_bar: SyncStatusBar | None = None,
         county: CountyService | None = None,
+        handling: CaseHandlingService | None = None,
+        whistles: WhistleService | None = None,
+        agreements: CaseAgreements | None = None,
         parent: QWidget | None = None,
     ) -> None:
         """`rooms` is the hall's rooms and roster (routing's overrides, the terminals, the settings dialogs);
@@ -252,8 +263,15 @@ class MainWindow(QMainWindow):
         opened from the menu a queue service of its own (its own on-duty mediator); `display` is what the
         calling screens and terminals read (calls, the change mark); `receipts` prints receipts
         (F9 after a registration, 补打 in a case's history); `sync_bar` shows (and runs) sync with the county;
-        `county` is given when the store is the county's: registrations are then diverted to a hall."""
+        `county` is given when the store is the county's: registrations are then diverted to a hall. `handling`,
+        `whistles` and `agreements` (printing the agreement) make the case view and the room terminals' handling
+        pane."""
         super().__init__(parent)
+        self._handling = handling
+        self._whistles = whistles
+        self._agreements = agreements
+        if agreements is not None:
+            agreements.setParent(self)
         self.county = county
         self.sync_bar = sync_bar
         self._service = service
@@ -408,7 +426,12 @@ class MainWindow(QMainWindow):
             # At a hall, a case found here that has no ticket (暂不取号) gets one (Ctrl+T); not at the county.
             route = RouteServices(self._queue, self._rooms) if self.county is None else None
             self.search_dialog = CaseSearchDialog(
-                self._service, receipts=self.receipts, route=route, parent=self
+                self._service,
+                receipts=self.receipts,
+                route=route,
+                handling=self._handling if self.county is None else None,
+                agreements=self._agreements,
+                parent=self,
             )
             self.search_dialog.sig_ticket_issued.connect(self._on_ticket_issued)
         if self.search_dialog.isVisible():
@@ -432,6 +455,9 @@ class MainWindow(QMainWindow):
             rooms=self._rooms,
             display=self._display,
             registration=self._service,
+            handling=self._handling,
+            whistles=self._whistles,
+            agreements=self._agreements,
         )
         terminal.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         terminal.destroyed.connect(lambda _obj=None, t=terminal: self._forget_window(t))

@@ -1,4 +1,5 @@
-"""Printing the desk's PDFs: to the default printer with one key, or through Qt's print preview.
+"""Printing the desk's PDFs (the receipt, the mediation agreement): to the default printer with one key, or through
+Qt's print preview.
 
 QtPdf draws each page of the PDF that `desk/printing` made as an image at the printer's resolution (capped, see
 `MAX_RASTER_DPI`), on a page of the PDF's own size: a custom 80 mm page for the receipt roll, A5 where the PDF is
@@ -37,7 +38,7 @@ from desk.errors import DeskError
 from desk.ui.ops import Op, OpRunner
 
 if TYPE_CHECKING:
-    from desk.core.documents import ReceiptData
+    from desk.core.documents import AgreementData, ReceiptData
     from desk.services.documents import DocumentService
 
 logger = logging.getLogger(__name__)
@@ -369,4 +370,77 @@ class CaseReceipts(QObject):
             name=f"record print {case_no}",
             success=recorded,
             failure=failure,
+        )
+
+
+AGREEMENT = "agreement"
+
+
+class CaseAgreements(QObject):
+    """A case's people's mediation agreement (人民调解协议书) from its outcome to paper: the agreement's data
+    (`agreement_data`, e.g. `CaseHandlingService.agreement_data`), its PDF (`render_agreement`), the default
+    printer, and the print recorded as an event of the case (`record`, e.g. `DocumentService.record_printed`;
+    a second print is a 补打)."""
+
+    sig_printed = Signal(str, bool)
+    """An agreement was printed and recorded; carries the case number and whether it was a reprint."""
+
+    def __init__(
+        self,
+        agreement_data: Callable[[str], AgreementData],
+        record: Callable[..., None],
+        was_printed: Callable[[str, str], bool],
+        printer: ReceiptPrinter | None = None,
+        *,
+        parent: QObject | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self._data = agreement_data
+        self._record_printed = record
+        self._was_printed = was_printed
+        self._ops = OpRunner(self, report=lambda message: logger.warning("print not recorded: %s", message))
+        self.printer = printer or ReceiptPrinter(parent=self)
+
+    def _pdf(self, case_no: str) -> tuple[bytes, bool]:
+        from desk.printing.sheets import render_agreement
+
+        return render_agreement(self._data(case_no)), self._was_printed(case_no, AGREEMENT)
+
+    def print_agreement(
+        self,
+        ops: OpRunner,
+        case_no: str,
+        *,
+        success: Callable[[str], object],
+        failure: Callable[[DeskError], object],
+    ) -> Op[tuple[bytes, bool]] | None:
+        """Print on the default printer, no dialog (the agreement read and rendered by `ops`), then record the
+        print; `success` gets the printer's name. A `DeskError` goes to `failure` and nothing is recorded."""
+
+        def rendered(made: tuple[bytes, bool]) -> None:
+            pdf, reprint = made
+            name_of = (
+                self.tr("补打人民调解协议书 {case_no}") if reprint else self.tr("人民调解协议书 {case_no}")
+            )
+            try:
+                name = self.printer.print_default(pdf, doc_name=name_of.format(case_no=case_no))
+            except PrintError as e:
+                logger.info("agreement for %s not printed: %s", case_no, type(e).__name__)
+                failure(e)
+                return
+            record = self._record_printed
+
+            def recorded(_none: None) -> None:
+                self.sig_printed.emit(case_no, reprint)
+                ops.guard(lambda: success(name))()
+
+            self._ops.run(
+                lambda: record(case_no, document=AGREEMENT, reprint=reprint),
+                name=f"record agreement print {case_no}",
+                success=recorded,
+                failure=ops.guard(failure),
+            )
+
+        return ops.run(
+            lambda: self._pdf(case_no), name=f"agreement {case_no}", success=rendered, failure=failure
         )

@@ -1,8 +1,10 @@
 """A room's terminal: who is on duty, the room's queue, calling and claiming (also by scanning the receipt's QR
-code), and the full history of the case being received."""
+code), the handling pane of the case being received (sessions, whistle, outcome, deadline, follow-up) with its
+full history, and 结束接待, which asks what happened."""
 
 from __future__ import annotations
 
+import copy
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -31,19 +33,25 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from desk.core.clock import CHINA_TZ
+from desk.core.lifecycle import FinishChoice
 from desk.core.queue import TRANSITIONS, TicketState
 from desk.core.routing import STATION_MODES
 from desk.errors import DeskError
-from desk.ui.case_history import CaseHistoryView
+from desk.ui.case_history import CaseHistoryDialog, CaseHistoryView
 from desk.ui.models.queue_table import COL_WAITED, QueueTableModel, priority_label
 from desk.ui.ops import Op, OpRunner
+from desk.ui.room.handling import FinishChoiceDialog, HandlingPane
 
 if TYPE_CHECKING:
+    from desk.services.alerts import WhistleService
     from desk.services.display import DisplayService
+    from desk.services.handling import Booking, CaseFile, CaseHandlingService, Outcome, Transfer
     from desk.services.queue import QueueService, RoomView, TicketView
     from desk.services.registration import RegistrationService
     from desk.services.rooms import RoomsService
     from desk.services.views import CaseDetail
+    from desk.ui.printing import CaseAgreements
 
 logger = logging.getLogger(__name__)
 
@@ -177,14 +185,27 @@ class RoomTerminal(QMainWindow):
         rooms: RoomsService,
         display: DisplayService,
         registration: RegistrationService,
+        handling: CaseHandlingService | None = None,
+        whistles: WhistleService | None = None,
+        agreements: CaseAgreements | None = None,
         poll_ms: int = POLL_MS,
         parent: QWidget | None = None,
     ) -> None:
         """`queue` is this terminal's own: its `actor` follows the mediator on duty here. `rooms` gives the room,
         the others' names and who is stationed here; `display` the hall's change mark, polled; `registration` the
-        categories and the history of the case being received."""
+        categories and the history of the case being received. With `handling` (and `whistles`, `agreements`:
+        the agreement's printing) the claimed case gets the handling pane and 结束接待 asks what happened; the
+        terminal works on copies of those two services, whose `actor` follows the mediator on duty."""
         super().__init__(parent)
         self._queue = queue
+        # Copies: the on-duty mediator is this terminal's actor, not that of every window sharing the services.
+        self._handling = copy.copy(handling) if handling is not None else None
+        self._whistles = copy.copy(whistles) if whistles is not None else None
+        self._agreements = agreements
+        self._mediators: list[str] = []
+        self.pane: HandlingPane | None = None
+        self.finish_dialog: FinishChoiceDialog | None = None
+        self.case_dialog: CaseHistoryDialog | None = None
         self._rooms = rooms
         self._display = display
         self._registration = registration
@@ -221,6 +242,7 @@ class RoomTerminal(QMainWindow):
         splitter.setStretchFactor(0, 1)
         splitter.setStretchFactor(1, 1)
         splitter.setSizes([700, 600])
+        self.splitter = splitter
         outer.addWidget(splitter, 1)
 
         self._timer = QTimer(self)
@@ -359,8 +381,24 @@ class RoomTerminal(QMainWindow):
         self.history = CaseHistoryView(
             category_names=self._category_names, room_names=self._room_names, parent=group
         )
-        self.history.hide()
-        layout.addWidget(self.history, 1)
+        if self._handling is not None:
+            self.pane = HandlingPane(
+                handling=self._handling,
+                whistles=self._whistles,
+                agreements=self._agreements,
+                rooms=list(self._room_names.items()),
+                parent=group,
+            )
+            self.pane.tabs.addTab(self.history, self.tr("登记信息"))
+            self.pane.hide()
+            self.pane.sig_left.connect(self._on_pane_left)
+            self.pane.sig_finish_requested.connect(self._on_finish_form_submitted)
+            self.pane.sig_open_case_view.connect(self.open_case_view)
+            self.pane.sig_case_changed.connect(self._on_case_changed)
+            layout.addWidget(self.pane, 1)
+        else:
+            self.history.hide()
+            layout.addWidget(self.history, 1)
         layout.addStretch(0)
         return group
 
@@ -368,7 +406,9 @@ class RoomTerminal(QMainWindow):
         self.on_duty_combo.blockSignals(True)
         self.on_duty_combo.clear()
         self.on_duty_combo.addItem(self.tr("（请选择）"), "")
-        for mediator, mode in self._rooms.room_mediators(self.room.code):
+        stationed = self._rooms.room_mediators(self.room.code)
+        self._mediators = [mediator.name for mediator, _mode in stationed]
+        for mediator, mode in stationed:
             self.on_duty_combo.addItem(
                 self.tr("{name}（{grade}，{mode}）").format(
                     name=mediator.name, grade=mediator.grade, mode=STATION_MODES.get(mode, mode)
@@ -393,6 +433,8 @@ class RoomTerminal(QMainWindow):
     def _on_on_duty_changed(self, _index: int) -> None:
         name = self.on_duty()
         self._queue.actor = name or self._base_actor
+        if self.pane is not None:
+            self.pane.set_mediators(self._mediators, name or self._base_actor)
         self.on_duty_hint.setVisible(not name)
         if name:
             logger.info("on duty in %s changed", self.room.code)  # no names in the log
@@ -681,7 +723,11 @@ class RoomTerminal(QMainWindow):
         return self._act("transfer", lambda: queue.transfer(t.id, to_room=to_room, reason=reason), done)
 
     def finish_current(self) -> Op[_Acted] | None:
-        """结束接待 of the visitor being received (or of the selected one being received)."""
+        """结束接待 of the visitor being received (or of the selected one being received). With the handling
+        pane it asks first what happened (`FinishChoiceDialog`: 1/2/3) and returns None; `finish_with` ends it."""
+        if self.pane is not None and self.serving is not None:
+            self.ask_finish()
+            return None
         t = self.serving
         chosen = self._target()
         if chosen is not None and chosen.state == TicketState.SERVING:
@@ -698,6 +744,156 @@ class RoomTerminal(QMainWindow):
             self.show_message(self.tr("{label} 号接待结束").format(label=x.label), error=False)
 
         return self._act("finish", lambda: queue.finish(target.id), done)
+
+    # --- 结束接待 with the handling pane ----------------------------------------------------------------
+
+    def ask_finish(self) -> FinishChoiceDialog | None:
+        """结束接待 asks, from the keyboard, what happened: 1 another session booked, 2 an outcome, 3 a transfer."""
+        pane, t = self.pane, self.serving
+        if pane is None or t is None:
+            return None
+        file = pane.file
+        if file is None or file.case_no != t.case_no:
+            self.show_message(self.tr("正在读取案件，请稍候再结束接待"), error=True)
+            return None
+        dialog = FinishChoiceDialog(
+            file,
+            rooms=list(self._room_names.items()),
+            today=self._queue.now().astimezone(CHINA_TZ).date(),
+            parent=self,
+        )
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.sig_chosen.connect(self._on_finish_chosen)
+        dialog.finished.connect(self._on_finish_dialog_closed)
+        self.finish_dialog = dialog
+        dialog.open()
+        return dialog
+
+    def _on_finish_chosen(self, chosen: tuple[FinishChoice, Booking | None]) -> None:
+        choice, booking = chosen
+        pane = self.pane
+        file = pane.file if pane is not None else None
+        if pane is None or file is None:
+            return
+        recorded = {
+            FinishChoice.OUTCOME: file.outcome is not None
+            and file.state in ("resolved", "partly_resolved", "not_resolved", "terminated"),
+            FinishChoice.TRANSFER: file.state == "transferred",
+        }
+        if choice is FinishChoice.BOOKED or recorded.get(choice, False):
+            self.finish_with(choice, booking=booking)
+        else:
+            pane.finish_with_form(choice)
+
+    def _on_finish_dialog_closed(self, _result: int) -> None:
+        self.finish_dialog = None
+        if self.pane is None or self.pane.outcome_form.finishing is None:
+            self.scan_edit.setFocus()
+
+    def _on_finish_form_submitted(self, asked: tuple[FinishChoice, Outcome | None, Transfer | None]) -> None:
+        choice, outcome, transfer = asked
+        self.finish_with(choice, outcome=outcome, transfer=transfer)
+
+    def finish_with(
+        self,
+        choice: FinishChoice,
+        *,
+        booking: Booking | None = None,
+        outcome: Outcome | None = None,
+        transfer: Transfer | None = None,
+    ) -> Op[tuple[CaseFile, _RoomRead | None]] | None:
+        """结束接待 with what happened (`CaseHandlingService.finish_reception`): the ticket ends, the case stays
+        open (a booking, an outcome or a transfer recorded with it). A refusal is said in the pane (its form
+        keeps what was typed)."""
+        handling, t, pane = self._handling, self.serving, self.pane
+        if handling is None or t is None or pane is None:
+            self.show_message(self.tr("当前没有正在接待的来访人"), error=True)
+            return None
+        queue, rooms, display, code, target = self._queue, self._rooms, self._display, self.room.code, t
+
+        def work() -> tuple[CaseFile, _RoomRead | None]:
+            file = handling.finish_reception(
+                target.case_no, choice, booking=booking, outcome=outcome, transfer=transfer
+            )
+            return file, _read_room(queue, rooms, display, code, -1)
+
+        def done(result: tuple[CaseFile, _RoomRead | None]) -> None:
+            file, read = result
+            pane.end_finishing()
+            if read is not None:
+                self._apply(read)
+            if self.serving is not None and self.serving.id == target.id:
+                self._clear_serving()
+            self._last_ticket_id = None
+            what = {
+                FinishChoice.BOOKED: self._booked_text(file),
+                FinishChoice.OUTCOME: file.outcome.label if file.outcome is not None else choice.label,
+                FinishChoice.TRANSFER: self.tr("已转办")
+                + (f"（{file.transfer.where}）" if file.transfer is not None else ""),
+            }[choice]
+            self.show_message(
+                self.tr("{label} 号接待结束：{what}；案件{state}").format(
+                    label=target.label, what=what, state=file.state_label
+                ),
+                error=False,
+            )
+            self.scan_edit.setFocus()
+
+        def refused(error: DeskError) -> None:
+            pane.show_finish_error(error)
+            self.show_message(self.tr("未结束接待：{why}").format(why=error.message), error=True)
+
+        return self.ops.run(work, name=f"room {code}: finish reception", success=done, failure=refused)
+
+    def _booked_text(self, file: CaseFile) -> str:
+        if not file.bookings:
+            return self.tr("已预约下次调解")
+        b = file.bookings[-1]
+        return self.tr("已预约 {m}月{d}日 {time} {room}").format(
+            m=b.day.month, d=b.day.day, time=b.time, room=b.room_name
+        )
+
+    # --- the case view -------------------------------------------------------------------------------
+
+    def open_case_view(self) -> Op[CaseDetail] | None:
+        """全部记录 (Ctrl+H): the case being received in the case view -- its timeline and the steps allowed now
+        (close, follow-up, reopen, pause/resume/extend, withdraw)."""
+        pane = self.pane
+        if pane is None or pane.file is None:
+            return None
+        registration, case_no = self._registration, pane.file.case_no
+
+        def opened(detail: CaseDetail) -> None:
+            dialog = CaseHistoryDialog(
+                detail,
+                category_names=self._category_names,
+                room_names=self._room_names,
+                reload=registration.case,
+                handling=self._handling,
+                agreements=self._agreements,
+                parent=self,
+            )
+            dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+            dialog.sig_case_changed.connect(self._on_case_view_changed)
+            dialog.finished.connect(self._on_case_dialog_closed)
+            self.case_dialog = dialog
+            dialog.show()
+
+        return self.ops.run(lambda: registration.case(case_no), name=f"case view {case_no}", success=opened)
+
+    def _on_case_view_changed(self, file: CaseFile) -> None:
+        if self.pane is not None and self.pane.file is not None and self.pane.file.case_no == file.case_no:
+            self.pane.show_case(file.case_no)
+
+    def _on_case_dialog_closed(self, _result: int) -> None:
+        self.case_dialog = None
+        self.scan_edit.setFocus()
+
+    def _on_case_changed(self, _file: CaseFile) -> None:
+        self._update_buttons()
+
+    def _on_pane_left(self) -> None:
+        self.scan_edit.setFocus()
 
     def abandon_selected(self) -> Op[_Acted] | None:
         t = self._need_target()
@@ -735,13 +931,24 @@ class RoomTerminal(QMainWindow):
             + (self.tr("（优先：{why}）").format(why=why) if why else "")
         )
         self.history.show_case(detail)
-        self.history.show()
+        if self.pane is not None:
+            if not self.pane.isVisible():  # the case being handled gets the room; the queue keeps its columns
+                total = sum(self.splitter.sizes())
+                self.splitter.setSizes([total * 3 // 8, total - total * 3 // 8])
+            self.pane.show()
+            self.pane.show_case(ticket.case_no)
+        else:
+            self.history.show()
         self._update_buttons()
 
     def _clear_serving(self) -> None:
         self.serving = None
         self.current_label.setText(self.tr("尚未接待来访人：叫号后按“接待”，或扫描回执二维码"))
-        self.history.hide()
+        if self.pane is not None:
+            self.pane.clear_case()
+            self.pane.hide()
+        else:
+            self.history.hide()
 
     # --- the message line ----------------------------------------------------------------------
 
