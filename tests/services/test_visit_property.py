@@ -133,7 +133,7 @@ def attempt(service: RegistrationService, store: Store, data: object) -> bool:
         return False
     # accepted: what was stored is what the screen shows
     after = counts(store)
-    assert after[0] == before[0] + 1 and after[1] == before[1] + 1
+    assert after[0] == before[0] + 2 and after[1] == before[1] + 1  # Registered and DeadlineSet; one case
     for party in service.case(result.case_no).parties:
         assert is_clean(party.name) and party.name == unicodedata.normalize("NFC", party.name)
     return True
