@@ -637,12 +637,7 @@ class CaseHandlingService(HallUseCases):
             elif choice is FinishChoice.OUTCOME:
                 if outcome is not None:
                     self._outcome(s, case, events, outcome, now)
-                elif state not in (
-                    CaseState.RESOLVED,
-                    CaseState.PARTLY_RESOLVED,
-                    CaseState.NOT_RESOLVED,
-                    CaseState.TERMINATED,
-                ):
+                elif case.outcome is None:  # not recorded earlier in this reception either
                     raise ValidationError.single(
                         "outcome", "请选择调解结果（调解成功、部分达成、调解不成或终止）"
                     )
@@ -1082,7 +1077,9 @@ class CaseHandlingService(HallUseCases):
         rule = rule_of(case.deadline_rule, last_set, self.rules)
         due_on = case.due_on
         today = local_date(now)
+        # the raw count's note; the calendar's own message while the year is still missing
         gap = last_set.body.note if last_set is not None and isinstance(last_set.body, ev.DeadlineSet) else ""
+
         remaining_working: int | None = None
         if due_on is not None:
             try:
@@ -1091,7 +1088,7 @@ class CaseHandlingService(HallUseCases):
                 else:
                     remaining_working = -self.calendar.working_days_between(due_on, today)
             except CalendarGap as e:
-                gap = gap or e.message
+                gap = e.message
         start = last_set.occurred_at if last_set is not None else case.registered_at
         progress = None
         if due_on is not None:
@@ -1413,7 +1410,7 @@ def _check_session(
             problems.append(
                 FieldProblem(at + "department", f"第 {i + 1} 位参加人员是部门人员，请写明所在部门")
             )
-        clean_attendees.append(ev.Attendee(name, a.role, a.party_id, (a.department or "").strip() or None))
+        clean_attendees.append(ev.Attendee(name, a.role, party_id, (a.department or "").strip() or None))
     clean_statements = []
     for i, st in enumerate(statements):
         at = f"statements[{i}]."

@@ -69,6 +69,7 @@ def test_sigkill_loses_no_acknowledged_visit(store_url: str) -> None:
         assert set(acknowledged) <= stored
         # nothing half-written: every case has its event and its parties, every event its case
         n_cases = s.scalar(sa.select(sa.func.count()).select_from(CaseRow))
+
         def n_events(kind: str) -> int | None:
             return s.scalar(sa.select(sa.func.count()).select_from(CaseEvent).where(CaseEvent.kind == kind))
 
