@@ -666,7 +666,16 @@ def copy_rows(path: Path) -> tuple[list[tuple[Any, ...]], float, float]:
 
 
 # What a push writes besides the events, in an order the foreign keys accept.
-PUSH_TABLES = ("cases", "parties", "tickets", "case_holders", "county_outbox")
+PUSH_TABLES = (
+    "cases",
+    "parties",
+    "tickets",
+    "whistles",
+    "warnings",
+    "bookings",
+    "case_holders",
+    "county_outbox",
+)
 
 
 def dump_tables(url: str) -> dict[str, bytes]:

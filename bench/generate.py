@@ -153,6 +153,16 @@ def db_time(us: int) -> str:
     return (EPOCH + dt.timedelta(microseconds=us)).isoformat(sep=" ", timespec="microseconds")
 
 
+def china_day(us: int) -> str:
+    """Epoch microseconds (UTC) as the China-time day, as SQLAlchemy stores a Date."""
+    return (
+        (dt.datetime(1970, 1, 1, tzinfo=dt.UTC) + dt.timedelta(microseconds=us))
+        .astimezone(CHINA_TZ)
+        .date()
+        .isoformat()
+    )
+
+
 def iso_utc(us: int) -> str:
     """Epoch microseconds as the aware UTC `isoformat()` the service writes into payloads."""
     return (EPOCH + dt.timedelta(microseconds=us)).replace(tzinfo=dt.UTC).isoformat()
@@ -487,6 +497,14 @@ class CaseFactory:
                 "deadline_at": db_time(deadline_us),
                 "actor": actor,
                 "room_code": None,  # routed to no room: the generated cases were never given a ticket
+                # as the fold of a registration gives them (desk.core.fold._registered)
+                "risk_level": None,
+                "deadline_rule": "legacy",
+                "due_on": china_day(deadline_us),
+                "paused_at": None,
+                "outcome": None,
+                "closed_at": None,
+                "follow_up_due_on": None,
             }
         )
         for i, p in enumerate(payload["parties"]):
