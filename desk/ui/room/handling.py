@@ -343,11 +343,14 @@ class SessionForm(_Form):
             self.statements_grid.addWidget(label, i, 0, Qt.AlignmentFlag.AlignTop)
             self.statements_grid.addWidget(edit, i, 1)
             self.statement_edits.append((name, edit))
+            for w in (box, label, edit):
+                w.show()  # at once, not at the layout's queued show: Ctrl+N may focus them right away
         for name in mediators:
             mbox = QCheckBox(name, self.mediator_box)
             mbox.setChecked(name == on_duty)
             self.mediator_row.addWidget(mbox)
             self.mediator_checks.append((mbox, name))
+            mbox.show()
         self.book_room.clear()
         for code, title in rooms:
             self.book_room.addItem(title, code)
@@ -621,16 +624,16 @@ class OutcomeForm(_Form):
     def _on_choice_changed(self, *_args: object) -> None:
         code = self.choice()
         agreement = code in ("resolved", "partly_resolved")
-        show = {
+        show: dict[QWidget, bool] = {
             self.terms_edit: agreement,
             self.performance_edit: agreement,
-            self.deadline_row: agreement,
             self.reason_edit: code != "resolved" and bool(code),
             self.transfer_combo: code == "transfer",
             self.to_name_edit: code == "transfer",
         }
         for widget, visible in show.items():
             self.form.setRowVisible(widget, visible)
+        self.form.setRowVisible(self.deadline_row, agreement)
         self.submit_button.setEnabled(bool(code))
 
 
@@ -1181,6 +1184,23 @@ class HandlingPane(QWidget):
         self.print_agreement()
 
 
+OUTCOME_STATES = ("resolved", "partly_resolved", "not_resolved", "terminated")
+
+
+def finish_choices(file: CaseFile) -> tuple[FinishChoice, ...]:
+    """What 结束接待 may answer now: the choices the state allows (`CaseFile.finish_choices`), and the outcome
+    or the transfer already recorded in this reception (the state after it allows no other outcome, yet the
+    answer is "an outcome")."""
+    if file.serving_ticket_id is None:
+        return ()
+    chosen = set(file.finish_choices)
+    if file.state in OUTCOME_STATES:
+        chosen.add(FinishChoice.OUTCOME)
+    if file.state == "transferred":
+        chosen.add(FinishChoice.TRANSFER)
+    return tuple(c for c in FinishChoice if c in chosen)
+
+
 class FinishChoiceDialog(QDialog):
     """结束接待: what happened in this reception -- 1 another session booked, 2 an outcome, 3 a transfer. The key
     chooses; for 1 the next appointment is asked here (Enter confirms), for 2 and 3 the answer is the recorded
@@ -1210,6 +1230,7 @@ class FinishChoiceDialog(QDialog):
                 self,
             )
         )
+        self.allowed = finish_choices(file)
         self.options: dict[FinishChoice, QLabel] = {}
         texts = {
             FinishChoice.BOOKED: self.tr("1　已预约下次调解"),
@@ -1218,7 +1239,7 @@ class FinishChoiceDialog(QDialog):
         }
         for choice, text in texts.items():
             label = QLabel(text, self)
-            allowed = choice in file.finish_choices
+            allowed = choice in self.allowed
             label.setEnabled(allowed)
             if not allowed:
                 label.setToolTip(self.tr("案件当前状态不允许此项"))
@@ -1267,7 +1288,7 @@ class FinishChoiceDialog(QDialog):
 
     def choose(self, choice: FinishChoice) -> None:
         """What the key 1/2/3 does."""
-        if choice not in self.file.finish_choices:
+        if choice not in self.allowed:
             self.message.setText(
                 self.tr("案件当前状态（{state}）不能选择“{what}”").format(
                     state=self.file.state_label, what=choice.label

@@ -41,7 +41,7 @@ from desk.errors import DeskError
 from desk.ui.case_history import CaseHistoryDialog, CaseHistoryView
 from desk.ui.models.queue_table import COL_WAITED, QueueTableModel, priority_label
 from desk.ui.ops import Op, OpRunner
-from desk.ui.room.handling import FinishChoiceDialog, HandlingPane
+from desk.ui.room.handling import OUTCOME_STATES, FinishChoiceDialog, HandlingPane
 
 if TYPE_CHECKING:
     from desk.services.alerts import WhistleService
@@ -776,8 +776,7 @@ class RoomTerminal(QMainWindow):
         if pane is None or file is None:
             return
         recorded = {
-            FinishChoice.OUTCOME: file.outcome is not None
-            and file.state in ("resolved", "partly_resolved", "not_resolved", "terminated"),
+            FinishChoice.OUTCOME: file.outcome is not None and file.state in OUTCOME_STATES,
             FinishChoice.TRANSFER: file.state == "transferred",
         }
         if choice is FinishChoice.BOOKED or recorded.get(choice, False):
@@ -787,6 +786,7 @@ class RoomTerminal(QMainWindow):
 
     def _on_finish_dialog_closed(self, _result: int) -> None:
         self.finish_dialog = None
+        self.activateWindow()  # the keyboard comes back here: to the outcome form, or to the scan field
         if self.pane is None or self.pane.outcome_form.finishing is None:
             self.scan_edit.setFocus()
 
@@ -850,7 +850,7 @@ class RoomTerminal(QMainWindow):
             return self.tr("已预约下次调解")
         b = file.bookings[-1]
         return self.tr("已预约 {m}月{d}日 {time} {room}").format(
-            m=b.day.month, d=b.day.day, time=b.time, room=b.room_name
+            m=b.day.month, d=b.day.day, time=b.time, room=self._room_names.get(b.room, b.room_name)
         )
 
     # --- the case view -------------------------------------------------------------------------------

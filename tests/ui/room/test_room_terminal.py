@@ -261,7 +261,14 @@ def test_scanning_the_receipt_claims_and_shows_the_full_history(
         terminal.history.event_model.index(r, 1).data()
         for r in range(terminal.history.event_model.rowCount())
     ]
-    assert kinds == ["登记受理", "期限", "分派功能室", "取号", "叫号", "接待"]  # the deadline set at registration
+    assert kinds == [
+        "登记受理",
+        "期限",
+        "分派功能室",
+        "取号",
+        "叫号",
+        "接待",
+    ]  # the deadline set at registration
     assert terminal.history.party_model.index(0, 1).data() == "王秀兰"
 
 
