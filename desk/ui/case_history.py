@@ -10,7 +10,7 @@ import logging
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QFont, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -191,7 +191,8 @@ class CaseHistoryView(QWidget):
         self.timeline_model.set_entries(file.timeline)
         self.event_view.hide()
         self.timeline_view.show()
-        self.timeline_view.scrollToBottom()
+        # Once the view has its rows laid out (it may have been hidden until now): the latest step in sight.
+        QTimer.singleShot(0, self.timeline_view.scrollToBottom)
 
 
 TICKET_KEYS = "Ctrl+T"  # 取号 from a case's history, and from the case search's results
@@ -303,7 +304,6 @@ class CaseHistoryDialog(QDialog):
         self.routing.sig_skipped.connect(self._on_route_skipped)
         self._update_ticket_button()
         if handling is not None:
-            self.setWindowTitle(self.tr("案件 {case_no} · 办理经过").format(case_no=detail.case_no))
             self.resize(1000, 680)
             self.read_file()
 

@@ -117,7 +117,7 @@ def test_a_case_left_without_a_ticket_gets_one_from_the_search_with_the_keyboard
     assert (ticket.case_no, ticket.label, ticket.room_code) == (case_no, "A001", "R01")
     assert not history.routing.isVisible()
     assert "已取号 A001" in history.print_message.text() and "1号人民调解室" in history.print_message.text()
-    assert _events(history) == ["登记受理", "分派功能室", "取号"]
+    assert _events(history) == ["登记受理", "期限", "分派功能室", "取号"]
     assert window.statusBar().currentMessage() == f"{case_no}：排队号 A001，1号人民调解室"
     _grab(history, "late-ticket-issued.png")
 
