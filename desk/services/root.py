@@ -21,10 +21,13 @@ from desk.core.clock import Clock, RunningClock, SystemClock
 from desk.errors import ValidationError
 
 if TYPE_CHECKING:
+    from desk.core.calendar import WorkCalendar
+    from desk.core.deadlines import DeadlineRules
     from desk.services.alerts import WarningService, WhistleService
     from desk.services.county import CountyService
     from desk.services.display import DisplayService
     from desk.services.documents import DocumentService
+    from desk.services.handling import CaseHandlingService
     from desk.services.queue import QueueService
     from desk.services.registration import RegistrationService
     from desk.services.rooms import RoomsService
@@ -158,6 +161,35 @@ class Services:
         return DocumentService(self.store, self.clock, self.settings, actor=self.actor)
 
     @cached_property
+    def calendar(self) -> WorkCalendar:
+        """The working-day calendar (resources/calendar), loaded once."""
+        from desk.services.calendars import load_calendar
+
+        return load_calendar()
+
+    @cached_property
+    def deadline_rules(self) -> DeadlineRules:
+        """The deadline rules (resources/catalog/deadline_rules.json), loaded once."""
+        from desk.services.calendars import load_rules
+
+        return load_rules()
+
+    @cached_property
+    def handling(self) -> CaseHandlingService:
+        """Handling a case: sessions, outcome and agreement, transfer, closure, follow-up, the deadline."""
+        from desk.services.handling import CaseHandlingService
+
+        return CaseHandlingService(
+            self.store,
+            self.clock,
+            actor=self.actor,
+            terminal=self.terminal,
+            calendar=self.calendar,
+            rules=self.deadline_rules,
+            settings=self.settings,
+        )
+
+    @cached_property
     def status(self) -> StatusService:
         """A case's status as the citizen sees it (the kiosk, the status page), nothing personal."""
         from desk.services.status import StatusService
@@ -169,7 +201,9 @@ class Services:
         """吹哨: summoning departments, their clocks and answers, the notice, a department's record."""
         from desk.services.alerts import WhistleService
 
-        return WhistleService(self.store, self.clock, actor=self.actor)
+        return WhistleService(
+            self.store, self.clock, actor=self.actor, calendar=self.calendar, rules=self.deadline_rules
+        )
 
     @cached_property
     def warnings(self) -> WarningService:

@@ -103,7 +103,7 @@ def test_register_route_call_show_and_claim(
         terminal.history.event_model.index(r, 1).data()
         for r in range(terminal.history.event_model.rowCount())
     ]
-    assert kinds == ["登记受理", "分派功能室", "取号", "叫号", "接待"]
+    assert kinds == ["登记受理", "期限", "分派功能室", "取号", "叫号", "接待"]
     events = services.registration.case(issued.ticket.case_no).events
     assert events[-1].actor == "刘秀英"
     routed = next(e for e in events if e.kind == "routed")
