@@ -19,12 +19,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from desk.config import resolve_db_url
-from desk.errors import DeskError, FieldProblem, ValidationError
+from desk.errors import DeskError, FieldProblem, Refused, ValidationError
 
 if TYPE_CHECKING:
     from desk.config import Settings
     from desk.core.clock import Clock
-    from desk.services.documents import DocumentService
     from desk.services.root import Services
     from desk.store.session import Store
     from desk.sync.engine import RoundReport, SyncError
@@ -147,6 +146,11 @@ def _main(args: argparse.Namespace, command: Command | None) -> int:
     except ValidationError as e:
         for p in e.problems:
             print(f"{p.field}: {scrub(p.message)}", file=sys.stderr)
+        return EXIT_INVALID
+    except (
+        Refused
+    ) as e:  # a step the case's state does not allow: refused like invalid input, nothing written
+        print(f"错误：{scrub(e.message)}", file=sys.stderr)
         return EXIT_INVALID
     except DeskError as e:
         print(f"错误：{scrub(e.message)}", file=sys.stderr)
@@ -574,10 +578,11 @@ def _cmd_receipt(args: argparse.Namespace) -> int:
 
     from desk.config import load_settings
 
-    docs = _services(args, settings=load_settings()).documents
+    services = _services(args, settings=load_settings())
+    docs = services.documents
     document = PRINTED_DOCUMENTS[args.fmt]
     reprint = bool(args.reprint) or docs.was_printed(args.case_no, document)
-    pdf = _render_document(docs, args.case_no, args.fmt, reprint=reprint)
+    pdf = _render_document(services, args.case_no, args.fmt, reprint=reprint)
     out = Path(args.out)
     try:
         fd, tmp = tempfile.mkstemp(
@@ -601,7 +606,8 @@ def _cmd_receipt(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _render_document(docs: DocumentService, case_no: str, fmt: str, *, reprint: bool) -> bytes:
+def _render_document(services: Services, case_no: str, fmt: str, *, reprint: bool) -> bytes:
+    docs = services.documents
     if fmt in ("80mm", "a5"):
         from desk.printing.receipt import render_receipt
 
@@ -610,7 +616,8 @@ def _render_document(docs: DocumentService, case_no: str, fmt: str, *, reprint: 
 
     if fmt == "a4-sheet":
         return render_registration_sheet(docs.sheet_data(case_no))
-    return render_agreement(docs.agreement_data(case_no))
+    # the outcome's agreement (its terms, number and mediator), or the blank form before there is one
+    return render_agreement(services.handling.agreement_data(case_no))
 
 
 # --- status-server, sync ------------------------------------------------------------------------------------
@@ -851,6 +858,458 @@ def _cmd_county(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+# --- case: handling a case step by step ---------------------------------------------------------------------
+
+FOLLOW_UP_SATISFACTION = {"满意": "satisfied", "基本满意": "basically", "不满意": "dissatisfied"}
+CASE_RESULTS = {
+    "resolved": "resolved",
+    "partly": "partly_resolved",
+    "not_resolved": "not_resolved",
+    "terminated": "terminated",
+}
+TRANSFER_TARGETS = ("litigation", "arbitration", "admin_review", "petition", "department", "higher")
+
+
+class CaseSubcommand(NamedTuple):
+    """One step of `desk case`: its name, help line, arguments (CASE_NO and the rest) and what runs it."""
+
+    name: str
+    help: str
+    arguments: Callable[[argparse.ArgumentParser], None]
+    run: Callable[[argparse.Namespace], int]
+
+
+def _case_no_argument(p: argparse.ArgumentParser) -> None:
+    p.add_argument("case_no", metavar="CASE_NO", help="案件编号")
+
+
+def _case_no(args: argparse.Namespace) -> str:
+    case_no = str(args.case_no).strip()
+    if not case_no:
+        raise ValidationError.single("CASE_NO", "案件编号不能为空")
+    return case_no
+
+
+def _parse_day(text: str, option: str) -> Any:
+    import datetime as dt
+
+    try:
+        return dt.date.fromisoformat(text.strip())
+    except ValueError:
+        raise ValidationError.single(option, f"“{text[:20]}”不是日期，应如 2026-12-31") from None
+
+
+def _say_done(file: Any, what: str) -> int:
+    """The line a step prints after its commit: the case number, the new state and what was done."""
+    print(f"{file.case_no} {file.state_label}：{what}")
+    return EXIT_OK
+
+
+def _case_show_arguments(p: argparse.ArgumentParser) -> None:
+    _case_no_argument(p)
+    p.add_argument("--json", action="store_true", help="以 JSON 输出")
+
+
+def _case_show(args: argparse.Namespace) -> int:
+    file = _services(args).handling.view(_case_no(args))
+    if args.json:
+        _print_json(_jsonable(file))
+        return EXIT_OK
+    for line in _case_lines(file):
+        print(line)
+    return EXIT_OK
+
+
+def _jsonable(value: Any) -> Any:
+    import dataclasses
+    import datetime as dt
+    import enum
+
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: _jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, dt.date | dt.datetime):
+        return value.isoformat()
+    if isinstance(value, tuple | list):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    return value
+
+
+def _case_lines(f: Any) -> list[str]:  # f: desk.services.handling.CaseFile
+    from desk.core.clock import CHINA_TZ
+    from desk.core.queue import TicketState
+
+    def when(t: Any) -> str:
+        return t.astimezone(CHINA_TZ).strftime("%Y-%m-%d %H:%M") if t is not None else "—"
+
+    d = f.deadline
+    lines = [
+        f"案件 {f.case_no}  {f.state_label}  {f.category}（{f.channel_label}，{f.headcount}人）",
+        "当事人：" + "；".join(f"{p.role_label} {p.name}" for p in f.parties),
+        f"功能室：{f.room} {f.room_name or ''}".rstrip() if f.room else "功能室：—",
+        f"排队号：{f.ticket}（{TicketState(f.ticket_state).label}）" if f.ticket else "排队号：—",
+        f"期限：{d.rule_label}，{d.start_on} 起算，{d.due_on or '—'} 到期"
+        + (f"，剩余 {d.remaining_days} 日" if d.remaining_days is not None and d.remaining_days >= 0 else "")
+        + (
+            f"（{d.remaining_working_days} 个工作日）"
+            if d.remaining_working_days is not None and d.remaining_days is not None and d.remaining_days >= 0
+            else ""
+        )
+        + ("，已超期" if d.overdue else "")
+        + ("，已中止" if d.paused else "")
+        + (f"，已延长 {d.extended}{d.extension_unit_label}" if d.extended else ""),
+    ]
+    if d.calendar_gap:
+        lines.append(f"！{d.calendar_gap}")
+    lines.append(
+        "风险："
+        + (f"{f.risk_level_label}" if f.risk_level else "未定级")
+        + (f"（{'、'.join(f.risk_flag_labels)}）" if f.risk_flag_labels else "")
+    )
+    for w in f.whistles:
+        clocks = "，".join(f"{c.label}{when(c.due)}前 {c.state.label}" for c in w.clocks)
+        lines.append(
+            f"吹哨：{w.department_name} {w.matter}（{clocks}）"
+            + (f" 评价：{w.rating_label}" if w.rating else "")
+        )
+    for i, s in enumerate(f.sessions, 1):
+        who = "、".join(a.name for a in s.attendees)
+        lines.append(
+            f"调解笔录 {i}：{when(s.started_at)} {who}" + (f"；达成：{s.agreed}" if s.agreed else "")
+        )
+        lines += [f"  {n}. {t}" for n, t in enumerate(s.terms, 1)]
+    for b in f.bookings:
+        lines.append(f"预约：{b.day} {b.time} {b.room} {b.room_name}")
+    if f.outcome is not None:
+        o = f.outcome
+        lines.append(
+            f"调解结果：{o.label}"
+            + (f"，协议书 {o.agreement_no}" if o.agreement_no else "")
+            + (f"，理由：{o.reason}" if o.reason else "")
+        )
+        lines += [f"  {n}. {t}" for n, t in enumerate(o.terms, 1)]
+    if f.transfer is not None:
+        lines.append(f"转办：{f.transfer.where}，理由：{f.transfer.reason}")
+    for u in f.follow_ups:
+        done = f"{when(u.done_at)} {u.method_label} {u.satisfaction_label}" if u.done_at else "未回访"
+        lines.append(f"回访：{u.due_on or '—'} 到期，{done}")
+    for w in f.warnings:
+        ack = f"（{w.acknowledged_by} 已阅）" if w.acknowledged_at else "（未阅）"
+        lines.append(f"预警：{w.level_label} {w.message}{ack}")
+    lines.append("可办理：" + ("、".join(s.label for s in f.allowed) or "—"))
+    lines.append("办理经过：")
+    lines += [f"  {when(t.occurred_at)}  {t.actor}  {t.label}  {t.summary}" for t in f.timeline]
+    return lines
+
+
+def _case_claim_arguments(p: argparse.ArgumentParser) -> None:
+    _case_no_argument(p)
+    p.add_argument("--terminal", metavar="NAME", default="", help="接待终端名称（默认：主机名）")
+
+
+def _case_claim(args: argparse.Namespace) -> int:
+    import socket
+
+    case_no = _case_no(args)
+    services = _services(args, terminal=args.terminal or socket.gethostname())
+    ticket = services.queue.claim_by_scan(case_no)
+    return _say_done(services.handling.view(case_no), f"接待 {ticket.label}")
+
+
+def _case_session_arguments(p: argparse.ArgumentParser) -> None:
+    _case_no_argument(p)
+    p.add_argument(
+        "--file",
+        required=True,
+        metavar="session.json",
+        help='调解笔录 JSON：{"attendees": [{"name", "role": party|mediator|department, "department"}], '
+        '"statements": [{"speaker", "text"}], "agreed", "terms": [...], "started_at", "ended_at", "room", '
+        '"book": {"day", "time", "room"}}（- 表示标准输入）',
+    )
+
+
+def _case_session(args: argparse.Namespace) -> int:
+    from desk.services.handling import session_from_json
+
+    case_no = _case_no(args)
+    entry = session_from_json(_read_json(args.file))
+    file = _services(args).handling.record_session(case_no, **entry)
+    return _say_done(
+        file, f"已记录第 {len(file.sessions)} 次调解笔录" + ("并预约下次调解" if entry.get("book") else "")
+    )
+
+
+def _read_json(path: str) -> Any:
+    import json
+
+    from desk.core.text import shown
+
+    try:
+        raw = sys.stdin.buffer.read(1_000_001) if path == "-" else Path(path).read_bytes()[:1_000_001]
+    except OSError:
+        raise DeskError(f"无法读取文件 {shown(path, limit=200)}：请检查路径和权限") from None
+    if len(raw) > 1_000_000:
+        raise ValidationError.single("--file", "文件过大（超过 1 MB）")
+    try:
+        return json.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise ValidationError.single("--file", "文件不是 UTF-8 编码的文本") from None
+    except json.JSONDecodeError as e:
+        raise ValidationError.single(
+            "--file", f"不是有效的 JSON（第 {e.lineno} 行第 {e.colno} 列）"
+        ) from None
+
+
+def _case_outcome_arguments(p: argparse.ArgumentParser) -> None:
+    _case_no_argument(p)
+    p.add_argument(
+        "--result",
+        required=True,
+        choices=tuple(CASE_RESULTS),
+        help="resolved 调解成功、partly 部分达成、not_resolved 调解不成、terminated 终止调解",
+    )
+    p.add_argument("--reason", default="", help="理由（部分达成、调解不成、终止时必填）")
+    p.add_argument(
+        "--term",
+        action="append",
+        default=None,
+        metavar="TEXT",
+        help="协议条款（可重复；默认取最近一次调解笔录的条款）",
+    )
+    p.add_argument("--performance", default="", help="履行方式")
+    p.add_argument("--performance-by", metavar="DATE", help="履行期限（如 2026-12-31）")
+
+
+def _case_outcome(args: argparse.Namespace) -> int:
+    case_no = _case_no(args)
+    by = _parse_day(args.performance_by, "--performance-by") if args.performance_by else None
+    file = _services(args).handling.record_outcome(
+        case_no,
+        CASE_RESULTS[args.result],
+        reason=args.reason,
+        terms=args.term,
+        performance=args.performance,
+        performance_deadline=by,
+    )
+    o = file.outcome
+    what = o.label if o is not None else args.result
+    if o is not None and o.agreement_no:
+        what += f"，人民调解协议书 {o.agreement_no}（desk receipt {case_no} --format agreement 打印）"
+    return _say_done(file, what)
+
+
+def _case_transfer_arguments(p: argparse.ArgumentParser) -> None:
+    _case_no_argument(p)
+    p.add_argument(
+        "--to",
+        required=True,
+        choices=TRANSFER_TARGETS,
+        help="litigation 诉讼、arbitration 仲裁、admin_review 行政复议、petition 信访、department 相关部门、higher 上级",
+    )
+    p.add_argument("--to-name", required=True, metavar="NAME", help="承办单位（如 甘州区人民法院）")
+    p.add_argument("--reason", required=True, help="转办理由")
+
+
+def _case_transfer(args: argparse.Namespace) -> int:
+    file = _services(args).handling.transfer_out(_case_no(args), args.to, args.to_name, args.reason)
+    return _say_done(file, f"已转办至{file.transfer.where if file.transfer else args.to_name}")
+
+
+def _reason_arguments(required: bool, help: str) -> Callable[[argparse.ArgumentParser], None]:
+    def add(p: argparse.ArgumentParser) -> None:
+        _case_no_argument(p)
+        p.add_argument("--reason", required=required, default="", help=help)
+
+    return add
+
+
+def _case_withdraw(args: argparse.Namespace) -> int:
+    return _say_done(_services(args).handling.withdraw(_case_no(args), args.reason), "已撤回")
+
+
+def _case_reopen(args: argparse.Namespace) -> int:
+    return _say_done(_services(args).handling.reopen(_case_no(args), args.reason), "重新调解")
+
+
+def _case_pause(args: argparse.Namespace) -> int:
+    return _say_done(_services(args).handling.pause(_case_no(args), args.reason), "办理期限已中止")
+
+
+def _case_close_arguments(p: argparse.ArgumentParser) -> None:
+    _case_no_argument(p)
+    p.add_argument("--summary", default="", help="办结说明")
+
+
+def _case_close(args: argparse.Namespace) -> int:
+    file = _services(args).handling.close(_case_no(args), args.summary)
+    due = next((u.due_on for u in reversed(file.follow_ups) if u.done_at is None), None)
+    return _say_done(file, "已办结" + (f"，回访安排在 {due}" if due else ""))
+
+
+def _case_resume(args: argparse.Namespace) -> int:
+    file = _services(args).handling.resume(_case_no(args))
+    return _say_done(file, f"办理期限已恢复，{file.deadline.due_on} 到期")
+
+
+def _case_extend_arguments(p: argparse.ArgumentParser) -> None:
+    _case_no_argument(p)
+    p.add_argument("--days", required=True, type=int, metavar="N", help="延长的数量（按期限规则的延长单位）")
+    p.add_argument("--approved-by", required=True, metavar="NAME", help="批准人")
+    p.add_argument("--reason", required=True, help="延长理由")
+
+
+def _case_extend(args: argparse.Namespace) -> int:
+    file = _services(args).handling.extend(_case_no(args), args.days, args.approved_by, args.reason)
+    return _say_done(file, f"办理期限延长至 {file.deadline.due_on}")
+
+
+def _case_follow_up_arguments(p: argparse.ArgumentParser) -> None:
+    _case_no_argument(p)
+    p.add_argument(
+        "--method", required=True, choices=("phone", "visit"), help="phone 电话回访、visit 上门回访"
+    )
+    p.add_argument(
+        "--held",
+        required=True,
+        choices=("yes", "no", "none"),
+        help="协议是否履行：yes、no（重新调解）、none（无协议）",
+    )
+    p.add_argument("--satisfaction", required=True, choices=tuple(FOLLOW_UP_SATISFACTION), help="满意度")
+    p.add_argument("--note", default="", help="回访记录")
+
+
+def _case_follow_up(args: argparse.Namespace) -> int:
+    held = {"yes": True, "no": False, "none": None}[args.held]
+    file = _services(args).handling.follow_up(
+        _case_no(args),
+        method=args.method,
+        agreement_held=held,
+        satisfaction=FOLLOW_UP_SATISFACTION[args.satisfaction],
+        note=args.note,
+    )
+    return _say_done(file, "已回访" + ("；协议未履行，案件重新调解" if held is False else ""))
+
+
+def _case_finish_arguments(p: argparse.ArgumentParser) -> None:
+    _case_no_argument(p)
+    p.add_argument(
+        "--choice",
+        required=True,
+        choices=("booked", "outcome", "transfer"),
+        help="booked 已预约下次调解（须 --day --time）、outcome 已记录调解结果、transfer 已转办",
+    )
+    p.add_argument("--day", metavar="DATE", help="预约日期（如 2026-12-08）")
+    p.add_argument("--time", metavar="HH:MM", help="预约时间")
+    p.add_argument("--room", metavar="ID", help="预约的功能室（默认本案的功能室）")
+
+
+def _case_finish(args: argparse.Namespace) -> int:
+    from desk.core.lifecycle import FinishChoice
+    from desk.services.handling import Booking
+
+    case_no = _case_no(args)
+    booking = None
+    if args.choice == "booked":
+        if not args.day or not args.time:
+            raise ValidationError.single("--day", "已预约下次调解须给出 --day 和 --time")
+        booking = Booking(_parse_day(args.day, "--day"), args.time, args.room)
+    file = _services(args).handling.finish_reception(case_no, FinishChoice(args.choice), booking=booking)
+    return _say_done(file, "已结束接待")
+
+
+def _case_overdue_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--json", action="store_true", help="以 JSON 输出")
+
+
+def _case_overdue(args: argparse.Namespace) -> int:
+    found = _services(args).handling.overdue()
+    if args.json:
+        _print_json(_jsonable(found))
+        return EXIT_OK
+    if not found:
+        print("没有超期案件", file=sys.stderr)
+    for c in found:
+        print(f"{c.case_no}  {c.state_label}  {c.category}  {c.due_on} 到期  超期 {c.days_overdue} 日")
+    return EXIT_OK
+
+
+def _case_follow_ups_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--day", metavar="DATE", help="到期日（默认今天）")
+    p.add_argument("--json", action="store_true", help="以 JSON 输出")
+
+
+def _case_follow_ups(args: argparse.Namespace) -> int:
+    day = _parse_day(args.day, "--day") if args.day else None
+    found = _services(args).handling.follow_ups_due(day)
+    if args.json:
+        _print_json(_jsonable(found))
+        return EXIT_OK
+    if not found:
+        print("没有到期的回访", file=sys.stderr)
+    for c in found:
+        print(f"{c.case_no}  {c.state_label}  {c.category}  {c.due_on} 到期")
+    return EXIT_OK
+
+
+# Each step of `desk case`, in the order of its help. (Whistle, department and warning steps are added here too.)
+CASE_SUBCOMMANDS: list[CaseSubcommand] = [
+    CaseSubcommand(
+        "show",
+        "显示案件：状态、功能室、排队号、期限、风险、吹哨、调解笔录、结果、回访和办理经过",
+        _case_show_arguments,
+        _case_show,
+    ),
+    CaseSubcommand("claim", "接待案件的排队号（功能室终端的“接待”）", _case_claim_arguments, _case_claim),
+    CaseSubcommand(
+        "session", "记录一次调解笔录（可同时预约下次调解）", _case_session_arguments, _case_session
+    ),
+    CaseSubcommand(
+        "finish",
+        "结束接待，并说明结果：已预约、已记录结果或已转办（不办结案件）",
+        _case_finish_arguments,
+        _case_finish,
+    ),
+    CaseSubcommand(
+        "outcome", "记录调解结果；调解成功生成人民调解协议书编号", _case_outcome_arguments, _case_outcome
+    ),
+    CaseSubcommand(
+        "transfer",
+        "转办：诉讼、仲裁、行政复议、信访、相关部门或上级",
+        _case_transfer_arguments,
+        _case_transfer,
+    ),
+    CaseSubcommand("withdraw", "申请人撤回", _reason_arguments(True, "撤回理由"), _case_withdraw),
+    CaseSubcommand("close", "办结案件，并安排回访", _case_close_arguments, _case_close),
+    CaseSubcommand(
+        "reopen", "协议未履行，重新调解已办结的案件", _reason_arguments(True, "理由"), _case_reopen
+    ),
+    CaseSubcommand("pause", "中止办理期限（如等待鉴定）", _reason_arguments(True, "中止理由"), _case_pause),
+    CaseSubcommand("resume", "恢复已中止的办理期限", _case_no_argument, _case_resume),
+    CaseSubcommand("extend", "经批准延长办理期限", _case_extend_arguments, _case_extend),
+    CaseSubcommand("follow-up", "记录回访；协议未履行的重新调解", _case_follow_up_arguments, _case_follow_up),
+    CaseSubcommand("overdue", "列出超过办理期限的案件", _case_overdue_arguments, _case_overdue),
+    CaseSubcommand(
+        "follow-ups", "列出今天（或 --day）到期的回访", _case_follow_ups_arguments, _case_follow_ups
+    ),
+]
+
+
+def _case_arguments(p: argparse.ArgumentParser) -> None:
+    csub = p.add_subparsers(dest="case_command", required=True, metavar="STEP")
+    for step in CASE_SUBCOMMANDS:
+        sp = csub.add_parser(step.name, help=step.help)
+        _db_argument(sp)
+        step.arguments(sp)
+
+
+def _cmd_case(args: argparse.Namespace) -> int:
+    step = next(s for s in CASE_SUBCOMMANDS if s.name == args.case_command)
+    return step.run(args)
+
+
 # --- backup, restore ---------------------------------------------------------------------------------------
 
 PG_BACKUP_HINT = (
@@ -937,6 +1396,11 @@ COMMANDS: dict[str, Command] = {
         "为已登记、尚无排队号的案件分派功能室并取号（可用 --room 改派，须说明理由）",
         _ticket_arguments,
         _cmd_ticket,
+    ),
+    "case": Command(
+        "办理案件：查看、接待、调解笔录、结果、转办、撤回、办结、期限中止/恢复/延长、回访",
+        _case_arguments,
+        _cmd_case,
     ),
     "cases": Command("查找案件（身份证号、电话、案件编号、姓名或拼音首字母）", _cases_arguments, _cmd_cases),
     "rooms": Command("列出功能室：代码、名称、类型、前缀、是否开放、等候人数", _rooms_arguments, _cmd_rooms),

@@ -75,6 +75,7 @@ class Settings:
     sync_interval_s: int = 30  # how often the app syncs with the county in the background
     backup_keep: int = 7  # daily automatic backups of a SQLite store kept (0: none are made)
     backup_dir: str = ""  # where they go: "" = the folder `backups` in the data directory
+    follow_up_after_days: int = 7  # a closed case's follow-up (回访) is due this many days after closure
     # the status server's reverse proxies (IPs or CIDRs) whose X-Forwarded-For it believes; none by default
     trusted_proxies: tuple[str, ...] = ()
 

@@ -71,6 +71,8 @@ class AgreementData:
     performance_deadline: dt.date | None = None  # 履行期限
     mediators: tuple[str, ...] = ()
     signed_on: dt.date | None = None
+    document_no: str = ""  # the agreement's own number ({hall}-{year}-调{seq:04d}); "" before there is one
+    reminder: str = ""  # printed under the terms: e.g. judicial confirmation (司法确认) within 30 days
 
 
 @dataclass(frozen=True)

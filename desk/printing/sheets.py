@@ -276,7 +276,14 @@ def render_agreement(data: AgreementData) -> bytes:
     story: list[Flowable] = [
         Paragraph(_t(committee), st.org),
         Paragraph("人民调解协议书", st.title),
-        Paragraph(_t(f"编号：{sheet.case_no}"), st.number),
+        Paragraph(
+            _t(
+                f"编号：{data.document_no}　案件编号：{sheet.case_no}"
+                if data.document_no
+                else f"编号：{sheet.case_no}"
+            ),
+            st.number,
+        ),
         Spacer(0, 3 * mm),
     ]
     story.append(Paragraph("当事人：", st.head))
@@ -313,8 +320,10 @@ def render_agreement(data: AgreementData) -> bytes:
         Paragraph(
             _t(f"本协议一式{len(sheet.parties) + 1}份，当事人各执一份，{committee}留存一份。"), st.para
         ),
-        Spacer(0, 4 * mm),
     ]
+    if data.reminder:
+        story.append(Paragraph(_t(data.reminder), st.para))
+    story.append(Spacer(0, 4 * mm))
     # signature and fingerprint box per party
     box = 18 * mm
     sig_rows: list[list[Flowable | str]] = [

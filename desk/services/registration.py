@@ -7,7 +7,7 @@ import datetime as dt
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from desk.core import events as ev
 from desk.core.cases import CaseState, Visit, parse_visit
@@ -20,6 +20,12 @@ from desk.store import repositories as repo
 from desk.store.events import append_event, bump_counter
 from desk.store.repositories import CaseDetail, CaseSummary
 from desk.store.session import Store
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from desk.core.calendar import WorkCalendar
+    from desk.core.deadlines import DeadlineRules
 
 logger = logging.getLogger(__name__)
 
@@ -37,10 +43,20 @@ class RegistrationResult:
 class RegistrationService:
     """The front desk's use cases. `actor` is who is signed in at this window."""
 
-    def __init__(self, store: Store, clock: Clock, *, actor: str = "前台") -> None:
+    def __init__(
+        self,
+        store: Store,
+        clock: Clock,
+        *,
+        actor: str = "前台",
+        calendar: WorkCalendar | None = None,
+        rules: DeadlineRules | None = None,
+    ) -> None:
         self._store = store
         self._clock = clock
         self.actor = actor
+        self._calendar = calendar  # None: the bundled calendar and rules, loaded when first needed
+        self._rules = rules
         self._categories: list[Category] | None = None
         self._hall: repo.HallInfo | None = None
 
@@ -136,9 +152,29 @@ class RegistrationService:
                     occurred_at=now,
                     actor=self.actor,
                 )
+                self._set_deadline(s, hall.code, case_id, visit, now)
                 result = RegistrationResult(case_id, no, False, visit.warnings)
         logger.info("registered %s (repeat=%s)", result.case_no, result.is_repeat)
         return result
+
+    def _set_deadline(self, s: Session, hall_code: str, case_id: str, visit: Visit, now: dt.datetime) -> None:
+        """The new case's time limit by its rule (DeadlineSet); a calendar lacking the year warns, never blocks."""
+        from desk.services.calendars import load_calendar, load_rules
+        from desk.services.handling import set_deadline
+
+        self._calendar = self._calendar or load_calendar()
+        self._rules = self._rules or load_rules()
+        set_deadline(
+            s,
+            hall_code=hall_code,
+            case_id=case_id,
+            channel=visit.channel.value,
+            category_code=visit.category.code,
+            now=now,
+            actor=self.actor,
+            calendar=self._calendar,
+            rules=self._rules,
+        )
 
     # --- finding people and cases -------------------------------------------------------------------
 

@@ -21,9 +21,12 @@ from desk.core.clock import Clock, RunningClock, SystemClock
 from desk.errors import ValidationError
 
 if TYPE_CHECKING:
+    from desk.core.calendar import WorkCalendar
+    from desk.core.deadlines import DeadlineRules
     from desk.services.county import CountyService
     from desk.services.display import DisplayService
     from desk.services.documents import DocumentService
+    from desk.services.handling import CaseHandlingService
     from desk.services.queue import QueueService
     from desk.services.registration import RegistrationService
     from desk.services.rooms import RoomsService
@@ -155,6 +158,35 @@ class Services:
         from desk.services.documents import DocumentService
 
         return DocumentService(self.store, self.clock, self.settings, actor=self.actor)
+
+    @cached_property
+    def calendar(self) -> WorkCalendar:
+        """The working-day calendar (resources/calendar), loaded once."""
+        from desk.services.calendars import load_calendar
+
+        return load_calendar()
+
+    @cached_property
+    def deadline_rules(self) -> DeadlineRules:
+        """The deadline rules (resources/catalog/deadline_rules.json), loaded once."""
+        from desk.services.calendars import load_rules
+
+        return load_rules()
+
+    @cached_property
+    def handling(self) -> CaseHandlingService:
+        """Handling a case: sessions, outcome and agreement, transfer, closure, follow-up, the deadline."""
+        from desk.services.handling import CaseHandlingService
+
+        return CaseHandlingService(
+            self.store,
+            self.clock,
+            actor=self.actor,
+            terminal=self.terminal,
+            calendar=self.calendar,
+            rules=self.deadline_rules,
+            settings=self.settings,
+        )
 
     @cached_property
     def status(self) -> StatusService:

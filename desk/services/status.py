@@ -7,9 +7,10 @@ import re
 from dataclasses import dataclass
 
 import sqlalchemy as sa
+from sqlalchemy.orm import Session
 
 from desk.core.clock import Clock
-from desk.store.models import CaseRow, RoomRow, TicketRow
+from desk.store.models import CaseEvent, CaseRow, RoomRow, TicketRow
 from desk.store.session import Store
 
 # secrets.token_urlsafe(16): 22 characters of the URL-safe base64 alphabet. Anything else is not looked up.
@@ -49,6 +50,7 @@ class StatusService:
             case = s.scalars(sa.select(CaseRow).where(CaseRow.status_token == token)).first()
             if case is None:
                 return None
+            where = _transferred_to(s, case.id) if case.state == "transferred" else ""
             ticket = s.scalars(
                 sa.select(TicketRow)
                 .where(TicketRow.case_id == case.id)
@@ -87,7 +89,7 @@ class StatusService:
         location = room.location if room else None
         label = ticket.label if ticket else None
         stage, detail, next_step = _describe(
-            case.state, ticket.state if ticket else None, label, ahead, room_name
+            case.state, ticket.state if ticket else None, label, ahead, room_name, transferred_to=where
         )
         updated = max(case.updated_at, ticket.updated_at) if ticket else case.updated_at
         return CaseStatus(
@@ -95,14 +97,48 @@ class StatusService:
         )
 
 
+def _transferred_to(s: Session, case_id: str) -> str:
+    """Where a transferred case went, from its latest TransferredOut event: 例 诉讼（甘州区人民法院）. Names a
+    court or a department, never a person."""
+    from desk.core.events import TransferredOut, decode
+    from desk.services.handling import TRANSFER_KINDS
+    from desk.store.projections import event_order
+
+    row = s.execute(
+        sa.select(CaseEvent.kind, CaseEvent.payload)
+        .where(CaseEvent.case_id == case_id, CaseEvent.kind == "transferred_out")
+        .order_by(*(c.desc() for c in event_order(s)))
+        .limit(1)
+    ).first()
+    if row is None:
+        return ""
+    body = decode(row.kind, row.payload)
+    if not isinstance(body, TransferredOut):
+        return ""
+    kind = TRANSFER_KINDS.get(body.to_kind, "")
+    return f"{kind}（{body.to_name}）" if kind and body.to_name else kind or body.to_name
+
+
 def _describe(
-    state: str, ticket_state: str | None, ticket: str | None, ahead: int | None, room: str | None
+    state: str,
+    ticket_state: str | None,
+    ticket: str | None,
+    ahead: int | None,
+    room: str | None,
+    *,
+    transferred_to: str = "",
 ) -> tuple[str, str, str]:
     if state == "closed":
         return "已办结", "您的矛盾纠纷已办结", "工作人员将回访了解协议履行情况，如有问题请拨打 12345"
     if state == "followed_up":
         return "已回访", "已完成回访", "感谢您的配合；如有新的问题，请到中心或拨打 12345"
     if state == "transferred":
+        if transferred_to:
+            return (
+                "已转办",
+                f"您的事项已转交{transferred_to}办理",
+                "承办单位将依法办理并联系您；如有疑问请拨打 12345",
+            )
         return "已转办", "您的事项已转交相关部门办理", "承办部门将在规定时限内联系您"
     if state == "resolved":
         return "已化解", "调解已达成协议", "请按协议约定履行；中心办结后将回访了解履行情况"
