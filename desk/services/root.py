@@ -23,6 +23,7 @@ from desk.errors import ValidationError
 if TYPE_CHECKING:
     from desk.core.calendar import WorkCalendar
     from desk.core.deadlines import DeadlineRules
+    from desk.services.alerts import WarningService, WhistleService
     from desk.services.county import CountyService
     from desk.services.display import DisplayService
     from desk.services.documents import DocumentService
@@ -194,6 +195,20 @@ class Services:
         from desk.services.status import StatusService
 
         return StatusService(self.store, self.clock)
+
+    @cached_property
+    def whistles(self) -> WhistleService:
+        """吹哨: summoning departments, their clocks and answers, the notice, a department's record."""
+        from desk.services.alerts import WhistleService
+
+        return WhistleService(self.store, self.clock, actor=self.actor)
+
+    @cached_property
+    def warnings(self) -> WarningService:
+        """预警: open warnings, reading them, the sweep (deadlines, whistle clocks, 重大 alerts again)."""
+        from desk.services.alerts import WarningService
+
+        return WarningService(self.store, self.clock, actor=self.actor)
 
     @cached_property
     def county(self) -> CountyService | None:
