@@ -89,3 +89,9 @@ class WhistleNoticeData:
     issued_by: str
     contact: str = ""
     notes: tuple[str, ...] = field(default_factory=tuple)
+    # the whistle's other clocks (签收, 报到) and the rules they come from; None: a notice without them
+    sign_by: dt.datetime | None = None
+    arrive_by: dt.datetime | None = None
+    sign_hours: int = 1
+    arrive_hours: int = 24
+    report_working_days: int = 3

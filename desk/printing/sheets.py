@@ -418,19 +418,39 @@ def render_whistle_notice(data: WhistleNoticeData) -> bytes:
         [lab("接收部门"), val(data.department), lab("案件编号"), val(data.case_no)],
         [lab("纠纷类别"), val(data.category), lab("签发时间"), val(_when(data.issued_at))],
         [lab("吹哨事项"), Paragraph(_t(data.matter), st.body), "", ""],
-        [lab("报到时限"), val(f"请于 {_when(data.report_by)} 前到{data.center_name}报到"), "", ""],
-        [lab("签发人"), val(data.issued_by), lab("联系方式"), val(data.contact or "—")],
     ]
+    if data.sign_by is None or data.arrive_by is None:  # a notice without the whistle's clocks
+        clocks = [[lab("报到时限"), val(f"请于 {_when(data.report_by)} 前到{data.center_name}报到"), "", ""]]
+    else:
+        clocks = [
+            [lab("签收时限"), val(f"请于 {_when(data.sign_by)} 前签收（{data.sign_hours}小时内）"), "", ""],
+            [
+                lab("报到时限"),
+                val(f"请于 {_when(data.arrive_by)} 前派员联系或到场报到（{data.arrive_hours}小时内）"),
+                "",
+                "",
+            ],
+            [
+                lab("反馈时限"),
+                val(f"请于 {_when(data.report_by)} 前反馈办理结果（{data.report_working_days}个工作日内）"),
+                "",
+                "",
+            ],
+        ]
+    rows += clocks
+    rows.append([lab("签发人"), val(data.issued_by), lab("联系方式"), val(data.contact or "—")])
+    last_clock = 2 + len(clocks)
     extra: list[tuple[object, ...]] = [
         ("SPAN", (1, 2), (3, 2)),
-        ("SPAN", (1, 3), (3, 3)),
-        ("BACKGROUND", (2, 2), (3, 3), colors.white),
+        *[("SPAN", (1, i), (3, i)) for i in range(3, last_clock + 1)],
+        ("BACKGROUND", (2, 2), (3, last_clock), colors.white),
         ("TOPPADDING", (1, 2), (1, 2), 8),
         ("BOTTOMPADDING", (1, 2), (1, 2), 30),
     ]
     if data.notes:
+        at = len(rows)
         rows.append([lab("备注"), val("；".join(data.notes)), "", ""])
-        extra += [("SPAN", (1, 5), (3, 5)), ("BACKGROUND", (2, 5), (3, 5), colors.white)]
+        extra += [("SPAN", (1, at), (3, at)), ("BACKGROUND", (2, at), (3, at), colors.white)]
     notice = _grid(rows, w4, label_cols=(0, 2), extra=extra)
     slip = _grid(
         [

@@ -154,6 +154,9 @@ class RegistrationService:
                 )
                 self._set_deadline(s, hall.code, case_id, visit, now)
                 result = RegistrationResult(case_id, no, False, visit.warnings)
+            assess_risk(
+                s, hall_code=hall.code, case_id=result.case_id, visit=visit, now=now, actor=self.actor
+            )
         logger.info("registered %s (repeat=%s)", result.case_no, result.is_repeat)
         return result
 
@@ -240,3 +243,46 @@ def visit_as_dict(visit: Visit) -> dict[str, Any]:
             for p in visit.parties
         ],
     }
+
+
+def assess_risk(
+    s: Session, *, hall_code: str, case_id: str, visit: Visit, now: dt.datetime, actor: str
+) -> None:
+    """The risk of a visit just recorded on a case (new or repeat), in the registration's unit of work.
+
+    The automatic flags (`desk.core.risk.auto_flags`: group visit, a crisis word in the narrative, the same
+    person's other open case of the same category or their third visit in 90 days) the case lacks are added
+    (RiskFlagged); with the desk's own flags they give the level (RiskAssessed), and a 重大 level or a crisis
+    raises an immediate warning the supervisor sees at once (`alerts.record_assessment`)."""
+    from desk.core.risk import REPEAT_WINDOW_DAYS, auto_flags
+    from desk.services.alerts import record_assessment
+    from desk.store.queries import alerts as alerts_q
+
+    case = alerts_q.case_by_id(s, case_id)
+    if case is None:
+        return
+    a = visit.applicant
+    person = {"id_number": a.id_number, "phone": None if a.id_number else a.phone}
+    other_open = alerts_q.open_cases_of_person(
+        s, **person, category_code=visit.category.code, open_states=OPEN_STATES, other_than=case_id
+    )
+    visits = alerts_q.visits_since(s, **person, since=now - dt.timedelta(days=REPEAT_WINDOW_DAYS))
+    found = auto_flags(visit.headcount, visit.narrative, other_open > 0, visits)
+    added = {f.value for f in found} - set(case.risk_flags)
+    if added:
+        append_event(
+            s,
+            hall_code=hall_code,
+            case_id=case_id,
+            body=ev.RiskFlagged(tuple(sorted(added))),
+            occurred_at=now,
+            actor=actor,
+        )
+    record_assessment(
+        s,
+        hall_code=hall_code,
+        case_id=case_id,
+        added=added | {f.value for f in visit.risk_flags},
+        occurred_at=now,
+        actor=actor,
+    )
