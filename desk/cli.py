@@ -1387,6 +1387,321 @@ def _cmd_restore(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+# --- whistles, warnings, departments (issue 12) -------------------------------------------------------------------
+# `desk case whistle|whistle-sign|whistle-arrive|whistle-report|whistle-rate`: each an (arguments, run) pair in
+# CASE_WHISTLE_SUBCOMMANDS, for `desk case` to mount as its subcommands.
+
+
+def _when(moment: Any) -> str:
+    from desk.core.clock import CHINA_TZ
+
+    return "—" if moment is None else str(moment.astimezone(CHINA_TZ).strftime("%Y-%m-%d %H:%M"))
+
+
+def _refused(run: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
+    """A step the case refuses (Refused) or another desk already took (Conflict) exits 2, like invalid input:
+    nothing was written."""
+
+    def guarded(args: argparse.Namespace) -> int:
+        from desk.core.redact import scrub
+        from desk.errors import Conflict, Refused
+
+        try:
+            return run(args)
+        except (Refused, Conflict) as e:
+            print(f"错误：{scrub(e.message)}", file=sys.stderr)
+            return EXIT_INVALID
+
+    return guarded
+
+
+def _whistle_row_json(v: Any) -> dict[str, Any]:
+    return {
+        "id": v.id,
+        "whistle_id": v.whistle_id,
+        "case_no": v.case_no,
+        "department": v.department,
+        "department_name": v.department_name,
+        "matter": v.matter,
+        "complex": v.complex,
+        "blown_at": v.blown_at.isoformat(),
+        "clocks": {
+            c.clock.value: {
+                "due_at": c.due_at.isoformat(),
+                "done_at": None if c.done_at is None else c.done_at.isoformat(),
+                "state": c.state.value,
+            }
+            for c in v.clocks
+        },
+        "signed_by": v.signed_by,
+        "arrived_by": v.arrived_by,
+        "result": v.result,
+        "rating": v.rating,
+    }
+
+
+def _print_whistle_row(v: Any) -> None:
+    clocks = "  ".join(f"{c.label} {_when(c.due_at)}前 {c.state_label}" for c in v.clocks)
+    rating = f"  评价：{v.rating_label}" if v.rating else ""
+    print(f"{v.department}  {v.department_name}  {clocks}{rating}")
+
+
+def _whistle_answer_arguments(p: argparse.ArgumentParser) -> None:
+    _db_argument(p)
+    p.add_argument("whistle_id", metavar="WHISTLE_ID", help="吹哨编号（desk case whistle 输出）")
+    p.add_argument("--dept", required=True, metavar="CODE", help="部门代码")
+    p.add_argument("--json", action="store_true", help="以 JSON 输出")
+
+
+def _case_whistle_arguments(p: argparse.ArgumentParser) -> None:
+    _db_argument(p)
+    p.add_argument("case_no", metavar="CASE_NO")
+    p.add_argument(
+        "--dept", action="append", required=True, metavar="CODE", help="被吹哨部门代码（可多次给出）"
+    )
+    p.add_argument("--matter", required=True, metavar="TEXT", help="吹哨事项")
+    p.add_argument("--complex", action="store_true", help="复杂事项（反馈时限按复杂事项计）")
+    p.add_argument("--json", action="store_true", help="以 JSON 输出")
+
+
+@_refused
+def _cmd_case_whistle(args: argparse.Namespace) -> int:
+    w = _services(args).whistles.blow(args.case_no, args.dept, args.matter, complex=args.complex)
+    if args.json:
+        _print_json(
+            {
+                "whistle_id": w.whistle_id,
+                "case_no": w.case_no,
+                "sign_by": w.sign_by.isoformat(),
+                "arrive_by": w.arrive_by.isoformat(),
+                "report_by": w.report_by.isoformat(),
+                "calendar_gap": w.calendar_gap,
+                "departments": [_whistle_row_json(v) for v in w.departments],
+            }
+        )
+        return EXIT_OK
+    print(f"已吹哨：{w.whistle_id}（案件 {w.case_no}）")
+    print(f"签收时限 {_when(w.sign_by)}，报到时限 {_when(w.arrive_by)}，反馈时限 {_when(w.report_by)}")
+    for v in w.departments:
+        print(f"  {v.department}  {v.department_name}")
+    if w.calendar_gap:
+        print(f"警告：{w.calendar_gap}", file=sys.stderr)
+    return EXIT_OK
+
+
+def _whistle_answered(args: argparse.Namespace, v: Any, what: str) -> int:
+    if args.json:
+        _print_json(_whistle_row_json(v))
+    else:
+        print(f"已记录{what}：{v.department_name}（吹哨 {v.whistle_id}，案件 {v.case_no}）")
+        _print_whistle_row(v)
+    return EXIT_OK
+
+
+def _case_whistle_sign_arguments(p: argparse.ArgumentParser) -> None:
+    _whistle_answer_arguments(p)
+    p.add_argument("--by", required=True, metavar="NAME", help="签收人")
+
+
+@_refused
+def _cmd_case_whistle_sign(args: argparse.Namespace) -> int:
+    return _whistle_answered(args, _services(args).whistles.sign(args.whistle_id, args.dept, args.by), "签收")
+
+
+def _case_whistle_arrive_arguments(p: argparse.ArgumentParser) -> None:
+    _whistle_answer_arguments(p)
+    p.add_argument("--by", required=True, metavar="NAME", help="报到人")
+    p.add_argument(
+        "--at", metavar="TIME", help="报到时间，ISO 8601 带时区，如 2026-12-07T09:30:00+08:00（默认：现在）"
+    )
+
+
+@_refused
+def _cmd_case_whistle_arrive(args: argparse.Namespace) -> int:
+    import datetime as dt
+
+    at = None
+    if args.at:
+        try:
+            at = dt.datetime.fromisoformat(args.at)
+        except ValueError:
+            raise ValidationError.single(
+                "--at", f"“{args.at}”不是 ISO 8601 时间，应如 2026-12-07T09:30:00+08:00"
+            ) from None
+        if at.tzinfo is None:
+            raise ValidationError.single("--at", f"“{args.at}”缺少时区偏移（中国时间为 +08:00）")
+    v = _services(args).whistles.arrive(args.whistle_id, args.dept, args.by, arrived_at=at)
+    return _whistle_answered(args, v, "报到")
+
+
+def _case_whistle_report_arguments(p: argparse.ArgumentParser) -> None:
+    _whistle_answer_arguments(p)
+    p.add_argument("--result", required=True, metavar="TEXT", help="部门反馈的办理结果")
+
+
+@_refused
+def _cmd_case_whistle_report(args: argparse.Namespace) -> int:
+    v = _services(args).whistles.report(args.whistle_id, args.dept, args.result)
+    return _whistle_answered(args, v, "反馈")
+
+
+def _case_whistle_rate_arguments(p: argparse.ArgumentParser) -> None:
+    _whistle_answer_arguments(p)
+    p.add_argument(
+        "--rating",
+        required=True,
+        choices=("满意", "基本满意", "不满意", "satisfied", "basically", "dissatisfied"),
+        help="对部门响应的评价",
+    )
+
+
+@_refused
+def _cmd_case_whistle_rate(args: argparse.Namespace) -> int:
+    v = _services(args).whistles.rate(args.whistle_id, args.dept, args.rating)
+    return _whistle_answered(args, v, "评价")
+
+
+CASE_WHISTLE_SUBCOMMANDS: dict[str, Command] = {
+    "whistle": Command(
+        "吹哨：召集一个或多个部门处理案件事项，开始签收、报到、反馈三个时限",
+        _case_whistle_arguments,
+        _cmd_case_whistle,
+    ),
+    "whistle-sign": Command("记录部门签收吹哨", _case_whistle_sign_arguments, _cmd_case_whistle_sign),
+    "whistle-arrive": Command(
+        "记录部门报到（谁、何时）", _case_whistle_arrive_arguments, _cmd_case_whistle_arrive
+    ),
+    "whistle-report": Command(
+        "记录部门反馈的办理结果", _case_whistle_report_arguments, _cmd_case_whistle_report
+    ),
+    "whistle-rate": Command(
+        "评价部门的响应（满意、基本满意、不满意）", _case_whistle_rate_arguments, _cmd_case_whistle_rate
+    ),
+}
+
+
+def _case_whistle_command_arguments(p: argparse.ArgumentParser) -> None:
+    sub = p.add_subparsers(dest="whistle_command", required=True)
+    for name, command in CASE_WHISTLE_SUBCOMMANDS.items():
+        command.arguments(sub.add_parser(name, help=command.help))
+
+
+def _cmd_case_whistle_command(args: argparse.Namespace) -> int:
+    return CASE_WHISTLE_SUBCOMMANDS[args.whistle_command].run(args)
+
+
+def _warnings_arguments(p: argparse.ArgumentParser) -> None:
+    _db_argument(p)
+    p.add_argument(
+        "--sweep", action="store_true", help="先检查期限、吹哨时限和未阅的重大预警，发出应发的预警"
+    )
+    p.add_argument("--ack", metavar="ID", help="确认已阅一条预警（记录谁、何时）")
+    p.add_argument("--by", metavar="NAME", help="确认人（默认：命令行）")
+    p.add_argument("--json", action="store_true", help="以 JSON 输出")
+
+
+def _warning_json(w: Any) -> dict[str, Any]:
+    return {
+        "id": w.id,
+        "case_no": w.case_no,
+        "kind": w.kind,
+        "level": w.level,
+        "message": w.message,
+        "ref": w.ref,
+        "raised_at": w.raised_at.isoformat(),
+        "acknowledged_at": None if w.acknowledged_at is None else w.acknowledged_at.isoformat(),
+        "acknowledged_by": w.acknowledged_by,
+    }
+
+
+def _print_warning(w: Any) -> None:
+    read = f"  已阅：{w.acknowledged_by} {_when(w.acknowledged_at)}" if w.acknowledged_at else ""
+    print(f"{w.id}  {_when(w.raised_at)}  {w.level_label}  {w.kind_label}  {w.message}{read}")
+
+
+@_refused
+def _cmd_warnings(args: argparse.Namespace) -> int:
+    warnings = _services(args, actor=(args.by or "").strip() or CLI_ACTOR).warnings
+    out: dict[str, Any] = {}
+    if args.sweep:
+        report = warnings.sweep()
+        out["raised"] = [_warning_json(w) for w in report.raised]
+        out["realerted"] = [_warning_json(w) for w in report.realerted]
+        if not args.json:
+            print(f"检查完毕：新发预警 {len(report.raised)} 条，重大预警再次提醒 {len(report.realerted)} 条")
+    if args.ack:
+        read = warnings.acknowledge(args.ack)
+        out["acknowledged"] = _warning_json(read)
+        if not args.json:
+            print(f"已确认已阅：{read.id}（{read.acknowledged_by}，{_when(read.acknowledged_at)}）")
+    open_ = warnings.open_warnings()
+    if args.json:
+        _print_json({**out, "open": [_warning_json(w) for w in open_]})
+        return EXIT_OK
+    if not open_:
+        print("没有未阅的预警")
+    for w in open_:
+        _print_warning(w)
+    return EXIT_OK
+
+
+def _department_arguments(p: argparse.ArgumentParser) -> None:
+    _db_argument(p)
+    p.add_argument("code", nargs="?", metavar="CODE", help="部门代码；不给则列出部门目录")
+    p.add_argument("--json", action="store_true", help="以 JSON 输出")
+
+
+def _rate_text(rate: float | None) -> str:
+    return "—" if rate is None else f"{rate:.0%}"
+
+
+def _cmd_department(args: argparse.Namespace) -> int:
+    whistles = _services(args).whistles
+    if not args.code:
+        deps = whistles.departments()
+        if args.json:
+            _print_json([{"code": d.code, "name": d.name, "phone": d.phone} for d in deps])
+        elif not deps:
+            print("部门目录为空：本中心尚未从县级同步部门目录，请先运行 desk sync", file=sys.stderr)
+        for d in deps if not args.json else ():
+            print(f"{d.code}  {d.name}  {d.phone}")
+        return EXIT_OK
+    r = whistles.department_record(args.code)
+    if args.json:
+        _print_json(
+            {
+                "code": r.code,
+                "name": r.name,
+                "phone": r.phone,
+                "active": r.active,
+                "on_time_rate": r.on_time_rate,
+                "clocks": {
+                    c.clock.value: {
+                        "on_time": c.on_time,
+                        "late": c.late,
+                        "pending": c.pending,
+                        "rate": c.rate,
+                    }
+                    for c in r.rates
+                },
+                "ratings": {x.rating: x.count for x in r.ratings},
+                "whistles": [_whistle_row_json(v) for v in r.whistles],
+            }
+        )
+        return EXIT_OK
+    print(f"{r.name}（{r.code}）{r.phone}{'' if r.active else '（已停用）'}")
+    print(f"被吹哨 {len(r.whistles)} 次，按时率 {_rate_text(r.on_time_rate)}")
+    for c in r.rates:
+        print(
+            f"  {c.label}：按时 {c.on_time}，超时 {c.late}，未到期 {c.pending}，按时率 {_rate_text(c.rate)}"
+        )
+    print("  评价：" + "，".join(f"{x.label} {x.count}" for x in r.ratings))
+    for v in r.whistles:
+        print(f"  {_when(v.blown_at)}  {v.case_no}  {v.matter}")
+        print("    " + "  ".join(f"{c.label} {c.state_label}" for c in v.clocks))
+    return EXIT_OK
+
+
 COMMANDS: dict[str, Command] = {
     "init": Command("创建或升级数据库，写入类别目录和默认的“一厅+N室”布局", _init_arguments, _cmd_init),
     "register": Command(
@@ -1435,5 +1750,17 @@ COMMANDS: dict[str, Command] = {
         "从备份恢复本机 SQLite 数据库：先检查备份、说明后果，原数据库改名保留",
         _restore_arguments,
         _cmd_restore,
+    ),
+    # until `desk case` mounts CASE_WHISTLE_SUBCOMMANDS: `desk case-whistle whistle|whistle-sign|... ARGS`
+    "case-whistle": Command(
+        "吹哨：吹哨、部门签收、报到、反馈、评价（并入 desk case 前的临时命令）",
+        _case_whistle_command_arguments,
+        _cmd_case_whistle_command,
+    ),
+    "warnings": Command(
+        "预警：列出未阅预警；--sweep 检查期限与吹哨时限，--ack 确认已阅", _warnings_arguments, _cmd_warnings
+    ),
+    "department": Command(
+        "部门：列出部门目录，或查看一个部门的吹哨记录、按时率和评价", _department_arguments, _cmd_department
     ),
 }

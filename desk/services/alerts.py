@@ -1006,9 +1006,11 @@ def _deadline_alert(s: Session, case: q.CaseRef, refs: set[str], now: dt.datetim
         return None
     suffix = f":{case.due_on.isoformat()}"
     known = {a.value: a for a in DeadlineAlert}
+    # the stage last raised (overdue: nothing more to raise; it reads as past every threshold)
+    reached = {**ALERT_THRESHOLDS, DeadlineAlert.OVERDUE: float("inf")}
     prev = max(
         (
-            ALERT_THRESHOLDS[known[r[: -len(suffix)]]]
+            reached[known[r[: -len(suffix)]]]
             for r in refs
             if r.endswith(suffix) and r[: -len(suffix)] in known
         ),

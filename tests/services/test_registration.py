@@ -67,7 +67,12 @@ def test_same_person_same_matter_same_day_is_a_repeat_visit(
     assert detail.repeat_visits == 1
     assert {"repeat_visit", "group_visit"} <= set(detail.risk_flags)
     # a group visit that is also a repeat visit is 重大 (desk.core.risk.LEVEL_RULE): assessed, and a warning
-    assert [e.kind for e in detail.events] == ["registered", "repeat_visit", "risk_assessed", "warning_raised"]
+    assert [e.kind for e in detail.events] == [
+        "registered",
+        "repeat_visit",
+        "risk_assessed",
+        "warning_raised",
+    ]
     assert detail.events[1].body.visit.narrative == "上午来过，对方仍未清理杂物。"
 
 

@@ -230,7 +230,7 @@ def _whistles(session: Session, *where: sa.ColumnElement[bool]) -> list[WhistleR
             w.result,
             w.rating,
         )
-        for w, case_no in rows.tuples()
+        for w, case_no in rows
     ]
 
 
@@ -292,7 +292,7 @@ def _warnings(
             w.acknowledged_at,
             w.acknowledged_by,
         )
-        for w, case_no in session.execute(q).tuples()
+        for w, case_no in session.execute(q)
     ]
 
 
