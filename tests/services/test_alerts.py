@@ -276,7 +276,9 @@ def test_acknowledge_and_the_second_reader(
     crisis_case(service)
     (w,) = warnings.open_warnings()
     clock.advance(minutes=2)
+    mark = warnings.change_mark()
     read = warnings.acknowledge(w.id)
+    assert warnings.change_mark() > mark  # every window sees the warning read
     assert (read.acknowledged_by, read.acknowledged_at) == ("值班长", clock.now())
     assert warnings.open_warnings() == [] and warnings.acknowledged() == [read]
     other = WarningService(store, clock, actor="另一位")
