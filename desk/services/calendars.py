@@ -1,4 +1,5 @@
-"""The holiday calendar and the deadline rules as the services read them: from the resources, once per process.
+"""The holiday calendar and the deadline rules as the services read them (from the resources, once per process),
+and the deadline a new case gets at registration.
 
 `desk.services.root.Services` hands them to the services it builds; a service built without them (a test, the
 county's registration) reads the bundled ones through these functions, which load each file once.
@@ -6,12 +7,22 @@ county's registration) reads the bundled ones through these functions, which loa
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from desk.config import RESOURCES
-from desk.core.calendar import WorkCalendar
+from desk.core import deadlines as dl
+from desk.core import events as ev
+from desk.core.calendar import CalendarGap, WorkCalendar
+from desk.core.clock import local_date
 from desk.core.deadlines import DeadlineRules, load_deadline_rules
+from desk.core.ids import new_id
+from desk.store.events import append_event
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
 CALENDAR_DIR = RESOURCES / "calendar"
 DEADLINE_RULES_FILE = RESOURCES / "catalog" / "deadline_rules.json"
@@ -27,3 +38,68 @@ def load_calendar(directory: Path = CALENDAR_DIR) -> WorkCalendar:
 def load_rules(path: Path = DEADLINE_RULES_FILE) -> DeadlineRules:
     """The deadline rules of `path`, checked."""
     return load_deadline_rules(path)
+
+
+# --- the deadline at registration (called by RegistrationService.register) -----------------------------
+
+
+def set_deadline(
+    s: Session,
+    *,
+    hall_code: str,
+    case_id: str,
+    channel: str,
+    category_code: str,
+    now: dt.datetime,
+    actor: str,
+    calendar: WorkCalendar,
+    rules: dl.DeadlineRules,
+) -> ev.DeadlineSet:
+    """Append the case's `DeadlineSet` by its rule (`rule_for`), counted from the registration's day (China
+    time). A calendar that lacks the last day's year never blocks a registration: the raw count is written
+    (holidays not applied, noted in the event) with a serious deadline warning saying which year to enter."""
+    rule = dl.rule_for(channel, category_code, rules)
+    start = local_date(now)
+    note = ""
+    gap: CalendarGap | None = None
+    try:
+        due = dl.due_date(start, rule, calendar)
+    except CalendarGap as e:
+        gap = e
+        due = raw_due(start, rule.amount, rule.unit)
+        note = f"{e.year} 年节假日安排尚未录入，到期日按自然日粗算（未计节假日），录入后请核对"
+    body = ev.DeadlineSet(rule.code, start, due, rule.unit.value, rule.amount, note)
+    append_event(s, hall_code=hall_code, case_id=case_id, body=body, occurred_at=now, actor=actor)
+    if gap is not None:
+        raise_calendar_gap(s, hall_code, case_id, gap, now, actor)
+    return body
+
+
+def raise_calendar_gap(
+    s: Session, hall_code: str, case_id: str, gap: CalendarGap, now: dt.datetime, actor: str
+) -> None:
+    """The loud warning of a deadline counted without the holidays of a year not entered (重大, kind deadline)."""
+    body = ev.WarningRaised(
+        warning_id=new_id(),
+        kind="deadline",
+        level="serious",
+        message=f"办理期限未能按节假日计算：{gap.message}",
+        ref=f"calendar:{gap.year}",
+    )
+    append_event(s, hall_code=hall_code, case_id=case_id, body=body, occurred_at=now, actor=actor)
+
+
+def raw_due(start: dt.date, amount: int, unit: dl.DeadlineUnit | str) -> dt.date:
+    """The last day counted without a holiday calendar: months and days as they fall (no moving off a rest
+    day), working days as Monday to Friday."""
+    unit = dl.DeadlineUnit(unit)
+    if unit is dl.DeadlineUnit.MONTHS:
+        return dl.add_months(start, amount)
+    if unit is dl.DeadlineUnit.DAYS:
+        return start + dt.timedelta(days=amount)
+    day, left = start, amount
+    while left:
+        day += dt.timedelta(days=1)
+        if day.weekday() < 5:
+            left -= 1
+    return day

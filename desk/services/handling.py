@@ -37,6 +37,7 @@ from desk.core.queue import TicketState
 from desk.core.risk import LEVEL_LABELS, RiskLevel
 from desk.errors import DeskError, FieldProblem, NotFound, Refused, ValidationError
 from desk.services.base import HallUseCases
+from desk.services.calendars import raise_calendar_gap, raw_due
 from desk.store import repositories as repo
 from desk.store.events import append_event, bump_counter
 from desk.store.models import (
@@ -636,12 +637,7 @@ class CaseHandlingService(HallUseCases):
             elif choice is FinishChoice.OUTCOME:
                 if outcome is not None:
                     self._outcome(s, case, events, outcome, now)
-                elif state not in (
-                    CaseState.RESOLVED,
-                    CaseState.PARTLY_RESOLVED,
-                    CaseState.NOT_RESOLVED,
-                    CaseState.TERMINATED,
-                ):
+                elif case.outcome is None:  # not recorded earlier in this reception either
                     raise ValidationError.single(
                         "outcome", "请选择调解结果（调解成功、部分达成、调解不成或终止）"
                     )
@@ -1081,7 +1077,9 @@ class CaseHandlingService(HallUseCases):
         rule = rule_of(case.deadline_rule, last_set, self.rules)
         due_on = case.due_on
         today = local_date(now)
+        # the raw count's note; the calendar's own message while the year is still missing
         gap = last_set.body.note if last_set is not None and isinstance(last_set.body, ev.DeadlineSet) else ""
+
         remaining_working: int | None = None
         if due_on is not None:
             try:
@@ -1090,7 +1088,7 @@ class CaseHandlingService(HallUseCases):
                 else:
                     remaining_working = -self.calendar.working_days_between(due_on, today)
             except CalendarGap as e:
-                gap = gap or e.message
+                gap = e.message
         start = last_set.occurred_at if last_set is not None else case.registered_at
         progress = None
         if due_on is not None:
@@ -1120,68 +1118,6 @@ class CaseHandlingService(HallUseCases):
             extension_unit_label=rule.extends_in.label,
             calendar_gap=gap,
         )
-
-
-# --- the deadline at registration (called by RegistrationService.register) -------------------------------------
-
-
-def set_deadline(
-    s: Session,
-    *,
-    hall_code: str,
-    case_id: str,
-    channel: str,
-    category_code: str,
-    now: dt.datetime,
-    actor: str,
-    calendar: WorkCalendar,
-    rules: dl.DeadlineRules,
-) -> ev.DeadlineSet:
-    """Append the case's `DeadlineSet` by its rule (`rule_for`), counted from the registration's day (China
-    time). A calendar that lacks the last day's year never blocks a registration: the raw count is written
-    (holidays not applied, noted in the event) with a serious deadline warning saying which year to enter."""
-    rule = dl.rule_for(channel, category_code, rules)
-    start = local_date(now)
-    note = ""
-    try:
-        due = dl.due_date(start, rule, calendar)
-    except CalendarGap as gap:
-        due = raw_due(start, rule.amount, rule.unit)
-        note = f"{gap.year} 年节假日安排尚未录入，到期日按自然日粗算（未计节假日），录入后请核对"
-        raise_calendar_gap(s, hall_code, case_id, gap, now, actor)
-    body = ev.DeadlineSet(rule.code, start, due, rule.unit.value, rule.amount, note)
-    append_event(s, hall_code=hall_code, case_id=case_id, body=body, occurred_at=now, actor=actor)
-    return body
-
-
-def raise_calendar_gap(
-    s: Session, hall_code: str, case_id: str, gap: CalendarGap, now: dt.datetime, actor: str
-) -> None:
-    """The loud warning of a deadline counted without the holidays of a year not entered (重大, kind deadline)."""
-    body = ev.WarningRaised(
-        warning_id=new_id(),
-        kind="deadline",
-        level=RiskLevel.SERIOUS.value,
-        message=f"办理期限未能按节假日计算：{gap.message}",
-        ref=f"calendar:{gap.year}",
-    )
-    append_event(s, hall_code=hall_code, case_id=case_id, body=body, occurred_at=now, actor=actor)
-
-
-def raw_due(start: dt.date, amount: int, unit: dl.DeadlineUnit | str) -> dt.date:
-    """The last day counted without a holiday calendar: months and days as they fall (no moving off a rest
-    day), working days as Monday to Friday."""
-    unit = dl.DeadlineUnit(unit)
-    if unit is dl.DeadlineUnit.MONTHS:
-        return dl.add_months(start, amount)
-    if unit is dl.DeadlineUnit.DAYS:
-        return start + dt.timedelta(days=amount)
-    day, left = start, amount
-    while left:
-        day += dt.timedelta(days=1)
-        if day.weekday() < 5:
-            left -= 1
-    return day
 
 
 def rule_of(code: str, last_set: ev.Event | None, rules: dl.DeadlineRules) -> dl.DeadlineRule:
@@ -1474,7 +1410,7 @@ def _check_session(
             problems.append(
                 FieldProblem(at + "department", f"第 {i + 1} 位参加人员是部门人员，请写明所在部门")
             )
-        clean_attendees.append(ev.Attendee(name, a.role, a.party_id, (a.department or "").strip() or None))
+        clean_attendees.append(ev.Attendee(name, a.role, party_id, (a.department or "").strip() or None))
     clean_statements = []
     for i, st in enumerate(statements):
         at = f"statements[{i}]."

@@ -162,8 +162,7 @@ class RegistrationService:
 
     def _set_deadline(self, s: Session, hall_code: str, case_id: str, visit: Visit, now: dt.datetime) -> None:
         """The new case's time limit by its rule (DeadlineSet); a calendar lacking the year warns, never blocks."""
-        from desk.services.calendars import load_calendar, load_rules
-        from desk.services.handling import set_deadline
+        from desk.services.calendars import load_calendar, load_rules, set_deadline
 
         self._calendar = self._calendar or load_calendar()
         self._rules = self._rules or load_rules()

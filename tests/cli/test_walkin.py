@@ -53,7 +53,10 @@ def _kinds(url: str, case_no: str) -> list[str]:
     store = open_store(url)
     try:
         detail = RegistrationService(store, SystemClock()).case(case_no)
-        return [type(e.body).__name__ for e in detail.events]
+        # the deadline's events (DeadlineSet; WarningRaised when the calendar lacks next year) depend on the
+        # day the test runs: tests/services/test_handling.py checks them
+        deadline = ("DeadlineSet", "WarningRaised")
+        return [type(e.body).__name__ for e in detail.events if type(e.body).__name__ not in deadline]
     finally:
         store.dispose()
 

@@ -39,7 +39,7 @@ def test_ticket_issued_in_proposed_room_with_wait_estimate(
     assert third.proposal.room_code == "R06"
     assert third.overridden and third.ticket.label == "A003"
     assert third.ahead == 2 and third.estimated_wait_minutes == 12
-    assert kinds(store, third.ticket.case_no) == ["registered", "routed", "ticket_issued"]
+    assert kinds(store, third.ticket.case_no) == ["registered", "deadline_set", "routed", "ticket_issued"]
     with store.read() as s:
         routed = s.scalars(
             sa.select(CaseEvent).where(CaseEvent.case_id == third.ticket.case_id, CaseEvent.kind == "routed")

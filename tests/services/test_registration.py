@@ -69,11 +69,12 @@ def test_same_person_same_matter_same_day_is_a_repeat_visit(
     # a group visit that is also a repeat visit is 重大 (desk.core.risk.LEVEL_RULE): assessed, and a warning
     assert [e.kind for e in detail.events] == [
         "registered",
+        "deadline_set",
         "repeat_visit",
         "risk_assessed",
         "warning_raised",
     ]
-    assert detail.events[1].body.visit.narrative == "上午来过，对方仍未清理杂物。"
+    assert detail.events[2].body.visit.narrative == "上午来过，对方仍未清理杂物。"
 
 
 def test_repeat_found_by_full_width_id_and_lowercase(service: RegistrationService) -> None:
@@ -187,7 +188,8 @@ def test_concurrent_registrations_get_distinct_gap_free_numbers(store_url: str) 
     assert errors == []
     assert sorted(numbers) == [f"620702001-2026-{i:06d}" for i in range(1, 41)]
     with base.unit_of_work() as s:
-        assert sorted(s.scalars(sa.select(CaseEvent.hall_seq))) == list(range(1, 41))
+        # each registration appends Registered and its DeadlineSet
+        assert sorted(s.scalars(sa.select(CaseEvent.hall_seq))) == list(range(1, 81))
     base.dispose()
 
 

@@ -95,6 +95,7 @@ def test_pcs_hours_apart_writing_to_one_case_keep_every_step(store: Store) -> No
     kinds = [k for k, *_ in log]
     assert kinds == [
         "registered",
+        "deadline_set",
         "routed",
         "ticket_issued",
         "called",
@@ -127,6 +128,10 @@ def test_the_migration_stamps_existing_events_in_writing_order(store: Store) -> 
         before = projection_snapshot(s)
     run_alembic(store.engine, "downgrade", "20261127_0005")
     run_alembic(store.engine, "upgrade", "head")
+    # 0007 gives the cases it finds the registration's own deadline ("legacy"), as the fold of a log without
+    # DeadlineSet does; this log has them (written before the downgrade), so it is folded again to compare
+    with store.unit_of_work() as s:
+        projections.rebuild(s)
     with store.read() as s:
         rows = s.execute(sa.select(CaseEvent.hall_seq, CaseEvent.hlc).order_by(CaseEvent.hall_seq)).all()
         clock_now = s.scalar(sa.select(Hall.last_hlc).where(Hall.is_local))

@@ -60,12 +60,15 @@ def test_register_writes_event_and_projection_in_one_transaction(
     r = service.register(visit())
     assert r.case_no == "620702001-2026-000001" and not r.is_repeat
     with store.unit_of_work() as s:
-        ev = s.scalars(sa.select(CaseEvent)).one()
+        ev, deadline = s.scalars(sa.select(CaseEvent).order_by(CaseEvent.hall_seq)).all()
+        assert deadline.kind == "deadline_set"  # the time limit by its rule, in the same transaction
         assert (ev.kind, ev.hall_code, ev.hall_seq, ev.case_id) == ("registered", "620702001", 1, r.case_id)
         assert ev.id[14] == "7"  # UUIDv7
         case = s.get(CaseRow, r.case_id)
         assert case is not None and case.state == "registered" and len(case.status_token) >= 22
-        assert case.deadline_at - case.registered_at == dt.timedelta(days=15)  # 邻里纠纷: simple
+        # people's mediation: one month from 2026-11-27, a Sunday, so Monday (Civil Code art. 203)
+        assert case.deadline_rule == "people_mediation" and case.due_on == dt.date(2026, 12, 28)
+        assert case.deadline_at == dt.datetime(2026, 12, 28, 15, 59, 59, tzinfo=dt.UTC)
         party = s.scalars(sa.select(PartyRow)).one()
         assert party.name_initials == "zs" and party.birth_date == dt.date(1985, 1, 1) and party.sex == "男"
 
@@ -80,9 +83,9 @@ def test_case_numbers_and_hall_seq_are_gap_free(service: RegistrationService, st
         nos = sorted(s.scalars(sa.select(CaseRow.case_no)))
         seqs = sorted(s.scalars(sa.select(CaseEvent.hall_seq)))
         hall = s.get(Hall, "620702001")
-        assert hall is not None and hall.last_seq == 6
+        assert hall is not None and hall.last_seq == 12  # each case: Registered and DeadlineSet
     assert nos == [f"620702001-2026-{i:06d}" for i in range(1, 7)]
-    assert seqs == list(range(1, 7))
+    assert seqs == list(range(1, 13))
 
 
 def test_case_number_restarts_each_year(store: Store) -> None:
@@ -142,9 +145,9 @@ def test_projection_rebuilt_from_the_log_equals_the_stored_one(
     )
     with store.unit_of_work() as s:
         live = repo.projection_snapshot(s)
-        assert s.scalar(sa.select(sa.func.count()).select_from(CaseEvent)) == 31
+        assert s.scalar(sa.select(sa.func.count()).select_from(CaseEvent)) == 61  # 30 × 2 + the repeat
     with store.unit_of_work() as s:
-        assert projections.rebuild(s) == 31
+        assert projections.rebuild(s) == 61
     with store.unit_of_work() as s:
         rebuilt = repo.projection_snapshot(s)
     assert rebuilt == live
