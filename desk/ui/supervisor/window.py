@@ -162,7 +162,9 @@ class SupervisorWindow(QMainWindow):
         self._room_names: dict[str, str] = {}
         self.history_dialogs: list[CaseHistoryDialog] = []
         self.setWindowTitle(
-            self.tr("一厅通 · {hall} · 督办").format(hall=hall_name) if hall_name else "一厅通 · 督办"
+            self.tr("一厅通 · {hall} · 督办").format(hall=hall_name)
+            if hall_name
+            else self.tr("一厅通 · 督办")
         )
 
         central = QWidget(self)
