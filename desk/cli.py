@@ -32,7 +32,7 @@ EXIT_OK, EXIT_ERROR, EXIT_INVALID, EXIT_NOBODY_WAITING = 0, 1, 2, 3
 EXIT_REGISTERED_NO_TICKET = (
     4  # `register --queue`: the case is registered (its number printed), the ticket failed
 )
-ROLES = ("desk", "room", "display", "kiosk")
+ROLES = ("desk", "room", "display", "kiosk", "supervisor")
 DOCUMENT_FORMATS = ("80mm", "a5", "a4-sheet", "agreement")  # = desk.services.documents.DOCUMENT_FORMATS
 # the `document` of the document_printed event: both receipt formats are one document (a reprint is a 补打 of either)
 PRINTED_DOCUMENTS = {
@@ -65,7 +65,8 @@ def _parser(only: str | None = None) -> argparse.ArgumentParser:
         "--role",
         choices=ROLES,
         default="desk",
-        help="窗口角色：desk 前台登记（默认）、room 功能室终端、display 大厅叫号屏、kiosk 自助查询机",
+        help="窗口角色：desk 前台登记（默认）、room 功能室终端、display 大厅叫号屏、kiosk 自助查询机、"
+        "supervisor 督办（预警、逾期、吹哨超时、回访）",
     )
     p.add_argument("--room", metavar="ID", help="功能室代码（--role room 时必填，如 R01）")
     p.add_argument("--terminal", metavar="NAME", help="本终端名称（默认：主机名）")
