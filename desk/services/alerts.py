@@ -470,8 +470,12 @@ def record_assessment(
     if level is RiskLevel.SERIOUS and (case.risk_level != value or grave_added):
         crisis = RiskFlag.PSYCHOLOGICAL_CRISIS.value in flags
         labels = "、".join(RISK_LABELS[f] for f in RiskFlag if f.value in flags)
+        others = "、".join(
+            RISK_LABELS[f] for f in RiskFlag if f.value in flags and f is not RiskFlag.PSYCHOLOGICAL_CRISIS
+        )
         message = (
-            f"案件 {case.case_no}：心理危机（{labels}），风险等级重大，请立即安排心理疏导并关注"
+            f"案件 {case.case_no}：心理危机{f'（另有{others}）' if others else ''}，风险等级重大，"
+            "请立即安排心理疏导并关注"
             if crisis
             else f"案件 {case.case_no}：风险等级重大（{labels}），请立即关注"
         )

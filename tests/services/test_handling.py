@@ -410,3 +410,27 @@ def test_the_overdue_list(
     clock.set(china(2026, 4, 4))
     d = handling.view(late).deadline
     assert d.overdue and d.remaining_days == -2 and d.progress is not None and d.progress > 1.0
+
+
+def test_a_booked_visitor_is_in_the_rooms_queue_on_the_day_and_checks_in_there(
+    service: RegistrationService, handling: CaseHandlingService, desk: QueueService, clock: FixedClock
+) -> None:
+    case_no = register(service)
+    claim(desk, case_no)
+    session(handling, case_no)
+    handling.finish_reception(
+        case_no, FinishChoice.BOOKED, booking=Booking(dt.date(2026, 11, 30), "09:30", "R02")
+    )
+    assert desk.booked_today("R02") == []  # not today
+    with pytest.raises(ValidationError, match="不是今天"):
+        desk.check_in_booking(handling.view(case_no).bookings[0].booking_id)
+
+    clock.set(china(2026, 11, 30, 8))
+    (booked,) = desk.booked_today("R02")
+    assert (booked.case_no, booked.time, booked.room_code) == (case_no, "09:30", "R02")
+    assert desk.booked_today("R01") == [] and desk.booked_today() == [booked]
+    issued = desk.check_in_booking(booked.booking_id)
+    assert issued.ticket.room_code == "R02" and issued.ticket.case_no == case_no
+    assert desk.booked_today("R02") == []  # arrived: in the queue with a ticket now
+    file = handling.view(case_no)
+    assert file.ticket_state == "waiting" and file.room == "R02"
