@@ -1,5 +1,6 @@
 """Composition root: settings, logging, the error hook, the font, the store, the services and the window of the
-role this process plays: the front desk, a room's terminal, the hall's calling screen or its self-service kiosk;
+role this process plays: the front desk, a room's terminal, the hall's calling screen, its self-service kiosk or
+the supervisor's window (督办);
 and sync with the county (the front desk runs it in the background, a room terminal shows its state)."""
 
 from __future__ import annotations
@@ -49,6 +50,7 @@ from desk.ui.main_window import MainWindow
 from desk.ui.ops import freeze_heap, wait_for_workers
 from desk.ui.printing import CaseAgreements, CaseReceipts, ReceiptPrinter
 from desk.ui.room.terminal import RoomTerminal
+from desk.ui.supervisor.window import SupervisionServices, SupervisorWindow
 from desk.ui.sync_bar import SyncRunner, SyncStatusBar
 
 logger = logging.getLogger(__name__)
@@ -56,7 +58,7 @@ logger = logging.getLogger(__name__)
 APP_TITLE = "一厅通"
 LOG_FILE = "desk.log"
 EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
-ROLES = ("desk", "room", "display", "kiosk")
+ROLES = ("desk", "room", "display", "kiosk", "supervisor")
 SHUTDOWN_WAIT_MS = 10_000
 ROOM_ACTOR = "功能室终端"  # who a room terminal's events name until a mediator is picked as on duty
 
@@ -240,6 +242,7 @@ def build_main_window(
         handling=services.handling,
         whistles=services.whistles,
         agreements=agreements,
+        warnings=services.warnings,
     )
 
 
@@ -286,6 +289,25 @@ def build_hall_display(services: Services, *, speech_engine: str = "") -> HallDi
 def build_kiosk(services: Services) -> Kiosk:
     """`desk --role kiosk`: the hall's self-service kiosk, where a scanned receipt shows its case's status."""
     return Kiosk(services.status, hall_name=services.registration.hall.name)
+
+
+def build_supervisor_window(services: Services) -> SupervisorWindow:
+    """`desk --role supervisor`: the supervisor's window (督办): warnings to read, overdue cases, whistles past
+    their clocks, follow-ups due today; it runs the warnings' sweep. Readings are recorded as the settings'
+    `actor`."""
+    window = SupervisorWindow(
+        SupervisionServices(
+            warnings=services.warnings,
+            whistles=services.whistles,
+            handling=services.handling,
+            registration=services.registration,
+            rooms=services.rooms,
+        ),
+        hall_name=services.registration.hall.name,
+    )
+    if services.sync is not None:
+        window.statusBar().addPermanentWidget(build_sync_bar(services.sync, run=False, clock=services.clock))
+    return window
 
 
 def _ensure_hall(store: Store, service: RegistrationService) -> None:
@@ -376,6 +398,8 @@ def main(*, db_url: str, role: str = "desk", room: str | None = None, terminal: 
                 window = build_hall_display(services, speech_engine=settings.speech_engine)
             elif role == "kiosk":
                 window = build_kiosk(services)
+            elif role == "supervisor":
+                window = build_supervisor_window(services)
             else:
                 window = build_main_window(
                     services, store_label=describe_store(db_url), speech_engine=settings.speech_engine

@@ -32,7 +32,7 @@ EXIT_OK, EXIT_ERROR, EXIT_INVALID, EXIT_NOBODY_WAITING = 0, 1, 2, 3
 EXIT_REGISTERED_NO_TICKET = (
     4  # `register --queue`: the case is registered (its number printed), the ticket failed
 )
-ROLES = ("desk", "room", "display", "kiosk")
+ROLES = ("desk", "room", "display", "kiosk", "supervisor")
 DOCUMENT_FORMATS = ("80mm", "a5", "a4-sheet", "agreement")  # = desk.services.documents.DOCUMENT_FORMATS
 # the `document` of the document_printed event: both receipt formats are one document (a reprint is a 补打 of either)
 PRINTED_DOCUMENTS = {
@@ -65,7 +65,8 @@ def _parser(only: str | None = None) -> argparse.ArgumentParser:
         "--role",
         choices=ROLES,
         default="desk",
-        help="窗口角色：desk 前台登记（默认）、room 功能室终端、display 大厅叫号屏、kiosk 自助查询机",
+        help="窗口角色：desk 前台登记（默认）、room 功能室终端、display 大厅叫号屏、kiosk 自助查询机、"
+        "supervisor 督办（预警、逾期、吹哨超时、回访）",
     )
     p.add_argument("--room", metavar="ID", help="功能室代码（--role room 时必填，如 R01）")
     p.add_argument("--terminal", metavar="NAME", help="本终端名称（默认：主机名）")
@@ -1303,9 +1304,13 @@ def _case_arguments(p: argparse.ArgumentParser) -> None:
         sp = csub.add_parser(step.name, help=step.help)
         _db_argument(sp)
         step.arguments(sp)
+    for name, command in CASE_WHISTLE_SUBCOMMANDS.items():  # their arguments include --db
+        command.arguments(csub.add_parser(name, help=command.help))
 
 
 def _cmd_case(args: argparse.Namespace) -> int:
+    if args.case_command in CASE_WHISTLE_SUBCOMMANDS:
+        return CASE_WHISTLE_SUBCOMMANDS[args.case_command].run(args)
     step = next(s for s in CASE_SUBCOMMANDS if s.name == args.case_command)
     return step.run(args)
 
@@ -1389,7 +1394,7 @@ def _cmd_restore(args: argparse.Namespace) -> int:
 
 # --- whistles, warnings, departments (issue 12) -------------------------------------------------------------------
 # `desk case whistle|whistle-sign|whistle-arrive|whistle-report|whistle-rate`: each an (arguments, run) pair in
-# CASE_WHISTLE_SUBCOMMANDS, for `desk case` to mount as its subcommands.
+# CASE_WHISTLE_SUBCOMMANDS: the whistle's steps, mounted in `desk case`.
 
 
 def _when(moment: Any) -> str:
@@ -1580,16 +1585,6 @@ CASE_WHISTLE_SUBCOMMANDS: dict[str, Command] = {
 }
 
 
-def _case_whistle_command_arguments(p: argparse.ArgumentParser) -> None:
-    sub = p.add_subparsers(dest="whistle_command", required=True)
-    for name, command in CASE_WHISTLE_SUBCOMMANDS.items():
-        command.arguments(sub.add_parser(name, help=command.help))
-
-
-def _cmd_case_whistle_command(args: argparse.Namespace) -> int:
-    return CASE_WHISTLE_SUBCOMMANDS[args.whistle_command].run(args)
-
-
 def _warnings_arguments(p: argparse.ArgumentParser) -> None:
     _db_argument(p)
     p.add_argument(
@@ -1750,12 +1745,6 @@ COMMANDS: dict[str, Command] = {
         "从备份恢复本机 SQLite 数据库：先检查备份、说明后果，原数据库改名保留",
         _restore_arguments,
         _cmd_restore,
-    ),
-    # until `desk case` mounts CASE_WHISTLE_SUBCOMMANDS: `desk case-whistle whistle|whistle-sign|... ARGS`
-    "case-whistle": Command(
-        "吹哨：吹哨、部门签收、报到、反馈、评价（并入 desk case 前的临时命令）",
-        _case_whistle_command_arguments,
-        _cmd_case_whistle_command,
     ),
     "warnings": Command(
         "预警：列出未阅预警；--sweep 检查期限与吹哨时限，--ack 确认已阅", _warnings_arguments, _cmd_warnings

@@ -9,7 +9,6 @@ A warning raised again is the same warning (the same `warning_id`) raised anew: 
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import hashlib
 import logging
 from collections.abc import Callable, Collection, Iterable, Sequence
@@ -19,7 +18,6 @@ from enum import StrEnum
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from desk.config import RESOURCES
 from desk.core import events as ev
 from desk.core.calendar import CalendarGap, WorkCalendar
 from desk.core.cases import RISK_LABELS, CaseState, RiskFlag
@@ -29,7 +27,6 @@ from desk.core.deadlines import (
     DeadlineAlert,
     DeadlineRules,
     end_of_day,
-    load_deadline_rules,
     progress,
     thresholds_crossed,
     whistle_clocks,
@@ -72,16 +69,18 @@ REALERT_AFTER = dt.timedelta(minutes=10)  # an unread 重大 warning alerts agai
 GRAVE_FLAGS = (RiskFlag.CIVIL_TO_CRIMINAL, RiskFlag.EXTREME_BEHAVIOUR, RiskFlag.PSYCHOLOGICAL_CRISIS)
 
 
-@functools.cache
 def bundled_calendar() -> WorkCalendar:
     """The working-day calendar shipped in resources/calendar (read once a process)."""
-    return WorkCalendar.load(RESOURCES / "calendar")
+    from desk.services.calendars import load_calendar
+
+    return load_calendar()
 
 
-@functools.cache
 def bundled_rules() -> DeadlineRules:
     """The deadline rules (and the whistle's clocks) shipped in resources/catalog (read once a process)."""
-    return load_deadline_rules(RESOURCES / "catalog" / "deadline_rules.json")
+    from desk.services.calendars import load_rules
+
+    return load_rules()
 
 
 # --- whistles ---------------------------------------------------------------------------------------------------
@@ -471,8 +470,12 @@ def record_assessment(
     if level is RiskLevel.SERIOUS and (case.risk_level != value or grave_added):
         crisis = RiskFlag.PSYCHOLOGICAL_CRISIS.value in flags
         labels = "、".join(RISK_LABELS[f] for f in RiskFlag if f.value in flags)
+        others = "、".join(
+            RISK_LABELS[f] for f in RiskFlag if f.value in flags and f is not RiskFlag.PSYCHOLOGICAL_CRISIS
+        )
         message = (
-            f"案件 {case.case_no}：心理危机（{labels}），风险等级重大，请立即安排心理疏导并关注"
+            f"案件 {case.case_no}：心理危机{f'（另有{others}）' if others else ''}，风险等级重大，"
+            "请立即安排心理疏导并关注"
             if crisis
             else f"案件 {case.case_no}：风险等级重大（{labels}），请立即关注"
         )

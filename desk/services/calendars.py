@@ -40,6 +40,8 @@ def load_rules(path: Path = DEADLINE_RULES_FILE) -> DeadlineRules:
     return load_deadline_rules(path)
 
 
+CALENDAR_GAP_REMINDER = dt.timedelta(days=7)  # a missing year's warning is raised again after this long
+
 # --- the deadline at registration (called by RegistrationService.register) -----------------------------
 
 
@@ -78,13 +80,34 @@ def set_deadline(
 def raise_calendar_gap(
     s: Session, hall_code: str, case_id: str, gap: CalendarGap, now: dt.datetime, actor: str
 ) -> None:
-    """The loud warning of a deadline counted without the holidays of a year not entered (重大, kind deadline)."""
+    """The loud warning of a deadline counted without the holidays of a year not entered (重大, kind deadline):
+    raised on the first such case, and again a week after the last one while the year is still missing -- one
+    reminder for the administrator, not one for every visitor of December."""
+    import sqlalchemy as sa
+
+    from desk.store.models import WarningRow
+
+    ref = f"calendar:{gap.year}"
+    recent = s.scalar(
+        sa.select(sa.func.count())
+        .select_from(WarningRow)
+        .where(
+            WarningRow.hall_code == hall_code,
+            WarningRow.ref == ref,
+            WarningRow.raised_at > now - CALENDAR_GAP_REMINDER,
+        )
+    )
+    if recent:
+        return
     body = ev.WarningRaised(
         warning_id=new_id(),
         kind="deadline",
         level="serious",
-        message=f"办理期限未能按节假日计算：{gap.message}",
-        ref=f"calendar:{gap.year}",
+        message=(
+            f"{gap.year} 年节假日安排尚未录入，办理期限按自然日粗算（未计节假日）："
+            f"请管理员在 resources/calendar/ 加入 {gap.year}.json 后核对各案期限"
+        ),
+        ref=ref,
     )
     append_event(s, hall_code=hall_code, case_id=case_id, body=body, occurred_at=now, actor=actor)
 

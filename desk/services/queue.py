@@ -33,7 +33,7 @@ from desk.store.queries import rooms as rooms_q
 from desk.store.queries import tickets as tickets_q
 from desk.store.queries.cases import DivertedCase, RoutingCase
 from desk.store.queries.rooms import RoomView
-from desk.store.queries.tickets import TicketView, WaitingTicket
+from desk.store.queries.tickets import BookedVisitor, TicketView, WaitingTicket
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -125,6 +125,26 @@ class QueueService(HallUseCases):
                 risk_flags=case.risk_flags,
                 rooms=self._loads(s),
             )
+
+    def booked_today(self, room_code: str | None = None) -> list[BookedVisitor]:
+        """Today's appointments (预约办) in `room_code` (or every room) whose visitor has not arrived yet."""
+        with self._store.read() as s:
+            return tickets_q.booked_today(s, self.hall_code, local_date(self._clock.now()), room_code)
+
+    def check_in_booking(self, booking_id: str) -> IssuedTicket:
+        """A booked visitor has arrived: a ticket in the booked room (the routing records the booking)."""
+        with self._store.read() as s:
+            booked = tickets_q.booking(s, booking_id)
+        if booked is None:
+            raise NotFound("预约不存在")
+        today = local_date(self._clock.now())
+        if booked.day != today:
+            raise ValidationError.single(
+                "booking", f"此预约在 {booked.day:%Y年%m月%d日} {booked.time}，不是今天：请按普通来访取号"
+            )
+        return self.issue_ticket(
+            booked.case_no, room_code=booked.room_code, override_reason=f"预约 {booked.time} 到场"
+        )
 
     def issue_ticket(
         self,

@@ -201,7 +201,9 @@ class Services:
         """吹哨: summoning departments, their clocks and answers, the notice, a department's record."""
         from desk.services.alerts import WhistleService
 
-        return WhistleService(self.store, self.clock, actor=self.actor)
+        return WhistleService(
+            self.store, self.clock, actor=self.actor, calendar=self.calendar, rules=self.deadline_rules
+        )
 
     @cached_property
     def warnings(self) -> WarningService:

@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
     QMessageBox,
     QPushButton,
     QTableView,
+    QToolBar,
     QVBoxLayout,
     QWidget,
 )
@@ -40,10 +41,11 @@ from desk.ui.intake.routing import RouteServices
 from desk.ui.models.case_table import CaseTableModel
 from desk.ui.ops import Op, OpRunner
 from desk.ui.room.terminal import RoomTerminal
+from desk.ui.supervisor.banner import SeriousWarningBanner, WarningWatch
 
 if TYPE_CHECKING:
     from desk.core.clock import Clock
-    from desk.services.alerts import WhistleService
+    from desk.services.alerts import WarningService, WhistleService
     from desk.services.county import CountyService, Diversion
     from desk.services.display import DisplayService
     from desk.services.handling import CaseHandlingService
@@ -256,6 +258,7 @@ class MainWindow(QMainWindow):
         handling: CaseHandlingService | None = None,
         whistles: WhistleService | None = None,
         agreements: CaseAgreements | None = None,
+        warnings: WarningService | None = None,
         parent: QWidget | None = None,
     ) -> None:
         """`rooms` is the hall's rooms and roster (routing's overrides, the terminals, the settings dialogs);
@@ -265,7 +268,7 @@ class MainWindow(QMainWindow):
         (F9 after a registration, 补打 in a case's history); `sync_bar` shows (and runs) sync with the county;
         `county` is given when the store is the county's: registrations are then diverted to a hall. `handling`,
         `whistles` and `agreements` (printing the agreement) make the case view and the room terminals' handling
-        pane."""
+        pane; `warnings` (at a hall) feeds the red banner of unread 重大 warnings, watched through the change mark."""
         super().__init__(parent)
         self._handling = handling
         self._whistles = whistles
@@ -337,6 +340,7 @@ class MainWindow(QMainWindow):
         if store_label:
             self.statusBar().addPermanentWidget(self.store_label)
         self._build_menu()
+        self._build_warning_banner(warnings)
         self.intake.ops.sig_progress.connect(self._on_progress)
         self.intake.sig_registered.connect(self._on_registered)
         self.intake.sig_ticket_issued.connect(self._on_ticket_issued)
@@ -351,6 +355,27 @@ class MainWindow(QMainWindow):
             avail = screen.availableGeometry()
             width, height = min(width, avail.width()), min(height, avail.height() - 40)
         self.resize(width, height)
+
+    def _build_warning_banner(self, warnings: WarningService | None) -> None:
+        """A 重大 warning raised anywhere in the hall shows at once above the form, and beeps (the supervisor's
+        window reads it); the strip is hidden while there is none."""
+        self.warning_banner = SeriousWarningBanner(hint=self.tr("请值班领导在督办窗口处理"), parent=self)
+        self.warning_bar = QToolBar(self.tr("重大预警"), self)
+        self.warning_bar.setObjectName("warningBar")
+        self.warning_bar.setMovable(False)
+        self.warning_bar.setFloatable(False)
+        self.warning_bar.toggleViewAction().setVisible(False)  # not for the clerk to switch off
+        self.warning_bar.addWidget(self.warning_banner)
+        self.warning_bar.hide()
+        self.addToolBar(Qt.ToolBarArea.TopToolBarArea, self.warning_bar)
+        self.warning_watch: WarningWatch | None = None
+        if warnings is not None and self.county is None:
+            self.warning_watch = WarningWatch(warnings, self.warning_banner, parent=self)
+            self.warning_watch.sig_read.connect(self._on_warnings_read)
+            self.warning_watch.start()
+
+    def _on_warnings_read(self, _mark: int) -> None:
+        self.warning_bar.setVisible(bool(self.warning_banner.serious))
 
     def _build_menu(self) -> None:
         file_menu = self.menuBar().addMenu(self.tr("文件(&F)"))
@@ -679,6 +704,8 @@ class MainWindow(QMainWindow):
         self.form.focus_first_field()
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt's name
+        if self.warning_watch is not None:
+            self.warning_watch.stop()
         if self.sync_bar is not None:
             self.sync_bar.shutdown()
         for dialog in (self.search_dialog, self.diverted_dialog, self.divert_dialog):

@@ -1,4 +1,4 @@
-"""`desk case-whistle ...` (to become `desk case whistle...`), `desk warnings` and `desk department`: the steps,
+"""`desk case whistle...`, `desk warnings` and `desk department`: the steps,
 their output, and exit 2 with nothing written when a step is refused."""
 
 from __future__ import annotations
@@ -42,7 +42,7 @@ def test_whistle_steps(
 ) -> None:
     case_no = RegistrationService(store, FixedClock(NOW)).register(visit()).case_no
     code, out, _ = run(
-        capsys, "case-whistle", "whistle", case_no, "--dept", "housing", "--dept", "police",
+        capsys, "case", "whistle", case_no, "--dept", "housing", "--dept", "police",
         "--matter", "院墙外违章搭建", "--db", db, "--json",
     )  # fmt: skip
     assert code == EXIT_OK
@@ -52,34 +52,34 @@ def test_whistle_steps(
     assert [d["department_name"] for d in blown["departments"]] == ["区住建局", "城关派出所"]
 
     code, out, _ = run(
-        capsys, "case-whistle", "whistle-sign", whistle_id, "--dept", "housing", "--by", "李科长", "--db", db
+        capsys, "case", "whistle-sign", whistle_id, "--dept", "housing", "--by", "李科长", "--db", db
     )
     assert code == EXIT_OK and "已记录签收：区住建局" in out and "签收" in out and "按时" in out
     before = events(store)
     code, _, err = run(
-        capsys, "case-whistle", "whistle-sign", whistle_id, "--dept", "housing", "--by", "李科长", "--db", db
+        capsys, "case", "whistle-sign", whistle_id, "--dept", "housing", "--by", "李科长", "--db", db
     )
     assert code == EXIT_INVALID and "不能重复签收" in err
     code, _, err = run(
-        capsys, "case-whistle", "whistle-arrive", whistle_id, "--dept", "police", "--by", "王警官", "--db", db
+        capsys, "case", "whistle-arrive", whistle_id, "--dept", "police", "--by", "王警官", "--db", db
     )
     assert code == EXIT_INVALID and "尚未签收" in err
     code, _, err = run(
-        capsys, "case-whistle", "whistle-arrive", whistle_id, "--dept", "housing", "--by", "张工",
+        capsys, "case", "whistle-arrive", whistle_id, "--dept", "housing", "--by", "张工",
         "--at", "2026-11-27 10:30", "--db", db,
     )  # fmt: skip
     assert code == EXIT_INVALID and "--at" in err and "时区" in err
     assert events(store) == before
 
     code, out, _ = run(
-        capsys, "case-whistle", "whistle-arrive", whistle_id, "--dept", "housing", "--by", "张工",
+        capsys, "case", "whistle-arrive", whistle_id, "--dept", "housing", "--by", "张工",
         "--at", "2026-11-27T09:59:00+08:00", "--db", db,
     )  # fmt: skip
     assert code == EXIT_INVALID  # before the whistle was blown
     monkeypatch.setenv("DESK_NOW", "2026-11-27T10:30:00+08:00")  # each command's clock starts at DESK_NOW
     code, out, _ = run(
         capsys,
-        "case-whistle",
+        "case",
         "whistle-arrive",
         whistle_id,
         "--dept",
@@ -93,7 +93,7 @@ def test_whistle_steps(
     assert code == EXIT_OK and json.loads(out)["arrived_by"] == "张工"
     code, out, _ = run(
         capsys,
-        "case-whistle",
+        "case",
         "whistle-report",
         whistle_id,
         "--dept",
@@ -106,7 +106,7 @@ def test_whistle_steps(
     assert code == EXIT_OK and "已记录反馈" in out
     code, out, _ = run(
         capsys,
-        "case-whistle",
+        "case",
         "whistle-rate",
         whistle_id,
         "--dept",
@@ -124,13 +124,13 @@ def test_a_refused_whistle_writes_nothing(store: Store, db: str, capsys: pytest.
     case_no = RegistrationService(store, FixedClock(NOW)).register(visit()).case_no
     before = events(store)
     code, _, err = run(
-        capsys, "case-whistle", "whistle", case_no, "--dept", "nowhere", "--matter", "事项", "--db", db
+        capsys, "case", "whistle", case_no, "--dept", "nowhere", "--matter", "事项", "--db", db
     )
     assert code == EXIT_INVALID and "departments[0]" in err and "不在部门目录中" in err
     assert events(store) == before
     code, _, err = run(
         capsys,
-        "case-whistle",
+        "case",
         "whistle",
         "620702001-2026-999999",
         "--dept",
@@ -149,7 +149,7 @@ def test_department(store: Store, db: str, capsys: pytest.CaptureFixture[str]) -
     case_no = RegistrationService(store, FixedClock(NOW)).register(visit()).case_no
     blown = run(
         capsys,
-        "case-whistle",
+        "case",
         "whistle",
         case_no,
         "--dept",
@@ -161,7 +161,7 @@ def test_department(store: Store, db: str, capsys: pytest.CaptureFixture[str]) -
         "--json",
     )
     whistle_id = json.loads(blown[1])["whistle_id"]
-    run(capsys, "case-whistle", "whistle-sign", whistle_id, "--dept", "court", "--by", "书记员", "--db", db)
+    run(capsys, "case", "whistle-sign", whistle_id, "--dept", "court", "--by", "书记员", "--db", db)
     code, out, _ = run(capsys, "department", "court", "--db", db, "--json")
     record = json.loads(out)
     assert code == EXIT_OK and record["name"] == "区人民法院"

@@ -114,6 +114,18 @@ def test_a_calendar_without_next_year_never_blocks_a_registration_and_warns_loud
     assert [t.kind for t in file.timeline] == ["registered", "deadline_set", "warning_raised"]
     with store.read() as s:
         assert s.scalar(sa.select(WarningRow.ref)) == "calendar:2027"
+    # one reminder for the administrator, not one per visitor: the next cases that week raise none...
+    clock.advance(hours=3)
+    later = service.register(
+        visit(parties=[{"role": "applicant", "name": "李四", "phone": "13700001111"}])
+    ).case_no
+    assert handling.view(later).deadline.calendar_gap and handling.view(later).warnings == ()
+    # ...and a week later, the year still missing, it is said again
+    clock.advance(days=7)
+    again = service.register(
+        visit(parties=[{"role": "applicant", "name": "王五", "phone": "13600002222"}])
+    ).case_no
+    assert [w.kind for w in handling.view(again).warnings] == ["deadline"]
 
 
 # --- a whole case ----------------------------------------------------------------------------------------------
@@ -398,3 +410,27 @@ def test_the_overdue_list(
     clock.set(china(2026, 4, 4))
     d = handling.view(late).deadline
     assert d.overdue and d.remaining_days == -2 and d.progress is not None and d.progress > 1.0
+
+
+def test_a_booked_visitor_is_in_the_rooms_queue_on_the_day_and_checks_in_there(
+    service: RegistrationService, handling: CaseHandlingService, desk: QueueService, clock: FixedClock
+) -> None:
+    case_no = register(service)
+    claim(desk, case_no)
+    session(handling, case_no)
+    handling.finish_reception(
+        case_no, FinishChoice.BOOKED, booking=Booking(dt.date(2026, 11, 30), "09:30", "R02")
+    )
+    assert desk.booked_today("R02") == []  # not today
+    with pytest.raises(ValidationError, match="不是今天"):
+        desk.check_in_booking(handling.view(case_no).bookings[0].booking_id)
+
+    clock.set(china(2026, 11, 30, 8))
+    (booked,) = desk.booked_today("R02")
+    assert (booked.case_no, booked.time, booked.room_code) == (case_no, "09:30", "R02")
+    assert desk.booked_today("R01") == [] and desk.booked_today() == [booked]
+    issued = desk.check_in_booking(booked.booking_id)
+    assert issued.ticket.room_code == "R02" and issued.ticket.case_no == case_no
+    assert desk.booked_today("R02") == []  # arrived: in the queue with a ticket now
+    file = handling.view(case_no)
+    assert file.ticket_state == "waiting" and file.room == "R02"

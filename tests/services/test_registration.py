@@ -66,7 +66,8 @@ def test_same_person_same_matter_same_day_is_a_repeat_visit(
     detail = service.case(first.case_no)
     assert detail.repeat_visits == 1
     assert {"repeat_visit", "group_visit"} <= set(detail.risk_flags)
-    # a group visit that is also a repeat visit is 重大 (desk.core.risk.LEVEL_RULE): assessed, and a warning
+    # the deadline; and a group visit that is also a repeat visit is 重大 (desk.core.risk.LEVEL_RULE): assessed,
+    # with a warning
     assert [e.kind for e in detail.events] == [
         "registered",
         "deadline_set",

@@ -133,7 +133,8 @@ def attempt(service: RegistrationService, store: Store, data: object) -> bool:
         return False
     # accepted: what was stored is what the screen shows
     after = counts(store)
-    # one case; Registered and DeadlineSet, and the risk events (flags found, the level, a warning) when it has risk
+    # one case; its registration and deadline, and the risk events (flags found, the level, a warning) when it
+    # has risk
     assert after[1] == before[1] + 1 and before[0] + 2 <= after[0] <= before[0] + 5
     for party in service.case(result.case_no).parties:
         assert is_clean(party.name) and party.name == unicodedata.normalize("NFC", party.name)

@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from desk.core.queue import TicketState
-from desk.store.models import CaseRow, TicketRow
+from desk.store.models import BookingRow, CaseRow, TicketRow
 
 # The states of a ticket that is still in a queue.
 IN_QUEUE = (TicketState.WAITING.value, TicketState.CALLED.value, TicketState.PARKED.value)
@@ -304,3 +304,47 @@ def recent_handling_minutes(
         if served is not None and done is not None and len(bucket) < per_room:
             bucket.append((done - served).total_seconds() / 60)
     return recent
+
+
+# --- booked visitors (预约办) ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BookedVisitor:
+    """An appointment of today in a room whose visitor has not yet arrived (no ticket of the case today)."""
+
+    booking_id: str
+    case_no: str
+    room_code: str
+    day: dt.date
+    time: str  # HH:MM
+    note: str
+
+
+def booked_today(
+    session: Session, hall_code: str, day: dt.date, room_code: str | None = None
+) -> list[BookedVisitor]:
+    """The bookings of `day` (in `room_code`, or every room) whose case has no ticket of that day yet, by time."""
+    arrived = sa.exists().where(TicketRow.case_id == BookingRow.case_id, TicketRow.day == day)
+    stmt = (
+        sa.select(
+            BookingRow.id, CaseRow.case_no, BookingRow.room, BookingRow.day, BookingRow.time, BookingRow.note
+        )
+        .join(CaseRow, CaseRow.id == BookingRow.case_id)
+        .where(BookingRow.hall_code == hall_code, BookingRow.day == day, ~arrived)
+        .order_by(BookingRow.time, CaseRow.case_no)
+    )
+    if room_code is not None:
+        stmt = stmt.where(BookingRow.room == room_code)
+    return [BookedVisitor(*row) for row in session.execute(stmt)]
+
+
+def booking(session: Session, booking_id: str) -> BookedVisitor | None:
+    row = session.execute(
+        sa.select(
+            BookingRow.id, CaseRow.case_no, BookingRow.room, BookingRow.day, BookingRow.time, BookingRow.note
+        )
+        .join(CaseRow, CaseRow.id == BookingRow.case_id)
+        .where(BookingRow.id == booking_id)
+    ).first()
+    return BookedVisitor(*row) if row is not None else None
