@@ -625,9 +625,17 @@ class CaseHandlingService(HallUseCases):
             case, events = self._lock(s, case_no)
             state = lifecycle.advance(case.state, Step.FINISH_RECEPTION)
             ticket = self._serving_ticket(s, case)
-            if choice is FinishChoice.BOOKED:
-                if booking is None:
+            if choice is FinishChoice.BOOKED and booking is None:
+                # the session of this reception may have booked it already: then that appointment stands
+                ahead = s.scalar(
+                    sa.select(sa.func.count())
+                    .select_from(BookingRow)
+                    .where(BookingRow.case_id == case.id, BookingRow.day >= local_date(now))
+                )
+                if not ahead:
                     raise ValidationError.single("booking", "请填写下次调解的日期、时间和功能室")
+            elif choice is FinishChoice.BOOKED:
+                assert booking is not None
                 lifecycle.advance(state, Step.BOOK)
                 problems: list[FieldProblem] = []
                 body = self._check_booking(s, problems, case, booking, now, "booking.")

@@ -434,3 +434,17 @@ def test_a_booked_visitor_is_in_the_rooms_queue_on_the_day_and_checks_in_there(
     assert desk.booked_today("R02") == []  # arrived: in the queue with a ticket now
     file = handling.view(case_no)
     assert file.ticket_state == "waiting" and file.room == "R02"
+
+
+def test_finishing_a_reception_keeps_the_appointment_its_session_booked(
+    service: RegistrationService, handling: CaseHandlingService, desk: QueueService
+) -> None:
+    case_no = register(service)
+    claim(desk, case_no)
+    with pytest.raises(ValidationError, match="请填写下次调解的日期"):
+        handling.finish_reception(case_no, FinishChoice.BOOKED)  # nothing booked: say when
+    session(handling, case_no, book=Booking(dt.date(2026, 11, 30), "09:30"))
+    file = handling.finish_reception(case_no, FinishChoice.BOOKED)  # the session's appointment stands
+    assert file.ticket_state == "done" and [(b.day, b.time) for b in file.bookings] == [
+        (dt.date(2026, 11, 30), "09:30")
+    ]
