@@ -3,6 +3,7 @@ so the windows need not import the store to annotate them."""
 
 from __future__ import annotations
 
+from desk.store.queries.tickets import BookedVisitor
 from desk.store.repositories import CaseDetail, CaseSummary, EventView, PartyView
 
-__all__ = ["CaseDetail", "CaseSummary", "EventView", "PartyView"]
+__all__ = ["BookedVisitor", "CaseDetail", "CaseSummary", "EventView", "PartyView"]

@@ -25,6 +25,8 @@ from PySide6.QtWidgets import (
     QInputDialog,
     QLabel,
     QLineEdit,
+    QListWidget,
+    QListWidgetItem,
     QMainWindow,
     QPushButton,
     QSplitter,
@@ -50,7 +52,7 @@ if TYPE_CHECKING:
     from desk.services.queue import QueueService, RoomView, TicketView
     from desk.services.registration import RegistrationService
     from desk.services.rooms import RoomsService
-    from desk.services.views import CaseDetail
+    from desk.services.views import BookedVisitor, CaseDetail
     from desk.ui.printing import CaseAgreements
 
 logger = logging.getLogger(__name__)
@@ -70,6 +72,7 @@ class _RoomRead:
     room: RoomView
     serving: TicketView | None = None
     serving_detail: CaseDetail | None = None
+    booked: tuple[BookedVisitor, ...] = ()  # today's appointments here whose visitor has not arrived
 
 
 @dataclass(frozen=True)
@@ -97,11 +100,12 @@ def _read_room(
         return None
     tickets = queue.queue(code)
     room = rooms.room(code)
+    booked = tuple(queue.booked_today(code))
     if restore_from is not None:
         mine = [t for t in tickets if t.state == TicketState.SERVING and t.terminal == queue.terminal]
         if mine:
-            return _RoomRead(mark, tickets, room, mine[-1], restore_from.case(mine[-1].case_no))
-    return _RoomRead(mark, tickets, room)
+            return _RoomRead(mark, tickets, room, mine[-1], restore_from.case(mine[-1].case_no), booked)
+    return _RoomRead(mark, tickets, room, booked=booked)
 
 
 class TransferDialog(QDialog):
@@ -327,6 +331,22 @@ class RoomTerminal(QMainWindow):
         self.view.verticalHeader().setDefaultSectionSize(self.view.fontMetrics().height() + 12)
         layout.addWidget(self.view, 1)
         self.view.selectionModel().selectionChanged.connect(self._on_selection_changed)
+        # 预约办: today's appointments here, until the visitor arrives and is checked in (a ticket in this room)
+        booked_row = QHBoxLayout()
+        self.booked_label = QLabel(self.tr("今日预约（未到）"), group)
+        self.booked_list = QListWidget(group)
+        self.booked_list.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.booked_list.setMaximumHeight(self.booked_list.fontMetrics().height() * 4 + 12)
+        self.check_in_button = QPushButton(self.tr("预约到场 (Ctrl+B)"), group)
+        self.check_in_button.setAutoDefault(False)
+        self.check_in_button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.check_in_button.clicked.connect(self._on_check_in_clicked)
+        QShortcut(QKeySequence("Ctrl+B"), self).activated.connect(self.check_in_button.animateClick)
+        booked_row.addWidget(self.booked_list, 1)
+        booked_row.addWidget(self.check_in_button)
+        layout.addWidget(self.booked_label)
+        layout.addLayout(booked_row)
+        self._show_booked(())
 
         grid = QGridLayout()
         grid.setHorizontalSpacing(6)
@@ -478,9 +498,39 @@ class RoomTerminal(QMainWindow):
         if keep is not None and self.model.row_of(keep) >= 0:
             self.select_ticket(keep)
         self._update_counts()
+        self._show_booked(read.booked)
         self._follow_serving(read.tickets)
         self._update_buttons()
         self.sig_refreshed.emit(read.mark)
+
+    def _show_booked(self, booked: tuple[BookedVisitor, ...]) -> None:
+        """Today's appointments not yet arrived, by time; the first is selected for 预约到场."""
+        self.booked = booked
+        self.booked_list.clear()
+        for b in booked:
+            item = QListWidgetItem(f"{b.time}  {b.case_no}" + (f"  {b.note}" if b.note else ""))
+            item.setData(Qt.ItemDataRole.UserRole, b.booking_id)
+            self.booked_list.addItem(item)
+        if booked:
+            self.booked_list.setCurrentRow(0)
+        self.booked_label.setText(self.tr("今日预约（未到 {n} 人）").format(n=len(booked)))
+        self.check_in_button.setEnabled(bool(booked))
+
+    def check_in_selected_booking(self) -> Op[_Acted] | None:
+        """The booked visitor selected (else the earliest) has arrived: a ticket in this room, then the queue."""
+        if self.booked_list.currentRow() < 0:
+            self.show_message(self.tr("今天没有未到的预约"), error=True)
+            return None
+        booking_id = str(self.booked_list.currentItem().data(Qt.ItemDataRole.UserRole))
+        queue = self._queue
+
+        def done(x: TicketView) -> None:
+            self._after(x, self.tr("预约到场：{label} 号已排入本室队列").format(label=x.label))
+
+        return self._act("check_in", lambda: queue.check_in_booking(booking_id).ticket, done)
+
+    def _on_check_in_clicked(self) -> None:
+        self.check_in_selected_booking()
 
     def _on_poll(self) -> None:
         self.refresh()

@@ -417,3 +417,30 @@ def test_the_whistle_model_without_a_view() -> None:
     model = WhistleTableModel()
     assert model.rowCount() == 0 and model.columnCount() == 7
     assert model.headerData(2, Qt.Orientation.Horizontal) == "签收（1小时）"
+
+
+def test_a_booked_visitor_shows_in_the_rooms_list_on_the_day_and_ctrl_b_checks_them_in(
+    qtbot: QtBot, services: Services, departments: None, printer: FakeDefaultPrinter, clock: FixedClock
+) -> None:
+    from desk.core.lifecycle import FinishChoice
+    from desk.services.handling import Booking
+
+    case_no = arrive(services)
+    services.queue.claim(services.queue.queue("R01")[0].id)
+    services.handling.finish_reception(
+        case_no, FinishChoice.BOOKED, booking=Booking(dt.date(2026, 11, 30), "09:30", "R01")
+    )
+    clock.set(dt.datetime(2026, 11, 30, 0, 30, tzinfo=dt.UTC))  # 08:30 China time, the booked day
+    t = build_room_terminal(services, "R01", printer=ReceiptPrinter(default_printer=printer))
+    qtbot.addWidget(t)
+    with qtbot.waitActive(t):
+        t.show()
+    settle(qtbot)
+    assert [b.case_no for b in t.booked] == [case_no] and t.booked_list.item(0).text().startswith("09:30")
+    assert "未到 1 人" in t.booked_label.text() and t.model.rowCount() == 0
+    qtbot.keyClick(t.scan_edit, Qt.Key.Key_B, CTRL)  # 预约到场
+    qtbot.waitUntil(lambda: t.model.rowCount() == 1)
+    settle(qtbot)
+    assert t.booked == () and not t.check_in_button.isEnabled()
+    assert "预约到场" in t.message_label.text()
+    assert services.handling.view(case_no).room == "R01"
