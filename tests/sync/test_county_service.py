@@ -51,12 +51,12 @@ def test_divert_a_visit_to_a_registered_hall(county: Store, make_hall: object) -
         case = s.scalar(sa.select(CaseRow).where(CaseRow.case_no == d.case_no))
         assert case is not None and (case.state, case.hall_code) == ("diverted", HALL_B)
         kinds = s.scalars(sa.select(CaseEvent.kind).where(CaseEvent.case_id == case.id)).all()
-        assert sorted(kinds) == ["diverted", "registered"]
-        # both events have their county seq and wait in the hall's outbox
+        assert sorted(kinds) == ["deadline_set", "diverted", "registered"]
+        # the three events have their county seq and wait in the hall's outbox
         assert s.scalar(sa.select(sa.func.count()).select_from(CaseEvent).where(CaseEvent.seq.is_(None))) == 0
         assert (
             s.scalar(sa.select(sa.func.count()).select_from(OutboxRow).where(OutboxRow.hall_code == HALL_B))
-            == 2
+            == 3
         )
         token = case.status_token
     with pytest.raises(ValidationError, match="已分流至"):

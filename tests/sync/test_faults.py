@@ -547,7 +547,7 @@ def test_a_claim_on_a_clock_hours_behind_the_county_still_follows_the_diversion(
             ).all()
             assert (case.state, case.hall_code) == ("in_mediation", HALL_A)
         kinds = [k for k, _, _ in log]
-        assert kinds == ["registered", "diverted", "routed", "ticket_issued", "claimed"]
+        assert kinds == ["registered", "deadline_set", "diverted", "routed", "ticket_issued", "claimed"]
         at = {k: when for k, _, when in log}
         assert at["claimed"] < at["diverted"] - dt.timedelta(hours=3)  # the wall clocks say otherwise
 

@@ -131,7 +131,7 @@ def test_a_failed_round_shows_its_error_in_plain_chinese_without_the_password(
     bar = _bar(window)
     assert bar.runner is not None and bar.sync_button.isEnabled()
     assert bar.state_label.text() == "尚未同步"
-    assert bar.waiting_label.text() == "待上传 1 条"
+    assert bar.waiting_label.text() == "待上传 2 条"  # the registration and its deadline
 
     with qtbot.waitSignal(bar.runner.sig_failed, timeout=ROUND_MS) as blocker:
         qtbot.mouseClick(bar.sync_button, Qt.MouseButton.LeftButton)
@@ -147,7 +147,7 @@ def test_a_failed_round_shows_its_error_in_plain_chinese_without_the_password(
         bar.error_label.text() == "无法连接县级数据库"
     )  # its first clause; the address and the rest in the tooltip
     assert bar.state_label.text() == "尚未同步"
-    assert bar.waiting_label.text() == "待上传 1 条"
+    assert bar.waiting_label.text() == "待上传 2 条"  # the registration and its deadline
     assert bar.sync_button.isEnabled()
     assert "secret" not in _shown_text(window)
     assert "secret" not in sync_status(sqlite_store).last_error
@@ -180,7 +180,7 @@ def test_a_room_terminal_shows_the_sync_state_and_leaves_syncing_to_the_desk(
     assert len(bars) == 1 and bars[0].runner is None
     assert not bars[0].sync_button.isVisibleTo(terminal)
     assert bars[0].state_label.text() == "尚未同步"
-    assert bars[0].waiting_label.text() == "待上传 1 条"
+    assert bars[0].waiting_label.text() == "待上传 2 条"  # the registration and its deadline
 
 
 # --- a real county (PostgreSQL) ------------------------------------------------------------------------------
@@ -207,7 +207,8 @@ def test_sync_now_pushes_everything_to_the_county(
     window = _window(qtbot, hall_services, clock)
     bar = _bar(window)
     waiting = sync_status(sqlite_store).waiting
-    assert waiting == 2 and bar.waiting_label.text() == "待上传 2 条"
+    # two registrations with their deadlines, and the second one's risk (the same phone: a repeat visit)
+    assert waiting == 6 and bar.waiting_label.text() == "待上传 6 条"
 
     _sync(qtbot, window)
     assert bar.waiting_label.text() == "待上传 0 条"
@@ -262,7 +263,7 @@ def test_a_case_diverted_at_the_county_is_listed_and_routed_to_a_room(
     kinds = [
         dialog.history.event_model.index(r, 1).data() for r in range(dialog.history.event_model.rowCount())
     ]
-    assert kinds == ["登记受理", "上级分流"]
+    assert kinds == ["登记受理", "期限", "上级分流"]
     assert dialog.routing.isVisible() and dialog.routing.confirm_button.isVisible()
 
     # Enter on the case moves to its routing step; Enter there gives the ticket to the proposed room.
