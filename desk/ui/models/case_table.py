@@ -7,7 +7,7 @@ import logging
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QAbstractTableModel, QCoreApplication, QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtCore import QCoreApplication, QModelIndex, QPersistentModelIndex
 
 from desk.core import events as ev
 from desk.core.cases import CHANNEL_LABELS, CaseState, Channel, RiskFlag
@@ -15,6 +15,7 @@ from desk.core.clock import CHINA_TZ
 from desk.core.parties import PartyRole, mask_id_number, parse_phone
 from desk.core.queue import PriorityReason
 from desk.errors import ValidationError
+from desk.ui.models.base import ListModel
 
 if TYPE_CHECKING:
     from desk.services.views import CaseSummary, EventView, PartyView
@@ -22,7 +23,6 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 # The row's dataclass, for views and dialogs that act on a row (open, copy).
-ITEM_ROLE = Qt.ItemDataRole.UserRole + 1
 
 _Index = QModelIndex | QPersistentModelIndex
 
@@ -90,47 +90,12 @@ def mask_phone(phone: str | None) -> str:
         return "*" * len(phone)
 
 
-class _ListModel(QAbstractTableModel):
-    """A read-only table over a list of frozen dataclasses; subclasses name the columns and the cells."""
+class _ListModel(ListModel[Any]):
+    """A read-only table over a list of frozen dataclasses, its rows numbered and its cells repeated as tooltips;
+    subclasses name the columns and the cells."""
 
-    def __init__(self, parent: Any = None) -> None:
-        super().__init__(parent)
-        self._rows: list[Any] = []
-
-    def _headers(self) -> list[str]:
-        raise NotImplementedError
-
-    def _cell(self, item: Any, column: int) -> str:
-        raise NotImplementedError
-
-    def rowCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008 - Qt's signature
-        return 0 if parent.isValid() else len(self._rows)
-
-    def columnCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008 - Qt's signature
-        return 0 if parent.isValid() else len(self._headers())
-
-    def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid() or not 0 <= index.row() < len(self._rows):
-            return None
-        item = self._rows[index.row()]
-        if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.ToolTipRole):
-            return self._cell(item, index.column())
-        if role == ITEM_ROLE:
-            return item
-        return None
-
-    def headerData(
-        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
-    ) -> Any:
-        if role != Qt.ItemDataRole.DisplayRole:
-            return None
-        if orientation == Qt.Orientation.Horizontal:
-            headers = self._headers()
-            return headers[section] if 0 <= section < len(headers) else None
-        return section + 1
-
-    def item(self, row: int) -> Any:
-        return self._rows[row]
+    ROW_NUMBERS = True
+    TOOLTIPS = True
 
 
 class CaseTableModel(_ListModel):

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPersistentModelIndex, Qt
+from PySide6.QtCore import QModelIndex, QObject, QPersistentModelIndex, Qt
 from PySide6.QtGui import QBrush, QColor
 
-from desk.ui.models.case_table import ITEM_ROLE, china_time, state_label
+from desk.ui.models.base import ListModel
+from desk.ui.models.case_table import china_time, state_label
 from desk.ui.models.warning_table import LEVEL_COLOURS
 
 if TYPE_CHECKING:
@@ -36,34 +37,16 @@ def how_late(delta: dt.timedelta) -> str:
     return f"{minutes}分钟"
 
 
-class RowsModel(QAbstractTableModel, Generic[R]):
+class RowsModel(ListModel[R]):
     """Rows of one dataclass, shown through `_cell`; `case_no_of` gives the case a row opens."""
 
     LATE_COLUMN = -1  # the column that says how late (red)
 
-    def __init__(self, parent: QObject | None = None) -> None:
-        super().__init__(parent)
-        self._rows: list[R] = []
-
-    def _headers(self) -> list[str]:
-        raise NotImplementedError
-
-    def _cell(self, row: R, column: int) -> str:
-        raise NotImplementedError
-
     def case_no_of(self, row: R) -> str:
         raise NotImplementedError
 
-    def _set(self, rows: Sequence[R]) -> None:
-        self.beginResetModel()
-        self._rows = list(rows)
-        self.endResetModel()
-
     def row_at(self, row: int) -> R:
         return self._rows[row]
-
-    def rows(self) -> list[R]:
-        return list(self._rows)
 
     def case_numbers(self) -> list[str]:
         return [self.case_no_of(r) for r in self._rows]
@@ -71,37 +54,10 @@ class RowsModel(QAbstractTableModel, Generic[R]):
     def case_at(self, row: int) -> str:
         return self.case_no_of(self._rows[row])
 
-    def rowCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008 N802 - Qt's signature
-        return 0 if parent.isValid() else len(self._rows)
-
-    def columnCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008 N802 - Qt's signature
-        return 0 if parent.isValid() else len(self._headers())
-
-    def headerData(
-        self,
-        section: int,
-        orientation: Qt.Orientation,  # noqa: N802 - Qt's name
-        role: int = Qt.ItemDataRole.DisplayRole,
-    ) -> Any:
-        headers = self._headers()
-        if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal:
-            return headers[section] if 0 <= section < len(headers) else None
-        return None
-
     def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid() or not 0 <= index.row() < len(self._rows):
-            return None
-        row = self._rows[index.row()]
-        if role == Qt.ItemDataRole.DisplayRole:
-            return self._cell(row, index.column())
-        if role == ITEM_ROLE:
-            return row
-        if role == Qt.ItemDataRole.ForegroundRole and index.column() == self.LATE_COLUMN:
+        if role == Qt.ItemDataRole.ForegroundRole and index.isValid() and index.column() == self.LATE_COLUMN:
             return QBrush(QColor(LATE_TEXT))
-        return self._extra(row, index.column(), role)
-
-    def _extra(self, _row: R, _column: int, _role: int) -> Any:
-        return None
+        return super().data(index, role)
 
 
 class OverdueTableModel(RowsModel["OverdueCase"]):

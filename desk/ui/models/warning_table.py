@@ -6,10 +6,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPersistentModelIndex, Qt
+from PySide6.QtCore import QModelIndex, QObject, QPersistentModelIndex, Qt
 from PySide6.QtGui import QBrush, QColor, QFont
 
-from desk.ui.models.case_table import ITEM_ROLE, china_time
+from desk.ui.models.base import ListModel
+from desk.ui.models.case_table import china_time
 
 if TYPE_CHECKING:
     from desk.services.alerts import WarningView
@@ -25,7 +26,7 @@ LEVEL_COLOURS = {
 SERIOUS_TEXT = "#a61e1e"  # the rest of a serious warning's row
 
 
-class WarningTableModel(QAbstractTableModel):
+class WarningTableModel(ListModel["WarningView"]):
     """Warnings as `WarningService` gives them (unread: the gravest first; read: the latest first). With
     `acknowledged`, two more columns say who read each and when."""
 
@@ -43,24 +44,16 @@ class WarningTableModel(QAbstractTableModel):
         self.acknowledged = acknowledged
 
     def set_warnings(self, warnings: Sequence[WarningView]) -> None:
-        self.beginResetModel()
-        self._rows = list(warnings)
-        self.endResetModel()
+        self._set(warnings)
 
     def warnings(self) -> list[WarningView]:
-        return list(self._rows)
+        return self.rows()
 
     def warning_at(self, row: int) -> WarningView:
         return self._rows[row]
 
     def row_of(self, warning_id: str) -> int | None:
         return next((i for i, w in enumerate(self._rows) if w.id == warning_id), None)
-
-    def rowCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008 N802 - Qt's signature
-        return 0 if parent.isValid() else len(self._rows)
-
-    def columnCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008 N802 - Qt's signature
-        return 0 if parent.isValid() else len(self._headers())
 
     def _headers(self) -> list[str]:
         headers = [
@@ -74,26 +67,7 @@ class WarningTableModel(QAbstractTableModel):
             headers += [self.tr("已阅人"), self.tr("已阅时间")]
         return headers
 
-    def headerData(
-        self,
-        section: int,
-        orientation: Qt.Orientation,  # noqa: N802 - Qt's name
-        role: int = Qt.ItemDataRole.DisplayRole,
-    ) -> Any:
-        headers = self._headers()
-        if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal:
-            return headers[section] if 0 <= section < len(headers) else None
-        return None
-
-    def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid() or not 0 <= index.row() < len(self._rows):
-            return None
-        w = self._rows[index.row()]
-        column = index.column()
-        if role == Qt.ItemDataRole.DisplayRole:
-            return self._cell(w, column)
-        if role == ITEM_ROLE:
-            return w
+    def _extra(self, w: WarningView, column: int, role: int) -> Any:
         if role == Qt.ItemDataRole.ToolTipRole and column == self.MESSAGE:
             return w.message
         if role == Qt.ItemDataRole.TextAlignmentRole and column == self.LEVEL:

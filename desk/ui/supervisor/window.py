@@ -31,7 +31,8 @@ from PySide6.QtWidgets import (
 
 from desk.core.clock import CHINA_TZ, local_date
 from desk.ui.case_history import CaseHistoryDialog
-from desk.ui.models.case_table import ITEM_ROLE, china_time
+from desk.ui.models.base import ITEM_ROLE
+from desk.ui.models.case_table import china_time
 from desk.ui.models.supervision_tables import (
     FollowUpDueTableModel,
     LateWhistleTableModel,

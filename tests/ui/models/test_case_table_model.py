@@ -8,7 +8,8 @@ from pytestqt.modeltest import ModelTester
 from pytestqt.qtbot import QtBot
 
 from desk.services.registration import RegistrationService
-from desk.ui.models.case_table import ITEM_ROLE, CaseEventTableModel, CaseTableModel, PartyTableModel
+from desk.ui.models.base import ITEM_ROLE
+from desk.ui.models.case_table import CaseEventTableModel, CaseTableModel, PartyTableModel
 from tests.conftest import valid_id, visit
 
 APPLICANT_ID = valid_id("62070219850101123")

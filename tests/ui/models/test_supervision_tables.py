@@ -10,7 +10,7 @@ from pytestqt.modeltest import ModelTester
 
 from desk.services.alerts import ClockState, ClockView, WarningView, WhistleClock, WhistleView
 from desk.services.handling import FollowUpDue, OverdueCase
-from desk.ui.models.case_table import ITEM_ROLE
+from desk.ui.models.base import ITEM_ROLE
 from desk.ui.models.supervision_tables import (
     FollowUpDueTableModel,
     LateWhistleTableModel,
