@@ -244,12 +244,21 @@ def readonly_error(path: Path) -> StoreError:
 # --- PostgreSQL ---------------------------------------------------------------------------------------------
 
 
+# a host as a URL may name it: a name, IPv4 or IPv6 (anything else is the tail of a password with an "@" in it)
+URL_HOST = re.compile(r"^(?:[A-Za-z0-9_.-]+|[0-9A-Fa-f:.]+(?:%[A-Za-z0-9]+)?)$")
+
+
 def display_url(url: str) -> str:
-    """A store URL as a message may show it: without its password."""
+    """A store URL as a message may show or a log record: without its password."""
     from sqlalchemy.engine import make_url
 
     try:
-        return make_url(url).render_as_string(hide_password=True)
+        u = make_url(url)
+        if u.host and not URL_HOST.match(
+            u.host
+        ):  # "user:p@ss@host": the part after the first @ is a password's
+            return "（无效的地址）"
+        return u.render_as_string(hide_password=True)
     except Exception:  # noqa: BLE001 - not a URL at all: show nothing of it
         return "（无效的地址）"
 

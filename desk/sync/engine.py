@@ -26,6 +26,7 @@ from desk.core.clock import Clock, SystemClock
 from desk.core.events import Event
 from desk.errors import DeskError
 from desk.store import county
+from desk.store.checks import URL_HOST, display_url, scrub_password
 from desk.store.county import BatchRefused, HallIdentity
 from desk.store.events import EVENT_COLUMNS, event_of_raw
 from desk.store.models import CaseEvent, CategoryRow, DepartmentRow, Hall, SyncState
@@ -59,20 +60,13 @@ KNOWN_REVISIONS = _known_revisions()
 
 def safe_url(url: str) -> str:
     """The URL as it may be shown or logged: without its password."""
-    try:
-        u = make_url(url)
-        if u.host and not _HOST.match(u.host):  # "user:p@ss@host": the part after the first @ is a password's
-            return "（无效的地址）"
-        return u.render_as_string(hide_password=True)
-    except Exception:  # noqa: BLE001 - not a URL at all: show nothing of it
-        return "（无效的地址）"
+    return display_url(url)
 
 
 # --- the county's address ----------------------------------------------------------------------------------
 
 COUNTY_URL_EXAMPLE = "postgresql+psycopg://用户:密码@主机:5432/库名"
 COUNTY_DRIVERS = ("postgresql", "postgresql+psycopg")
-_HOST = re.compile(r"^(?:[A-Za-z0-9_.-]+|[0-9A-Fa-f:.]+(?:%[A-Za-z0-9]+)?)$")  # a name, IPv4 or IPv6
 _INT = re.compile(r"^[0-9]{1,6}$")
 
 
@@ -142,7 +136,7 @@ def parse_county_url(url: str, *, local: bool = False) -> sa.URL:
         raise bad(f"不支持的驱动 {_shown(scheme)}，请用 postgresql+psycopg://")
     if not u.host and not local:
         raise bad("缺少主机名")
-    if u.host and not _HOST.match(u.host):
+    if u.host and not URL_HOST.match(u.host):
         # most often a password holding @ : / or ? written as it is: it must be percent-encoded
         raise bad("主机名含有不允许的字符（密码中的 @ : / ? # 须写成 %40 %3A %2F %3F %23）")
     if u.port is not None and not 0 < u.port <= 65535:
@@ -165,13 +159,7 @@ def parse_county_url(url: str, *, local: bool = False) -> sa.URL:
 
 def scrub(text: str, url: str) -> str:
     """Remove the URL's password from a message, wherever a driver may have echoed it."""
-    try:
-        password = make_url(url).password
-    except Exception:  # noqa: BLE001
-        password = None
-    if password:
-        text = text.replace(str(password), "***")
-    return re.sub(r"(://[^:/@\s]*:)[^@\s]*@", r"\1***@", text)
+    return scrub_password(text, url)
 
 
 @dataclass(frozen=True)
