@@ -134,7 +134,7 @@ class TicketRow(Base):
     state: Mapped[str] = mapped_column(sa.String(12))
     recalls: Mapped[int] = mapped_column(default=0)
     called_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
-    called_by: Mapped[str | None] = mapped_column(sa.String(60))
+    called_by: Mapped[str | None] = mapped_column(sa.String(120))
     terminal: Mapped[str | None] = mapped_column(sa.String(40))
     served_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     finished_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
@@ -158,7 +158,7 @@ class CaseEvent(Base):
     kind: Mapped[str] = mapped_column(sa.String(40))
     payload: Mapped[dict[str, Any]] = mapped_column(JSONType)
     occurred_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
-    actor: Mapped[str] = mapped_column(sa.String(60))
+    actor: Mapped[str] = mapped_column(sa.String(120))
     schema_version: Mapped[int] = mapped_column(default=1)
     seq: Mapped[int | None] = mapped_column(sa.BigInteger, unique=True)
     # hybrid logical clock stamp (desk/core/hlc.py): the order within a case, whatever the PCs' clocks say
@@ -184,7 +184,7 @@ class CaseRow(Base):
     registered_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, index=True)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     deadline_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
-    actor: Mapped[str] = mapped_column(sa.String(60))
+    actor: Mapped[str] = mapped_column(sa.String(120))
     room_code: Mapped[str | None] = mapped_column(sa.String(12))
     risk_level: Mapped[str | None] = mapped_column(sa.String(10))  # general | major | serious
     # the rule the time limit comes from ("legacy": the registration's own deadline, from before the rules)
@@ -194,6 +194,9 @@ class CaseRow(Base):
     outcome: Mapped[str | None] = mapped_column(sa.String(20))
     closed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     follow_up_due_on: Mapped[dt.date | None] = mapped_column(index=True)
+    # reports read these, never the sealed fields: the applicant's township or grid (desk.core.grids)
+    grid_code: Mapped[str | None] = mapped_column(sa.String(20))
+    claimed_by: Mapped[str | None] = mapped_column(sa.String(32))  # the login of who claimed it
 
 
 class PartyRow(Base):
@@ -206,6 +209,9 @@ class PartyRow(Base):
         # (their PostgreSQL operator classes: POSTGRESQL_INDEX_OPS below)
         sa.Index("ix_parties_name_case_id", "name", "case_id"),
         sa.Index("ix_parties_name_initials_case_id", "name_initials", "case_id"),
+        # blind indexes (keyed hashes, desk.security.vault): exact lookups by ID number or phone, newest first
+        sa.Index("ix_parties_id_index_case_id", "id_index", "case_id"),
+        sa.Index("ix_parties_phone_index_case_id", "phone_index", "case_id"),
     )
 
     id: Mapped[str] = mapped_column(ID, primary_key=True)
@@ -215,11 +221,16 @@ class PartyRow(Base):
     name: Mapped[str] = mapped_column(sa.String(100))
     name_initials: Mapped[str] = mapped_column(sa.String(100))
     is_organisation: Mapped[bool] = mapped_column(default=False)
-    id_number: Mapped[str | None] = mapped_column(sa.String(18), index=True)
-    phone: Mapped[str | None] = mapped_column(sa.String(20), index=True)
-    address: Mapped[str] = mapped_column(sa.String(200), default="")
-    birth_date: Mapped[dt.date | None]
+    # sealed (``enc1:...``, desk.security.vault); found through the blind indexes below
+    id_number: Mapped[str | None] = mapped_column(sa.Text)
+    phone: Mapped[str | None] = mapped_column(sa.Text)
+    address: Mapped[str] = mapped_column(sa.Text, default="")
+    birth_date: Mapped[dt.date | None]  # no longer written (it identifies); the age band is
     sex: Mapped[str | None] = mapped_column(sa.String(2))
+    id_index: Mapped[str | None] = mapped_column(sa.String(32))
+    phone_index: Mapped[str | None] = mapped_column(sa.String(32))
+    age_band: Mapped[str | None] = mapped_column(sa.String(10))
+    grid_code: Mapped[str | None] = mapped_column(sa.String(20))
 
 
 class WhistleRow(Base):
@@ -266,7 +277,7 @@ class WarningRow(Base):
     ref: Mapped[str] = mapped_column(sa.String(80), default="")
     raised_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     acknowledged_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
-    acknowledged_by: Mapped[str | None] = mapped_column(sa.String(60))
+    acknowledged_by: Mapped[str | None] = mapped_column(sa.String(120))
 
 
 class BookingRow(Base):
@@ -350,6 +361,50 @@ class SyncAlert(Base):
 # load the PostgreSQL dialect to check them, in every process that imports the models -- a `desk` command on a
 # SQLite store too. `desk.store.session.create_engine` attaches them when it makes a PostgreSQL engine (the
 # migrations name them themselves).
+class UserRow(Base):
+    """A sign-in account: roles, the rooms a mediator serves, Argon2id hashes of the password and PIN, lockout."""
+
+    __tablename__ = "users"
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    login: Mapped[str] = mapped_column(sa.String(32), unique=True)
+    name: Mapped[str] = mapped_column(sa.String(40))
+    roles: Mapped[list[str]] = mapped_column(JSONType)
+    rooms: Mapped[list[str]] = mapped_column(JSONType)
+    password_hash: Mapped[str] = mapped_column(sa.String(200))
+    pin_hash: Mapped[str | None] = mapped_column(sa.String(200))
+    failed_count: Mapped[int] = mapped_column(default=0, server_default="0")
+    locked_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    active: Mapped[bool] = mapped_column(default=True, server_default=sa.true())
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+
+class AuditRow(Base):
+    """Append-only: one look at a full record, change, print, reprint or export -- who, when, which case, where.
+    Numbered per hall (`hall_seq`) so that it syncs to the county like the events."""
+
+    __tablename__ = "audit_log"
+    __table_args__ = (
+        sa.UniqueConstraint("hall_code", "hall_seq"),
+        sa.Index("ix_audit_log_at", "at"),
+        sa.Index("ix_audit_log_login_at", "login", "at"),
+        sa.Index("ix_audit_log_case_no_at", "case_no", "at"),
+    )
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    hall_code: Mapped[str] = mapped_column(sa.String(12))
+    hall_seq: Mapped[int] = mapped_column(sa.BigInteger)
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    login: Mapped[str] = mapped_column(sa.String(32))
+    user_name: Mapped[str] = mapped_column(sa.String(40))
+    terminal: Mapped[str] = mapped_column(sa.String(60))
+    action: Mapped[str] = mapped_column(sa.String(30))
+    case_id: Mapped[str | None] = mapped_column(ID)
+    case_no: Mapped[str | None] = mapped_column(sa.String(30))
+    detail: Mapped[str] = mapped_column(sa.String(200))
+
+
 POSTGRESQL_INDEX_OPS: dict[str, dict[str, str]] = {
     "ix_parties_name_case_id": {"name": "text_pattern_ops"},
     "ix_parties_name_initials_case_id": {"name_initials": "text_pattern_ops"},

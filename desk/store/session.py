@@ -29,7 +29,7 @@ logger = logging.getLogger(__name__)
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 # The newest Alembic revision; a store already there opens without loading Alembic (fast CLI start).
-HEAD_REVISION = "20261208_0007"
+HEAD_REVISION = "20261208_0008"
 
 
 # An execution option of the engine that `Store.read()` uses: its transactions only read.
