@@ -1,25 +1,39 @@
-"""What every use case of one hall's store starts from: the store, the clock and the local hall's code."""
+"""What every use case of one hall's store starts from: the store, the clock, the local hall's code, who is
+signed in (the `Principal`, checked against `desk.core.permissions` before every action), the audit log, and the
+vault that seals personal fields."""
 
 from __future__ import annotations
 
 import datetime as dt
 from typing import TYPE_CHECKING
 
+from desk.core.audit import AuditAction
+from desk.core.permissions import ANONYMOUS, Action, Principal, Scope, check
 from desk.errors import DeskError
 from desk.store.queries.hall import local_hall_code
 
 if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
     from desk.core.clock import Clock
+    from desk.security.vault import Vault
     from desk.store.session import Store
 
 
 class HallUseCases:
-    """A service over the local hall of `store`; the hall's code is read once, when first needed."""
+    """A service over the local hall of `store`, acting for `principal` (nobody: every guarded action is refused).
 
-    def __init__(self, store: Store, clock: Clock) -> None:
+    The hall's code is read once, when first needed; the vault is this machine's (`desk.security.keys`) unless
+    one is given."""
+
+    def __init__(
+        self, store: Store, clock: Clock, *, principal: Principal = ANONYMOUS, vault: Vault | None = None
+    ) -> None:
         self._store = store
         self._clock = clock
         self._hall_code: str | None = None
+        self._principal = principal
+        self._vault = vault
 
     @property
     def hall_code(self) -> str:
@@ -30,5 +44,53 @@ class HallUseCases:
                 raise DeskError("数据库尚未初始化：请先运行 desk init")
         return self._hall_code
 
+    @property
+    def principal(self) -> Principal:
+        return self._principal
+
+    @property
+    def actor(self) -> str:
+        """How events name who wrote them: name, login and terminal."""
+        return self._principal.actor
+
+    @property
+    def vault(self) -> Vault:
+        if self._vault is None:
+            from desk.security.keys import current_vault
+
+            self._vault = current_vault()
+        return self._vault
+
     def now(self) -> dt.datetime:
         return self._clock.now()
+
+    def guard(self, action: Action, scope: Scope | None = None) -> None:
+        """Refuse (`Forbidden`) unless the signed-in person may take `action` (on the case at `scope`)."""
+        check(self._principal, action, scope)
+
+    def audit(
+        self,
+        s: Session,
+        action: AuditAction,
+        *,
+        case_id: str | None = None,
+        case_no: str | None = None,
+        detail: str = "",
+        at: dt.datetime | None = None,
+    ) -> None:
+        """Append an audit entry in the transaction `s` (it commits or vanishes with the change it records)."""
+        from desk.store.queries.audit import record
+
+        p = self._principal
+        record(
+            s,
+            hall_code=self.hall_code,
+            at=at or self.now(),
+            login=p.login,
+            user_name=p.name,
+            terminal=p.terminal,
+            action=action,
+            case_id=case_id,
+            case_no=case_no,
+            detail=detail,
+        )
