@@ -33,6 +33,7 @@ from pathlib import Path
 
 from bench import common
 from bench.common import BENCH_DIR, percentile
+from desk.core.permissions import operator as staff
 
 START_MARKER = "<!-- bench_cli:start -->"
 END_MARKER = "<!-- bench_cli:end -->"
@@ -152,7 +153,7 @@ def make_store(path: Path, waiting: int) -> str:
     url = f"sqlite:///{path}"
     store = open_store(url)
     init_hall(store)
-    services = build_services(store, SystemClock(), actor="基准测试")
+    services = build_services(store, SystemClock(), principal=staff("基准测试"))
     for i in range(waiting):
         visit = {
             "category": "邻里纠纷",

@@ -25,6 +25,7 @@ from pathlib import Path
 from bench import common
 from bench.common import Timing, data_dir, sqlite_url
 from desk.core.clock import FixedClock
+from desk.core.permissions import operator as staff
 from desk.services.queue import QueueService
 from desk.services.registration import RegistrationService
 from desk.services.setup import init_hall
@@ -39,6 +40,7 @@ import sys, time
 from desk.core.clock import SystemClock
 from desk.services.display import DisplayService
 from desk.store.session import open_store
+from desk.core.permissions import operator as staff
 display = DisplayService(open_store(sys.argv[1]), SystemClock())
 poll = float(sys.argv[2]); n = int(sys.argv[3])
 mark = display.change_mark()
@@ -68,8 +70,8 @@ class HallResult:
 def fill(store: Store, n: int) -> float:
     """Register `n` visitors and give each a ticket in R01 (through the real services, a second apart)."""
     clock = FixedClock(dt.datetime(2026, 11, 27, 0, 30, tzinfo=dt.UTC))
-    reg = RegistrationService(store, clock)
-    queue = QueueService(store, clock)
+    reg = RegistrationService(store, clock, principal=staff())
+    queue = QueueService(store, clock, principal=staff())
     started = time.perf_counter()
     for i in range(n):
         clock.advance(seconds=1)
@@ -144,7 +146,9 @@ def run(
     print(f"[hall] filling R01 with {waiting:,} waiting tickets", flush=True)
     # what the calls below take from the queue beyond `waiting` + `calls` (warm-up, take-overs, display), and 40 spare
     fill_s = fill(store, waiting + calls + 20 + min(100, calls) + display_samples + 40)
-    queue = QueueService(store, FixedClock(dt.datetime(2026, 11, 27, 6, 0, tzinfo=dt.UTC)), terminal="bench")
+    queue = QueueService(
+        store, FixedClock(dt.datetime(2026, 11, 27, 6, 0, tzinfo=dt.UTC)), principal=staff(terminal="bench")
+    )
     time_calls(queue, "R01", 20)  # warm-up
     call = time_calls(queue, "R01", calls)
     take = time_calls(queue, "R06", min(100, calls))  # R06 has nobody: each call takes one over from R01

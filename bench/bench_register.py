@@ -35,6 +35,7 @@ import sqlalchemy as sa
 
 from bench.common import BENCH_DIR, Timing, data_dir, sqlite_url
 from desk.core.clock import SystemClock
+from desk.core.permissions import operator as staff
 from desk.core.synthetic import make_visit
 from desk.services.registration import RegistrationService
 from desk.services.setup import init_hall
@@ -113,7 +114,7 @@ def fsync_latency(directory: Path | None = None, n: int = 300) -> Timing:
 
 
 def measure(store: Store, *, label: str, n: int, warmup: int, seed: int, new_case: bool) -> RegisterResult:
-    svc = RegistrationService(store, SystemClock(), actor="bench")
+    svc = RegistrationService(store, SystemClock(), principal=staff("bench"))
     names = {c.code: c.name for c in svc.categories()}
     rng = random.Random(seed)
     visits = [make_visit(rng, categories=names) for _ in range(n + warmup)]

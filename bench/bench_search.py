@@ -22,6 +22,7 @@ import sqlalchemy as sa
 
 from bench.common import Timing
 from desk.core.clock import SystemClock
+from desk.core.permissions import operator as staff
 from desk.core.synthetic import COMPOUND_SURNAMES
 from desk.services.registration import RegistrationService
 from desk.store.models import CaseRow, Counter, Hall, PartyRow
@@ -156,7 +157,7 @@ def finder(svc: RegistrationService, kind: str) -> Callable[[str], list[CaseSumm
 
 def query_plans(store: Store, kind: str, text: str) -> list[str]:
     """The plan of every SELECT one search sends (SQLite: EXPLAIN QUERY PLAN; PostgreSQL: EXPLAIN ANALYZE)."""
-    find = finder(RegistrationService(store, SystemClock()), kind)
+    find = finder(RegistrationService(store, SystemClock(), principal=staff()), kind)
     with StatementLog(store.engine) as log:
         find(text)
     out = []
@@ -181,7 +182,7 @@ def _timed(fn: Callable[[], Any]) -> tuple[int, Any]:
 def run(url: str, *, n: int = 300, warmup: int = 30, seed: int = 11, plans: bool = True) -> SearchResult:
     store = open_store(url)
     try:
-        svc = RegistrationService(store, SystemClock())
+        svc = RegistrationService(store, SystemClock(), principal=staff())
         with store.engine.connect() as c:
             n_cases = int(c.exec_driver_sql("SELECT count(*) FROM cases").scalar() or 0)
             n_parties = int(c.exec_driver_sql("SELECT count(*) FROM parties").scalar() or 0)

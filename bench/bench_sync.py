@@ -72,6 +72,7 @@ from bench.common import (
 from bench.generate import EPOCH, CaseFactory, _shape, db_time, iso_utc
 from desk.core import queue as q
 from desk.core.clock import CHINA_TZ
+from desk.core.permissions import operator as staff
 from desk.store.events import EVENT_COLUMNS
 
 START_MARKER = "<!-- bench_sync:start -->"
@@ -531,9 +532,9 @@ def check_shapes(generated: Path) -> ShapeCheck:
         try:
             init_hall(store)
             clock = FixedClock(dt.datetime(2026, 11, 26, 2, 0, tzinfo=dt.UTC))  # 10:00 in the hall
-            reg = RegistrationService(store, clock, actor="前台")
+            reg = RegistrationService(store, clock, principal=staff("前台"))
             names = {c.code: c.name for c in reg.categories()}
-            queue = QueueService(store, clock, actor="刘秀英", terminal="R01-1")
+            queue = QueueService(store, clock, principal=staff("刘秀英", "R01-1"))
             rng = random.Random(1)
             cases = []
             for _ in range(3):

@@ -45,6 +45,7 @@ from desk.core import synthetic
 from desk.core.catalog import DEADLINE_DAYS, name_initials
 from desk.core.clock import CHINA_TZ
 from desk.core.ids import case_number
+from desk.core.permissions import operator as staff
 from desk.services.setup import init_hall
 from desk.store.session import open_store
 
@@ -836,7 +837,7 @@ def check_store(url: str) -> CheckReport:
                 )
                 or 0
             )
-        svc = RegistrationService(store, SystemClock(), actor="bench")
+        svc = RegistrationService(store, SystemClock(), principal=staff("bench"))
         names = {c.code: c.name for c in svc.categories()}
         result = svc.register(synthetic.make_visit(random.Random(1), categories=names), new_case=True)
 

@@ -64,6 +64,7 @@ from pathlib import Path
 from desk.config import RESOURCES
 from desk.core.cases import GROUP_VISIT_HEADCOUNT, RiskFlag
 from desk.core.clock import CHINA_TZ, FixedClock
+from desk.core.permissions import operator as staff
 from desk.core.queue import (
     NO_SHOW_AFTER_RECALLS,
     PRIORITY_HEAD_START,
@@ -1315,9 +1316,9 @@ def verify_against_service(days: int, seed: int, visitors_per_day: float = VISIT
             day = _ServiceDay(
                 rooms,
                 clock,
-                RegistrationService(store, clock, actor="hall_day"),
-                QueueService(store, clock, actor="hall_day", terminal="hall_day"),
-                RoomsService(store, clock),
+                RegistrationService(store, clock, principal=staff("hall_day")),
+                QueueService(store, clock, principal=staff("hall_day", "hall_day")),
+                RoomsService(store, clock, principal=staff()),
             )
             for d, visitors in enumerate(run_days):
                 issued_as, called = day.run(d, visitors)

@@ -36,6 +36,7 @@ from desk.config import (
     resolve_county_url,
 )
 from desk.core.clock import Clock, local_date
+from desk.core.permissions import ANONYMOUS
 from desk.core.redact import ScrubFilter, format_exception, scrub
 from desk.errors import DeskError
 from desk.services import Services, SyncSetup, build_services
@@ -385,8 +386,7 @@ def main(*, db_url: str, role: str = "desk", room: str | None = None, terminal: 
             store = open_store(db_url, create=db_url == default_db_url())
             services = build_services(  # the clock: the system's, or DESK_NOW's
                 store,
-                actor=ROOM_ACTOR if role == "room" else settings.actor,
-                terminal=terminal,
+                principal=ANONYMOUS.at(terminal),
                 settings=settings,
                 county_url=resolve_county_url(settings=settings),
             )

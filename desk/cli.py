@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from desk.config import resolve_db_url
-from desk.errors import DeskError, FieldProblem, Refused, ValidationError
+from desk.errors import DeskError, FieldProblem, Refused, StoreError, ValidationError
 
 if TYPE_CHECKING:
     from desk.config import Settings
@@ -42,7 +42,6 @@ PRINTED_DOCUMENTS = {
     "agreement": "agreement",
 }
 CLI_ACTOR = "命令行"
-COUNTY_CLI_ACTOR = "县级命令行"
 DB_HELP = "数据库地址（默认读 DESK_DB_URL，否则用本机内置 SQLite）"
 # the top-level options that take a value (so the command can be found in argv without parsing it all)
 _TOP_OPTIONS_WITH_VALUE = ("--db", "--role", "--room", "--terminal")
@@ -215,25 +214,101 @@ def _services(
     args: argparse.Namespace,
     *,
     db: str | None = None,
-    actor: str = CLI_ACTOR,
     terminal: str = "",
     county_url: str = "",
     settings: Settings | None = None,
     create: bool = False,
+    sign_in: bool = True,
 ) -> Services:
-    """The services of a command over its store (`db`, else `--db`, `DESK_DB_URL` or the embedded store).
-    `settings`: the user's, for a command whose output depends on them (`receipt`: the status page's URL);
-    the others, the hardware call button's among them, do not read the settings file. `create`: the store may be
-    made if it is not there (`desk init`); every other command refuses a path where there is no store."""
+    """The services of a command over its store (`db`, else `--db`, `DESK_DB_URL` or the embedded store),
+    acting for the user `DESK_USER` signed in at this terminal (`sign_in=False`: nobody, for the commands that
+    only read what is public or set the store up). `settings`: the user's, for a command whose output depends
+    on them (`receipt`: the status page's URL); the others, the hardware call button's among them, do not read
+    the settings file. `create`: the store may be made if it is not there (`desk init`); every other command
+    refuses a path where there is no store."""
     from desk.services.root import build_services
     from desk.store.session import open_store
 
     clock: Clock = args.clock
     store = open_store(db or resolve_db_url(getattr(args, "db", None)), create=create)
     args.opened.append(store)
-    return build_services(
-        store, clock, actor=actor, terminal=terminal, settings=settings, county_url=county_url
-    )
+    services = build_services(store, clock, settings=settings, county_url=county_url)
+    if sign_in:
+        services = services.signed_in(_cli_principal(services, terminal or CLI_ACTOR))
+    return services
+
+
+DESK_USER, DESK_PASSWORD_FILE, DESK_ADMIN_ROLES = "DESK_USER", "DESK_PASSWORD_FILE", "DESK_ADMIN_ROLES"
+SIGN_IN_HELP = (
+    "请先登录：设置环境变量 DESK_USER=用户名；密码在提示时输入，"
+    "或由 DESK_PASSWORD_FILE 指向只有本人可读的密码文件（供计划任务、叫号器使用）"
+)
+
+
+def _require(args: argparse.Namespace, action: str) -> Services:
+    """Sign in and refuse (`Forbidden`) unless the user may take `action` (a `desk.core.permissions.Action`)."""
+    from desk.core.permissions import Action, check
+
+    services = _services(args)
+    check(services.principal, Action(action))
+    return services
+
+
+def _password(prompt: str = "密码：") -> str:
+    """The password: the first line of `DESK_PASSWORD_FILE` (readable by its owner only), else typed at the
+    terminal without echo. Never printed or logged."""
+    import getpass
+    import stat
+
+    path = os.environ.get(DESK_PASSWORD_FILE, "").strip()
+    if path:
+        try:
+            st = os.stat(path)
+            if st.st_mode & (stat.S_IRWXG | stat.S_IRWXO):
+                raise DeskError(f"密码文件 {path} 其他用户也能读取：请先执行 chmod 600 {path}")
+            with open(path, encoding="utf-8") as f:
+                return f.readline().rstrip("\r\n")
+        except OSError as e:
+            raise DeskError(f"无法读取密码文件 {path}：{e.strerror or '读取出错'}") from None
+    if not sys.stdin.isatty():
+        raise DeskError(SIGN_IN_HELP)
+    return getpass.getpass(prompt)
+
+
+def _cli_principal(services: Services, terminal: str) -> Any:
+    """Sign `DESK_USER` in (Argon2 check, lockout after five failures, audited) at `terminal`."""
+    login = os.environ.get(DESK_USER, "").strip()
+    if not login:
+        raise DeskError(SIGN_IN_HELP)
+    auth = services.signed_in(services.principal.at(terminal)).auth
+    return auth.sign_in(login, _password())
+
+
+def _first_admin(services: Services, args: argparse.Namespace) -> str | None:
+    """A new store's first admin (`desk init`, `desk county init`): the login from `--admin`, else `DESK_USER`,
+    else asked; the password typed twice (or read from `DESK_PASSWORD_FILE`). There is no default password.
+    Returns the new admin's login, or None when the store has users already."""
+    from desk.core.permissions import Role, parse_roles
+
+    auth = services.auth
+    if auth.has_users():
+        return None
+    login = (getattr(args, "admin", None) or os.environ.get(DESK_USER, "")).strip()
+    interactive = sys.stdin.isatty() and not os.environ.get(DESK_PASSWORD_FILE, "").strip()
+    if not login:
+        if not sys.stdin.isatty():
+            raise DeskError("请用 --admin 指定第一位管理员的用户名（或设置 DESK_USER）")
+        login = input("第一位管理员的用户名：").strip()
+    name = (getattr(args, "admin_name", None) or "").strip() or login
+    if interactive:
+        password = _password("管理员密码：")
+        if _password("再输入一次：") != password:
+            raise DeskError("两次输入的密码不一致，未创建管理员")
+    else:
+        password = _password()
+    roles = parse_roles([os.environ.get(DESK_ADMIN_ROLES, "") or "admin"]) | {Role.ADMIN}
+    auth.create_first_admin(login, name, password, roles=roles)
+    return login
 
 
 def _read_visit(path: str) -> dict[str, Any]:
@@ -281,16 +356,26 @@ def _init_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--hall-code", metavar="CODE", help="本中心代码（行政区划代码，如 620702001）")
     p.add_argument("--hall-name", metavar="NAME", help="本中心名称（如 甘州区东街街道综治中心）")
     p.add_argument("--demo", action="store_true", help="加入一天的示例来访")
+    _admin_arguments(p)
+
+
+def _admin_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--admin", metavar="LOGIN", help="新库的第一位管理员用户名（默认 DESK_USER，或提示输入）")
+    p.add_argument("--admin-name", metavar="NAME", help="第一位管理员的姓名（默认同用户名）")
 
 
 def _cmd_init(args: argparse.Namespace) -> int:
     from desk.services.setup import init_hall
 
-    services = _services(args, create=True)
+    services = _services(args, create=True, sign_in=False)
     report = init_hall(services.store, hall_code=args.hall_code, hall_name=args.hall_name)
     print(
         f"综治中心 {report.hall_code} {report.hall_name}：{report.categories} 个纠纷类别，{report.rooms} 个功能室"
     )
+    _ensure_keys()
+    admin = _first_admin(services, args)
+    if admin:
+        print(f"已创建管理员 {admin}：用 desk user add 为前台、调解员、督办人员开设账户")
     if args.demo:
         from desk.core.clock import local_date
         from desk.services.demo import add_demo_day
@@ -299,6 +384,19 @@ def _cmd_init(args: argparse.Namespace) -> int:
         print(f"已加入 {n} 条示例来访")
     _remind_status_base_url(demo=args.demo)
     return EXIT_OK
+
+
+def _ensure_keys() -> None:
+    """This machine's data keys: made at the first `desk init` unless a key set is here (imported from the
+    county with `desk keys import`, which a hall that shares the county's data must do before its first sync)."""
+    from desk.security.keys import load_keyset, save_keyset
+    from desk.security.vault import KeySet
+
+    if load_keyset() is None:
+        where = save_keyset(KeySet.generate())
+        print(
+            f"已生成本机数据密钥（保存在 {where}）；与县级共享数据时，请改用县级管理员提供的密钥文件（desk keys import）"
+        )
 
 
 def _remind_status_base_url(*, demo: bool) -> None:
@@ -512,7 +610,7 @@ def _rooms_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def _cmd_rooms(args: argparse.Namespace) -> int:
-    rooms = _services(args).rooms.rooms()
+    rooms = _services(args, sign_in=False).rooms.rooms()
     if args.json:
         _print_json(
             [
@@ -778,6 +876,7 @@ def _county_arguments(p: argparse.ArgumentParser) -> None:
     cinit.add_argument("--db", metavar="URL", required=True, help="县级 PostgreSQL 地址")
     cinit.add_argument("--code", default="620702", help="县级代码（行政区划代码，默认 620702）")
     cinit.add_argument("--name", default="甘州区综治中心", help="县级中心名称")
+    _admin_arguments(cinit)
     div = csub.add_parser(
         "divert", help="在县级登记一次来访并分流到下级综治中心（JSON 与 desk register 相同）"
     )
@@ -799,7 +898,7 @@ def _county_services(args: argparse.Namespace) -> Services:
     if not url:
         raise DeskError("未指定县级数据库：用 --db URL 或环境变量 DESK_COUNTY_URL")
     parse_county_url(url, local=True)  # a malformed address: its Chinese message, not a traceback
-    return _services(args, db=url, actor=COUNTY_CLI_ACTOR)
+    return _services(args, db=url)
 
 
 def _cmd_county(args: argparse.Namespace) -> int:
@@ -808,14 +907,15 @@ def _cmd_county(args: argparse.Namespace) -> int:
         from desk.sync.engine import parse_county_url
 
         parse_county_url(args.db, local=True)
-        r = init_county(
-            _services(args, db=args.db, actor=COUNTY_CLI_ACTOR, create=True).store,
-            code=args.code,
-            name=args.name,
-        )
+        services = _services(args, db=args.db, create=True, sign_in=False)
+        r = init_county(services.store, code=args.code, name=args.name)
         print(
             f"县级库 {r.code} {r.name}：{r.categories} 个纠纷类别，{r.departments} 个部门（目录第 {r.reference_version} 版）"
         )
+        _ensure_keys()
+        admin = _first_admin(services, args)
+        if admin:
+            print(f"已创建县级管理员 {admin}")
         return EXIT_OK
     county = _county_services(args).county
     if county is None:
@@ -1342,6 +1442,7 @@ def _cmd_backup(args: argparse.Namespace) -> int:
     integrity_check, written atomically and readable by its owner only."""
     from desk.store.backup import backup_store
 
+    _require(args, "settings")
     report = backup_store(_sqlite_store_file(args), Path(args.out))
     f = report.facts
     print(report.path)
@@ -1368,6 +1469,10 @@ def _cmd_restore(args: argparse.Namespace) -> int:
     from desk.store.session import open_store
 
     store = _sqlite_store_file(args)
+    with contextlib.suppress(
+        StoreError
+    ):  # a damaged store is what a restore is for: nobody can sign in to it
+        _require(args, "settings")
     plan = plan_restore(store, Path(args.backup))
     for line in plan.summary():
         print(line)
@@ -1591,7 +1696,7 @@ def _warnings_arguments(p: argparse.ArgumentParser) -> None:
         "--sweep", action="store_true", help="先检查期限、吹哨时限和未阅的重大预警，发出应发的预警"
     )
     p.add_argument("--ack", metavar="ID", help="确认已阅一条预警（记录谁、何时）")
-    p.add_argument("--by", metavar="NAME", help="确认人（默认：命令行）")
+    p.add_argument("--by", metavar="NAME", help=argparse.SUPPRESS)  # before sign-in; the signed-in user reads
     p.add_argument("--json", action="store_true", help="以 JSON 输出")
 
 
@@ -1616,7 +1721,7 @@ def _print_warning(w: Any) -> None:
 
 @_refused
 def _cmd_warnings(args: argparse.Namespace) -> int:
-    warnings = _services(args, actor=(args.by or "").strip() or CLI_ACTOR).warnings
+    warnings = _services(args).warnings
     out: dict[str, Any] = {}
     if args.sweep:
         report = warnings.sweep()

@@ -15,7 +15,7 @@ from desk.services.registration import RegistrationService
 from desk.store.events import append_event
 from desk.store.models import Hall
 from desk.store.session import Store
-from tests.conftest import visit
+from tests.conftest import staff, visit
 
 H = dt.timedelta(hours=1)
 # the due day the life ends with (set, paused, resumed, extended)
@@ -33,8 +33,8 @@ def live_a_full_case(store: Store, clock: FixedClock) -> Life:
     """registered -> ticket -> claim -> 2 sessions (and a booking) -> whistle to two departments, one signs,
     arrives, reports and is rated, the other only signs and is warned about -> deadline set, paused, resumed,
     extended -> outcome resolved -> closed -> follow-up scheduled -> followed up -> reopened."""
-    reg = RegistrationService(store, clock, actor="前台甲")
-    queue = QueueService(store, clock, actor="调解员乙", terminal="R01-终端")
+    reg = RegistrationService(store, clock, principal=staff("前台甲"))
+    queue = QueueService(store, clock, principal=staff("调解员乙", "R01-终端"))
     registered = reg.register(visit(), new_case=True)
     with store.read() as s:
         hall_code = str(s.scalar(sa.select(Hall.code).where(Hall.is_local)))

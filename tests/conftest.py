@@ -16,6 +16,7 @@ import sqlalchemy as sa  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
 from desk.core.clock import FixedClock  # noqa: E402
+from desk.core.permissions import Principal, Role  # noqa: E402
 from desk.services.county import init_county  # noqa: E402
 from desk.services.registration import RegistrationService  # noqa: E402
 from desk.services.setup import init_hall  # noqa: E402
@@ -26,14 +27,76 @@ PG_ADMIN_URL = os.environ.get("DESK_TEST_PG_URL", "postgresql+psycopg://postgres
 NOW = dt.datetime(2026, 11, 27, 2, 0, tzinfo=dt.UTC)
 
 
+TESTER = "tester"
+TESTER_PASSWORD = "test-password-1"
+ALL_ROLES = frozenset({Role.DESK, Role.MEDIATOR, Role.SUPERVISOR, Role.ADMIN})
+
+
+def staff(name: str = "测试员", terminal: str = "", *, login: str = TESTER) -> Principal:
+    """The tests' signed-in person: every role but the call button's, as `name` at `terminal`."""
+    return Principal(f"u-{login}", login, name, ALL_ROLES, terminal)
+
+
+@pytest.fixture(scope="session")
+def _tester_secrets(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, str, str]:
+    """The test user's password file (0600), its Argon2id hash (hashed once: it takes ~50 ms) and a key file."""
+    from argon2 import PasswordHasher
+
+    from desk.security.keys import _write_file
+    from desk.security.vault import KeySet
+
+    d = tmp_path_factory.mktemp("secrets")
+    pw = d / "password"
+    fd = os.open(pw, os.O_WRONLY | os.O_CREAT, 0o600)
+    os.write(fd, TESTER_PASSWORD.encode() + b"\n")
+    os.close(fd)
+    keys = d / "keys" / "keyset.json"
+    _write_file(keys, {"keyset": KeySet.generate().to_json()})
+    digest = PasswordHasher(time_cost=2, memory_cost=19456, parallelism=1).hash(TESTER_PASSWORD)
+    return str(pw), digest, str(keys)
+
+
 @pytest.fixture(autouse=True)
-def _private_dirs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Nothing a test does reaches the user's data, config or log directories."""
+def _private_dirs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, _tester_secrets: tuple[str, str, str]
+) -> None:
+    """Nothing a test does reaches the user's data, config or log directories, or the system keyring; commands
+    sign in as the test user."""
     monkeypatch.setenv("DESK_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setenv("DESK_CONFIG_DIR", str(tmp_path / "config"))
     monkeypatch.setenv("DESK_LOG_DIR", str(tmp_path / "log"))
     monkeypatch.delenv("DESK_DB_URL", raising=False)
     monkeypatch.delenv("DESK_COUNTY_URL", raising=False)
+    monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "keyring.backends.fail.Keyring")
+    monkeypatch.setenv("DESK_KEY_FILE", _tester_secrets[2])
+    monkeypatch.setenv("DESK_USER", TESTER)
+    monkeypatch.setenv("DESK_PASSWORD_FILE", _tester_secrets[0])
+    monkeypatch.setenv("DESK_ADMIN_ROLES", ",".join(sorted(r.value for r in ALL_ROLES)))
+
+
+def add_tester(store: Store, digest: str, *, login: str = TESTER, roles: frozenset[Role] = ALL_ROLES) -> None:
+    """The test user (every role but the call button's) in `store`, with the session's password hash."""
+    from desk.store.models import UserRow
+
+    with store.unit_of_work() as s:
+        if s.scalar(sa.select(UserRow.id).where(UserRow.login == login)) is None:
+            s.add(
+                UserRow(
+                    id=f"u-{login}",
+                    login=login,
+                    name="测试员",
+                    roles=sorted(r.value for r in roles),
+                    rooms=[],
+                    password_hash=digest,
+                    created_at=NOW,
+                    updated_at=NOW,
+                )
+            )
+
+
+@pytest.fixture
+def tester_hash(_tester_secrets: tuple[str, str, str]) -> str:
+    return _tester_secrets[1]
 
 
 def _pg_available() -> str | None:
@@ -118,18 +181,20 @@ def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
 
 
 @pytest.fixture
-def store(store_url: str) -> Iterator[Store]:
-    """An initialised hall store (categories and rooms seeded) on each engine."""
+def store(store_url: str, tester_hash: str) -> Iterator[Store]:
+    """An initialised hall store (categories and rooms seeded, the test user added) on each engine."""
     s = open_store(store_url)
     init_hall(s)
+    add_tester(s, tester_hash)
     yield s
     s.dispose()
 
 
 @pytest.fixture
-def sqlite_store(sqlite_url: str) -> Iterator[Store]:
+def sqlite_store(sqlite_url: str, tester_hash: str) -> Iterator[Store]:
     s = open_store(sqlite_url)
     init_hall(s)
+    add_tester(s, tester_hash)
     yield s
     s.dispose()
 
@@ -141,12 +206,12 @@ def clock() -> FixedClock:
 
 @pytest.fixture
 def service(store: Store, clock: FixedClock) -> RegistrationService:
-    return RegistrationService(store, clock, actor="测试前台")
+    return RegistrationService(store, clock, principal=staff("测试前台"))
 
 
 @pytest.fixture
 def sqlite_service(sqlite_store: Store, clock: FixedClock) -> RegistrationService:
-    return RegistrationService(sqlite_store, clock, actor="测试前台")
+    return RegistrationService(sqlite_store, clock, principal=staff("测试前台"))
 
 
 def valid_id(body17: str) -> str:
@@ -189,13 +254,14 @@ def _admin(admin_url: str, sql: str) -> None:
 
 
 @pytest.fixture(scope="session")
-def county_template(pg_server: str) -> Iterator[str]:
+def county_template(pg_server: str, _tester_secrets: tuple[str, str, str]) -> Iterator[str]:
     """An initialised county database, made once per session; each test's county is a copy of it (a copy
     takes a third of the time of migrating a fresh database)."""
     name, url = create_pg_database(pg_server)
     try:
         store = open_store(url)
         init_county(store, code="620702", name="甘州区综治中心")
+        add_tester(store, _tester_secrets[1])
         store.dispose()
         yield name
     finally:

@@ -23,6 +23,7 @@ from PySide6.QtWidgets import QApplication  # noqa: E402
 
 from desk.app import build_services, install_translators  # noqa: E402
 from desk.core.clock import CHINA_TZ, FixedClock  # noqa: E402
+from desk.core.permissions import operator as staff
 from desk.core.synthetic import id_check_char, make_visit  # noqa: E402
 from desk.services.display import DisplayService  # noqa: E402
 from desk.services.queue import QueueService, TicketView  # noqa: E402
@@ -117,7 +118,7 @@ def main(argv: list[str] | None = None) -> int:
         store = open_store(f"sqlite:///{Path(tmp) / 'desk.db'}")
         init_hall(store)
         clock = FixedClock(_at(8, 30))
-        services = build_services(store, clock, actor="前台一号窗口", terminal="前台1")
+        services = build_services(store, clock, principal=staff("前台一号窗口", "前台1"))
         tickets = seed_morning(services, clock)
         clock.set(_at(9, 5))
         for room, finished, called in (
@@ -129,7 +130,7 @@ def main(argv: list[str] | None = None) -> int:
         ):
             if room in tickets:
                 serve_some(
-                    QueueService(store, clock, actor="值班调解员", terminal=f"{room}终端"),
+                    QueueService(store, clock, principal=staff("值班调解员", f"{room}终端")),
                     clock,
                     room,
                     finished=finished,
@@ -137,7 +138,7 @@ def main(argv: list[str] | None = None) -> int:
                 )
 
         # Room 1: two served this morning, one being received now (with the whole history on the right).
-        room_queue = QueueService(store, clock, actor="功能室终端", terminal="R01终端")
+        room_queue = QueueService(store, clock, principal=staff("功能室终端", "R01终端"))
         terminal = RoomTerminal(
             "R01",
             queue=room_queue,
@@ -182,7 +183,7 @@ def main(argv: list[str] | None = None) -> int:
         display.show()
         QTest.qWait(200)
         clock.set(_at(10, 12))
-        serve_next = QueueService(store, clock, actor="张立新", terminal="R02终端")
+        serve_next = QueueService(store, clock, principal=staff("张立新", "R02终端"))
         called = serve_next.call_next("R02", take_over=False) or serve_next.call_next("R04", take_over=False)
         for _ in range(
             100

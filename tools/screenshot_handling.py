@@ -32,6 +32,7 @@ from desk.app import (  # noqa: E402
 from desk.core.clock import CHINA_TZ, FixedClock  # noqa: E402
 from desk.core.events import Attendee, Statement  # noqa: E402
 from desk.core.lifecycle import FinishChoice  # noqa: E402
+from desk.core.permissions import operator as staff
 from desk.core.synthetic import id_check_char  # noqa: E402
 from desk.services.handling import Booking  # noqa: E402
 from desk.services.setup import init_hall  # noqa: E402
@@ -147,7 +148,7 @@ def main(argv: list[str] | None = None) -> int:
         init_hall(store)
         seed_departments(store)
         clock = FixedClock(_at(dt.date(2026, 11, 27), 9, 0))
-        services = build_services(store, clock, actor="前台一号窗口", terminal="前台1")
+        services = build_services(store, clock, principal=staff("前台一号窗口", "前台1"))
         case_no = seed_case(services, clock)
 
         # 17 December, 09:25: the booked visit, and two other visitors waiting.

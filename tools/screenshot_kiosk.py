@@ -24,6 +24,7 @@ from PySide6.QtWidgets import QApplication  # noqa: E402
 from desk.app import build_kiosk, build_services, install_translators  # noqa: E402
 from desk.config import Settings  # noqa: E402
 from desk.core.clock import CHINA_TZ, FixedClock  # noqa: E402
+from desk.core.permissions import operator as staff
 from desk.core.synthetic import id_check_char  # noqa: E402
 from desk.services.documents import status_url  # noqa: E402
 from desk.services.setup import init_hall  # noqa: E402
@@ -52,7 +53,7 @@ def main(argv: list[str] | None = None) -> int:
         store = open_store(f"sqlite:///{Path(tmp) / 'desk.db'}")
         init_hall(store)
         clock = FixedClock(dt.datetime(2026, 11, 27, 9, 40, tzinfo=CHINA_TZ))
-        services = build_services(store, clock, actor="前台一号窗口", terminal="前台1")
+        services = build_services(store, clock, principal=staff("前台一号窗口", "前台1"))
         case_no = ""
         for n, name in enumerate(NAMES, start=1):
             clock.advance(minutes=4)

@@ -25,6 +25,7 @@ from PySide6.QtWidgets import QApplication, QWidget  # noqa: E402
 from desk.app import Services, build_main_window, build_services, install_translators  # noqa: E402
 from desk.core.clock import CHINA_TZ, FixedClock  # noqa: E402
 from desk.core.parties import PartyRole  # noqa: E402
+from desk.core.permissions import operator as staff
 from desk.core.synthetic import id_check_char  # noqa: E402
 from desk.services.setup import init_hall  # noqa: E402
 from desk.store.session import open_store  # noqa: E402
@@ -84,7 +85,7 @@ def main(argv: list[str] | None = None) -> int:
         store = open_store(f"sqlite:///{Path(tmp) / 'desk.db'}")
         init_hall(store)
         clock = FixedClock(dt.datetime(2026, 11, 27, 10, 12, tzinfo=CHINA_TZ))
-        services = build_services(store, clock, actor="前台一号窗口", terminal="前台1")
+        services = build_services(store, clock, principal=staff("前台一号窗口", "前台1"))
         _queue_two_visitors(services)
         window = build_main_window(
             services, store_label="数据库：本机 SQLite（示例）", clock=clock, speech_engine="mock"

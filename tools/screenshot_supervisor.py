@@ -24,6 +24,7 @@ from PySide6.QtWidgets import QApplication  # noqa: E402
 
 from desk.app import Services, build_services, build_supervisor_window, install_translators  # noqa: E402
 from desk.core.clock import CHINA_TZ, FixedClock  # noqa: E402
+from desk.core.permissions import operator as staff
 from desk.core.synthetic import make_visit  # noqa: E402
 from desk.services.county import seed_departments  # noqa: E402
 from desk.services.setup import init_hall  # noqa: E402
@@ -106,8 +107,8 @@ def main(argv: list[str] | None = None) -> int:
         init_hall(store)
         seed_departments(store)
         clock = FixedClock(_at(dt.date(2026, 11, 20), 9, 0))
-        services = build_services(store, clock, actor="前台一号窗口", terminal="前台1")
-        supervisor = build_services(store, clock, actor="值班主任王敏", terminal="督办")
+        services = build_services(store, clock, principal=staff("前台一号窗口", "前台1"))
+        supervisor = build_services(store, clock, principal=staff("值班主任王敏", "督办"))
         seed(services, supervisor, clock)
         clock.set(_at(dt.date(2026, 11, 27), 10, 13))
 

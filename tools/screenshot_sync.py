@@ -29,6 +29,7 @@ from sqlalchemy.engine import make_url  # noqa: E402
 
 from desk.app import build_main_window, build_services, install_translators  # noqa: E402
 from desk.core.clock import CHINA_TZ, FixedClock  # noqa: E402
+from desk.core.permissions import operator as staff
 from desk.core.synthetic import id_check_char  # noqa: E402
 from desk.services.county import CountyService, init_county  # noqa: E402
 from desk.services.registration import RegistrationService  # noqa: E402
@@ -167,7 +168,7 @@ def _shoot(out: Path, county_url: str, tmp: Path, stores: list[Store]) -> int:
         store = open_store(f"sqlite:///{tmp / f'{code}.db'}")
         stores.append(store)
         init_hall(store, hall_code=code, hall_name=hall_name)
-        RegistrationService(store, clock).register(
+        RegistrationService(store, clock, principal=staff()).register(
             _visit("邻里纠纷", "张三", "62070219850101123", "邻里之间因通道发生争执。")
         )
         clock.advance(minutes=7)
@@ -179,7 +180,7 @@ def _shoot(out: Path, county_url: str, tmp: Path, stores: list[Store]) -> int:
     stores.append(hall)
     init_hall(hall)
     clock.set(_at(9, 0))
-    services = build_services(hall, clock, actor="前台一号窗口", terminal="前台1", county_url=county_url)
+    services = build_services(hall, clock, county_url=county_url, principal=staff("前台一号窗口", "前台1"))
     reg = services.registration
     for i, (who, body) in enumerate(
         (("赵春花", "62070219790521304"), ("杨德胜", "62070219660910201"), ("李桂芳", "62070219750612208"))
@@ -201,7 +202,7 @@ def _shoot(out: Path, county_url: str, tmp: Path, stores: list[Store]) -> int:
     _wait(bar.runner.sig_finished)
 
     # The county diverts three cases here (registered there); the next round brings them down.
-    supervisor = CountyService(county, clock, actor="县综治中心 王主任")
+    supervisor = CountyService(county, clock, principal=staff("县综治中心 王主任"))
     for i, (data, reason) in enumerate(DIVERTED):
         clock.set(_at(10, 1 + 3 * i))
         supervisor.divert_visit(data, to_hall=HALL, reason=reason)
@@ -226,7 +227,7 @@ def _shoot(out: Path, county_url: str, tmp: Path, stores: list[Store]) -> int:
     dialog.close()
 
     county_window = _county_window(county, clock)
-    case = RegistrationService(county, clock, actor="县综治中心").register(
+    case = RegistrationService(county, clock, principal=staff("县综治中心")).register(
         _visit("征地拆迁纠纷", "孙立平", "62070219690815103", "对征地补偿标准有异议，多次到县里反映。")
     )
     divert = county_window.open_divert_dialog(
@@ -243,7 +244,9 @@ def _shoot(out: Path, county_url: str, tmp: Path, stores: list[Store]) -> int:
 
     # The same desk when the county cannot be reached (a wrong address; the password is never shown).
     window.close()
-    unreachable = build_services(hall, clock, actor="前台一号窗口", terminal="前台1", county_url=UNREACHABLE)
+    unreachable = build_services(
+        hall, clock, county_url=UNREACHABLE, principal=staff("前台一号窗口", "前台1")
+    )
     failing = build_main_window(
         unreachable, store_label="数据库：本机 SQLite（示例）", clock=clock, speech_engine="mock"
     )
@@ -265,7 +268,7 @@ def _shoot(out: Path, county_url: str, tmp: Path, stores: list[Store]) -> int:
 
 
 def _county_window(county: Store, clock: FixedClock) -> MainWindow:
-    services = build_services(county, clock, actor="县综治中心")
+    services = build_services(county, clock, principal=staff("县综治中心"))
     window = build_main_window(
         services, store_label="数据库：县级 PostgreSQL（示例）", clock=clock, speech_engine="mock"
     )

@@ -497,9 +497,11 @@ class Claimed(Payload):
     KIND: ClassVar[EventKind] = EventKind.CLAIMED
     ticket_id: str
     terminal: str | None = None
+    by: str | None = None
+    """The login of the mediator who claimed it (their rights reach the case from then on)."""
 
     def to_json(self) -> Json:
-        return {"terminal": self.terminal, "ticket_id": self.ticket_id}
+        return {"terminal": self.terminal, "ticket_id": self.ticket_id, "by": self.by}
 
 
 @dataclass(frozen=True, slots=True)

@@ -129,6 +129,8 @@ def _registered(state: CaseState, e: Event, p: ev.Registered) -> None:
         "outcome": None,
         "closed_at": None,
         "follow_up_due_on": None,
+        "grid_code": None,
+        "claimed_by": None,
     }
     state.parties = [
         {
@@ -292,6 +294,8 @@ def _claimed(state: CaseState, e: Event, p: ev.Claimed) -> None:
         )
     if state.case is not None:
         state.case["state"] = "in_mediation"
+        if p.by:
+            state.case["claimed_by"] = p.by
         _touch(state, e)
 
 

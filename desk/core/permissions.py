@@ -75,7 +75,7 @@ ACTION_LABELS: dict[Action, str] = {
     Action.VIEW_FULL: "查看完整身份信息",
     Action.PRINT: "打印文书",
     Action.CALL: "叫号",
-    Action.CLAIM: "认领案件",
+    Action.CLAIM: "接待来访",
     Action.HANDLE: "办理案件",
     Action.EXTEND: "批准延期",
     Action.WHISTLE: "吹哨报到",
@@ -96,7 +96,7 @@ D, M, S, A, C = Role.DESK, Role.MEDIATOR, Role.SUPERVISOR, Role.ADMIN, Role.CALL
 
 RULES: dict[Action, frozenset[Role]] = {
     Action.REGISTER: frozenset({D}),
-    Action.ROUTE: frozenset({D}),
+    Action.ROUTE: frozenset({D, M}),
     Action.SEARCH: frozenset({D, M, S}),
     Action.VIEW_CASE: frozenset({D, M, S}),
     Action.VIEW_FULL: frozenset({M, S}),
@@ -236,3 +236,15 @@ def parse_roles(values: Iterable[str]) -> frozenset[Role]:
                 known = "、".join(f"{r.value}（{r.label}）" for r in Role)
                 raise DeskError(f"没有“{text}”这个角色；可选：{known}") from None
     return frozenset(out)
+
+
+def operator(name: str = "系统", terminal: str = "") -> Principal:
+    """Every role but the call button's, as login "system": for the demo day `desk init --demo` adds, the
+    benchmarks and the screenshot tools. Never given to a window or a command someone signs in to."""
+    return Principal("system", "system", name, frozenset(Role) - {Role.CALLER}, terminal)
+
+
+def actor_name(actor: str) -> str:
+    """The person's name out of an actor label (``张三（zhangsan）@调解一室`` -> ``张三``), for paper and screens
+    that name who did something; older events' plain names come back as they are."""
+    return actor.split("（", 1)[0].split("@", 1)[0]

@@ -76,7 +76,9 @@ def save_keyset(keys: KeySet) -> str:
 def require_keyset() -> KeySet:
     keys = load_keyset()
     if keys is None:
-        raise DeskError("本机尚无数据密钥：请先运行 desk init（新建）或 desk keys import（导入县级提供的密钥文件）")
+        raise DeskError(
+            "本机尚无数据密钥：请先运行 desk init（新建）或 desk keys import（导入县级提供的密钥文件）"
+        )
     return keys
 
 

@@ -53,7 +53,9 @@ class KeySet:
 
     @classmethod
     def generate(cls, kid: str = "k1", created: str = "") -> KeySet:
-        return cls(kid, {kid: secrets.token_bytes(32)}, secrets.token_bytes(32), {kid: created} if created else {})
+        return cls(
+            kid, {kid: secrets.token_bytes(32)}, secrets.token_bytes(32), {kid: created} if created else {}
+        )
 
     def rotated(self, created: str = "") -> KeySet:
         """A new current data key (id k<n+1>); the old ones stay to open what they sealed."""
@@ -64,8 +66,12 @@ class KeySet:
 
     def without_old(self) -> KeySet:
         """Only the current data key (after every value was sealed again under it)."""
-        return KeySet(self.current, {self.current: self.data_keys[self.current]}, self.index_key,
-                      {k: v for k, v in self.created.items() if k == self.current})
+        return KeySet(
+            self.current,
+            {self.current: self.data_keys[self.current]},
+            self.index_key,
+            {k: v for k, v in self.created.items() if k == self.current},
+        )
 
     def to_json(self) -> dict[str, object]:
         return {
@@ -121,7 +127,11 @@ class Vault:
         if not text:
             return text
         if is_sealed(text):
-            return text if key_id_of(text) == self.current else self.seal(self.open(text, field=field), field=field)
+            return (
+                text
+                if key_id_of(text) == self.current
+                else self.seal(self.open(text, field=field), field=field)
+            )
         nonce = os.urandom(NONCE)
         sealed = self._aead[self.current].encrypt(nonce, text.encode("utf-8"), field.encode("ascii"))
         return f"{PREFIX}{self.current}:{_b64(nonce + sealed)}"

@@ -19,6 +19,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from desk.core import events as ev
+from desk.core.audit import AuditAction
 from desk.core.calendar import CalendarGap, WorkCalendar
 from desk.core.cases import RISK_LABELS, CaseState, RiskFlag
 from desk.core.clock import CHINA_TZ, Clock, local_date
@@ -34,6 +35,7 @@ from desk.core.deadlines import (
 from desk.core.documents import WhistleNoticeData
 from desk.core.ids import new_id
 from desk.core.lifecycle import Step, advance
+from desk.core.permissions import ANONYMOUS, Action, Principal, actor_name
 from desk.core.risk import LEVEL_RULE, RiskLevel, risk_level
 from desk.errors import Conflict, FieldProblem, NotFound, Refused, ValidationError
 from desk.services.base import HallUseCases
@@ -525,12 +527,11 @@ class WhistleService(HallUseCases):
         store: Store,
         clock: Clock,
         *,
-        actor: str,
+        principal: Principal = ANONYMOUS,
         calendar: WorkCalendar | None = None,
         rules: DeadlineRules | None = None,
     ) -> None:
-        super().__init__(store, clock)
-        self.actor = actor
+        super().__init__(store, clock, principal=principal)
         self._calendar = calendar or bundled_calendar()
         self._rules = rules or bundled_rules()
 
@@ -549,6 +550,7 @@ class WhistleService(HallUseCases):
             case = q.case_by_no(s, case_no)
             if case is None:
                 raise NotFound(f"案件 {case_no} 不存在")
+            self.guard_case(s, Action.WHISTLE, case.id)
             advance(case.state, Step.WHISTLE)
             problems: list[FieldProblem] = []
             codes = [str(c).strip() for c in departments if str(c).strip()]
@@ -609,6 +611,7 @@ class WhistleService(HallUseCases):
                     occurred_at=now,
                     actor=self.actor,
                 )
+            self.audit(s, AuditAction.CHANGE, case_id=case.id, case_no=case_no, detail="吹哨", at=now)
             rows = q.whistle(s, whistle_id)
             names = _names(catalog.values())
         logger.info("whistle blown on %s to %d departments", case_no, len(codes))
@@ -640,13 +643,16 @@ class WhistleService(HallUseCases):
                 raise ValidationError.single(
                     "department", f"部门“{department}”不在此次吹哨的部门中（{summoned}）"
                 )
+            self.guard_case(s, Action.WHISTLE, row.case_id)
             reason = refusal(row, names.get(department, department))
             if reason:
                 raise Refused(reason)
             _raise(problems)
+            answer = body(row)
             append_event(
-                s, hall_code=hall, case_id=row.case_id, body=body(row), occurred_at=now, actor=self.actor
+                s, hall_code=hall, case_id=row.case_id, body=answer, occurred_at=now, actor=self.actor
             )
+            self.audit(s, AuditAction.CHANGE, case_id=row.case_id, detail=ev.label_of(answer), at=now)
             (after,) = [r for r in q.whistle(s, whistle_id) if r.department == department]
         return _whistle_view(after, names, now)
 
@@ -742,6 +748,7 @@ class WhistleService(HallUseCases):
 
     def whistle(self, whistle_id: str) -> Whistle:
         """A whistle with each department's clocks read now."""
+        self.guard(Action.VIEW_CASE)
         now = self.now()
         with self._store.read() as s:
             rows = q.whistle(s, whistle_id)
@@ -756,6 +763,7 @@ class WhistleService(HallUseCases):
 
     def case_whistles(self, case_no: str) -> list[WhistleView]:
         """The case's whistles, one row per department, the latest whistle first."""
+        self.guard(Action.VIEW_CASE)
         now = self.now()
         with self._store.read() as s:
             case = q.case_by_no(s, case_no)
@@ -770,6 +778,7 @@ class WhistleService(HallUseCases):
     ) -> tuple[WhistleNoticeData, ...]:
         """The whistle notice (吹哨通知单) for each department summoned (or the one named), its three clocks
         filled in."""
+        self.guard(Action.PRINT)
         with self._store.read() as s:
             rows = q.whistle(s, whistle_id)
             if not rows:
@@ -803,7 +812,7 @@ class WhistleService(HallUseCases):
                 matter=r.matter,
                 report_by=r.report_by,
                 issued_at=r.blown_at,
-                issued_by=blown.actor if blown else "",
+                issued_by=actor_name(blown.actor) if blown else "",
                 contact=hall.phone if hall else "",
                 notes=notes,
                 sign_by=r.sign_by,
@@ -817,6 +826,7 @@ class WhistleService(HallUseCases):
 
     def department_record(self, code: str) -> DepartmentRecord:
         """A department's whistles (newest first), how it kept each clock, and how the center rated it."""
+        self.guard(Action.REPORTS)
         now = self.now()
         with self._store.read() as s:
             d = q.department(s, code)
@@ -842,6 +852,7 @@ class WhistleService(HallUseCases):
 
     def late(self, now: dt.datetime | None = None) -> list[WhistleView]:
         """The hall's whistles not yet reported with a clock run out (签收, 报到 or 反馈), the latest first."""
+        self.guard(Action.REPORTS)
         now = now or self.now()
         with self._store.read() as s:
             rows = q.late_whistles(s, self.hall_code, now)
@@ -853,22 +864,24 @@ class WarningService(HallUseCases):
     """预警: the open warnings, reading one, the sweep that raises what time has brought, and risk flags added to a
     case after its registration."""
 
-    def __init__(self, store: Store, clock: Clock, *, actor: str) -> None:
-        super().__init__(store, clock)
-        self.actor = actor
+    def __init__(self, store: Store, clock: Clock, *, principal: Principal = ANONYMOUS) -> None:
+        super().__init__(store, clock, principal=principal)
 
     def open_warnings(self) -> list[WarningView]:
         """Every unread warning of the hall, the gravest first."""
+        self.guard(Action.WARNINGS)
         with self._store.read() as s:
             return gravest_first(_warning_view(r) for r in q.open_warnings(s, self.hall_code))
 
     def acknowledged(self, limit: int = 50) -> list[WarningView]:
         """The warnings read lately (who read each, and when), the latest first."""
+        self.guard(Action.WARNINGS)
         with self._store.read() as s:
             return [_warning_view(r) for r in q.acknowledged_warnings(s, self.hall_code, limit)]
 
     def case_warnings(self, case_no: str) -> list[WarningView]:
         """A case's warnings, read or not, the latest alert first."""
+        self.guard(Action.VIEW_CASE)
         with self._store.read() as s:
             case = q.case_by_no(s, case_no)
             if case is None:
@@ -878,6 +891,7 @@ class WarningService(HallUseCases):
     def acknowledge(self, warning_id: str) -> WarningView:
         """Read a warning: who (the service's actor) and when (now) are recorded, and its alerts stop. A warning
         already read is a `Conflict` naming who read it and when."""
+        self.guard(Action.WARNINGS)
         now = self.now()
         hall = self.hall_code
         with self._store.unit_of_work() as s:
@@ -894,6 +908,7 @@ class WarningService(HallUseCases):
                 occurred_at=now,
                 actor=self.actor,
             )
+            self.audit(s, AuditAction.CHANGE, case_id=w.case_id, detail="确认预警", at=now)
             after = q.warning(s, warning_id)
         assert after is not None
         logger.info("warning %s acknowledged", warning_id)
@@ -902,11 +917,13 @@ class WarningService(HallUseCases):
     def needs_attention(self, since: dt.datetime) -> list[WarningView]:
         """The unread warnings alerted after `since` (raised, or a 重大 one alerted again), the gravest first:
         what a window shows at once when the change mark moved."""
+        self.guard(Action.ALERT_BANNER)
         with self._store.read() as s:
             return gravest_first(_warning_view(r) for r in q.raised_since(s, self.hall_code, since))
 
     def change_mark(self) -> int:
         """The hall's change mark (every event moves it: a warning raised, alerted again or read)."""
+        self.guard(Action.ALERT_BANNER)
         with self._store.read() as s:
             return hall_q.change_mark(s, self.hall_code)
 
@@ -915,6 +932,7 @@ class WarningService(HallUseCases):
         since the last one raised for the case's due day), each whistle clock run out, and an unread 重大
         warning whose last alert is 10 minutes old (alerted again). Sweeping again at the same moment raises
         nothing; sweeps by several windows at once do not raise twice (they take the hall's row lock)."""
+        self.guard(Action.WARNINGS)
         now = now or self.now()
         hall = self.hall_code
         raised: list[str] = []
@@ -984,6 +1002,7 @@ class WarningService(HallUseCases):
             case = q.case_by_no(s, case_no)
             if case is None:
                 raise NotFound(f"案件 {case_no} 不存在")
+            self.guard_case(s, Action.HANDLE, case.id)
             state = CaseState(case.state)
             if not state.is_open:
                 raise Refused(f"案件{state.label}，不能再标记风险")
@@ -997,6 +1016,9 @@ class WarningService(HallUseCases):
                 body=ev.RiskFlagged(tuple(sorted(added))),
                 occurred_at=now,
                 actor=self.actor,
+            )
+            self.audit(
+                s, AuditAction.CHANGE, case_id=case.id, case_no=case.case_no, detail="标记风险", at=now
             )
             return record_assessment(
                 s, hall_code=hall, case_id=case.id, added=added, occurred_at=now, actor=self.actor

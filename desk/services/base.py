@@ -68,6 +68,16 @@ class HallUseCases:
         """Refuse (`Forbidden`) unless the signed-in person may take `action` (on the case at `scope`)."""
         check(self._principal, action, scope)
 
+    def guard_case(self, s: Session, action: Action, case_id: str) -> None:
+        """`guard` for a step on one case: a mediator's right reaches it if their room holds it or they claimed it."""
+        import sqlalchemy as sa
+
+        from desk.store.models import CaseRow
+
+        self.guard(action)
+        row = s.execute(sa.select(CaseRow.room_code, CaseRow.claimed_by).where(CaseRow.id == case_id)).first()
+        self.guard(action, Scope(row[0], row[1]) if row is not None else Scope())
+
     def audit(
         self,
         s: Session,

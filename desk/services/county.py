@@ -11,6 +11,7 @@ import sqlalchemy as sa
 
 from desk.core.clock import Clock
 from desk.core.events import Diverted
+from desk.core.permissions import ANONYMOUS, Action, Principal, check
 from desk.errors import DeskError, NotFound, ValidationError
 from desk.services.registration import RegistrationService
 from desk.services.setup import _load, seed_categories
@@ -100,10 +101,11 @@ class Diversion:
 class CountyService:
     """What a supervisor does at the county store."""
 
-    def __init__(self, store: Store, clock: Clock, *, actor: str = "县级") -> None:
+    def __init__(self, store: Store, clock: Clock, *, principal: Principal = ANONYMOUS) -> None:
         self._store = store
         self._clock = clock
-        self.actor = actor
+        self.principal = principal
+        self.actor = principal.actor
 
     def is_county(self) -> bool:
         return county.store_role(self._store) == "county"
@@ -114,6 +116,7 @@ class CountyService:
 
     def halls(self) -> list[HallEntry]:
         """The halls registry: every hall that has synced, with what the county holds of it."""
+        check(self.principal, Action.REPORTS)
         with self._store.read() as s:
             alerts = dict(
                 s.execute(sa.select(SyncAlert.hall_code, sa.func.count()).group_by(SyncAlert.hall_code)).all()
@@ -131,6 +134,7 @@ class CountyService:
             ]
 
     def alerts(self, limit: int = 50) -> list[tuple[dt.datetime, str, str, str]]:
+        check(self.principal, Action.REPORTS)
         with self._store.read() as s:
             return [
                 (a.at, a.hall_code, a.kind, a.detail)
@@ -139,13 +143,17 @@ class CountyService:
 
     def divert_visit(self, data: Mapping[str, object], *, to_hall: str, reason: str = "") -> Diversion:
         """Register a visit at the county (the same checks as at a window) and divert it to a hall."""
+        check(self.principal, Action.DIVERT)
         self._require_county()
         self._hall(to_hall)  # refuse an unknown hall before registering anything
-        reg = RegistrationService(self._store, self._clock, actor=self.actor).register(data, new_case=True)
+        reg = RegistrationService(self._store, self._clock, principal=self.principal).register(
+            data, new_case=True
+        )
         return self.divert(reg.case_no, to_hall=to_hall, reason=reason)
 
     def divert(self, case_no: str, *, to_hall: str, reason: str = "") -> Diversion:
         """Divert an existing case to a hall; the hall pulls it and routes it to one of its rooms."""
+        check(self.principal, Action.DIVERT)
         self._require_county()
         with self._store.unit_of_work() as s:
             hall = self._hall(to_hall, s)

@@ -6,6 +6,7 @@ import datetime as dt
 import random
 
 from desk.core.clock import CHINA_TZ, FixedClock, SystemClock
+from desk.core.permissions import operator
 from desk.core.synthetic import make_visit
 from desk.services.queue import QueueService
 from desk.services.registration import RegistrationService
@@ -28,8 +29,8 @@ def add_demo_day(store: Store, *, visitors: int = 40, seed: int = 12335, day: dt
     day = day or SystemClock().now().astimezone(CHINA_TZ).date()
     opening = dt.datetime.combine(day, dt.time(8, 30), CHINA_TZ)
     clock = FixedClock(opening)
-    svc = RegistrationService(store, clock, actor="示例数据")
-    queue = QueueService(store, clock, actor="示例数据", terminal="示例终端")
+    svc = RegistrationService(store, clock, principal=operator("示例数据"))
+    queue = QueueService(store, clock, principal=operator("示例数据", "示例终端"))
     names = {c.code: c.name for c in svc.categories()}
     times = sorted(rng.uniform(0, 9 * 3600) for _ in range(visitors))
     tickets = []

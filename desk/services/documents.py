@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -15,16 +16,22 @@ from desk.config import (
     Settings,
     check_status_base_url,
 )
+from desk.core.audit import AuditAction
 from desk.core.cases import CHANNEL_LABELS, RISK_LABELS, Channel, RiskFlag
 from desk.core.clock import Clock
 from desk.core.documents import AgreementData, CaseSheetData, PartyParticulars, ReceiptData
 from desk.core.events import DocumentPrinted
 from desk.core.parties import PartyRole, mask_id_number, mask_name
+from desk.core.permissions import ANONYMOUS, Action, Principal, actor_name
 from desk.errors import NotFound
+from desk.services.base import HallUseCases
 from desk.store import repositories as repo
 from desk.store.events import append_event
 from desk.store.models import RoomRow, TicketRow
 from desk.store.session import Store
+
+if TYPE_CHECKING:
+    from desk.security.vault import Vault
 
 logger = logging.getLogger(__name__)
 
@@ -37,16 +44,23 @@ def status_url(base: str, token: str) -> str:
     return base if base.endswith(token) else base.rstrip("/") + "/" + token
 
 
-class DocumentService:
+class DocumentService(HallUseCases):
     """Assembles what each document shows from the store; `desk/printing` turns it into a PDF."""
 
-    def __init__(self, store: Store, clock: Clock, settings: Settings, *, actor: str = "前台") -> None:
-        self._store = store
-        self._clock = clock
+    def __init__(
+        self,
+        store: Store,
+        clock: Clock,
+        settings: Settings,
+        *,
+        principal: Principal = ANONYMOUS,
+        vault: Vault | None = None,
+    ) -> None:
+        super().__init__(store, clock, principal=principal, vault=vault)
         self._settings = settings
-        self.actor = actor
 
     def receipt_data(self, case_no: str, *, reprint: bool = False) -> ReceiptData:
+        self.guard(Action.PRINT)
         base, demo = self.status_base()  # before anything else: a hall without the setting prints nothing
         with self._store.read() as s:
             detail, hall, categories, ticket, room = self._load(s, case_no)
@@ -134,12 +148,16 @@ class DocumentService:
         from desk.core.routing import expected_wait
         from desk.services.queue import QueueService
 
-        loads = QueueService(self._store, self._clock).loads()
+        if not self.principal.may(Action.ROUTE):
+            return None  # the estimate reads the rooms' loads, which routing sees
+        loads = QueueService(self._store, self._clock, principal=self.principal).loads()
         load = next((x for x in loads if x.code == room_code), None)
         return None if load is None else round(expected_wait(ahead, load))
 
     def sheet_data(self, case_no: str) -> CaseSheetData:
-        """The registration sheet's full particulars (the case file: full ID number, phone and address)."""
+        """The registration sheet's full particulars (the case file: full ID number, phone and address).
+        Printing it is recorded in the audit log (`record_printed`)."""
+        self.guard(Action.PRINT)
         with self._store.read() as s:
             detail, hall, categories, ticket, room = self._load(s, case_no)
         registered = next((e for e in detail.events if e.kind == "registered"), None)
@@ -150,7 +168,7 @@ class DocumentService:
             channel=CHANNEL_LABELS.get(Channel(detail.channel), detail.channel),
             headcount=detail.headcount,
             registered_at=detail.registered_at,
-            registered_by=registered.actor if registered else "",
+            registered_by=actor_name(registered.actor) if registered else "",
             narrative=detail.narrative,
             risk_flags=tuple(
                 RISK_LABELS[RiskFlag(f)] for f in detail.risk_flags if f in RiskFlag._value2member_map_
@@ -192,7 +210,8 @@ class DocumentService:
         )
 
     def record_printed(self, case_no: str, *, document: str, reprint: bool) -> None:
-        """Printing is a case event; a reprint (补打) is marked as one."""
+        """Printing is a case event and an audit entry; a reprint (补打) is marked as one."""
+        self.guard(Action.PRINT)
         now = self._clock.now()
         with self._store.unit_of_work() as s:
             detail = repo.case_detail(s, case_no=case_no)
@@ -206,10 +225,20 @@ class DocumentService:
                 occurred_at=now,
                 actor=self.actor,
             )
+            self._hall_code = detail.hall_code
+            self.audit(
+                s,
+                AuditAction.REPRINT if reprint else AuditAction.PRINT,
+                case_id=detail.id,
+                case_no=detail.case_no,
+                detail=document,
+                at=now,
+            )
         logger.info("printed %s for %s (reprint=%s)", document, case_no, reprint)
 
     def was_printed(self, case_no: str, document: str) -> bool:
         """Has this document been printed for the case before (so the next one is a 补打)?"""
+        self.guard(Action.PRINT)
         with self._store.read() as s:
             detail = repo.case_detail(s, case_no=case_no)
         if detail is None:

@@ -26,6 +26,7 @@ from desk.core import deadlines as dl
 from desk.core import events as ev
 from desk.core import lifecycle
 from desk.core import queue as q
+from desk.core.audit import AuditAction
 from desk.core.calendar import CalendarGap, WorkCalendar
 from desk.core.cases import CHANNEL_LABELS, RISK_LABELS, CaseState, Channel, RiskFlag
 from desk.core.clock import CHINA_TZ, Clock, local_date
@@ -33,6 +34,7 @@ from desk.core.documents import AgreementData
 from desk.core.ids import new_id
 from desk.core.lifecycle import FinishChoice, Step
 from desk.core.parties import PartyRole
+from desk.core.permissions import ANONYMOUS, Action, Principal, Scope
 from desk.core.queue import TicketState
 from desk.core.risk import LEVEL_LABELS, RiskLevel
 from desk.errors import DeskError, FieldProblem, NotFound, Refused, ValidationError
@@ -54,6 +56,7 @@ from desk.store.queries import tickets as tickets_q
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
+    from desk.security.vault import Vault
     from desk.store.session import Store
 
 __all__ = [
@@ -413,15 +416,13 @@ class CaseHandlingService(HallUseCases):
         store: Store,
         clock: Clock,
         *,
-        actor: str = "前台",
+        principal: Principal = ANONYMOUS,
+        vault: Vault | None = None,
         calendar: WorkCalendar | None = None,
         rules: dl.DeadlineRules | None = None,
         settings: Settings | None = None,
-        terminal: str = "",
     ) -> None:
-        super().__init__(store, clock)
-        self.actor = actor
-        self.terminal = terminal
+        super().__init__(store, clock, principal=principal, vault=vault)
         self._calendar = calendar
         self._rules = rules
         self._settings = settings or Settings()
@@ -455,12 +456,14 @@ class CaseHandlingService(HallUseCases):
     def view(self, case_no: str) -> CaseFile:
         """The case file: state, allowed steps, room, ticket, deadline, risk, sessions, outcome, transfer,
         whistles, warnings, follow-ups and the timeline (every event, in causal order)."""
+        self.guard(Action.VIEW_CASE)
         now = self._clock.now()
         with self._store.read() as s:
             return self._view(s, case_no, now)
 
     def overdue(self, now: dt.datetime | None = None) -> list[OverdueCase]:
         """Open cases whose due day has passed (a paused clock is not overdue), the longest overdue first."""
+        self.guard(Action.REPORTS)
         now = now or self._clock.now()
         today = local_date(now)
         open_states = [st.value for st in CaseState if st.is_open]
@@ -492,6 +495,7 @@ class CaseHandlingService(HallUseCases):
 
     def follow_ups_due(self, day: dt.date | None = None) -> list[FollowUpDue]:
         """The follow-ups due on `day` (default today) or before and not yet made, the oldest first."""
+        self.guard(Action.REPORTS)
         day = day or local_date(self._clock.now())
         with self._store.read() as s:
             rows = s.scalars(
@@ -526,11 +530,12 @@ class CaseHandlingService(HallUseCases):
         numbered terms, how and by when they are performed, the mediator, the agreement's own number and the
         reminder of judicial confirmation (司法确认) within 30 days. A case with no agreement yet gets the blank
         form (terms to fill in by hand), with the reminder."""
+        self.guard(Action.PRINT)
         from desk.services.documents import DocumentService
 
-        sheet = DocumentService(self._store, self._clock, self._settings, actor=self.actor).sheet_data(
-            case_no
-        )
+        sheet = DocumentService(
+            self._store, self._clock, self._settings, principal=self.principal
+        ).sheet_data(case_no)
         with self._store.read() as s:
             case, events = self._load(s, case_no)
             outcome = _latest_outcome(case, events)
@@ -809,7 +814,7 @@ class CaseHandlingService(HallUseCases):
         approved_by = _required(approved_by, "approved_by", "延长期限须写明批准人", problems)
         reason = _required(reason, "reason", "延长期限须说明理由", problems)
         with self._store.unit_of_work() as s:
-            case, events = self._lock(s, case_no)
+            case, events = self._lock(s, case_no, Action.EXTEND)
             lifecycle.advance(case.state, Step.EXTEND)
             if case.due_on is None:
                 raise Refused("案件没有办理期限，不能延长")
@@ -969,6 +974,9 @@ class CaseHandlingService(HallUseCases):
         append_event(
             s, hall_code=self.hall_code, case_id=case.id, body=body, occurred_at=now, actor=self.actor
         )
+        self.audit(
+            s, AuditAction.CHANGE, case_id=case.id, case_no=case.case_no, detail=ev.label_of(body), at=now
+        )
         s.flush()
         s.refresh(case)
 
@@ -980,9 +988,13 @@ class CaseHandlingService(HallUseCases):
             raise NotFound(f"案件 {case_no.strip()} 不存在")
         return case, _events(s, case.id)
 
-    def _lock(self, s: Session, case_no: str) -> tuple[CaseRow, list[ev.Event]]:
+    def _lock(
+        self, s: Session, case_no: str, action: Action = Action.HANDLE
+    ) -> tuple[CaseRow, list[ev.Event]]:
         """The case for a step: its row locked until the commit (PostgreSQL; SQLite's write lock is held
-        already), so two terminals cannot both take a step the first one makes impossible."""
+        already), so two terminals cannot both take a step the first one makes impossible. The signed-in
+        person must hold `action` over it (a mediator: a case of their rooms, or one they claimed)."""
+        self.guard(action)
         case = s.scalars(
             sa.select(CaseRow).where(CaseRow.case_no == case_no.strip()).with_for_update()
         ).first()
@@ -990,6 +1002,7 @@ class CaseHandlingService(HallUseCases):
             raise NotFound(f"案件 {case_no.strip()} 不存在")
         if case.hall_code != self.hall_code:
             raise Refused(f"案件 {case.case_no} 由其他综治中心（{case.hall_code}）办理，不能在本中心办理")
+        self.guard(action, Scope(case.room_code, case.claimed_by))
         return case, _events(s, case.id)
 
     def _view(self, s: Session, case_no: str, now: dt.datetime) -> CaseFile:

@@ -13,8 +13,10 @@ from typing import TYPE_CHECKING
 from desk.core import events as ev
 from desk.core import lifecycle
 from desk.core import queue as q
+from desk.core.audit import AuditAction
 from desk.core.clock import Clock, local_date
 from desk.core.ids import new_id
+from desk.core.permissions import ANONYMOUS, Action, Principal
 from desk.core.queue import TicketState
 from desk.core.routing import (
     RECENT_SERVICES,
@@ -74,19 +76,25 @@ class QueueService(HallUseCases):
         store: Store,
         clock: Clock,
         *,
-        actor: str = "前台",
-        terminal: str = "",
+        principal: Principal = ANONYMOUS,
         no_show_after_recalls: int = q.NO_SHOW_AFTER_RECALLS,
     ) -> None:
-        super().__init__(store, clock)
-        self.actor = actor
-        self.terminal = terminal
+        super().__init__(store, clock, principal=principal)
         self.no_show_after_recalls = no_show_after_recalls
 
     # --- routing and tickets -----------------------------------------------------------------------------
 
+    @property
+    def terminal(self) -> str:
+        return self.principal.terminal
+
+    def on_duty(self, principal: Principal) -> None:
+        """The mediator now on duty at this terminal (after `AuthService.switch_on_duty`): later steps are theirs."""
+        self._principal = principal
+
     def loads(self) -> list[RoomLoad]:
         """Each room as routing sees it now: open, waiting, serving, staff, recent handling time."""
+        self.guard(Action.ROUTE)
         with self._store.read() as s:
             return self._loads(s)
 
@@ -116,6 +124,7 @@ class QueueService(HallUseCases):
     def propose(self, case_no: str) -> Proposal:
         """Where the case would go now, and why; refused for a case that cannot get a ticket here (closed, or
         diverted to another hall)."""
+        self.guard(Action.ROUTE)
         with self._store.read() as s:
             case = self._case(s, case_no)
             self._require_routable(case)
@@ -128,11 +137,13 @@ class QueueService(HallUseCases):
 
     def booked_today(self, room_code: str | None = None) -> list[BookedVisitor]:
         """Today's appointments (预约办) in `room_code` (or every room) whose visitor has not arrived yet."""
+        self.guard(Action.ROUTE)
         with self._store.read() as s:
             return tickets_q.booked_today(s, self.hall_code, local_date(self._clock.now()), room_code)
 
     def check_in_booking(self, booking_id: str) -> IssuedTicket:
         """A booked visitor has arrived: a ticket in the booked room (the routing records the booking)."""
+        self.guard(Action.ROUTE)
         with self._store.read() as s:
             booked = tickets_q.booking(s, booking_id)
         if booked is None:
@@ -155,6 +166,7 @@ class QueueService(HallUseCases):
         declared_priority: Iterable[str] = (),
     ) -> IssuedTicket:
         """Route the case (to the proposed room, or to `room_code` if the desk overrides) and give it a ticket."""
+        self.guard(Action.ROUTE)
         now = self._clock.now()
         with self._store.unit_of_work() as s:
             case = self._case(s, case_no)
@@ -206,6 +218,14 @@ class QueueService(HallUseCases):
             )
             s.flush()
             ticket = self._ticket(s, issued.ticket_id)
+            self.audit(
+                s,
+                AuditAction.CHANGE,
+                case_id=case.id,
+                case_no=case.case_no,
+                detail=f"分流取号 {ticket.label}",
+                at=now,
+            )
             ahead = tickets_q.ahead_of(s, self.hall_code, ticket)
             load = next(x for x in loads if x.code == chosen)
         logger.info("ticket %s for %s in room %s", ticket.label, case_no, chosen)
@@ -257,11 +277,13 @@ class QueueService(HallUseCases):
 
     def queue(self, room_code: str, *, include: Sequence[TicketState] = QUEUE_STATES) -> list[TicketView]:
         """The room's tickets in serving order: by queue key, then number."""
+        self._guard_queue_read()
         with self._store.read() as s:
             return tickets_q.room_queue(s, self.hall_code, room_code, include)
 
     def active_ticket(self, case_no: str) -> TicketView | None:
         """The case's ticket that is still in a queue (waiting, called or parked), if any."""
+        self._guard_queue_read()
         with self._store.read() as s:
             return tickets_q.ticket_in_queue(s, case_no)
 
@@ -272,6 +294,7 @@ class QueueService(HallUseCases):
         A room with nobody waiting takes over the longest-queued visitor it can receive from another room's
         queue (`desk.core.queue.take_over_candidates`): a transfer that keeps their place, then the call.
         bench/hall_day.py measures this (take-over)."""
+        self.guard(Action.CALL)
         now = self._clock.now()
         with self._store.unit_of_work() as s:
             for _ in range(5):
@@ -311,6 +334,7 @@ class QueueService(HallUseCases):
 
     def call_ticket(self, ticket_id: str, *, reason: str) -> TicketView:
         """Call a chosen waiting ticket out of order; the reason is recorded."""
+        self.guard(Action.CALL)
         if not reason.strip():
             raise ValidationError.single("reason", "不按顺序叫号须说明理由")
         return self._step(
@@ -319,6 +343,7 @@ class QueueService(HallUseCases):
 
     def recall(self, ticket_id: str) -> TicketView:
         """重呼: announce a called ticket again."""
+        self.guard(Action.CALL)
         now = self._clock.now()
         with self._store.unit_of_work() as s:
             t = self._ticket(s, ticket_id)
@@ -328,13 +353,16 @@ class QueueService(HallUseCases):
 
     def park(self, ticket_id: str) -> TicketView:
         """The visitor steps out (to fetch a document); they keep their place."""
+        self.guard(Action.CLAIM)
         return self._step(ticket_id, "park", TicketState.PARKED, ev.Parked(ticket_id))
 
     def unpark(self, ticket_id: str) -> TicketView:
+        self.guard(Action.CLAIM)
         return self._step(ticket_id, "unpark", TicketState.WAITING, ev.Unparked(ticket_id))
 
     def no_show(self, ticket_id: str, *, recalls_needed: int | None = None) -> TicketView:
         """过号: only after the ticket has been recalled `recalls_needed` times (the hall's setting by default)."""
+        self.guard(Action.CLAIM)
         if recalls_needed is None:
             recalls_needed = self.no_show_after_recalls
         with self._store.read() as s:
@@ -347,6 +375,7 @@ class QueueService(HallUseCases):
 
     def requeue(self, ticket_id: str) -> TicketView:
         """A no-show visitor came back: they queue again from now."""
+        self.guard(Action.CLAIM)
         now = self._clock.now()
         with self._store.unit_of_work() as s:
             t = self._ticket(s, ticket_id)
@@ -356,18 +385,27 @@ class QueueService(HallUseCases):
 
     def abandon(self, ticket_id: str) -> TicketView:
         """The visitor left without being served: counted as abandoned, not lost."""
+        self.guard(Action.CLAIM)
         return self._step(ticket_id, "abandon", TicketState.ABANDONED, ev.Abandoned(ticket_id))
 
     def finish(self, ticket_id: str) -> TicketView:
         """The mediator finished receiving this visitor; the time feeds the room's mean handling time."""
+        self.guard(Action.CLAIM)
         return self._step(ticket_id, "finish", TicketState.DONE, ev.ServiceFinished(ticket_id))
 
     def claim(self, ticket_id: str) -> TicketView:
         """Claim the visitor at this terminal; of two terminals claiming at once exactly one wins."""
-        return self._step(ticket_id, "claim", TicketState.SERVING, ev.Claimed(ticket_id, self.terminal))
+        self.guard(Action.CLAIM)
+        return self._step(
+            ticket_id,
+            "claim",
+            TicketState.SERVING,
+            ev.Claimed(ticket_id, self.terminal, self.principal.login or None),
+        )
 
     def claim_by_scan(self, scanned: str) -> TicketView:
         """Claim from a receipt scan: the status URL or token from the QR code, a case number or a ticket label."""
+        self.guard(Action.CLAIM)
         text = scanned.strip()
         token = text.rstrip("/").rsplit("/", 1)[-1]
         with self._store.read() as s:
@@ -385,6 +423,7 @@ class QueueService(HallUseCases):
 
     def transfer(self, ticket_id: str, *, to_room: str, reason: str) -> TicketView:
         """Move the visitor to another room's queue; they keep their original arrival time (and place)."""
+        self.guard(Action.CLAIM)
         if not reason.strip():
             raise ValidationError.single("reason", "转室须说明理由")
         now = self._clock.now()
@@ -408,15 +447,24 @@ class QueueService(HallUseCases):
     def diverted_cases(self) -> list[DivertedCase]:
         """The cases the county diverted to this hall that no room has taken yet, longest waiting first; the
         reason is the one given with the latest diversion."""
+        self.guard(Action.ROUTE)
         with self._store.read() as s:
             return cases_q.diverted_cases(s, self.hall_code)
 
     def diverted_count(self) -> int:
         """How many diverted cases wait to be routed here: one indexed count, cheap enough to poll."""
+        self.guard(Action.ROUTE)
         with self._store.read() as s:
             return cases_q.diverted_count(s, self.hall_code)
 
     # --- helpers ----------------------------------------------------------------------------------------
+
+    def _guard_queue_read(self) -> None:
+        """Reading a queue: whoever routes, calls or receives visitors."""
+        if not any(
+            self.principal.may(a) for a in (Action.ROUTE, Action.CALL, Action.CLAIM, Action.VIEW_CASE)
+        ):
+            self.guard(Action.CALL)
 
     def _case(self, s: Session, case_no: str) -> RoutingCase:
         case = cases_q.routing_case(s, case_no)
@@ -477,6 +525,7 @@ class QueueService(HallUseCases):
         append_event(
             s, hall_code=self.hall_code, case_id=t.case_id, body=body, occurred_at=now, actor=self.actor
         )
+        self.audit(s, AuditAction.CHANGE, case_id=t.case_id, detail=f"{ev.label_of(body)} {t.label}", at=now)
 
 
 _STEP_LABELS = {

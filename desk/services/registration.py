@@ -10,12 +10,15 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from desk.core import events as ev
+from desk.core.audit import AuditAction
 from desk.core.cases import CaseState, Visit, parse_visit
 from desk.core.catalog import Category, find_categories, name_initials
 from desk.core.clock import CHINA_TZ, Clock, local_date
 from desk.core.ids import case_number, new_id, status_token
+from desk.core.permissions import ANONYMOUS, Action, Principal
 from desk.core.text import search_key
 from desk.errors import DeskError, NotFound, ValidationError
+from desk.services.base import HallUseCases
 from desk.store import repositories as repo
 from desk.store.events import append_event, bump_counter
 from desk.store.repositories import CaseDetail, CaseSummary
@@ -26,6 +29,7 @@ if TYPE_CHECKING:
 
     from desk.core.calendar import WorkCalendar
     from desk.core.deadlines import DeadlineRules
+    from desk.security.vault import Vault
 
 logger = logging.getLogger(__name__)
 
@@ -40,7 +44,7 @@ class RegistrationResult:
     warnings: tuple[str, ...]
 
 
-class RegistrationService:
+class RegistrationService(HallUseCases):
     """The front desk's use cases. `actor` is who is signed in at this window."""
 
     def __init__(
@@ -48,13 +52,12 @@ class RegistrationService:
         store: Store,
         clock: Clock,
         *,
-        actor: str = "前台",
+        principal: Principal = ANONYMOUS,
+        vault: Vault | None = None,
         calendar: WorkCalendar | None = None,
         rules: DeadlineRules | None = None,
     ) -> None:
-        self._store = store
-        self._clock = clock
-        self.actor = actor
+        super().__init__(store, clock, principal=principal, vault=vault)
         self._calendar = calendar  # None: the bundled calendar and rules, loaded when first needed
         self._rules = rules
         self._categories: list[Category] | None = None
@@ -83,9 +86,6 @@ class RegistrationService:
     def category(self, code: str) -> Category | None:
         return next((c for c in self.categories() if c.code == code), None)
 
-    def now(self) -> dt.datetime:
-        return self._clock.now()
-
     def today(self) -> dt.date:
         """Today in China time, by the service's clock (for checking birth dates)."""
         return local_date(self._clock.now())
@@ -102,9 +102,11 @@ class RegistrationService:
         """Register a visit. It opens a new case, unless it is a return about an open case of the same
         category by the same applicant (or `repeat_of` names one): then it is a repeat visit on that case.
         `new_case=True` opens a new case even so (a second, different dispute). Returns after the commit."""
+        self.guard(Action.REGISTER)
         visit = self.check(data)
         now = self._clock.now()
         hall = self.hall
+        self._hall_code = hall.code
         with self._store.unit_of_work() as s:
             target: CaseSummary | CaseDetail | None = None
             if repeat_of:
@@ -157,6 +159,14 @@ class RegistrationService:
             assess_risk(
                 s, hall_code=hall.code, case_id=result.case_id, visit=visit, now=now, actor=self.actor
             )
+            self.audit(
+                s,
+                AuditAction.CHANGE,
+                case_id=result.case_id,
+                case_no=result.case_no,
+                detail="重复访" if result.is_repeat else "登记受理",
+                at=now,
+            )
         logger.info("registered %s (repeat=%s)", result.case_no, result.is_repeat)
         return result
 
@@ -181,6 +191,7 @@ class RegistrationService:
     # --- finding people and cases -------------------------------------------------------------------
 
     def person_cases(self, *, id_number: str | None = None, phone: str | None = None) -> list[CaseSummary]:
+        self.guard(Action.SEARCH)
         with self._store.read() as s:
             return repo.cases_of_person(s, id_number=id_number, phone=phone)
 
@@ -188,10 +199,12 @@ class RegistrationService:
         """Cases by ID number, phone, case number, name or initials. The query is cleaned as stored text is
         (invisible characters and bidi controls dropped, NFC), so a name pasted with a zero-width space in it
         finds what the screen shows."""
+        self.guard(Action.SEARCH)
         with self._store.read() as s:
             return repo.search_cases(s, search_key(text), limit=limit)
 
     def case(self, case_no: str) -> CaseDetail:
+        self.guard(Action.VIEW_CASE)
         with self._store.read() as s:
             detail = repo.case_detail(s, case_no=case_no)
         if detail is None:

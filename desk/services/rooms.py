@@ -5,7 +5,9 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 
+from desk.core.audit import AuditAction
 from desk.core.parties import parse_person_name, parse_phone
+from desk.core.permissions import Action
 from desk.core.routing import STATION_MODES
 from desk.errors import FieldProblem, NotFound, ValidationError
 from desk.services.base import HallUseCases
@@ -37,10 +39,12 @@ class RoomsService(HallUseCases):
         return found
 
     def set_room_open(self, code: str, is_open: bool) -> None:
+        self.guard(Action.ROOMS)
         with self._store.unit_of_work() as s:
             if not rooms_q.set_room_open(s, self.hall_code, code, is_open):
                 raise NotFound(f"功能室 {code} 不存在")
             bump_counter(s, self.hall_code, ROOM_EDITS)
+            self.audit(s, AuditAction.CHANGE, detail="功能室开放状态")
         logger.info("room %s %s", code, "opened" if is_open else "closed")
 
     def update_room(
@@ -80,6 +84,7 @@ class RoomsService(HallUseCases):
         if any(not str(d.get("name", "")).strip() or len(str(d.get("name"))) > 40 for d in departments):
             problems.append(FieldProblem("departments", "派驻部门名称应为1至40个字"))
         unique_categories = list(dict.fromkeys(categories))
+        self.guard(Action.ROOMS)
         with self._store.unit_of_work() as s:
             if not rooms_q.room_exists(s, self.hall_code, code):
                 raise NotFound(f"功能室 {code} 不存在")
@@ -109,6 +114,7 @@ class RoomsService(HallUseCases):
             )
             assert edited is not None  # it exists: checked above, in this transaction
             bump_counter(s, self.hall_code, ROOM_EDITS)
+            self.audit(s, AuditAction.CHANGE, detail="修改功能室")
         logger.info("room %s edited", code)
         return edited
 
@@ -144,6 +150,7 @@ class RoomsService(HallUseCases):
         if len(grade) > 20:
             problems.append(FieldProblem("grade", "等级最多20个字"))
         unique_specialties = list(dict.fromkeys(specialties))
+        self.guard(Action.ROOMS)
         with self._store.unit_of_work() as s:
             known = rooms_q.category_codes(s)
             if any(c not in known for c in specialties):
@@ -173,14 +180,17 @@ class RoomsService(HallUseCases):
                     raise NotFound("调解员不存在")
                 saved = found
             bump_counter(s, self.hall_code, ROOM_EDITS)
+            self.audit(s, AuditAction.CHANGE, detail="保存调解员")
         return saved
 
     def retire_mediator(self, mediator_id: str) -> None:
         """Take a mediator off the roster and out of every room; their past work stays in the case events."""
+        self.guard(Action.ROOMS)
         with self._store.unit_of_work() as s:
             if not rooms_q.retire_mediator(s, self.hall_code, mediator_id):
                 raise NotFound("调解员不存在")
             bump_counter(s, self.hall_code, ROOM_EDITS)
+            self.audit(s, AuditAction.CHANGE, detail="调解员离岗")
 
     def room_mediators(self, code: str) -> list[tuple[MediatorView, str]]:
         """The mediators stationed in a room, with their mode (resident / rotating / on_call)."""

@@ -18,12 +18,15 @@ from typing import TYPE_CHECKING
 
 from desk.config import Settings
 from desk.core.clock import Clock, RunningClock, SystemClock
+from desk.core.permissions import ANONYMOUS, Principal
 from desk.errors import ValidationError
 
 if TYPE_CHECKING:
     from desk.core.calendar import WorkCalendar
     from desk.core.deadlines import DeadlineRules
     from desk.services.alerts import WarningService, WhistleService
+    from desk.services.audit import AuditService
+    from desk.services.auth import AuthService
     from desk.services.county import CountyService
     from desk.services.display import DisplayService
     from desk.services.documents import DocumentService
@@ -106,43 +109,75 @@ class Services:
 
     store: Store
     clock: Clock
-    actor: str = "前台"
-    """Who the events written through these services name (the settings' `actor`; "命令行" for commands)."""
-    terminal: str = ""
-    """This PC, as the hall's records name it (calls, claims)."""
+    principal: Principal = ANONYMOUS
+    """Who is signed in (at which terminal): every service acts for them, and refuses what they may not do."""
     settings: Settings = field(default_factory=Settings)
     county_url: str = ""
     """The county to sync with; "" when none is configured."""
     sync_interval_s: float = 30.0
+
+    @property
+    def actor(self) -> str:
+        """How the events written through these services name who wrote them."""
+        return self.principal.actor
+
+    @property
+    def terminal(self) -> str:
+        """This PC, as the hall's records name it (calls, claims)."""
+        return self.principal.terminal
+
+    def signed_in(self, principal: Principal) -> Services:
+        """The same store, clock and settings, acting for `principal` (services built afresh)."""
+        return Services(
+            self.store,
+            self.clock,
+            principal,
+            settings=self.settings,
+            county_url=self.county_url,
+            sync_interval_s=self.sync_interval_s,
+        )
+
+    @cached_property
+    def auth(self) -> AuthService:
+        """Signing in, the idle lock, the mediator on duty, and the users (for an admin)."""
+        from desk.services.auth import AuthService
+
+        return AuthService(self.store, self.clock, principal=self.principal, terminal=self.terminal)
+
+    @cached_property
+    def audit(self) -> AuditService:
+        """The audit log, for a supervisor: search and export."""
+        from desk.services.audit import AuditService
+
+        return AuditService(self.store, self.clock, principal=self.principal)
 
     @cached_property
     def registration(self) -> RegistrationService:
         """Registering visits, repeat visits, finding people and cases."""
         from desk.services.registration import RegistrationService
 
-        return RegistrationService(self.store, self.clock, actor=self.actor)
+        return RegistrationService(self.store, self.clock, principal=self.principal)
 
     @cached_property
     def rooms(self) -> RoomsService:
         """The hall's rooms and its mediator roster."""
         from desk.services.rooms import RoomsService
 
-        return RoomsService(self.store, self.clock)
+        return RoomsService(self.store, self.clock, principal=self.principal)
 
     @cached_property
     def queue(self) -> QueueService:
         """Routing, tickets and the queue's steps, for the front desk and the commands."""
         return self.new_queue()
 
-    def new_queue(self) -> QueueService:
-        """A queue service of its own for each room terminal a window opens (its own on-duty actor)."""
+    def new_queue(self, principal: Principal | None = None) -> QueueService:
+        """A queue service of its own for each room terminal a window opens (acting for its mediator on duty)."""
         from desk.services.queue import QueueService
 
         return QueueService(
             self.store,
             self.clock,
-            actor=self.actor,
-            terminal=self.terminal,
+            principal=principal or self.principal,
             no_show_after_recalls=self.settings.no_show_after_recalls,
         )
 
@@ -158,7 +193,7 @@ class Services:
         """What the printed documents show, and the record of what was printed."""
         from desk.services.documents import DocumentService
 
-        return DocumentService(self.store, self.clock, self.settings, actor=self.actor)
+        return DocumentService(self.store, self.clock, self.settings, principal=self.principal)
 
     @cached_property
     def calendar(self) -> WorkCalendar:
@@ -182,8 +217,7 @@ class Services:
         return CaseHandlingService(
             self.store,
             self.clock,
-            actor=self.actor,
-            terminal=self.terminal,
+            principal=self.principal,
             calendar=self.calendar,
             rules=self.deadline_rules,
             settings=self.settings,
@@ -202,7 +236,11 @@ class Services:
         from desk.services.alerts import WhistleService
 
         return WhistleService(
-            self.store, self.clock, actor=self.actor, calendar=self.calendar, rules=self.deadline_rules
+            self.store,
+            self.clock,
+            principal=self.principal,
+            calendar=self.calendar,
+            rules=self.deadline_rules,
         )
 
     @cached_property
@@ -210,14 +248,14 @@ class Services:
         """预警: open warnings, reading them, the sweep (deadlines, whistle clocks, 重大 alerts again)."""
         from desk.services.alerts import WarningService
 
-        return WarningService(self.store, self.clock, actor=self.actor)
+        return WarningService(self.store, self.clock, principal=self.principal)
 
     @cached_property
     def county(self) -> CountyService | None:
         """The county's use cases (上级分流) when the store is the county's, else None (a read of the store)."""
         from desk.services.county import CountyService
 
-        county = CountyService(self.store, self.clock, actor=self.actor)
+        county = CountyService(self.store, self.clock, principal=self.principal)
         return county if county.is_county() else None
 
     @cached_property
@@ -237,21 +275,20 @@ def build_services(
     store: Store,
     clock: Clock | None = None,
     *,
-    actor: str = "前台",
-    terminal: str = "",
+    principal: Principal = ANONYMOUS,
     settings: Settings | None = None,
     county_url: str = "",
     sync_interval_s: float | None = None,
 ) -> Services:
-    """The services over `store`. `clock` defaults to `clock_from_environment()` (the system clock, or
+    """The services over `store`, acting for `principal` (nobody signed in: only the public reads -- the calling
+    screen, the status page -- and signing in work). `clock` defaults to `clock_from_environment()` (the system clock, or
     DESK_NOW's); `settings` to the defaults (the callers load the user's); `county_url` is the county to sync
     with ("" = none configured); `sync_interval_s` defaults to the settings' `sync_interval_s`."""
     settings = settings or Settings()
     return Services(
         store,
         clock or clock_from_environment(),
-        actor=actor,
-        terminal=terminal,
+        principal,
         settings=settings,
         county_url=county_url,
         sync_interval_s=settings.sync_interval_s if sync_interval_s is None else sync_interval_s,

@@ -14,7 +14,7 @@ from desk.services.county import seed_departments
 from desk.services.registration import RegistrationService
 from desk.store.models import CaseEvent
 from desk.store.session import Store
-from tests.conftest import NOW, visit
+from tests.conftest import NOW, staff, visit
 
 DESK_NOW = "2026-11-27T10:00:00+08:00"  # = tests.conftest.NOW
 
@@ -40,7 +40,7 @@ def events(store: Store) -> int:
 def test_whistle_steps(
     store: Store, db: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    case_no = RegistrationService(store, FixedClock(NOW)).register(visit()).case_no
+    case_no = RegistrationService(store, FixedClock(NOW), principal=staff()).register(visit()).case_no
     code, out, _ = run(
         capsys, "case", "whistle", case_no, "--dept", "housing", "--dept", "police",
         "--matter", "院墙外违章搭建", "--db", db, "--json",
@@ -121,7 +121,7 @@ def test_whistle_steps(
 
 
 def test_a_refused_whistle_writes_nothing(store: Store, db: str, capsys: pytest.CaptureFixture[str]) -> None:
-    case_no = RegistrationService(store, FixedClock(NOW)).register(visit()).case_no
+    case_no = RegistrationService(store, FixedClock(NOW), principal=staff()).register(visit()).case_no
     before = events(store)
     code, _, err = run(
         capsys, "case", "whistle", case_no, "--dept", "nowhere", "--matter", "事项", "--db", db
@@ -146,7 +146,7 @@ def test_a_refused_whistle_writes_nothing(store: Store, db: str, capsys: pytest.
 def test_department(store: Store, db: str, capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run(capsys, "department", "--db", db)
     assert code == EXIT_OK and out.splitlines()[0].startswith("xinfang  区信访局")
-    case_no = RegistrationService(store, FixedClock(NOW)).register(visit()).case_no
+    case_no = RegistrationService(store, FixedClock(NOW), principal=staff()).register(visit()).case_no
     blown = run(
         capsys,
         "case",
@@ -177,7 +177,11 @@ def test_department(store: Store, db: str, capsys: pytest.CaptureFixture[str]) -
 def test_warnings_list_ack_and_sweep(
     store: Store, db: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    case_no = RegistrationService(store, FixedClock(NOW)).register(visit(narrative="我不想活了")).case_no
+    case_no = (
+        RegistrationService(store, FixedClock(NOW), principal=staff())
+        .register(visit(narrative="我不想活了"))
+        .case_no
+    )
     code, out, _ = run(capsys, "warnings", "--db", db)
     assert code == EXIT_OK and "重大" in out and case_no in out and "不想活" not in out
     (w,) = json.loads(run(capsys, "warnings", "--db", db, "--json")[1])["open"]

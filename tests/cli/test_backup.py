@@ -22,7 +22,7 @@ from desk.store.backup import daily_backup, daily_backups
 from desk.store.models import Hall
 from desk.store.session import Store, open_store
 from tests.cli.test_commands import desk
-from tests.conftest import NOW, visit
+from tests.conftest import NOW, staff, visit
 
 
 def url(path: Path) -> str:
@@ -66,7 +66,7 @@ def test_a_backup_taken_while_a_window_writes_is_whole_and_holds_every_committed
     path = tmp_path / "desk.db"
     store = open_store(url(path))
     init_hall(store)
-    service = RegistrationService(store, FixedClock(NOW), actor="测试前台")
+    service = RegistrationService(store, FixedClock(NOW), principal=staff("测试前台"))
     committed: list[str] = []
     ten_in = threading.Event()
     done = threading.Event()
@@ -164,7 +164,7 @@ def test_restore_refuses_while_the_store_is_open_elsewhere(tmp_path: Path, hall:
     assert desk("backup", "--out", str(backup), db=url(hall)).returncode == 0
     window = open_store(url(hall), create=False)
     try:
-        RegistrationService(window, FixedClock(NOW), actor="测试前台").register(visit())
+        RegistrationService(window, FixedClock(NOW), principal=staff("测试前台")).register(visit())
         r = desk("restore", str(backup), "--yes", db=url(hall))
     finally:
         window.dispose()

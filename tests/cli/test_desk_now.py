@@ -17,7 +17,7 @@ from desk.errors import ValidationError
 from desk.services.root import build_services, clock_from_environment
 from desk.store.models import TicketRow
 from desk.store.session import Store, open_store
-from tests.conftest import visit
+from tests.conftest import staff, visit
 
 DRILL = "2025-03-14T09:30:00+08:00"  # a Friday, well before this machine's date
 DRILL_AT = dt.datetime(2025, 3, 14, 1, 30, tzinfo=dt.UTC)
@@ -148,11 +148,11 @@ def test_build_services_takes_desk_now_unless_given_a_clock(
     sqlite_store: Store, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("DESK_NOW", DRILL)
-    services = build_services(sqlite_store)
+    services = build_services(sqlite_store, principal=staff())
     assert services.clock.now().date() == DRILL_AT.date()
     assert services.queue.now().date() == DRILL_AT.date()
     given = SystemClock()
-    assert build_services(sqlite_store, given).clock is given
+    assert build_services(sqlite_store, given, principal=staff()).clock is given
 
 
 def test_a_running_clock_starts_at_its_moment_and_runs_at_real_speed() -> None:

@@ -14,7 +14,7 @@ from desk.services.queue import QueueService
 from desk.services.registration import RegistrationService
 from desk.services.setup import init_hall
 from desk.store.session import open_store
-from tests.conftest import visit
+from tests.conftest import staff, visit
 
 
 def desk(*args: str) -> subprocess.CompletedProcess[str]:
@@ -30,8 +30,8 @@ def desk(*args: str) -> subprocess.CompletedProcess[str]:
 def fill_queue(url: str, n: int, room: str = "R01") -> list[str]:
     store = open_store(url)
     init_hall(store)
-    reg = RegistrationService(store, SystemClock())
-    hall = QueueService(store, SystemClock())
+    reg = RegistrationService(store, SystemClock(), principal=staff())
+    hall = QueueService(store, SystemClock(), principal=staff())
     labels = []
     for i in range(n):
         case_no = reg.register(

@@ -17,7 +17,7 @@ from desk.services.queue import QueueService
 from desk.services.registration import RegistrationService
 from desk.services.setup import init_hall
 from desk.store.session import open_store
-from tests.conftest import valid_id, visit
+from tests.conftest import staff, valid_id, visit
 from tests.printing.pdftools import decode_qr, pdftotext
 from tests.receipt_settings import PRINTING_SETTINGS, STATUS_BASE_URL
 
@@ -43,9 +43,9 @@ def desk(*args: str) -> subprocess.CompletedProcess[str]:
 def a_case(url: str, *, ticket: bool = True) -> str:
     store = open_store(url)
     init_hall(store)
-    case_no = RegistrationService(store, SystemClock()).register(visit()).case_no
+    case_no = RegistrationService(store, SystemClock(), principal=staff()).register(visit()).case_no
     if ticket:
-        QueueService(store, SystemClock()).issue_ticket(case_no)
+        QueueService(store, SystemClock(), principal=staff()).issue_ticket(case_no)
     store.dispose()
     return case_no
 
@@ -53,7 +53,7 @@ def a_case(url: str, *, ticket: bool = True) -> str:
 def printed_events(url: str, case_no: str) -> list[dict[str, object]]:
     store = open_store(url)
     try:
-        case = RegistrationService(store, SystemClock()).case(case_no)
+        case = RegistrationService(store, SystemClock(), principal=staff()).case(case_no)
         return [dict(e.body.to_json(), actor=e.actor) for e in case.events if e.kind == "document_printed"]
     finally:
         store.dispose()

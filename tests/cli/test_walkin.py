@@ -20,7 +20,7 @@ from desk.services.registration import RegistrationService
 from desk.services.rooms import RoomsService
 from desk.services.setup import init_hall
 from desk.store.session import open_store
-from tests.conftest import visit
+from tests.conftest import staff, visit
 
 
 def desk(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
@@ -52,7 +52,7 @@ def visit_file(tmp_path: Path) -> Path:
 def _kinds(url: str, case_no: str) -> list[str]:
     store = open_store(url)
     try:
-        detail = RegistrationService(store, SystemClock()).case(case_no)
+        detail = RegistrationService(store, SystemClock(), principal=staff()).case(case_no)
         # the deadline's events (DeadlineSet; WarningRaised when the calendar lacks next year) depend on the
         # day the test runs: tests/services/test_handling.py checks them
         deadline = ("DeadlineSet", "WarningRaised")
@@ -139,7 +139,7 @@ def test_unknown_and_closed_rooms_are_refused_in_chinese_before_registering(
     assert unknown.returncode == 1 and unknown.stdout == ""
     assert unknown.stderr.strip() == "错误：功能室 R99 不存在"
     store = open_store(hall)
-    RoomsService(store, SystemClock()).set_room_open("R02", False)
+    RoomsService(store, SystemClock(), principal=staff()).set_room_open("R02", False)
     store.dispose()
     closed = desk(
         "register", "--file", str(visit_file), "--queue", "--room", "R02", "--reason", "x", "--db", hall
@@ -189,7 +189,7 @@ def test_ticket_with_an_override_and_its_refusals(hall: str, visit_file: Path) -
     assert out.stdout.strip() == "G001 → R07 劳动争议调解室"
     store = open_store(hall)
     try:
-        held = QueueService(store, SystemClock()).active_ticket(case_no)
+        held = QueueService(store, SystemClock(), principal=staff()).active_ticket(case_no)
         assert held is not None and held.priority_reasons == ("pregnant",)
     finally:
         store.dispose()
@@ -214,7 +214,7 @@ def test_when_the_ticket_fails_after_the_commit_the_case_number_stands(hall: str
     """Every room closed between the check and the ticket: no room fits. The case is registered; the command
     says so, exits 4, and `desk ticket` gives the ticket once a room opens."""
     store = open_store(hall)
-    rooms = RoomsService(store, SystemClock())
+    rooms = RoomsService(store, SystemClock(), principal=staff())
     codes = [r.code for r in rooms.rooms()]
     for code in codes:
         rooms.set_room_open(code, False)
@@ -227,7 +227,7 @@ def test_when_the_ticket_fails_after_the_commit_the_case_number_stands(hall: str
     assert f"错误：案件 {case_no} 已登记，但未能取号" in out.stderr
     assert f"可用 desk ticket {case_no} 为其取号" in out.stderr and "Traceback" not in out.stderr
     store = open_store(hall)
-    RoomsService(store, SystemClock()).set_room_open("R01", True)
+    RoomsService(store, SystemClock(), principal=staff()).set_room_open("R01", True)
     store.dispose()
     later = desk("ticket", case_no, "--db", hall)
     assert (later.returncode, later.stdout.strip()) == (0, "A001 → R01 人民调解室")
@@ -236,7 +236,7 @@ def test_when_the_ticket_fails_after_the_commit_the_case_number_stands(hall: str
 def test_ticket_with_no_fitting_room_says_how_to_override(hall: str, visit_file: Path) -> None:
     case_no = desk("register", "--file", str(visit_file), "--db", hall).stdout.strip()
     store = open_store(hall)
-    rooms = RoomsService(store, SystemClock())
+    rooms = RoomsService(store, SystemClock(), principal=staff())
     for r in rooms.rooms():
         if r.code != "R09":
             rooms.set_room_open(r.code, False)
@@ -250,8 +250,8 @@ def test_the_service_refuses_a_second_ticket_whatever_the_path(store_url: str) -
     store = open_store(store_url)
     try:
         init_hall(store)
-        reg = RegistrationService(store, SystemClock())
-        queue = QueueService(store, SystemClock())
+        reg = RegistrationService(store, SystemClock(), principal=staff())
+        queue = QueueService(store, SystemClock(), principal=staff())
         case_no = reg.register(visit()).case_no
         queue.issue_ticket(case_no)
         with pytest.raises(Conflict, match="已有排队号 A001（人民调解室，等候中）"):

@@ -16,7 +16,7 @@ from desk.services.documents import DocumentService
 from desk.services.queue import QueueService
 from desk.services.registration import RegistrationService
 from desk.store.session import Store
-from tests.conftest import valid_id, visit
+from tests.conftest import staff, valid_id, visit
 from tests.printing.pdftools import compact, decode_qr, embedded_fonts, pdftotext
 from tests.receipt_settings import PRINTING_SETTINGS
 
@@ -28,7 +28,7 @@ NARRATIVE = "邻居在院墙外堆放杂物占用通道，多次沟通未果。"
 
 @pytest.fixture
 def docs(store: Store, clock: FixedClock) -> DocumentService:
-    return DocumentService(store, clock, PRINTING_SETTINGS)
+    return DocumentService(store, clock, PRINTING_SETTINGS, principal=staff())
 
 
 @pytest.fixture
@@ -49,7 +49,7 @@ def receipt(
             narrative=NARRATIVE,
         )
     )
-    QueueService(store, clock).issue_ticket(r.case_no)
+    QueueService(store, clock, principal=staff()).issue_ticket(r.case_no)
     return docs.receipt_data(r.case_no)
 
 

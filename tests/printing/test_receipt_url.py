@@ -31,7 +31,7 @@ from desk.services.queue import QueueService
 from desk.services.registration import RegistrationService
 from desk.services.setup import init_hall
 from desk.store.session import Store, open_store
-from tests.conftest import visit
+from tests.conftest import staff, visit
 from tests.printing.pdftools import compact, decode_qr, pdftotext
 from tests.receipt_settings import PRINTING_SETTINGS, STATUS_BASE_URL
 
@@ -139,8 +139,8 @@ def test_desk_settings_set_keeps_the_other_settings_and_refuses_a_broken_file() 
 
 
 def _case(store: Store, clock: Clock) -> str:
-    case_no = RegistrationService(store, clock).register(visit()).case_no
-    QueueService(store, clock).issue_ticket(case_no)
+    case_no = RegistrationService(store, clock, principal=staff()).register(visit()).case_no
+    QueueService(store, clock, principal=staff()).issue_ticket(case_no)
     return case_no
 
 
@@ -149,7 +149,7 @@ def test_a_real_hall_without_a_valid_base_url_prints_no_receipt(
     store: Store, clock: FixedClock, base: str
 ) -> None:
     case_no = _case(store, clock)
-    docs = DocumentService(store, clock, Settings(status_base_url=base))
+    docs = DocumentService(store, clock, Settings(status_base_url=base), principal=staff())
     with pytest.raises(SettingError) as refused:
         docs.receipt_data(case_no)
     assert "status_base_url" in refused.value.message
@@ -162,7 +162,9 @@ def test_the_renderer_refuses_an_example_host_outside_the_demo(
 ) -> None:
     import dataclasses
 
-    data = DocumentService(sqlite_store, clock, PRINTING_SETTINGS).receipt_data(_case(sqlite_store, clock))
+    data = DocumentService(sqlite_store, clock, PRINTING_SETTINGS, principal=staff()).receipt_data(
+        _case(sqlite_store, clock)
+    )
     for url in ("https://zz.example.gov.cn/s/x", "https://a.test/s/x", "https://localhost/s/x", "/s/x"):
         with pytest.raises(DeskError, match="示例地址"):
             render_receipt(dataclasses.replace(data, status_url=url))
@@ -204,5 +206,7 @@ def test_the_demo_store_prints_receipts_marked_as_a_demo(tmp_path: Path) -> None
 def test_a_demo_store_with_a_real_url_prints_it_still_marked(sqlite_store: Store, clock: FixedClock) -> None:
     init = add_demo_day(sqlite_store, visitors=2)
     assert init == 2
-    data = DocumentService(sqlite_store, clock, PRINTING_SETTINGS).receipt_data(_case(sqlite_store, clock))
+    data = DocumentService(sqlite_store, clock, PRINTING_SETTINGS, principal=staff()).receipt_data(
+        _case(sqlite_store, clock)
+    )
     assert data.demo and data.status_url.startswith(STATUS_BASE_URL)

@@ -20,7 +20,7 @@ from desk.printing.sheets import (
 from desk.services.documents import DocumentService
 from desk.services.registration import RegistrationService
 from desk.store.session import Store
-from tests.conftest import valid_id, visit
+from tests.conftest import staff, valid_id, visit
 from tests.printing.pdftools import compact, embedded_fonts, pdftotext
 
 APPLICANT_ID = valid_id("62070219850101123")
@@ -53,7 +53,7 @@ def sheet(service: RegistrationService, store: Store, clock: FixedClock) -> Case
             ],
         )
     )
-    return DocumentService(store, clock, Settings()).sheet_data(r.case_no)
+    return DocumentService(store, clock, Settings(), principal=staff()).sheet_data(r.case_no)
 
 
 def _only_cjk_font_embedded(pdf: bytes, tmp: Path) -> None:

@@ -11,17 +11,17 @@ from desk.services.registration import RegistrationService
 from desk.services.rooms import RoomsService
 from desk.store import repositories as repo
 from desk.store.session import Store
-from tests.conftest import visit
+from tests.conftest import staff, visit
 
 
 @pytest.fixture
 def queue(store: Store, clock: FixedClock) -> QueueService:
-    return QueueService(store, clock, actor="刘秀英", terminal="R01-终端1")
+    return QueueService(store, clock, principal=staff("刘秀英", "R01-终端1"))
 
 
 @pytest.fixture
 def rooms(store: Store, clock: FixedClock) -> RoomsService:
-    return RoomsService(store, clock)
+    return RoomsService(store, clock, principal=staff())
 
 
 @pytest.fixture

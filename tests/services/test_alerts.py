@@ -11,6 +11,7 @@ import sqlalchemy as sa
 
 from desk.core import events as ev
 from desk.core.clock import CHINA_TZ, FixedClock
+from desk.core.permissions import actor_name
 from desk.errors import Conflict, NotFound, Refused, ValidationError
 from desk.services.alerts import ClockState, WarningService, WhistleClock, WhistleService
 from desk.services.county import seed_departments
@@ -21,7 +22,7 @@ from desk.store.events import append_event
 from desk.store.models import CaseEvent
 from desk.store.queries.hall import change_mark, local_hall_code
 from desk.store.session import Store
-from tests.conftest import visit
+from tests.conftest import staff, visit
 
 
 def china(*args: int) -> dt.datetime:
@@ -35,12 +36,12 @@ def end_of(day: dt.date) -> dt.datetime:
 @pytest.fixture
 def whistles(store: Store, clock: FixedClock) -> WhistleService:
     seed_departments(store)
-    return WhistleService(store, clock, actor="王主任")
+    return WhistleService(store, clock, principal=staff("王主任"))
 
 
 @pytest.fixture
 def warnings(store: Store, clock: FixedClock) -> WarningService:
-    return WarningService(store, clock, actor="值班长")
+    return WarningService(store, clock, principal=staff("值班长"))
 
 
 def events_count(store: Store) -> int:
@@ -178,7 +179,7 @@ def test_a_hall_without_the_catalog_says_to_sync(
 ) -> None:
     case_no = service.register(visit()).case_no
     with pytest.raises(ValidationError, match="desk sync"):
-        WhistleService(store, clock, actor="王主任").blow(case_no, ["housing"], "事项")
+        WhistleService(store, clock, principal=staff("王主任")).blow(case_no, ["housing"], "事项")
 
 
 def test_whistle_notice_has_the_clocks(
@@ -256,7 +257,7 @@ def test_crisis_at_the_desk_reaches_the_supervisor_in_one_step(
     assert "不想活" not in w.message and "张三" not in w.message  # nothing the person said, nor who
     assert warnings.needs_attention(clock.now() - dt.timedelta(seconds=1)) == [w]
     assert warnings.change_mark() > mark
-    assert QueueService(store, clock).propose(case_no).room_code == "R03"  # 心理咨询室
+    assert QueueService(store, clock, principal=staff()).propose(case_no).room_code == "R03"  # 心理咨询室
 
 
 def test_a_quiet_visit_writes_no_risk_events(store: Store, service: RegistrationService) -> None:
@@ -290,10 +291,10 @@ def test_acknowledge_and_the_second_reader(
     mark = warnings.change_mark()
     read = warnings.acknowledge(w.id)
     assert warnings.change_mark() > mark  # every window sees the warning read
-    assert (read.acknowledged_by, read.acknowledged_at) == ("值班长", clock.now())
+    assert (actor_name(read.acknowledged_by or ""), read.acknowledged_at) == ("值班长", clock.now())
     assert warnings.open_warnings() == [] and warnings.acknowledged() == [read]
-    other = WarningService(store, clock, actor="另一位")
-    with pytest.raises(Conflict, match="已由 值班长 于 2026-11-27 10:02 确认已阅"):
+    other = WarningService(store, clock, principal=staff("另一位"))
+    with pytest.raises(Conflict, match="已由 值班长（tester） 于 2026-11-27 10:02 确认已阅"):
         other.acknowledge(w.id)
     with pytest.raises(NotFound):
         other.acknowledge("no-such-warning")

@@ -7,12 +7,13 @@ import dataclasses
 import pytest
 
 from desk.core.clock import FixedClock
+from desk.core.permissions import actor_name
 from desk.errors import NotFound
 from desk.services.documents import DocumentService, status_url
 from desk.services.queue import QueueService
 from desk.services.registration import RegistrationService
 from desk.store.session import Store
-from tests.conftest import valid_id, visit
+from tests.conftest import staff, valid_id, visit
 from tests.receipt_settings import PRINTING_SETTINGS, STATUS_BASE_URL
 
 APPLICANT = valid_id("62070219850101123")
@@ -20,7 +21,7 @@ APPLICANT = valid_id("62070219850101123")
 
 @pytest.fixture
 def docs(store: Store, clock: FixedClock) -> DocumentService:
-    return DocumentService(store, clock, PRINTING_SETTINGS, actor="前台一号")
+    return DocumentService(store, clock, PRINTING_SETTINGS, principal=staff("前台一号"))
 
 
 def test_receipt_shows_masked_identity_ticket_room_and_status_url(
@@ -39,7 +40,7 @@ def test_receipt_shows_masked_identity_ticket_room_and_status_url(
             ]
         )
     )
-    QueueService(store, clock).issue_ticket(r.case_no)
+    QueueService(store, clock, principal=staff()).issue_ticket(r.case_no)
     data = docs.receipt_data(r.case_no)
     assert (data.applicant_masked_name, data.applicant_masked_id) == (
         "欧阳**",
@@ -82,7 +83,7 @@ def test_printing_is_recorded_and_the_next_is_a_reprint(
     assert docs.was_printed(r.case_no, "receipt")
     docs.record_printed(r.case_no, document="receipt", reprint=True)
     printed = [e for e in service.case(r.case_no).events if e.kind == "document_printed"]
-    assert [e.body.reprint for e in printed] == [False, True] and printed[0].actor == "前台一号"
+    assert [e.body.reprint for e in printed] == [False, True] and actor_name(printed[0].actor) == "前台一号"
 
 
 def test_status_url_joins_base_and_token() -> None:

@@ -10,6 +10,7 @@ import sqlalchemy as sa
 
 from desk.core.clock import CHINA_TZ, FixedClock
 from desk.core.lifecycle import FinishChoice, Step
+from desk.core.permissions import actor_name
 from desk.errors import Refused, ValidationError
 from desk.services.handling import (
     Attendee,
@@ -24,7 +25,7 @@ from desk.services.registration import RegistrationService
 from desk.services.status import StatusService
 from desk.store.models import CaseEvent, WarningRow
 from desk.store.session import Store
-from tests.conftest import visit
+from tests.conftest import staff, visit
 
 TWO_PARTIES = [
     {"role": "applicant", "name": "张三", "phone": "13912345678"},
@@ -38,12 +39,12 @@ def china(y: int, m: int, d: int, h: int = 10) -> dt.datetime:
 
 @pytest.fixture
 def handling(store: Store, clock: FixedClock) -> CaseHandlingService:
-    return CaseHandlingService(store, clock, actor="王调解", terminal="R01-终端1")
+    return CaseHandlingService(store, clock, principal=staff("王调解", "R01-终端1"))
 
 
 @pytest.fixture
 def desk(store: Store, clock: FixedClock) -> QueueService:
-    return QueueService(store, clock, actor="王调解", terminal="R01-终端1")
+    return QueueService(store, clock, principal=staff("王调解", "R01-终端1"))
 
 
 def register(service: RegistrationService, **overrides: object) -> str:
@@ -207,7 +208,7 @@ def test_a_case_from_claim_to_follow_up(
         "followed_up",
         "case_reopened",
     ]
-    assert all(t.actor == "王调解" or t.kind in ("registered", "deadline_set") for t in file.timeline)
+    assert all(actor_name(t.actor) == "王调解" or t.kind in ("registered", "deadline_set") for t in file.timeline)
     assert file.timeline[-2].summary == "电话回访，协议未履行，不满意"
 
 

@@ -9,6 +9,7 @@ import pytest
 import sqlalchemy as sa
 
 from desk.core.clock import FixedClock
+from desk.core.permissions import actor_name
 from desk.errors import Conflict, NotFound, ValidationError
 from desk.services.queue import QueueService
 from desk.services.registration import RegistrationService
@@ -17,7 +18,7 @@ from desk.store import projections
 from desk.store import repositories as repo
 from desk.store.models import CaseEvent
 from desk.store.session import Store, open_store
-from tests.conftest import valid_id
+from tests.conftest import staff, valid_id
 from tests.services.conftest import kinds, walk_in
 
 ELDER = valid_id("62070219500101123")  # 76 years old on 2026-11-27
@@ -88,7 +89,7 @@ def test_call_next_follows_the_priority_rule(
         b.ticket.label,
         None,
     ]
-    assert called[0] is not None and called[0].terminal == "R01-终端1" and called[0].called_by == "刘秀英"
+    assert called[0] is not None and called[0].terminal == "R01-终端1" and actor_name(called[0].called_by or "") == "刘秀英"
 
 
 def test_out_of_order_call_needs_a_reason(service: RegistrationService, queue: QueueService) -> None:
@@ -182,7 +183,7 @@ def test_two_terminals_claim_at_once_exactly_one_wins(
 
     def terminal(name: str) -> None:
         st = open_store(store_url)
-        h = QueueService(st, clock, actor=name, terminal=name)
+        h = QueueService(st, clock, principal=staff(name, name))
         barrier.wait()
         try:
             h.claim(t.id)
@@ -248,7 +249,7 @@ def test_free_room_takes_over_the_longest_waiting_visitor(
 def test_no_show_threshold_is_the_halls_setting(
     service: RegistrationService, store: Store, clock: FixedClock
 ) -> None:
-    strict = QueueService(store, clock, no_show_after_recalls=0)
+    strict = QueueService(store, clock, no_show_after_recalls=0, principal=staff())
     t = strict.issue_ticket(walk_in(service, 1), room_code="R01").ticket
     strict.call_next("R01")
     assert strict.no_show(t.id).state == "no_show"

@@ -12,7 +12,7 @@ from desk.errors import NotFound, ValidationError
 from desk.services.registration import RegistrationService
 from desk.store.models import CaseEvent, CaseRow, Counter, Hall, PartyRow
 from desk.store.session import Store, open_store
-from tests.conftest import NOW, valid_id, visit
+from tests.conftest import NOW, staff, valid_id, visit
 
 ZHANG = valid_id("62070219850101123")
 
@@ -168,7 +168,7 @@ def test_concurrent_registrations_get_distinct_gap_free_numbers(store_url: str) 
 
     def worker(k: int) -> None:
         st = open_store(store_url)
-        svc = RegistrationService(st, FixedClock(NOW))
+        svc = RegistrationService(st, FixedClock(NOW), principal=staff())
         try:
             for i in range(5):
                 r = svc.register(

@@ -9,12 +9,13 @@ from desk.core.clock import FixedClock
 from desk.services import Services, build_services
 from desk.services.queue import QueueService
 from desk.store.session import Store
+from tests.conftest import staff
 
 
 def test_each_service_is_built_once_over_the_same_store_and_clock(
     sqlite_store: Store, clock: FixedClock
 ) -> None:
-    services = build_services(sqlite_store, clock, actor="测试前台", terminal="前台1")
+    services = build_services(sqlite_store, clock, principal=staff("测试前台", "前台1"))
     assert isinstance(services, Services)
     assert services.queue is services.queue and services.registration is services.registration
     assert services.rooms is services.rooms and services.display is services.display
@@ -26,7 +27,9 @@ def test_each_service_is_built_once_over_the_same_store_and_clock(
 
 
 def test_the_county_store_gets_county_services_and_no_sync(county: Store, clock: FixedClock) -> None:
-    services = build_services(county, clock, actor="县综治中心", county_url="postgresql://elsewhere/x")
+    services = build_services(
+        county, clock, county_url="postgresql://elsewhere/x", principal=staff("县综治中心")
+    )
     assert services.county is not None and services.sync is None
 
 
@@ -39,9 +42,10 @@ assert "desk.services.rooms" not in sys.modules and "desk.services.registration"
 from desk.core.clock import SystemClock
 from desk.store.session import open_store
 from desk.services.setup import init_hall
+from desk.core.permissions import operator as staff
 store = open_store(sys.argv[1])
 init_hall(store)
-services = build_services(store, SystemClock())
+services = build_services(store, SystemClock(), principal=staff())
 services.status
 assert "desk.services.rooms" not in sys.modules, "the status service built the rooms service"
 assert "desk.services.queue" not in sys.modules, "the status service built the queue service"

@@ -11,7 +11,7 @@ from desk.services.queue import QueueService
 from desk.services.registration import RegistrationService
 from desk.services.status import StatusService, token_from_scan
 from desk.store.session import Store
-from tests.conftest import valid_id, visit
+from tests.conftest import staff, valid_id, visit
 
 
 @pytest.fixture
@@ -22,7 +22,7 @@ def status(store: Store, clock: FixedClock) -> StatusService:
 def test_stages_follow_the_queue(
     service: RegistrationService, store: Store, clock: FixedClock, status: StatusService
 ) -> None:
-    queue = QueueService(store, clock)
+    queue = QueueService(store, clock, principal=staff())
     first = service.register(visit(parties=[{"role": "applicant", "name": "李四", "phone": "13800000001"}]))
     r = service.register(visit())
     token = service.case(r.case_no).status_token

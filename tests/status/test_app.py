@@ -25,7 +25,7 @@ from desk.status.app import (
     render_status,
 )
 from desk.store.session import Store
-from tests.conftest import valid_id, visit
+from tests.conftest import staff, valid_id, visit
 from tests.status.asgi import get, request
 
 CSP = (
@@ -55,7 +55,7 @@ def _token(service: RegistrationService, case_no: str) -> str:
 
 
 def test_stages_over_http(app: Any, service: RegistrationService, store: Store, clock: FixedClock) -> None:
-    hall = QueueService(store, clock)
+    hall = QueueService(store, clock, principal=staff())
     first = service.register(visit(parties=[{"role": "applicant", "name": "李四", "phone": "13800000001"}]))
     r = service.register(visit())
     token = _token(service, r.case_no)

@@ -15,7 +15,7 @@ from desk.services.queue import QueueService
 from desk.services.registration import RegistrationService
 from desk.services.setup import init_hall
 from desk.store.session import open_store
-from tests.conftest import valid_id, visit
+from tests.conftest import staff, valid_id, visit
 from tests.printing.pdftools import decode_qr, need_poppler
 from tests.receipt_settings import PRINTING_SETTINGS, STATUS_BASE_URL
 from tests.status.browser import chromium, dump_dom, free_port, status_server
@@ -33,12 +33,12 @@ def test_receipt_qr_opens_the_status_page(tmp_path: Path) -> None:
     store = open_store(url)
     init_hall(store)
     clock = SystemClock()
-    reg = RegistrationService(store, clock, actor="测试前台")
+    reg = RegistrationService(store, clock, principal=staff("测试前台"))
     r = reg.register(visit())
-    QueueService(store, clock).issue_ticket(r.case_no, room_code="R01")
+    QueueService(store, clock, principal=staff()).issue_ticket(r.case_no, room_code="R01")
     token = reg.case(r.case_no).status_token
     port = free_port()
-    docs = DocumentService(store, clock, PRINTING_SETTINGS)
+    docs = DocumentService(store, clock, PRINTING_SETTINGS, principal=staff())
     pdf = render_receipt(docs.receipt_data(r.case_no))
     store.dispose()
     [scanned] = decode_qr(pdf, tmp_path)

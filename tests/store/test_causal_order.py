@@ -15,7 +15,7 @@ from desk.store import projections
 from desk.store.models import CaseEvent, Hall, TicketRow
 from desk.store.repositories import projection_snapshot
 from desk.store.session import Store, run_alembic
-from tests.conftest import NOW, visit
+from tests.conftest import NOW, staff, visit
 
 
 def _log(store: Store, case_id: str) -> list[tuple[str, int, int, dt.datetime]]:
@@ -42,7 +42,7 @@ def test_demo_before_opening_then_two_calls_call_two_tickets(store: Store) -> No
     day; two calls at 07:50 must call two different visitors, and the first call must stay made."""
     early = FixedClock(dt.datetime(2026, 12, 7, 7, 50, tzinfo=CHINA_TZ))
     add_demo_day(store, visitors=40, day=early.now().astimezone(CHINA_TZ).date())
-    hall = QueueService(store, early, terminal="R01-终端")
+    hall = QueueService(store, early, principal=staff(terminal="R01-终端"))
     first = hall.call_next("R01", take_over=False)
     second = hall.call_next("R01", take_over=False)
     assert first is not None and second is not None
@@ -66,10 +66,10 @@ def test_pcs_hours_apart_writing_to_one_case_keep_every_step(store: Store) -> No
     desk_clock = FixedClock(NOW)
     behind = FixedClock(NOW - dt.timedelta(hours=3))
     ahead = FixedClock(NOW + dt.timedelta(hours=5))
-    reg = RegistrationService(store, desk_clock)
-    desk = QueueService(store, desk_clock, terminal="前台")
-    room1 = QueueService(store, behind, actor="调解员甲", terminal="R01-终端")
-    room6 = QueueService(store, ahead, actor="民警乙", terminal="R06-终端")
+    reg = RegistrationService(store, desk_clock, principal=staff())
+    desk = QueueService(store, desk_clock, principal=staff(terminal="前台"))
+    room1 = QueueService(store, behind, principal=staff("调解员甲", "R01-终端"))
+    room6 = QueueService(store, ahead, principal=staff("民警乙", "R06-终端"))
     case_no = reg.register(visit(), new_case=True).case_no
     ticket = desk.issue_ticket(case_no, room_code="R01", override_reason="测试").ticket
     called = room1.call_next("R01", take_over=False)
@@ -117,8 +117,8 @@ def test_the_migration_stamps_existing_events_in_writing_order(store: Store) -> 
     """Down to the wave-1 schema (no stamps) and up again, on both engines: the events are stamped per hall in
     hall_seq order, even where a clock went back, and the store folds as before."""
     clock = FixedClock(NOW)
-    reg = RegistrationService(store, clock)
-    hall = QueueService(store, clock)
+    reg = RegistrationService(store, clock, principal=staff())
+    hall = QueueService(store, clock, principal=staff())
     for i in range(3):
         case_no = reg.register(visit(narrative=f"第{i}位"), new_case=True).case_no
         t = hall.issue_ticket(case_no).ticket

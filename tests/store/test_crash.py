@@ -25,8 +25,9 @@ from desk.core.clock import SystemClock
 from desk.core.synthetic import make_visit
 from desk.services.registration import RegistrationService
 from desk.store.session import open_store
+from tests.conftest import staff
 store = open_store(sys.argv[1])
-svc = RegistrationService(store, SystemClock())
+svc = RegistrationService(store, SystemClock(), principal=staff())
 names = {c.code: c.name for c in svc.categories()}
 rng = random.Random(int(sys.argv[2]))
 print("ready", flush=True)

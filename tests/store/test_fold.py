@@ -16,7 +16,7 @@ from desk.store.events import as_event
 from desk.store.models import CaseEvent, CaseRow, TicketRow
 from desk.store.repositories import projection_snapshot
 from desk.store.session import Store, open_store
-from tests.conftest import NOW, visit
+from tests.conftest import NOW, staff, visit
 
 
 def _snapshot_after_rebuild(store: Store) -> tuple[list[tuple[object, ...]], list[tuple[object, ...]]]:
@@ -28,8 +28,8 @@ def _snapshot_after_rebuild(store: Store) -> tuple[list[tuple[object, ...]], lis
 
 def test_a_clock_set_back_mid_case_folds_causally_like_the_rebuild(store: Store) -> None:
     clock = FixedClock(NOW)
-    reg = RegistrationService(store, clock)
-    hall = QueueService(store, clock)
+    reg = RegistrationService(store, clock, principal=staff())
+    hall = QueueService(store, clock, principal=staff())
     case_no = reg.register(visit(), new_case=True).case_no
     ticket = hall.issue_ticket(case_no).ticket
     clock.advance(minutes=10)
@@ -51,8 +51,8 @@ def test_a_clock_set_back_mid_case_folds_causally_like_the_rebuild(store: Store)
 
 def test_ingest_in_any_batches_and_order_equals_the_fold_of_all(store: Store, sqlite_url: str) -> None:
     clock = FixedClock(NOW)
-    reg = RegistrationService(store, clock)
-    hall = QueueService(store, clock)
+    reg = RegistrationService(store, clock, principal=staff())
+    hall = QueueService(store, clock, principal=staff())
     for i in range(6):
         clock.advance(minutes=3)
         case_no = reg.register(visit(narrative=f"第{i}次来访：邻里噪声扰民"), new_case=True).case_no
@@ -84,8 +84,8 @@ def test_fold_ignores_the_order_it_is_given(sqlite_url: str) -> None:
     clock = FixedClock(NOW)
     store = open_store(sqlite_url)
     init_hall(store)
-    reg = RegistrationService(store, clock)
-    hall = QueueService(store, clock)
+    reg = RegistrationService(store, clock, principal=staff())
+    hall = QueueService(store, clock, principal=staff())
     case_no = reg.register(visit(), new_case=True).case_no
     hall.issue_ticket(case_no)
     with store.read() as s:

@@ -14,7 +14,7 @@ from desk.store import projections
 from desk.store import repositories as repo
 from desk.store.models import CaseEvent, CaseRow, Hall, PartyRow, RoomRow
 from desk.store.session import HEAD_REVISION, Store, current_revision, open_store
-from tests.conftest import valid_id, visit
+from tests.conftest import staff, valid_id, visit
 
 
 def test_migrations_reach_head_and_are_idempotent(store_url: str) -> None:
@@ -90,7 +90,7 @@ def test_case_numbers_and_hall_seq_are_gap_free(service: RegistrationService, st
 
 def test_case_number_restarts_each_year(store: Store) -> None:
     clock = FixedClock(dt.datetime(2026, 12, 31, 15, 59, tzinfo=dt.UTC))  # 23:59 China time
-    svc = RegistrationService(store, clock)
+    svc = RegistrationService(store, clock, principal=staff())
     assert svc.register(visit()).case_no.startswith("620702001-2026-")
     clock.advance(minutes=2)  # 00:01 on 1 January, China time
     other = visit(parties=[{"role": "applicant", "name": "李四", "phone": "13800000000"}])
@@ -166,7 +166,9 @@ def test_downgrade_to_the_first_revision_and_upgrade_again_keeps_data(store_url:
 
     first = open_store(store_url)
     init_hall(first)
-    RegistrationService(first, FixedClock(dt.datetime(2026, 11, 27, 2, tzinfo=dt.UTC))).register(visit())
+    RegistrationService(
+        first, FixedClock(dt.datetime(2026, 11, 27, 2, tzinfo=dt.UTC)), principal=staff()
+    ).register(visit())
     first.dispose()
     engine = create_engine(store_url)
     run_alembic(engine, "downgrade", "20261127_0001")
@@ -178,7 +180,9 @@ def test_downgrade_to_the_first_revision_and_upgrade_again_keeps_data(store_url:
     indexes = {ix["name"] for ix in sa.inspect(upgraded.engine).get_indexes("parties")}
     assert {"ix_parties_name_case_id", "ix_parties_name_initials_case_id"} <= indexes
     assert "ix_parties_name" not in indexes
-    svc = RegistrationService(upgraded, FixedClock(dt.datetime(2026, 11, 27, 3, tzinfo=dt.UTC)))
+    svc = RegistrationService(
+        upgraded, FixedClock(dt.datetime(2026, 11, 27, 3, tzinfo=dt.UTC)), principal=staff()
+    )
     assert [c.case_no for c in svc.search("张三")] == ["620702001-2026-000001"]
     with upgraded.read() as s:
         assert all(r.staff == [] for r in s.scalars(sa.select(RoomRow)))

@@ -22,6 +22,7 @@ from desk.store import projections
 from desk.store.models import CaseEvent, CaseRow, Hall
 from desk.store.repositories import projection_snapshot
 from desk.store.session import HEAD_REVISION, current_revision, open_store
+from tests.conftest import staff
 
 FIXTURES = Path(__file__).parent.parent / "fixtures"
 # every kind the wave-1 code wrote (the fixture has them all); later kinds are not in it
@@ -92,7 +93,7 @@ def test_a_wave1_store_opens_migrates_and_keeps_its_projections(tmp_path: Path) 
             case_nos = list(s.scalars(sa.select(CaseRow.case_no).order_by(CaseRow.case_no)))
         # every stored event reads back as its typed payload, none unknown
         clock = FixedClock(dt.datetime(2026, 12, 7, 9, 0, tzinfo=dt.UTC))
-        reg = RegistrationService(store, clock)
+        reg = RegistrationService(store, clock, principal=staff())
         seen: set[str] = set()
         for case_no in case_nos:
             for e in reg.case(case_no).events:
@@ -111,7 +112,7 @@ def test_a_wave1_store_opens_migrates_and_keeps_its_projections(tmp_path: Path) 
             },
             new_case=True,
         )
-        issued = QueueService(store, clock).issue_ticket(new.case_no)
+        issued = QueueService(store, clock, principal=staff()).issue_ticket(new.case_no)
         assert issued.ticket.state == "waiting"
         with store.read() as s:
             assert s.scalar(sa.select(sa.func.max(CaseEvent.hlc))) > stamps[-1]

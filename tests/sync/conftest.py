@@ -34,7 +34,7 @@ from desk.store.models import (
 from desk.store.repositories import projection_snapshot
 from desk.store.session import Store, open_store
 from desk.sync.engine import RoundReport, Syncer, SyncError
-from tests.conftest import NOW, create_pg_database, drop_pg_database
+from tests.conftest import NOW, create_pg_database, drop_pg_database, staff
 from tests.sync.proxy import PgProxy
 
 COUNTY_CODE = "620702"
@@ -191,8 +191,8 @@ def sync_until_ok(
 def busy_day(store: Store, clock: FixedClock, *, visitors: int, seed: int = 1) -> list[str]:
     """Register visitors through the real services, give them tickets, call and claim some, finish a few."""
     rng = random.Random(seed)
-    reg = RegistrationService(store, clock)
-    hall = QueueService(store, clock)
+    reg = RegistrationService(store, clock, principal=staff())
+    hall = QueueService(store, clock, principal=staff())
     names = {c.code: c.name for c in reg.categories()}
     case_nos = []
     for i in range(visitors):

@@ -16,7 +16,7 @@ from desk.store.models import CaseRow, WarningRow, WhistleRow
 from desk.store.session import Store
 from desk.sync.engine import Syncer
 from tests.case_life import FINAL_DUE_ON, live_a_full_case
-from tests.conftest import visit
+from tests.conftest import staff, visit
 from tests.sync.conftest import HALL_A, assert_converged, case_rows
 
 
@@ -57,9 +57,9 @@ def test_a_case_handled_through_the_service_reads_the_same_at_the_county(
     """Registered, claimed, a session, paused and resumed, resolved and closed in a hall through the services:
     after sync the county's case file has the same state, due date, outcome and timeline."""
     hall = make_hall(HALL_A)
-    handling = CaseHandlingService(hall, clock, actor="王调解")
-    reg = RegistrationService(hall, clock, actor="前台甲")
-    desk = QueueService(hall, clock, actor="王调解", terminal="R01-终端1")
+    handling = CaseHandlingService(hall, clock, principal=staff("王调解"))
+    reg = RegistrationService(hall, clock, principal=staff("前台甲"))
+    desk = QueueService(hall, clock, principal=staff("王调解", "R01-终端1"))
     case_no = reg.register(visit(), new_case=True).case_no
     desk.claim(desk.issue_ticket(case_no).ticket.id)
     handling.record_session(
@@ -79,7 +79,7 @@ def test_a_case_handled_through_the_service_reads_the_same_at_the_county(
 
     make_syncer(hall, county_url).run_once()
     assert_converged(county, {HALL_A: hall})
-    at_county = CaseHandlingService(county, clock).view(case_no)
+    at_county = CaseHandlingService(county, clock, principal=staff()).view(case_no)
     assert (at_county.state, at_county.deadline.due_on, at_county.deadline.rule) == (
         "closed",
         at_hall.deadline.due_on,

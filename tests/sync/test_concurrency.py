@@ -23,7 +23,7 @@ from desk.store.events import append_event, as_event
 from desk.store.models import CaseEvent, CaseHolder, CaseRow, Hall, OutboxRow, TicketRow
 from desk.store.session import Store
 from desk.sync.engine import Syncer
-from tests.conftest import visit
+from tests.conftest import staff, visit
 from tests.sync.conftest import COUNTY_CODE, HALL_A, HALL_B, BusyHall, assert_converged, event_ids
 
 pytestmark = pytest.mark.postgres
@@ -103,7 +103,7 @@ def test_a_pull_during_concurrent_pushes_and_diversions_skips_nothing(
         return run
 
     def divert() -> None:
-        svc = CountyService(county, FixedClock(clock.now()))
+        svc = CountyService(county, FixedClock(clock.now()), principal=staff())
         for i in range(4):
             svc.divert_visit(visit(narrative=f"县级交办第{i}件：邻里纠纷"), to_hall=WATCHER)
 
@@ -216,12 +216,12 @@ def test_two_halls_pushing_events_of_one_case_at_once_fold_the_union(
     sa_, sb = make_syncer(a, county_url), make_syncer(b, county_url)
     sa_.run_once()
     sb.run_once()
-    CountyService(county, clock).divert(cases[0], to_hall=HALL_B)
+    CountyService(county, clock, principal=staff()).divert(cases[0], to_hall=HALL_B)
     sb.run_once()  # A has not heard of the diversion yet (once it has, it refuses to ticket the case)
     clock.advance(minutes=5)
-    QueueService(a, clock).issue_ticket(cases[0])
+    QueueService(a, clock, principal=staff()).issue_ticket(cases[0])
     clock.advance(minutes=1)
-    QueueService(b, clock).issue_ticket(cases[0])
+    QueueService(b, clock, principal=staff()).issue_ticket(cases[0])
 
     def unpushed(store: Store, code: str) -> list[Event]:
         with county.read() as s:
@@ -280,7 +280,7 @@ def test_a_pull_into_a_postgresql_hall_waits_for_a_terminal_writing_the_same_cas
     sa_, sb = make_syncer(a, county_url), make_syncer(b, county_url)
     sa_.run_once()
     sb.run_once()
-    CountyService(county, clock).divert(cases[0], to_hall=HALL_B)
+    CountyService(county, clock, principal=staff()).divert(cases[0], to_hall=HALL_B)
     # The diversion reaches B within a few rounds (a round that saw nothing yet is no skip: the cursor only moves
     # past what was taken in, so a skipped row would never come, and the assertion below would say so).
     for _ in range(5):
@@ -289,7 +289,7 @@ def test_a_pull_into_a_postgresql_hall_waits_for_a_terminal_writing_the_same_cas
             if s.scalar(sa.select(CaseRow.id).where(CaseRow.case_no == cases[0])) is not None:
                 break
     clock.advance(minutes=5)
-    QueueService(a, clock).issue_ticket(cases[0])  # what B's next pull brings
+    QueueService(a, clock, principal=staff()).issue_ticket(cases[0])  # what B's next pull brings
     sa_.run_once()
     case_id = _case_id(b, cases[0])
     failures: list[BaseException] = []
@@ -362,7 +362,7 @@ def test_a_push_waits_for_a_diversion_of_the_same_case_being_made_at_the_county(
     sa_.run_once()
     sb.run_once()
     clock.advance(minutes=5)
-    QueueService(a, clock).issue_ticket(cases[0])
+    QueueService(a, clock, principal=staff()).issue_ticket(cases[0])
     case_id = _case_id(a, cases[0])
     failures: list[BaseException] = []
 

@@ -14,7 +14,7 @@ from desk.store import county as county_store
 from desk.store.models import CaseEvent, CaseRow, OutboxRow
 from desk.store.session import Store, open_store
 from desk.sync.engine import Syncer
-from tests.conftest import NOW, visit
+from tests.conftest import NOW, staff, visit
 from tests.sync.conftest import HALL_B, assert_projections_equal_rebuild
 
 pytestmark = pytest.mark.postgres
@@ -34,14 +34,14 @@ def test_a_hall_store_cannot_become_the_county(store: Store) -> None:
     with pytest.raises(DeskError):
         init_county(store, code="620702", name="甘州区综治中心")
     with pytest.raises(DeskError, match="不是县级库"):
-        CountyService(store, FixedClock(NOW)).divert("X", to_hall=HALL_B)
+        CountyService(store, FixedClock(NOW), principal=staff()).divert("X", to_hall=HALL_B)
 
 
 def test_divert_a_visit_to_a_registered_hall(county: Store, make_hall: object) -> None:
     clock = FixedClock(NOW)
     hall = make_hall(HALL_B)  # type: ignore[operator]
     Syncer(hall, "", county_store=county, clock=clock).run_once()  # the hall registers itself
-    svc = CountyService(county, clock, actor="县级调度员")
+    svc = CountyService(county, clock, principal=staff("县级调度员"))
     assert [h.code for h in svc.halls()] == [HALL_B]
     with pytest.raises(ValidationError, match="尚未在县级库登记"):
         svc.divert_visit(visit(), to_hall="620702777")
@@ -68,7 +68,7 @@ def test_divert_a_visit_to_a_registered_hall(county: Store, make_hall: object) -
 
 def test_a_case_registered_at_the_county_itself_stays_there_until_diverted(county: Store) -> None:
     clock = FixedClock(NOW)
-    r = RegistrationService(county, clock).register(visit(), new_case=True)
+    r = RegistrationService(county, clock, principal=staff()).register(visit(), new_case=True)
     with county.read() as s:
         assert s.scalar(sa.select(sa.func.count()).select_from(OutboxRow)) == 0
         assert s.scalar(sa.select(CaseEvent.seq).where(CaseEvent.kind == "registered")) is not None
@@ -84,8 +84,8 @@ def test_the_halls_rooms_go_up_so_the_county_status_page_names_the_room(
 
     clock = FixedClock(NOW)
     hall = make_hall(HALL_B)  # type: ignore[operator]
-    case_no = RegistrationService(hall, clock).register(visit(), new_case=True).case_no
-    issued = QueueService(hall, clock).issue_ticket(case_no)
+    case_no = RegistrationService(hall, clock, principal=staff()).register(visit(), new_case=True).case_no
+    issued = QueueService(hall, clock, principal=staff()).issue_ticket(case_no)
     syncer = Syncer(hall, "", county_store=county, clock=clock)
     syncer.run_once()
     with county.read() as s:
@@ -96,7 +96,7 @@ def test_the_halls_rooms_go_up_so_the_county_status_page_names_the_room(
     assert status is not None and status.room is not None and rooms[issued.room.code].name in status.room
     assert status.location == rooms[issued.room.code].location
     # a room closed at the hall is closed at the county after the next round; an idle round rewrites nothing
-    RoomsService(hall, clock).set_room_open(issued.room.code, False)
+    RoomsService(hall, clock, principal=staff()).set_room_open(issued.room.code, False)
     syncer.run_once()
     with county.read() as s:
         assert (

@@ -21,7 +21,7 @@ from desk.store.events import as_event
 from desk.store.models import CaseEvent, CaseHolder, CaseRow, Hall, OutboxRow, SyncState, TicketRow
 from desk.store.session import Store
 from desk.sync.engine import Syncer, SyncError, sync_status
-from tests.conftest import NOW, visit
+from tests.conftest import NOW, staff, visit
 from tests.sync.conftest import (
     HALL_A,
     HALL_B,
@@ -128,7 +128,7 @@ def _scenario(
 
     sync(HALL_A)
     sync(HALL_B)
-    svc = CountyService(county, clock)
+    svc = CountyService(county, clock, principal=staff())
     # cases 0 and 6 were claimed and finished: no ticket in a queue, they can go to the other hall
     svc.divert(a_cases[0], to_hall=HALL_B)
     svc.divert(a_cases[6], to_hall=HALL_B)
@@ -136,7 +136,7 @@ def _scenario(
     new = svc.divert_visit(visit(), to_hall=HALL_B)
     sync(HALL_B)
     sync(HALL_A)
-    hb, ha = QueueService(b, clock), QueueService(a, clock)
+    hb, ha = QueueService(b, clock, principal=staff()), QueueService(a, clock, principal=staff())
     for case_no in (a_cases[0], new.case_no):
         clock.advance(minutes=2)
         hb.claim(hb.issue_ticket(case_no).ticket.id)
@@ -219,7 +219,7 @@ def test_random_cuts_from_a_seeded_rng_lose_nothing(
             proxy.disarm()
             failures += len(errors)
         if phase == 0:
-            svc = CountyService(county, clock)
+            svc = CountyService(county, clock, principal=staff())
             svc.divert(cases[HALL_A][0], to_hall=HALL_B)
             svc.divert(cases[HALL_B][0], to_hall=HALL_A)
             busy_day(b, clock, visitors=2, seed=seed + 2)
@@ -314,7 +314,7 @@ def test_the_county_restarting_mid_round(
     sync_until_ok(sb)
     if at == "pull":
         sync_until_ok(sa_)
-        CountyService(county, clock).divert(cases[0], to_hall=HALL_B)
+        CountyService(county, clock, principal=staff()).divert(cases[0], to_hall=HALL_B)
         trigger, syncer = proxy.cut_when(OUTBOX_SELECT, moment=BEFORE, then=kill), sb
     elif at == "copy":
         trigger, syncer = proxy.cut_when(COPY_EVENTS, moment=AFTER_BYTES, nbytes=500, nth=2, then=kill), sa_
@@ -480,13 +480,13 @@ def test_halls_with_clocks_hours_off_converge_and_fold_identically(
     b_cases = busy_day(b, cb, visitors=6, seed=2)
     sa_.run_once()
     sb.run_once()
-    svc = CountyService(county, clock)  # the county's clock is right
+    svc = CountyService(county, clock, principal=staff())  # the county's clock is right
     svc.divert(a_cases[0], to_hall=HALL_B)
     svc.divert(b_cases[0], to_hall=HALL_A)
     sb.run_once()
     sa_.run_once()
     # each hall works on the case it received, stamping its own (wrong) time
-    hb, ha = QueueService(b, cb), QueueService(a, ca)
+    hb, ha = QueueService(b, cb, principal=staff()), QueueService(a, ca, principal=staff())
     tb = hb.issue_ticket(a_cases[0]).ticket
     hb.claim(tb.id)
     ta = ha.issue_ticket(b_cases[0]).ticket
@@ -530,9 +530,9 @@ def test_a_claim_on_a_clock_hours_behind_the_county_still_follows_the_diversion(
     a = make_hall(HALL_A)
     sync = make_syncer(a, county_url, clock=behind)
     sync.run_once()  # the hall registers itself at the county
-    case_no = CountyService(county, clock).divert_visit(visit(), to_hall=HALL_A).case_no
+    case_no = CountyService(county, clock, principal=staff()).divert_visit(visit(), to_hall=HALL_A).case_no
     sync.run_once()
-    hall = QueueService(a, behind)
+    hall = QueueService(a, behind, principal=staff())
     ticket = hall.issue_ticket(case_no).ticket
     hall.claim(ticket.id)
     sync.run_once()
@@ -567,11 +567,14 @@ def test_two_halls_adding_events_to_one_case_both_keep_theirs(
     case_no = busy_day(a, clock, visitors=1)[0]
     sa_.run_once()
     sb.run_once()
-    CountyService(county, clock).divert(case_no, to_hall=HALL_B)
+    CountyService(county, clock, principal=staff()).divert(case_no, to_hall=HALL_B)
     sb.run_once()  # A is offline: it has not heard of the diversion (once it has, it refuses to ticket the case)
     case_id = _case_id(county, case_no)
     # offline from each other: B routes and claims the case; the visitor also turns up at A again
-    hb, ha = QueueService(b, clock, actor="乙中心调解员"), QueueService(a, clock, actor="甲中心前台")
+    hb, ha = (
+        QueueService(b, clock, principal=staff("乙中心调解员")),
+        QueueService(a, clock, principal=staff("甲中心前台")),
+    )
     clock.advance(minutes=5)
     tb = hb.issue_ticket(case_no).ticket
     clock.advance(minutes=1)

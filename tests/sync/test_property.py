@@ -41,7 +41,7 @@ from desk.services.registration import RegistrationService
 from desk.store.models import CaseEvent, CaseRow, Hall, TicketRow
 from desk.store.session import Store, open_store
 from desk.sync.engine import Syncer, SyncError, SyncRefused, open_county
-from tests.conftest import NOW, visit
+from tests.conftest import NOW, staff, visit
 from tests.sync.conftest import HALL_A, HALL_B, assert_converged, assert_plain_chinese
 from tests.sync.proxy import PgProxy
 
@@ -110,7 +110,9 @@ def machine(ctx: Context) -> type[RuleBasedStateMachine]:
 
         def _hall(self, code: str) -> QueueService:
             return QueueService(
-                self.halls[code], self.clocks[code], actor=f"调解员{code[-1]}", terminal=f"T{code[-1]}"
+                self.halls[code],
+                self.clocks[code],
+                principal=staff(f"调解员{code[-1]}", f"T{code[-1]}"),
             )
 
         def _tick(self) -> None:
@@ -119,7 +121,7 @@ def machine(ctx: Context) -> type[RuleBasedStateMachine]:
 
         def _register(self, code: str, seed: int) -> str:
             self._tick()
-            reg = RegistrationService(self.halls[code], self.clocks[code])
+            reg = RegistrationService(self.halls[code], self.clocks[code], principal=staff())
             names = {c.code: c.name for c in reg.categories()}
             ctx.stats["registered"] += 1
             return reg.register(make_visit(random.Random(seed), categories=names), new_case=True).case_no
@@ -207,7 +209,7 @@ def machine(ctx: Context) -> type[RuleBasedStateMachine]:
         @rule(to=st.sampled_from(HALLS), pick=st.integers(0, 10_000), new_visit=st.booleans())
         def divert(self, to: str, pick: int, new_visit: bool) -> None:
             self._tick()
-            svc = CountyService(ctx.county, self.clock)
+            svc = CountyService(ctx.county, self.clock, principal=staff())
             try:
                 if new_visit:
                     svc.divert_visit(visit(narrative=f"县级交办：第{pick}号来信反映邻里纠纷"), to_hall=to)

@@ -10,12 +10,15 @@ from desk.app import Services, build_services
 from desk.core.clock import FixedClock
 from desk.services.queue import QueueService
 from desk.store.session import Store
+from tests.conftest import staff
 from tests.receipt_settings import PRINTING_SETTINGS
 
 
 @pytest.fixture
 def services(sqlite_store: Store, clock: FixedClock) -> Services:
-    return build_services(sqlite_store, clock, actor="测试前台", terminal="前台1", settings=PRINTING_SETTINGS)
+    return build_services(
+        sqlite_store, clock, settings=PRINTING_SETTINGS, principal=staff("测试前台", "前台1")
+    )
 
 
 @pytest.fixture
@@ -23,6 +26,6 @@ def terminal_queue(sqlite_store: Store, clock: FixedClock) -> Callable[[str], Qu
     """A queue service for a named terminal (each room terminal has its own)."""
 
     def make(name: str) -> QueueService:
-        return QueueService(sqlite_store, clock, actor="功能室终端", terminal=name)
+        return QueueService(sqlite_store, clock, principal=staff("功能室终端", name))
 
     return make

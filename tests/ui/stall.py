@@ -30,7 +30,7 @@ from desk.store.session import Store
 from desk.ui import ops
 from desk.ui.display.hall_display import HallDisplay
 from desk.ui.room.terminal import RoomTerminal
-from tests.conftest import valid_id
+from tests.conftest import staff, valid_id
 
 TICK_MS = 5
 # Time-outs, not timings: the first reads through a slow link open the connections (several round trips each),
@@ -163,7 +163,7 @@ def run_stall(
 ) -> StallRun:
     """The scenario on `store` (reached however the caller likes: through the latency proxy). The store must hold
     an initialised hall."""
-    services = build_services(store, SystemClock(), actor="前台", terminal="前台1")
+    services = build_services(store, SystemClock(), principal=staff("前台", "前台1"))
     window = build_main_window(services, store_label="PostgreSQL（经延迟代理）", speech_engine="mock")
     window.resize(1180, 820)
     window.show()

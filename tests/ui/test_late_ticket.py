@@ -23,7 +23,7 @@ from desk.ui.case_history import CaseHistoryDialog
 from desk.ui.fonts import use_cjk_font
 from desk.ui.intake.routing import RouteServices
 from desk.ui.main_window import MainWindow
-from tests.conftest import valid_id, visit
+from tests.conftest import staff, valid_id, visit
 from tests.ui.waiting import finish, settle
 
 APPLICANT_ID = valid_id("62070219850101123")
@@ -199,7 +199,8 @@ def test_a_refusal_from_the_service_is_said_in_the_dialog(
     """Closed after the dialog was opened: the routing step is refused with the service's reason."""
     case_no = sqlite_service.register(visit()).case_no
     history = CaseHistoryDialog(
-        sqlite_service.case(case_no), route=RouteServices(QueueService(sqlite_store, clock), services.rooms)
+        sqlite_service.case(case_no),
+        route=RouteServices(QueueService(sqlite_store, clock, principal=staff()), services.rooms),
     )
     qtbot.addWidget(history)
     with sqlite_store.unit_of_work() as s:

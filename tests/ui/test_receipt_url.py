@@ -12,6 +12,7 @@ from desk.config import Settings
 from desk.core.clock import FixedClock
 from desk.store.session import Store
 from desk.ui.printing import ReceiptPrinter
+from tests.conftest import staff
 from tests.ui.test_printing import FakeDefaultPrinter, register_with_ticket
 from tests.ui.waiting import settle
 
@@ -20,7 +21,10 @@ def test_the_window_says_why_the_receipt_did_not_print(
     qtbot: QtBot, sqlite_store: Store, clock: FixedClock, tmp_path: Path
 ) -> None:
     services = build_services(
-        sqlite_store, clock, actor="测试前台", settings=Settings()
+        sqlite_store,
+        clock,
+        settings=Settings(),
+        principal=staff("测试前台"),
     )  # no status_base_url
     default_printer = FakeDefaultPrinter(tmp_path)
     window = build_main_window(

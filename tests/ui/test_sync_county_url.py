@@ -11,6 +11,7 @@ from desk.app import build_main_window, build_services
 from desk.core.clock import FixedClock
 from desk.store.session import Store
 from desk.sync.engine import sync_status
+from tests.conftest import staff
 from tests.ui.waiting import settle
 
 ROUND_MS = 30_000
@@ -20,7 +21,7 @@ def test_a_malformed_county_url_is_the_sync_corners_message(
     qtbot: QtBot, sqlite_store: Store, clock: FixedClock
 ) -> None:
     url = "postgresql+psycopg://desk:secret-pw@county.lan:99999/county"
-    services = build_services(sqlite_store, clock, actor="测试前台", county_url=url)
+    services = build_services(sqlite_store, clock, county_url=url, principal=staff("测试前台"))
     window = build_main_window(services, clock=clock, speech_engine="mock")
     qtbot.addWidget(window)
     with qtbot.waitActive(window):

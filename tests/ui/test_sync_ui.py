@@ -29,7 +29,7 @@ from desk.ui.county.diverted import DivertedCasesDialog
 from desk.ui.main_window import MainWindow
 from desk.ui.models.diverted_table import DivertedTableModel
 from desk.ui.sync_bar import SyncStatusBar
-from tests.conftest import valid_id, visit
+from tests.conftest import staff, valid_id, visit
 from tests.ui.waiting import settle, value
 
 UNREACHABLE = "postgresql+psycopg://x:secret@127.0.0.1:1/none"
@@ -125,8 +125,8 @@ def test_the_waiting_count_follows_registrations_at_once(
 def test_a_failed_round_shows_its_error_in_plain_chinese_without_the_password(
     qtbot: QtBot, sqlite_store: Store, clock: FixedClock
 ) -> None:
-    services = build_services(sqlite_store, clock, actor="测试前台", county_url=UNREACHABLE)
-    RegistrationService(sqlite_store, clock).register(visit())
+    services = build_services(sqlite_store, clock, county_url=UNREACHABLE, principal=staff("测试前台"))
+    RegistrationService(sqlite_store, clock, principal=staff()).register(visit())
     window = _window(qtbot, services, clock)
     bar = _bar(window)
     assert bar.runner is not None and bar.sync_button.isEnabled()
@@ -156,7 +156,9 @@ def test_a_failed_round_shows_its_error_in_plain_chinese_without_the_password(
 def test_closing_the_window_stops_the_sync_thread(
     qtbot: QtBot, sqlite_store: Store, clock: FixedClock
 ) -> None:
-    services = build_services(sqlite_store, clock, county_url=UNREACHABLE, sync_interval_s=0.05)
+    services = build_services(
+        sqlite_store, clock, county_url=UNREACHABLE, sync_interval_s=0.05, principal=staff()
+    )
     window = _window(qtbot, services, clock)
     runner = _bar(window).runner
     assert runner is not None and runner.interval_ms == 50
@@ -171,7 +173,7 @@ def test_closing_the_window_stops_the_sync_thread(
 def test_a_room_terminal_shows_the_sync_state_and_leaves_syncing_to_the_desk(
     qtbot: QtBot, sqlite_store: Store, clock: FixedClock
 ) -> None:
-    services = build_services(sqlite_store, clock, county_url=UNREACHABLE)
+    services = build_services(sqlite_store, clock, county_url=UNREACHABLE, principal=staff())
     services.registration.register(visit())
     terminal = build_room_terminal(services, "R01")
     qtbot.addWidget(terminal)
@@ -188,7 +190,7 @@ def test_a_room_terminal_shows_the_sync_state_and_leaves_syncing_to_the_desk(
 
 @pytest.fixture
 def hall_services(sqlite_store: Store, clock: FixedClock, county_url: str) -> Services:
-    return build_services(sqlite_store, clock, actor="测试前台", terminal="前台1", county_url=county_url)
+    return build_services(sqlite_store, clock, county_url=county_url, principal=staff("测试前台", "前台1"))
 
 
 @pytest.mark.postgres
@@ -214,7 +216,7 @@ def test_sync_now_pushes_everything_to_the_county(
     assert bar.waiting_label.text() == "待上传 0 条"
     assert bar.state_label.text() == "已同步 10:00"  # NOW, in China time
     assert not bar.error_label.isVisible()
-    halls = CountyService(county, clock).halls()
+    halls = CountyService(county, clock, principal=staff()).halls()
     assert [(h.code, h.acked_seq) for h in halls] == [(HALL_CODE, waiting)]
 
 
@@ -240,7 +242,7 @@ def test_a_case_diverted_at_the_county_is_listed_and_routed_to_a_room(
             }
         ]
     )
-    diversion = CountyService(county, clock, actor="县综治中心").divert_visit(
+    diversion = CountyService(county, clock, principal=staff("县综治中心")).divert_visit(
         data, to_hall=HALL_CODE, reason="纠纷发生地属该中心辖区"
     )
     _sync(qtbot, window)
@@ -299,12 +301,12 @@ def county_window(
 ) -> Iterator[MainWindow]:
     hall = open_store(f"sqlite:///{tmp_path / 'hall-b.db'}")
     init_hall(hall, hall_code=HALL_B, hall_name="测试综治中心002")
-    RegistrationService(hall, clock).register(visit())
+    RegistrationService(hall, clock, principal=staff()).register(visit())
     syncer = Syncer(hall, county_url, clock=clock)
     syncer.run_once()  # the hall is now in the county's registry
     syncer.close()
     hall.dispose()
-    services = build_services(county, clock, actor="县综治中心")
+    services = build_services(county, clock, principal=staff("县综治中心"))
     assert services.county is not None and services.sync is None
     yield _window(qtbot, services, clock)
 
@@ -348,7 +350,11 @@ def test_at_the_county_any_case_is_diverted_by_its_number_and_esc_cancels(
     clock: FixedClock,
 ) -> None:
     window = county_window
-    existing = RegistrationService(county, clock, actor="县综治中心").register(visit(), new_case=True).case_no
+    existing = (
+        RegistrationService(county, clock, principal=staff("县综治中心"))
+        .register(visit(), new_case=True)
+        .case_no
+    )
 
     qtbot.keyClick(window.form.name_edit, Qt.Key.Key_D, Qt.KeyboardModifier.ControlModifier)
     dialog = window.divert_dialog

@@ -23,6 +23,7 @@ from desk.store.session import Store
 from desk.ui.display import speech
 from desk.ui.display.hall_display import MIN_CALL_PX, HallDisplay
 from desk.ui.display.speech import Announcer, pick_locale
+from tests.conftest import staff
 from tests.ui.room.test_room_terminal import arrive
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -191,8 +192,8 @@ def test_the_display_follows_a_call_made_by_another_process(
     qtbot: QtBot, sqlite_url: str, sqlite_store: Store
 ) -> None:
     # Real time here: the other process has its own clock.
-    registration = RegistrationService(sqlite_store, SystemClock(), actor="测试前台")
-    queue = QueueService(sqlite_store, SystemClock(), actor="测试前台", terminal="前台1")
+    registration = RegistrationService(sqlite_store, SystemClock(), principal=staff("测试前台"))
+    queue = QueueService(sqlite_store, SystemClock(), principal=staff("测试前台", "前台1"))
     case = registration.register(
         {
             "category": "邻里纠纷",

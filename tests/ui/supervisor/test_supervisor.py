@@ -28,7 +28,7 @@ from desk.ui.supervisor.window import (
     SupervisionServices,
     SupervisorWindow,
 )
-from tests.conftest import NOW, valid_id, visit
+from tests.conftest import NOW, staff, valid_id, visit
 from tests.receipt_settings import PRINTING_SETTINGS
 from tests.ui.intake.test_registration_form import fill
 from tests.ui.waiting import settle, value
@@ -48,7 +48,9 @@ def beeps(monkeypatch: pytest.MonkeyPatch) -> list[int]:
 @pytest.fixture
 def supervisor_services(sqlite_store: Store, clock: FixedClock) -> Services:
     """The supervisor's own process on the same store: readings are recorded in their name."""
-    return build_services(sqlite_store, clock, actor=SUPERVISOR, terminal="督办", settings=PRINTING_SETTINGS)
+    return build_services(
+        sqlite_store, clock, settings=PRINTING_SETTINGS, principal=staff(SUPERVISOR, "督办")
+    )
 
 
 @pytest.fixture

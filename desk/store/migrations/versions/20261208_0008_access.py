@@ -94,7 +94,9 @@ def upgrade() -> None:
     with op.batch_alter_table("tickets", schema=None) as batch_op:
         batch_op.alter_column("called_by", type_=sa.String(length=120), existing_type=sa.String(length=60))
     with op.batch_alter_table("warnings", schema=None) as batch_op:
-        batch_op.alter_column("acknowledged_by", type_=sa.String(length=120), existing_type=sa.String(length=60))
+        batch_op.alter_column(
+            "acknowledged_by", type_=sa.String(length=120), existing_type=sa.String(length=60)
+        )
 
 
 def downgrade() -> None:
