@@ -995,6 +995,7 @@ class WarningService(HallUseCases):
         """Add risk flags to an open case (民转刑 and extreme behaviour are set by hand; by value or Chinese
         label) and assess it again: a 重大 level or a grave flag raises an immediate warning. Flags the case
         has already change nothing."""
+        self.guard(Action.HANDLE)
         wanted = parse_flags(flags)
         now = self.now()
         hall = self.hall_code
