@@ -110,13 +110,14 @@ def _open(args: argparse.Namespace) -> Store:
     return store
 
 
-def _key_ids(keys: KeySet) -> str:
-    def kid_order(k: str) -> tuple[int, str]:
-        return (int(k[1:]) if k[1:].isdigit() else 0, k)
+def _kid_order(kid: str) -> tuple[int, str]:
+    return (int(kid[1:]) if kid[1:].isdigit() else 0, kid)
 
+
+def _key_ids(keys: KeySet) -> str:
     return "，".join(
         f"{k}（{keys.created[k]}）" if keys.created.get(k) else k
-        for k in sorted(keys.data_keys, key=kid_order)
+        for k in sorted(keys.data_keys, key=_kid_order)
     )
 
 
@@ -168,15 +169,17 @@ def _export(args: argparse.Namespace) -> int:
 
 
 def _merged(local: KeySet, incoming: KeySet) -> KeySet | None:
-    """The union of two key sets of the same family (same index key), current from `incoming`; None when a key
-    id stands for different keys in them."""
+    """The union of two key sets of the same family (same index key); None when a key id stands for different
+    keys in them. The current key is the newer of the two currents (a family's rotations number keys upwards):
+    importing an older export never takes a hall back to an older key."""
     from desk.security.vault import KeySet
 
     for kid, key in incoming.data_keys.items():
         if kid in local.data_keys and local.data_keys[kid] != key:
             return None
+    current = max(local.current, incoming.current, key=_kid_order)
     return KeySet(
-        incoming.current,
+        current,
         {**local.data_keys, **incoming.data_keys},
         incoming.index_key,
         {**local.created, **incoming.created},
