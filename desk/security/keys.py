@@ -121,9 +121,11 @@ def _keyring() -> Any | None:
 
 def where() -> str:
     """Where this machine's keys live, for people: "系统密钥环" or the key file's path."""
-    where = KEYRING_LABEL if _keyring() is not None else str(key_file_path())
-    _announce(where)
-    return where
+    path = key_file_path()
+    in_file = "keyset" in _file_data(path)
+    where_ = KEYRING_LABEL if not in_file and _keyring() is not None else str(path)
+    _announce(where_)
+    return where_
 
 
 # --- the key file ------------------------------------------------------------------------------------------
@@ -238,39 +240,72 @@ def _ring_delete(backend: Any, user: str) -> None:
 # --- the key set -------------------------------------------------------------------------------------------
 
 
-def _keyset_of(data: object) -> KeySet:
-    return KeySet.from_json(data)
+def _file_data(path: Path) -> dict[str, Any]:
+    return _read_file(path) or {}
+
+
+def _forget_in_file(path: Path, section: str, name: str | None = None) -> None:
+    """Remove the key set (`section` "keyset") or one secret from the key file, now that the keyring holds it:
+    a file that holds keys is read first, so it must never keep a stale copy. A file left empty goes."""
+    data = _read_file(path)
+    if not data:
+        return
+    if name is None:
+        if section not in data:
+            return
+        del data[section]
+    else:
+        secrets = data.get(section)
+        if not isinstance(secrets, dict) or name not in secrets:
+            return
+        del secrets[name]
+        if not secrets:
+            del data[section]
+    if data:
+        _write_file(path, data)
+    else:
+        try:
+            path.unlink()
+        except OSError as exc:
+            raise DeskError(f"无法删除密钥文件 {path}：{exc.strerror or exc}") from None
 
 
 def load_keyset() -> KeySet | None:
-    """This machine's key set, or None when it has none yet. With a keyring that has none, a key file that
-    has one (provisioned before the keyring was there) is still read."""
+    """This machine's key set, or None when it has none yet.
+
+    A key file that holds a key set is where this machine keeps its keys (saved there when no keyring answered,
+    or provisioned there): it is read first, without asking the keyring -- starting `keyring` costs a command
+    a quarter of a second, for nothing on a hall PC that has none. Else the keyring, when there is one."""
+    path = key_file_path()
+    data = _file_data(path)
+    if "keyset" in data:
+        _announce(str(path))
+        return KeySet.from_json(data["keyset"])
     backend = _keyring()
-    if backend is not None:
-        _announce(KEYRING_LABEL)
-        raw = _ring_get(backend, KEYSET_USER)
-        if raw is not None:
-            try:
-                return _keyset_of(json.loads(raw))
-            except ValueError:
-                raise VaultError("系统密钥环中的密钥已损坏") from None
-    else:
-        _announce(str(key_file_path()))
-    data = _read_file(key_file_path())
-    if data is None or "keyset" not in data:
+    if backend is None:
+        _announce(str(path))
         return None
-    return _keyset_of(data["keyset"])
+    _announce(KEYRING_LABEL)
+    raw = _ring_get(backend, KEYSET_USER)
+    if raw is None:
+        return None
+    try:
+        return KeySet.from_json(json.loads(raw))
+    except ValueError:
+        raise VaultError("系统密钥环中的密钥已损坏") from None
 
 
 def save_keyset(keys: KeySet) -> str:
-    """Keep `keys` (replacing the old set); returns where, for people."""
+    """Keep `keys` (replacing the old set): in the keyring when there is one (the key file then forgets its
+    copy), else in the key file. Returns where, for people."""
+    path = key_file_path()
     backend = _keyring()
     if backend is not None:
         _ring_set(backend, KEYSET_USER, json.dumps(keys.to_json(), separators=(",", ":")))
+        _forget_in_file(path, "keyset")
         where_ = KEYRING_LABEL
     else:
-        path = key_file_path()
-        data = _read_file(path) or {}
+        data = _file_data(path)
         data["keyset"] = keys.to_json()
         _write_file(path, data)
         where_ = str(path)
@@ -302,44 +337,56 @@ def _vault_for(where: str, stamp: float, generation: int) -> Vault:
     return Vault(require_keyset())
 
 
+@lru_cache(maxsize=4)
+def _file_has_keyset(path: str, stamp: float) -> bool:
+    return "keyset" in _file_data(Path(path))
+
+
 def current_vault() -> Vault:
-    """The vault of this machine's keys, cached: until the key file changes, or for a short while (the
-    keyring), and always until this process saves new keys."""
-    if _keyring() is not None:
-        return _vault_for(KEYRING_LABEL, float(int(time.monotonic() // KEYRING_REFRESH_S)), _generation[0])
+    """The vault of this machine's keys, cached: until the key file changes, or for a short while (the keyring:
+    another process may rotate), and always until this process saves new keys."""
     path = key_file_path()
     try:
         stamp = path.stat().st_mtime
     except OSError:
-        stamp = 0.0
-    return _vault_for(str(path), stamp, _generation[0])
+        stamp = None
+    if stamp is not None and _file_has_keyset(str(path), stamp):
+        return _vault_for(str(path), stamp, _generation[0])
+    if _keyring() is not None:
+        return _vault_for(KEYRING_LABEL, float(int(time.monotonic() // KEYRING_REFRESH_S)), _generation[0])
+    return _vault_for(str(path), stamp or 0.0, _generation[0])
 
 
-current_vault.cache_clear = _vault_for.cache_clear  # type: ignore[attr-defined]
+def _clear_caches() -> None:
+    _vault_for.cache_clear()
+    _file_has_keyset.cache_clear()
+
+
+current_vault.cache_clear = _clear_caches  # type: ignore[attr-defined]
 
 
 # --- secrets (the county password, ...) ---------------------------------------------------------------------
 
 
 def load_secret(name: str) -> str | None:
-    backend = _keyring()
-    if backend is not None:
-        value = _ring_get(backend, SECRET_USER + name)
-        if value is not None:
-            return value
-    data = _read_file(key_file_path()) or {}
-    secrets = data.get("secrets")
+    """A secret by name: from the key file if it holds it (see `load_keyset`), else from the keyring."""
+    secrets = _file_data(key_file_path()).get("secrets")
     value = secrets.get(name) if isinstance(secrets, dict) else None
-    return value if isinstance(value, str) else None
+    if isinstance(value, str):
+        return value
+    backend = _keyring()
+    return _ring_get(backend, SECRET_USER + name) if backend is not None else None
 
 
 def save_secret(name: str, value: str) -> str:
+    """Keep a secret (the keyring when there is one, else the key file); returns where, for people."""
+    path = key_file_path()
     backend = _keyring()
     if backend is not None:
         _ring_set(backend, SECRET_USER + name, value)
+        _forget_in_file(path, "secrets", name)
         return KEYRING_LABEL
-    path = key_file_path()
-    data = _read_file(path) or {}
+    data = _file_data(path)
     secrets = data.get("secrets")
     secrets = dict(secrets) if isinstance(secrets, dict) else {}
     secrets[name] = value
@@ -349,17 +396,11 @@ def save_secret(name: str, value: str) -> str:
 
 
 def delete_secret(name: str) -> None:
+    path = key_file_path()
+    _forget_in_file(path, "secrets", name)
     backend = _keyring()
     if backend is not None:
         _ring_delete(backend, SECRET_USER + name)
-    path = key_file_path()
-    if backend is not None and not path.exists():
-        return
-    data = _read_file(path)
-    secrets = data.get("secrets") if data else None
-    if data and isinstance(secrets, dict) and name in secrets:
-        del secrets[name]
-        _write_file(path, data)
 
 
 # --- export and import, sealed with a passphrase ------------------------------------------------------------

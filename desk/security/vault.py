@@ -53,7 +53,9 @@ class KeySet:
 
     @classmethod
     def generate(cls, kid: str = "k1", created: str = "") -> KeySet:
-        return cls(kid, {kid: secrets.token_bytes(32)}, secrets.token_bytes(32), {kid: created} if created else {})
+        return cls(
+            kid, {kid: secrets.token_bytes(32)}, secrets.token_bytes(32), {kid: created} if created else {}
+        )
 
     def rotated(self, created: str = "") -> KeySet:
         """A new current data key (id k<n+1>); the old ones stay to open what they sealed."""
@@ -64,8 +66,12 @@ class KeySet:
 
     def without_old(self) -> KeySet:
         """Only the current data key (after every value was sealed again under it)."""
-        return KeySet(self.current, {self.current: self.data_keys[self.current]}, self.index_key,
-                      {k: v for k, v in self.created.items() if k == self.current})
+        return KeySet(
+            self.current,
+            {self.current: self.data_keys[self.current]},
+            self.index_key,
+            {k: v for k, v in self.created.items() if k == self.current},
+        )
 
     def to_json(self) -> dict[str, object]:
         return {
@@ -78,15 +84,19 @@ class KeySet:
 
     @classmethod
     def from_json(cls, data: object) -> KeySet:
+        # explicit checks, not asserts: `python -O` would drop those and let a damaged key set through
+        bad = VaultError("密钥文件格式不正确或已损坏")
+        if not isinstance(data, dict) or data.get("format") != "hall-desk-keyset/1":
+            raise bad
         try:
-            assert isinstance(data, dict) and data.get("format") == "hall-desk-keyset/1"
             keys = {str(k): _unb64(str(v)) for k, v in dict(data["data_keys"]).items()}
             index_key = _unb64(str(data["index_key"]))
             current = str(data["current"])
-            assert current in keys and all(len(k) == 32 for k in keys.values()) and len(index_key) == 32
             created = {str(k): str(v) for k, v in dict(data.get("created") or {}).items()}
-        except (AssertionError, KeyError, TypeError, ValueError):
-            raise VaultError("密钥文件格式不正确或已损坏") from None
+        except (KeyError, TypeError, ValueError):
+            raise bad from None
+        if current not in keys or any(len(k) != 32 for k in keys.values()) or len(index_key) != 32:
+            raise bad
         return cls(current, keys, index_key, created)
 
     def fingerprint(self) -> str:
@@ -121,7 +131,11 @@ class Vault:
         if not text:
             return text
         if is_sealed(text):
-            return text if key_id_of(text) == self.current else self.seal(self.open(text, field=field), field=field)
+            return (
+                text
+                if key_id_of(text) == self.current
+                else self.seal(self.open(text, field=field), field=field)
+            )
         nonce = os.urandom(NONCE)
         sealed = self._aead[self.current].encrypt(nonce, text.encode("utf-8"), field.encode("ascii"))
         return f"{PREFIX}{self.current}:{_b64(nonce + sealed)}"

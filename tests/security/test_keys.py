@@ -120,13 +120,40 @@ def test_keyring_when_there_is_one(key_file: Path, memory_keyring: MemoryKeyring
     assert not key_file.exists()
 
 
-def test_keyring_reads_a_provisioned_key_file(key_file: Path) -> None:
-    """Keys written to the file before the keyring was there are still found."""
+def test_keys_in_the_file_move_to_a_keyring_that_appears(key_file: Path) -> None:
+    """Keys written to the file before the keyring was there are still found; the next save moves them to the
+    keyring, and the file keeps no stale copy (its other secrets stay)."""
     keys = KeySet.generate()
     k.save_keyset(keys)
-    keyring.set_keyring(MemoryKeyring())
-    k._probed.clear()
+    k.save_secret("county_password", "s3cret")
+    ring = MemoryKeyring()
+    keyring.set_keyring(ring)
     assert k.load_keyset() == keys
+    assert k.where() == str(key_file)
+    rotated = keys.rotated()
+    assert k.save_keyset(rotated) == "系统密钥环"
+    assert "keyset" not in json.loads(key_file.read_text(encoding="utf-8"))
+    assert k.load_keyset() == rotated and k.current_vault().keys == rotated
+    assert k.where() == "系统密钥环"
+    assert k.load_secret("county_password") == "s3cret"
+    k.save_secret("county_password", "new")
+    assert not key_file.exists()  # nothing left in it
+    assert k.load_secret("county_password") == "new"
+
+
+def test_keys_in_the_file_never_start_the_keyring(key_file: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A hall PC keeping its keys in the file does not pay for starting `keyring` on every command."""
+    keys = KeySet.generate()
+    k.save_keyset(keys)
+    k.current_vault.cache_clear()  # type: ignore[attr-defined]
+
+    def no(*_: object) -> None:
+        raise AssertionError("the keyring was asked")
+
+    monkeypatch.setattr(keyring, "get_keyring", no)
+    assert k.load_keyset() == keys
+    assert k.current_vault().keys == keys
+    assert k.where() == str(key_file)
 
 
 def test_desk_keyring_0_forces_the_file(

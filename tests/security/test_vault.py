@@ -82,3 +82,20 @@ def test_keyset_json_round_trip(vault: Vault) -> None:
     assert KeySet.from_json(keys.to_json()) == keys
     with pytest.raises(VaultError):
         KeySet.from_json({"format": "other"})
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        lambda d: d.update(current="k9"),
+        lambda d: d.update(index_key="c2hvcnQ"),
+        lambda d: d["data_keys"].update(k1="c2hvcnQ"),
+        lambda d: d.pop("index_key"),
+        lambda d: d.update(data_keys=[]),
+    ],
+)
+def test_damaged_keyset_refused(vault: Vault, change: object) -> None:
+    data: dict[str, object] = vault.keys.to_json()
+    change(data)  # type: ignore[operator]
+    with pytest.raises(VaultError, match="已损坏"):
+        KeySet.from_json(data)
