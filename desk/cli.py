@@ -1802,6 +1802,19 @@ def _cmd_department(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _keys_arguments(p: argparse.ArgumentParser) -> None:
+    # a module of its own, imported only here: `desk keys` is rare, and the other commands start cheaply
+    from desk.cli_keys import arguments
+
+    arguments(p)
+
+
+def _cmd_keys(args: argparse.Namespace) -> int:
+    from desk.cli_keys import run as run_keys
+
+    return run_keys(args)
+
+
 COMMANDS: dict[str, Command] = {
     "init": Command("创建或升级数据库，写入类别目录和默认的“一厅+N室”布局", _init_arguments, _cmd_init),
     "register": Command(
@@ -1856,5 +1869,8 @@ COMMANDS: dict[str, Command] = {
     ),
     "department": Command(
         "部门：列出部门目录，或查看一个部门的吹哨记录、按时率和评价", _department_arguments, _cmd_department
+    ),
+    "keys": Command(
+        "数据密钥：查看指纹与存放位置、口令保护的导出与导入、轮换并重新加密", _keys_arguments, _cmd_keys
     ),
 }

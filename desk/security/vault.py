@@ -84,15 +84,19 @@ class KeySet:
 
     @classmethod
     def from_json(cls, data: object) -> KeySet:
+        # explicit checks, not asserts: `python -O` would drop those and let a damaged key set through
+        bad = VaultError("密钥文件格式不正确或已损坏")
+        if not isinstance(data, dict) or data.get("format") != "hall-desk-keyset/1":
+            raise bad
         try:
-            assert isinstance(data, dict) and data.get("format") == "hall-desk-keyset/1"
             keys = {str(k): _unb64(str(v)) for k, v in dict(data["data_keys"]).items()}
             index_key = _unb64(str(data["index_key"]))
             current = str(data["current"])
-            assert current in keys and all(len(k) == 32 for k in keys.values()) and len(index_key) == 32
             created = {str(k): str(v) for k, v in dict(data.get("created") or {}).items()}
-        except (AssertionError, KeyError, TypeError, ValueError):
-            raise VaultError("密钥文件格式不正确或已损坏") from None
+        except (KeyError, TypeError, ValueError):
+            raise bad from None
+        if current not in keys or any(len(k) != 32 for k in keys.values()) or len(index_key) != 32:
+            raise bad
         return cls(current, keys, index_key, created)
 
     def fingerprint(self) -> str:
