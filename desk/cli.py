@@ -1753,3 +1753,9 @@ COMMANDS: dict[str, Command] = {
         "部门：列出部门目录，或查看一个部门的吹哨记录、按时率和评价", _department_arguments, _cmd_department
     ),
 }
+
+# The accounts and audit commands live in their own module (desk/cli_users.py); it imports nothing heavy at load.
+from desk.cli_users import AUDIT_COMMAND, USER_COMMAND  # noqa: E402
+
+COMMANDS["user"] = Command(*USER_COMMAND)
+COMMANDS["audit"] = Command(*AUDIT_COMMAND)
