@@ -86,6 +86,34 @@ def _pin(args: argparse.Namespace) -> str:
     return _read_secret(args, "PIN 码", check_pin)
 
 
+# --- the first admin, for `desk init` ------------------------------------------------------------------------
+
+
+def first_admin_arguments(p: argparse.ArgumentParser) -> None:
+    """`desk init`'s options for the first admin (for the lead to add to `_init_arguments`)."""
+    p.add_argument(
+        "--admin", metavar="LOGIN", help="首个系统管理员的用户名（尚无用户时创建；不给则提示输入）"
+    )
+    p.add_argument("--admin-name", metavar="NAME", help="首个系统管理员的姓名")
+    p.add_argument(
+        "--password-stdin", action="store_true", help="从标准输入读首个管理员的密码（一行），不提示"
+    )
+
+
+def create_first_admin(args: argparse.Namespace, store: Any, clock: Any) -> UserView | None:
+    """`desk init`: the first admin, when the store has no user yet -- login and name from the options or asked,
+    the password typed twice (or one line of stdin). None when there are users already. There is no default
+    password, and none is written to any file."""
+    from desk.services.auth import AuthService
+
+    auth = AuthService(store, clock, terminal=(getattr(args, "terminal", None) or "").strip() or "命令行")
+    if auth.has_users():
+        return None
+    login = getattr(args, "admin", None) or input("首个系统管理员的用户名：")
+    name = getattr(args, "admin_name", None) or input("姓名：")
+    return auth.create_first_admin(login, name, _password(args, login))
+
+
 # --- desk user ----------------------------------------------------------------------------------------------
 
 

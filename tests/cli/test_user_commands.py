@@ -16,6 +16,8 @@ import pytest
 
 from desk.cli import EXIT_ERROR, EXIT_INVALID, EXIT_OK, main
 from desk.core.clock import FixedClock
+from desk.core.permissions import Role
+from desk.errors import DeskError
 from desk.services.auth import AuthService
 from desk.services.setup import init_hall
 from desk.store.session import open_store
@@ -175,3 +177,25 @@ def test_the_real_command_reads_the_password_from_stdin(db: str) -> None:
         capture_output=True, text=True, timeout=60, env=dict(os.environ),
     )  # fmt: skip
     assert r.stdout.startswith("zhangsan  张三  系统管理员")
+
+
+def test_first_admin_for_desk_init(db: str, prompts: list[str]) -> None:
+    """What `desk init` will call: the first admin, password typed twice; nothing once there are users."""
+    import argparse
+
+    from desk.cli_users import create_first_admin, first_admin_arguments
+
+    p = argparse.ArgumentParser()
+    first_admin_arguments(p)
+    args = p.parse_args(["--admin", "Admin", "--admin-name", "王管理"])
+    store = open_store(db)
+    try:
+        prompts += ["short", PASSWORD, PASSWORD]
+        with pytest.raises(DeskError, match="至少8个字符"):
+            create_first_admin(args, store, FixedClock(NOW))
+        made = create_first_admin(args, store, FixedClock(NOW))
+        assert made is not None and made.login == "admin" and made.roles == {Role.ADMIN}
+        assert create_first_admin(args, store, FixedClock(NOW)) is None
+        assert AuthService(store, FixedClock(NOW)).sign_in("admin", PASSWORD).holds(Role.ADMIN)
+    finally:
+        store.dispose()
