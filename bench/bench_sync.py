@@ -806,6 +806,8 @@ IDLE_STEPS = {  # label -> what it covers (rows of the idle-round table, in this
     "  schema check": "check_schema",
     "  receive_push([])": "receive_push with no events",
     "  _set_pushed": "a SQLite write transaction, even when nothing changes",
+    "audit": "Syncer._push_audit: the hall's newest audit entry number (a SQLite read); the county is asked only "
+    "when it moved",
     "pull": "Syncer._pull: hall cursor read + county outbox read",
     "reference": "Syncer._reference: county reference_version + hall sync_state read",
     "record": "Syncer._record: a SQLite write (last_attempt_at, last_success_at), durable commit",
@@ -825,6 +827,7 @@ def _instrument_idle(watch: Stopwatch, syncer: Any, local: Any) -> None:
     watch.wrap(engine, "check_schema", "  schema check")
     watch.wrap(county, "receive_push", "  receive_push([])")
     watch.wrap(engine.Syncer, "_set_pushed", "  _set_pushed")
+    watch.wrap(engine.Syncer, "_push_audit", "audit")
     watch.wrap(engine.Syncer, "_pull", "pull")
     watch.wrap(engine.Syncer, "_reference", "reference")
     watch.wrap(engine.Syncer, "_record", "record")
@@ -901,7 +904,7 @@ def worker(
         t1 = time.perf_counter_ns()
         r = syncer.run_once()
         took = (time.perf_counter_ns() - t1) / 1e6
-        if r.pushed or r.pulled or r.reference_updated:
+        if r.pushed or r.pulled or r.reference_updated or r.audited:
             raise RuntimeError(f"an idle round did work: {r}")
         if i >= 5:
             res.idle_ms.append(took)

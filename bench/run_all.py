@@ -611,6 +611,10 @@ def run_all(plan: Plan, output: Path, *, postgres: bool, regenerate: bool) -> No
         bench_hall.update_results(output, **plan.hall)
     with _phase("bench_receipt"):  # ~10 s: one receipt PDF
         bench_receipt.update_results(output, renders=plan.receipts)
+    with _phase("bench_sign_in"):  # ~10 s: the Argon2id verify of a sign-in
+        from bench import bench_sign_in
+
+        bench_sign_in.update_results(output, runs=2 if plan.smoke else 30)
     with _phase("bench_cli"):  # ~1 min: desk rooms/call start-up
         bench_cli.update_results(output, **plan.cli)
     with _phase("bench_status"):  # ~20 s: the status page server (a smoke run's on its own small store)

@@ -1874,3 +1874,9 @@ COMMANDS: dict[str, Command] = {
         "数据密钥：查看指纹与存放位置、口令保护的导出与导入、轮换并重新加密", _keys_arguments, _cmd_keys
     ),
 }
+
+# The accounts and audit commands live in their own module (desk/cli_users.py); it imports nothing heavy at load.
+from desk.cli_users import AUDIT_COMMAND, USER_COMMAND  # noqa: E402
+
+COMMANDS["user"] = Command(*USER_COMMAND)
+COMMANDS["audit"] = Command(*AUDIT_COMMAND)

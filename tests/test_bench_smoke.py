@@ -26,6 +26,7 @@ SQLITE_SECTIONS = {
     "hall_day": r"<!-- hall_day:start -->(?s:.)*p90(?s:.)*<!-- hall_day:end -->",
     "bench_hall": r"<!-- bench_hall:start -->(?s:.)*\d+\.\d+(?s:.)*<!-- bench_hall:end -->",
     "bench_receipt": r"<!-- bench_receipt:start -->(?s:.)*\d+\.\d+(?s:.)*<!-- bench_receipt:end -->",
+    "bench_sign_in": r"<!-- bench_sign_in:start -->(?s:.)*sign_in(?s:.)*\d+\.\d+ ms(?s:.)*<!-- bench_sign_in:end -->",
     "bench_cli": r"<!-- bench_cli:start -->(?s:.)*desk rooms(?s:.)*\d+\.\d+(?s:.)*<!-- bench_cli:end -->",
     "bench_status": r"<!-- bench_status:start -->(?s:.)*1,500(?s:.)*<!-- bench_status:end -->",
 }

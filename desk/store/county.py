@@ -30,7 +30,17 @@ from desk.store import projections
 from desk.store.base import Base
 from desk.store.bulk import copy_tuples, insert_rows
 from desk.store.events import EVENT_COLUMNS, advance_clock, as_event, event_of, payload_json, row_values
-from desk.store.models import CaseEvent, CaseHolder, CaseRow, Hall, OutboxRow, RoomRow, SyncAlert, SyncMeta
+from desk.store.models import (
+    AuditRow,
+    CaseEvent,
+    CaseHolder,
+    CaseRow,
+    Hall,
+    OutboxRow,
+    RoomRow,
+    SyncAlert,
+    SyncMeta,
+)
 from desk.store.session import Store
 
 SEQ_LOCK = 0x6465736B  # "desk"
@@ -194,6 +204,24 @@ def receive_push(session: Session, hall: HallIdentity, events: Sequence[Event], 
     row.last_push_at = now
     session.flush()
     return int(row.acked_seq)
+
+
+def audit_held(session: Session, hall_code: str) -> int:
+    """The newest audit entry of `hall_code` the county holds (0: none); the hall sends those after it."""
+    from desk.store.queries.audit import last_hall_seq
+
+    return last_hall_seq(session, hall_code)
+
+
+def receive_audit(session: Session, hall_code: str, rows: Sequence[dict[str, Any]]) -> None:
+    """Take in a batch of a hall's audit entries (`desk.store.queries.audit.entries_after`). An entry the county
+    has already, by (hall_code, hall_seq), is skipped: a batch sent twice (a lost acknowledgment) does no harm.
+    Inserted only -- the county never updates or deletes an entry either."""
+    if not rows:
+        return
+    if any(r["hall_code"] != hall_code for r in rows):
+        raise BatchRefused("identity", f"审计记录中有不属于综治中心 {hall_code} 的条目，整批未写入")
+    session.execute(pg_insert(AuditRow).on_conflict_do_nothing(), list(rows))
 
 
 ROOM_COLUMNS = (

@@ -5,6 +5,8 @@ Push: the county says which of our hall_seq it holds everything up to (`acked_se
 hall_seq order; the county takes it in and updates its projections in one transaction (county.receive_push); only
 after that commit do we move our `pushed_seq`. If the acknowledgment is lost, the next round asks again and
 resends; the county skips what it has.
+Audit: after the events, the hall's audit entries the county lacks (by the per-hall `hall_seq`), inserted at the
+county with ON CONFLICT DO NOTHING, so a resent batch does no harm.
 Pull: the county's outbox for this hall, by its seq; the events and the new cursor are written in one local
 transaction, so a cut mid-pull resumes where the last committed batch ended.
 """
@@ -30,6 +32,7 @@ from desk.store.checks import URL_HOST, display_url, scrub_password
 from desk.store.county import BatchRefused, HallIdentity
 from desk.store.events import EVENT_COLUMNS, event_of_raw
 from desk.store.models import CaseEvent, CategoryRow, DepartmentRow, Hall, SyncState
+from desk.store.queries import audit as audit_q
 from desk.store.session import HEAD_REVISION, MIGRATIONS, Store, create_engine
 
 logger = logging.getLogger(__name__)
@@ -181,6 +184,8 @@ class RoundReport:
     acked_seq: int
     reference_updated: bool
     seconds: float
+    audited: int = 0
+    """Audit entries sent to the county in this round."""
 
 
 def sync_status(local: Store) -> SyncStatus:
@@ -269,6 +274,7 @@ class Syncer:
         self.batch = batch
         self._county = county_store
         self._pushed: int | None = None
+        self._audit_held: int | None = None  # the county's newest audit entry of this hall, as last seen
 
     @property
     def county(self) -> Store:
@@ -293,6 +299,7 @@ class Syncer:
         try:
             hall = self._hall()
             pushed, acked = self._push(hall)
+            audited = self._push_audit(hall)
             pulled = self._pull(hall)
             ref = self._reference()
         except BatchRefused as e:
@@ -307,13 +314,14 @@ class Syncer:
             self._drop_connections()
             raise SyncError(message) from None
         self._record(now, success=True)
-        report = RoundReport(pushed, pulled, acked, ref, time.perf_counter() - started)
-        if pushed or pulled or ref:
+        report = RoundReport(pushed, pulled, acked, ref, time.perf_counter() - started, audited)
+        if pushed or pulled or ref or audited:
             logger.info(
-                "sync with %s: pushed %d, pulled %d%s",
+                "sync with %s: pushed %d, pulled %d%s%s",
                 safe_url(self.county_url),
                 pushed,
                 pulled,
+                f", {audited} audit entries" if audited else "",
                 ", reference data updated" if ref else "",
             )
         return report
@@ -480,6 +488,29 @@ class Syncer:
                 if len(events) < self.batch:
                     break
         return sent, acked
+
+    def _push_audit(self, hall: HallIdentity) -> int:
+        """After the events, the audit entries the county lacks: those numbered after the newest it holds, in
+        batches. An idle round reads only the hall's newest number: the county is asked again only when the
+        hall has written entries since the county last said what it holds (and by each new Syncer)."""
+        with self.local.read() as s:
+            newest = audit_q.last_hall_seq(s, hall.code)
+        if self._audit_held is not None and newest <= self._audit_held:
+            return 0
+        with self.county.read() as cs:
+            held = county.audit_held(cs, hall.code)
+        sent = 0
+        while held < newest:
+            with self.local.read() as s:
+                rows = audit_q.entries_after(s, hall.code, held, self.batch)
+            if not rows:
+                break
+            with self.county.unit_of_work() as cs:
+                county.receive_audit(cs, hall.code, rows)
+            held = int(rows[-1]["hall_seq"])
+            sent += len(rows)
+        self._audit_held = held
+        return sent
 
     def _unpushed(self, hall_code: str, after: int) -> list[Event]:
         # read raw (no type processing): the payload's JSON text goes on to the county as it is
