@@ -284,33 +284,6 @@ def _cli_principal(services: Services, terminal: str) -> Any:
     return auth.sign_in(login, _password())
 
 
-def _first_admin(services: Services, args: argparse.Namespace) -> str | None:
-    """A new store's first admin (`desk init`, `desk county init`): the login from `--admin`, else `DESK_USER`,
-    else asked; the password typed twice (or read from `DESK_PASSWORD_FILE`). There is no default password.
-    Returns the new admin's login, or None when the store has users already."""
-    from desk.core.permissions import Role, parse_roles
-
-    auth = services.auth
-    if auth.has_users():
-        return None
-    login = (getattr(args, "admin", None) or os.environ.get(DESK_USER, "")).strip()
-    interactive = sys.stdin.isatty() and not os.environ.get(DESK_PASSWORD_FILE, "").strip()
-    if not login:
-        if not sys.stdin.isatty():
-            raise DeskError("请用 --admin 指定第一位管理员的用户名（或设置 DESK_USER）")
-        login = input("第一位管理员的用户名：").strip()
-    name = (getattr(args, "admin_name", None) or "").strip() or login
-    if interactive:
-        password = _password("管理员密码：")
-        if _password("再输入一次：") != password:
-            raise DeskError("两次输入的密码不一致，未创建管理员")
-    else:
-        password = _password()
-    roles = parse_roles([os.environ.get(DESK_ADMIN_ROLES, "") or "admin"]) | {Role.ADMIN}
-    auth.create_first_admin(login, name, password, roles=roles)
-    return login
-
-
 def _read_visit(path: str) -> dict[str, Any]:
     """A visit JSON file (`-`: standard input), read as bytes and checked by the one visit-JSON parser
     (`desk.core.visit_json`); what it ignored is said on stderr."""
@@ -360,8 +333,17 @@ def _init_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def _admin_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--admin", metavar="LOGIN", help="新库的第一位管理员用户名（默认 DESK_USER，或提示输入）")
-    p.add_argument("--admin-name", metavar="NAME", help="第一位管理员的姓名（默认同用户名）")
+    from desk.cli_users import first_admin_arguments
+
+    first_admin_arguments(p)
+
+
+def _first_admin(services: Services, args: argparse.Namespace) -> str | None:
+    """The new store's first admin (see `desk.cli_users.create_first_admin`); its login, None if there are users."""
+    from desk.cli_users import create_first_admin
+
+    made = create_first_admin(args, services.store, services.clock)
+    return None if made is None else made.login
 
 
 def _cmd_init(args: argparse.Namespace) -> int:
@@ -375,7 +357,7 @@ def _cmd_init(args: argparse.Namespace) -> int:
     _ensure_keys()
     admin = _first_admin(services, args)
     if admin:
-        print(f"已创建管理员 {admin}：用 desk user add 为前台、调解员、督办人员开设账户")
+        print(f"已创建系统管理员 {admin}：用 desk user add 为前台、调解员、督办人员开设账户")
     if args.demo:
         from desk.core.clock import local_date
         from desk.services.demo import add_demo_day

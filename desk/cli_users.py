@@ -12,7 +12,6 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from desk.core.permissions import Principal
     from desk.services.audit import AuditService
     from desk.services.auth import AuthService, UserView
 
@@ -22,32 +21,16 @@ EXIT_OK = 0
 # --- who runs the command -----------------------------------------------------------------------------------
 
 
-def _cli_principal(args: argparse.Namespace) -> Principal:
-    """Who a `desk user` / `desk audit` command acts for.
-
-    PLACEHOLDER: every role, no sign-in."""
-    # TODO(lead): CLI sign-in -- replace with the DESK_USER sign-in (password from a prompt, stdin or a key file)
-    from desk.core.permissions import Principal, Role
-
-    terminal = (getattr(args, "terminal", None) or "").strip() or "命令行"
-    return Principal(user_id="", login="cli", name="命令行", roles=frozenset(Role), terminal=terminal)
-
-
 def _auth(args: argparse.Namespace) -> AuthService:
     from desk.cli import _services
-    from desk.services.auth import AuthService
 
-    principal = _cli_principal(args)
-    services = _services(args)
-    return AuthService(services.store, services.clock, principal=principal, terminal=principal.terminal)
+    return _services(args).auth
 
 
 def _audit(args: argparse.Namespace) -> AuditService:
     from desk.cli import _services
-    from desk.services.audit import AuditService
 
-    services = _services(args)
-    return AuditService(services.store, services.clock, principal=_cli_principal(args))
+    return _services(args).audit
 
 
 # --- secrets ------------------------------------------------------------------------------------------------
@@ -101,17 +84,37 @@ def first_admin_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def create_first_admin(args: argparse.Namespace, store: Any, clock: Any) -> UserView | None:
-    """`desk init`: the first admin, when the store has no user yet -- login and name from the options or asked,
-    the password typed twice (or one line of stdin). None when there are users already. There is no default
-    password, and none is written to any file."""
+    """`desk init`, `desk county init`: the first admin, when the store has no user yet. The login from
+    `--admin`, else `DESK_USER`, else asked; the name from `--admin-name` (asked at a terminal, else the login);
+    the password typed twice, or one line of stdin (`--password-stdin`), or `DESK_PASSWORD_FILE` (installers).
+    Roles: admin, plus those in `DESK_ADMIN_ROLES` (a small centre where one person does everything). None when
+    there are users already. There is no default password, and none is written to any file."""
+    import os
+
+    from desk.cli import DESK_ADMIN_ROLES, DESK_PASSWORD_FILE, DESK_USER
+    from desk.cli import _password as password_file_or_prompt
+    from desk.core.permissions import Role, parse_roles
+    from desk.errors import DeskError
     from desk.services.auth import AuthService
 
     auth = AuthService(store, clock, terminal=(getattr(args, "terminal", None) or "").strip() or "命令行")
     if auth.has_users():
         return None
-    login = getattr(args, "admin", None) or input("首个系统管理员的用户名：")
-    name = getattr(args, "admin_name", None) or input("姓名：")
-    return auth.create_first_admin(login, name, _password(args, login))
+    interactive = sys.stdin.isatty()
+    login = (getattr(args, "admin", None) or os.environ.get(DESK_USER, "")).strip()
+    if not login:
+        if not interactive:
+            raise DeskError("请用 --admin 指定首个系统管理员的用户名（或设置 DESK_USER）")
+        login = input("首个系统管理员的用户名：")
+    name = (getattr(args, "admin_name", None) or "").strip()
+    if not name:
+        name = input("姓名：") if interactive else login
+    if os.environ.get(DESK_PASSWORD_FILE, "").strip() and not getattr(args, "password_stdin", False):
+        password = password_file_or_prompt()
+    else:
+        password = _password(args, login)
+    roles = parse_roles([os.environ.get(DESK_ADMIN_ROLES, "")]) | {Role.ADMIN}
+    return auth.create_first_admin(login, name, password, roles=roles)
 
 
 # --- desk user ----------------------------------------------------------------------------------------------

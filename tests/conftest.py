@@ -74,9 +74,22 @@ def _private_dirs(
     monkeypatch.setenv("DESK_ADMIN_ROLES", ",".join(sorted(r.value for r in ALL_ROLES)))
 
 
-def add_tester(store: Store, digest: str, *, login: str = TESTER, roles: frozenset[Role] = ALL_ROLES) -> None:
-    """The test user (every role but the call button's) in `store`, with the session's password hash."""
+_HASH: list[str] = []
+
+
+def add_tester(
+    store: Store, digest: str | None = None, *, login: str = TESTER, roles: frozenset[Role] = ALL_ROLES
+) -> None:
+    """The test user (every role but the call button's) in `store`, with the session's password hash (or one
+    made now, once per process)."""
     from desk.store.models import UserRow
+
+    if digest is None:
+        if not _HASH:
+            from argon2 import PasswordHasher
+
+            _HASH.append(PasswordHasher(time_cost=2, memory_cost=19456, parallelism=1).hash(TESTER_PASSWORD))
+        digest = _HASH[0]
 
     with store.unit_of_work() as s:
         if s.scalar(sa.select(UserRow.id).where(UserRow.login == login)) is None:

@@ -179,8 +179,11 @@ class AuthService(HallUseCases):
         with self._store.read() as s:
             return users_q.has_users(s)
 
-    def create_first_admin(self, login: str, name: str, password: str) -> UserView:
-        """The first account, an admin; refused once any account exists (then an admin adds users)."""
+    def create_first_admin(
+        self, login: str, name: str, password: str, *, roles: frozenset[Role] = frozenset({Role.ADMIN})
+    ) -> UserView:
+        """The first account, an admin (with `roles` besides, in a centre where one person does everything);
+        refused once any account exists (then an admin adds users)."""
         clean_login, clean_name = self._check_identity(login, name)
         check_password(password, clean_login)
         hashed = hash_secret(password)
@@ -191,7 +194,7 @@ class AuthService(HallUseCases):
                 s,
                 login=clean_login,
                 name=clean_name,
-                roles=[Role.ADMIN.value],
+                roles=sorted(r.value for r in roles | {Role.ADMIN}),
                 rooms=[],
                 password_hash=hashed,
                 pin_hash=None,

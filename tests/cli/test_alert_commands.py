@@ -195,7 +195,7 @@ def test_warnings_list_ack_and_sweep(
     assert "新发预警 0 条，重大预警再次提醒 0 条" in out
 
     code, out, _ = run(capsys, "warnings", "--ack", w["id"], "--by", "值班长", "--db", db)
-    assert code == EXIT_OK and "已确认已阅" in out and "值班长" in out and "没有未阅的预警" in out
+    assert code == EXIT_OK and "已确认已阅" in out and "测试员（tester）" in out and "没有未阅的预警" in out
     before = events(store)
     code, _, err = run(capsys, "warnings", "--ack", w["id"], "--db", db)
     assert code == EXIT_INVALID and "已由 值班长 于 2026-11-27 10:11 确认已阅" in err

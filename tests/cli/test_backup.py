@@ -22,7 +22,7 @@ from desk.store.backup import daily_backup, daily_backups
 from desk.store.models import Hall
 from desk.store.session import Store, open_store
 from tests.cli.test_commands import desk
-from tests.conftest import NOW, staff, visit
+from tests.conftest import NOW, add_tester, staff, visit
 
 
 def url(path: Path) -> str:
@@ -66,6 +66,7 @@ def test_a_backup_taken_while_a_window_writes_is_whole_and_holds_every_committed
     path = tmp_path / "desk.db"
     store = open_store(url(path))
     init_hall(store)
+    add_tester(store)
     service = RegistrationService(store, FixedClock(NOW), principal=staff("测试前台"))
     committed: list[str] = []
     ten_in = threading.Event()
@@ -280,6 +281,7 @@ def test_the_daily_backup_is_made_once_a_day_and_keeps_the_newest_n(tmp_path: Pa
     path = tmp_path / "desk.db"
     store: Store = open_store(url(path))
     init_hall(store)
+    add_tester(store)
     store.dispose()
     backups = tmp_path / "backups"
     backups.mkdir()

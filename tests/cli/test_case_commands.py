@@ -15,7 +15,7 @@ from desk.cli import EXIT_INVALID, EXIT_OK, main
 from desk.services.setup import init_hall
 from desk.store.models import CaseEvent
 from desk.store.session import open_store
-from tests.conftest import visit
+from tests.conftest import add_tester, visit
 
 NOW = "2026-11-27T10:00:00+08:00"
 SESSION = {
@@ -41,6 +41,7 @@ def db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
     url = f"sqlite:///{tmp_path / 'desk.db'}"
     store = open_store(url)
     init_hall(store)
+    add_tester(store)
     store.dispose()
     monkeypatch.setenv("DESK_NOW", NOW)
     return url

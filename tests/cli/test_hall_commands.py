@@ -14,7 +14,7 @@ from desk.services.queue import QueueService
 from desk.services.registration import RegistrationService
 from desk.services.setup import init_hall
 from desk.store.session import open_store
-from tests.conftest import staff, visit
+from tests.conftest import add_tester, staff, visit
 
 
 def desk(*args: str) -> subprocess.CompletedProcess[str]:
@@ -30,6 +30,7 @@ def desk(*args: str) -> subprocess.CompletedProcess[str]:
 def fill_queue(url: str, n: int, room: str = "R01") -> list[str]:
     store = open_store(url)
     init_hall(store)
+    add_tester(store)
     reg = RegistrationService(store, SystemClock(), principal=staff())
     hall = QueueService(store, SystemClock(), principal=staff())
     labels = []

@@ -13,6 +13,7 @@ import pytest
 
 from desk.services.setup import init_hall
 from desk.store.session import open_store
+from tests.conftest import add_tester
 
 # never needed by `desk rooms` / `desk call` on SQLite (Alembic: the store is already at the head revision)
 NOT_IMPORTED = (
@@ -58,6 +59,7 @@ def hall_db(tmp_path: Path) -> str:
     url = f"sqlite:///{tmp_path / 'hall.db'}"
     store = open_store(url)
     init_hall(store)
+    add_tester(store)
     store.dispose()
     return url
 

@@ -17,7 +17,7 @@ from desk.services.queue import QueueService
 from desk.services.registration import RegistrationService
 from desk.services.setup import init_hall
 from desk.store.session import open_store
-from tests.conftest import staff, valid_id, visit
+from tests.conftest import add_tester, staff, valid_id, visit
 from tests.printing.pdftools import decode_qr, pdftotext
 from tests.receipt_settings import PRINTING_SETTINGS, STATUS_BASE_URL
 
@@ -43,6 +43,7 @@ def desk(*args: str) -> subprocess.CompletedProcess[str]:
 def a_case(url: str, *, ticket: bool = True) -> str:
     store = open_store(url)
     init_hall(store)
+    add_tester(store)
     case_no = RegistrationService(store, SystemClock(), principal=staff()).register(visit()).case_no
     if ticket:
         QueueService(store, SystemClock(), principal=staff()).issue_ticket(case_no)

@@ -21,7 +21,7 @@ from desk.errors import DeskError
 from desk.services.auth import AuthService
 from desk.services.setup import init_hall
 from desk.store.session import open_store
-from tests.conftest import NOW
+from tests.conftest import NOW, add_tester
 
 DESK_NOW = "2026-11-27T10:00:00+08:00"
 PASSWORD = "qiao-men-2026"
@@ -33,6 +33,7 @@ def db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
     url = f"sqlite:///{tmp_path / 'desk.db'}"
     store = open_store(url)
     init_hall(store)
+    add_tester(store)
     store.dispose()
     monkeypatch.setenv("DESK_NOW", DESK_NOW)
     return url

@@ -20,7 +20,7 @@ from desk.services.registration import RegistrationService
 from desk.services.rooms import RoomsService
 from desk.services.setup import init_hall
 from desk.store.session import open_store
-from tests.conftest import staff, visit
+from tests.conftest import add_tester, staff, visit
 
 
 def desk(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
@@ -38,6 +38,7 @@ def desk(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[st
 def hall(store_url: str) -> str:
     store = open_store(store_url)
     init_hall(store)
+    add_tester(store)
     store.dispose()
     return store_url
 
@@ -250,6 +251,7 @@ def test_the_service_refuses_a_second_ticket_whatever_the_path(store_url: str) -
     store = open_store(store_url)
     try:
         init_hall(store)
+        add_tester(store)
         reg = RegistrationService(store, SystemClock(), principal=staff())
         queue = QueueService(store, SystemClock(), principal=staff())
         case_no = reg.register(visit()).case_no

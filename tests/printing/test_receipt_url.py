@@ -31,7 +31,7 @@ from desk.services.queue import QueueService
 from desk.services.registration import RegistrationService
 from desk.services.setup import init_hall
 from desk.store.session import Store, open_store
-from tests.conftest import staff, visit
+from tests.conftest import add_tester, staff, visit
 from tests.printing.pdftools import compact, decode_qr, pdftotext
 from tests.receipt_settings import PRINTING_SETTINGS, STATUS_BASE_URL
 
@@ -175,6 +175,7 @@ def test_the_command_refuses_with_how_to_set_it_and_records_nothing(tmp_path: Pa
     url = f"sqlite:///{tmp_path / 'desk.db'}"
     store = open_store(url)
     init_hall(store)
+    add_tester(store)
     case_no = _case(store, SystemClock())
     store.dispose()
     out = tmp_path / "r.pdf"

@@ -208,7 +208,9 @@ def test_a_case_from_claim_to_follow_up(
         "followed_up",
         "case_reopened",
     ]
-    assert all(actor_name(t.actor) == "王调解" or t.kind in ("registered", "deadline_set") for t in file.timeline)
+    assert all(
+        actor_name(t.actor) == "王调解" or t.kind in ("registered", "deadline_set") for t in file.timeline
+    )
     assert file.timeline[-2].summary == "电话回访，协议未履行，不满意"
 
 

@@ -77,7 +77,11 @@ CALLS: list[tuple[str, Action, Call]] = [
         Action.ALERT_BANNER,
         lambda s, w: s.warnings.needs_attention(dt.datetime(2026, 1, 1, tzinfo=dt.UTC)),
     ),
-    ("warnings.flag_risk", Action.HANDLE, lambda s, w: s.warnings.flag_risk(w.case_no, ["extreme_behaviour"])),
+    (
+        "warnings.flag_risk",
+        Action.HANDLE,
+        lambda s, w: s.warnings.flag_risk(w.case_no, ["extreme_behaviour"]),
+    ),
     ("rooms.set_room_open", Action.ROOMS, lambda s, w: s.rooms.set_room_open("R02", True)),
     ("rooms.save_mediator", Action.ROOMS, lambda s, w: s.rooms.save_mediator(None, name="新调解员")),
     ("documents.sheet_data", Action.PRINT, lambda s, w: s.documents.sheet_data(w.case_no)),

@@ -89,7 +89,11 @@ def test_call_next_follows_the_priority_rule(
         b.ticket.label,
         None,
     ]
-    assert called[0] is not None and called[0].terminal == "R01-终端1" and actor_name(called[0].called_by or "") == "刘秀英"
+    assert (
+        called[0] is not None
+        and called[0].terminal == "R01-终端1"
+        and actor_name(called[0].called_by or "") == "刘秀英"
+    )
 
 
 def test_out_of_order_call_needs_a_reason(service: RegistrationService, queue: QueueService) -> None:

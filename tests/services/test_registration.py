@@ -12,7 +12,7 @@ from desk.errors import NotFound, ValidationError
 from desk.services.registration import RegistrationService
 from desk.store.models import CaseEvent, CaseRow, Counter, Hall, PartyRow
 from desk.store.session import Store, open_store
-from tests.conftest import NOW, staff, valid_id, visit
+from tests.conftest import NOW, add_tester, staff, valid_id, visit
 
 ZHANG = valid_id("62070219850101123")
 
@@ -162,6 +162,7 @@ def test_concurrent_registrations_get_distinct_gap_free_numbers(store_url: str) 
 
     base = open_store(store_url)
     init_hall(base)
+    add_tester(base)
     errors: list[BaseException] = []
     numbers: list[str] = []
     lock = threading.Lock()

@@ -15,7 +15,7 @@ from desk.services.queue import QueueService
 from desk.services.registration import RegistrationService
 from desk.services.setup import init_hall
 from desk.store.session import open_store
-from tests.conftest import staff, valid_id, visit
+from tests.conftest import add_tester, staff, valid_id, visit
 from tests.printing.pdftools import decode_qr, need_poppler
 from tests.receipt_settings import PRINTING_SETTINGS, STATUS_BASE_URL
 from tests.status.browser import chromium, dump_dom, free_port, status_server
@@ -32,6 +32,7 @@ def test_receipt_qr_opens_the_status_page(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'desk.db'}"
     store = open_store(url)
     init_hall(store)
+    add_tester(store)
     clock = SystemClock()
     reg = RegistrationService(store, clock, principal=staff("测试前台"))
     r = reg.register(visit())

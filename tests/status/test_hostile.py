@@ -24,7 +24,7 @@ from desk.services.queue import QueueService
 from desk.services.registration import RegistrationService
 from desk.services.setup import init_hall
 from desk.store.session import open_store
-from tests.conftest import staff, visit
+from tests.conftest import add_tester, staff, visit
 from tests.status.browser import free_port
 
 SECURITY = {
@@ -132,6 +132,7 @@ def hall(tmp_path: Path) -> tuple[str, str]:
     url = f"sqlite:///{tmp_path / 'desk.db'}"
     store = open_store(url)
     init_hall(store)
+    add_tester(store)
     reg = RegistrationService(store, SystemClock(), principal=staff())
     case_no = reg.register(visit()).case_no
     QueueService(store, SystemClock(), principal=staff()).issue_ticket(case_no, room_code="R01")

@@ -18,7 +18,7 @@ from desk.store.models import BookingRow, CaseEvent, CaseRow, WarningRow, Whistl
 from desk.store.repositories import projection_snapshot
 from desk.store.session import HEAD_REVISION, Store, create_engine, current_revision, open_store, run_alembic
 from tests.case_life import FINAL_DUE_ON, live_a_full_case
-from tests.conftest import NOW
+from tests.conftest import NOW, add_tester
 
 BEFORE_0007 = "20261207_0006"
 
@@ -67,6 +67,7 @@ def test_the_same_life_taken_in_batches_in_any_order_folds_the_same(
     for i in range(3):
         other = open_store(f"{sqlite_url}.{i}")
         init_hall(other, hall_code="620702099")
+        add_tester(other)
         shuffled = events[:]
         rng.shuffle(shuffled)
         with other.unit_of_work() as s:
@@ -88,6 +89,7 @@ def test_migration_0007_goes_down_and_up_and_a_rebuild_restores_the_rows(
 ) -> None:
     first = open_store(store_url)
     init_hall(first)
+    add_tester(first)
     life = live_a_full_case(first, FixedClock(NOW))
     with first.read() as s:
         before = projection_snapshot(s)

@@ -17,6 +17,7 @@ from desk.store import projections
 from desk.store import repositories as repo
 from desk.store.models import CaseEvent, CaseRow, PartyRow
 from desk.store.session import open_store
+from tests.conftest import add_tester
 
 # Registers synthetic visitors forever; prints each case number only after its commit returned.
 LOOP = """
@@ -25,7 +26,7 @@ from desk.core.clock import SystemClock
 from desk.core.synthetic import make_visit
 from desk.services.registration import RegistrationService
 from desk.store.session import open_store
-from tests.conftest import staff
+from tests.conftest import add_tester, staff
 store = open_store(sys.argv[1])
 svc = RegistrationService(store, SystemClock(), principal=staff())
 names = {c.code: c.name for c in svc.categories()}
@@ -41,6 +42,7 @@ while True:
 def test_sigkill_loses_no_acknowledged_visit(store_url: str) -> None:
     store = open_store(store_url)
     init_hall(store)
+    add_tester(store)
     store.dispose()
     acknowledged: list[str] = []
     rng = random.Random(20261127)

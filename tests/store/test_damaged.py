@@ -22,7 +22,7 @@ from desk.core.clock import FixedClock
 from desk.services.registration import RegistrationService
 from desk.services.setup import init_hall
 from desk.store.session import HEAD_REVISION, open_store
-from tests.conftest import NOW, staff, valid_id, visit
+from tests.conftest import NOW, add_tester, staff, valid_id, visit
 
 ID_NUMBER = valid_id("62070219800101123")
 PHONE = "13987654321"
@@ -87,6 +87,7 @@ def _template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("damaged-template") / "desk.db"
     store = open_store(f"sqlite:///{path}")
     init_hall(store)
+    add_tester(store)
     RegistrationService(store, FixedClock(NOW), principal=staff("测试前台")).register(visit(parties=PARTIES))
     store.dispose()
     assert not path.with_name("desk.db-wal").exists()

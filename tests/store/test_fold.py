@@ -16,7 +16,7 @@ from desk.store.events import as_event
 from desk.store.models import CaseEvent, CaseRow, TicketRow
 from desk.store.repositories import projection_snapshot
 from desk.store.session import Store, open_store
-from tests.conftest import NOW, staff, visit
+from tests.conftest import NOW, add_tester, staff, visit
 
 
 def _snapshot_after_rebuild(store: Store) -> tuple[list[tuple[object, ...]], list[tuple[object, ...]]]:
@@ -67,6 +67,7 @@ def test_ingest_in_any_batches_and_order_equals_the_fold_of_all(store: Store, sq
     for _ in range(3):
         other = open_store(f"{sqlite_url}.{rng.random():.6f}")
         init_hall(other, hall_code="620702099")
+        add_tester(other)
         shuffled = events[:]
         rng.shuffle(shuffled)
         with other.unit_of_work() as s:
@@ -84,6 +85,7 @@ def test_fold_ignores_the_order_it_is_given(sqlite_url: str) -> None:
     clock = FixedClock(NOW)
     store = open_store(sqlite_url)
     init_hall(store)
+    add_tester(store)
     reg = RegistrationService(store, clock, principal=staff())
     hall = QueueService(store, clock, principal=staff())
     case_no = reg.register(visit(), new_case=True).case_no

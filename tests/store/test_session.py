@@ -22,7 +22,7 @@ from desk.services.setup import init_hall
 from desk.store.events import bump_counter
 from desk.store.models import CaseRow, Counter
 from desk.store.session import Store, create_engine, migrate, open_store
-from tests.conftest import valid_id, visit
+from tests.conftest import add_tester, valid_id, visit
 
 HALL = "620702001"
 
@@ -125,6 +125,7 @@ def test_a_wal_over_the_cap_is_truncated_without_dispose(sqlite_url: str) -> Non
     store = Store(engine, wal_cap_bytes=1)  # every WAL is "too big"
     try:
         init_hall(store)
+        add_tester(store)
         checkpointer = store.wal_checkpointer
         assert checkpointer is not None
         assert wait_until(lambda: checkpointer.truncations >= 1 and wal_size(db_file(store)) == 0)
@@ -135,6 +136,7 @@ def test_a_wal_over_the_cap_is_truncated_without_dispose(sqlite_url: str) -> Non
 def test_a_dropped_store_ends_its_thread(sqlite_url: str) -> None:
     store = open_store(sqlite_url)
     init_hall(store)
+    add_tester(store)
     checkpointer = store.wal_checkpointer
     assert checkpointer is not None and checkpointer.alive
     del store  # never disposed
@@ -165,6 +167,7 @@ def test_a_cli_process_that_never_disposes_leaves_the_wal_checkpointed(
 ) -> None:
     store = open_store(sqlite_url)
     init_hall(store)
+    add_tester(store)
     store.dispose()
     db = Path(sqlite_url.removeprefix("sqlite:///"))
     visit_file = tmp_path / "visit.json"

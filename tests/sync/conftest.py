@@ -34,7 +34,7 @@ from desk.store.models import (
 from desk.store.repositories import projection_snapshot
 from desk.store.session import Store, open_store
 from desk.sync.engine import RoundReport, Syncer, SyncError
-from tests.conftest import NOW, create_pg_database, drop_pg_database, staff
+from tests.conftest import NOW, add_tester, create_pg_database, drop_pg_database, staff
 from tests.sync.proxy import PgProxy
 
 COUNTY_CODE = "620702"
@@ -67,6 +67,7 @@ def make_hall(
                 made = tmp_path_factory.mktemp("hall-template")
                 fresh = open_store(f"sqlite:///{made / 'fresh.db'}")
                 init_hall(fresh, hall_code=code, hall_name=f"测试综治中心{code[-3:]}")
+                add_tester(fresh)
                 fresh.dispose()
                 template = _hall_templates[code] = made / f"hall-{code}.db"
                 with contextlib.closing(sqlite3.connect(made / "fresh.db")) as db:
@@ -77,6 +78,7 @@ def make_hall(
         else:
             store = open_store(url)
             init_hall(store, hall_code=code, hall_name=f"测试综治中心{code[-3:]}")
+            add_tester(store)
         opened.append(store)
         return store
 

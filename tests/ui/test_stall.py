@@ -12,7 +12,7 @@ from sqlalchemy.engine import make_url
 
 from desk.services.setup import init_hall
 from desk.store.session import open_store
-from tests.conftest import create_pg_database, drop_pg_database
+from tests.conftest import add_tester, create_pg_database, drop_pg_database
 from tests.latency_proxy import LatencyProxy, proxied_url
 from tests.ui.stall import run_stall
 
@@ -29,6 +29,7 @@ def hall_db(pg_server: str) -> Iterator[str]:
         store = open_store(url)  # set up nearby: the migrations are not what is measured
         try:
             init_hall(store)
+            add_tester(store)
         finally:
             store.dispose()
         yield url

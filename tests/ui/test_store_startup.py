@@ -19,7 +19,7 @@ from desk.services.registration import RegistrationService
 from desk.services.setup import init_hall
 from desk.store.session import open_store
 from desk.ui.main_window import MainWindow
-from tests.conftest import NOW, staff, valid_id, visit
+from tests.conftest import NOW, add_tester, staff, valid_id, visit
 
 ID_NUMBER = valid_id("62070219800101123")
 
@@ -40,6 +40,7 @@ def shown(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 def _store_with_a_visit(path: Path) -> None:
     store = open_store(f"sqlite:///{path}")
     init_hall(store)
+    add_tester(store)
     parties = [{"role": "applicant", "name": "张三", "id_number": ID_NUMBER, "phone": "13912345678"}]
     RegistrationService(store, FixedClock(NOW), principal=staff("测试前台")).register(visit(parties=parties))
     store.dispose()

@@ -29,7 +29,7 @@ from desk.ui.county.diverted import DivertedCasesDialog
 from desk.ui.main_window import MainWindow
 from desk.ui.models.diverted_table import DivertedTableModel
 from desk.ui.sync_bar import SyncStatusBar
-from tests.conftest import staff, valid_id, visit
+from tests.conftest import add_tester, staff, valid_id, visit
 from tests.ui.waiting import settle, value
 
 UNREACHABLE = "postgresql+psycopg://x:secret@127.0.0.1:1/none"
@@ -301,6 +301,7 @@ def county_window(
 ) -> Iterator[MainWindow]:
     hall = open_store(f"sqlite:///{tmp_path / 'hall-b.db'}")
     init_hall(hall, hall_code=HALL_B, hall_name="测试综治中心002")
+    add_tester(hall)
     RegistrationService(hall, clock, principal=staff()).register(visit())
     syncer = Syncer(hall, county_url, clock=clock)
     syncer.run_once()  # the hall is now in the county's registry
