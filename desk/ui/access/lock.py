@@ -2,7 +2,8 @@
 the person signed in types their password (or PIN) again; "换人登录" hands the terminal to someone else.
 
 `IdleLock` watches the application's input (an event filter on the QApplication) and locks after `minutes` without
-any (0: never); `lock_now()` locks at once. While locked, every visible window gets an opaque cover, windows that
+any (0: never); `lock_now()` locks at once. 换人登录 opens the sign-in dialog over the lock; whoever signs in there
+gets the terminal (`on_switch_user`), and Esc in it goes back to the lock. While locked, every visible window gets an opaque cover, windows that
 open meanwhile are covered as they show, menus are closed, and no key, click or shortcut reaches anything but the
 lock panel. The panel sits on the window that can take input: the topmost modal dialog if one is open (a modal
 dialog blocks every other window), else the main window.
@@ -31,6 +32,7 @@ from desk.core.permissions import Principal
 from desk.errors import DeskError
 from desk.forms.fields import FieldMessage
 from desk.ui.access.api import AuthApi
+from desk.ui.access.sign_in import SignInDialog
 from desk.ui.access.widgets import BusyLine, secret_edit
 from desk.ui.ops import Op, OpRunner
 
@@ -103,11 +105,11 @@ class _Cover(QWidget):
         event.accept()  # Esc must not reach the covered dialog (it would close it, and the lock with it)
 
     def remove(self) -> None:
+        """Gone at the next turn of the event loop; a child of its window until then (so never an orphan)."""
         parent = self.parentWidget()
         if parent is not None and shiboken6.isValid(parent):
             parent.removeEventFilter(self)
         self.hide()
-        self.setParent(None)
         self.deleteLater()
 
 
@@ -120,8 +122,10 @@ class LockPanel(QFrame):
     sig_switch_user_requested = Signal()
     """换人登录 was pressed."""
 
-    def __init__(self, auth: AuthApi, principal: Principal, *, can_switch: bool) -> None:
-        super().__init__(None)
+    def __init__(
+        self, auth: AuthApi, principal: Principal, *, can_switch: bool, parent: QWidget | None = None
+    ) -> None:
+        super().__init__(parent)
         self._auth = auth
         self.principal = principal
         self._busy = False
@@ -216,8 +220,10 @@ class LockPanel(QFrame):
 class IdleLock(QObject):
     """Locks `window` (and every other window of the app) after `minutes` without input, or on `lock_now()`.
 
-    `timeout_ms`, when given, replaces `minutes` (tests). `on_switch_user` is called when 换人登录 is pressed:
-    the lock stays until the owner calls `release(principal)` for whoever signed in next (or closes the window).
+    `timeout_ms`, when given, replaces `minutes` (tests). With `on_switch_user`, the lock screen offers 换人登录:
+    the sign-in dialog (`hall_name` at its top), and once someone signed in there the lock goes and
+    `on_switch_user` gets their `Principal` (the owner hands it to the services). While the window is hidden the
+    lock neither counts idle time nor holds input back; its covers stay, so it shows again locked.
     """
 
     sig_locked = Signal()
@@ -226,8 +232,8 @@ class IdleLock(QObject):
     sig_unlocked = Signal(object)
     """The screen was unlocked; carries the `Principal` (the same person)."""
 
-    sig_switch_user_requested = Signal()
-    """换人登录 was pressed on the lock screen."""
+    sig_user_switched = Signal(object)
+    """Someone else signed in through 换人登录; carries their `Principal`."""
 
     def __init__(
         self,
@@ -237,19 +243,20 @@ class IdleLock(QObject):
         *,
         minutes: int = DEFAULT_MINUTES,
         timeout_ms: int | None = None,
-        on_switch_user: Callable[[], object] | None = None,
+        hall_name: str = "",
+        on_switch_user: Callable[[Principal], object] | None = None,
     ) -> None:
         super().__init__(window)
         self._window = window
+        self._auth = auth
+        self._hall_name = hall_name
         self._on_switch_user = on_switch_user
+        self.sign_in_dialog: SignInDialog | None = None
         self.principal = principal
         self._covers: dict[QWidget, _Cover] = {}
         self._host: QWidget | None = None
         self._return_focus: QWidget | None = None
-        self.panel = LockPanel(auth, principal, can_switch=on_switch_user is not None)
-        self.panel.hide()
-        self.panel.sig_unlocked.connect(self._on_unlocked)
-        self.panel.sig_switch_user_requested.connect(self._on_switch_user_requested)
+        self.panel = self._make_panel()
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
         self._timer.timeout.connect(self.lock_now)
@@ -257,8 +264,7 @@ class IdleLock(QObject):
         self.set_timeout(timeout_ms if timeout_ms is not None else minutes * 60_000)
         app = QApplication.instance()
         assert app is not None
-        app.installEventFilter(self)
-        window.destroyed.connect(self._on_window_destroyed)
+        app.installEventFilter(self)  # removed by Qt when this object goes with its window
 
     # --- settings ------------------------------------------------------------------------------
 
@@ -308,9 +314,11 @@ class IdleLock(QObject):
         """Take the covers away (after an unlock, or when the owner signed the next person in)."""
         if principal is not None:
             self.set_principal(principal)
-        self.panel.hide()
-        self.panel.setParent(None)
+        self._park_panel()
         self.panel.reset()
+        if self.sign_in_dialog is not None and shiboken6.isValid(self.sign_in_dialog):
+            self.sign_in_dialog.close()
+        self.sign_in_dialog = None
         for cover in self._covers.values():
             cover.remove()
         self._covers.clear()
@@ -329,13 +337,35 @@ class IdleLock(QObject):
             app.removeEventFilter(self)
 
     def _coverable(self, w: QWidget) -> bool:
-        if not w.isWindow() or not w.isVisible() or w in self._covers:
+        if not w.isWindow() or not w.isVisible() or w in self._covers or w is self.sign_in_dialog:
             return False
         kind = w.windowType()
         return kind not in (Qt.WindowType.Popup, Qt.WindowType.ToolTip, Qt.WindowType.SplashScreen)
 
     def _cover(self, w: QWidget) -> None:
         self._covers[w] = _Cover(w)
+        w.destroyed.connect(self._on_covered_destroyed)
+
+    def _on_covered_destroyed(self, _obj: object = None) -> None:
+        # a window deleted while locked (the panel may have gone with it): settle once the deletion is over
+        QTimer.singleShot(0, self._rehost)
+
+    def _make_panel(self) -> LockPanel:
+        """A child of the window while unused (hidden), of the cover it sits on while locked."""
+        panel = LockPanel(
+            self._auth, self.principal, can_switch=self._on_switch_user is not None, parent=self._window
+        )
+        panel.hide()
+        panel.sig_unlocked.connect(self._on_unlocked)
+        panel.sig_switch_user_requested.connect(self._on_switch_user_requested)
+        return panel
+
+    def _park_panel(self) -> None:
+        if not shiboken6.isValid(self.panel):
+            self.panel = self._make_panel()
+            return
+        self.panel.hide()
+        self.panel.setParent(self._window)
 
     def _pick_host(self) -> QWidget:
         modal = QApplication.activeModalWidget()
@@ -344,6 +374,8 @@ class IdleLock(QObject):
         return self._window
 
     def _place_panel(self) -> None:
+        if not shiboken6.isValid(self.panel):  # it sat on a window that was deleted
+            self.panel = self._make_panel()
         host = self._pick_host()
         cover = self._covers[host]
         self._host = host
@@ -363,6 +395,11 @@ class IdleLock(QObject):
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt's name
         kind = event.type()
+        try:
+            if not self._window.isVisible():  # closed or put away: nothing to lock, nothing to hold back
+                return False
+        except RuntimeError:  # the window is being destroyed (its last events come after its wrapper went)
+            return False
         if not self._covers:
             if kind in _ACTIVITY and (kind != QEvent.Type.MouseMove or event.spontaneous()):
                 self._on_activity()
@@ -382,12 +419,21 @@ class IdleLock(QObject):
         return False
 
     def _in_panel(self, w: QWidget) -> bool:
-        return w is self.panel or self.panel.isAncestorOf(w)
+        """What may take input while locked: the panel, and the sign-in dialog of 换人登录."""
+        if w is self.panel or self.panel.isAncestorOf(w):
+            return True
+        dialog = self.sign_in_dialog
+        return dialog is not None and shiboken6.isValid(dialog) and (w is dialog or dialog.isAncestorOf(w))
 
     def _cover_late(self, w: QWidget) -> None:
         """A window that opened while locked (an error box, a poll's dialog): cover it; if it is modal, it is
         the only window that takes input now, so the panel moves onto it."""
-        if not self._covers or not shiboken6.isValid(w) or not self._coverable(w):
+        if (
+            not self._covers
+            or not shiboken6.isValid(self)
+            or not shiboken6.isValid(w)
+            or not self._coverable(w)
+        ):
             return
         self._cover(w)
         if w.isModal() or w.windowModality() != Qt.WindowModality.NonModal:
@@ -396,12 +442,12 @@ class IdleLock(QObject):
     def _rehost(self) -> None:
         """The window the panel sat on was closed or hidden: drop the covers of windows gone, and move the
         panel to the window that takes input now."""
-        if not self._covers:
+        if not self._covers or not shiboken6.isValid(self) or not shiboken6.isValid(self._window):
             return
         for w in [w for w in self._covers if not shiboken6.isValid(w) or not w.isVisible()]:
             cover = self._covers.pop(w)
-            if self.panel.parent() is cover:
-                self.panel.setParent(None)
+            if shiboken6.isValid(self.panel) and self.panel.parent() is cover:
+                self._park_panel()
             if shiboken6.isValid(cover):
                 cover.remove()
         if self._window not in self._covers and shiboken6.isValid(self._window):
@@ -424,12 +470,32 @@ class IdleLock(QObject):
         self.sig_unlocked.emit(principal)
 
     def _on_switch_user_requested(self) -> None:
+        """换人登录: the sign-in dialog over the lock (one at a time)."""
+        dialog = self.sign_in_dialog
+        if dialog is not None and shiboken6.isValid(dialog) and dialog.isVisible():
+            dialog.raise_()
+            return
+        dialog = SignInDialog(
+            self._auth, hall_name=self._hall_name, terminal=self.principal.terminal, parent=self._host
+        )
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.sig_signed_in.connect(self._on_user_switched)
+        dialog.rejected.connect(self._on_switch_cancelled)
+        self.sign_in_dialog = dialog
         logger.info("switch of user asked at the lock screen")
-        self.sig_switch_user_requested.emit()
-        if self._on_switch_user is not None:
-            self._on_switch_user()
+        dialog.open()
+        dialog.login_edit.setFocus()
 
-    def _on_window_destroyed(self, _obj: object = None) -> None:
-        self.stop()
-        if shiboken6.isValid(self.panel):
-            self.panel.deleteLater()
+    def _on_switch_cancelled(self) -> None:
+        self.sign_in_dialog = None
+        if self.is_locked():
+            self.panel.secret_edit.setFocus()
+
+    def _on_user_switched(self, principal: Principal) -> None:
+        self.sign_in_dialog = None
+        logger.info("another user took the terminal at the lock screen")
+        self._return_focus = None  # the last person's place in the window is not the next one's
+        self.release(principal)
+        self.sig_user_switched.emit(principal)
+        if self._on_switch_user is not None:
+            self._on_switch_user(principal)
