@@ -65,7 +65,7 @@ class AuditPanel(QWidget):
         self.action_combo = QComboBox(self)
         self.action_combo.addItem(self.tr("全部"), None)
         for a in AuditAction:
-            self.action_combo.addItem(a.label, a)
+            self.action_combo.addItem(a.label, a.value)  # Qt keeps a str subclass as a plain str
         self.since_edit = QDateEdit(self)
         self.until_edit = QDateEdit(self)
         for edit in (self.since_edit, self.until_edit):
@@ -135,7 +135,7 @@ class AuditPanel(QWidget):
             "case_no": self.case_edit.text().strip().upper() or None,
             "since": _day_start(since),
             "until": _day_start(until.addDays(1)),  # the whole of the last day
-            "action": action if isinstance(action, AuditAction) else None,
+            "action": AuditAction(action) if action else None,
         }
 
     # --- search --------------------------------------------------------------------------------
