@@ -198,13 +198,13 @@ class FakeAudit:
             for e in self.entries
             if (login is None or e.login == login)
             and (case_no is None or e.case_no == case_no)
-            and (since is None or e.at >= since)
-            and (until is None or e.at < until)
+            and (since is None or e.at.astimezone(CHINA_TZ).date() >= since)
+            and (until is None or e.at.astimezone(CHINA_TZ).date() <= until)
             and (action is None or e.action == action)
         ]
         return sorted(found, key=lambda e: e.at, reverse=True)
 
-    def search(self, login=None, case_no=None, since=None, until=None, action=None, limit=500):  # noqa: ANN001
+    def search(self, *, login=None, case_no=None, since=None, until=None, action=None, limit=500):  # noqa: ANN001
         self.searches.append(
             {
                 "login": login,

@@ -12,7 +12,7 @@ from PySide6.QtCore import QDate, Qt
 from pytestqt.qtbot import QtBot
 
 from desk.core.audit import AuditAction
-from desk.core.clock import CHINA_TZ, FixedClock
+from desk.core.clock import FixedClock
 from desk.ui.access.audit_panel import AuditPanel
 from desk.ui.models.access_tables import AuditTableModel
 from tests.ui.access_fakes import NOW, FakeAudit, sample_audit
@@ -41,8 +41,8 @@ def column(p: AuditPanel, col: int) -> list[str]:
 
 def test_opens_on_the_last_week(panel: AuditPanel, audit: FakeAudit) -> None:
     first = audit.searches[0]
-    assert first["since"] == dt.datetime(2026, 11, 21, tzinfo=CHINA_TZ)
-    assert first["until"] == dt.datetime(2026, 11, 28, tzinfo=CHINA_TZ)
+    assert first["since"] == dt.date(2026, 11, 21)  # China-time days, both included
+    assert first["until"] == dt.date(2026, 11, 27)
     assert first["login"] is None and first["limit"] == 500
     assert panel.model.rowCount() == 9 and panel.count_label.text() == "共 9 条"
     assert panel.model.index(0, AuditTableModel.AT).data() == "2026-11-27 09:52"  # newest first

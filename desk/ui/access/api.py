@@ -89,11 +89,24 @@ class AuditApi(Protocol):
 
     def search(
         self,
+        *,
         login: str | None = None,
         case_no: str | None = None,
-        since: dt.datetime | None = None,
-        until: dt.datetime | None = None,
+        since: dt.date | None = None,
+        until: dt.date | None = None,
         action: AuditAction | None = None,
-        limit: int = 500,
-    ) -> Sequence[AuditRow]: ...
-    def export_csv(self, path: Path | str, **filters: Any) -> int: ...
+        limit: int | None = 500,
+    ) -> Sequence[AuditRow]:
+        """Newest first; `since` and `until` are China-time days, both included."""
+        ...
+
+    def export_csv(
+        self,
+        path: Path,
+        *,
+        login: str | None = None,
+        case_no: str | None = None,
+        since: dt.date | None = None,
+        until: dt.date | None = None,
+        action: AuditAction | None = None,
+    ) -> int: ...

@@ -37,9 +37,8 @@ LIMIT = 500
 DEFAULT_DAYS = 7  # the search opens on the last week
 
 
-def _day_start(day: QDate) -> dt.datetime:
-    """The start of a China-time day, as an aware moment."""
-    return dt.datetime(day.year(), day.month(), day.day(), tzinfo=CHINA_TZ)
+def _day(day: QDate) -> dt.date:
+    return dt.date(day.year(), day.month(), day.day())
 
 
 class AuditPanel(QWidget):
@@ -133,8 +132,8 @@ class AuditPanel(QWidget):
         return {
             "login": self.person_edit.text().strip() or None,
             "case_no": self.case_edit.text().strip().upper() or None,
-            "since": _day_start(since),
-            "until": _day_start(until.addDays(1)),  # the whole of the last day
+            "since": _day(since),  # China-time days, both included (as AuditService takes them)
+            "until": _day(until),
             "action": AuditAction(action) if action else None,
         }
 
