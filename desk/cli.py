@@ -1424,8 +1424,11 @@ def _cmd_backup(args: argparse.Namespace) -> int:
     integrity_check, written atomically and readable by its owner only."""
     from desk.store.backup import backup_store
 
-    _require(args, "settings")
-    report = backup_store(_sqlite_store_file(args), Path(args.out))
+    path = _sqlite_store_file(args)  # a PostgreSQL store is refused first, with the pg_dump commands
+    signed = _require(args, "settings").store
+    args.opened.remove(signed)
+    signed.dispose()
+    report = backup_store(path, Path(args.out))
     f = report.facts
     print(report.path)
     print(
@@ -1451,10 +1454,11 @@ def _cmd_restore(args: argparse.Namespace) -> int:
     from desk.store.session import open_store
 
     store = _sqlite_store_file(args)
-    with contextlib.suppress(
-        StoreError
-    ):  # a damaged store is what a restore is for: nobody can sign in to it
-        _require(args, "settings")
+    # a damaged store is what a restore is for: nobody can sign in to it
+    with contextlib.suppress(StoreError):
+        signed = _require(args, "settings").store
+        args.opened.remove(signed)
+        signed.dispose()  # closed again: the restore refuses a store in use
     plan = plan_restore(store, Path(args.backup))
     for line in plan.summary():
         print(line)

@@ -198,5 +198,5 @@ def test_warnings_list_ack_and_sweep(
     assert code == EXIT_OK and "已确认已阅" in out and "测试员（tester）" in out and "没有未阅的预警" in out
     before = events(store)
     code, _, err = run(capsys, "warnings", "--ack", w["id"], "--db", db)
-    assert code == EXIT_INVALID and "已由 值班长 于 2026-11-27 10:11 确认已阅" in err
+    assert code == EXIT_INVALID and "已由 测试员（tester）@命令行 于 2026-11-27 10:11 确认已阅" in err
     assert events(store) == before

@@ -77,8 +77,8 @@ def test_receipt_then_reprint(store_url: str, tmp_path: Path) -> None:
     assert "补打" in pdftotext(out, tmp_path) and "补打" in second.stderr
     events = printed_events(store_url, case_no)
     assert [(e["document"], e["reprint"], e["actor"]) for e in events] == [
-        ("receipt", False, "命令行"),
-        ("receipt", True, "命令行"),
+        ("receipt", False, "测试员（tester）@命令行"),
+        ("receipt", True, "测试员（tester）@命令行"),
     ]
     assert not list(tmp_path.glob(".r.pdf.*"))  # no temp file left behind
 
