@@ -86,7 +86,8 @@ def split_password(url: str) -> tuple[str, str | None]:
         return url, None
     if not u.password or (u.host and not URL_HOST.match(u.host)):
         return url, None
-    return u.set(password=None).render_as_string(hide_password=False), str(u.password)
+    # (URL.set ignores a None: the tuple's own _replace clears it)
+    return u._replace(password=None).render_as_string(hide_password=False), str(u.password)
 
 
 def with_stored_password(url: str, setting: str = "county_db_url") -> str:

@@ -174,7 +174,8 @@ def role_url(url: str | sa.URL, role: str, password: str | None = None) -> str:
     its password only when one is given."""
     from sqlalchemy.engine import make_url
 
-    return make_url(url).set(username=role, password=password).render_as_string(hide_password=False)
+    u = make_url(url)._replace(username=role, password=password)  # (URL.set would keep the old password)
+    return u.render_as_string(hide_password=False)
 
 
 def create_roles(
