@@ -28,6 +28,12 @@ COUNTY = "postgresql+psycopg://desk_sync:s3cr%3At-p%40ss@county.lan:5432/county"
 BARE = "postgresql+psycopg://desk_sync@county.lan:5432/county"
 
 
+@pytest.fixture(autouse=True)
+def _own_key_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A key file of this test's own: the passwords kept here must not reach the session's (shared) one."""
+    monkeypatch.setenv("DESK_KEY_FILE", str(tmp_path / "keys" / "keyset.json"))
+
+
 def _file() -> dict[str, Any]:
     data: dict[str, Any] = json.loads(config_file().read_text(encoding="utf-8"))
     return data

@@ -36,7 +36,7 @@ from desk.store.roles import (
 )
 from desk.store.session import Store, open_store
 from desk.sync.engine import Syncer
-from tests.conftest import NOW, valid_id, visit
+from tests.conftest import NOW, staff, valid_id, visit
 
 pytestmark = pytest.mark.postgres
 
@@ -142,7 +142,7 @@ def test_the_status_role_reads_the_stages_and_nothing_personal(
 ) -> None:
     hall = _hall(tmp_path, HALL_A)
     try:
-        reg = RegistrationService(hall, clock, actor="测试前台").register(visit())
+        reg = RegistrationService(hall, clock, principal=staff("测试前台")).register(visit())
         with hall.read() as s:
             token = s.scalar(sa.text("SELECT status_token FROM cases WHERE case_no = :n"), {"n": reg.case_no})
         assert _sync(hall, county_db) == (_events(hall), 0)
@@ -259,14 +259,16 @@ def test_the_sync_role_pushes_and_pulls(county_db: str, tmp_path: Path, clock: F
     a, b = _hall(tmp_path, HALL_A), _hall(tmp_path, HALL_B)
     county = open_store(county_db)
     try:
-        reg = RegistrationService(a, clock, actor="测试前台")
+        reg = RegistrationService(a, clock, principal=staff("测试前台"))
         first = reg.register(visit())
         reg.register(visit(parties=[{"role": "applicant", "name": "李四", "phone": "13800000001"}]))
         assert _sync(a, county_db) == (_events(a), 0)
         assert _sync(b, county_db) == (0, 0)  # hall B registers itself
         assert _sync(a, county_db) == (0, 0)  # an idle round
         # the county diverts A's case to B: B pulls it, with its whole history, through the sync role
-        CountyService(county, clock, actor="县级").divert(first.case_no, to_hall=HALL_B, reason="属地")
+        CountyService(county, clock, principal=staff("县级")).divert(
+            first.case_no, to_hall=HALL_B, reason="属地"
+        )
         pushed, pulled = _sync(b, county_db)
         assert pushed == 0 and pulled >= 2
         with b.read() as s:
