@@ -710,12 +710,42 @@ def _status_server_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--port", type=int, default=8080, help="端口（默认 8080）")
 
 
+STATUS_ROLE = "desk_status"  # desk.store.roles.STATUS
+
+
+def _postgresql_user(url: str) -> str | None:
+    """The user a PostgreSQL URL connects as ("" for the default); None for any other URL."""
+    from sqlalchemy.engine import make_url
+
+    try:
+        u = make_url(url)
+    except Exception:  # noqa: BLE001 - opening it says what is wrong
+        return None
+    return (u.username or "") if u.get_backend_name() == "postgresql" else None
+
+
 def _cmd_status_server(args: argparse.Namespace) -> int:
-    from desk.config import check_trusted_proxies, load_settings
+    import logging
+
+    from desk.config import check_status_db_url, check_trusted_proxies, load_settings, with_stored_password
     from desk.status.app import serve
 
-    proxies = check_trusted_proxies(load_settings().trusted_proxies)  # a bad entry: a message, not a start
-    serve(resolve_db_url(getattr(args, "db", None)), host=args.host, port=args.port, trusted_proxies=proxies)
+    settings = load_settings()
+    proxies = check_trusted_proxies(settings.trusted_proxies)  # a bad entry: a message, not a start
+    # its own role's address (status_db_url) unless --db names one; else the store's, as the desk opens it
+    own = "" if getattr(args, "db", None) else check_status_db_url(settings.status_db_url)
+    if own:
+        url = with_stored_password(own, "status_db_url")
+    else:
+        url = resolve_db_url(getattr(args, "db", None))
+        if _postgresql_user(url) not in (None, STATUS_ROLE):
+            message = (
+                "警告：状态查询服务正以本机数据库的账号连接 PostgreSQL，不是最小权限；"
+                "请用 desk settings set status_db_url 设置状态查询专用账号（desk_status）的地址"
+            )
+            print(message, file=sys.stderr)
+            logging.getLogger(__name__).warning("status server connects with the store's own role")
+    serve(url, host=args.host, port=args.port, trusted_proxies=proxies)
     return EXIT_OK
 
 
@@ -786,7 +816,7 @@ def _cmd_sync(args: argparse.Namespace) -> int:
 # --- settings -------------------------------------------------------------------------------------------
 
 # the settings `desk settings set` takes, each checked before it is saved
-SETTABLE = ("status_base_url", "trusted_proxies", "county_db_url")
+SETTABLE = ("status_base_url", "trusted_proxies", "county_db_url", "status_db_url")
 
 
 def _settings_arguments(p: argparse.ArgumentParser) -> None:
@@ -796,7 +826,8 @@ def _settings_arguments(p: argparse.ArgumentParser) -> None:
         "key",
         choices=SETTABLE,
         help="status_base_url 回执二维码的查询地址（https://…/s/）；trusted_proxies 状态查询服务前的可信反向代理"
-        "（IP 或网段，逗号分隔，空串为无）；county_db_url 县级数据库地址",
+        "（IP 或网段，逗号分隔，空串为无）；county_db_url 县级数据库地址；status_db_url 状态查询服务专用的"
+        "数据库地址（PostgreSQL 账号 desk_status）。地址中的密码存入密钥存储，不写入设置文件",
     )
     sset.add_argument("value", metavar="VALUE")
     ssub.add_parser("show", help="显示当前设置（不显示密码）")
@@ -807,13 +838,17 @@ def _cmd_settings(args: argparse.Namespace) -> int:
     import json
 
     from desk.config import (
+        SECRET_URLS,
         SettingError,
         check_status_base_url,
+        check_status_db_url,
         check_trusted_proxies,
         config_file,
         load_settings,
         save_settings,
+        split_password,
     )
+    from desk.security.keys import load_secret
     from desk.sync.engine import SyncError, parse_county_url, safe_url
 
     path = config_file()
@@ -825,9 +860,12 @@ def _cmd_settings(args: argparse.Namespace) -> int:
     settings = load_settings(path)
     if args.settings_command == "show":
         for name, current in dataclasses.asdict(settings).items():
-            if name == "county_db_url" and current:
+            kept = ""
+            if name in SECRET_URLS and current:
                 current = safe_url(current)
-            print(f"{name} = {', '.join(current) if isinstance(current, tuple | list) else current}")
+                if load_secret(SECRET_URLS[name]):
+                    kept = "（密码另存于密钥存储，不显示）"
+            print(f"{name} = {', '.join(current) if isinstance(current, tuple | list) else current}{kept}")
         print(f"设置文件：{path}", file=sys.stderr)
         return EXIT_OK
     key, raw = args.key, args.value
@@ -838,14 +876,19 @@ def _cmd_settings(args: argparse.Namespace) -> int:
         elif key == "trusted_proxies":
             value = check_trusted_proxies([v for v in raw.split(",") if v.strip()])
             shown = "、".join(value) or "（无）"
+        elif key == "status_db_url":
+            value = check_status_db_url(raw)
+            shown = safe_url(value) if value else "（无：用本机数据库地址）"
         else:
             parse_county_url(raw)
             value, shown = raw.strip(), safe_url(raw.strip())
     except (SettingError, SyncError) as e:
         print(f"{key}: {e.message}", file=sys.stderr)
         return EXIT_INVALID
+    # a database URL's password goes to the key store, the file gets the URL without it (save_settings)
+    has_password = key in SECRET_URLS and split_password(value)[1] is not None
     save_settings(dataclasses.replace(settings, **{key: value}), path)
-    print(f"已设置 {key} = {shown}")
+    print(f"已设置 {key} = {shown}" + ("（密码已存入密钥存储，设置文件中不含密码）" if has_password else ""))
     return EXIT_OK
 
 
@@ -859,6 +902,14 @@ def _county_arguments(p: argparse.ArgumentParser) -> None:
     cinit.add_argument("--code", default="620702", help="县级代码（行政区划代码，默认 620702）")
     cinit.add_argument("--name", default="甘州区综治中心", help="县级中心名称")
     _admin_arguments(cinit)
+    cinit.add_argument(
+        "--role-password-file",
+        metavar="FILE",
+        help='各数据库账号的密码（JSON，如 {"desk_sync": "…", "desk_status": "…"}）；本机信任认证时不需要',
+    )
+    cinit.add_argument(
+        "--no-roles", action="store_true", help="不建立数据库账号与授权（由数据库管理员另行处理）"
+    )
     div = csub.add_parser(
         "divert", help="在县级登记一次来访并分流到下级综治中心（JSON 与 desk register 相同）"
     )
@@ -872,15 +923,32 @@ def _county_arguments(p: argparse.ArgumentParser) -> None:
     halls.add_argument("--json", action="store_true", help="以 JSON 输出")
 
 
+def _role_passwords(path: str) -> dict[str, str]:
+    """`--role-password-file`: a JSON object of role name -> password (never printed, never logged)."""
+    import json
+
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except OSError as e:
+        raise DeskError(f"无法读取账号密码文件 {path}（{e.strerror or type(e).__name__}）") from None
+    except ValueError:
+        raise DeskError(f"账号密码文件 {path} 不是有效的 JSON") from None
+    if not isinstance(data, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) and v for k, v in data.items()
+    ):
+        raise DeskError(f'账号密码文件 {path} 应为 JSON 对象，如 {{"desk_sync": "密码"}}，密码不能为空')
+    return data
+
+
 def _county_services(args: argparse.Namespace) -> Services:
-    from desk.config import resolve_county_url
+    from desk.config import resolve_county_url, with_stored_password
     from desk.sync.engine import parse_county_url
 
     url = args.db or resolve_county_url()
     if not url:
         raise DeskError("未指定县级数据库：用 --db URL 或环境变量 DESK_COUNTY_URL")
     parse_county_url(url, local=True)  # a malformed address: its Chinese message, not a traceback
-    return _services(args, db=url)
+    return _services(args, db=with_stored_password(url))
 
 
 def _cmd_county(args: argparse.Namespace) -> int:
@@ -889,11 +957,23 @@ def _cmd_county(args: argparse.Namespace) -> int:
         from desk.sync.engine import parse_county_url
 
         parse_county_url(args.db, local=True)
+        passwords = _role_passwords(args.role_password_file) if args.role_password_file else None
+        if passwords and args.no_roles:
+            raise DeskError("--role-password-file 与 --no-roles 不能同时使用")
         services = _services(args, db=args.db, create=True, sign_in=False)
-        r = init_county(services.store, code=args.code, name=args.name)
+        r = init_county(
+            services.store, code=args.code, name=args.name, roles=not args.no_roles, role_passwords=passwords
+        )
         print(
             f"县级库 {r.code} {r.name}：{r.categories} 个纠纷类别，{r.departments} 个部门（目录第 {r.reference_version} 版）"
         )
+        for role in r.roles:
+            how = "新建" if role.created else "已有"
+            print(
+                f"数据库账号 {role.name}：{role.purpose}（{how}{'，已设密码' if role.password_set else ''}）"
+            )
+        if r.roles:
+            print("已按最小权限授权；任何账号都不能删除或修改事件与审计记录")
         _ensure_keys()
         admin = _first_admin(services, args)
         if admin:

@@ -9,6 +9,7 @@ import os
 import re
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 from desk.errors import DeskError
@@ -63,11 +64,106 @@ def resolve_county_url(explicit: str | None = None, settings: Settings | None = 
     return (settings or load_settings()).county_db_url
 
 
+# --- passwords out of the settings file --------------------------------------------------------------------
+
+# the settings holding a database URL, and the secret (desk.security.keys) its password is kept under instead
+SECRET_URLS: dict[str, str] = {"county_db_url": "county_password", "status_db_url": "status_db_password"}
+
+
+def split_password(url: str) -> tuple[str, str | None]:
+    """`url` without its password, and the password (None when it has none, or when `url` is no URL or one
+    whose password is not written so that it can be told apart -- an unencoded @ : / -- : it is then returned
+    as it is, for its own check to refuse)."""
+    if not isinstance(url, str) or "@" not in url:  # no user part, no password (and no SQLAlchemy to load)
+        return url, None
+    from sqlalchemy.engine import make_url
+
+    from desk.store.checks import URL_HOST
+
+    try:
+        u = make_url(url.strip())
+    except Exception:  # noqa: BLE001 - not a URL: nothing to take out
+        return url, None
+    if not u.password or (u.host and not URL_HOST.match(u.host)):
+        return url, None
+    # (URL.set ignores a None: the tuple's own _replace clears it)
+    return u._replace(password=None).render_as_string(hide_password=False), str(u.password)
+
+
+def with_stored_password(url: str, setting: str = "county_db_url") -> str:
+    """`url` with the password kept for `setting` (`SECRET_URLS`) added back, when it has none of its own and
+    one is kept; otherwise `url` as it is. For connecting only: never show or log the result."""
+    from sqlalchemy.engine import make_url
+
+    if not isinstance(url, str) or not url:
+        return url
+    try:
+        u = make_url(url.strip())
+    except Exception:  # noqa: BLE001 - refused by the URL's own check, not here
+        return url
+    if u.password:
+        return url
+    from desk.security.keys import load_secret
+
+    try:
+        password = load_secret(SECRET_URLS[setting])
+    except DeskError as e:  # an unreadable key file: connect without, and say why in the log
+        logger.warning("stored password for %s unavailable: %s", setting, e.message)
+        return url
+    if not password:
+        return url
+    return u.set(password=password).render_as_string(hide_password=False)
+
+
+def keep_password(setting: str, url: str) -> str:
+    """For saving `setting`: the password of `url` goes to the secret store (the OS keyring or the key file,
+    `desk.security.keys`), and `url` is returned without it. A URL without a password leaves the kept one
+    (a password set once survives a change of host)."""
+    from desk.security.keys import save_secret
+
+    bare, password = split_password(url)
+    if password:
+        save_secret(SECRET_URLS[setting], password)
+    return bare
+
+
+def _move_passwords_out(path: Path, raw: dict[str, Any]) -> dict[str, Any]:
+    """A settings file from before passwords were kept apart: each database URL's password goes to the secret
+    store and the file is written again without it. If the secret store cannot be written, the file is left as
+    it is (the password is not lost) and the log says so."""
+    moved = dict(raw)
+    for setting in SECRET_URLS:
+        value = raw.get(setting)
+        if isinstance(value, str) and split_password(value)[1]:
+            try:
+                moved[setting] = keep_password(setting, value)
+            except (DeskError, OSError) as e:
+                logger.warning(
+                    "settings file %s: password of %s not moved to the key store (%s)",
+                    path,
+                    setting,
+                    e.message if isinstance(e, DeskError) else type(e).__name__,
+                )
+                return raw
+    if moved == raw:
+        return raw
+    try:
+        _write_json(path, moved)
+    except OSError as e:
+        logger.warning("settings file %s not rewritten without passwords: %s", path, type(e).__name__)
+        return moved
+    logger.info("settings file %s: database passwords moved to the key store", path)
+    return moved
+
+
 @dataclass(frozen=True)
 class Settings:
     schema_version: int = SCHEMA_VERSION
     county_db_url: str = ""
     status_base_url: str = ""  # required before real receipts print: see check_status_base_url
+    # the status server's own store URL (PostgreSQL: the role desk_status, which reads the view case_stages
+    # only); "" = the store URL, with a warning. Its password, like the county's, is kept in the key store.
+    status_db_url: str = ""
     language: str = "zh_CN"
     actor: str = "前台"
     speech_engine: str = ""  # QtTextToSpeech engine of the calling screen: "" = the platform's default
@@ -106,17 +202,25 @@ def load_settings(path: Path | None = None) -> Settings:
     if not isinstance(raw, dict):
         logger.warning("settings file %s is not a JSON object; using defaults", path)
         return Settings()
+    raw = _move_passwords_out(path, raw)
     known = {f.name for f in fields(Settings)}
     values = {k: v for k, v in raw.items() if k in known and k != "schema_version"}
     return Settings(**values)
 
 
 def save_settings(settings: Settings, path: Path | None = None) -> None:
-    """Write the settings file, readable by its owner only (0600 on POSIX: it holds the county database's
-    address, password included), atomically: a crash leaves the old file or the new one."""
-    path = path or config_file()
+    """Write the settings file, readable by its owner only (0600 on POSIX), atomically: a crash leaves the old
+    file or the new one. A database URL's password is never written: it goes to the key store first
+    (`keep_password`)."""
+    values = asdict(settings)
+    for setting in SECRET_URLS:
+        values[setting] = keep_password(setting, values[setting])
+    _write_json(path or config_file(), values)
+
+
+def _write_json(path: Path, values: dict[str, Any]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    data = json.dumps(asdict(settings), ensure_ascii=False, indent=2).encode("utf-8")
+    data = json.dumps(values, ensure_ascii=False, indent=2).encode("utf-8")
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     try:
@@ -202,6 +306,44 @@ def check_status_base_url(url: object) -> str:
         raise SettingError(f"{name}的端口无效")
     if not parts.path.endswith("/s/"):
         raise SettingError(f"{name}的路径应以 /s/ 结尾（状态查询服务的 /s/<令牌>），如 {STATUS_URL_EXAMPLE}")
+    return url
+
+
+STATUS_DB_URL_EXAMPLE = "postgresql+psycopg://desk_status@主机:5432/库名"
+
+
+def check_status_db_url(url: object) -> str:
+    """The status server's own store URL, checked: "" (none: the store URL is used), or a PostgreSQL URL with
+    a user (the role desk_status) and a database name. Returns it stripped; raises `SettingError`."""
+    name = "status_db_url（状态查询服务的数据库地址）"
+    if not isinstance(url, str):  # the settings file is edited by hand
+        raise SettingError(f'设置文件中的 {name}应为文本，如 "{STATUS_DB_URL_EXAMPLE}"')
+    url = url.strip()
+    if not url:
+        return ""
+    if any(ch.isspace() or not ch.isprintable() for ch in url):
+        raise SettingError(f"{name}含有空白或控制字符")
+    from sqlalchemy.engine import make_url
+
+    from desk.store.checks import URL_HOST
+
+    try:
+        u = make_url(url)
+        port = u.port
+    except Exception:  # noqa: BLE001 - any parse failure: one message, never the text (it may hold a password)
+        raise SettingError(f"{name}无法识别：应形如 {STATUS_DB_URL_EXAMPLE}") from None
+    if u.get_backend_name() != "postgresql" or u.drivername not in ("postgresql", "postgresql+psycopg"):
+        raise SettingError(
+            f"{name}须为 PostgreSQL 的地址（postgresql+psycopg://…）；SQLite 库没有数据库账号，留空即可"
+        )
+    if u.host and not URL_HOST.match(u.host):
+        raise SettingError(f"{name}的主机名含有不允许的字符（密码中的 @ : / ? # 须写成 %40 %3A %2F %3F %23）")
+    if port is not None and not 0 < port <= 65535:
+        raise SettingError(f"{name}的端口 {port} 超出范围（1–65535）")
+    if not u.username:
+        raise SettingError(f"{name}缺少用户名：应为状态查询专用账号 desk_status（desk county init 建立）")
+    if not u.database:
+        raise SettingError(f"{name}缺少库名（地址末尾的 /库名）")
     return url
 
 

@@ -18,6 +18,7 @@ from desk.services.setup import _load, seed_categories
 from desk.store import county
 from desk.store.events import append_event
 from desk.store.models import CaseEvent, CaseRow, DepartmentRow, Hall, SyncAlert
+from desk.store.roles import RoleEntry, create_roles
 from desk.store.session import Store
 
 logger = logging.getLogger(__name__)
@@ -30,6 +31,8 @@ class CountyReport:
     categories: int
     departments: int
     reference_version: int
+    roles: tuple[RoleEntry, ...] = ()
+    """The PostgreSQL roles of least privilege granted in this database (`desk.store.roles`); () when skipped."""
 
 
 def seed_departments(store: Store) -> int:
@@ -49,9 +52,18 @@ def seed_departments(store: Store) -> int:
     return len(deps)
 
 
-def init_county(store: Store, *, code: str, name: str) -> CountyReport:
-    """Make this (PostgreSQL) store the county's: its own hall row, the reference data, role "county".
-    Running it again upgrades and refreshes the reference data; the halls then pull the new version."""
+def init_county(
+    store: Store,
+    *,
+    code: str,
+    name: str,
+    roles: bool = True,
+    role_passwords: Mapping[str, str] | None = None,
+) -> CountyReport:
+    """Make this (PostgreSQL) store the county's: its own hall row, the reference data, role "county", and
+    (with `roles`) the database roles of least privilege with their grants in this database (`role_passwords`:
+    role name -> password, for password authentication). Running it again upgrades, refreshes the reference
+    data (the halls then pull the new version) and grants afresh."""
     if store.dialect != "postgresql":
         raise DeskError("县级库须为 PostgreSQL 数据库")
     if not (code.isdigit() and 6 <= len(code) <= 12):
@@ -76,8 +88,14 @@ def init_county(store: Store, *, code: str, name: str) -> CountyReport:
         version = int(county.get_meta(s, county.REFERENCE_VERSION) or 0) + 1
         county.set_meta(s, county.REFERENCE_VERSION, str(version))
     county.install(store)
+    granted: tuple[RoleEntry, ...] = ()
+    if roles:
+        database = store.engine.url.database or ""
+        granted = tuple(create_roles(store.engine, database=database, passwords=role_passwords))
     logger.info("county store %s ready (reference data v%d)", code, version)
-    return CountyReport(code, name if local is None else local.name, n_categories, n_departments, version)
+    return CountyReport(
+        code, name if local is None else local.name, n_categories, n_departments, version, granted
+    )
 
 
 @dataclass(frozen=True)

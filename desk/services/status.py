@@ -7,11 +7,10 @@ import re
 from dataclasses import dataclass
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session
 
 from desk.core.clock import Clock
-from desk.store.models import CaseEvent, CaseRow, RoomRow, TicketRow
 from desk.store.session import Store
+from desk.store.stages import case_stages
 
 # secrets.token_urlsafe(16): 22 characters of the URL-safe base64 alphabet. Anything else is not looked up.
 TOKEN_RE = re.compile(r"^[A-Za-z0-9_-]{22}$")
@@ -38,6 +37,9 @@ def token_from_scan(text: str) -> str:
 
 
 class StatusService:
+    """Reads the `case_stages` view only (`desk.store.stages`): on PostgreSQL the status server's role may read
+    that view and nothing else, so nothing here may touch a table."""
+
     def __init__(self, store: Store, clock: Clock) -> None:
         self._store = store
         self._clock = clock
@@ -47,76 +49,35 @@ class StatusService:
         if not TOKEN_RE.match(token):
             return None
         with self._store.read() as s:
-            case = s.scalars(sa.select(CaseRow).where(CaseRow.status_token == token)).first()
-            if case is None:
-                return None
-            where = _transferred_to(s, case.id) if case.state == "transferred" else ""
-            ticket = s.scalars(
-                sa.select(TicketRow)
-                .where(TicketRow.case_id == case.id)
-                .order_by(TicketRow.updated_at.desc(), TicketRow.number.desc())
-            ).first()
-            room = None
-            ahead = None
-            if ticket is not None:
-                room = s.scalars(
-                    sa.select(RoomRow).where(
-                        RoomRow.hall_code == ticket.hall_code, RoomRow.code == ticket.room_code
-                    )
-                ).first()
-                if ticket.state == "waiting":
-                    ahead = int(
-                        s.scalar(
-                            sa.select(sa.func.count())
-                            .select_from(TicketRow)
-                            .where(
-                                TicketRow.hall_code == ticket.hall_code,
-                                TicketRow.room_code == ticket.room_code,
-                                TicketRow.state == "waiting",
-                                sa.or_(
-                                    TicketRow.queue_key < ticket.queue_key,
-                                    sa.and_(
-                                        TicketRow.queue_key == ticket.queue_key,
-                                        TicketRow.number < ticket.number,
-                                    ),
-                                ),
-                            )
-                        )
-                        or 0
-                    )
-        digits = "".join(ch for ch in room.code if ch.isdigit()) if room else ""
-        room_name = (f"{int(digits)}号{room.name}" if digits else room.name) if room else None
-        location = room.location if room else None
-        label = ticket.label if ticket else None
+            row = s.execute(sa.select(case_stages).where(case_stages.c.status_token == token)).first()
+        if row is None:
+            return None
+        where = _transferred_to(row.transfer_kind, row.transfer_to) if row.state == "transferred" else ""
+        room_name: str | None = None
+        if row.room_code is not None and row.room_name is not None:
+            digits = "".join(ch for ch in row.room_code if ch.isdigit())
+            room_name = f"{int(digits)}号{row.room_name}" if digits else row.room_name
+        location = row.room_location if row.room_code is not None else None
+        ahead = int(row.ahead) if row.ticket_state == "waiting" and row.ahead is not None else None
         stage, detail, next_step = _describe(
-            case.state, ticket.state if ticket else None, label, ahead, room_name, transferred_to=where
+            row.state, row.ticket_state, row.ticket, ahead, room_name, transferred_to=where
         )
-        updated = max(case.updated_at, ticket.updated_at) if ticket else case.updated_at
+        updated: dt.datetime = row.updated_at
+        if row.ticket_updated_at is not None:
+            updated = max(updated, row.ticket_updated_at)
         return CaseStatus(
-            stage, detail, next_step, label, ahead, room_name, location, updated, case.case_no[-6:]
+            stage, detail, next_step, row.ticket, ahead, room_name, location, updated, row.case_no[-6:]
         )
 
 
-def _transferred_to(s: Session, case_id: str) -> str:
-    """Where a transferred case went, from its latest TransferredOut event: 例 诉讼（甘州区人民法院）. Names a
-    court or a department, never a person."""
-    from desk.core.events import TransferredOut, decode
+def _transferred_to(to_kind: str | None, to_name: str | None) -> str:
+    """Where a transferred case went, from its latest TransferredOut: 例 诉讼（甘州区人民法院）. Names a court or
+    a department, never a person."""
     from desk.services.handling import TRANSFER_KINDS
-    from desk.store.projections import event_order
 
-    row = s.execute(
-        sa.select(CaseEvent.kind, CaseEvent.payload)
-        .where(CaseEvent.case_id == case_id, CaseEvent.kind == "transferred_out")
-        .order_by(*(c.desc() for c in event_order(s)))
-        .limit(1)
-    ).first()
-    if row is None:
-        return ""
-    body = decode(row.kind, row.payload)
-    if not isinstance(body, TransferredOut):
-        return ""
-    kind = TRANSFER_KINDS.get(body.to_kind, "")
-    return f"{kind}（{body.to_name}）" if kind and body.to_name else kind or body.to_name
+    kind = TRANSFER_KINDS.get(to_kind or "", "")
+    name = to_name or ""
+    return f"{kind}（{name}）" if kind and name else kind or name
 
 
 def _describe(

@@ -29,6 +29,7 @@ import traceback
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from typing import Any
 
+import sqlalchemy as sa
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
@@ -40,6 +41,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from desk.config import check_trusted_proxies
 from desk.core.clock import CHINA_TZ, Clock
 from desk.core.redact import scrub_handlers
+from desk.errors import StoreError
 from desk.services.root import build_services
 from desk.services.status import HOTLINE, CaseStatus
 from desk.store.session import Store, open_store
@@ -380,6 +382,45 @@ class StatusApp(Starlette):
 # --- the app ---------------------------------------------------------------------------------------------
 
 
+def open_status_store(url: str) -> Store:
+    """The store as the status page reads it. SQLite: opened as every command opens it. PostgreSQL: connected
+    to, never migrated nor inspected -- the status server's role (`desk_status`) may read the view
+    `case_stages` and nothing else, not even the schema's revision -- then that view is read once, so a wrong
+    address, role or grant is a `StoreError` in Chinese at start, not a 500 on the first visitor."""
+    from sqlalchemy.engine import make_url
+
+    from desk.store.checks import display_url, postgresql_open_error
+    from desk.store.session import create_engine
+    from desk.store.stages import case_stages
+
+    try:
+        backend = make_url(url).get_backend_name()
+    except Exception:  # noqa: BLE001 - open_store says what is wrong with it
+        backend = ""
+    if backend != "postgresql":
+        return open_store(url, create=False)
+    store = Store(create_engine(url))
+    try:
+        with store.read() as s:
+            s.execute(sa.select(case_stages.c.status_token).limit(0)).all()
+    except sa.exc.DBAPIError as e:
+        store.dispose()
+        sqlstate = getattr(e.orig, "sqlstate", None) or ""
+        where = display_url(url)
+        if sqlstate == "42501":
+            raise StoreError(
+                f"状态查询服务的数据库账号无权读取办理进度视图 case_stages（{where}）："
+                "请在县级库运行 desk county init 重新授权"
+            ) from None
+        if sqlstate == "42P01":
+            raise StoreError(
+                f"数据库 {where} 中没有办理进度视图 case_stages：库尚未初始化或版本较旧，"
+                "请先运行 desk init（县级库：desk county init）"
+            ) from None
+        raise postgresql_open_error(e.orig if e.orig is not None else e, url) from None
+    return store
+
+
 def create_app(
     store_url_or_store: str | Store,
     *,
@@ -395,9 +436,7 @@ def create_app(
     proxies = check_trusted_proxies(tuple(trusted_proxies))  # before the store is opened
     owned = isinstance(store_url_or_store, str)
     store = (
-        open_store(store_url_or_store, create=False)
-        if isinstance(store_url_or_store, str)
-        else store_url_or_store
+        open_status_store(store_url_or_store) if isinstance(store_url_or_store, str) else store_url_or_store
     )
     service = build_services(store, clock).status
     limiter = RateLimiter(rate_limit, rate_window_s, now=now)

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
+from desk.config import with_stored_password
 from desk.core.clock import Clock, SystemClock
 from desk.core.events import Event
 from desk.errors import DeskError
@@ -231,9 +232,10 @@ def _connect_reason(text: str, sqlstate: str) -> str:
 
 
 def open_county(url: str) -> Store:
-    """Connect to the county store (no migrations: the county is upgraded by `desk county init`)."""
+    """Connect to the county store (no migrations: the county is upgraded by `desk county init`). A URL
+    without a password gets the one kept in the key store (`desk settings set county_db_url` put it there)."""
     u = parse_county_url(url)
-    return Store(create_engine(u.render_as_string(hide_password=False)))
+    return Store(create_engine(with_stored_password(u.render_as_string(hide_password=False))))
 
 
 def check_schema(session: sa.orm.Session) -> None:
@@ -371,7 +373,7 @@ class Syncer:
             "county error %s%s%s",
             type(orig).__name__,
             f" [{sqlstate}]" if sqlstate else "",
-            f": {scrub(words, self.county_url)}" if words else "",
+            f": {scrub(words, with_stored_password(self.county_url))}" if words else "",
         )
         lowered = text.lower()
         if sqlstate == "57014":  # query_canceled: pg_cancel_backend, statement_timeout, a COPY aborted

@@ -180,9 +180,13 @@ def test_desk_county_and_desk_settings_check_the_url_too(hall_db: str) -> None:
     good = f"postgresql+psycopg://{P}@county.lan/county"
     r = desk("settings", "set", "county_db_url", good)
     assert r.returncode == 0 and "desk:***@county.lan/county" in r.stdout and PASSWORD not in r.stdout
-    assert json.loads(config_file().read_text(encoding="utf-8"))["county_db_url"] == good
+    # the password went to the key store (issue 13): the settings file holds the address without it
+    assert json.loads(config_file().read_text(encoding="utf-8"))["county_db_url"] == good.replace(
+        f"{P}@", "desk@"
+    )
+    assert PASSWORD not in config_file().read_text(encoding="utf-8")
     r = desk("settings", "show")
-    assert "county_db_url = postgresql+psycopg://desk:***@county.lan/county" in r.stdout
+    assert "county_db_url = postgresql+psycopg://desk@county.lan/county（密码另存于密钥存储" in r.stdout
     assert PASSWORD not in r.stdout
 
 

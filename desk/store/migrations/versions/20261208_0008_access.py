@@ -8,6 +8,10 @@
   use are kept apart and unencrypted: `age_band` and `grid_code` (the sex was there already). `cases` gets
   `grid_code` (the applicant's) and `claimed_by` (the login of who claimed it).
 - The columns naming who acted grow to 120 characters (name, login and terminal).
+- The view `case_stages` (`desk.store.stages`): what the status page shows of a case, nothing personal; on
+  PostgreSQL the status server's role reads this view and nothing else (`desk.store.roles`). A later migration
+  that rebuilds or retypes `cases`, `tickets`, `rooms` or `case_events` must drop the view first and make it
+  again after (SQLite's table rebuild and PostgreSQL's ALTER COLUMN TYPE refuse a table a view reads).
 
 The values already stored stay as they are here: the migration has no key. The first start with keys seals them
 and fills the blind indexes (`desk.store.reseal`).
@@ -31,6 +35,62 @@ depends_on = None
 
 UTC = desk.store.base.UTCDateTime
 JSON = desk.store.base.JSONType
+
+# The case's latest ticket is taken by (updated_at, number) descending, as the status page always did; the
+# waiting tickets ahead of it are those of its room's queue with a smaller (queue_key, number). A transfer's
+# target is the latest TransferredOut's, in the log's causal order (hlc, hall_code in code point order,
+# hall_seq). Filtering the view on status_token uses the unique index of cases.status_token.
+CASE_STAGES_POSTGRESQL = """
+CREATE VIEW case_stages AS
+SELECT c.status_token, c.case_no, c.state, c.outcome, c.updated_at,
+       tr.transfer_kind, tr.transfer_to,
+       t.label AS ticket, t.state AS ticket_state, t.updated_at AS ticket_updated_at,
+       CASE WHEN t.state = 'waiting' THEN (
+           SELECT count(*)::integer FROM tickets w
+           WHERE w.hall_code = t.hall_code AND w.room_code = t.room_code AND w.state = 'waiting'
+             AND (w.queue_key < t.queue_key OR (w.queue_key = t.queue_key AND w.number < t.number))
+       ) END AS ahead,
+       r.code AS room_code, r.name AS room_name, r.location AS room_location
+FROM cases c
+LEFT JOIN LATERAL (
+    SELECT t1.hall_code, t1.room_code, t1.label, t1.state, t1.updated_at, t1.queue_key, t1.number
+    FROM tickets t1 WHERE t1.case_id = c.id
+    ORDER BY t1.updated_at DESC, t1.number DESC LIMIT 1
+) t ON true
+LEFT JOIN rooms r ON r.hall_code = t.hall_code AND r.code = t.room_code
+LEFT JOIN LATERAL (
+    SELECT e.payload ->> 'to_kind' AS transfer_kind, e.payload ->> 'to_name' AS transfer_to
+    FROM case_events e WHERE c.state = 'transferred' AND e.case_id = c.id AND e.kind = 'transferred_out'
+    ORDER BY e.hlc DESC, e.hall_code COLLATE "C" DESC, e.hall_seq DESC LIMIT 1
+) tr ON true
+"""
+
+# SQLite has no LATERAL: the latest ticket is joined by its id, the transfer's target read by two subqueries
+# (text sorts in code point order there already).
+_SQLITE_TRANSFER = """(
+    SELECT json_extract(e.payload, '$.{key}') FROM case_events e
+    WHERE c.state = 'transferred' AND e.case_id = c.id AND e.kind = 'transferred_out'
+    ORDER BY e.hlc DESC, e.hall_code DESC, e.hall_seq DESC LIMIT 1
+)"""
+CASE_STAGES_SQLITE = f"""
+CREATE VIEW case_stages AS
+SELECT c.status_token, c.case_no, c.state, c.outcome, c.updated_at,
+       {_SQLITE_TRANSFER.format(key="to_kind")} AS transfer_kind,
+       {_SQLITE_TRANSFER.format(key="to_name")} AS transfer_to,
+       t.label AS ticket, t.state AS ticket_state, t.updated_at AS ticket_updated_at,
+       CASE WHEN t.state = 'waiting' THEN (
+           SELECT count(*) FROM tickets w
+           WHERE w.hall_code = t.hall_code AND w.room_code = t.room_code AND w.state = 'waiting'
+             AND (w.queue_key < t.queue_key OR (w.queue_key = t.queue_key AND w.number < t.number))
+       ) END AS ahead,
+       r.code AS room_code, r.name AS room_name, r.location AS room_location
+FROM cases c
+LEFT JOIN tickets t ON t.id = (
+    SELECT t1.id FROM tickets t1 WHERE t1.case_id = c.id
+    ORDER BY t1.updated_at DESC, t1.number DESC LIMIT 1
+)
+LEFT JOIN rooms r ON r.hall_code = t.hall_code AND r.code = t.room_code
+"""
 
 
 def upgrade() -> None:
@@ -98,8 +158,13 @@ def upgrade() -> None:
             "acknowledged_by", type_=sa.String(length=120), existing_type=sa.String(length=60)
         )
 
+    # last: the tables it reads are not rebuilt after it
+    postgresql = op.get_bind().dialect.name == "postgresql"
+    op.execute(CASE_STAGES_POSTGRESQL if postgresql else CASE_STAGES_SQLITE)
+
 
 def downgrade() -> None:
+    op.execute("DROP VIEW IF EXISTS case_stages")
     with op.batch_alter_table("cases", schema=None) as batch_op:
         batch_op.drop_column("claimed_by")
         batch_op.drop_column("grid_code")
