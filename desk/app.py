@@ -20,11 +20,13 @@ from PySide6.QtCore import (
     QLibraryInfo,
     QLocale,
     QMessageLogContext,
+    Qt,
     QtMsgType,
     QTranslator,
     qInstallMessageHandler,
 )
-from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
+from PySide6.QtGui import QKeySequence
+from PySide6.QtWidgets import QApplication, QMainWindow, QMenu, QMessageBox, QWidget
 
 from desk.config import (
     RESOURCES,
@@ -36,13 +38,14 @@ from desk.config import (
     resolve_county_url,
 )
 from desk.core.clock import Clock, local_date
-from desk.core.permissions import ANONYMOUS
+from desk.core.permissions import ANONYMOUS, Action, Principal, Role
 from desk.core.redact import ScrubFilter, format_exception, scrub
 from desk.errors import DeskError
 from desk.services import Services, SyncSetup, build_services
 from desk.services.registration import RegistrationService
 from desk.services.setup import init_hall
 from desk.store.session import Store, open_store
+from desk.ui.access.lock import IdleLock
 from desk.ui.display.hall_display import HallDisplay
 from desk.ui.display.speech import Announcer
 from desk.ui.fonts import use_cjk_font
@@ -59,6 +62,9 @@ logger = logging.getLogger(__name__)
 APP_TITLE = "一厅通"
 LOG_FILE = "desk.log"
 EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
+EXIT_SWITCH_USER = (
+    77  # the event loop's code when the person signs out: the window is built again for the next
+)
 ROLES = ("desk", "room", "display", "kiosk", "supervisor")
 SHUTDOWN_WAIT_MS = 10_000
 ROOM_ACTOR = "功能室终端"  # who a room terminal's events name until a mediator is picked as on duty
@@ -264,6 +270,7 @@ def build_room_terminal(
     agreements = build_agreements(services, printer)
     terminal = RoomTerminal(
         room,
+        auth=services.auth,
         queue=services.new_queue(),
         rooms=services.rooms,
         display=services.display,
@@ -308,7 +315,65 @@ def build_supervisor_window(services: Services) -> SupervisorWindow:
     )
     if services.sync is not None:
         window.statusBar().addPermanentWidget(build_sync_bar(services.sync, run=False, clock=services.clock))
+    from desk.ui.access.audit_panel import AuditPanel
+
+    window.tabs.addTab(AuditPanel(services.audit, clock=services.clock, parent=window.tabs), _tr("审计日志"))
     return window
+
+
+WINDOW_ROLES: dict[str, frozenset[Role]] = {
+    "desk": frozenset({Role.DESK, Role.ADMIN}),
+    "room": frozenset({Role.MEDIATOR}),
+    "supervisor": frozenset({Role.SUPERVISOR}),
+}
+"""Who may open each window (the services check every action again): the hall display and the kiosk show
+nothing personal and need nobody signed in."""
+
+
+def sign_in(services: Services, role: str, terminal: str) -> Principal | None:
+    """Ask who is at this PC until someone who may open the `role` window signs in; None when they cancel."""
+    from desk.ui.access.sign_in import ask_sign_in
+
+    if not services.auth.has_users():
+        raise DeskError("此数据库尚无用户：请先在命令行运行 desk init，创建第一位系统管理员")
+    hall = services.registration.hall.name
+    while True:
+        principal = ask_sign_in(services.auth, hall_name=hall, terminal=terminal)
+        if principal is None or principal.roles & WINDOW_ROLES[role]:
+            return principal
+        may = "、".join(r.label for r in WINDOW_ROLES[role])
+        QMessageBox.warning(
+            None,
+            APP_TITLE,
+            _tr("{name}的账户不能打开此窗口：需要{roles}角色").format(name=principal.name, roles=may),
+        )
+
+
+def add_access_menu(window: QMainWindow, services: Services, lock: IdleLock) -> QMenu:
+    """The window's 账户 menu: lock the screen now (Ctrl+L), sign out (another person signs in: the window is
+    built again for them), and, for an admin, the users dialog."""
+    from desk.ui.access.users_dialog import UsersDialog
+
+    menu = window.menuBar().addMenu(_tr("账户(&U)"))
+    who = menu.addAction(_tr("当前用户：{name}").format(name=services.principal.name))
+    who.setEnabled(False)
+    lock_action = menu.addAction(_tr("锁定屏幕"))
+    lock_action.setShortcut(QKeySequence("Ctrl+L"))
+    lock_action.triggered.connect(lock.lock_now)
+    sign_out = menu.addAction(_tr("退出登录（换人）"))
+    sign_out.triggered.connect(lambda: QApplication.exit(EXIT_SWITCH_USER))
+    if services.principal.may(Action.USERS):
+        menu.addSeparator()
+        users = menu.addAction(_tr("用户管理…"))
+
+        def open_users() -> None:
+            rooms = {r.code: f"{r.number}号{r.name}" for r in services.rooms.rooms()}
+            dialog = UsersDialog(services.auth, rooms, clock=services.clock, parent=window)
+            dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+            dialog.show()
+
+        users.triggered.connect(open_users)
+    return menu
 
 
 def _ensure_hall(store: Store, service: RegistrationService) -> None:
@@ -353,6 +418,92 @@ def start_daily_backup(db_url: str, settings: Settings, clock: Clock) -> threadi
     return thread
 
 
+def _hand_over(handover: list[Principal], principal: Principal) -> None:
+    """Someone else signed in at the lock screen: the window closes and is built again for them."""
+    handover.append(principal)
+    QApplication.exit(EXIT_SWITCH_USER)
+
+
+def _run_window(
+    app: QApplication,
+    public: Services,
+    role: str,
+    room: str | None,
+    terminal: str,
+    db_url: str,
+    settings: Settings,
+    handover: list[Principal],
+) -> int:
+    """Sign someone in (not for the display and the kiosk), build the window of `role` acting for them, run it.
+    Returns the event loop's code: `EXIT_SWITCH_USER` when they signed out for someone else (who, when they
+    signed in at the lock screen, is put in `handover`)."""
+    services = public
+    window: QWidget
+    backup: threading.Thread | None = None
+    try:
+        if role in WINDOW_ROLES:
+            principal = handover.pop() if handover else None
+            if principal is None or not principal.roles & WINDOW_ROLES[role]:
+                principal = sign_in(public, role, terminal)
+            if principal is None:
+                return EXIT_OK
+            services = public.signed_in(principal)
+        if role == "room":
+            assert room is not None
+            window = build_room_terminal(services, room)
+        elif role == "display":
+            window = build_hall_display(services, speech_engine=settings.speech_engine)
+        elif role == "kiosk":
+            window = build_kiosk(services)
+        elif role == "supervisor":
+            window = build_supervisor_window(services)
+        else:
+            window = build_main_window(
+                services, store_label=describe_store(db_url), speech_engine=settings.speech_engine
+            )
+    except DeskError as e:  # kept: no window yet to route it to; the process says why and exits
+        logger.error("cannot start the %s window: %s", role, e.message)
+        QMessageBox.critical(None, APP_TITLE, e.message)
+        return EXIT_ERROR
+    lock: IdleLock | None = None
+    if role in WINDOW_ROLES:
+        lock = IdleLock(
+            window,
+            services.auth,
+            services.principal,
+            minutes=settings.lock_after_minutes,
+            hall_name=services.registration.hall.name,
+            on_switch_user=lambda p: _hand_over(handover, p),
+        )
+        assert isinstance(window, QMainWindow)
+        add_access_menu(window, services, lock)
+        if isinstance(window, RoomTerminal) and window.duty_switch is not None:
+            window.duty_switch.sig_switched.connect(lock.set_principal)  # the lock asks the one on duty
+    if role == "desk":
+        backup = start_daily_backup(db_url, settings, services.clock)
+    if role in ("display", "kiosk"):
+        window.showFullScreen()
+    else:
+        window.show()
+    if isinstance(window, MainWindow) and window.sync_bar is not None:
+        window.sync_bar.sync_now()  # a first round at start, in the background
+    freeze_heap()  # the collector's full passes stop walking what the start made: no stalls from them
+    try:
+        code = app.exec()
+    finally:
+        if backup is not None:
+            backup.join()  # a backup under way is finished, not cut off
+    # Closing the last window asks the application to quit, and so may whoever closed it: a second quit
+    # request left queued would end the next event loop of this process at once (tests run several).
+    QCoreApplication.removePostedEvents(app, QEvent.Type.Quit)
+    if not wait_for_workers(SHUTDOWN_WAIT_MS):  # a service call still running ends before the store closes
+        logger.warning("a service call was still running at exit")
+    if code == EXIT_SWITCH_USER:
+        window.close()
+        window.deleteLater()
+    return int(code)
+
+
 def main(*, db_url: str, role: str = "desk", room: str | None = None, terminal: str | None = None) -> int:
     """Run the window of `role` until it closes; returns the process exit code. `room` is the room of a room
     terminal; `terminal` names this PC in the hall's records (default: the host name)."""
@@ -366,7 +517,6 @@ def main(*, db_url: str, role: str = "desk", room: str | None = None, terminal: 
     sys.excepthook = ErrorReporter(log_path)
     threading.excepthook = _thread_exception
     store: Store | None = None
-    backup: threading.Thread | None = None
     translators: list[QTranslator] = []
     try:
         family = use_cjk_font(app)
@@ -379,59 +529,32 @@ def main(*, db_url: str, role: str = "desk", room: str | None = None, terminal: 
             QMessageBox.critical(None, APP_TITLE, _tr("功能室终端需要指定功能室：--room 功能室代码"))
             return EXIT_USAGE
         terminal = terminal or socket.gethostname()
-        window: QWidget
         try:
             # Only the window's first start on the default store may create it (`make run` on a fresh machine):
             # a mistyped --db or DESK_DB_URL is refused, never silently a new, empty store.
             store = open_store(db_url, create=db_url == default_db_url())
-            services = build_services(  # the clock: the system's, or DESK_NOW's
+            public = build_services(  # the clock: the system's, or DESK_NOW's
                 store,
                 principal=ANONYMOUS.at(terminal),
                 settings=settings,
                 county_url=resolve_county_url(settings=settings),
             )
-            _ensure_hall(store, services.registration)
-            if role == "room":
-                assert room is not None
-                window = build_room_terminal(services, room)
-            elif role == "display":
-                window = build_hall_display(services, speech_engine=settings.speech_engine)
-            elif role == "kiosk":
-                window = build_kiosk(services)
-            elif role == "supervisor":
-                window = build_supervisor_window(services)
-            else:
-                window = build_main_window(
-                    services, store_label=describe_store(db_url), speech_engine=settings.speech_engine
-                )
+            _ensure_hall(store, public.registration)
         except DeskError as e:  # kept: no window yet to route it to; the process says why and exits
             logger.error("cannot start the %s window: %s", role, e.message)
             QMessageBox.critical(None, APP_TITLE, e.message)
             return EXIT_ERROR
-        if role == "desk":
-            backup = start_daily_backup(db_url, settings, services.clock)
-        if role in ("display", "kiosk"):
-            window.showFullScreen()
-        else:
-            window.show()
-        if isinstance(window, MainWindow) and window.sync_bar is not None:
-            window.sync_bar.sync_now()  # a first round at start, in the background
-        freeze_heap()  # the collector's full passes stop walking what the start made: no stalls from them
-        code = app.exec()
-        # Closing the last window asks the application to quit, and so may whoever closed it: a second quit
-        # request left queued would end the next event loop of this process at once (tests run several).
-        QCoreApplication.removePostedEvents(app, QEvent.Type.Quit)
-        if not wait_for_workers(
-            SHUTDOWN_WAIT_MS
-        ):  # a service call still running ends before the store closes
-            logger.warning("a service call was still running at exit")
+        handover: list[Principal] = []
+        while True:
+            code = _run_window(app, public, role, room, terminal, db_url, settings, handover)
+            if code != EXIT_SWITCH_USER:
+                break
+            logger.info("signed out; asking who is next")
         logger.info("desk closed (%d)", code)
         return int(code)
     finally:
         sys.excepthook, threading.excepthook = previous_hook, previous_thread_hook
         qInstallMessageHandler(previous_qt_handler)
-        if backup is not None:
-            backup.join()  # a backup under way is finished, not cut off
         if store is not None:
             store.dispose()
         for t in translators:

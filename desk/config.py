@@ -165,7 +165,12 @@ class Settings:
     # only); "" = the store URL, with a warning. Its password, like the county's, is kept in the key store.
     status_db_url: str = ""
     language: str = "zh_CN"
-    actor: str = "前台"
+    actor: str = (
+        "前台"  # before sign-in (issue 13) the desk's name; no longer used: events name the signed-in user
+    )
+    lock_after_minutes: int = (
+        10  # the screen locks after this many idle minutes (0: never); unlocked by password
+    )
     speech_engine: str = ""  # QtTextToSpeech engine of the calling screen: "" = the platform's default
     no_show_after_recalls: int = 2  # a called visitor may be marked 过号 after this many recalls
     sync_interval_s: int = 30  # how often the app syncs with the county in the background

@@ -148,7 +148,7 @@ def main(argv: list[str] | None = None) -> int:
             poll_ms=400,
         )
         wait_all_idle()  # each step runs off the UI thread: let it land before the clock moves on
-        terminal.set_on_duty("刘秀英")
+        terminal.set_on_duty(staff("刘秀英", "R01终端"))
         clock.set(_at(9, 10))
         serve_some(room_queue, clock, "R01", finished=2, called=0)
         clock.set(_at(10, 2))

@@ -177,7 +177,7 @@ def main(argv: list[str] | None = None) -> int:
         terminal.resize(*SIZE)
         terminal.show()
         wait_all_idle()
-        terminal.set_on_duty("刘秀英")
+        terminal.set_on_duty(staff("刘秀英", "R01终端"))
         terminal.claim_by_scan(booked.label)
         wait_all_idle()
         wait_all_idle()

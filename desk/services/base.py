@@ -48,6 +48,11 @@ class HallUseCases:
     def principal(self) -> Principal:
         return self._principal
 
+    def act_for(self, principal: Principal) -> None:
+        """From now on act for `principal` (the mediator who took over a room terminal; the person who unlocked
+        the screen). A window that shares the service with others works on a copy of it."""
+        self._principal = principal
+
     @property
     def actor(self) -> str:
         """How events name who wrote them: name, login and terminal."""

@@ -88,10 +88,6 @@ class QueueService(HallUseCases):
     def terminal(self) -> str:
         return self.principal.terminal
 
-    def on_duty(self, principal: Principal) -> None:
-        """The mediator now on duty at this terminal (after `AuthService.switch_on_duty`): later steps are theirs."""
-        self._principal = principal
-
     def loads(self) -> list[RoomLoad]:
         """Each room as routing sees it now: open, waiting, serving, staff, recent handling time."""
         self.guard(Action.ROUTE)

@@ -29,3 +29,12 @@ def terminal_queue(sqlite_store: Store, clock: FixedClock) -> Callable[[str], Qu
         return QueueService(sqlite_store, clock, principal=staff("功能室终端", name))
 
     return make
+
+
+@pytest.fixture(autouse=True)
+def _signed_in(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`desk.app.main` asks who signs in with a modal dialog: in these tests the test user always has. The
+    dialog itself, over the real AuthService, is tested in tests/ui/test_access_*.py."""
+    import desk.app
+
+    monkeypatch.setattr(desk.app, "sign_in", lambda _services, _role, terminal: staff("测试员", terminal))

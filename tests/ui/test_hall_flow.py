@@ -16,7 +16,7 @@ from desk.services.queue import IssuedTicket, QueueService
 from desk.ui.display.hall_display import HallDisplay
 from desk.ui.intake.flow import IntakeFlow
 from desk.ui.room.terminal import RoomTerminal
-from tests.conftest import valid_id
+from tests.conftest import staff, valid_id
 from tests.ui.intake.test_registration_form import fill, type_text
 from tests.ui.room.test_room_terminal import acted, arrive
 from tests.ui.waiting import settle, value
@@ -96,7 +96,7 @@ def test_register_route_call_show_and_claim(
     assert display.where_label.text() == "一楼东侧"
 
     # The visitor walks in; the mediator claims the case and sees its whole history.
-    terminal.set_on_duty("刘秀英")
+    terminal.set_on_duty(staff("刘秀英", "R01终端"))
     claimed = acted(qtbot, terminal.claim_selected())
     assert claimed is not None and claimed.state == "serving"
     kinds = [
@@ -105,7 +105,7 @@ def test_register_route_call_show_and_claim(
     ]
     assert kinds == ["登记受理", "期限", "分派功能室", "取号", "叫号", "接待"]
     events = services.registration.case(issued.ticket.case_no).events
-    assert events[-1].actor == "刘秀英"
+    assert events[-1].actor == "刘秀英（tester）@R01终端"
     routed = next(e for e in events if e.kind == "routed")
     assert routed.body.overridden is False and routed.body.room == "R01"
 

@@ -24,7 +24,7 @@ from desk.ui.display.hall_display import HallDisplay
 from desk.ui.fonts import register_cjk_font
 from desk.ui.main_window import MainWindow
 from desk.ui.room.terminal import RoomTerminal
-from tests.conftest import valid_id, visit
+from tests.conftest import staff, valid_id, visit
 from tests.ui.waiting import settle
 
 APPLICANT_ID = valid_id("62070219850101123")
@@ -161,7 +161,7 @@ def test_ctrl_f_finds_cases_and_double_click_opens_the_full_history(
     assert history.windowTitle() == f"案件 {first.case_no} 的全部记录"
     events = [history.event_model.index(r, 1).data() for r in range(history.event_model.rowCount())]
     assert events == ["登记受理", "期限", "重复访", "风险评估"]
-    assert history.event_model.index(0, 2).data() == "测试前台"
+    assert history.event_model.index(0, 2).data() == "测试前台（tester）@前台1"
     assert history.event_model.index(0, 0).data() == "2026-11-27 10:00"
     cells = [history.party_model.index(0, c).data() for c in range(history.party_model.columnCount())]
     assert cells[:2] == ["申请人", "张三"]
@@ -320,8 +320,8 @@ def test_a_terminal_opened_from_the_menu_has_its_own_on_duty_mediator(
     second = window.open_room_terminal("R01")
     for t in (first, second):
         qtbot.addWidget(t)
-    first.set_on_duty("刘秀英")
-    assert second.on_duty() == ""
+    first.set_on_duty(staff("刘秀英"))
+    assert first.on_duty() == "刘秀英" and second.on_duty() != "刘秀英"
     assert first._queue is not second._queue
 
 
@@ -371,7 +371,7 @@ def test_role_room_opens_the_terminal_of_that_room(qapp: QApplication, tmp_path:
     terminal = seen[0]
     assert isinstance(terminal, RoomTerminal)
     assert terminal.room.code == "R03" and terminal._queue.terminal == "心理室电脑"
-    assert terminal._queue.actor == "功能室终端"
+    assert terminal._queue.actor == "测试员（tester）@心理室电脑" and terminal.on_duty() == "测试员"
 
 
 def test_role_display_opens_the_calling_screen_full_screen(qapp: QApplication, tmp_path: Path) -> None:

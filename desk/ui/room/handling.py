@@ -818,13 +818,10 @@ class HandlingPane(QWidget):
     # --- the case --------------------------------------------------------------------------------------
 
     def set_mediators(self, names: Sequence[str], on_duty: str) -> None:
-        """The room's mediators (ticked as attendees: the one on duty); also the services' actor."""
+        """The room's mediators (ticked as attendees: the one on duty)."""
         self._mediators = list(names)
         self._on_duty = on_duty
         if on_duty:
-            self._handling.actor = on_duty
-            if self._whistles is not None:
-                self._whistles.actor = on_duty
             self.session_form.tick_on_duty(on_duty)
 
     def show_case(self, case_no: str) -> Op[Any] | None:

@@ -37,6 +37,7 @@ from PySide6.QtWidgets import (
 
 from desk.core.clock import CHINA_TZ
 from desk.core.lifecycle import FinishChoice
+from desk.core.permissions import Role
 from desk.core.queue import TRANSITIONS, TicketState
 from desk.core.routing import STATION_MODES
 from desk.errors import DeskError
@@ -46,13 +47,16 @@ from desk.ui.ops import Op, OpRunner
 from desk.ui.room.handling import OUTCOME_STATES, FinishChoiceDialog, HandlingPane
 
 if TYPE_CHECKING:
+    from desk.core.permissions import Principal
     from desk.services.alerts import WhistleService
+    from desk.services.auth import AuthService
     from desk.services.display import DisplayService
     from desk.services.handling import Booking, CaseFile, CaseHandlingService, Outcome, Transfer
     from desk.services.queue import QueueService, RoomView, TicketView
     from desk.services.registration import RegistrationService
     from desk.services.rooms import RoomsService
     from desk.services.views import BookedVisitor, CaseDetail
+    from desk.ui.access.duty import OnDutySwitch
     from desk.ui.printing import CaseAgreements
 
 logger = logging.getLogger(__name__)
@@ -192,6 +196,7 @@ class RoomTerminal(QMainWindow):
         handling: CaseHandlingService | None = None,
         whistles: WhistleService | None = None,
         agreements: CaseAgreements | None = None,
+        auth: AuthService | None = None,
         poll_ms: int = POLL_MS,
         parent: QWidget | None = None,
     ) -> None:
@@ -199,7 +204,8 @@ class RoomTerminal(QMainWindow):
         the others' names and who is stationed here; `display` the hall's change mark, polled; `registration` the
         categories and the history of the case being received. With `handling` (and `whistles`, `agreements`:
         the agreement's printing) the claimed case gets the handling pane and 结束接待 asks what happened; the
-        terminal works on copies of those two services, whose `actor` follows the mediator on duty."""
+        terminal works on copies of those two services, which act for the mediator on duty. With `auth`, F2
+        switches the mediator on duty (`desk.ui.access.duty`): a digit picks them, then their PIN or password."""
         super().__init__(parent)
         self._queue = queue
         # Copies: the on-duty mediator is this terminal's actor, not that of every window sharing the services.
@@ -215,7 +221,7 @@ class RoomTerminal(QMainWindow):
         self._registration = registration
         self.ops = OpRunner(self, report=self._on_refused_message)
         self.room: RoomView = rooms.room(room_code)
-        self._base_actor = queue.actor
+        self._principal: Principal | None = None
         self._mark = -1
         self._store_down = False
         self.serving: TicketView | None = None
@@ -253,6 +259,16 @@ class RoomTerminal(QMainWindow):
         self._timer.setInterval(poll_ms)
         self._timer.timeout.connect(self._on_poll)
         self._fill_on_duty()
+        self.duty_switch: OnDutySwitch | None = None
+        if auth is not None:
+            from desk.ui.access.duty import OnDutySwitch
+
+            self.duty_switch = OnDutySwitch(
+                self, auth, self.room.code, room_label=f"{self.room.number}号{self.room.name}"
+            )
+            self.duty_switch.sig_switched.connect(self.set_on_duty)
+        if Role.MEDIATOR in queue.principal.roles:
+            self.set_on_duty(queue.principal)
         self._update_buttons()
         self.resize(1280, 780)
         # The first look at the queue also restores the visitor this terminal was receiving (after a restart).
@@ -275,13 +291,13 @@ class RoomTerminal(QMainWindow):
         count_font = QFont(self.count_label.font())
         count_font.setPointSizeF(count_font.pointSizeF() * 1.3)
         self.count_label.setFont(count_font)
-        self.on_duty_combo = QComboBox(parent)
-        self.on_duty_combo.setMinimumContentsLength(16)
-        self.on_duty_combo.setFocusPolicy(Qt.FocusPolicy.ClickFocus)
-        self.on_duty_hint = QLabel(self.tr("请选择值班调解员"), parent)
+        self.on_duty_label = QLabel(parent)
+        self.on_duty_label.setTextFormat(Qt.TextFormat.PlainText)
+        self.on_duty_hint = QLabel(
+            self.tr("无调解员值班：按 F2 上岗（选择调解员，输入 PIN 码或密码）"), parent
+        )
         self.on_duty_hint.setStyleSheet("color: #b45309;")
         label = QLabel(self.tr("值班调解员"), parent)
-        label.setBuddy(self.on_duty_combo)
         row.addWidget(self.title_label)
         row.addSpacing(12)
         row.addWidget(self.location_label, 0, Qt.AlignmentFlag.AlignBottom)
@@ -290,8 +306,7 @@ class RoomTerminal(QMainWindow):
         row.addStretch(1)
         row.addWidget(self.on_duty_hint)
         row.addWidget(label)
-        row.addWidget(self.on_duty_combo)
-        self.on_duty_combo.currentIndexChanged.connect(self._on_on_duty_changed)
+        row.addWidget(self.on_duty_label)
         return row
 
     def _build_scan_row(self, parent: QWidget) -> QHBoxLayout:
@@ -423,41 +438,42 @@ class RoomTerminal(QMainWindow):
         return group
 
     def _fill_on_duty(self) -> None:
-        self.on_duty_combo.blockSignals(True)
-        self.on_duty_combo.clear()
-        self.on_duty_combo.addItem(self.tr("（请选择）"), "")
+        """The room's roster (the session form's attendees); nobody is on duty until a mediator signs in."""
         stationed = self._rooms.room_mediators(self.room.code)
         self._mediators = [mediator.name for mediator, _mode in stationed]
-        for mediator, mode in stationed:
-            self.on_duty_combo.addItem(
-                self.tr("{name}（{grade}，{mode}）").format(
-                    name=mediator.name, grade=mediator.grade, mode=STATION_MODES.get(mode, mode)
-                ),
-                mediator.name,
+        self.stationed = [
+            self.tr("{name}（{grade}，{mode}）").format(
+                name=m.name, grade=m.grade, mode=STATION_MODES.get(mode, mode)
             )
-        self.on_duty_combo.blockSignals(False)
-        self._on_on_duty_changed(self.on_duty_combo.currentIndex())
+            for m, mode in stationed
+        ]
+        self._show_on_duty()
 
     # --- on duty -------------------------------------------------------------------------------
 
-    def set_on_duty(self, name: str) -> None:
-        """Who is on duty here; their name is recorded on every call and claim from this terminal."""
-        index = self.on_duty_combo.findData(name)
-        if index < 0:
-            raise ValueError(f"{name} is not stationed in {self.room.code}")
-        self.on_duty_combo.setCurrentIndex(index)
+    def set_on_duty(self, principal: Principal) -> None:
+        """The mediator signed in on duty here (at sign-in, or after F2): every call, claim and step from this
+        terminal is theirs, and their rights (their rooms, the cases they claimed) are what it may do."""
+        self._principal = principal
+        self._queue.act_for(principal)
+        for service in (self._handling, self._whistles):
+            if service is not None:
+                service.act_for(principal)
+        if self.duty_switch is not None:
+            self.duty_switch.principal = principal
+        self._show_on_duty()
+        logger.info("on duty in %s changed", self.room.code)  # no names in the log
 
     def on_duty(self) -> str:
-        return str(self.on_duty_combo.currentData() or "")
+        """The name of the mediator on duty ("" for nobody)."""
+        return self._principal.name if self._principal is not None else ""
 
-    def _on_on_duty_changed(self, _index: int) -> None:
+    def _show_on_duty(self) -> None:
         name = self.on_duty()
-        self._queue.actor = name or self._base_actor
-        if self.pane is not None:
-            self.pane.set_mediators(self._mediators, name or self._base_actor)
+        self.on_duty_label.setText(name or self.tr("（无）"))
         self.on_duty_hint.setVisible(not name)
-        if name:
-            logger.info("on duty in %s changed", self.room.code)  # no names in the log
+        if self.pane is not None:
+            self.pane.set_mediators(self._mediators, name)
 
     # --- refreshing ----------------------------------------------------------------------------
 

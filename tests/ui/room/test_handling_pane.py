@@ -23,7 +23,7 @@ from desk.ui.models.handling_tables import WhistleTableModel
 from desk.ui.printing import ReceiptPrinter
 from desk.ui.room.handling import FinishChoiceDialog, department_people, lines, progress_colour
 from desk.ui.room.terminal import RoomTerminal
-from tests.conftest import valid_id, visit
+from tests.conftest import staff, valid_id, visit
 from tests.ui.test_printing import FakeDefaultPrinter, pdf_text
 from tests.ui.waiting import settle
 
@@ -65,7 +65,7 @@ def terminal(
     with qtbot.waitActive(t):
         t.show()
     settle(qtbot)
-    t.set_on_duty("刘秀英")
+    t.set_on_duty(staff("刘秀英", "R01终端"))
     yield t
 
 
@@ -138,7 +138,7 @@ def test_a_mediator_handles_a_case_from_claim_to_follow_up(
     form.agreed_edit.insertPlainText("双方同意先行协商清理时间")  # keyClicks types ASCII only
     key(qtbot, terminal, Qt.Key.Key_Return, CTRL)  # Ctrl+Enter from a multi-line box submits
     file = pane.file
-    assert len(file.sessions) == 1 and file.sessions[0].recorded_by == "刘秀英"
+    assert len(file.sessions) == 1 and file.sessions[0].recorded_by == "刘秀英（tester）@R01终端"
     assert [(a.name, a.role) for a in file.sessions[0].attendees] == [
         ("张三", "party"),
         ("李四", "party"),

@@ -12,11 +12,12 @@ from pytestqt.qtbot import QtBot
 
 from desk.app import Services
 from desk.core.clock import FixedClock
+from desk.core.permissions import actor_name
 from desk.services.queue import IssuedTicket, QueueService, TicketView
 from desk.ui.models.queue_table import COL_STATE, COL_WAITED
 from desk.ui.ops import Op
 from desk.ui.room.terminal import RoomTerminal, TransferDialog
-from tests.conftest import valid_id, visit
+from tests.conftest import staff, valid_id, visit
 from tests.receipt_settings import STATUS_BASE_URL
 from tests.ui.waiting import finish, settle
 
@@ -93,11 +94,11 @@ def acted(qtbot: QtBot, op: Op[Any] | None) -> TicketView | None:
 def test_header_and_the_on_duty_picker_list_the_rooms_mediators(terminal: RoomTerminal) -> None:
     assert terminal.title_label.text() == "1号人民调解室"
     assert terminal.location_label.text() == "一楼东侧"
-    items = [terminal.on_duty_combo.itemText(i) for i in range(terminal.on_duty_combo.count())]
-    assert items == ["（请选择）", "刘秀英（金牌调解员，常驻）", "马建国（一级调解员，常驻）"]
-    assert terminal.on_duty_hint.isVisible()
-    terminal.set_on_duty("刘秀英")
-    assert not terminal.on_duty_hint.isVisible()
+    assert terminal.stationed == ["刘秀英（金牌调解员，常驻）", "马建国（一级调解员，常驻）"]
+    # the signed-in mediator is on duty from the start; F2 hands over (tests/ui/test_access_duty.py)
+    assert terminal.on_duty_label.text() == terminal.on_duty() != "" and not terminal.on_duty_hint.isVisible()
+    terminal.set_on_duty(staff("刘秀英", "R01终端"))
+    assert terminal.on_duty_label.text() == "刘秀英" and not terminal.on_duty_hint.isVisible()
     assert terminal.windowTitle() == "一厅通 · 1号人民调解室 · 功能室终端"
 
 
@@ -107,11 +108,11 @@ def test_calls_and_claims_carry_the_on_duty_mediators_name(
     first = arrive(services, 1)
     terminal.refresh()
     settle(qtbot)
-    terminal.set_on_duty("马建国")
+    terminal.set_on_duty(staff("马建国", "R01终端", login="majianguo"))
     called = acted(qtbot, terminal.call_next())
-    assert called is not None and called.called_by == "马建国"
+    assert called is not None and called.called_by == "马建国（majianguo）@R01终端"
     events = services.registration.case(first.ticket.case_no).events
-    assert events[-1].kind == "called" and events[-1].actor == "马建国"
+    assert events[-1].kind == "called" and actor_name(events[-1].actor) == "马建国"
     assert events[-1].body.terminal == "R01终端"
 
 
