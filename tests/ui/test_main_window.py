@@ -161,7 +161,7 @@ def test_ctrl_f_finds_cases_and_double_click_opens_the_full_history(
     assert history.windowTitle() == f"案件 {first.case_no} 的全部记录"
     events = [history.event_model.index(r, 1).data() for r in range(history.event_model.rowCount())]
     assert events == ["登记受理", "期限", "重复访", "风险评估"]
-    assert history.event_model.index(0, 2).data() == "测试前台（tester）@前台1"
+    assert history.event_model.index(0, 2).data() == "测试前台（tester）"
     assert history.event_model.index(0, 0).data() == "2026-11-27 10:00"
     cells = [history.party_model.index(0, c).data() for c in range(history.party_model.columnCount())]
     assert cells[:2] == ["申请人", "张三"]

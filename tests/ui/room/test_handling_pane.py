@@ -270,7 +270,7 @@ def test_a_mediator_handles_a_case_from_claim_to_follow_up(
         "结束接待",
     ]
     assert "人民调解协议书" in timeline.index(labels.index("打印文书"), 3).data()
-    assert timeline.index(0, 1).data() == "测试前台"
+    assert timeline.index(0, 1).data() == "测试前台（tester）@前台1"
     assert view.view.timeline_view.isVisible() and not view.view.event_view.isVisible()
 
     # 办结 (Ctrl+J): Enter takes it; the follow-up is scheduled for 7 days later.
