@@ -254,6 +254,28 @@ def _require(args: argparse.Namespace, action: str) -> Services:
     return services
 
 
+def _admin_gate(args: argparse.Namespace, action: str) -> None:
+    """For a command that guards this PC rather than one store (`desk keys`, `desk settings set`): when the
+    store (`--db`, `DESK_DB_URL` or the default) exists and has users, sign in and require `action`. Before any
+    store or user exists -- a new PC being set up -- there is nobody to check against."""
+    from desk.store.session import open_store
+
+    try:
+        store = open_store(resolve_db_url(getattr(args, "db", None)), create=False)
+    except StoreError:
+        return
+    try:
+        from desk.services.root import build_services
+
+        if not build_services(store, args.clock).auth.has_users():
+            return
+    finally:
+        store.dispose()
+    signed = _require(args, action).store
+    args.opened.remove(signed)
+    signed.dispose()
+
+
 def _password(prompt: str = "密码：") -> str:
     """The password: the first line of `DESK_PASSWORD_FILE` (readable by its owner only), else typed at the
     terminal without echo. Never printed or logged."""
@@ -858,6 +880,8 @@ def _cmd_settings(args: argparse.Namespace) -> int:
         except (OSError, ValueError):
             raise DeskError(f"设置文件 {path} 无法读取或不是有效的 JSON：请修正或删除后再设置") from None
     settings = load_settings(path)
+    if args.settings_command != "show":
+        _admin_gate(args, "settings")
     if args.settings_command == "show":
         for name, current in dataclasses.asdict(settings).items():
             kept = ""

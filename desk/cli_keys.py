@@ -140,8 +140,14 @@ def _reseal_store(store: Store, vault: Vault) -> int:
 # --- the subcommands ---------------------------------------------------------------------------------------
 
 
+def _admin_gate(args: argparse.Namespace, action: str) -> None:
+    from desk.cli import _admin_gate as gate
+
+    gate(args, action)
+
+
 def _show(args: argparse.Namespace) -> int:
-    # TODO(lead): admin check
+    _admin_gate(args, "keys")
     from desk.security.keys import require_keyset, where
 
     keys = require_keyset()
@@ -153,7 +159,7 @@ def _show(args: argparse.Namespace) -> int:
 
 
 def _export(args: argparse.Namespace) -> int:
-    # TODO(lead): admin check
+    _admin_gate(args, "keys")
     from desk.security.keys import KeyInputRefused, export_keyset, require_keyset
 
     out = Path(args.out).expanduser()
@@ -187,7 +193,7 @@ def _merged(local: KeySet, incoming: KeySet) -> KeySet | None:
 
 
 def _import(args: argparse.Namespace) -> int:
-    # TODO(lead): admin check
+    _admin_gate(args, "keys")
     from desk.security.keys import KeyInputRefused, import_keyset, load_keyset, save_keyset
 
     passphrase = (
@@ -224,7 +230,7 @@ def _import(args: argparse.Namespace) -> int:
 
 
 def _rotate(args: argparse.Namespace) -> int:
-    # TODO(lead): admin check
+    _admin_gate(args, "keys")
     from desk.security.keys import require_keyset, save_keyset
     from desk.security.vault import Vault
     from desk.store.reseal import needs_reseal
@@ -254,7 +260,7 @@ def _rotate(args: argparse.Namespace) -> int:
 
 
 def _reseal(args: argparse.Namespace) -> int:
-    # TODO(lead): admin check
+    _admin_gate(args, "keys")
     from desk.security.keys import require_keyset
     from desk.security.vault import Vault
     from desk.store.reseal import needs_reseal
