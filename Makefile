@@ -44,8 +44,11 @@ postgres:
 		fi; \
 	fi
 
+# The first `make run` asks for the first admin's login and password (typed twice): on a trial machine that
+# one person gets every role (DESK_ADMIN_ROLES), so the desk opens ready to register. A real hall adds its
+# clerks, mediators and supervisors with `desk user add` or the window's 账户 > 用户管理.
 run: install
-	$(VENV)/bin/desk init
+	DESK_ADMIN_ROLES=admin,desk,mediator,supervisor $(VENV)/bin/desk init
 	$(VENV)/bin/desk
 
 test: install postgres
