@@ -292,11 +292,10 @@ class PartyRecord:
             "birth_date": _iso(self.birth_date),
             "sex": self.sex,
         }
-        # the keys of issue 13, only when set: an older party's JSON reads back as it was written
-        for key in ("id_index", "phone_index", "age_band", "grid_code"):
-            value = getattr(self, key)
-            if value is not None:
-                out[key] = value
+        # the keys of issue 13 (all four, once any is set): an older party's JSON reads back as it was written
+        derived = {k: getattr(self, k) for k in ("id_index", "phone_index", "age_band", "grid_code")}
+        if any(v is not None for v in derived.values()):
+            out.update(derived)
         return out
 
 
