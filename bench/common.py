@@ -7,9 +7,13 @@ import os
 import statistics
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 from sqlalchemy.engine import URL, make_url
+
+if TYPE_CHECKING:
+    from desk.security.vault import Vault
 
 BENCH_DIR = Path(__file__).resolve().parent
 DEFAULT_DATA_DIR = BENCH_DIR / "data"  # git-ignored
@@ -33,6 +37,26 @@ def pg_name(name: str) -> str:
     """The name of a benchmark database: in a smoke run its own (with the process id), so that a smoke run
     beside a full one never drops or fills the full run's databases."""
     return f"{name}_smoke{os.getpid()}" if smoke() else name
+
+
+def bench_vault() -> Vault:
+    """The benchmarks' data keys: a key file beside their stores (`data_dir()/keyset.json`, made once), unless
+    `DESK_KEY_FILE` names one already. `DESK_KEY_FILE` is set to it, so the services the benchmarks run seal
+    and open with the keys the generator sealed its stores with."""
+    import json
+
+    from desk.security.keys import DESK_KEY_FILE, current_vault
+    from desk.security.vault import KeySet
+
+    if not os.environ.get(DESK_KEY_FILE):
+        path = data_dir() / "keyset.json"
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w", encoding="utf-8") as f:
+                json.dump({"keyset": KeySet.generate().to_json()}, f)
+        os.environ[DESK_KEY_FILE] = str(path)
+    return current_vault()
 
 
 def sqlite_url(path: Path) -> str:

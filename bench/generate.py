@@ -40,12 +40,15 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from bench.common import is_postgres, pg_create_database, psycopg_conninfo, sqlite_path
+from bench.common import bench_vault, is_postgres, pg_create_database, psycopg_conninfo, sqlite_path
 from desk.core import synthetic
 from desk.core.catalog import DEADLINE_DAYS, name_initials
 from desk.core.clock import CHINA_TZ
+from desk.core.events import PartyRecord, VisitRecord
 from desk.core.ids import case_number
 from desk.core.permissions import operator as staff
+from desk.security.vault import Vault
+from desk.services.sealing import seal_visit
 from desk.services.setup import init_hall
 from desk.store.session import open_store
 
@@ -181,8 +184,11 @@ class CaseFactory:
         deadline_days: dict[str, int],
         first_day: dt.date = FIRST_DAY,
         end_day: dt.date = END_DAY,
+        vault: Vault | None = None,
     ) -> None:
         self.n_cases = cases
+        # personal fields sealed and indexed as RegistrationService seals them (desk.services.sealing)
+        self.vault = vault or bench_vault()
         self.rng = random.Random(seed)
         self.hall_code = hall_code
         self.deadline_days = deadline_days
@@ -354,29 +360,35 @@ class CaseFactory:
         flags: list[str],
         parties: list[tuple[str, Person]],
         ms: int,
+        day: dt.date,
     ) -> dict[str, Any]:
-        return {
-            "category": category,
-            "channel": channel,
-            "headcount": headcount,
-            "narrative": narrative,
-            "risk_flags": flags,
-            "parties": [
-                {
-                    "id": self.uuid7(ms),
-                    "role": role,
-                    "name": p.name,
-                    "name_initials": p.initials,
-                    "is_organisation": p.is_organisation,
-                    "id_number": p.id_number,
-                    "phone": p.phone,
-                    "address": p.address,
-                    "birth_date": p.birth_date,
-                    "sex": p.sex,
-                }
+        """The visit as the log keeps it (`day`, the visit's local day, gives the age bands): the narrative and
+        the parties' ID numbers, phones and addresses sealed, their blind indexes, age band and grid."""
+        record = VisitRecord(
+            category=category,
+            channel=channel,
+            headcount=headcount,
+            narrative=narrative,
+            risk_flags=tuple(flags),
+            parties=tuple(
+                PartyRecord(
+                    id=self.uuid7(ms),
+                    role=role,
+                    name=p.name,
+                    name_initials=p.initials,
+                    is_organisation=p.is_organisation,
+                    id_number=p.id_number,
+                    phone=p.phone,
+                    address=p.address,
+                    birth_date=dt.date.fromisoformat(p.birth_date) if p.birth_date else None,
+                    sex=p.sex,
+                )
                 for role, p in parties
-            ],
-        }
+            ),
+        )
+        payload = seal_visit(record, self.vault, day).to_json()
+        payload["risk_flags"] = flags
+        return payload
 
     def risk_flags(self, headcount: int, *, repeat: bool = False) -> list[str]:
         rng = self.rng
@@ -434,7 +446,7 @@ class CaseFactory:
         ]
         channel = self._channels[bisect.bisect(self._channel_cum, rng.random() * self._channel_cum[-1])]
         headcount = rng.choices((1, 2, 3, 6, 12), (70, 15, 8, 5, 2))[0]
-        narrative = self.narrative(category)
+        narrative = self.narrative(category)  # sealed in the payload (visit_payload)
         flags = self.risk_flags(headcount)
         parties = self.parties(category)
         actor = rng.choice(ACTORS)
@@ -443,7 +455,7 @@ class CaseFactory:
         case_no = case_number(self.hall_code, year, self.counters[year])
         case_id = self.uuid7(ms)
         deadline_us = reg_us + self.deadline_days[category] * 86_400_000_000
-        payload = self.visit_payload(category, channel, headcount, narrative, flags, parties, ms)
+        payload = self.visit_payload(category, channel, headcount, narrative, flags, parties, ms, day)
         payload.update(case_no=case_no, status_token=self.status_token(), deadline_at=iso_utc(deadline_us))
         self._emit_due(batch, reg_us)
         self._emit(
@@ -465,7 +477,7 @@ class CaseFactory:
                 again = rng.choices((1, 2, 3, 6, 12), (70, 15, 8, 5, 2))[0]
                 repeat_flags = self.risk_flags(again, repeat=True)
                 visit = self.visit_payload(
-                    category, "walk_in", again, payload["narrative"], repeat_flags, parties, us // 1000
+                    category, "walk_in", again, narrative, repeat_flags, parties, us // 1000, day
                 )
                 ev = self.event(
                     case_id=case_id,
@@ -506,6 +518,10 @@ class CaseFactory:
                 "outcome": None,
                 "closed_at": None,
                 "follow_up_due_on": None,
+                "grid_code": next(
+                    (p.get("grid_code") for p in payload["parties"] if p["role"] == "applicant"), None
+                ),
+                "claimed_by": None,
             }
         )
         for i, p in enumerate(payload["parties"]):
@@ -523,6 +539,10 @@ class CaseFactory:
                     "address": p["address"],
                     "birth_date": p["birth_date"],
                     "sex": p["sex"],
+                    "id_index": p.get("id_index"),
+                    "phone_index": p.get("phone_index"),
+                    "age_band": p.get("age_band"),
+                    "grid_code": p.get("grid_code"),
                 }
             )
         self.n_parties += len(payload["parties"])

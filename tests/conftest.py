@@ -38,27 +38,22 @@ def staff(name: str = "测试员", terminal: str = "", *, login: str = TESTER) -
 
 
 @pytest.fixture(scope="session")
-def _tester_secrets(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, str, str]:
-    """The test user's password file (0600), its Argon2id hash (hashed once: it takes ~50 ms) and a key file."""
+def _tester_secrets(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, str]:
+    """The test user's password file (0600) and its Argon2id hash (hashed once: it takes ~50 ms)."""
     from argon2 import PasswordHasher
-
-    from desk.security.keys import _write_file
-    from desk.security.vault import KeySet
 
     d = tmp_path_factory.mktemp("secrets")
     pw = d / "password"
     fd = os.open(pw, os.O_WRONLY | os.O_CREAT, 0o600)
     os.write(fd, TESTER_PASSWORD.encode() + b"\n")
     os.close(fd)
-    keys = d / "keys" / "keyset.json"
-    _write_file(keys, {"keyset": KeySet.generate().to_json()})
     digest = PasswordHasher(time_cost=2, memory_cost=19456, parallelism=1).hash(TESTER_PASSWORD)
-    return str(pw), digest, str(keys)
+    return str(pw), digest
 
 
 @pytest.fixture(autouse=True)
 def _private_dirs(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, _tester_secrets: tuple[str, str, str]
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, _tester_secrets: tuple[str, str], _session_keys: Path
 ) -> None:
     """Nothing a test does reaches the user's data, config or log directories, or the system keyring; commands
     sign in as the test user."""
@@ -68,7 +63,7 @@ def _private_dirs(
     monkeypatch.delenv("DESK_DB_URL", raising=False)
     monkeypatch.delenv("DESK_COUNTY_URL", raising=False)
     monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "keyring.backends.fail.Keyring")
-    monkeypatch.setenv("DESK_KEY_FILE", _tester_secrets[2])
+    monkeypatch.setenv("DESK_KEY_FILE", str(_session_keys))
     monkeypatch.setenv("DESK_USER", TESTER)
     monkeypatch.setenv("DESK_PASSWORD_FILE", _tester_secrets[0])
     monkeypatch.setenv("DESK_ADMIN_ROLES", ",".join(sorted(r.value for r in ALL_ROLES)))
@@ -108,7 +103,7 @@ def add_tester(
 
 
 @pytest.fixture
-def tester_hash(_tester_secrets: tuple[str, str, str]) -> str:
+def tester_hash(_tester_secrets: tuple[str, str]) -> str:
     return _tester_secrets[1]
 
 
@@ -267,7 +262,7 @@ def _admin(admin_url: str, sql: str) -> None:
 
 
 @pytest.fixture(scope="session")
-def county_template(pg_server: str, _tester_secrets: tuple[str, str, str]) -> Iterator[str]:
+def county_template(pg_server: str, _tester_secrets: tuple[str, str]) -> Iterator[str]:
     """An initialised county database, made once per session; each test's county is a copy of it (a copy
     takes a third of the time of migrating a fresh database)."""
     name, url = create_pg_database(pg_server)
@@ -297,3 +292,25 @@ def county(county_url: str) -> Iterator[Store]:
     store = open_store(county_url)
     yield store
     store.dispose()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _session_keys(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """One data key set for the whole test session (session fixtures register visits too), outside every test's
+    data directory, as `desk init` makes; `_private_dirs` points each test at it again."""
+    import json
+
+    from desk.security.vault import KeySet
+
+    path = tmp_path_factory.mktemp("keys") / "keyset.json"
+    path.write_text(json.dumps({"keyset": KeySet.generate().to_json()}), encoding="utf-8")
+    path.chmod(0o600)
+    saved = {k: os.environ.get(k) for k in ("DESK_KEY_FILE", "PYTHON_KEYRING_BACKEND")}
+    os.environ["DESK_KEY_FILE"] = str(path)
+    os.environ["PYTHON_KEYRING_BACKEND"] = "keyring.backends.fail.Keyring"
+    yield path
+    for k, v in saved.items():
+        if v is None:
+            os.environ.pop(k, None)
+        else:
+            os.environ[k] = v

@@ -29,6 +29,7 @@ SQLITE_SECTIONS = {
     "bench_sign_in": r"<!-- bench_sign_in:start -->(?s:.)*sign_in(?s:.)*\d+\.\d+ ms(?s:.)*<!-- bench_sign_in:end -->",
     "bench_cli": r"<!-- bench_cli:start -->(?s:.)*desk rooms(?s:.)*\d+\.\d+(?s:.)*<!-- bench_cli:end -->",
     "bench_status": r"<!-- bench_status:start -->(?s:.)*1,500(?s:.)*<!-- bench_status:end -->",
+    "bench_blind_index": r"<!-- bench_blind_index:start -->(?s:.)*search by ID number.*p95 \d+\.\d+ ms",
 }
 POSTGRES_SECTIONS = {
     "run_all: search on PostgreSQL": r"find among 1,500 cases: .* \| PostgreSQL \| .* p95 \d+\.\d+ ms",

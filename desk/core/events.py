@@ -238,7 +238,12 @@ def _converters(tp: Any) -> tuple[Callable[[Any], Any], Callable[[Any], Any]]:
 
 @dataclass(frozen=True, slots=True)
 class PartyRecord:
-    """A party as registered: the particulars the log keeps (the projection `parties` is folded from these)."""
+    """A party as registered: the particulars the log keeps (the projection `parties` is folded from these).
+
+    Since issue 13 the ID number, phone and address are sealed (``enc1:...``, `desk.security.vault`), found
+    through their blind indexes (`id_index`, `phone_index`); the birth date is no longer written (the age band on
+    the registration day and the grid of the address are, for reports). Events from before carry plaintext and
+    no indexes (None)."""
 
     id: str
     role: str
@@ -250,6 +255,10 @@ class PartyRecord:
     address: str = ""
     birth_date: dt.date | None = None
     sex: str | None = None
+    id_index: str | None = None
+    phone_index: str | None = None
+    age_band: str | None = None
+    grid_code: str | None = None
 
     @classmethod
     def from_json(cls, d: Mapping[str, Any]) -> PartyRecord:
@@ -264,10 +273,14 @@ class PartyRecord:
             address=d.get("address", ""),
             birth_date=_date(d.get("birth_date")),
             sex=d.get("sex"),
+            id_index=d.get("id_index"),
+            phone_index=d.get("phone_index"),
+            age_band=d.get("age_band"),
+            grid_code=d.get("grid_code"),
         )
 
     def to_json(self) -> Json:
-        return {
+        out: Json = {
             "id": self.id,
             "role": self.role,
             "name": self.name,
@@ -279,6 +292,11 @@ class PartyRecord:
             "birth_date": _iso(self.birth_date),
             "sex": self.sex,
         }
+        # the keys of issue 13 (all four, once any is set): an older party's JSON reads back as it was written
+        derived = {k: getattr(self, k) for k in ("id_index", "phone_index", "age_band", "grid_code")}
+        if any(v is not None for v in derived.values()):
+            out.update(derived)
+        return out
 
 
 @dataclass(frozen=True, slots=True)

@@ -146,9 +146,16 @@ def _registered(state: CaseState, e: Event, p: ev.Registered) -> None:
             "address": party.address,
             "birth_date": party.birth_date,
             "sex": party.sex,
+            "id_index": party.id_index,
+            "phone_index": party.phone_index,
+            "age_band": party.age_band,
+            "grid_code": party.grid_code,
         }
         for i, party in enumerate(v.parties)
     ]
+    # reports count cases by the applicant's township or street, never by the (sealed) address
+    applicant = next((party for party in v.parties if party.role == "applicant"), None)
+    state.case["grid_code"] = applicant.grid_code if applicant is not None else None
 
 
 @applies(ev.RepeatVisit)

@@ -206,6 +206,19 @@ def normalise_phone(raw: str) -> str:
     return s
 
 
+def mask_phone(value: str | None) -> str:
+    """`139****0001`, `0936-****345`: for screens and lists. A masked number stays as it is; one that does not
+    parse shows no digit."""
+    if not value:
+        return ""
+    if "*" in value:
+        return value
+    try:
+        return parse_phone(value).masked()
+    except ValidationError:
+        return "*" * len(value)
+
+
 def parse_phone(raw: str, *, field_name: str = "phone") -> Phone:
     s = normalise_phone(raw)
     if not s:

@@ -20,6 +20,7 @@ from desk.core.routing import COUNSELLING_KIND
 # who is ahead in the room it takes from: bench/hall_day.py measures all three.)
 PRIORITY_HEAD_START = dt.timedelta(minutes=15)
 ELDERLY_AGE = 70
+ELDERLY_BAND = "70+"  # desk.core.grids.age_band of ELDERLY_AGE and over
 NO_SHOW_AFTER_RECALLS = (
     2  # configurable per hall; a ticket called, then recalled this often, may be marked no-show
 )
@@ -93,13 +94,18 @@ def priority_reasons(
     today: dt.date,
     declared: Iterable[str] = (),
     risk_flags: Iterable[str] = (),
+    age_band: str | None = None,
 ) -> tuple[PriorityReason, ...]:
-    """Why a visitor is served first, if at all: age from the ID number, declared needs, high-risk flags."""
+    """Why a visitor is served first, if at all: age from the ID number (the birth date of a record from before
+    encryption, else the age band derived at registration: "70+" is `ELDERLY_AGE`), declared needs, high-risk
+    flags."""
     reasons: list[PriorityReason] = []
     if birth_date is not None:
         age = today.year - birth_date.year - ((today.month, today.day) < (birth_date.month, birth_date.day))
         if age >= ELDERLY_AGE:
             reasons.append(PriorityReason.ELDERLY)
+    elif age_band == ELDERLY_BAND:
+        reasons.append(PriorityReason.ELDERLY)
     for d in declared:
         r = PriorityReason(d)
         if r not in reasons and r is not PriorityReason.ELDERLY:

@@ -76,11 +76,16 @@ def key_file_path() -> Path:
     return path
 
 
-def _inside_data_dir(path: Path) -> bool:
-    from desk.config import data_dir
+def _data_dir() -> Path:
+    """The data directory, as desk.config.data_dir gives it (not imported: the config module reaches the store)."""
+    import platformdirs
 
+    return Path(os.environ.get("DESK_DATA_DIR") or platformdirs.user_data_dir(APP, appauthor=False))
+
+
+def _inside_data_dir(path: Path) -> bool:
     try:
-        path.resolve().relative_to(data_dir().resolve())
+        path.resolve().relative_to(_data_dir().resolve())
     except ValueError:
         return False
     return True

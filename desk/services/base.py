@@ -83,6 +83,13 @@ class HallUseCases:
         row = s.execute(sa.select(CaseRow.room_code, CaseRow.claimed_by).where(CaseRow.id == case_id)).first()
         self.guard(action, Scope(row[0], row[1]) if row is not None else Scope())
 
+    def record_full_view(self, case_id: str, case_no: str) -> None:
+        """A full record (ID number, phone, address unmasked) is about to be shown: refuse unless the signed-in
+        person may see it (a mediator: a case of their rooms or one they claimed), and write the audit entry."""
+        with self._store.unit_of_work() as s:
+            self.guard_case(s, Action.VIEW_FULL, case_id)
+            self.audit(s, AuditAction.VIEW_FULL, case_id=case_id, case_no=case_no, detail="查看完整身份信息")
+
     def audit(
         self,
         s: Session,

@@ -18,12 +18,13 @@ from desk.config import (
 )
 from desk.core.audit import AuditAction
 from desk.core.cases import CHANNEL_LABELS, RISK_LABELS, Channel, RiskFlag
-from desk.core.clock import Clock
+from desk.core.clock import Clock, local_date
 from desk.core.documents import AgreementData, CaseSheetData, PartyParticulars, ReceiptData
 from desk.core.events import DocumentPrinted
 from desk.core.parties import PartyRole, mask_id_number, mask_name
 from desk.core.permissions import ANONYMOUS, Action, Principal, actor_name
 from desk.errors import NotFound
+from desk.services import sealing
 from desk.services.base import HallUseCases
 from desk.store import repositories as repo
 from desk.store.events import append_event
@@ -64,6 +65,7 @@ class DocumentService(HallUseCases):
         base, demo = self.status_base()  # before anything else: a hall without the setting prints nothing
         with self._store.read() as s:
             detail, hall, categories, ticket, room = self._load(s, case_no)
+            detail = sealing.open_detail(detail, self.vault)  # the receipt shows masked numbers only
             wait = None
             if ticket is not None and ticket.state == "waiting":
                 ahead = (
@@ -160,6 +162,9 @@ class DocumentService(HallUseCases):
         self.guard(Action.PRINT)
         with self._store.read() as s:
             detail, hall, categories, ticket, room = self._load(s, case_no)
+        # the case file's sheet: the full particulars (birth date from the ID number, which is all that holds it)
+        # printing it is audited as a print (`record_printed`, which the print's caller makes)
+        detail = sealing.open_detail(detail, self.vault, reveal=True, today=local_date(self._clock.now()))
         registered = next((e for e in detail.events if e.kind == "registered"), None)
         return CaseSheetData(
             center_name=hall.name if hall else "",

@@ -38,6 +38,7 @@ from desk.core.permissions import ANONYMOUS, Action, Principal, Scope
 from desk.core.queue import TicketState
 from desk.core.risk import LEVEL_LABELS, RiskLevel
 from desk.errors import DeskError, FieldProblem, NotFound, Refused, ValidationError
+from desk.services import sealing
 from desk.services.base import HallUseCases
 from desk.services.calendars import raise_calendar_gap, raw_due
 from desk.store import repositories as repo
@@ -197,6 +198,10 @@ class PartyBrief:
     role: str  # applicant | respondent | third_party
     role_label: str
     name: str
+    # masked (620702********123X, 139****0001, 甘州区梁家墩镇****) unless the full record was asked for
+    id_number: str | None = None
+    phone: str | None = None
+    address: str = ""
 
 
 @dataclass(frozen=True)
@@ -453,13 +458,23 @@ class CaseHandlingService(HallUseCases):
 
     # --- reading ------------------------------------------------------------------------------------------
 
-    def view(self, case_no: str) -> CaseFile:
+    def view(self, case_no: str, *, reveal: bool = False) -> CaseFile:
         """The case file: state, allowed steps, room, ticket, deadline, risk, sessions, outcome, transfer,
-        whistles, warnings, follow-ups and the timeline (every event, in causal order)."""
-        self.guard(Action.VIEW_CASE)
+        whistles, warnings, follow-ups and the timeline (every event, in causal order). The parties' ID
+        numbers, phones and addresses are masked; `reveal` gives them in full (the full record: a mediator of the
+        case's room or who claimed it, or a supervisor; each such look is audited)."""
+        self.guard(Action.VIEW_FULL if reveal else Action.VIEW_CASE)
         now = self._clock.now()
+        if reveal:
+            with self._store.read() as s:
+                found = s.execute(
+                    sa.select(CaseRow.id, CaseRow.case_no).where(CaseRow.case_no == case_no.strip())
+                ).first()
+            if found is None:
+                raise NotFound(f"案件 {case_no.strip()} 不存在")
+            self.record_full_view(found[0], found[1])
         with self._store.read() as s:
-            return self._view(s, case_no, now)
+            return self._view(s, case_no, now, reveal=reveal)
 
     def overdue(self, now: dt.datetime | None = None) -> list[OverdueCase]:
         """Open cases whose due day has passed (a paused clock is not overdue), the longest overdue first."""
@@ -509,7 +524,7 @@ class CaseHandlingService(HallUseCases):
                 if c.follow_up_due_on is None:
                     continue
                 applicant = repo.case_detail(s, case_id=c.id)
-                first = _applicant(applicant.parties) if applicant else None
+                first = _applicant(sealing.open_parties(applicant.parties, self.vault)) if applicant else None
                 out.append(
                     FollowUpDue(
                         case_no=c.case_no,
@@ -534,7 +549,7 @@ class CaseHandlingService(HallUseCases):
         from desk.services.documents import DocumentService
 
         sheet = DocumentService(
-            self._store, self._clock, self._settings, principal=self.principal
+            self._store, self._clock, self._settings, principal=self.principal, vault=self.vault
         ).sheet_data(case_no)
         with self._store.read() as s:
             case, events = self._load(s, case_no)
@@ -594,7 +609,7 @@ class CaseHandlingService(HallUseCases):
             booking = None if book is None else self._check_booking(s, problems, case, book, now, "book.")
             if problems:
                 raise ValidationError(problems)
-            self._append(s, case, session, now)
+            self._append(s, case, sealing.seal_session(session, self.vault), now)
             if booking is not None:
                 self._append(s, case, booking, now)
         logger.info("session recorded on %s", case_no)
@@ -1005,13 +1020,15 @@ class CaseHandlingService(HallUseCases):
         self.guard(action, Scope(case.room_code, case.claimed_by))
         return case, _events(s, case.id)
 
-    def _view(self, s: Session, case_no: str, now: dt.datetime) -> CaseFile:
+    def _view(self, s: Session, case_no: str, now: dt.datetime, *, reveal: bool = False) -> CaseFile:
         detail = repo.case_detail(s, case_no=case_no.strip())
         if detail is None:
             raise NotFound(f"案件 {case_no.strip()} 不存在")
         case = s.get(CaseRow, detail.id)
         assert case is not None
-        events = _events(s, case.id)
+        # sessions' statements and agreements are sealed in the log; the particulars masked unless `reveal`
+        events = sealing.open_events(_events(s, case.id), self.vault)
+        people = sealing.open_parties(detail.parties, self.vault, reveal=reveal, today=local_date(now))
         names = _category_names(s)
         rooms = {
             r.code: r.name for r in s.scalars(sa.select(RoomRow).where(RoomRow.hall_code == case.hall_code))
@@ -1054,7 +1071,10 @@ class CaseHandlingService(HallUseCases):
             channel_label=_channel_label(case.channel),
             headcount=case.headcount,
             registered_at=case.registered_at,
-            parties=tuple(PartyBrief(p.id, p.role, _role_label(p.role), p.name) for p in detail.parties),
+            parties=tuple(
+                PartyBrief(p.id, p.role, _role_label(p.role), p.name, p.id_number, p.phone, p.address)
+                for p in people
+            ),
             room=case.room_code,
             room_name=rooms.get(case.room_code) if case.room_code else None,
             ticket=latest.label if latest else None,

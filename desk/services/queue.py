@@ -29,6 +29,7 @@ from desk.core.routing import (
 )
 from desk.errors import Conflict, NotFound, Refused, ValidationError
 from desk.services.base import HallUseCases
+from desk.services.sealing import mask_summaries
 from desk.store.events import append_event, bump_counter
 from desk.store.queries import cases as cases_q
 from desk.store.queries import rooms as rooms_q
@@ -197,8 +198,10 @@ class QueueService(HallUseCases):
                 occurred_at=now,
                 actor=self.actor,
             )
+            born, band = cases_q.applicant_age(s, case.id)
             reasons = q.priority_reasons(
-                birth_date=cases_q.applicant_birth_date(s, case.id),
+                birth_date=born,
+                age_band=band,
                 today=local_date(now),
                 declared=declared_priority,
                 risk_flags=case.risk_flags,
@@ -445,7 +448,8 @@ class QueueService(HallUseCases):
         reason is the one given with the latest diversion."""
         self.guard(Action.ROUTE)
         with self._store.read() as s:
-            return cases_q.diverted_cases(s, self.hall_code)
+            found = cases_q.diverted_cases(s, self.hall_code)
+        return mask_summaries(found, self.vault)
 
     def diverted_count(self) -> int:
         """How many diverted cases wait to be routed here: one indexed count, cheap enough to poll."""

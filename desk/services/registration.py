@@ -18,6 +18,7 @@ from desk.core.ids import case_number, new_id, status_token
 from desk.core.permissions import ANONYMOUS, Action, Principal
 from desk.core.text import search_key
 from desk.errors import DeskError, NotFound, ValidationError
+from desk.services import sealing
 from desk.services.base import HallUseCases
 from desk.store import repositories as repo
 from desk.store.events import append_event, bump_counter
@@ -107,6 +108,11 @@ class RegistrationService(HallUseCases):
         now = self._clock.now()
         hall = self.hall
         self._hall_code = hall.code
+        vault = self.vault
+        # the log and the projections get the visit sealed; the checks below use the plaintext `visit`
+        record = sealing.seal_visit(visit_record(visit), vault, local_date(now))
+        a = visit.applicant
+        person = applicant_index(visit, vault)
         with self._store.unit_of_work() as s:
             target: CaseSummary | CaseDetail | None = None
             if repeat_of:
@@ -117,12 +123,10 @@ class RegistrationService(HallUseCases):
                     raise ValidationError.single(
                         "repeat_of", f"案件 {repeat_of} 已办结，不能记为重复访；请另立新案"
                     )
-            elif not new_case:
-                a = visit.applicant
+            elif not new_case and (a.id_number or a.phone):
                 earlier = repo.open_cases_of_applicant(
                     s,
-                    id_number=a.id_number,
-                    phone=None if a.id_number else a.phone,
+                    **person,
                     category_code=visit.category.code,
                     open_states=OPEN_STATES,
                 )
@@ -132,7 +136,7 @@ class RegistrationService(HallUseCases):
                     s,
                     hall_code=hall.code,
                     case_id=target.id,
-                    body=ev.RepeatVisit(visit_record(visit), tuple(sorted(visit.risk_flags))),
+                    body=ev.RepeatVisit(record, tuple(sorted(visit.risk_flags))),
                     occurred_at=now,
                     actor=self.actor,
                 )
@@ -147,7 +151,7 @@ class RegistrationService(HallUseCases):
                     case_id=case_id,
                     body=ev.Registered(
                         case_no=no,
-                        visit=visit_record(visit),
+                        visit=record,
                         status_token=status_token(),
                         deadline_at=now + dt.timedelta(days=visit.category.deadline_days),
                     ),
@@ -157,7 +161,13 @@ class RegistrationService(HallUseCases):
                 self._set_deadline(s, hall.code, case_id, visit, now)
                 result = RegistrationResult(case_id, no, False, visit.warnings)
             assess_risk(
-                s, hall_code=hall.code, case_id=result.case_id, visit=visit, now=now, actor=self.actor
+                s,
+                hall_code=hall.code,
+                case_id=result.case_id,
+                visit=visit,
+                now=now,
+                actor=self.actor,
+                person=person,
             )
             self.audit(
                 s,
@@ -191,25 +201,39 @@ class RegistrationService(HallUseCases):
     # --- finding people and cases -------------------------------------------------------------------
 
     def person_cases(self, *, id_number: str | None = None, phone: str | None = None) -> list[CaseSummary]:
+        """The known-person panel: every case of the person with this ID number or phone (by blind index)."""
         self.guard(Action.SEARCH)
+        vault = self.vault
         with self._store.read() as s:
-            return repo.cases_of_person(s, id_number=id_number, phone=phone)
+            found = repo.cases_of_person(
+                s, id_index=sealing.id_index(vault, id_number), phone_index=sealing.phone_index(vault, phone)
+            )
+        return sealing.mask_summaries(found, vault)
 
     def search(self, text: str, *, limit: int = 50) -> list[CaseSummary]:
         """Cases by ID number, phone, case number, name or initials. The query is cleaned as stored text is
         (invisible characters and bidi controls dropped, NFC), so a name pasted with a zero-width space in it
-        finds what the screen shows."""
+        finds what the screen shows. An ID number or phone is looked up by its blind index."""
         self.guard(Action.SEARCH)
+        query = search_key(text)
+        kind, key = repo.classify_query(query)
+        vault = self.vault
+        index = vault.index(kind, key) if kind in ("id", "phone") else None
         with self._store.read() as s:
-            return repo.search_cases(s, search_key(text), limit=limit)
+            found = repo.search_cases(s, query, limit=limit, blind_index=index)
+        return sealing.mask_summaries(found, vault)
 
-    def case(self, case_no: str) -> CaseDetail:
-        self.guard(Action.VIEW_CASE)
+    def case(self, case_no: str, *, reveal: bool = False) -> CaseDetail:
+        """A case's details, the parties' ID numbers, phones and addresses masked; `reveal` gives them in full
+        (the full record: a mediator of the case's room or who claimed it, or a supervisor; audited)."""
+        self.guard(Action.VIEW_FULL if reveal else Action.VIEW_CASE)
         with self._store.read() as s:
             detail = repo.case_detail(s, case_no=case_no)
         if detail is None:
             raise NotFound(f"案件 {case_no} 不存在")
-        return detail
+        if reveal:
+            self.record_full_view(detail.id, detail.case_no)
+        return sealing.open_detail(detail, self.vault, reveal=reveal, today=self.today())
 
 
 def visit_record(visit: Visit) -> ev.VisitRecord:
@@ -238,6 +262,13 @@ def visit_record(visit: Visit) -> ev.VisitRecord:
     )
 
 
+def applicant_index(visit: Visit, vault: Vault) -> dict[str, str | None]:
+    """How the applicant is looked up for repeat visits: the blind index of the ID number, else of the phone."""
+    a = visit.applicant
+    idx = sealing.id_index(vault, a.id_number)
+    return {"id_index": idx, "phone_index": None if idx else sealing.phone_index(vault, a.phone)}
+
+
 def visit_as_dict(visit: Visit) -> dict[str, Any]:
     """A checked visit back in the JSON shape `desk register` reads."""
     return {
@@ -258,14 +289,22 @@ def visit_as_dict(visit: Visit) -> dict[str, Any]:
 
 
 def assess_risk(
-    s: Session, *, hall_code: str, case_id: str, visit: Visit, now: dt.datetime, actor: str
+    s: Session,
+    *,
+    hall_code: str,
+    case_id: str,
+    visit: Visit,
+    now: dt.datetime,
+    actor: str,
+    person: Mapping[str, str | None],
 ) -> None:
     """The risk of a visit just recorded on a case (new or repeat), in the registration's unit of work.
 
     The automatic flags (`desk.core.risk.auto_flags`: group visit, a crisis word in the narrative, the same
     person's other open case of the same category or their third visit in 90 days) the case lacks are added
     (RiskFlagged); with the desk's own flags they give the level (RiskAssessed), and a 重大 level or a crisis
-    raises an immediate warning the supervisor sees at once (`alerts.record_assessment`)."""
+    raises an immediate warning the supervisor sees at once (`alerts.record_assessment`). `person` is the
+    applicant's blind index (`applicant_index`); the crisis words are looked for in the plaintext narrative."""
     from desk.core.risk import REPEAT_WINDOW_DAYS, auto_flags
     from desk.services.alerts import record_assessment
     from desk.store.queries import alerts as alerts_q
@@ -273,8 +312,6 @@ def assess_risk(
     case = alerts_q.case_by_id(s, case_id)
     if case is None:
         return
-    a = visit.applicant
-    person = {"id_number": a.id_number, "phone": None if a.id_number else a.phone}
     other_open = alerts_q.open_cases_of_person(
         s, **person, category_code=visit.category.code, open_states=OPEN_STATES, other_than=case_id
     )

@@ -17,6 +17,7 @@ from desk.core.events import EventBody
 from desk.core.ids import CASE_NO_RE
 from desk.core.parties import mask_id_number, normalise_id_number, normalise_name, normalise_phone
 from desk.core.text import collapse_spaces
+from desk.security.vault import is_sealed
 from desk.store.models import CaseEvent, CaseRow, CategoryRow, Hall, PartyRow, RoomRow
 from desk.store.projections import PROJECTED_MODELS, event_order
 
@@ -102,6 +103,15 @@ def room_count(session: Session, hall_code: str) -> int:
     )
 
 
+def stored_masked_id(id_number: str | None) -> str:
+    """The applicant's ID number of a summary as the store can give it: masked if it is plaintext (a record from
+    before encryption), else still sealed -- the store holds no key; the service opens and masks it
+    (`desk.services.sealing.mask_summary`)."""
+    if not id_number:
+        return ""
+    return id_number if is_sealed(id_number) else mask_id_number(id_number)
+
+
 def _summaries(session: Session, case_ids: Sequence[str]) -> list[CaseSummary]:
     if not case_ids:
         return []
@@ -126,7 +136,7 @@ def _summaries(session: Session, case_ids: Sequence[str]) -> list[CaseSummary]:
                 state=c.state,
                 registered_at=c.registered_at,
                 applicant_name=a.name if a else "",
-                applicant_id_masked=mask_id_number(a.id_number) if a and a.id_number else "",
+                applicant_id_masked=stored_masked_id(a.id_number if a else None),
                 repeat_visits=c.repeat_visits,
                 risk_flags=tuple(c.risk_flags),
             )
@@ -135,14 +145,15 @@ def _summaries(session: Session, case_ids: Sequence[str]) -> list[CaseSummary]:
 
 
 def cases_of_person(
-    session: Session, *, id_number: str | None = None, phone: str | None = None
+    session: Session, *, id_index: str | None = None, phone_index: str | None = None
 ) -> list[CaseSummary]:
-    """Every case in which the person (by ID number, else phone) is a party, newest first."""
+    """Every case in which the person (by the blind index of the ID number, else of the phone) is a party,
+    newest first."""
     conds = []
-    if id_number:
-        conds.append(PartyRow.id_number == id_number)
-    if phone:
-        conds.append(PartyRow.phone == phone)
+    if id_index:
+        conds.append(PartyRow.id_index == id_index)
+    if phone_index:
+        conds.append(PartyRow.phone_index == phone_index)
     if not conds:
         return []
     ids = session.scalars(sa.select(PartyRow.case_id).where(sa.or_(*conds)).distinct().limit(200)).all()
@@ -152,15 +163,16 @@ def cases_of_person(
 def open_cases_of_applicant(
     session: Session,
     *,
-    id_number: str | None,
-    phone: str | None,
+    id_index: str | None,
+    phone_index: str | None,
     category_code: str,
     open_states: Sequence[str],
 ) -> list[CaseSummary]:
-    """Open cases of the same category in which this person is a party: a return about one is a repeat visit."""
-    cond = PartyRow.id_number == id_number if id_number else PartyRow.phone == phone
-    if not (id_number or phone):
+    """Open cases of the same category in which this person (by blind index) is a party: a return about one is
+    a repeat visit."""
+    if not (id_index or phone_index):
         return []
+    cond = PartyRow.id_index == id_index if id_index else PartyRow.phone_index == phone_index
     ids = session.scalars(
         sa.select(CaseRow.id)
         .join(PartyRow, PartyRow.case_id == CaseRow.id)
@@ -202,19 +214,25 @@ def classify_query(text: str) -> tuple[str, str]:
     return "name", normalise_name(raw)
 
 
-def search_cases(session: Session, text: str, *, limit: int = 50) -> list[CaseSummary]:
-    """Find cases by ID number, phone, case number, name (prefix) or pinyin initials (prefix)."""
+def search_cases(
+    session: Session, text: str, *, limit: int = 50, blind_index: str | None = None
+) -> list[CaseSummary]:
+    """Find cases by ID number, phone, case number, name (prefix) or pinyin initials (prefix). An ID number or
+    phone is found by its blind index, which the caller computes from the key `classify_query` gives
+    (`blind_index`: the store holds no key); without it such a search finds nothing."""
     kind, key = classify_query(text)
     if not key:
         return []
     if kind == "case_no":
         ids = list(session.scalars(sa.select(CaseRow.id).where(CaseRow.case_no == key)))
     elif kind in ("id", "phone"):
-        column = PartyRow.id_number if kind == "id" else PartyRow.phone
+        if not blind_index:
+            return []
+        column = PartyRow.id_index if kind == "id" else PartyRow.phone_index
         ids = list(
             session.scalars(
                 sa.select(PartyRow.case_id)
-                .where(column == key)
+                .where(column == blind_index)
                 .order_by(PartyRow.case_id.desc())
                 .limit(limit)
             )

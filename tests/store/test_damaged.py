@@ -91,8 +91,8 @@ def _template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     RegistrationService(store, FixedClock(NOW), principal=staff("测试前台")).register(visit(parties=PARTIES))
     store.dispose()
     assert not path.with_name("desk.db-wal").exists()
-    with closing(sqlite3.connect(path)) as db:  # the personal data is really in the file
-        assert db.execute("SELECT count(*) FROM parties WHERE phone = ?", (PHONE,)).fetchone()[0] == 1
+    with closing(sqlite3.connect(path)) as db:  # the personal data is really in the file (the name in clear)
+        assert db.execute("SELECT count(*) FROM parties WHERE name = ?", (NAME,)).fetchone()[0] == 1
     return path
 
 

@@ -70,7 +70,9 @@ def test_register_writes_event_and_projection_in_one_transaction(
         assert case.deadline_rule == "people_mediation" and case.due_on == dt.date(2026, 12, 28)
         assert case.deadline_at == dt.datetime(2026, 12, 28, 15, 59, 59, tzinfo=dt.UTC)
         party = s.scalars(sa.select(PartyRow)).one()
-        assert party.name_initials == "zs" and party.birth_date == dt.date(1985, 1, 1) and party.sex == "男"
+        # the birth date is no longer kept: its age band on the registration day is (with the sex)
+        assert party.name_initials == "zs" and party.birth_date is None and party.sex == "男"
+        assert party.age_band == "40-49" and party.id_index and (party.id_number or "").startswith("enc1:")
 
 
 def test_case_numbers_and_hall_seq_are_gap_free(service: RegistrationService, store: Store) -> None:
@@ -129,7 +131,7 @@ def test_projection_rebuilt_from_the_log_equals_the_stored_one(
         clock.advance(minutes=rng.randint(0, 20))
         service.register(make_visit(rng, categories=names))
     first = service.search("620702001-2026-000001")[0]
-    detail = service.case(first.case_no)
+    detail = service.case(first.case_no, reveal=True)
     service.register(
         visit(
             category=names[detail.category_code],

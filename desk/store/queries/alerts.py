@@ -149,12 +149,14 @@ def case_events(session: Session, case_id: str, kinds: Collection[str]) -> list[
     return sorted((event_of(r) for r in rows), key=Event.order)
 
 
-def visits_since(session: Session, *, id_number: str | None, phone: str | None, since: dt.datetime) -> int:
-    """How many visits (registrations and repeat visits) of cases where this person is a party were made since
-    `since`."""
-    if not (id_number or phone):
+def visits_since(
+    session: Session, *, id_index: str | None, phone_index: str | None, since: dt.datetime
+) -> int:
+    """How many visits (registrations and repeat visits) of cases where this person (by the blind index of the
+    ID number, else of the phone) is a party were made since `since`."""
+    if not (id_index or phone_index):
         return 0
-    cond = PartyRow.id_number == id_number if id_number else PartyRow.phone == phone
+    cond = PartyRow.id_index == id_index if id_index else PartyRow.phone_index == phone_index
     case_ids = sa.select(PartyRow.case_id).where(cond).distinct().scalar_subquery()
     return int(
         session.scalar(
@@ -173,16 +175,17 @@ def visits_since(session: Session, *, id_number: str | None, phone: str | None, 
 def open_cases_of_person(
     session: Session,
     *,
-    id_number: str | None,
-    phone: str | None,
+    id_index: str | None,
+    phone_index: str | None,
     category_code: str,
     open_states: Collection[str],
     other_than: str,
 ) -> int:
-    """How many open cases of the category, other than `other_than`, this person is a party of."""
-    if not (id_number or phone):
+    """How many open cases of the category, other than `other_than`, this person (by blind index) is a party
+    of."""
+    if not (id_index or phone_index):
         return 0
-    cond = PartyRow.id_number == id_number if id_number else PartyRow.phone == phone
+    cond = PartyRow.id_index == id_index if id_index else PartyRow.phone_index == phone_index
     return int(
         session.scalar(
             sa.select(sa.func.count(sa.distinct(CaseRow.id)))

@@ -9,8 +9,8 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from desk.core import events as ev
-from desk.core.parties import mask_id_number
 from desk.store.models import CaseEvent, CaseRow, CategoryRow, PartyRow
+from desk.store.repositories import stored_masked_id
 
 DIVERTED = "diverted"  # the case state of a case diverted to a hall and not yet routed to a room
 _CHUNK = 500  # ids per IN (...) list
@@ -63,15 +63,16 @@ def routing_case(session: Session, case_no: str) -> RoutingCase | None:
     return None if row is None else RoutingCase(row[0], row[1], row[2], row[3], tuple(row[4]), row[5], row[6])
 
 
-def applicant_birth_date(session: Session, case_id: str) -> dt.date | None:
-    """The birth date of the case's first applicant (from the ID number), if known."""
+def applicant_age(session: Session, case_id: str) -> tuple[dt.date | None, str | None]:
+    """The case's first applicant's birth date (records from before encryption only) and age band (derived at
+    registration from the ID number), if known."""
     row = session.execute(
-        sa.select(PartyRow.birth_date)
+        sa.select(PartyRow.birth_date, PartyRow.age_band)
         .where(PartyRow.case_id == case_id, PartyRow.role == "applicant")
         .order_by(PartyRow.position)
         .limit(1)
     ).first()
-    return None if row is None else row[0]
+    return (None, None) if row is None else (row[0], row[1])
 
 
 def diverted_count(session: Session, hall_code: str) -> int:
@@ -121,7 +122,7 @@ def diverted_cases(session: Session, hall_code: str) -> list[DivertedCase]:
                 category_code=c.category_code,
                 category_name=category or c.category_code,
                 applicant_name=a.name if a else "",
-                applicant_id_masked=mask_id_number(a.id_number) if a and a.id_number else "",
+                applicant_id_masked=stored_masked_id(a.id_number if a else None),
                 headcount=c.headcount,
                 registered_at=c.registered_at,
                 diverted_at=d.occurred_at if d is not None else None,

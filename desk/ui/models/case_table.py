@@ -12,9 +12,9 @@ from PySide6.QtCore import QCoreApplication, QModelIndex, QPersistentModelIndex
 from desk.core import events as ev
 from desk.core.cases import CHANNEL_LABELS, CaseState, Channel, RiskFlag
 from desk.core.clock import CHINA_TZ
-from desk.core.parties import PartyRole, mask_id_number, parse_phone
+from desk.core.parties import PartyRole, mask_id_number
+from desk.core.parties import mask_phone as core_mask_phone
 from desk.core.queue import PriorityReason
-from desk.errors import ValidationError
 from desk.ui.models.base import ListModel
 
 if TYPE_CHECKING:
@@ -81,13 +81,9 @@ def role_label(role: str) -> str:
 
 
 def mask_phone(phone: str | None) -> str:
-    """`139****5678`: screens at the window face the queue too."""
-    if not phone:
-        return ""
-    try:
-        return parse_phone(phone).masked()
-    except ValidationError:
-        return "*" * len(phone)
+    """`139****5678`: screens at the window face the queue too (the services hand out masked numbers already;
+    masking one again leaves it as it is)."""
+    return core_mask_phone(phone)
 
 
 class _ListModel(ListModel[Any]):

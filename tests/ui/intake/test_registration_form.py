@@ -224,7 +224,7 @@ def test_full_width_digits_and_lower_case_x_are_accepted(
 
     result = submit_with_enter(qtbot, flow)
 
-    detail = sqlite_service.case(result.case_no)
+    detail = sqlite_service.case(result.case_no, reveal=True)
     assert detail.parties[0].id_number == body + "X"
     assert sqlite_service.search(body + "X")[0].case_no == result.case_no
 
@@ -371,7 +371,7 @@ def test_f2_adds_a_party_that_is_registered_with_the_visit(
     type_text(qtbot, org.name_edit, "张掖市某某物业管理有限公司")
 
     result = submit_with_enter(qtbot, flow)
-    parties = sqlite_service.case(result.case_no).parties
+    parties = sqlite_service.case(result.case_no, reveal=True).parties
     assert [(p.role, p.name, p.is_organisation) for p in parties] == [
         ("applicant", "张三", False),
         ("respondent", "李四", False),
