@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QHeaderView,
     QLabel,
+    QMessageBox,
     QPlainTextEdit,
     QPushButton,
     QSizePolicy,
@@ -29,6 +30,7 @@ from PySide6.QtWidgets import (
 )
 
 from desk.core.cases import CaseState
+from desk.core.permissions import Action
 from desk.core.queue import TicketState
 from desk.errors import DeskError
 from desk.ui.case_actions import ACTIONS, ACTIONS_BY_KEY, StepDialog
@@ -54,6 +56,7 @@ from desk.ui.ops import Op, OpRunner
 if TYPE_CHECKING:
     from desk.services.handling import CaseFile, CaseHandlingService
     from desk.services.queue import IssuedTicket
+    from desk.services.registration import RegistrationService
     from desk.services.views import CaseDetail
     from desk.ui.printing import CaseAgreements, CaseReceipts, PreviewDialog
 
@@ -199,6 +202,13 @@ TICKET_KEYS = "Ctrl+T"  # 取号 from a case's history, and from the case search
 ROUTING_HEIGHT = 860  # the dialog's height while its routing step is shown
 
 
+def full_record(registration: RegistrationService) -> Callable[[str], CaseDetail] | None:
+    """The case view's "显示完整信息" for whoever may see full records (the service checks again, per case)."""
+    if not registration.principal.may(Action.VIEW_FULL):
+        return None
+    return lambda case_no: registration.case(case_no, reveal=True)
+
+
 class CaseHistoryDialog(QDialog):
     """The case history in its own window; with `receipts`, a reprint (补打) of the receipt from here, after which
     the history is read again (`reload`) and shows the print. With `route` (at a hall), 取号 (Ctrl+T) gives a case
@@ -222,10 +232,12 @@ class CaseHistoryDialog(QDialog):
         route: RouteServices | None = None,
         handling: CaseHandlingService | None = None,
         agreements: CaseAgreements | None = None,
+        reveal: Callable[[str], CaseDetail] | None = None,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
         self.detail = detail
+        self._reveal = reveal
         self._handling = handling
         self._agreements = agreements
         self.file: CaseFile | None = None
@@ -271,6 +283,16 @@ class CaseHistoryDialog(QDialog):
         self.routing = RoutingPanel(self)
         layout.addWidget(self.routing)
         bottom = QHBoxLayout()
+        # The full record (ID number, phone, address unmasked): for a role that may see it, asked for, audited.
+        self.reveal_button = QPushButton(self.tr("显示完整信息 (Ctrl+I)"), self)
+        self.reveal_button.setToolTip(self.tr("显示当事人完整的身份证号、电话和住址；每次查看都记入审计日志"))
+        self.reveal_button.setAutoDefault(False)
+        self.reveal_button.setVisible(reveal is not None)
+        self.reveal_button.clicked.connect(self.reveal_full)
+        if reveal is not None:
+            reveal_keys = QShortcut(QKeySequence("Ctrl+I"), self)
+            reveal_keys.activated.connect(self.reveal_full)
+        bottom.addWidget(self.reveal_button)
         self.ticket_button = QPushButton(self.tr("取号… (Ctrl+T)"), self)
         self.ticket_button.setToolTip(self.tr("为尚无排队号的案件分派功能室并取号（如登记时选了暂不取号）"))
         self.ticket_button.setAutoDefault(False)
@@ -306,6 +328,33 @@ class CaseHistoryDialog(QDialog):
         if handling is not None:
             self.resize(1000, 680)
             self.read_file()
+
+    # --- the full record ----------------------------------------------------------------------------------
+
+    def reveal_full(self, *, confirm: bool = True) -> Op[CaseDetail] | None:
+        """Show the parties unmasked: after a confirmation that the look is recorded, read (off the UI thread)
+        the full record -- the service checks the right and writes the audit entry -- and show it."""
+        reveal = self._reveal
+        if reveal is None or self.party_model.revealed:
+            return None
+        if confirm:
+            answer = QMessageBox.question(
+                self,
+                self.tr("显示完整信息"),
+                self.tr(
+                    "将显示当事人完整的身份证号、电话和住址，并记入审计日志（查看人、时间、终端）。继续吗？"
+                ),
+            )
+            if answer != QMessageBox.StandardButton.Yes:
+                return None
+        case_no = self.detail.case_no
+
+        def shown(detail: CaseDetail) -> None:
+            self.party_model.set_parties(detail.parties, revealed=True)
+            self.reveal_button.setEnabled(False)
+            self.reveal_button.setText(self.tr("已显示完整信息（已记入审计）"))
+
+        return self.ops.run(lambda: reveal(case_no), name=f"full record {case_no}", success=shown)
 
     # --- the case view: the timeline and the steps allowed now ------------------------------------------
 
@@ -562,7 +611,9 @@ class CaseHistoryDialog(QDialog):
 
     def _on_reloaded(self, detail: CaseDetail) -> None:
         self.detail = detail
-        self.view.show_case(detail)
+        self.view.show_case(detail)  # masked again: another look at the full record is another audit entry
+        self.reveal_button.setEnabled(True)
+        self.reveal_button.setText(self.tr("显示完整信息 (Ctrl+I)"))
         self._update_ticket_button()
         self.read_file()
 

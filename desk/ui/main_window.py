@@ -31,7 +31,7 @@ from PySide6.QtWidgets import (
 
 from desk.ui.admin.mediators_dialog import MediatorsDialog
 from desk.ui.admin.rooms_dialog import RoomsDialog
-from desk.ui.case_history import TICKET_KEYS, CaseHistoryDialog
+from desk.ui.case_history import TICKET_KEYS, CaseHistoryDialog, full_record
 from desk.ui.county.divert_dialog import DivertDialog
 from desk.ui.county.diverted import DivertedCasesDialog
 from desk.ui.display.hall_display import HallDisplay
@@ -188,6 +188,7 @@ class CaseSearchDialog(QDialog):
             route=self._route,
             handling=self._handling,
             agreements=self._agreements,
+            reveal=full_record(self._service),
             parent=self,
         )
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)

@@ -102,3 +102,35 @@ def test_f2_hands_a_room_terminal_over_by_pin(
     assert terminal.on_duty() == "马建国" and terminal.on_duty_label.text() == "马建国"
     assert terminal._queue.principal.login == "majianguo" and terminal._queue.principal.rooms == {"R01"}
     assert ("switch", "majianguo") in audit_actions(sqlite_store)
+
+
+def test_the_case_view_shows_the_full_record_only_when_asked_and_audits_it(
+    qtbot: QtBot, public: Services, sqlite_store: Store
+) -> None:
+    from desk.core.permissions import Principal
+    from desk.ui.case_history import CaseHistoryDialog, full_record
+    from tests.conftest import visit
+
+    supervisor = public.signed_in(staff("督办甲", "督办1"))
+    case_no = supervisor.registration.register(visit()).case_no
+    id_number = visit()["parties"][0]["id_number"]  # type: ignore[index]
+    registration = supervisor.registration
+    dialog = CaseHistoryDialog(
+        registration.case(case_no), reload=registration.case, reveal=full_record(registration)
+    )
+    qtbot.addWidget(dialog)
+    dialog.show()
+    masked = dialog.party_model.index(0, 2).data()
+    assert masked != id_number and masked.endswith(id_number[-4:]) and "*" in masked
+    assert dialog.reveal_button.isVisible()
+    assert ("view_full", TESTER) not in audit_actions(sqlite_store)
+    op = dialog.reveal_full(confirm=False)
+    assert op is not None
+    qtbot.waitUntil(lambda: dialog.party_model.revealed, timeout=10_000)
+    assert dialog.party_model.index(0, 2).data() == id_number
+    assert dialog.party_model.index(0, 3).data() == "13912345678"
+    assert ("view_full", TESTER) in audit_actions(sqlite_store)
+
+    # the desk clerk who registered it sees it masked, with no button to unmask
+    clerk = public.signed_in(Principal("u-c", "clerk", "前台乙", frozenset({Role.DESK}), "前台2"))
+    assert full_record(clerk.registration) is None

@@ -151,9 +151,13 @@ class PartyTableModel(_ListModel):
         super().__init__(parent)
         self._rows = list(parties)
 
-    def set_parties(self, parties: Sequence[PartyView]) -> None:
+    revealed = False
+    """The parties come from the full record (a permitted role asked for it, audited): shown unmasked."""
+
+    def set_parties(self, parties: Sequence[PartyView], *, revealed: bool = False) -> None:
         self.beginResetModel()
         self._rows = list(parties)
+        self.revealed = revealed
         self.endResetModel()
 
     def _headers(self) -> list[str]:
@@ -172,9 +176,11 @@ class PartyTableModel(_ListModel):
         if column == 1:
             return p.name
         if column == 2:
-            return mask_id_number(p.id_number) if p.id_number else ""
+            return (
+                (p.id_number or "") if self.revealed else mask_id_number(p.id_number) if p.id_number else ""
+            )
         if column == 3:
-            return mask_phone(p.phone)
+            return (p.phone or "") if self.revealed else mask_phone(p.phone)
         if column == 4:
             return p.address
         return ""

@@ -41,7 +41,7 @@ from desk.core.permissions import Role
 from desk.core.queue import TRANSITIONS, TicketState
 from desk.core.routing import STATION_MODES
 from desk.errors import DeskError
-from desk.ui.case_history import CaseHistoryDialog, CaseHistoryView
+from desk.ui.case_history import CaseHistoryDialog, CaseHistoryView, full_record
 from desk.ui.models.queue_table import COL_WAITED, QueueTableModel, priority_label
 from desk.ui.ops import Op, OpRunner
 from desk.ui.room.handling import OUTCOME_STATES, FinishChoiceDialog, HandlingPane
@@ -937,6 +937,7 @@ class RoomTerminal(QMainWindow):
                 reload=registration.case,
                 handling=self._handling,
                 agreements=self._agreements,
+                reveal=full_record(registration),
                 parent=self,
             )
             dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)

@@ -30,7 +30,7 @@ from PySide6.QtWidgets import (
 )
 
 from desk.core.clock import CHINA_TZ, local_date
-from desk.ui.case_history import CaseHistoryDialog
+from desk.ui.case_history import CaseHistoryDialog, full_record
 from desk.ui.models.base import ITEM_ROLE
 from desk.ui.models.case_table import china_time
 from desk.ui.models.supervision_tables import (
@@ -443,6 +443,7 @@ class SupervisorWindow(QMainWindow):
             category_names=names,
             room_names=self._room_names,
             reload=self._services.registration.case,
+            reveal=full_record(self._services.registration),
             parent=self,
         )
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
