@@ -377,6 +377,7 @@ def _cmd_init(args: argparse.Namespace) -> int:
         f"综治中心 {report.hall_code} {report.hall_name}：{report.categories} 个纠纷类别，{report.rooms} 个功能室"
     )
     _ensure_keys()
+    _seal_older_data(services.store)
     admin = _first_admin(services, args)
     if admin:
         print(f"已创建系统管理员 {admin}：用 desk user add 为前台、调解员、督办人员开设账户")
@@ -401,6 +402,23 @@ def _ensure_keys() -> None:
         print(
             f"已生成本机数据密钥（保存在 {where}）；与县级共享数据时，请改用县级管理员提供的密钥文件（desk keys import）"
         )
+
+
+def _seal_older_data(store: Store) -> None:
+    """A store upgraded from before encryption (or after a key import) still holds personal data in clear or
+    under another key: `desk init` seals it, batch by batch (resumable), and says so."""
+    from desk.security.keys import current_vault
+    from desk.store.reseal import needs_reseal, reseal
+
+    vault = current_vault()
+    if not needs_reseal(store, vault):
+        return
+    print("正在加密此前以明文保存的个人信息（可中断，再运行 desk init 会接着做）…", file=sys.stderr)
+    report = reseal(store, vault)
+    print(
+        f"已加密：事件 {report.events} 条，当事人 {report.parties} 人，案件 {report.cases} 件",
+        file=sys.stderr,
+    )
 
 
 def _remind_status_base_url(*, demo: bool) -> None:

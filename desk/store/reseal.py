@@ -1,5 +1,7 @@
 """Sealing the personal fields of a store again under the current data key (`desk keys rotate`, and a store
-written before encryption): the registered and repeat-visit events, the parties and the cases.
+written before encryption): the registered and repeat-visit events, the mediation sessions' statements and what
+was agreed, the parties and the cases. A birth date written before encryption (it is the middle of the ID
+number) is dropped for its age band on the day of the registration.
 
 Each batch of rows is one transaction, and a row already under the current key is left as it is, so the work is
 idempotent and resumable: a run stopped half-way (a crash, a power cut) is finished by running it again. The
@@ -10,6 +12,7 @@ The field names are the vault's associated data: exactly "id_number", "phone", "
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -17,7 +20,9 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from desk.core.clock import local_date
 from desk.core.events import EventKind
+from desk.core.grids import age_band
 from desk.core.parties import normalise_id_number, normalise_phone
 from desk.security.vault import PREFIX, Vault, key_id_of
 from desk.store.models import CaseEvent, CaseRow, PartyRow
@@ -29,6 +34,8 @@ BATCH = 2000
 PARTY_FIELDS = ("id_number", "phone", "address")
 NARRATIVE = "narrative"
 VISIT_KINDS = (EventKind.REGISTERED.value, EventKind.REPEAT_VISIT.value)
+SESSION_KIND = EventKind.SESSION_RECORDED.value
+SEALED_KINDS = (*VISIT_KINDS, SESSION_KIND)
 # progress(stage, rows looked at so far in that stage)
 Progress = Callable[[str, int], None]
 STAGE_LABELS = {"events": "案件事件", "parties": "当事人", "cases": "案件"}
@@ -55,10 +62,22 @@ def _index_of(vault: Vault, field: str, plain: str | None) -> str | None:
     return vault.index("phone", normalise_phone(plain))
 
 
-def _reseal_party(vault: Vault, party: dict[str, Any]) -> bool:
+def _drop_birth_date(party: dict[str, Any], day: dt.date | None) -> bool:
+    """A birth date in clear becomes its age band on `day` (the registration's); True if one was dropped."""
+    raw = party.get("birth_date")
+    if not raw:
+        return False
+    born = raw if isinstance(raw, dt.date) else dt.date.fromisoformat(str(raw)[:10])
+    if day is not None and not party.get("age_band"):
+        party["age_band"] = age_band(born, day)
+    party["birth_date"] = None
+    return True
+
+
+def _reseal_party(vault: Vault, party: dict[str, Any], day: dt.date | None = None) -> bool:
     """Reseal a party's fields in place (an event's party dict or a parties row's values); fills the missing
-    blind indexes. True if anything changed."""
-    changed = False
+    blind indexes; a birth date in clear becomes the age band on `day`. True if anything changed."""
+    changed = _drop_birth_date(party, day)
     for name in PARTY_FIELDS:
         value = party.get(name)
         if not isinstance(value, str) or not value:
@@ -78,7 +97,7 @@ def _reseal_party(vault: Vault, party: dict[str, Any]) -> bool:
     return changed
 
 
-def _reseal_visit(vault: Vault, visit: dict[str, Any]) -> bool:
+def _reseal_visit(vault: Vault, visit: dict[str, Any], day: dt.date | None = None) -> bool:
     """Reseal a visit's narrative and its parties in place; True if anything changed."""
     changed = False
     narrative = visit.get(NARRATIVE)
@@ -90,20 +109,44 @@ def _reseal_visit(vault: Vault, visit: dict[str, Any]) -> bool:
     parties = visit.get("parties")
     if isinstance(parties, list):
         for party in parties:
-            if isinstance(party, dict) and _reseal_party(vault, party):
+            if isinstance(party, dict) and _reseal_party(vault, party, day):
                 changed = True
     return changed
 
 
-def reseal_payload(vault: Vault, kind: str, payload: dict[str, Any]) -> dict[str, Any] | None:
-    """The payload of a `kind` event with its sealed fields under the current key; None if nothing changes."""
+def _reseal_session(vault: Vault, session: dict[str, Any]) -> bool:
+    """Reseal a session record's statements and what was agreed in place; True if anything changed."""
+    changed = False
+    agreed = session.get("agreed")
+    if isinstance(agreed, str) and agreed:
+        sealed = vault.reseal(agreed, field=NARRATIVE)
+        if sealed != agreed:
+            session["agreed"] = sealed
+            changed = True
+    for statement in session.get("statements") or ():
+        text = statement.get("text") if isinstance(statement, dict) else None
+        if isinstance(text, str) and text:
+            sealed = vault.reseal(text, field=NARRATIVE)
+            if sealed != text:
+                statement["text"] = sealed
+                changed = True
+    return changed
+
+
+def reseal_payload(
+    vault: Vault, kind: str, payload: dict[str, Any], day: dt.date | None = None
+) -> dict[str, Any] | None:
+    """The payload of a `kind` event with its sealed fields under the current key; None if nothing changes.
+    `day`: the China-time day the event was written (for the age band of a birth date written in clear)."""
     import copy
 
     new = copy.deepcopy(payload)
     if kind == EventKind.REGISTERED.value:
-        changed = _reseal_visit(vault, new)
+        changed = _reseal_visit(vault, new, day)
     elif kind == EventKind.REPEAT_VISIT.value and isinstance(new.get("visit"), dict):
-        changed = _reseal_visit(vault, new["visit"])
+        changed = _reseal_visit(vault, new["visit"], day)
+    elif kind == SESSION_KIND:
+        changed = _reseal_session(vault, new)
     else:
         return None
     return new if changed else None
@@ -136,16 +179,18 @@ def _batches(
 
 def _reseal_events(store: Store, vault: Vault, batch: int, progress: Progress | None) -> int:
     def select(after: str | None) -> Any:
-        q = sa.select(CaseEvent.id, CaseEvent.kind, CaseEvent.payload).where(CaseEvent.kind.in_(VISIT_KINDS))
+        q = sa.select(CaseEvent.id, CaseEvent.kind, CaseEvent.payload, CaseEvent.occurred_at).where(
+            CaseEvent.kind.in_(SEALED_KINDS)
+        )
         if after is not None:
             q = q.where(CaseEvent.id > after)
         return q.order_by(CaseEvent.id).limit(batch)
 
     def work(session: Any, rows: list[Any]) -> int:
         updates = []
-        for id_, kind, payload in rows:
+        for id_, kind, payload, occurred_at in rows:
             if isinstance(payload, dict):
-                new = reseal_payload(vault, kind, payload)
+                new = reseal_payload(vault, kind, payload, local_date(occurred_at))
                 if new is not None:
                     updates.append({"id": id_, "payload": new})
         if updates:  # an ORM bulk UPDATE by primary key: one executemany
@@ -163,25 +208,30 @@ def _reseal_parties(store: Store, vault: Vault, batch: int, progress: Progress |
         PartyRow.address,
         PartyRow.id_index,
         PartyRow.phone_index,
+        PartyRow.birth_date,
+        PartyRow.age_band,
+        CaseRow.registered_at,
     )
 
     def select(after: str | None) -> Any:
-        q = sa.select(*cols)
+        q = sa.select(*cols).join(CaseRow, CaseRow.id == PartyRow.case_id)
         if after is not None:
             q = q.where(PartyRow.id > after)
         return q.order_by(PartyRow.id).limit(batch)
 
     def work(session: Any, rows: list[Any]) -> int:
         updates = []
-        for id_, id_number, phone, address, id_index, phone_index in rows:
+        for id_, id_number, phone, address, id_index, phone_index, born, band, registered_at in rows:
             values: dict[str, Any] = {
                 "id_number": id_number,
                 "phone": phone,
                 "address": address,
                 "id_index": id_index,
                 "phone_index": phone_index,
+                "birth_date": born,
+                "age_band": band,
             }
-            if _reseal_party(vault, values):
+            if _reseal_party(vault, values, local_date(registered_at)):
                 updates.append({"id": id_, **values})
         if updates:
             session.execute(sa.update(PartyRow), updates)
@@ -214,11 +264,30 @@ def reseal(
     store: Store, vault: Vault, *, progress: Progress | None = None, batch: int = BATCH
 ) -> ResealReport:
     """Seal every personal field of `store` under `vault`'s current key (plaintext from before encryption
-    included), filling missing blind indexes. Safe to run again; a stopped run is finished by running again."""
+    included), filling missing blind indexes; on SQLite the file is then rebuilt, so no old bytes stay in free
+    pages. Safe to run again; a stopped run is finished by running again."""
     events = _reseal_events(store, vault, batch, progress)
     parties = _reseal_parties(store, vault, batch, progress)
     cases = _reseal_cases(store, vault, batch, progress)
-    return ResealReport(events, parties, cases)
+    report = ResealReport(events, parties, cases)
+    if report.total and store.engine.dialect.name == "sqlite":
+        _forget_old_pages(store)
+    return report
+
+
+def _forget_old_pages(store: Store) -> None:
+    """SQLite keeps a rewritten row's old bytes in free pages and in the WAL: rebuild the file (VACUUM) and empty
+    the WAL, so the plaintext or the old key's text is gone from the disk, not only from the tables."""
+    raw = store.engine.raw_connection()  # the store's own connections begin a transaction; VACUUM may not
+    try:
+        db = raw.driver_connection
+        assert db is not None
+        if db.in_transaction:
+            db.commit()
+        db.execute("VACUUM")
+        db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    finally:
+        raw.close()
 
 
 # --- is there anything to do? ----------------------------------------------------------------------------------
@@ -244,6 +313,7 @@ def needs_reseal(store: Store, vault: Vault) -> bool:
             _missing_index(PartyRow.id_number, PartyRow.id_index),
             _missing_index(PartyRow.phone, PartyRow.phone_index),
         )
+        party = sa.or_(party, PartyRow.birth_date.is_not(None))
         if s.execute(sa.select(PartyRow.id).where(party).limit(1)).first() is not None:
             return True
         if (
@@ -268,4 +338,10 @@ def needs_reseal(store: Store, vault: Vault) -> bool:
                 is not None
             ):
                 return True
+        said = sa.or_(
+            _stale(CaseEvent.payload[("agreed",)].as_string(), kid),
+            _stale(CaseEvent.payload[("statements", 0, "text")].as_string(), kid),
+        )
+        if s.execute(sa.select(CaseEvent.id).where(CaseEvent.kind == SESSION_KIND, said).limit(1)).first():
+            return True
     return False

@@ -12,7 +12,12 @@ import keyring.errors
 import pytest
 from keyring.backends import fail
 
+from desk.core.clock import FixedClock
 from desk.security import keys as keys_module
+from desk.security.vault import KeySet, Vault
+from desk.services.registration import RegistrationService
+from desk.store.session import Store
+from tests.conftest import staff
 
 
 class MemoryKeyring(keyring.backend.KeyringBackend):
@@ -75,3 +80,27 @@ def memory_keyring() -> MemoryKeyring:
     ring = MemoryKeyring()
     keyring.set_keyring(ring)
     return ring
+
+
+LEGACY_KEYS = KeySet.generate()
+
+
+class PlainVault(Vault):
+    """A store written before encryption: nothing sealed (what the reseal tests start from). Its blind index is
+    that of `LEGACY_KEYS` (the repeat-visit check needs one), which the reseal tests' vault shares."""
+
+    def seal(self, text: str | None, *, field: str) -> str | None:
+        return text
+
+
+@pytest.fixture
+def service(store: Store, clock: FixedClock) -> RegistrationService:
+    """Registration as the code before encryption wrote it: plaintext fields, no blind indexes."""
+    return RegistrationService(store, clock, principal=staff("测试前台"), vault=PlainVault(LEGACY_KEYS))
+
+
+@pytest.fixture
+def sqlite_service(sqlite_store: Store, clock: FixedClock) -> RegistrationService:
+    return RegistrationService(
+        sqlite_store, clock, principal=staff("测试前台"), vault=PlainVault(LEGACY_KEYS)
+    )

@@ -3,17 +3,19 @@ filled; idempotent and resumable; on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
 
 from desk.core.parties import normalise_id_number, normalise_phone
-from desk.security.vault import KeySet, Vault, is_sealed, key_id_of
+from desk.security.vault import Vault, is_sealed, key_id_of
 from desk.services.registration import RegistrationService
 from desk.store.reseal import ResealReport, needs_reseal, reseal, reseal_payload
 from desk.store.session import Store
 from tests.conftest import valid_id, visit
+from tests.security.conftest import LEGACY_KEYS
 
 ID_A = valid_id("62070219850101123")
 ID_B = valid_id("62070219900202234")
@@ -61,7 +63,7 @@ PLAIN = (ID_A, "13912345678", "甘州区东街街道1号", "院墙外堆放杂�
 
 @pytest.fixture
 def vault() -> Vault:
-    return Vault(KeySet.generate())
+    return Vault(LEGACY_KEYS)
 
 
 def _events(store: Store) -> list[Any]:
@@ -173,3 +175,84 @@ def test_payload_of_other_kinds_untouched(vault: Vault) -> None:
     new = reseal_payload(vault, "registered", payload)
     assert new is not None and is_sealed(new["narrative"]) and payload["narrative"] == "x"
     assert new["parties"][0] == {"id_number": None, "phone": "", "address": ""}
+
+
+def test_reseal_seals_old_session_records_and_drops_birth_dates_in_clear(
+    store: Store, service: RegistrationService, vault: Vault
+) -> None:
+    """A store written before encryption kept the session's statements in clear and each party's birth date
+    (the middle of the ID number): the reseal seals the one and turns the other into the age band."""
+    import datetime as dt
+
+    from desk.core import events as ev
+    from desk.store.events import append_event
+
+    case = service.register(visit())
+    said = "对方在院墙外堆放杂物，我要求清理"
+    with store.unit_of_work() as s:
+        append_event(
+            s,
+            hall_code="620702001",
+            case_id=case.case_id,
+            body=ev.SessionRecorded(
+                "s1",
+                dt.datetime(2026, 11, 27, 2, 30, tzinfo=dt.UTC),
+                statements=(ev.Statement("张三", said),),
+                agreed="一周内清理",
+            ),
+            occurred_at=dt.datetime(2026, 11, 27, 2, 30, tzinfo=dt.UTC),
+            actor="调解员",
+        )
+        s.execute(sa.text("UPDATE parties SET birth_date = '1985-01-01', age_band = NULL"))
+
+    def session_payload() -> dict[str, Any]:
+        with store.read() as s:
+            (row,) = s.execute(
+                sa.text("SELECT payload FROM case_events WHERE kind = 'session_recorded'")
+            ).all()
+        return _json(row[0])
+
+    assert session_payload()["statements"][0]["text"] == said
+    assert needs_reseal(store, vault)
+    reseal(store, vault)
+    sealed = session_payload()
+    assert is_sealed(sealed["statements"][0]["text"]) and is_sealed(sealed["agreed"])
+    with store.read() as s:
+        rows = s.execute(sa.text("SELECT birth_date, age_band FROM parties")).all()
+        (payload,) = s.execute(
+            sa.text("SELECT payload FROM case_events WHERE kind = 'session_recorded'")
+        ).all()
+    assert rows == [(None, "40-49")]  # 41 on 2026-11-27
+    session = _json(payload[0])
+    assert vault.open(session["statements"][0]["text"], field="narrative") == said
+    assert vault.open(session["agreed"], field="narrative") == "一周内清理"
+    assert not needs_reseal(store, vault)
+
+
+def test_upgrading_a_wave1_store_with_desk_init_seals_it_on_disk(tmp_path: Path) -> None:
+    """The store the wave-1 code wrote (plaintext ID numbers, phones, narratives): `desk init` migrates it, makes
+    the keys and seals everything; afterwards the file holds none of it in clear, free pages and WAL included."""
+    import shutil
+    import sqlite3
+    from contextlib import closing
+
+    from desk.cli import main
+
+    path = tmp_path / "desk.db"
+    shutil.copy(Path(__file__).parents[1] / "fixtures" / "wave1_store.sqlite", path)
+    with closing(sqlite3.connect(path)) as db:
+        plain = [r[0] for r in db.execute("SELECT id_number FROM parties WHERE id_number IS NOT NULL")]
+        plain += [r[0] for r in db.execute("SELECT phone FROM parties WHERE phone IS NOT NULL")]
+    assert plain and all(p.encode() in path.read_bytes() for p in plain)
+    assert main(["init", "--db", f"sqlite:///{path}"]) == 0
+    raw = (
+        path.read_bytes() + (tmp_path / "desk.db-wal").read_bytes()
+        if (tmp_path / "desk.db-wal").exists()
+        else path.read_bytes()
+    )
+    assert [p for p in plain if p.encode() in raw] == []
+    with closing(sqlite3.connect(path)) as db:
+        assert db.execute(
+            "SELECT count(*) FROM parties WHERE id_index IS NULL AND id_number IS NOT NULL"
+        ).fetchone() == (0,)
+        assert db.execute("SELECT count(*) FROM parties WHERE birth_date IS NOT NULL").fetchone() == (0,)

@@ -13,8 +13,8 @@
   that rebuilds or retypes `cases`, `tickets`, `rooms` or `case_events` must drop the view first and make it
   again after (SQLite's table rebuild and PostgreSQL's ALTER COLUMN TYPE refuse a table a view reads).
 
-The values already stored stay as they are here: the migration has no key. The first start with keys seals them
-and fills the blind indexes (`desk.store.reseal`).
+The values already stored stay as they are here: the migration has no key. `desk init` (which `make run` runs)
+then seals them and fills the blind indexes (`desk.store.reseal`), as `desk keys reseal` does.
 
 Revision ID: 20261208_0008
 Revises: 20261208_0007
