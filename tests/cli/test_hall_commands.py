@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -95,3 +96,38 @@ def test_100_concurrent_calls_over_50_tickets_call_each_exactly_once(store_url: 
     called = [out for code, out, _ in results if code == 0]
     assert sorted(called) == sorted(labels)  # every ticket exactly once
     assert codes.count(3) == 50
+
+
+def test_the_call_button_runs_as_a_terminal_account_that_may_only_call(
+    sqlite_url: str, tmp_path: Path, tester_hash: str
+) -> None:
+    """`desk call` for a hardware button signs in as a `caller` account (its password in a 0600 file): it calls
+    the next visitor, and every other command refuses it; a wrong password or nobody named refuses the call."""
+    from desk.core.permissions import Role
+
+    fill_queue(sqlite_url, 1)
+    store = open_store(sqlite_url)
+    add_tester(store, tester_hash, login="button1", roles=frozenset({Role.CALLER}))
+    store.dispose()
+    env = {**os.environ, "DESK_USER": "button1"}
+
+    def as_button(*args: str, **extra: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "desk", *args, "--db", sqlite_url],
+            capture_output=True, text=True, timeout=120, env={**env, **extra},
+        )  # fmt: skip
+
+    called = as_button("call", "--room", "R01", "--terminal", "叫号器1")
+    assert (called.returncode, called.stdout.strip()) == (0, "A001"), called.stderr
+    refused = as_button("cases", "--search", "排队")
+    assert refused.returncode == 1 and "无权查询案件" in refused.stderr
+    nobody = as_button("call", "--room", "R01", DESK_USER="")
+    assert nobody.returncode == 1 and "请先登录" in nobody.stderr
+    wrong = tmp_path / "wrong"
+    wrong.write_text("not-it\n")
+    wrong.chmod(0o600)
+    bad = as_button("call", "--room", "R01", DESK_PASSWORD_FILE=str(wrong))
+    assert bad.returncode == 1 and "用户名或密码不正确" in bad.stderr
+    wrong.chmod(0o644)
+    loose = as_button("call", "--room", "R01", DESK_PASSWORD_FILE=str(wrong))
+    assert loose.returncode == 1 and "chmod 600" in loose.stderr
