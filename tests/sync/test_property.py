@@ -51,7 +51,7 @@ HALLS = (HALL_A, HALL_B)
 # Every table a sync fills at the county; the reference data (categories, departments, sync_meta) stays.
 COUNTY_TABLES = (
     "case_events, cases, parties, tickets, whistles, warnings, bookings, case_holders, county_outbox, "
-    "sync_alerts, counters, rooms"
+    "sync_alerts, counters, rooms, audit_log"
 )
 
 
