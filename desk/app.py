@@ -350,7 +350,7 @@ def sign_in(services: Services, role: str, terminal: str) -> Principal | None:
 
 
 def add_access_menu(window: QMainWindow, services: Services, lock: IdleLock) -> QMenu:
-    """The window's 账户 menu: lock the screen now (Ctrl+L), sign out (another person signs in: the window is
+    """The window's 账户 menu: lock the screen now (Ctrl+Shift+L), sign out (another person signs in: the window is
     built again for them), and, for an admin, the users dialog."""
     from desk.ui.access.users_dialog import UsersDialog
 
@@ -358,7 +358,7 @@ def add_access_menu(window: QMainWindow, services: Services, lock: IdleLock) -> 
     who = menu.addAction(_tr("当前用户：{name}").format(name=services.principal.name))
     who.setEnabled(False)
     lock_action = menu.addAction(_tr("锁定屏幕"))
-    lock_action.setShortcut(QKeySequence("Ctrl+L"))
+    lock_action.setShortcut(QKeySequence("Ctrl+Shift+L"))  # Ctrl+L is the room terminal's 离开
     lock_action.triggered.connect(lock.lock_now)
     sign_out = menu.addAction(_tr("退出登录（换人）"))
     sign_out.triggered.connect(lambda: QApplication.exit(EXIT_SWITCH_USER))

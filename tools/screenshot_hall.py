@@ -25,6 +25,8 @@ from desk.app import build_services, install_translators  # noqa: E402
 from desk.core.clock import CHINA_TZ, FixedClock  # noqa: E402
 from desk.core.permissions import operator as staff
 from desk.core.synthetic import id_check_char, make_visit  # noqa: E402
+from desk.security.keys import save_keyset
+from desk.security.vault import KeySet
 from desk.services.display import DisplayService  # noqa: E402
 from desk.services.queue import QueueService, TicketView  # noqa: E402
 from desk.services.setup import init_hall  # noqa: E402
@@ -115,6 +117,11 @@ def main(argv: list[str] | None = None) -> int:
         return 1
 
     with tempfile.TemporaryDirectory() as tmp:
+        os.environ["DESK_KEY_FILE"] = os.path.join(tmp, "keys", "keyset.json")  # data keys of its own
+
+        os.environ["DESK_KEYRING"] = "0"
+
+        save_keyset(KeySet.generate())
         store = open_store(f"sqlite:///{Path(tmp) / 'desk.db'}")
         init_hall(store)
         clock = FixedClock(_at(8, 30))

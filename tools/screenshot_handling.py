@@ -34,6 +34,8 @@ from desk.core.events import Attendee, Statement  # noqa: E402
 from desk.core.lifecycle import FinishChoice  # noqa: E402
 from desk.core.permissions import operator as staff
 from desk.core.synthetic import id_check_char  # noqa: E402
+from desk.security.keys import save_keyset
+from desk.security.vault import KeySet
 from desk.services.handling import Booking  # noqa: E402
 from desk.services.setup import init_hall  # noqa: E402
 from desk.store.models import DepartmentRow  # noqa: E402
@@ -144,6 +146,11 @@ def main(argv: list[str] | None = None) -> int:
         return 1
 
     with tempfile.TemporaryDirectory() as tmp:
+        os.environ["DESK_KEY_FILE"] = os.path.join(tmp, "keys", "keyset.json")  # data keys of its own
+
+        os.environ["DESK_KEYRING"] = "0"
+
+        save_keyset(KeySet.generate())
         store = open_store(f"sqlite:///{Path(tmp) / 'desk.db'}")
         init_hall(store)
         seed_departments(store)

@@ -26,6 +26,8 @@ from desk.config import Settings  # noqa: E402
 from desk.core.clock import CHINA_TZ, FixedClock  # noqa: E402
 from desk.core.permissions import operator as staff
 from desk.core.synthetic import id_check_char  # noqa: E402
+from desk.security.keys import save_keyset
+from desk.security.vault import KeySet
 from desk.services.documents import status_url  # noqa: E402
 from desk.services.setup import init_hall  # noqa: E402
 from desk.store.session import open_store  # noqa: E402
@@ -50,6 +52,11 @@ def main(argv: list[str] | None = None) -> int:
         return 1
 
     with tempfile.TemporaryDirectory() as tmp:
+        os.environ["DESK_KEY_FILE"] = os.path.join(tmp, "keys", "keyset.json")  # data keys of its own
+
+        os.environ["DESK_KEYRING"] = "0"
+
+        save_keyset(KeySet.generate())
         store = open_store(f"sqlite:///{Path(tmp) / 'desk.db'}")
         init_hall(store)
         clock = FixedClock(dt.datetime(2026, 11, 27, 9, 40, tzinfo=CHINA_TZ))

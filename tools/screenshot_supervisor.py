@@ -26,6 +26,8 @@ from desk.app import Services, build_services, build_supervisor_window, install_
 from desk.core.clock import CHINA_TZ, FixedClock  # noqa: E402
 from desk.core.permissions import operator as staff
 from desk.core.synthetic import make_visit  # noqa: E402
+from desk.security.keys import save_keyset
+from desk.security.vault import KeySet
 from desk.services.county import seed_departments  # noqa: E402
 from desk.services.setup import init_hall  # noqa: E402
 from desk.store.session import open_store  # noqa: E402
@@ -103,6 +105,11 @@ def main(argv: list[str] | None = None) -> int:
         return 1
 
     with tempfile.TemporaryDirectory() as tmp:
+        os.environ["DESK_KEY_FILE"] = os.path.join(tmp, "keys", "keyset.json")  # data keys of its own
+
+        os.environ["DESK_KEYRING"] = "0"
+
+        save_keyset(KeySet.generate())
         store = open_store(f"sqlite:///{Path(tmp) / 'desk.db'}")
         init_hall(store)
         seed_departments(store)

@@ -31,6 +31,8 @@ from desk.app import build_main_window, build_services, install_translators  # n
 from desk.core.clock import CHINA_TZ, FixedClock  # noqa: E402
 from desk.core.permissions import operator as staff
 from desk.core.synthetic import id_check_char  # noqa: E402
+from desk.security.keys import save_keyset
+from desk.security.vault import KeySet
 from desk.services.county import CountyService, init_county  # noqa: E402
 from desk.services.registration import RegistrationService  # noqa: E402
 from desk.services.setup import init_hall  # noqa: E402
@@ -150,6 +152,9 @@ def main(argv: list[str] | None = None) -> int:
     stores: list[Store] = []
     try:
         with tempfile.TemporaryDirectory() as tmp:
+            os.environ["DESK_KEY_FILE"] = os.path.join(tmp, "keys", "keyset.json")  # data keys of its own
+            os.environ["DESK_KEYRING"] = "0"
+            save_keyset(KeySet.generate())
             return _shoot(args.out, county_url, Path(tmp), stores)
     finally:
         for s in stores:
