@@ -94,7 +94,8 @@ def seed_case(services: Services, clock: FixedClock) -> str:
     queue, handling = services.queue, services.handling
     ticket = queue.issue_ticket(case_no, room_code="R01").ticket
     clock.set(_at(day, 9, 40))
-    queue.actor = handling.actor = services.whistles.actor = "刘秀英"
+    for service in (queue, handling, services.whistles):
+        service.act_for(staff("刘秀英", "R01终端"))
     queue.call_next("R01")
     queue.claim(ticket.id)
     file = handling.view(case_no)
@@ -206,7 +207,7 @@ def main(argv: list[str] | None = None) -> int:
         pane.record_session()
         wait_all_idle()
         clock.set(_at(day, 10, 40))
-        services.handling.actor = "刘秀英"
+        services.handling.act_for(staff("刘秀英", "R01终端"))
         services.handling.record_outcome(
             case_no,
             "resolved",

@@ -261,6 +261,11 @@ class OnDutySwitch(QObject):
         dialog.list.setFocus()
         return dialog
 
+    def set_principal(self, principal: Principal | None) -> None:
+        """Who is on duty, told by the window (at sign-in): the title and the status bar name them."""
+        self.principal = principal
+        self._show_on_duty()
+
     def _on_switched(self, principal: Principal) -> None:
         self.principal = principal
         self._show_on_duty()

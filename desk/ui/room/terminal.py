@@ -460,7 +460,7 @@ class RoomTerminal(QMainWindow):
             if service is not None:
                 service.act_for(principal)
         if self.duty_switch is not None:
-            self.duty_switch.principal = principal
+            self.duty_switch.set_principal(principal)
         self._show_on_duty()
         logger.info("on duty in %s changed", self.room.code)  # no names in the log
 
