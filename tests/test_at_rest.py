@@ -29,7 +29,7 @@ from desk.store.backup import backup_store
 from desk.store.models import CaseRow, PartyRow
 from desk.store.session import Store, open_store
 from desk.sync.engine import Syncer
-from tests.conftest import NOW, valid_id, visit
+from tests.conftest import NOW, staff, valid_id, visit
 
 NAME = "欧阳秀英"
 ID_NUMBER = valid_id("62070219580312004")
@@ -73,11 +73,13 @@ def register_and_handle(store: Store, clock: FixedClock) -> str:
             {"role": "respondent", "name": "王某", "phone": "13900000002"},
         ],
     )
-    case_no = RegistrationService(store, clock, actor="前台甲").register(data, new_case=True).case_no
-    desk = QueueService(store, clock, actor="调解员乙", terminal="R01-终端1")
+    case_no = (
+        RegistrationService(store, clock, principal=staff("前台甲")).register(data, new_case=True).case_no
+    )
+    desk = QueueService(store, clock, principal=staff("调解员乙", "R01-终端1"))
     desk.claim(desk.issue_ticket(case_no).ticket.id)
     clock.advance(minutes=20)
-    CaseHandlingService(store, clock, actor="调解员乙", terminal="R01-终端1").record_session(
+    CaseHandlingService(store, clock, principal=staff("调解员乙", "R01-终端1")).record_session(
         case_no,
         attendees=[Attendee(NAME, "party"), Attendee("王某", "party"), Attendee("调解员乙", "mediator")],
         statements=[Statement(NAME, f"{PHRASE}，已有半年。"), Statement("王某", "愿意清理")],
@@ -103,7 +105,7 @@ def test_the_hall_store_its_wal_and_a_backup_hold_no_personal_data_in_clear(
     assert_nothing_personal(out.read_bytes(), "the backup")
 
     # ... and yet the services find and show it: by blind index, opened for the full record, masked by default
-    reg = RegistrationService(hall, clock)
+    reg = RegistrationService(hall, clock, principal=staff())
     assert [c.case_no for c in reg.search(ID_NUMBER)] == [case_no]
     assert [c.case_no for c in reg.search("139 8765 0001")] == [case_no]
     assert [c.case_no for c in reg.person_cases(id_number=ID_NUMBER.lower())] == [case_no]
@@ -115,7 +117,7 @@ def test_the_hall_store_its_wal_and_a_backup_hold_no_personal_data_in_clear(
     full = reg.case(case_no, reveal=True).parties[0]
     assert (full.id_number, full.phone, full.address) == (ID_NUMBER, PHONE, ADDRESS)
     assert full.birth_date is not None and full.birth_date.isoformat() == "1958-03-12"
-    file = CaseHandlingService(hall, clock).view(case_no)
+    file = CaseHandlingService(hall, clock, principal=staff()).view(case_no)
     assert file.sessions[0].statements[0].text.startswith(PHRASE) and PHRASE in file.sessions[0].agreed
     # the derived fields reports read, in clear
     with hall.read() as s:

@@ -519,7 +519,10 @@ class Claimed(Payload):
     """The login of the mediator who claimed it (their rights reach the case from then on)."""
 
     def to_json(self) -> Json:
-        return {"terminal": self.terminal, "ticket_id": self.ticket_id, "by": self.by}
+        out: Json = {"terminal": self.terminal, "ticket_id": self.ticket_id}
+        if self.by is not None:  # written since sign-in; older claims round-trip to the same JSON
+            out["by"] = self.by
+        return out
 
 
 @dataclass(frozen=True, slots=True)

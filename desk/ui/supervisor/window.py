@@ -30,6 +30,7 @@ from PySide6.QtWidgets import (
 )
 
 from desk.core.clock import CHINA_TZ, local_date
+from desk.core.permissions import actor_name
 from desk.ui.case_history import CaseHistoryDialog, full_record
 from desk.ui.models.base import ITEM_ROLE
 from desk.ui.models.case_table import china_time
@@ -231,7 +232,9 @@ class SupervisorWindow(QMainWindow):
         )
         self._update_tab_titles()
 
-        self.actor_label = QLabel(self.tr("值班：{actor}").format(actor=services.warnings.actor), self)
+        self.actor_label = QLabel(
+            self.tr("值班：{actor}").format(actor=services.warnings.principal.name), self
+        )
         self.read_label = QLabel(self)
         self.sweep_label = QLabel(self)
         for label in (self.sweep_label, self.read_label, self.actor_label):
@@ -419,7 +422,7 @@ class SupervisorWindow(QMainWindow):
             self.tr("已确认 {case_no} 的{level}预警：{by} 于 {when}").format(
                 case_no=warning.case_no,
                 level=warning.level_label,
-                by=warning.acknowledged_by or "",
+                by=actor_name(warning.acknowledged_by or ""),
                 when=when,
             ),
             15_000,

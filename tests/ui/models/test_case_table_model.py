@@ -100,7 +100,7 @@ def test_event_rows_say_what_happened_in_chinese(
         "经办人",
         "说明",
     ]
-    assert rows[0] == ["2026-11-27 10:00", "登记受理", "测试前台", "邻里纠纷，来访，1人"]
+    assert rows[0] == ["2026-11-27 10:00", "登记受理", "测试前台（tester）", "邻里纠纷，来访，1人"]
     assert rows[1][1] == "期限"  # the deadline the registration set
     assert rows[2][1] == "重复访"
     assert rows[2][3] == "再次来访，6人；风险：集体访、心理危机"

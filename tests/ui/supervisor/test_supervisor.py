@@ -14,6 +14,7 @@ from pytestqt.qtbot import QtBot
 
 from desk.app import Services, build_main_window, build_services, build_supervisor_window
 from desk.core.clock import FixedClock
+from desk.core.permissions import actor_name
 from desk.services.alerts import WarningView
 from desk.services.county import seed_departments
 from desk.store.session import Store
@@ -176,7 +177,7 @@ def test_enter_acknowledges_and_records_who_and_when(
     with qtbot.waitSignal(window.sig_acknowledged, timeout=3000) as acked:
         qtbot.keyClick(window.open_view, Qt.Key.Key_Return)
     read = acked.args[0]
-    assert read.acknowledged_by == SUPERVISOR
+    assert actor_name(read.acknowledged_by or "") == SUPERVISOR
     assert read.acknowledged_at == NOW + dt.timedelta(minutes=3)
     assert (
         f"已确认 {case_no} 的重大预警：{SUPERVISOR} 于 2026-11-27 10:03"
@@ -187,7 +188,7 @@ def test_enter_acknowledges_and_records_who_and_when(
     qtbot.waitUntil(lambda: window.acknowledged_model.rowCount() == 1)
     assert window.open_model.rowCount() == 0
     m = window.acknowledged_model
-    assert m.index(0, WarningTableModel.BY).data() == SUPERVISOR
+    assert actor_name(m.index(0, WarningTableModel.BY).data()) == SUPERVISOR
     assert m.index(0, WarningTableModel.AT).data() == "2026-11-27 10:03"
     assert not window.banner.isVisible()
     assert services.warnings.open_warnings() == []
@@ -350,6 +351,7 @@ def test_the_supervisor_role_is_wired(qtbot: QtBot, supervisor_services: Service
         "逾期案件",
         "吹哨超时",
         "今日回访",
+        "审计日志",
     ]
     assert w.actor_label.text() == f"值班：{SUPERVISOR}"
     settle(qtbot)
