@@ -164,7 +164,7 @@ class AuthService(HallUseCases):
         """An audit entry naming `login` at this terminal (the sign-in's own rows: nobody is signed in yet)."""
         record(
             s,
-            hall_code=self.hall_code,
+            hall_code=self.hall_code_in(s),
             at=self.now(),
             login=login,
             user_name=name,
@@ -542,7 +542,7 @@ class AuthService(HallUseCases):
         return found
 
     def _check_rooms(self, s: Session, rooms: Iterable[str]) -> tuple[list[str], list[FieldProblem]]:
-        known = {c.upper(): c for c in users_q.room_codes(s, self.hall_code)}
+        known = {c.upper(): c for c in users_q.room_codes(s, self.hall_code_in(s))}
         out: list[str] = []
         unknown: list[str] = []
         for raw in rooms:

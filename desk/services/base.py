@@ -69,6 +69,14 @@ class HallUseCases:
     def now(self) -> dt.datetime:
         return self._clock.now()
 
+    def hall_code_in(self, s: Session) -> str:
+        """The local hall's code, read (once) in the caller's transaction `s`: no second connection."""
+        if self._hall_code is None:
+            self._hall_code = local_hall_code(s)
+            if self._hall_code is None:
+                raise DeskError("数据库尚未初始化：请先运行 desk init")
+        return self._hall_code
+
     def guard(self, action: Action, scope: Scope | None = None) -> None:
         """Refuse (`Forbidden`) unless the signed-in person may take `action` (on the case at `scope`)."""
         check(self._principal, action, scope)
@@ -106,7 +114,7 @@ class HallUseCases:
         p = self._principal
         record(
             s,
-            hall_code=self.hall_code,
+            hall_code=self.hall_code_in(s),
             at=at or self.now(),
             login=p.login,
             user_name=p.name,
