@@ -27,6 +27,7 @@ import sqlalchemy as sa
 from bench import bench_search
 from bench.common import BENCH_DIR, Timing, bench_vault, data_dir, smoke, sqlite_path, write_section
 from desk.core.clock import SystemClock
+from desk.core.permissions import operator
 from desk.services.registration import RegistrationService
 from desk.store.session import open_store
 
@@ -108,7 +109,7 @@ def run(url: str, *, n: int = 300, warmup: int = 30, cases: int = CASES) -> Blin
                 ).scalar()
                 or 0
             )
-        svc = RegistrationService(store, SystemClock(), vault=vault)
+        svc = RegistrationService(store, SystemClock(), principal=operator("bench"), vault=vault)
         queries, _ = bench_search.make_queries(store, n + warmup, seed=29)
         finders = {k: bench_search.finder(svc, k) for k in KINDS}
         for i in range(warmup):

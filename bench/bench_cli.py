@@ -154,6 +154,10 @@ def make_store(path: Path, waiting: int) -> str:
     store = open_store(url)
     init_hall(store)
     services = build_services(store, SystemClock(), principal=staff("基准测试"))
+    # the call button's terminal account: `desk call` signs in as it (DESK_USER, DESK_PASSWORD_FILE; see `_env`)
+    from desk.core.permissions import Role
+
+    services.auth.add_user(BUTTON, "叫号器", {Role.CALLER}, (), BUTTON_PASSWORD)
     for i in range(waiting):
         visit = {
             "category": "邻里纠纷",
@@ -206,10 +210,24 @@ def import_breakdown(url: str, env: dict[str, str], *, runs: int = IMPORT_RUNS) 
     return groups
 
 
-def _env(pythonpath: str | None = None) -> dict[str, str]:
+BUTTON, BUTTON_PASSWORD = "button1", "button-pass-2026"
+
+
+def _env(pythonpath: str | None = None, *, secrets: Path | None = None) -> dict[str, str]:
+    """The children's environment: signed in as the call button's account (its password in a 0600 file in
+    `secrets`, where the data keys are too)."""
     env = {k: v for k, v in os.environ.items() if k not in ("DESK_NOW", "DESK_DB_URL", "PYTHONPATH")}
     if pythonpath:
         env["PYTHONPATH"] = pythonpath
+    if secrets is not None:
+        password = secrets / "button.password"
+        if not password.exists():
+            fd = os.open(password, os.O_WRONLY | os.O_CREAT, 0o600)
+            os.write(fd, BUTTON_PASSWORD.encode() + b"\n")
+            os.close(fd)
+        env.update(
+            DESK_USER=BUTTON, DESK_PASSWORD_FILE=str(password), DESK_KEY_FILE=os.environ["DESK_KEY_FILE"]
+        )
     return env
 
 
@@ -232,11 +250,18 @@ def run(
     series = []
     imports = {}
     with tempfile.TemporaryDirectory(prefix="bench-cli-") as tmp:
+        if not os.environ.get("DESK_KEY_FILE"):  # data keys of its own (the registrations are sealed)
+            from desk.security.keys import save_keyset
+            from desk.security.vault import KeySet
+
+            os.environ["DESK_KEY_FILE"] = str(Path(tmp) / "keys" / "keyset.json")
+            os.environ["DESK_KEYRING"] = "0"
+            save_keyset(KeySet.generate())
         tickets = 2 * (warm_up + pairs) + 10
         checkouts = [("this code", None)] + ([(before_label, str(before))] if before is not None else [])
         for i, (name, path) in enumerate(checkouts):
             url = make_store(Path(tmp) / f"store-{i}.db", tickets)
-            env = _env(path)
+            env = _env(path, secrets=Path(tmp))
             print(f"[cli] {name}: import self-times ({import_runs} runs)", flush=True)
             imports[name] = import_breakdown(url, env, runs=import_runs)
             for label, args in COMMANDS.items():
