@@ -20,9 +20,6 @@ import os
 import secrets
 from dataclasses import dataclass, field
 
-from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-
 from desk.errors import DeskError
 
 PREFIX = "enc1:"
@@ -119,6 +116,9 @@ class Vault:
     """Seals and opens the personal fields, and computes their blind index, with one key set."""
 
     def __init__(self, keys: KeySet) -> None:
+        # imported here: a command that only checks whether a value is sealed (`is_sealed`) loads no cryptography
+        from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
         self.keys = keys
         self._aead = {kid: AESGCM(k) for kid, k in keys.data_keys.items()}
 
@@ -152,6 +152,8 @@ class Vault:
         aead = self._aead.get(kid)
         if aead is None:
             raise VaultError(f"缺少密钥 {kid}：请导入县级管理员提供的密钥文件（desk keys import）")
+        from cryptography.exceptions import InvalidTag
+
         try:
             return aead.decrypt(data[:NONCE], data[NONCE:], field.encode("ascii")).decode("utf-8")
         except (InvalidTag, ValueError):
