@@ -29,6 +29,7 @@ from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import QApplication, QMainWindow, QMenu, QMessageBox, QWidget
 
 from desk.config import (
+    LOCK_MAX_MINUTES,
     RESOURCES,
     Settings,
     backup_directory,
@@ -418,6 +419,17 @@ def start_daily_backup(db_url: str, settings: Settings, clock: Clock) -> threadi
     return thread
 
 
+def _lock_minutes(settings: Settings) -> int:
+    """The idle minutes before the screen locks; a hand-edited settings file with nonsense gets the default."""
+    value = settings.lock_after_minutes
+    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= LOCK_MAX_MINUTES:
+        return value
+    logger.warning(
+        "lock_after_minutes in the settings is not 0-%d; locking after 10 minutes", LOCK_MAX_MINUTES
+    )
+    return 10
+
+
 def _hand_over(handover: list[Principal], principal: Principal) -> None:
     """Someone else signed in at the lock screen: the window closes and is built again for them."""
     handover.append(principal)
@@ -471,7 +483,7 @@ def _run_window(
             window,
             services.auth,
             services.principal,
-            minutes=settings.lock_after_minutes,
+            minutes=_lock_minutes(settings),
             hall_name=services.registration.hall.name,
             on_switch_user=lambda p: _hand_over(handover, p),
         )

@@ -856,7 +856,7 @@ def _cmd_sync(args: argparse.Namespace) -> int:
 # --- settings -------------------------------------------------------------------------------------------
 
 # the settings `desk settings set` takes, each checked before it is saved
-SETTABLE = ("status_base_url", "trusted_proxies", "county_db_url", "status_db_url")
+SETTABLE = ("status_base_url", "trusted_proxies", "county_db_url", "status_db_url", "lock_after_minutes")
 
 
 def _settings_arguments(p: argparse.ArgumentParser) -> None:
@@ -880,6 +880,7 @@ def _cmd_settings(args: argparse.Namespace) -> int:
     from desk.config import (
         SECRET_URLS,
         SettingError,
+        check_lock_after_minutes,
         check_status_base_url,
         check_status_db_url,
         check_trusted_proxies,
@@ -921,6 +922,9 @@ def _cmd_settings(args: argparse.Namespace) -> int:
         elif key == "status_db_url":
             value = check_status_db_url(raw)
             shown = safe_url(value) if value else "（无：用本机数据库地址）"
+        elif key == "lock_after_minutes":
+            value = check_lock_after_minutes(raw)
+            shown = f"{value} 分钟无操作后锁屏" if value else "从不自动锁屏"
         else:
             parse_county_url(raw)
             value, shown = raw.strip(), safe_url(raw.strip())

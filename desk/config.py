@@ -262,6 +262,22 @@ def placeholder_host(host: str) -> bool:
     return "example" in labels or labels[-1] in _PLACEHOLDER_TLDS or host == "localhost"
 
 
+LOCK_MAX_MINUTES = 240
+
+
+def check_lock_after_minutes(raw: str) -> int:
+    """`lock_after_minutes`: a whole number of idle minutes, 0 (never) to 240; else a Chinese `SettingError`."""
+    text = raw.strip()
+    if not text.isdigit() or not text.isascii():
+        raise SettingError(f"“{raw}”不是整数分钟数（0 表示从不自动锁屏）")
+    value = int(text)
+    if value > LOCK_MAX_MINUTES:
+        raise SettingError(
+            f"锁屏时间最长 {LOCK_MAX_MINUTES} 分钟（{value} 太长：无人看管的屏幕会露出当事人信息）"
+        )
+    return value
+
+
 def check_status_base_url(url: object) -> str:
     """The receipt QR code's base URL, checked: `https://host[:port]/…/s/` on a real public host (the status
     server's `/s/` path, as the citizens' phones reach it through the reverse proxy). Returns it stripped;

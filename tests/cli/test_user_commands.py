@@ -211,3 +211,16 @@ def test_first_admin_for_desk_init(
         assert AuthService(store, FixedClock(NOW)).sign_in("admin", PASSWORD).holds(Role.ADMIN)
     finally:
         store.dispose()
+
+
+def test_the_screen_lock_is_a_setting_an_admin_sets(capsys: pytest.CaptureFixture[str], db: str) -> None:
+    code, out, _ = run(capsys, "--db", db, "settings", "set", "lock_after_minutes", "5")
+    assert code == EXIT_OK and "5 分钟无操作后锁屏" in out
+    from desk.config import load_settings
+
+    assert load_settings().lock_after_minutes == 5
+    code, _, err = run(capsys, "--db", db, "settings", "set", "lock_after_minutes", "五")
+    assert code == EXIT_INVALID and "不是整数分钟数" in err
+    code, _, err = run(capsys, "--db", db, "settings", "set", "lock_after_minutes", "600")
+    assert code == EXIT_INVALID and "最长 240 分钟" in err
+    assert load_settings().lock_after_minutes == 5
