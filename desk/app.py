@@ -361,6 +361,16 @@ def add_access_menu(window: QMainWindow, services: Services, lock: IdleLock) -> 
     lock_action = menu.addAction(_tr("锁定屏幕"))
     lock_action.setShortcut(QKeySequence("Ctrl+Shift+L"))  # Ctrl+L is the room terminal's 离开
     lock_action.triggered.connect(lock.lock_now)
+    password = menu.addAction(_tr("修改本人密码…"))
+
+    def change_password() -> None:
+        from desk.ui.access.password_dialog import PasswordDialog
+
+        dialog = PasswordDialog(services.auth.change_own_password, parent=window)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.show()
+
+    password.triggered.connect(change_password)
     sign_out = menu.addAction(_tr("退出登录（换人）"))
     sign_out.triggered.connect(lambda: QApplication.exit(EXIT_SWITCH_USER))
     if services.principal.may(Action.USERS):

@@ -134,3 +134,38 @@ def test_the_case_view_shows_the_full_record_only_when_asked_and_audits_it(
     # the desk clerk who registered it sees it masked, with no button to unmask
     clerk = public.signed_in(Principal("u-c", "clerk", "前台乙", frozenset({Role.DESK}), "前台2"))
     assert full_record(clerk.registration) is None
+
+
+def test_changing_ones_own_password(qtbot: QtBot, public: Services, sqlite_store: Store) -> None:
+    from desk.ui.access.password_dialog import PasswordDialog
+
+    me = public.signed_in(public.auth.sign_in(TESTER, TESTER_PASSWORD))
+    dialog = PasswordDialog(me.auth.change_own_password)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    qtbot.waitExposed(dialog)
+    dialog.activateWindow()
+    qtbot.waitUntil(dialog.old_edit.hasFocus)
+    # from the keyboard: each Enter moves on, the last one submits
+    for edit, text in (
+        (dialog.old_edit, TESTER_PASSWORD),
+        (dialog.new_edit, "new-pass-2027"),
+        (dialog.again_edit, "new-pass-2028"),
+    ):
+        assert edit.hasFocus()
+        qtbot.keyClicks(edit, text)
+        qtbot.keyClick(edit, Qt.Key.Key_Return)
+    assert dialog.message.text() == "两次输入的新密码不一致" and dialog.isVisible()
+    assert dialog.new_edit.text() == "" and dialog.again_edit.text() == ""
+    dialog.old_edit.setText(TESTER_PASSWORD)
+    dialog.new_edit.setText("12345678")
+    dialog.again_edit.setText("12345678")
+    dialog.submit()
+    qtbot.waitUntil(lambda: "全是数字" in dialog.message.text(), timeout=10_000)
+    assert dialog.old_edit.text() == ""  # nothing secret left behind a refusal
+    dialog.old_edit.setText(TESTER_PASSWORD)
+    dialog.new_edit.setText("new-pass-2027")
+    dialog.again_edit.setText("new-pass-2027")
+    with qtbot.waitSignal(dialog.accepted, timeout=10_000):
+        dialog.submit()
+    assert public.auth.sign_in(TESTER, "new-pass-2027").login == TESTER
