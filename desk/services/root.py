@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from desk.services.handling import CaseHandlingService
     from desk.services.queue import QueueService
     from desk.services.registration import RegistrationService
+    from desk.services.reports import ReportService
     from desk.services.rooms import RoomsService
     from desk.services.status import StatusService
     from desk.store.session import Store
@@ -249,6 +250,13 @@ class Services:
         from desk.services.alerts import WarningService
 
         return WarningService(self.store, self.clock, principal=self.principal)
+
+    @cached_property
+    def reports(self) -> ReportService:
+        """The supervisor's dashboard (issue 14: the trend chart and the reports come next)."""
+        from desk.services.reports import ReportService
+
+        return ReportService(self.store, self.clock, principal=self.principal)
 
     @cached_property
     def county(self) -> CountyService | None:

@@ -1,0 +1,80 @@
+"""The supervisor's views (issue 14): the dashboard's figures for a China-time day, each as `desk.core.metrics`
+defines it; the lists behind the counts are the services' own (overdue, late whistles, follow-ups due)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from desk.core import metrics
+from desk.core.clock import local_date
+from desk.core.events import EventKind
+from desk.core.permissions import ANONYMOUS, Action, Principal
+from desk.services.base import HallUseCases
+from desk.store.queries import dashboard as q
+
+if TYPE_CHECKING:
+    from desk.core.clock import Clock
+    from desk.store.session import Store
+
+
+@dataclass(frozen=True)
+class Dashboard:
+    """One day's figures at one hall (see `desk.core.metrics.DEFINITIONS` for each)."""
+
+    day: dt.date
+    visits_today: int
+    waiting_now: dict[str, int]
+    wait_mean: float | None
+    wait_p90: float | None
+    abandoned_today: int
+    resolved_today: int
+    overdue: int
+    warnings_open: dict[str, int]
+    whistles_late: int
+    follow_ups_due: int
+
+    @property
+    def waiting_total(self) -> int:
+        return sum(self.waiting_now.values())
+
+
+class ReportService(HallUseCases):
+    """The dashboard (a supervisor's: Action.REPORTS)."""
+
+    def __init__(self, store: Store, clock: Clock, *, principal: Principal = ANONYMOUS) -> None:
+        super().__init__(store, clock, principal=principal)
+
+    def dashboard(self, day: dt.date | None = None) -> Dashboard:
+        """The figures of `day` (default: today, China time); the lists' counts are taken at this moment."""
+        self.guard(Action.REPORTS)
+        now = self.now()
+        day = day or local_date(now)
+        start, end = metrics.china_day_bounds(day)
+        hall = self.hall_code
+        with self._store.read() as s:
+            waits = [metrics.wait_minutes(a, c) for a, c in q.first_calls(s, hall, start, end)]
+            visits = q.visits(s, hall, start, end)
+            waiting = q.waiting_by_room(s, hall)
+            abandoned = q.events_of_kind(s, hall, EventKind.ABANDONED, start, end)
+            resolved = q.resolved(s, hall, start, end)
+            warnings = q.open_warnings_by_level(s, hall)
+        from desk.services.alerts import WhistleService
+        from desk.services.handling import CaseHandlingService
+
+        handling = CaseHandlingService(self._store, self._clock, principal=self.principal)
+        whistles = WhistleService(self._store, self._clock, principal=self.principal)
+        return Dashboard(
+            day=day,
+            visits_today=visits,
+            waiting_now=waiting,
+            wait_mean=metrics.mean(waits),
+            wait_p90=metrics.p90(waits),
+            abandoned_today=abandoned,
+            resolved_today=resolved,
+            overdue=len(handling.overdue(now)),
+            warnings_open=warnings,
+            whistles_late=len(whistles.late(now)),
+            follow_ups_due=len(handling.follow_ups_due(day)),
+        )
