@@ -311,6 +311,7 @@ def build_supervisor_window(services: Services) -> SupervisorWindow:
             handling=services.handling,
             registration=services.registration,
             rooms=services.rooms,
+            reports=services.reports,
         ),
         hall_name=services.registration.hall.name,
     )

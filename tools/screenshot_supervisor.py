@@ -129,6 +129,10 @@ def main(argv: list[str] | None = None) -> int:
         window.banner._paint(lit=False)
         QTest.qWait(100)
         window.grab().save(str(args.out / "warnings_panel.png"))
+        assert window.dashboard is not None
+        window.tabs.setCurrentWidget(window.dashboard)  # 今日概况
+        QTest.qWait(100)
+        window.grab().save(str(args.out / "dashboard.png"))
         print(
             f"{window.open_model.rowCount()} unread, {window.acknowledged_model.rowCount()} read, "
             f"{window.overdue_model.rowCount()} overdue, {window.whistle_model.rowCount()} late whistle rows, "

@@ -75,6 +75,8 @@ class ReportService(HallUseCases):
             resolved_today=resolved,
             overdue=len(handling.overdue(now)),
             warnings_open=warnings,
-            whistles_late=len(whistles.late(now)),
+            whistles_late=sum(
+                len(w.overdue) for w in whistles.late(now)
+            ),  # a row per late clock, as its list
             follow_ups_due=len(handling.follow_ups_due(day)),
         )

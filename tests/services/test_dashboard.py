@@ -12,6 +12,7 @@ from desk.core import metrics
 from desk.core.clock import CHINA_TZ, FixedClock
 from desk.core.permissions import Forbidden, Principal, Role
 from desk.services import build_services
+from desk.services.county import seed_departments
 from desk.services.reports import ReportService
 from desk.store.session import Store
 from tests.conftest import staff, visit
@@ -77,6 +78,8 @@ def test_a_day_counted_by_hand(store: Store) -> None:
     clock.set(at(DAY, 9, 0))
     room.handling.record_outcome(a, "resolved", terms=["双方同意清理杂物"])
     room.handling.pause(b, "等待鉴定")  # a paused deadline is never overdue
+    seed_departments(store)
+    desk.whistles.blow(d, ["police"], "现场核实")  # its three clocks run from 09:00
 
     board = ReportService(store, clock, principal=staff("主任")).dashboard()
     assert board.day == DAY
@@ -92,6 +95,7 @@ def test_a_day_counted_by_hand(store: Store) -> None:
     clock.set(at(DAY + dt.timedelta(days=60), 9, 0))
     later = ReportService(store, clock, principal=staff("主任")).dashboard()
     assert later.overdue == 4  # the case of the day before, A (resolved, not yet closed), C, D -- not B
+    assert later.whistles_late == 3  # one department, its sign, arrive and report clocks all run out
     assert later.visits_today == 0 and later.waiting_now == {"R01": 1}
 
 

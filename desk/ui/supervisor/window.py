@@ -43,12 +43,14 @@ from desk.ui.models.supervision_tables import (
 from desk.ui.models.warning_table import WarningTableModel
 from desk.ui.ops import Op, OpRunner
 from desk.ui.supervisor.banner import SeriousWarningBanner
+from desk.ui.supervisor.dashboard import DashboardPanel
 
 if TYPE_CHECKING:
     from desk.errors import DeskError
     from desk.services.alerts import SweepReport, WarningService, WarningView, WhistleService, WhistleView
     from desk.services.handling import CaseHandlingService, FollowUpDue, OverdueCase
     from desk.services.registration import RegistrationService
+    from desk.services.reports import Dashboard, ReportService
     from desk.services.rooms import RoomsService
     from desk.services.views import CaseDetail
 
@@ -75,6 +77,7 @@ class SupervisionRead:
     late: list[WhistleView]
     follow_ups: list[FollowUpDue]
     room_names: dict[str, str]
+    dashboard: Dashboard | None = None
 
 
 @dataclass(frozen=True)
@@ -86,6 +89,8 @@ class SupervisionServices:
     handling: CaseHandlingService
     registration: RegistrationService
     rooms: RoomsService
+    reports: ReportService | None = None
+    """The day's figures (今日概况); None: the window has no such tab."""
 
 
 def read_supervision(services: SupervisionServices, known: int) -> SupervisionRead | None:
@@ -104,6 +109,7 @@ def read_supervision(services: SupervisionServices, known: int) -> SupervisionRe
         late=services.whistles.late(now),
         follow_ups=services.handling.follow_ups_due(local_date(now)),
         room_names={r.code: f"{r.number}号{r.name}" for r in services.rooms.rooms()},
+        dashboard=services.reports.dashboard() if services.reports is not None else None,
     )
 
 
@@ -230,6 +236,14 @@ class SupervisorWindow(QMainWindow):
         self.follow_up_view = self._list_tab(
             self.follow_up_model, FollowUpDueTableModel.CATEGORY, self.tr("今日到期及逾期未回访的已办结案件")
         )
+        # 今日概况: the day's figures; a number with a list behind it opens its tab
+        self.dashboard: DashboardPanel | None = None
+        if services.reports is not None:
+            self.dashboard = DashboardPanel(self.tabs)
+            self.tabs.addTab(self.dashboard, self.tr("今日概况"))
+            tabs = {"warnings": TAB_WARNINGS, "overdue": TAB_OVERDUE, "whistles": TAB_WHISTLES}
+            tabs["follow_ups"] = TAB_FOLLOW_UPS
+            self.dashboard.sig_open.connect(lambda key: self.tabs.setCurrentIndex(tabs[key]))
         self._update_tab_titles()
 
         self.actor_label = QLabel(
@@ -322,6 +336,8 @@ class SupervisorWindow(QMainWindow):
             self.follow_up_view,
             lambda: self.follow_up_model.set_follow_ups(read.follow_ups, today=local_date(read.now)),
         )
+        if self.dashboard is not None and read.dashboard is not None:
+            self.dashboard.show_dashboard(read.dashboard, read.room_names)
         self._update_tab_titles()
         self.banner.show_warnings(read.open_warnings)
         self.read_label.setText(

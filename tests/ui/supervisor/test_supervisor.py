@@ -351,7 +351,31 @@ def test_the_supervisor_role_is_wired(qtbot: QtBot, supervisor_services: Service
         "逾期案件",
         "吹哨超时",
         "今日回访",
+        "今日概况",
         "审计日志",
     ]
     assert w.actor_label.text() == f"值班：{SUPERVISOR}"
     settle(qtbot)
+
+
+def test_the_days_figures_and_the_lists_behind_them(
+    qtbot: QtBot, supervisor_services: Services, services: Services, clock: FixedClock
+) -> None:
+    """今日概况: the dashboard's figures as the service counts them, kept fresh by the change mark; a number with a
+    list behind it opens that list's tab."""
+    w = build_supervisor_window(supervisor_services)
+    qtbot.addWidget(w)
+    w.show()
+    panel = w.dashboard
+    assert panel is not None
+    qtbot.waitUntil(lambda: panel.values["visits_today"].text() == "0")
+    first = services.registration.register(visit(), new_case=True).case_no
+    services.queue.issue_ticket(first, room_code="R01")
+    qtbot.waitUntil(lambda: panel.values["visits_today"].text() == "1", timeout=5000)  # the next poll
+    assert panel.values["waiting_now"].text() == "1" and "1号人民调解室 1 人" in panel.rooms_label.text()
+    assert panel.values["wait_mean"].text() == "—"  # nobody called yet: no mean, never 0
+    assert "首次叫号" in panel.values["wait_mean"].toolTip()
+    panel.values["overdue"].click()
+    assert w.tabs.currentIndex() == 1  # 逾期案件
+    panel.values["warnings_open"].click()
+    assert w.tabs.currentIndex() == 0  # 预警
