@@ -50,3 +50,47 @@ def p90(values: Sequence[float]) -> float | None:
         return None
     ordered = sorted(values)
     return ordered[max(1, math.ceil(0.9 * len(ordered))) - 1]
+
+
+# --- the dispute trend (矛盾纠纷走势) ---------------------------------------------------------------------------
+
+GRAINS = ("day", "week", "month")
+RISING = 0.30
+
+DEFINITIONS |= {
+    "trend_cases": "案件数：按登记日（北京时间）计入日、周（周一至周日）或月的新登记案件数；重复访不另计",
+    "trend_rising": "上升：本期案件数比上期多 30% 及以上（上期至少 1 件）的纠纷类别，图中以红色标出",
+}
+
+
+def period_start(day: dt.date, grain: str) -> dt.date:
+    """The first day of the day's period: the day itself, its week's Monday, or its month's first."""
+    if grain == "day":
+        return day
+    if grain == "week":
+        return day - dt.timedelta(days=day.weekday())
+    if grain == "month":
+        return day.replace(day=1)
+    raise ValueError(f"unknown grain {grain!r}")
+
+
+def next_period(start: dt.date, grain: str) -> dt.date:
+    if grain == "day":
+        return start + dt.timedelta(days=1)
+    if grain == "week":
+        return start + dt.timedelta(days=7)
+    return (start.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
+
+
+def periods(first: dt.date, last: dt.date, grain: str) -> list[dt.date]:
+    """The starts of every period from the one holding `first` to the one holding `last`."""
+    out, p = [], period_start(first, grain)
+    while p <= last:
+        out.append(p)
+        p = next_period(p, grain)
+    return out
+
+
+def rising(current: int, previous: int) -> bool:
+    """`trend_rising`: at least 30% more than the previous period, which had at least one case."""
+    return previous >= 1 and (current - previous) >= RISING * previous

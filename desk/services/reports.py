@@ -11,8 +11,10 @@ from desk.core import metrics
 from desk.core.clock import local_date
 from desk.core.events import EventKind
 from desk.core.permissions import ANONYMOUS, Action, Principal
+from desk.errors import ValidationError
 from desk.services.base import HallUseCases
 from desk.store.queries import dashboard as q
+from desk.store.queries import trend as trend_q
 
 if TYPE_CHECKING:
     from desk.core.clock import Clock
@@ -40,11 +42,71 @@ class Dashboard:
         return sum(self.waiting_now.values())
 
 
+@dataclass(frozen=True)
+class Trend:
+    """矛盾纠纷走势: new cases per period and category (and per hall, for the county's side by side); the
+    categories rising by the rule `desk.core.metrics.rising` in the last period against the one before."""
+
+    grain: str
+    periods: tuple[dt.date, ...]
+    by_category: dict[str, tuple[int, ...]]
+    by_hall: dict[str, tuple[int, ...]]
+    rising: frozenset[str]
+    rule: str = metrics.DEFINITIONS["trend_rising"]
+
+
 class ReportService(HallUseCases):
     """The dashboard (a supervisor's: Action.REPORTS)."""
 
     def __init__(self, store: Store, clock: Clock, *, principal: Principal = ANONYMOUS) -> None:
         super().__init__(store, clock, principal=principal)
+
+    def trend(
+        self,
+        first: dt.date,
+        last: dt.date,
+        grain: str = "day",
+        *,
+        halls: tuple[str, ...] = (),
+        channels: tuple[str, ...] = (),
+        categories: tuple[str, ...] = (),
+        grids: tuple[str, ...] = (),
+    ) -> Trend:
+        """New cases from the period holding `first` (China time) to the one holding `last`, by `grain` (day, week
+        from Monday, month); filters by hall, channel, category and township/grid (empty: all)."""
+        self.guard(Action.REPORTS)
+        if grain not in metrics.GRAINS:
+            raise ValidationError.single(
+                "grain", f"“{grain}”不是统计周期：应为 day（日）、week（周）或 month（月）"
+            )
+        if last < first:
+            raise ValidationError.single("period", "结束日期早于开始日期")
+        starts = metrics.periods(first, last, grain)
+        start = metrics.china_day_bounds(starts[0])[0]
+        end = metrics.china_day_bounds(metrics.next_period(starts[-1], grain))[0]
+        index = {p: i for i, p in enumerate(starts)}
+        by_category: dict[str, list[int]] = {}
+        by_hall: dict[str, list[int]] = {}
+        with self._store.read() as s:
+            rows = trend_q.daily_counts(
+                s, start, end, halls=halls, channels=channels, categories=categories, grids=grids
+            )
+        for day, hall, category, n in rows:
+            i = index[metrics.period_start(day, grain)]
+            by_category.setdefault(category, [0] * len(starts))[i] += n
+            by_hall.setdefault(hall, [0] * len(starts))[i] += n
+        up = (
+            frozenset(c for c, v in by_category.items() if metrics.rising(v[-1], v[-2]))
+            if len(starts) >= 2
+            else frozenset()
+        )
+        return Trend(
+            grain,
+            tuple(starts),
+            {c: tuple(v) for c, v in sorted(by_category.items())},
+            {h: tuple(v) for h, v in sorted(by_hall.items())},
+            up,
+        )
 
     def dashboard(self, day: dt.date | None = None) -> Dashboard:
         """The figures of `day` (default: today, China time); the lists' counts are taken at this moment."""
