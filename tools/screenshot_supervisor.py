@@ -133,6 +133,18 @@ def main(argv: list[str] | None = None) -> int:
         window.tabs.setCurrentWidget(window.dashboard)  # 今日概况
         QTest.qWait(100)
         window.grab().save(str(args.out / "dashboard.png"))
+        assert window.trend is not None
+        window.tabs.setCurrentWidget(window.trend)  # 纠纷走势, read when shown
+        wait_all_idle()
+        QTest.qWait(200)
+        if window.trend.trend is not None and window.trend.trend.by_category:
+            busiest = max(
+                window.trend.trend.by_category, key=lambda c: sum(window.trend.trend.by_category[c])
+            )
+            window.trend.sig_point.emit(busiest, window.trend.trend.periods[-1])
+            wait_all_idle()
+            QTest.qWait(200)
+        window.grab().save(str(args.out / "trend.png"))
         print(
             f"{window.open_model.rowCount()} unread, {window.acknowledged_model.rowCount()} read, "
             f"{window.overdue_model.rowCount()} overdue, {window.whistle_model.rowCount()} late whistle rows, "

@@ -12,12 +12,15 @@ from desk.core.clock import local_date
 from desk.core.events import EventKind
 from desk.core.permissions import ANONYMOUS, Action, Principal
 from desk.errors import ValidationError
+from desk.services import sealing
 from desk.services.base import HallUseCases
+from desk.store import repositories as repo
 from desk.store.queries import dashboard as q
 from desk.store.queries import trend as trend_q
 
 if TYPE_CHECKING:
     from desk.core.clock import Clock
+    from desk.store.repositories import CaseSummary
     from desk.store.session import Store
 
 
@@ -107,6 +110,27 @@ class ReportService(HallUseCases):
             {h: tuple(v) for h, v in sorted(by_hall.items())},
             up,
         )
+
+    def trend_cases(
+        self,
+        period: dt.date,
+        grain: str,
+        *,
+        halls: tuple[str, ...] = (),
+        channels: tuple[str, ...] = (),
+        categories: tuple[str, ...] = (),
+        grids: tuple[str, ...] = (),
+    ) -> list[CaseSummary]:
+        """The cases behind one point of the chart (the period starting `period`), newest first, masked."""
+        self.guard(Action.REPORTS)
+        start = metrics.china_day_bounds(metrics.period_start(period, grain))[0]
+        end = metrics.china_day_bounds(metrics.next_period(metrics.period_start(period, grain), grain))[0]
+        with self._store.read() as s:
+            ids = trend_q.case_ids(
+                s, start, end, halls=halls, channels=channels, categories=categories, grids=grids
+            )
+            found = repo.summaries(s, ids)
+        return sealing.mask_summaries(found, self.vault)
 
     def dashboard(self, day: dt.date | None = None) -> Dashboard:
         """The figures of `day` (default: today, China time); the lists' counts are taken at this moment."""

@@ -112,6 +112,11 @@ def stored_masked_id(id_number: str | None) -> str:
     return id_number if is_sealed(id_number) else mask_id_number(id_number)
 
 
+def summaries(session: Session, case_ids: Sequence[str]) -> list[CaseSummary]:
+    """The cases' summaries, in the order of `case_ids` (their applicant's ID number as stored: sealed)."""
+    return _summaries(session, case_ids)
+
+
 def _summaries(session: Session, case_ids: Sequence[str]) -> list[CaseSummary]:
     if not case_ids:
         return []

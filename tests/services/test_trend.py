@@ -86,6 +86,11 @@ def test_months_weeks_and_the_rising_rule_counted_by_hand(store: Store) -> None:
     assert east.by_category == {"marriage_family": (1, 0), "neighbour": (1, 1)}  # people 0, 2, 4
     assert west.by_category == {"marriage_family": (1, 1), "neighbour": (0, 1)}  # people 1, 3, 5
 
+    # a point of the chart opens its cases: December's neighbour disputes, newest first
+    behind = reports.trend_cases(dt.date(2026, 12, 15), "month", categories=("neighbour",))
+    assert [c.applicant_name for c in behind] == ["周某", "李某"]
+    assert [c.registered_at for c in behind] == [at(2026, 12, 2, 10), at(2026, 12, 1, 7)]
+
     with pytest.raises(ValidationError, match="不是统计周期"):
         reports.trend(NOV, DEC, "year")
     with pytest.raises(ValidationError, match="结束日期早于开始日期"):

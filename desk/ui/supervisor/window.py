@@ -11,7 +11,7 @@ import datetime as dt
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QAbstractTableModel, QEvent, QModelIndex, QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QCloseEvent, QKeyEvent, QKeySequence, QShortcut, QShowEvent
@@ -29,7 +29,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from desk.core.cases import CHANNEL_LABELS
 from desk.core.clock import CHINA_TZ, local_date
+from desk.core.grids import bundled_grids
 from desk.core.permissions import actor_name
 from desk.ui.case_history import CaseHistoryDialog, full_record
 from desk.ui.models.base import ITEM_ROLE
@@ -44,6 +46,7 @@ from desk.ui.models.warning_table import WarningTableModel
 from desk.ui.ops import Op, OpRunner
 from desk.ui.supervisor.banner import SeriousWarningBanner
 from desk.ui.supervisor.dashboard import DashboardPanel
+from desk.ui.supervisor.trend import TrendPanel, window_of
 
 if TYPE_CHECKING:
     from desk.errors import DeskError
@@ -244,6 +247,22 @@ class SupervisorWindow(QMainWindow):
             tabs = {"warnings": TAB_WARNINGS, "overdue": TAB_OVERDUE, "whistles": TAB_WHISTLES}
             tabs["follow_ups"] = TAB_FOLLOW_UPS
             self.dashboard.sig_open.connect(lambda key: self.tabs.setCurrentIndex(tabs[key]))
+        # 纠纷走势: the trend chart, read when shown and when its filters change
+        self.trend: TrendPanel | None = None
+        if services.reports is not None:
+            self.trend = TrendPanel(
+                {c.code: c.name for c in services.registration.categories()},
+                {c.value: label for c, label in CHANNEL_LABELS.items()},
+                [(g.code, g.name) for g in bundled_grids()],
+                self.tabs,
+            )
+            self.tabs.addTab(self.trend, self.tr("纠纷走势"))
+            self.trend.sig_filters_changed.connect(self.read_trend)
+            self.trend.sig_point.connect(self._on_trend_point)
+            self.trend.cases_view.doubleClicked.connect(self._on_trend_case)
+            self.tabs.currentChanged.connect(
+                lambda i: self.read_trend() if self.tabs.widget(i) is self.trend else None
+            )
         self._update_tab_titles()
 
         self.actor_label = QLabel(
@@ -445,6 +464,40 @@ class SupervisorWindow(QMainWindow):
         )
         self.sig_acknowledged.emit(warning)
         self.refresh(force=True)
+
+    # --- the trend chart --------------------------------------------------------------------------------
+
+    def read_trend(self) -> Op[Any] | None:
+        """Read the trend for the chart's period and filters, off the UI thread."""
+        panel, reports = self.trend, self._services.reports
+        if panel is None or reports is None:
+            return None
+        grain, filters = panel.grain, panel.filters()
+
+        def read() -> Any:
+            first, last = window_of(local_date(reports.now()), grain)
+            return reports.trend(first, last, grain, **filters)
+
+        return self.ops.run(
+            read, key="trend", name="trend", success=panel.show_trend, failure=self._on_read_failed
+        )
+
+    def _on_trend_point(self, category: str, period: dt.date) -> None:
+        panel, reports = self.trend, self._services.reports
+        if panel is None or reports is None:
+            return
+        grain, filters = panel.grain, {**panel.filters(), "categories": (category,)}
+        self.ops.run(
+            lambda: reports.trend_cases(period, grain, **filters),
+            name="trend cases",
+            success=lambda cases: panel.show_cases(category, period, cases),
+            failure=self._on_read_failed,
+        )
+
+    def _on_trend_case(self, index: QModelIndex) -> None:
+        case = index.data(ITEM_ROLE)
+        if case is not None:
+            self.open_case(case.case_no)
 
     def open_case(self, case_no: str) -> Op[tuple[CaseDetail, dict[str, str]]] | None:
         """Open a case's history in its own (non-modal) dialog, once it is read (`sig_case_opened`)."""

@@ -352,6 +352,7 @@ def test_the_supervisor_role_is_wired(qtbot: QtBot, supervisor_services: Service
         "吹哨超时",
         "今日回访",
         "今日概况",
+        "纠纷走势",
         "审计日志",
     ]
     assert w.actor_label.text() == f"值班：{SUPERVISOR}"
@@ -379,3 +380,32 @@ def test_the_days_figures_and_the_lists_behind_them(
     assert w.tabs.currentIndex() == 1  # 逾期案件
     panel.values["warnings_open"].click()
     assert w.tabs.currentIndex() == 0  # 预警
+
+
+def test_the_trend_chart_and_the_cases_behind_a_point(
+    qtbot: QtBot, supervisor_services: Services, services: Services
+) -> None:
+    """纠纷走势: read when its tab is shown, drawn per category with the rising rule stated; a point lists its
+    cases; a filter reads again."""
+    for n in range(3):
+        services.registration.register(
+            visit(parties=[{"role": "applicant", "name": "赵钱孙"[n] + "某", "phone": f"1392222{n:04d}"}]),
+            new_case=True,
+        )
+    w = build_supervisor_window(supervisor_services)
+    qtbot.addWidget(w)
+    w.show()
+    panel = w.trend
+    assert panel is not None
+    w.tabs.setCurrentWidget(panel)
+    qtbot.waitUntil(lambda: panel.trend is not None, timeout=5000)
+    assert panel.trend is not None and panel.trend.grain == "day" and len(panel.trend.periods) == 30
+    assert panel.trend.by_category["neighbour"][-1] == 3
+    assert "30%" in panel.rule_label.text()
+    assert len(panel.plot.getPlotItem().listDataItems()) == 1
+    panel.sig_point.emit("neighbour", panel.trend.periods[-1])
+    qtbot.waitUntil(lambda: panel.cases_model.rowCount() == 3, timeout=5000)
+    assert "3 件" in panel.cases_label.text()
+    panel.grain_combo.setCurrentIndex(2)  # by month
+    qtbot.waitUntil(lambda: panel.trend is not None and panel.trend.grain == "month", timeout=5000)
+    assert len(panel.trend.periods) == 12
