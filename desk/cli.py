@@ -254,6 +254,14 @@ def _require(args: argparse.Namespace, action: str) -> Services:
     return services
 
 
+def _authorise(args: argparse.Namespace, action: str) -> None:
+    """`_require` for a command that works on the store's file itself (backup, restore) or on this PC: sign in,
+    check `action`, and close the store again (a restore refuses a store in use)."""
+    signed = _require(args, action).store
+    args.opened.remove(signed)
+    signed.dispose()
+
+
 def _admin_gate(args: argparse.Namespace, action: str) -> None:
     """For a command that guards this PC rather than one store (`desk keys`, `desk settings set`): when the
     store (`--db`, `DESK_DB_URL` or the default) exists and has users, sign in and require `action`. Before any
@@ -271,9 +279,7 @@ def _admin_gate(args: argparse.Namespace, action: str) -> None:
             return
     finally:
         store.dispose()
-    signed = _require(args, action).store
-    args.opened.remove(signed)
-    signed.dispose()
+    _authorise(args, action)
 
 
 def _password(prompt: str = "密码：") -> str:
@@ -1551,9 +1557,7 @@ def _cmd_backup(args: argparse.Namespace) -> int:
     from desk.store.backup import backup_store
 
     path = _sqlite_store_file(args)  # a PostgreSQL store is refused first, with the pg_dump commands
-    signed = _require(args, "settings").store
-    args.opened.remove(signed)
-    signed.dispose()
+    _authorise(args, "settings")
     report = backup_store(path, Path(args.out))
     f = report.facts
     print(report.path)
@@ -1582,9 +1586,7 @@ def _cmd_restore(args: argparse.Namespace) -> int:
     store = _sqlite_store_file(args)
     # a damaged store is what a restore is for: nobody can sign in to it
     with contextlib.suppress(StoreError):
-        signed = _require(args, "settings").store
-        args.opened.remove(signed)
-        signed.dispose()  # closed again: the restore refuses a store in use
+        _authorise(args, "settings")
     plan = plan_restore(store, Path(args.backup))
     for line in plan.summary():
         print(line)

@@ -40,14 +40,14 @@ def staff(name: str = "测试员", terminal: str = "", *, login: str = TESTER) -
 @pytest.fixture(scope="session")
 def _tester_secrets(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, str]:
     """The test user's password file (0600) and its Argon2id hash (hashed once: it takes ~50 ms)."""
-    from argon2 import PasswordHasher
+    from desk.security.passwords import hash_secret
 
     d = tmp_path_factory.mktemp("secrets")
     pw = d / "password"
     fd = os.open(pw, os.O_WRONLY | os.O_CREAT, 0o600)
     os.write(fd, TESTER_PASSWORD.encode() + b"\n")
     os.close(fd)
-    digest = PasswordHasher(time_cost=2, memory_cost=19456, parallelism=1).hash(TESTER_PASSWORD)
+    digest = hash_secret(TESTER_PASSWORD)
     return str(pw), digest
 
 
@@ -81,9 +81,9 @@ def add_tester(
 
     if digest is None:
         if not _HASH:
-            from argon2 import PasswordHasher
+            from desk.security.passwords import hash_secret
 
-            _HASH.append(PasswordHasher(time_cost=2, memory_cost=19456, parallelism=1).hash(TESTER_PASSWORD))
+            _HASH.append(hash_secret(TESTER_PASSWORD))
         digest = _HASH[0]
 
     with store.unit_of_work() as s:

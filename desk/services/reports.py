@@ -143,7 +143,7 @@ class ReportService(HallUseCases):
             waits = [metrics.wait_minutes(a, c) for a, c in q.first_calls(s, hall, start, end)]
             visits = q.visits(s, hall, start, end)
             waiting = q.waiting_by_room(s, hall)
-            abandoned = q.events_of_kind(s, hall, EventKind.ABANDONED, start, end)
+            abandoned = q.events_of_kind(s, hall, (EventKind.ABANDONED,), start, end)
             resolved = q.resolved(s, hall, start, end)
             warnings = q.open_warnings_by_level(s, hall)
         from desk.services.alerts import WhistleService

@@ -13,19 +13,7 @@ from desk.store.models import CaseEvent, TicketRow, WarningRow
 
 def visits(session: Session, hall_code: str, start: dt.datetime, end: dt.datetime) -> int:
     """visits_today: registrations and repeat visits written at this hall in [start, end)."""
-    return int(
-        session.scalar(
-            sa.select(sa.func.count())
-            .select_from(CaseEvent)
-            .where(
-                CaseEvent.hall_code == hall_code,
-                CaseEvent.kind.in_((EventKind.REGISTERED.value, EventKind.REPEAT_VISIT.value)),
-                CaseEvent.occurred_at >= start,
-                CaseEvent.occurred_at < end,
-            )
-        )
-        or 0
-    )
+    return events_of_kind(session, hall_code, (EventKind.REGISTERED, EventKind.REPEAT_VISIT), start, end)
 
 
 def waiting_by_room(session: Session, hall_code: str) -> dict[str, int]:
@@ -71,16 +59,16 @@ def dt_of(value: object) -> dt.datetime:
 
 
 def events_of_kind(
-    session: Session, hall_code: str, kind: EventKind, start: dt.datetime, end: dt.datetime
+    session: Session, hall_code: str, kinds: tuple[EventKind, ...], start: dt.datetime, end: dt.datetime
 ) -> int:
-    """How many `kind` events this hall wrote in [start, end) (abandoned_today: kind abandoned)."""
+    """How many events of `kinds` this hall wrote in [start, end) (abandoned_today: kind abandoned)."""
     return int(
         session.scalar(
             sa.select(sa.func.count())
             .select_from(CaseEvent)
             .where(
                 CaseEvent.hall_code == hall_code,
-                CaseEvent.kind == kind.value,
+                CaseEvent.kind.in_([k.value for k in kinds]),
                 CaseEvent.occurred_at >= start,
                 CaseEvent.occurred_at < end,
             )
